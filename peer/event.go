@@ -1,0 +1,49 @@
+package peer
+
+import "time"
+
+// EventKind names what happened. The string values are the "event" field of
+// p2pchat's -json output, so they are part of the user-visible contract.
+type EventKind string
+
+// Event kinds, delivered on Node.Events.
+const (
+	EvJoined    EventKind = "joined"    // Peer, Addr: a peer appeared
+	EvLeft      EventKind = "left"      // Peer, Text (reason: "quit" or "no answer"): a peer left
+	EvMessage   EventKind = "message"   // Peer (sender), To ("all" or our name), Text, Time
+	EvDelivered EventKind = "delivered" // Peer (recipient), ID: a message was acknowledged
+	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Text (reason): not delivered (yet)
+	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
+	EvWarning   EventKind = "warning"   // Text: something the user must know (impostor key, bad version, full queue)
+	EvInfo      EventKind = "info"      // Text: a quiet notice (switched to TCP, queue flushed)
+)
+
+// Event is one thing the node reports to the user interface. Every string in
+// it that came from the network has been validated (UTF-8, length limits) but
+// NOT stripped of terminal controls: printing is the shell's job.
+type Event struct {
+	Kind    EventKind
+	Time    time.Time // when it happened locally (for messages: when sent, per sender clock)
+	Peer    string    // display name of the peer concerned
+	Addr    string    // joined: the peer's address "ip:port"
+	To      string    // message: "all" for /all, else our own name
+	Text    string    // message text; warning/info text; failed or left reason
+	ID      uint64    // delivered/failed: the local message id returned by Send
+	OldName string    // renamed: the name the peer had before
+}
+
+// PeerInfo is a snapshot of one address-book entry, for /peers and /whois.
+type PeerInfo struct {
+	Name        string    // unique display name: "bob" or "bob@laptop2"
+	Nick        string    // the nickname the peer claims
+	Host        string    // the host name the peer reports
+	ID          string    // stable node id, derived from the public key
+	Addr        string    // current address "ip:port"
+	Transport   string    // "udp" or "tcp": what messages to it use now
+	Via         string    // how it was first learned: "mdns", "peer-flag", "traffic"
+	LastSeen    time.Time // last authenticated packet from it
+	Fingerprint string    // key fingerprint, for reading aloud
+	Pending     int       // messages to it not yet acknowledged
+	Online      bool      // false while it is gone but messages wait for it
+	Away        string    // away text, if the peer set one
+}
