@@ -1,0 +1,332 @@
+// Package testnet builds a throw-away simulated LAN out of Linux network
+// namespaces, for tests that need several "laptops on one Wi-Fi".
+//
+// A Lab is one switch namespace holding a bridge (br0, multicast snooping
+// off, so multicast such as mDNS is flooded to every port) plus one network
+// namespace per Host. Each host namespace has lo up and an eth0 that is one
+// end of a veth pair whose other end is enslaved to the bridge; eth0 carries
+// 10.77.<k>.<i>/24, a default route and a 224.0.0.0/4 route, so multicast
+// sockets work exactly as on a real LAN. Nothing is created in the caller's
+// own network namespace: multicast sent by a host never leaves the lab.
+//
+// k is derived from the process id and namespace names embed the pid and a
+// per-process lab counter ("p2p<pid>-<n>-sw", "p2p<pid>-<n>-h<i>"), so two
+// test binaries can build labs at the same time. Programs started with
+// Host.Command also get their own UTS namespace whose host name is
+// Host.Hostname ("laptop<i>"), so peers on different hosts report different
+// host names, as real laptops do.
+//
+// Building a lab needs root and the ip and nft commands (iproute2,
+// nftables); New skips the test otherwise. Everything is removed in
+// t.Cleanup.
+package testnet
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Iface is the name of every host's network interface.
+const Iface = "eth0"
+
+const nftTable = "p2ptest"
+
+var labCounter atomic.Int64
+
+// Lab is a simulated LAN: a bridge in its own namespace and the hosts
+// plugged into it.
+type Lab struct {
+	Hosts  []*Host
+	Switch string // name of the namespace holding the bridge
+	Prefix string // common prefix of all namespace names of this lab
+
+	subnet byte // k in 10.77.k.0/24
+	mu     sync.Mutex
+	closed bool
+}
+
+// Host is one simulated machine: a network namespace plugged into the lab's
+// bridge.
+type Host struct {
+	Name     string     // network namespace name, usable with `ip netns exec`
+	Hostname string     // host name programs started by Command see
+	IP       netip.Addr // address of eth0
+	Index    int        // 1-based position in the lab (last byte of IP)
+	Lab      *Lab
+
+	port string // name of the veth end in the switch namespace
+
+	mu    sync.Mutex
+	drops map[int]int // UDP port -> percent dropped
+}
+
+// New builds a lab with n hosts, or skips the test if that is impossible
+// here (not root, no ip or nft command, namespaces not permitted).
+func New(t testing.TB, n int) *Lab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("testnet: needs root to create network namespaces (run the tests as root, e.g. sudo go test)")
+	}
+	for _, tool := range []string{"ip", "nft", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("testnet: %q command not found (install iproute2, nftables, util-linux): %v", tool, err)
+		}
+	}
+	removeStale()
+	pid := os.Getpid()
+	l := &Lab{
+		Prefix: fmt.Sprintf("p2p%d-%d-", pid, labCounter.Add(1)),
+		subnet: byte(pid % 256),
+	}
+	l.Switch = l.Prefix + "sw"
+	t.Cleanup(l.Close)
+	if out, err := ipCmd("netns", "add", l.Switch); err != nil {
+		if isPermission(out) {
+			t.Skipf("testnet: cannot create network namespaces here: %s", out)
+		}
+		t.Fatalf("testnet: ip netns add %s: %v: %s", l.Switch, err, out)
+	}
+	mustRun(t, "ip", "-n", l.Switch, "link", "set", "lo", "up")
+	mustRun(t, "ip", "-n", l.Switch, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0", "stp_state", "0", "forward_delay", "0")
+	mustRun(t, "ip", "-n", l.Switch, "link", "set", "br0", "up")
+	for i := 0; i < n; i++ {
+		l.AddHost(t)
+	}
+	return l
+}
+
+// AddHost plugs a new host into the lab: a laptop joining the network later.
+func (l *Lab) AddHost(t testing.TB) *Host {
+	t.Helper()
+	l.mu.Lock()
+	i := len(l.Hosts) + 1
+	if i > 253 {
+		l.mu.Unlock()
+		t.Fatalf("testnet: too many hosts")
+	}
+	h := &Host{
+		Name:     fmt.Sprintf("%sh%d", l.Prefix, i),
+		Hostname: fmt.Sprintf("laptop%d", i),
+		IP:       netip.AddrFrom4([4]byte{10, 77, l.subnet, byte(i)}),
+		Index:    i,
+		Lab:      l,
+		port:     fmt.Sprintf("v%d", i),
+		drops:    map[int]int{},
+	}
+	l.Hosts = append(l.Hosts, h)
+	l.mu.Unlock()
+
+	mustRun(t, "ip", "netns", "add", h.Name)
+	// Create the pair inside the switch namespace with the host end moved
+	// straight into the host namespace: nothing ever appears in ours.
+	mustRun(t, "ip", "-n", l.Switch, "link", "add", h.port, "type", "veth", "peer", "name", Iface, "netns", h.Name)
+	mustRun(t, "ip", "-n", l.Switch, "link", "set", h.port, "master", "br0", "up")
+	mustRun(t, "ip", "-n", h.Name, "link", "set", "lo", "up")
+	// No duplicate address detection: IPv6 link-local is usable at once.
+	mustRun(t, "ip", "netns", "exec", h.Name, "sh", "-c",
+		"echo 0 > /proc/sys/net/ipv6/conf/"+Iface+"/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
+	mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP.String()+"/24", "dev", Iface)
+	mustRun(t, "ip", "-n", h.Name, "link", "set", Iface, "up")
+	h.addRoutes(t)
+	return h
+}
+
+func (h *Host) addRoutes(t testing.TB) {
+	t.Helper()
+	mustRun(t, "ip", "-n", h.Name, "route", "replace", "224.0.0.0/4", "dev", Iface)
+	mustRun(t, "ip", "-n", h.Name, "route", "replace", "default", "dev", Iface)
+}
+
+// Close removes the lab: kills whatever still runs in its namespaces and
+// deletes them. New registers it with t.Cleanup; calling it again is a no-op.
+func (l *Lab) Close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	hosts := append([]*Host(nil), l.Hosts...)
+	l.mu.Unlock()
+	names := []string{}
+	for _, h := range hosts {
+		names = append(names, h.Name)
+	}
+	names = append(names, l.Switch)
+	for _, ns := range names {
+		killNamespace(ns)
+	}
+	for _, ns := range names {
+		ipCmd("netns", "del", ns)
+	}
+}
+
+// killNamespace SIGKILLs the processes left in ns (all started by this
+// lab's tests) and waits briefly for them to go.
+func killNamespace(ns string) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := exec.Command("ip", "netns", "pids", ns).Output()
+		if err != nil {
+			return
+		}
+		pids := strings.Fields(string(out))
+		if len(pids) == 0 || time.Now().After(deadline) {
+			return
+		}
+		for _, p := range pids {
+			if pid, err := strconv.Atoi(p); err == nil && pid != os.Getpid() {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // polling for the processes to be gone
+	}
+}
+
+var staleRE = regexp.MustCompile(`^p2p(\d+)-\d+-(sw|h\d+)$`)
+
+// removeStale deletes namespaces left behind by test binaries that died
+// without cleaning up (their pid no longer exists).
+func removeStale() {
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		m := staleRE.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(m[1])
+		if pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+			killNamespace(e.Name())
+			ipCmd("netns", "del", e.Name())
+		}
+	}
+}
+
+// Command returns a command that runs name inside h's network namespace
+// (via `ip netns exec`) and in a fresh UTS namespace whose host name is
+// h.Hostname. Every step execs the next, so cmd.Process is the program
+// itself: signals sent to it reach the program.
+func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	all := []string{"netns", "exec", h.Name,
+		"unshare", "--uts", "--",
+		"sh", "-c", `echo "$0" > /proc/sys/kernel/hostname && exec "$@"`, h.Hostname,
+		name}
+	all = append(all, args...)
+	return exec.CommandContext(ctx, "ip", all...)
+}
+
+// Run runs a command inside h's namespace and returns its combined output,
+// failing the test if it fails.
+func (h *Host) Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", h.Name, name}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testnet: on %s: %s %s: %v\n%s", h.Name, name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// DropUDP makes h drop percent% (chosen at random per datagram) of the
+// incoming UDP datagrams to port: 100 drops them all, 0 removes the rule.
+// Rules for different ports are independent. It uses nftables inside h's
+// namespace; a counter on each rule shows in NFTRules.
+func (h *Host) DropUDP(t testing.TB, percent int, port int) {
+	t.Helper()
+	if percent < 0 || percent > 100 {
+		t.Fatalf("testnet: DropUDP percent %d out of 0..100", percent)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if percent == 0 {
+		delete(h.drops, port)
+	} else {
+		h.drops[port] = percent
+	}
+	ports := make([]int, 0, len(h.drops))
+	for p := range h.drops {
+		ports = append(ports, p)
+	}
+	sort.Ints(ports)
+	var b strings.Builder
+	// Declaring then deleting makes the script work whether or not the
+	// table exists; nft applies the whole script atomically.
+	fmt.Fprintf(&b, "table inet %s\ndelete table inet %s\n", nftTable, nftTable)
+	if len(ports) > 0 {
+		fmt.Fprintf(&b, "table inet %s {\n chain input {\n  type filter hook input priority 0; policy accept;\n", nftTable)
+		for _, p := range ports {
+			if pc := h.drops[p]; pc >= 100 {
+				fmt.Fprintf(&b, "  udp dport %d counter drop\n", p)
+			} else {
+				fmt.Fprintf(&b, "  udp dport %d numgen random mod 100 < %d counter drop\n", p, pc)
+			}
+		}
+		b.WriteString(" }\n}\n")
+	}
+	cmd := exec.Command("ip", "netns", "exec", h.Name, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(b.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testnet: nft on %s: %v: %s\nscript:\n%s", h.Name, err, out, b.String())
+	}
+}
+
+// NFTRules returns the lab's nftables rules on h (with their counters), for
+// diagnostics; "" if there are none.
+func (h *Host) NFTRules(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("ip", "netns", "exec", h.Name, "nft", "list", "table", "inet", nftTable).CombinedOutput()
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
+
+// SetLink cuts (up=false) or restores (up=true) h's network by taking its
+// eth0 down or up, as a laptop losing and regaining Wi-Fi. The address is
+// kept; the routes are put back on restore.
+func (h *Host) SetLink(t testing.TB, up bool) {
+	t.Helper()
+	state := "down"
+	if up {
+		state = "up"
+	}
+	mustRun(t, "ip", "-n", h.Name, "link", "set", Iface, state)
+	if up {
+		h.addRoutes(t)
+	}
+}
+
+func ipCmd(args ...string) (string, error) {
+	out, err := exec.Command("ip", args...).CombinedOutput()
+	return string(bytes.TrimSpace(out)), err
+}
+
+func mustRun(t testing.TB, name string, args ...string) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testnet: %s %s: %v: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+}
+
+func isPermission(out string) bool {
+	return strings.Contains(out, "Operation not permitted") || strings.Contains(out, "Permission denied")
+}
