@@ -1,0 +1,149 @@
+package peer
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/crypto/nacl/box"
+)
+
+// identityFile is the name of the key file in the home directory.
+const identityFile = "identity.key"
+
+// Identity is a node's long-term X25519 key pair.
+type Identity struct {
+	Public  [32]byte
+	private [32]byte
+}
+
+// NewIdentity makes a fresh random identity (used by tests and on first run).
+func NewIdentity() (*Identity, error) {
+	pub, priv, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("peer: generate key: %w", err)
+	}
+	return &Identity{Public: *pub, private: *priv}, nil
+}
+
+// LoadIdentity reads the identity from dir, creating dir (mode 0700) and a new
+// key file (mode 0600) on first run.
+func LoadIdentity(dir string) (*Identity, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("peer: home directory %s is unusable: %w", dir, err)
+	}
+	path := filepath.Join(dir, identityFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		id, err := NewIdentity()
+		if err != nil {
+			return nil, err
+		}
+		content := "# p2pchat private key: keep it secret, never share this file\n" + hex.EncodeToString(id.private[:]) + "\n"
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("peer: create key file: %w", err)
+		}
+		if _, err := f.WriteString(content); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("peer: write key file: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("peer: write key file: %w", err)
+		}
+		return id, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("peer: read key file: %w", err)
+	}
+	var hexKey string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			hexKey = line
+			break
+		}
+	}
+	raw, err := hex.DecodeString(hexKey)
+	if err != nil || len(raw) != 32 {
+		return nil, fmt.Errorf("peer: key file %s is damaged (expected 64 hex digits); move it away to make a new identity", path)
+	}
+	id := &Identity{}
+	copy(id.private[:], raw)
+	pub, err := curve25519.X25519(id.private[:], curve25519.Basepoint)
+	if err != nil {
+		return nil, fmt.Errorf("peer: key file %s: %w", path, err)
+	}
+	copy(id.Public[:], pub)
+	return id, nil
+}
+
+// ID is the node id derived from the public key: 16 hex digits.
+func (id *Identity) ID() string { return KeyID(&id.Public) }
+
+// Fingerprint is the own key's fingerprint (see Fingerprint).
+func (id *Identity) Fingerprint() string { return Fingerprint(&id.Public) }
+
+// KeyID derives the stable node id of a public key.
+func KeyID(key *[32]byte) string {
+	sum := sha256.Sum256(key[:])
+	return hex.EncodeToString(sum[:8])
+}
+
+// Fingerprint renders a key for two people to read to each other: the first
+// 128 bits of its SHA-256 as eight groups of four hex digits.
+func Fingerprint(key *[32]byte) string {
+	sum := sha256.Sum256(key[:])
+	h := hex.EncodeToString(sum[:16])
+	var b strings.Builder
+	for i := 0; i < len(h); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(h[i : i+4])
+	}
+	return b.String()
+}
+
+// sharedKey precomputes the box key between id and a peer's public key.
+func (id *Identity) sharedKey(peerKey *[32]byte) *[32]byte {
+	var k [32]byte
+	box.Precompute(&k, peerKey, &id.private)
+	return &k
+}
+
+// seal appends a complete sealed packet from id to the peer whose shared key
+// is given.
+func (id *Identity) seal(b []byte, shared *[32]byte, p *Payload) ([]byte, error) {
+	var nonce [24]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, fmt.Errorf("peer: nonce: %w", err)
+	}
+	b = AppendHeader(b, TypeSealed, &id.Public)
+	b = append(b, nonce[:]...)
+	plain := p.AppendMarshal(make([]byte, 0, 64+len(p.Text)))
+	return box.SealAfterPrecomputation(b, plain, &nonce, shared), nil
+}
+
+// errOpen means a sealed packet failed authentication.
+var errOpen = errors.New("packet failed authentication")
+
+// open decrypts and parses a sealed packet with a precomputed shared key.
+func open(o *Outer, shared *[32]byte) (Payload, error) {
+	plain, ok := box.OpenAfterPrecomputation(nil, o.Box, &o.Nonce, shared)
+	if !ok {
+		return Payload{}, errOpen
+	}
+	return ParsePayload(plain)
+}
+
+// probe builds the plaintext probe packet of id.
+func (id *Identity) probe() []byte {
+	return AppendHeader(make([]byte, 0, headerLen), TypeProbe, &id.Public)
+}

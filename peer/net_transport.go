@@ -1,0 +1,371 @@
+package peer
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// NetConfig configures the real UDP+TCP transport.
+type NetConfig struct {
+	Bind   netip.Addr   // address to bind; the zero Addr means all interfaces
+	Port   int          // port for UDP and TCP; 0 picks a free one
+	Logger *slog.Logger // nil discards
+}
+
+// Tuning of the real transport.
+const (
+	tcpDialTimeout  = time.Second
+	tcpWriteTimeout = 3 * time.Second
+	tcpIdleTimeout  = 2 * time.Minute
+	tcpQueue        = 1024 // packets waiting per connection
+	maxIncomingTCP  = 256  // concurrent accepted connections
+	udpReadBuffer   = 4 << 20
+)
+
+// NetTransport is the real transport: one UDP socket for all chat traffic
+// and a TCP listener on the same port number for the fallback.
+type NetTransport struct {
+	udp  *net.UDPConn
+	tcp  *net.TCPListener
+	port int
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	out      map[netip.AddrPort]*tcpConn // connections we dialed
+	in       map[*tcpConn]struct{}       // connections we accepted
+	failed   map[netip.AddrPort]time.Time
+	handler  func(Packet)
+	closed   bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+	incoming chan struct{} // semaphore for accepted connections
+}
+
+// Listen opens the UDP socket and the TCP listener on the same port. If the
+// port is taken the error wraps the system's "address already in use".
+func Listen(cfg NetConfig) (*NetTransport, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ip := net.IP(nil)
+	if cfg.Bind.IsValid() {
+		ip = cfg.Bind.AsSlice()
+	}
+	// With port 0 the kernel picks a UDP port that may be taken for TCP:
+	// try a few times.
+	var lastErr error
+	for attempt := 0; attempt < 8; attempt++ {
+		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.Port})
+		if err != nil {
+			return nil, fmt.Errorf("peer: listen udp port %d: %w", cfg.Port, err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		t, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
+		if err != nil {
+			u.Close()
+			lastErr = fmt.Errorf("peer: listen tcp port %d: %w", port, err)
+			if cfg.Port != 0 {
+				return nil, lastErr
+			}
+			continue
+		}
+		_ = u.SetReadBuffer(udpReadBuffer)
+		return &NetTransport{
+			udp: u, tcp: t, port: port, log: log,
+			out:      map[netip.AddrPort]*tcpConn{},
+			in:       map[*tcpConn]struct{}{},
+			failed:   map[netip.AddrPort]time.Time{},
+			done:     make(chan struct{}),
+			incoming: make(chan struct{}, maxIncomingTCP),
+		}, nil
+	}
+	return nil, lastErr
+}
+
+// LocalPort implements Transport.
+func (t *NetTransport) LocalPort() int { return t.port }
+
+// Serve implements Transport.
+func (t *NetTransport) Serve(h func(Packet)) {
+	t.mu.Lock()
+	t.handler = h
+	t.mu.Unlock()
+	t.wg.Add(2)
+	go t.readUDP(h)
+	go t.acceptTCP()
+}
+
+func (t *NetTransport) readUDP(h func(Packet)) {
+	defer t.wg.Done()
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.log.Debug("udp read", "err", err)
+			continue
+		}
+		if n > MaxDatagram+100 {
+			continue // larger than any datagram we send: not ours
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		data := make([]byte, n)
+		copy(data, buf[:n])
+		h(Packet{Data: data, From: from, Reply: func(b []byte) { _ = t.SendUDP(from, b) }})
+	}
+}
+
+// SendUDP implements Transport.
+func (t *NetTransport) SendUDP(to netip.AddrPort, b []byte) error {
+	if _, err := t.udp.WriteToUDPAddrPort(b, to); err != nil {
+		return fmt.Errorf("peer: udp send to %s: %w", to, err)
+	}
+	return nil
+}
+
+// SendTCP implements Transport.
+func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return ErrClosed
+	}
+	c := t.out[to]
+	if c == nil {
+		if when, ok := t.failed[to]; ok && time.Since(when) < tcpDialTimeout {
+			t.mu.Unlock()
+			return fmt.Errorf("peer: tcp to %s: recent connection failure", to)
+		}
+		c = newTCPConn(t, nil, to)
+		t.out[to] = c
+		t.wg.Add(1)
+		go c.dialAndServe()
+	}
+	t.mu.Unlock()
+	return c.enqueue(b)
+}
+
+func (t *NetTransport) acceptTCP() {
+	defer t.wg.Done()
+	for {
+		nc, err := t.tcp.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.log.Debug("tcp accept", "err", err)
+			continue
+		}
+		select {
+		case t.incoming <- struct{}{}:
+		default:
+			t.log.Debug("tcp: too many connections, refusing", "from", nc.RemoteAddr())
+			nc.Close()
+			continue
+		}
+		ap := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
+		c := newTCPConn(t, nc, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		t.mu.Lock()
+		if t.closed {
+			t.mu.Unlock()
+			nc.Close()
+			return
+		}
+		t.in[c] = struct{}{}
+		t.mu.Unlock()
+		t.wg.Add(1)
+		go func() {
+			defer func() { <-t.incoming }()
+			c.serve()
+		}()
+	}
+}
+
+// Close implements Transport.
+func (t *NetTransport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	conns := make([]*tcpConn, 0, len(t.out)+len(t.in))
+	for _, c := range t.out {
+		conns = append(conns, c)
+	}
+	for c := range t.in {
+		conns = append(conns, c)
+	}
+	t.mu.Unlock()
+	// Let queued packets (goodbyes) leave, briefly.
+	deadline := time.After(500 * time.Millisecond)
+	for _, c := range conns {
+		c.closeWhenFlushed(deadline)
+	}
+	close(t.done)
+	t.udp.Close()
+	t.tcp.Close()
+	for _, c := range conns {
+		c.close()
+	}
+	t.wg.Wait()
+	return nil
+}
+
+// tcpConn is one TCP connection, dialed or accepted, carrying framed
+// packets both ways. A writer goroutine drains its queue.
+type tcpConn struct {
+	t      *NetTransport
+	addr   netip.AddrPort
+	queue  chan []byte
+	mu     sync.Mutex
+	nc     net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newTCPConn(t *NetTransport, nc net.Conn, addr netip.AddrPort) *tcpConn {
+	return &tcpConn{t: t, nc: nc, addr: addr, queue: make(chan []byte, tcpQueue), closed: make(chan struct{})}
+}
+
+func (c *tcpConn) enqueue(b []byte) error {
+	select {
+	case <-c.closed:
+		return fmt.Errorf("peer: tcp to %s: connection closed", c.addr)
+	default:
+	}
+	select {
+	case c.queue <- b:
+		return nil
+	default:
+		return fmt.Errorf("peer: tcp to %s: queue full", c.addr)
+	}
+}
+
+func (c *tcpConn) dialAndServe() {
+	nc, err := net.DialTimeout("tcp", c.addr.String(), tcpDialTimeout)
+	if err != nil {
+		c.t.log.Debug("tcp dial", "to", c.addr, "err", err)
+		c.t.mu.Lock()
+		c.t.failed[c.addr] = time.Now()
+		c.t.mu.Unlock()
+		c.close()
+		c.t.wg.Done()
+		return
+	}
+	c.mu.Lock()
+	c.nc = nc
+	c.mu.Unlock()
+	select {
+	case <-c.closed: // closed while dialing
+		nc.Close()
+		c.t.wg.Done()
+		return
+	default:
+	}
+	c.serve()
+}
+
+// serve runs the writer and the reader of an established connection.
+func (c *tcpConn) serve() {
+	defer c.t.wg.Done()
+	defer c.close()
+	go c.writeLoop()
+	r := bufio.NewReader(c.nc)
+	var hdr [4]byte
+	reply := func(b []byte) { _ = c.enqueue(b) }
+	for {
+		_ = c.nc.SetReadDeadline(time.Now().Add(tcpIdleTimeout))
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n == 0 || n > maxPacket {
+			c.t.log.Debug("tcp: bad frame length, closing", "from", c.addr, "len", n)
+			return
+		}
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return
+		}
+		c.t.mu.Lock()
+		h := c.t.handler
+		c.t.mu.Unlock()
+		if h != nil {
+			h(Packet{Data: data, From: c.addr, TCP: true, Reply: reply})
+		}
+	}
+}
+
+func (c *tcpConn) writeLoop() {
+	w := bufio.NewWriter(c.nc)
+	for {
+		select {
+		case <-c.closed:
+			return
+		case b := <-c.queue:
+			if err := c.write(w, b); err != nil {
+				c.t.log.Debug("tcp write", "to", c.addr, "err", err)
+				c.close()
+				return
+			}
+		}
+	}
+}
+
+func (c *tcpConn) write(w *bufio.Writer, b []byte) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
+	for {
+		var hdr [4]byte
+		binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+		w.Write(hdr[:])
+		w.Write(b)
+		select { // batch what is already queued
+		case b = <-c.queue:
+			continue
+		default:
+		}
+		return w.Flush()
+	}
+}
+
+// closeWhenFlushed waits until the queue is empty or the deadline passes.
+func (c *tcpConn) closeWhenFlushed(deadline <-chan time.Time) {
+	for len(c.queue) > 0 {
+		select {
+		case <-deadline:
+			return
+		case <-c.closed:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (c *tcpConn) close() {
+	c.once.Do(func() {
+		close(c.closed)
+		c.mu.Lock()
+		if c.nc != nil {
+			c.nc.Close()
+		}
+		c.mu.Unlock()
+		c.t.mu.Lock()
+		if c.t.out[c.addr] == c {
+			delete(c.t.out, c.addr)
+		}
+		delete(c.t.in, c)
+		c.t.mu.Unlock()
+	})
+}

@@ -1,0 +1,469 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Config configures a Node. Zero values take the defaults noted.
+type Config struct {
+	Name     string       // nickname (required, see ValidName)
+	Host     string       // host name told to peers (default: os.Hostname)
+	Identity *Identity    // long-term key (default: a fresh one, for tests)
+	Home     string       // directory for the name->key pins ("" keeps them in memory)
+	TCPOnly  bool         // send everything over TCP and ask peers to do the same
+	Logger   *slog.Logger // debug logs (nil discards)
+	Timing   Timing
+}
+
+// Timing holds the protocol's clocks. DefaultTiming documents the defaults.
+type Timing struct {
+	RTO        time.Duration // first retransmission timeout; doubles on each try
+	MaxRTO     time.Duration // ceiling of the backoff
+	UDPTries   int           // UDP attempts before a message goes over TCP
+	FailAfter  time.Duration // tell the user "not delivered" after this long
+	Heartbeat  time.Duration // ping interval to each peer
+	Expire     time.Duration // silence after which a peer has left
+	Window     int           // messages in flight to one peer
+	QueueLimit int           // messages waiting for one peer
+}
+
+// DefaultTiming: LAN round trips are ~1 ms, so a lost datagram is retried
+// after 100 ms, 200 ms, 400 ms; after three UDP tries (0.7 s) the message goes
+// over TCP, well inside the 2 s a user waits. A peer silent for 3 heartbeats
+// has left.
+var DefaultTiming = Timing{
+	RTO:        100 * time.Millisecond,
+	MaxRTO:     4 * time.Second,
+	UDPTries:   3,
+	FailAfter:  5 * time.Second,
+	Heartbeat:  5 * time.Second,
+	Expire:     16 * time.Second,
+	Window:     64,
+	QueueLimit: 1000,
+}
+
+func (t Timing) withDefaults() Timing {
+	d := DefaultTiming
+	set := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&t.RTO, d.RTO)
+	set(&t.MaxRTO, d.MaxRTO)
+	set(&t.FailAfter, d.FailAfter)
+	set(&t.Heartbeat, d.Heartbeat)
+	set(&t.Expire, d.Expire)
+	if t.UDPTries == 0 {
+		t.UDPTries = d.UDPTries
+	}
+	if t.Window == 0 {
+		t.Window = d.Window
+	}
+	if t.QueueLimit == 0 {
+		t.QueueLimit = d.QueueLimit
+	}
+	return t
+}
+
+// Stats counts what the node dropped or retried, for tests and benchmarks.
+type Stats struct {
+	Retransmits   uint64 // message packets sent again
+	TCPSends      uint64 // message packets sent over TCP
+	Dropped       uint64 // packets dropped: not ours, bad, failed authentication, replayed
+	Replayed      uint64 // of which: replays
+	Unauthentic   uint64 // of which: failed to open
+	Duplicates    uint64 // messages received again (acknowledged, not shown)
+	UnknownBudget uint64 // sealed packets from unknown keys not opened (flood guard)
+}
+
+// static is an address given with -peer, probed until someone answers there.
+type static struct {
+	addr      netip.AddrPort
+	next      time.Time
+	interval  time.Duration
+	answered  bool
+	tcpProbes bool
+}
+
+// Node is one p2pchat participant. All its methods are safe for concurrent use.
+type Node struct {
+	cfg  Config
+	tm   Timing
+	id   *Identity
+	tr   Transport
+	log  *slog.Logger
+	boot uint64
+
+	mu      sync.Mutex
+	name    string
+	counter uint64
+	book    book
+	statics []*static
+	hints   map[[32]byte]string // how a not-yet-known key was learned
+	nextID  uint64
+	stats   Stats
+	closed  bool
+	budget  tokenBucket              // opens of packets from unknown keys
+	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
+	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
+
+	evq    []Event
+	evCond *sync.Cond
+	events chan Event
+
+	changed chan struct{} // closed and replaced when acks arrive or peers leave
+	kick    chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New starts a node on transport tr. Close it when done.
+func New(cfg Config, tr Transport) (*Node, error) {
+	if err := ValidName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("peer: name: %w", err)
+	}
+	if cfg.Host == "" {
+		cfg.Host, _ = os.Hostname()
+	}
+	if len(cfg.Host) > maxHost {
+		cfg.Host = cfg.Host[:maxHost]
+	}
+	if cfg.Identity == nil {
+		id, err := NewIdentity()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Identity = id
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ps, err := loadPins(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, tm: cfg.Timing.withDefaults(), id: cfg.Identity, tr: tr, log: log,
+		boot:    uint64(time.Now().UnixNano()),
+		name:    cfg.Name,
+		book:    book{self: cfg.Identity, peers: map[[32]byte]*peerState{}, names: map[string]*peerState{}, pins: ps},
+		hints:   map[[32]byte]string{},
+		budget:  tokenBucket{rate: 200, burst: 200},
+		answers: map[netip.Addr]time.Time{},
+		vwarn:   map[netip.Addr]bool{},
+		events:  make(chan Event, 64),
+		changed: make(chan struct{}),
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}
+	n.evCond = sync.NewCond(&n.mu)
+	n.wg.Add(1)
+	go n.pumpEvents() // not in wg: it ends once the consumer took every event
+	go n.timerLoop()
+	tr.Serve(n.handle)
+	return n, nil
+}
+
+// ID is the node id (derived from the public key).
+func (n *Node) ID() string { return n.id.ID() }
+
+// Port is the port the node listens on.
+func (n *Node) Port() int { return n.tr.LocalPort() }
+
+// Fingerprint is the own key's fingerprint.
+func (n *Node) Fingerprint() string { return n.id.Fingerprint() }
+
+// Events delivers what happens. It is closed after Close. The consumer must
+// keep reading; events are queued (not dropped) while it is slow.
+func (n *Node) Events() <-chan Event { return n.events }
+
+// Name is the current nickname.
+func (n *Node) Name() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.name
+}
+
+// Stats returns the counters.
+func (n *Node) Stats() Stats {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stats
+}
+
+// SetName changes the nickname and tells every peer.
+func (n *Node) SetName(name string) error {
+	if err := ValidName(name); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.name = name
+	n.book.assignNames(n.name)
+	for _, p := range n.book.peers {
+		if p.online {
+			n.sendHello(p, 0, nil)
+		}
+	}
+	return nil
+}
+
+// Peers lists the peers that are online or have messages waiting, by name.
+func (n *Node) Peers() []PeerInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []PeerInfo
+	for _, p := range n.book.peers {
+		if p.display != "" && (p.online || len(p.out) > 0) {
+			out = append(out, p.info())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Whois returns what is known of one peer.
+func (n *Node) Whois(name string) (PeerInfo, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.book.byName(name)
+	if p == nil {
+		return PeerInfo{}, fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	}
+	return p.info(), nil
+}
+
+// Trust pins the nickname of the named peer to its current key, after the
+// user checked its fingerprint: from now on it is shown by its nickname, and
+// whoever held the name before is not.
+func (n *Node) Trust(name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.book.byName(name)
+	if p == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	}
+	if err := n.book.pins.pin(p.nick, p.key); err != nil {
+		return err
+	}
+	for _, q := range n.book.peers {
+		q.warned = q.warned || q != p // the old holder is not news
+	}
+	n.book.assignNames(n.name)
+	p.warned = false
+	n.emit(Event{Kind: EvInfo, Text: fmt.Sprintf("%s is now trusted as %s (key %s)", name, p.display, Fingerprint(&p.key))})
+	return nil
+}
+
+// AddPeer makes the node probe addr (from -peer) until a node answers there:
+// for networks where multicast does not get through.
+func (n *Node) AddPeer(addr netip.AddrPort) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.statics = append(n.statics, &static{addr: addr, interval: time.Second})
+	n.schedule(time.Now())
+}
+
+// Discovered tells the node that discovery saw key at addr; the node says
+// hello (authenticated, asking for an answer) unless it already talks to
+// that peer there.
+func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if key == n.id.Public || n.closed {
+		return
+	}
+	p := n.book.peers[key]
+	if p != nil && p.online && p.addr == addr {
+		return
+	}
+	if p == nil {
+		n.hints[key] = "mdns"
+		p = &peerState{key: key, shared: n.id.sharedKey(&key), id: KeyID(&key), addr: addr, udpOK: true}
+		n.sendHello(p, FlagReply, nil) // p is not in the book until it answers
+		return
+	}
+	old := p.addr
+	p.addr = addr
+	n.sendHello(p, FlagReply, nil)
+	p.addr = old // believe the new address only when the peer answers from it
+}
+
+// Send queues text for one peer (to = its name) or everyone (to = ""). It
+// returns one message id per recipient; delivery is reported by EvDelivered
+// or EvFailed events with those ids.
+func (n *Node) Send(to, text string) ([]uint64, error) {
+	if err := ValidText(text); err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrClosed
+	}
+	var targets []*peerState
+	if to == "" {
+		for _, p := range n.book.sorted(func(p *peerState) string { return p.display }) {
+			if p.online {
+				targets = append(targets, p)
+			}
+		}
+		if len(targets) == 0 {
+			return nil, ErrNoPeers
+		}
+	} else {
+		p := n.book.byName(to)
+		if p == nil || p.display == "" {
+			return nil, fmt.Errorf("%w: %s", ErrUnknownPeer, to)
+		}
+		targets = append(targets, p)
+	}
+	now := time.Now()
+	var ids []uint64
+	for _, p := range targets {
+		if len(p.out) >= n.tm.QueueLimit {
+			if to != "" {
+				return nil, fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, len(p.out), p.display)
+			}
+			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("not sent to %s: %d messages wait for it already", p.display, len(p.out))})
+			continue
+		}
+		n.nextID++
+		p.nextSeq++
+		p.out = append(p.out, &outMsg{id: n.nextID, seq: p.nextSeq, text: text, all: to == "", time: now})
+		ids = append(ids, n.nextID)
+		if !p.online {
+			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.display, p.display)})
+		}
+		n.pump(p, now)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%w: every queue is full", ErrQueueFull)
+	}
+	return ids, nil
+}
+
+// Pending counts messages not yet acknowledged by peers that are online.
+func (n *Node) Pending() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.pendingOnline()
+}
+
+func (n *Node) pendingOnline() int {
+	c := 0
+	for _, p := range n.book.peers {
+		if p.online {
+			c += len(p.out)
+		}
+	}
+	return c
+}
+
+// Flush waits until every message to an online peer is acknowledged, or ctx
+// ends (then it returns ctx's error).
+func (n *Node) Flush(ctx context.Context) error {
+	for {
+		n.mu.Lock()
+		pending, ch := n.pendingOnline(), n.changed
+		n.mu.Unlock()
+		if pending == 0 {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("peer: %d messages not acknowledged: %w", pending, ctx.Err())
+		}
+	}
+}
+
+// Close says goodbye to every peer, reports each message that was never
+// acknowledged (EvFailed), stops the node and closes Events.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	for _, p := range n.book.sorted(func(p *peerState) string { return p.display }) {
+		if p.online {
+			n.send(p, &Payload{Kind: KindBye}, nil)
+		}
+		for _, m := range p.out {
+			n.emit(Event{Kind: EvFailed, Peer: p.display, ID: m.id, Text: "p2pchat stopped before it was acknowledged"})
+		}
+	}
+	n.closed = true
+	n.evCond.Broadcast()
+	n.mu.Unlock()
+	close(n.done)
+	err := n.tr.Close()
+	n.wg.Wait()
+	return err
+}
+
+// emit queues an event (n.mu held).
+func (n *Node) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	n.evq = append(n.evq, e)
+	n.evCond.Signal()
+}
+
+// pumpEvents moves queued events to the Events channel, never dropping one.
+func (n *Node) pumpEvents() {
+	defer close(n.events)
+	for {
+		n.mu.Lock()
+		for len(n.evq) == 0 && !n.closed {
+			n.evCond.Wait()
+		}
+		if len(n.evq) == 0 {
+			n.mu.Unlock()
+			return
+		}
+		e := n.evq[0]
+		n.evq[0] = Event{}
+		n.evq = n.evq[1:]
+		n.mu.Unlock()
+		n.events <- e
+	}
+}
+
+// signalChange wakes Flush (n.mu held).
+func (n *Node) signalChange() {
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// tokenBucket limits expensive work done for strangers.
+type tokenBucket struct {
+	rate, burst float64
+	tokens      float64
+	last        time.Time
+}
+
+func (b *tokenBucket) take(now time.Time) bool {
+	if b.last.IsZero() {
+		b.tokens = b.burst
+	} else {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

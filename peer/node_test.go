@@ -1,0 +1,98 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testTiming keeps tests quick without changing the protocol's shape.
+var testTiming = Timing{RTO: 20 * time.Millisecond, MaxRTO: 200 * time.Millisecond, FailAfter: 500 * time.Millisecond,
+	Heartbeat: 100 * time.Millisecond, Expire: 400 * time.Millisecond}
+
+type testNode struct {
+	*Node
+	tr  *MemTransport
+	evs chan Event
+	t   testing.TB
+}
+
+func startNode(t testing.TB, mn *MemNet, name string, mod ...func(*Config)) *testNode {
+	t.Helper()
+	tr := mn.Listen()
+	cfg := Config{Name: name, Host: "host-" + name, Timing: testTiming}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	n, err := New(cfg, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := &testNode{Node: n, tr: tr, evs: make(chan Event, 100000), t: t}
+	go func() {
+		for e := range n.Events() {
+			tn.evs <- e
+		}
+	}()
+	t.Cleanup(func() { n.Close() })
+	return tn
+}
+
+// wait returns the first event matching, failing after a deadline.
+func (tn *testNode) wait(what string, match func(Event) bool) Event {
+	tn.t.Helper()
+	deadline := time.After(10 * time.Second)
+	var seen []string
+	for {
+		select {
+		case e := <-tn.evs:
+			if match(e) {
+				return e
+			}
+			seen = append(seen, fmt.Sprintf("%s %s %q", e.Kind, e.Peer, e.Text))
+		case <-deadline:
+			tn.t.Fatalf("%s: no %s; saw %v", tn.Name(), what, seen)
+		}
+	}
+}
+
+func (tn *testNode) waitJoined(name string) {
+	tn.t.Helper()
+	tn.wait("joined "+name, func(e Event) bool { return e.Kind == EvJoined && e.Peer == name })
+}
+
+func (tn *testNode) waitMessage(from, text string) Event {
+	tn.t.Helper()
+	return tn.wait("message from "+from, func(e Event) bool { return e.Kind == EvMessage && e.Peer == from && e.Text == text })
+}
+
+func introduce(a, b *testNode) {
+	a.Discovered(b.id.Public, b.tr.Addr())
+}
+
+func TestTwoNodesChat(t *testing.T) {
+	mn := NewMemNet(1)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.waitJoined("alice")
+	ids, err := a.Send("bob", "hi bob")
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("Send: %v %v", ids, err)
+	}
+	e := b.waitMessage("alice", "hi bob")
+	if e.To != "bob" {
+		t.Errorf("To = %q, want bob", e.To)
+	}
+	a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] && e.Peer == "bob" })
+	if _, err := a.Send("bobb", "x"); !errors.Is(err, ErrUnknownPeer) {
+		t.Errorf("unknown peer: %v", err)
+	}
+	long := strings.Repeat("长消息", 2000)
+	if _, err := b.Send("alice", long); err != nil {
+		t.Fatal(err)
+	}
+	a.waitMessage("bob", long)
+}

@@ -1,0 +1,334 @@
+package peer
+
+// Wire format, version 1. Every packet (a UDP datagram, or the payload of a
+// TCP frame) starts with the same outer header:
+//
+//	offset size field
+//	0      4    magic "p2pc"
+//	4      1    protocol version (1)
+//	5      1    packet type: 1 probe, 2 sealed
+//	6      32   sender's X25519 public key
+//
+// A probe ends there (trailing bytes are ignored): it says "this key is at
+// this address, tell me who you are" and is the only packet sent in the clear.
+// A sealed packet goes on with
+//
+//	38     24   random nonce
+//	62     ...  nacl/box of the inner payload (16 bytes longer than it)
+//
+// The inner payload, readable only by the recipient and authenticated as
+// coming from the sender's key, is
+//
+//	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack
+//	1      8    boot: when the sender's process started (Unix ns)
+//	9      8    counter: per sender process, +1 for every sealed packet
+//	17     ...  body, by kind (integers big-endian):
+//	  hello:   flags(1: 1 reply wanted, 2 TCP mode) port(2) name(1+n) host(1+n) away(2+n)
+//	  bye:     nothing
+//	  ping:    id(8)          pong: id(8)
+//	  message: seq(8) base(8) time(8, Unix ms) flags(1: 1 to all) text(rest)
+//	  ack:     stream boot(8) seq(8)
+//
+// (boot, counter) drives the per-peer replay window; seq numbers a sender's
+// messages to one recipient, base is the lowest seq it still waits on. Type
+// and kind numbers are append-only. Decoders are lax about trailing bytes so
+// later versions can add fields.
+//
+// Over TCP every packet is framed by a 4-byte big-endian length.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+)
+
+// Protocol constants.
+const (
+	Magic            = "p2pc"
+	Version     byte = 1
+	headerLen        = 4 + 1 + 1 + 32
+	nonceLen         = 24
+	sealedHdr        = headerLen + nonceLen
+	boxOverhead      = 16
+	innerHdr         = 1 + 8 + 8
+	// MaxDatagram is the largest UDP datagram p2pchat sends: under the
+	// Wi-Fi MTU with room to spare. Larger messages go over TCP.
+	MaxDatagram = 1200
+	// maxPacket bounds any packet, UDP or TCP frame.
+	maxPacket = sealedHdr + boxOverhead + innerHdr + 8 + 8 + 8 + 1 + MaxTextBytes + 64
+	maxHost   = 64
+	maxAway   = 200
+)
+
+// PacketType is the outer packet type.
+type PacketType byte
+
+// Packet types (append-only).
+const (
+	TypeProbe  PacketType = 1
+	TypeSealed PacketType = 2
+)
+
+// Kind is the type of a sealed payload.
+type Kind byte
+
+// Payload kinds (append-only).
+const (
+	KindHello Kind = 1
+	KindBye   Kind = 2
+	KindPing  Kind = 3
+	KindPong  Kind = 4
+	KindMsg   Kind = 5
+	KindAck   Kind = 6
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindHello:
+		return "hello"
+	case KindBye:
+		return "bye"
+	case KindPing:
+		return "ping"
+	case KindPong:
+		return "pong"
+	case KindMsg:
+		return "message"
+	case KindAck:
+		return "ack"
+	}
+	return fmt.Sprintf("kind(%d)", byte(k))
+}
+
+// Decoding errors.
+var (
+	ErrNotP2P      = errors.New("not a p2pchat packet")
+	ErrVersion     = errors.New("peer runs an incompatible protocol version")
+	ErrShort       = errors.New("packet truncated")
+	ErrTooBig      = errors.New("packet too large")
+	ErrBadField    = errors.New("invalid field")
+	ErrUnknownKind = errors.New("unknown packet kind")
+)
+
+// Outer is a parsed outer header. For sealed packets Nonce and Box are set.
+type Outer struct {
+	Version byte
+	Type    PacketType
+	Key     [32]byte
+	Nonce   [24]byte
+	Box     []byte // aliases the input
+}
+
+// ParseOuter parses the outer header of b. It returns ErrVersion (with the
+// version in Outer.Version) for packets of another protocol version.
+func ParseOuter(b []byte) (Outer, error) {
+	var o Outer
+	if len(b) > maxPacket {
+		return o, ErrTooBig
+	}
+	if len(b) < 5 || string(b[:4]) != Magic {
+		return o, ErrNotP2P
+	}
+	o.Version = b[4]
+	if o.Version != Version {
+		return o, fmt.Errorf("%w (version %d, we speak %d)", ErrVersion, o.Version, Version)
+	}
+	if len(b) < headerLen {
+		return o, ErrShort
+	}
+	o.Type = PacketType(b[5])
+	copy(o.Key[:], b[6:38])
+	switch o.Type {
+	case TypeProbe:
+		return o, nil
+	case TypeSealed:
+		if len(b) < sealedHdr+boxOverhead+innerHdr {
+			return o, ErrShort
+		}
+		copy(o.Nonce[:], b[headerLen:sealedHdr])
+		o.Box = b[sealedHdr:]
+		return o, nil
+	}
+	return o, fmt.Errorf("%w: packet type %d", ErrUnknownKind, o.Type)
+}
+
+// AppendHeader appends the outer header of a packet of type t from key.
+func AppendHeader(b []byte, t PacketType, key *[32]byte) []byte {
+	b = append(b, Magic...)
+	b = append(b, Version, byte(t))
+	return append(b, key[:]...)
+}
+
+// Payload is a decoded inner payload. Only the fields of its Kind are set.
+type Payload struct {
+	Kind    Kind
+	Boot    uint64
+	Counter uint64
+
+	// hello
+	Flags byte
+	Port  uint16
+	Name  string
+	Host  string
+	Away  string
+
+	// ping, pong
+	PingID uint64
+
+	// message
+	Seq  uint64
+	Base uint64
+	Time int64 // Unix ms
+	All  bool
+	Text string
+
+	// ack
+	StreamBoot uint64
+}
+
+// Hello flags.
+const (
+	FlagReply byte = 1 // hello: please answer with your hello
+	FlagTCP   byte = 2 // hello: send me everything over TCP
+	flagAll   byte = 1 // message: sent to everyone
+)
+
+// AppendMarshal appends the inner encoding of p.
+func (p *Payload) AppendMarshal(b []byte) []byte {
+	b = append(b, byte(p.Kind))
+	b = binary.BigEndian.AppendUint64(b, p.Boot)
+	b = binary.BigEndian.AppendUint64(b, p.Counter)
+	switch p.Kind {
+	case KindHello:
+		b = append(b, p.Flags)
+		b = binary.BigEndian.AppendUint16(b, p.Port)
+		b = append(b, byte(len(p.Name)))
+		b = append(b, p.Name...)
+		b = append(b, byte(len(p.Host)))
+		b = append(b, p.Host...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(p.Away)))
+		b = append(b, p.Away...)
+	case KindPing, KindPong:
+		b = binary.BigEndian.AppendUint64(b, p.PingID)
+	case KindMsg:
+		b = binary.BigEndian.AppendUint64(b, p.Seq)
+		b = binary.BigEndian.AppendUint64(b, p.Base)
+		b = binary.BigEndian.AppendUint64(b, uint64(p.Time))
+		var f byte
+		if p.All {
+			f |= flagAll
+		}
+		b = append(b, f)
+		b = append(b, p.Text...)
+	case KindAck:
+		b = binary.BigEndian.AppendUint64(b, p.StreamBoot)
+		b = binary.BigEndian.AppendUint64(b, p.Seq)
+	}
+	return b
+}
+
+// ParsePayload decodes an inner payload and validates every string in it
+// (UTF-8, lengths, names as ValidName). Strings are copied.
+func ParsePayload(b []byte) (Payload, error) {
+	var p Payload
+	if len(b) < innerHdr {
+		return p, ErrShort
+	}
+	p.Kind = Kind(b[0])
+	p.Boot = binary.BigEndian.Uint64(b[1:])
+	p.Counter = binary.BigEndian.Uint64(b[9:])
+	r := reader{b: b[innerHdr:]}
+	switch p.Kind {
+	case KindHello:
+		p.Flags = r.byte()
+		p.Port = r.u16()
+		p.Name = r.str(int(r.byte()))
+		p.Host = r.str(int(r.byte()))
+		p.Away = r.str(int(r.u16()))
+		if r.err != nil {
+			return p, r.err
+		}
+		if err := ValidName(p.Name); err != nil {
+			return p, fmt.Errorf("%w: name: %v", ErrBadField, err)
+		}
+		if len(p.Host) > maxHost || !utf8.ValidString(p.Host) {
+			return p, fmt.Errorf("%w: host", ErrBadField)
+		}
+		if len(p.Away) > maxAway || !utf8.ValidString(p.Away) {
+			return p, fmt.Errorf("%w: away", ErrBadField)
+		}
+		if p.Port == 0 {
+			return p, fmt.Errorf("%w: port 0", ErrBadField)
+		}
+	case KindBye:
+	case KindPing, KindPong:
+		p.PingID = r.u64()
+	case KindMsg:
+		p.Seq = r.u64()
+		p.Base = r.u64()
+		p.Time = int64(r.u64())
+		p.All = r.byte()&flagAll != 0
+		if r.err != nil {
+			return p, r.err
+		}
+		if len(r.b) > MaxTextBytes {
+			return p, fmt.Errorf("%w: text of %d bytes", ErrTooBig, len(r.b))
+		}
+		if !utf8.Valid(r.b) {
+			return p, fmt.Errorf("%w: text not UTF-8", ErrBadField)
+		}
+		p.Text = string(r.b)
+		if p.Seq == 0 || p.Base == 0 || p.Base > p.Seq {
+			return p, fmt.Errorf("%w: seq %d base %d", ErrBadField, p.Seq, p.Base)
+		}
+	case KindAck:
+		p.StreamBoot = r.u64()
+		p.Seq = r.u64()
+	default:
+		return p, fmt.Errorf("%w: %d", ErrUnknownKind, byte(p.Kind))
+	}
+	return p, r.err
+}
+
+// reader consumes big-endian fields, remembering the first error.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) take(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n > len(r.b) {
+		r.err = ErrShort
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) byte() byte {
+	if v := r.take(1); v != nil {
+		return v[0]
+	}
+	return 0
+}
+
+func (r *reader) u16() uint16 {
+	if v := r.take(2); v != nil {
+		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) u64() uint64 {
+	if v := r.take(8); v != nil {
+		return binary.BigEndian.Uint64(v)
+	}
+	return 0
+}
+
+func (r *reader) str(n int) string { return string(r.take(n)) }
