@@ -279,7 +279,7 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if key == n.id.Public || n.closed {
+	if key == n.id.Public || n.closed || !CanonicalKey(&key) {
 		return
 	}
 	p := n.book.peers[key]

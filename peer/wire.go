@@ -139,6 +139,9 @@ func ParseOuter(b []byte) (Outer, error) {
 	}
 	o.Type = PacketType(b[5])
 	copy(o.Key[:], b[6:38])
+	if !CanonicalKey(&o.Key) {
+		return o, fmt.Errorf("%w: non-canonical key", ErrBadField)
+	}
 	switch o.Type {
 	case TypeProbe:
 		return o, nil
@@ -151,6 +154,25 @@ func ParseOuter(b []byte) (Outer, error) {
 		return o, nil
 	}
 	return o, fmt.Errorf("%w: packet type %d", ErrUnknownKind, o.Type)
+}
+
+// CanonicalKey reports whether key is the one canonical encoding of a
+// Curve25519 point: X25519 ignores the top bit and reduces values >= 2^255-19,
+// so without this check one key has several spellings, and a replayed packet
+// with another spelling would pass for a new peer with a fresh replay window.
+func CanonicalKey(key *[32]byte) bool {
+	if key[31]&0x80 != 0 {
+		return false
+	}
+	if key[31] != 0x7f || key[0] < 0xed {
+		return true
+	}
+	for _, b := range key[1:31] {
+		if b != 0xff {
+			return true
+		}
+	}
+	return false // in [2^255-19, 2^255)
 }
 
 // AppendHeader appends the outer header of a packet of type t from key.

@@ -1,0 +1,161 @@
+package peer
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestPayloadBytes pins the inner encoding to exact bytes: changing the
+// wire format must be deliberate.
+func TestPayloadBytes(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Payload
+		want string
+	}{
+		{"hello", Payload{Kind: KindHello, Boot: 1, Counter: 2, Flags: FlagReply | FlagTCP, Port: 7117, Name: "bob", Host: "pc", Away: "lunch"},
+			"01 0000000000000001 0000000000000002 03 1bcd 03 626f62 02 7063 0005 6c756e6368"},
+		{"bye", Payload{Kind: KindBye, Boot: 1, Counter: 3}, "02 0000000000000001 0000000000000003"},
+		{"ping", Payload{Kind: KindPing, Boot: 1, Counter: 4, PingID: 9}, "03 0000000000000001 0000000000000004 0000000000000009"},
+		{"pong", Payload{Kind: KindPong, Boot: 1, Counter: 5, PingID: 9}, "04 0000000000000001 0000000000000005 0000000000000009"},
+		{"message", Payload{Kind: KindMsg, Boot: 1, Counter: 6, Seq: 7, Base: 5, Time: 1000, All: true, Text: "你好"},
+			"05 0000000000000001 0000000000000006 0000000000000007 0000000000000005 00000000000003e8 01 e4bda0e5a5bd"},
+		{"ack", Payload{Kind: KindAck, Boot: 1, Counter: 8, StreamBoot: 3, Seq: 7}, "06 0000000000000001 0000000000000008 0000000000000003 0000000000000007"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.p.AppendMarshal(nil)
+			if want := unhex(t, tt.want); !bytes.Equal(got, want) {
+				t.Fatalf("bytes\n got %x\nwant %x", got, want)
+			}
+			back, err := ParsePayload(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, tt.p) {
+				t.Fatalf("round trip\n got %+v\nwant %+v", back, tt.p)
+			}
+			// Trailing bytes (fields of a later version) are ignored.
+			if _, err := ParsePayload(append(got, 0xff, 0xfe)); err != nil && tt.name != "message" {
+				t.Errorf("trailing bytes: %v", err)
+			}
+		})
+	}
+}
+
+func TestParsePayloadRejects(t *testing.T) {
+	hello := func(name string) []byte {
+		return (&Payload{Kind: KindHello, Port: 1, Name: name}).AppendMarshal(nil)
+	}
+	tests := []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"empty", nil, ErrShort},
+		{"short header", make([]byte, 16), ErrShort},
+		{"unknown kind", append([]byte{99}, make([]byte, 16)...), ErrUnknownKind},
+		{"truncated hello", hello("bob")[:20], ErrShort},
+		{"name with escape", hello("bo\x1b[2Jb"), ErrBadField},
+		{"name too long", hello(strings.Repeat("名", 33)), ErrBadField},
+		{"port zero", (&Payload{Kind: KindHello, Name: "bob"}).AppendMarshal(nil), ErrBadField},
+		{"text not utf8", (&Payload{Kind: KindMsg, Seq: 1, Base: 1, Text: "\xff\xfe"}).AppendMarshal(nil), ErrBadField},
+		{"text too long", (&Payload{Kind: KindMsg, Seq: 1, Base: 1, Text: strings.Repeat("a", MaxTextBytes+1)}).AppendMarshal(nil), ErrTooBig},
+		{"seq zero", (&Payload{Kind: KindMsg, Base: 1, Text: "x"}).AppendMarshal(nil), ErrBadField},
+		{"base after seq", (&Payload{Kind: KindMsg, Seq: 1, Base: 2, Text: "x"}).AppendMarshal(nil), ErrBadField},
+		{"truncated ack", (&Payload{Kind: KindAck, Seq: 1}).AppendMarshal(nil)[:20], ErrShort},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ParsePayload(tt.b); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseOuter(t *testing.T) {
+	var key [32]byte
+	for i := range key {
+		key[i] = byte(i)
+	}
+	probe := AppendHeader(nil, TypeProbe, &key)
+	want := unhex(t, "70327063 01 01 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	if !bytes.Equal(probe, want) {
+		t.Fatalf("probe bytes\n got %x\nwant %x", probe, want)
+	}
+	o, err := ParseOuter(probe)
+	if err != nil || o.Type != TypeProbe || o.Key != key {
+		t.Fatalf("probe: %+v %v", o, err)
+	}
+	tests := []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"not ours", []byte("GET / HTTP/1.1\r\n"), ErrNotP2P},
+		{"too short", []byte("p2"), ErrNotP2P},
+		{"other version", append([]byte("p2pc\x02\x01"), key[:]...), ErrVersion},
+		{"truncated key", []byte("p2pc\x01\x01abc"), ErrShort},
+		{"sealed without box", append(AppendHeader(nil, TypeSealed, &key), make([]byte, 30)...), ErrShort},
+		{"unknown type", AppendHeader(nil, 7, &key), ErrUnknownKind},
+		{"huge", append(AppendHeader(nil, TypeSealed, &key), make([]byte, maxPacket)...), ErrTooBig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ParseOuter(tt.b); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseOuter(f *testing.F) {
+	var key [32]byte
+	f.Add(AppendHeader(nil, TypeProbe, &key))
+	f.Add(append(AppendHeader(nil, TypeSealed, &key), make([]byte, 80)...))
+	f.Add([]byte("p2pc\x02"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := ParseOuter(b)
+		if err == nil && o.Type == TypeSealed && len(o.Box) < boxOverhead {
+			t.Fatalf("accepted a sealed packet with a %d-byte box", len(o.Box))
+		}
+	})
+}
+
+func FuzzParsePayload(f *testing.F) {
+	for _, p := range []Payload{
+		{Kind: KindHello, Port: 1, Name: "bob", Host: "h"},
+		{Kind: KindMsg, Seq: 2, Base: 1, Text: "你好"},
+		{Kind: KindAck, Seq: 1}, {Kind: KindPing, PingID: 3}, {Kind: KindBye},
+	} {
+		f.Add(p.AppendMarshal(nil))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParsePayload(b)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted re-encodes to something that parses the same.
+		again, err := ParsePayload(p.AppendMarshal(nil))
+		if err != nil || !reflect.DeepEqual(again, p) {
+			t.Fatalf("re-encode: %v\n%+v\n%+v", err, p, again)
+		}
+		if p.Kind == KindHello && ValidName(p.Name) != nil {
+			t.Fatalf("accepted bad name %q", p.Name)
+		}
+	})
+}
