@@ -1,0 +1,225 @@
+package shell
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-runewidth"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// indent starts the continuation lines of a multi-line message or warning:
+// as wide as the "15:04 " time stamp, so a peer cannot make a line of its
+// text look like a separate message.
+const indent = "      "
+
+// palette holds the ANSI colours sender names are drawn in. Black, white
+// and the greys are left out: they vanish on one background or the other.
+var palette = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
+
+// formatter renders events and command results as text lines.
+type formatter struct {
+	color bool // colour sender names
+}
+
+// name sanitizes a peer name and, if enabled, colours it with a colour that
+// depends only on the name, so bob is always the same colour.
+func (f formatter) name(s string) string {
+	s = oneLine(s)
+	if !f.color || s == "" {
+		return s
+	}
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return "\x1b[" + palette[h.Sum32()%uint32(len(palette))] + "m" + s + "\x1b[0m"
+}
+
+// stamp is the local time of an event as HH:MM.
+func stamp(t, now time.Time) string {
+	if t.IsZero() {
+		t = now
+	}
+	return t.Local().Format("15:04")
+}
+
+// event renders one node event as one or more lines (joined by "\n"; the
+// second and later lines are indented). ok is false for events not shown
+// in text mode (deliveries).
+func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
+	var body string
+	switch e.Kind {
+	case peer.EvDelivered:
+		return "", false
+	case peer.EvJoined:
+		body = "* " + f.name(e.Peer) + " joined"
+		if e.Addr != "" {
+			body += " (" + oneLine(e.Addr) + ")"
+		}
+	case peer.EvLeft:
+		body = "* " + f.name(e.Peer) + " left"
+		if e.Text != "" {
+			body += " (" + oneLine(e.Text) + ")"
+		}
+	case peer.EvMessage:
+		if isDirect(e) {
+			body = f.name(e.Peer) + " → you: " + multiLine(e.Text)
+		} else {
+			body = f.name(e.Peer) + ": " + multiLine(e.Text)
+		}
+	case peer.EvFailed:
+		body = "! not delivered to " + f.name(e.Peer)
+		if e.Text != "" {
+			body += ": " + oneLine(e.Text)
+		}
+	case peer.EvRenamed:
+		body = "* " + f.name(e.OldName) + " is now " + f.name(e.Peer)
+	case peer.EvWarning:
+		body = "! " + multiLine(e.Text)
+	case peer.EvInfo:
+		body = "* " + multiLine(e.Text)
+	default:
+		body = "* " + oneLine(string(e.Kind))
+		if e.Peer != "" {
+			body += " " + f.name(e.Peer)
+		}
+		if e.Text != "" {
+			body += ": " + multiLine(e.Text)
+		}
+	}
+	return stamp(e.Time, now) + " " + body, true
+}
+
+// isDirect reports whether a message event was sent to us alone.
+func isDirect(e peer.Event) bool {
+	return e.Kind == peer.EvMessage && e.To != "all" && e.To != ""
+}
+
+// multiLine sanitizes text and indents every line after the first.
+func multiLine(s string) string {
+	s = strings.TrimRight(Sanitize(s), "\n")
+	if strings.IndexByte(s, '\n') < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\n", "\n"+indent)
+}
+
+// ago says how long ago t was, coarsely: "3s ago", "5m ago", "2h ago",
+// "4d ago"; "just now" under a second, "never" for the zero time.
+func ago(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+	}
+}
+
+// peersTable renders /peers: one header line, then one line per peer with
+// name, address, transport and last seen, followed by what is unusual
+// about it (pending messages, away text, offline).
+func peersTable(ps []peer.PeerInfo, now time.Time) []string {
+	if len(ps) == 0 {
+		return []string{"* no peers yet (they appear by themselves when someone on this network starts p2pchat)"}
+	}
+	rows := [][]string{{"name", "address", "transport", "last seen", ""}}
+	for _, p := range ps {
+		var extra []string
+		if !p.Online {
+			extra = append(extra, "offline")
+		}
+		if p.Pending > 0 {
+			extra = append(extra, fmt.Sprintf("%d pending", p.Pending))
+		}
+		if p.Away != "" {
+			extra = append(extra, "(away: "+oneLine(p.Away)+")")
+		}
+		rows = append(rows, []string{oneLine(p.Name), oneLine(p.Addr), oneLine(p.Transport), ago(p.LastSeen, now), strings.Join(extra, " ")})
+	}
+	return columns(rows)
+}
+
+// columns pads every cell but the last of each row to the widest cell of
+// its column, counting display width (a Chinese character is two columns),
+// with two spaces between columns. Trailing spaces are trimmed.
+func columns(rows [][]string) []string {
+	var widths []int
+	for _, row := range rows {
+		for i, cell := range row {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], runewidth.StringWidth(cell))
+		}
+	}
+	lines := make([]string, 0, len(rows))
+	for _, row := range rows {
+		var b strings.Builder
+		for i, cell := range row {
+			b.WriteString(cell)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-runewidth.StringWidth(cell)+2))
+			}
+		}
+		lines = append(lines, strings.TrimRight(b.String(), " "))
+	}
+	return lines
+}
+
+// whoisLines renders /whois NAME.
+func whoisLines(p peer.PeerInfo, now time.Time) []string {
+	status := "online"
+	if !p.Online {
+		status = "offline"
+	}
+	if p.Pending > 0 {
+		status += fmt.Sprintf(", %d pending", p.Pending)
+	}
+	if p.Away != "" {
+		status += ", away: " + oneLine(p.Away)
+	}
+	nick := oneLine(p.Nick)
+	if p.Host != "" {
+		nick += " on " + oneLine(p.Host)
+	}
+	addr := oneLine(p.Addr)
+	if p.Transport != "" {
+		addr += " (" + oneLine(p.Transport) + ")"
+	}
+	rows := [][]string{
+		{"  id", oneLine(p.ID)},
+		{"  nick", nick},
+		{"  address", addr},
+		{"  fingerprint", oneLine(p.Fingerprint)},
+		{"  learned via", oneLine(p.Via)},
+		{"  last seen", ago(p.LastSeen, now)},
+		{"  status", status},
+	}
+	return append([]string{oneLine(p.Name)}, columns(rows)...)
+}
+
+// helpText is what /help prints.
+const helpText = `/to NAME TEXT   send TEXT to NAME only (also /msg, /w)
+/to NAME        send what you type from now on to NAME
+/all TEXT       send TEXT to everyone
+/all            send what you type from now on to everyone
+TEXT            send TEXT to the current target (shown in the prompt)
+//TEXT          send "/TEXT" (a line starting with a slash)
+/peers          list peers: address, transport, last seen, pending messages
+/whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
+/trust NAME     accept NAME's new key after checking its fingerprint with them
+/nick NAME      change your nickname
+/help           this text
+/quit           leave (also /exit, Ctrl-D)`

@@ -1,0 +1,183 @@
+package shell
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// The JSON objects of -json mode; doc.go documents them. Field order here
+// is the order on the wire.
+
+type jsonMessage struct {
+	Event string `json:"event"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Text  string `json:"text"`
+	Time  string `json:"time"`
+}
+
+type jsonJoined struct {
+	Event string `json:"event"`
+	Name  string `json:"name"`
+	Addr  string `json:"addr"`
+	Time  string `json:"time"`
+}
+
+type jsonLeft struct {
+	Event  string `json:"event"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+	Time   string `json:"time"`
+}
+
+type jsonDelivered struct {
+	Event string `json:"event"`
+	To    string `json:"to"`
+	ID    uint64 `json:"id"`
+	Time  string `json:"time"`
+}
+
+type jsonFailed struct {
+	Event  string `json:"event"`
+	To     string `json:"to"`
+	ID     uint64 `json:"id"`
+	Reason string `json:"reason"`
+	Time   string `json:"time"`
+}
+
+type jsonRenamed struct {
+	Event string `json:"event"`
+	Old   string `json:"old"`
+	Name  string `json:"name"`
+	Time  string `json:"time"`
+}
+
+// jsonText serves warning, info (with time) and error, help (without).
+type jsonText struct {
+	Event string `json:"event"`
+	Text  string `json:"text"`
+	Time  string `json:"time,omitempty"`
+}
+
+// jsonOther is an event kind this shell does not know yet.
+type jsonOther struct {
+	Event string `json:"event"`
+	Name  string `json:"name,omitempty"`
+	Text  string `json:"text,omitempty"`
+	Time  string `json:"time"`
+}
+
+type jsonSent struct {
+	Event string   `json:"event"`
+	To    string   `json:"to"`
+	IDs   []uint64 `json:"ids"`
+}
+
+type jsonPeer struct {
+	Name        string `json:"name"`
+	Nick        string `json:"nick"`
+	ID          string `json:"id"`
+	Addr        string `json:"addr"`
+	Transport   string `json:"transport"`
+	Via         string `json:"via"`
+	LastSeen    string `json:"last_seen"`
+	Online      bool   `json:"online"`
+	Pending     int    `json:"pending"`
+	Fingerprint string `json:"fingerprint"`
+	Host        string `json:"host"`
+	Away        string `json:"away"`
+}
+
+type jsonPeers struct {
+	Event string     `json:"event"`
+	Peers []jsonPeer `json:"peers"`
+}
+
+type jsonWhois struct {
+	Event string `json:"event"`
+	jsonPeer
+}
+
+type jsonWhoami struct {
+	Event       string `json:"event"`
+	Name        string `json:"name"`
+	Self        bool   `json:"self"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// rfc3339 formats t, or now if t is zero; "" stays "" for never.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+func eventTime(t, now time.Time) string {
+	if t.IsZero() {
+		t = now
+	}
+	return t.Format(time.RFC3339)
+}
+
+// eventJSON is the JSON object for a node event.
+func eventJSON(e peer.Event, now time.Time) any {
+	ts := eventTime(e.Time, now)
+	kind := string(e.Kind)
+	switch e.Kind {
+	case peer.EvMessage:
+		to := e.To
+		if to == "" {
+			to = "all"
+		}
+		return jsonMessage{kind, e.Peer, to, e.Text, ts}
+	case peer.EvJoined:
+		return jsonJoined{kind, e.Peer, e.Addr, ts}
+	case peer.EvLeft:
+		return jsonLeft{kind, e.Peer, e.Text, ts}
+	case peer.EvDelivered:
+		return jsonDelivered{kind, e.Peer, e.ID, ts}
+	case peer.EvFailed:
+		return jsonFailed{kind, e.Peer, e.ID, e.Text, ts}
+	case peer.EvRenamed:
+		return jsonRenamed{kind, e.OldName, e.Peer, ts}
+	case peer.EvWarning, peer.EvInfo:
+		return jsonText{kind, e.Text, ts}
+	default:
+		return jsonOther{kind, e.Peer, e.Text, ts}
+	}
+}
+
+func peerJSON(p peer.PeerInfo) jsonPeer {
+	return jsonPeer{
+		Name: p.Name, Nick: p.Nick, ID: p.ID, Addr: p.Addr, Transport: p.Transport,
+		Via: p.Via, LastSeen: rfc3339(p.LastSeen), Online: p.Online, Pending: p.Pending,
+		Fingerprint: p.Fingerprint, Host: p.Host, Away: p.Away,
+	}
+}
+
+func peersJSON(ps []peer.PeerInfo) jsonPeers {
+	out := jsonPeers{Event: "peers", Peers: make([]jsonPeer, 0, len(ps))}
+	for _, p := range ps {
+		out.Peers = append(out.Peers, peerJSON(p))
+	}
+	return out
+}
+
+// encodeJSON renders v as one line without the trailing newline. "<", ">"
+// and "&" stay readable; control characters, invalid UTF-8, U+2028 and
+// U+2029 are escaped by encoding/json, so a line can never be split or
+// reach a terminal as a control sequence.
+func encodeJSON(v any) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Only unsupported types fail; all of ours are plain structs.
+		return `{"event":"error","text":"internal: cannot encode event"}`
+	}
+	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+}

@@ -1,0 +1,135 @@
+package shell
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CommandKind says what a typed line asks for.
+type CommandKind int
+
+// The kinds of command Parse returns.
+const (
+	CmdNone  CommandKind = iota // blank line: do nothing
+	CmdSay                      // plain text (or "//text"): send Text to the current target
+	CmdTo                       // /to NAME [TEXT]: send Text to Name, or with no Text make Name the target
+	CmdAll                      // /all [TEXT]: send Text to everyone, or with no Text make everyone the target
+	CmdPeers                    // /peers
+	CmdNick                     // /nick NAME
+	CmdWhois                    // /whois [NAME] (no name: yourself)
+	CmdTrust                    // /trust NAME
+	CmdHelp                     // /help
+	CmdQuit                     // /quit
+)
+
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit"}
+
+func (k CommandKind) String() string {
+	if k >= 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("CommandKind(%d)", int(k))
+}
+
+// Command is one parsed input line.
+type Command struct {
+	Kind CommandKind
+	Name string // peer name for CmdTo, CmdWhois, CmdTrust; new nickname for CmdNick
+	Text string // message text for CmdSay, CmdTo, CmdAll
+}
+
+// commands maps every command word (without the slash) to its kind,
+// aliases included.
+var commands = map[string]CommandKind{
+	"to":    CmdTo,
+	"msg":   CmdTo,
+	"w":     CmdTo,
+	"all":   CmdAll,
+	"peers": CmdPeers,
+	"nick":  CmdNick,
+	"whois": CmdWhois,
+	"trust": CmdTrust,
+	"help":  CmdHelp,
+	"quit":  CmdQuit,
+	"exit":  CmdQuit,
+}
+
+// commandWords lists the commands offered by tab completion and by "did you
+// mean", in the order /help shows them.
+var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/help", "/quit", "/msg", "/w", "/exit"}
+
+// ErrUnknownCommand is wrapped by the error Parse returns for a line that
+// starts with a slash but names no command.
+var ErrUnknownCommand = errors.New("unknown command")
+
+// ErrUsage is wrapped by the error Parse returns for a command given the
+// wrong arguments.
+var ErrUsage = errors.New("usage")
+
+// Parse turns one input line into a Command. It never touches the network.
+//
+// A line not starting with '/' is text for the current target; "//text"
+// sends "/text". Command words are case-insensitive. A trailing carriage
+// return (from CRLF input) is dropped. A blank line is CmdNone.
+func Parse(line string) (Command, error) {
+	line = strings.TrimSuffix(line, "\r")
+	if strings.TrimSpace(line) == "" {
+		return Command{Kind: CmdNone}, nil
+	}
+	if !strings.HasPrefix(line, "/") {
+		return Command{Kind: CmdSay, Text: line}, nil
+	}
+	if strings.HasPrefix(line, "//") {
+		return Command{Kind: CmdSay, Text: line[1:]}, nil
+	}
+	word, rest := cutSpace(line[1:])
+	kind, ok := commands[strings.ToLower(word)]
+	if !ok {
+		w := oneLine("/" + word)
+		if near, ok := closest(w, commandWords); ok {
+			return Command{}, fmt.Errorf("%w %s (did you mean %s?)", ErrUnknownCommand, w, near)
+		}
+		return Command{}, fmt.Errorf("%w %s (try /help)", ErrUnknownCommand, w)
+	}
+	rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+	cmd := Command{Kind: kind}
+	switch kind {
+	case CmdTo:
+		name, text := cutSpace(rest)
+		if name == "" {
+			return Command{}, fmt.Errorf("%w: /%s NAME [TEXT]", ErrUsage, strings.ToLower(word))
+		}
+		cmd.Name = name
+		cmd.Text = strings.TrimLeftFunc(text, unicode.IsSpace)
+	case CmdAll:
+		cmd.Text = rest
+	case CmdNick, CmdTrust:
+		name := strings.TrimSpace(rest)
+		if name == "" {
+			return Command{}, fmt.Errorf("%w: /%s NAME", ErrUsage, kind)
+		}
+		cmd.Name = name
+	case CmdWhois:
+		name, extra := cutSpace(rest)
+		if strings.TrimSpace(extra) != "" {
+			return Command{}, fmt.Errorf("%w: /whois [NAME]", ErrUsage)
+		}
+		cmd.Name = name
+	}
+	// CmdPeers, CmdHelp, CmdQuit ignore anything after the word.
+	return cmd, nil
+}
+
+// cutSpace splits s at its first white space: the word before it and
+// everything after that one white-space character.
+func cutSpace(s string) (word, rest string) {
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i < 0 {
+		return s, ""
+	}
+	_, size := utf8.DecodeRuneInString(s[i:])
+	return s[:i], s[i+size:]
+}

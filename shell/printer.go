@@ -1,0 +1,110 @@
+package shell
+
+import (
+	"io"
+	"strings"
+	"sync"
+)
+
+// printer is the only way the shell writes to the user. Its mutex orders
+// event lines, command results and the prompt redraw request, so two lines
+// never interleave and a line never lands in the middle of the prompt.
+//
+// Three situations:
+//   - plain output (pipe, file, -json, or no terminal): lines end in "\n".
+//   - terminal, no prompt active: lines end in "\r\n" (liner keeps the
+//     terminal half-raw between prompts, so be explicit).
+//   - terminal while liner prompts: liner cannot print for us (its issue
+//     #46), so on Unix we erase the prompt line, print, and ask liner to
+//     redraw prompt and typed text by sending ourselves SIGWINCH
+//     (printer_unix.go). Where that does not work (Windows) lines are held
+//     and shown after the user presses Enter; the next prompt shows how
+//     many are waiting.
+type printer struct {
+	mu        sync.Mutex
+	out       io.Writer
+	term      bool   // out is the terminal liner prompts on
+	live      bool   // redraw works: print at once while prompting
+	redraw    func() // makes liner redraw its prompt line
+	prompting bool   // liner's Prompt is (about to be) running
+	held      []string
+	closed    bool
+}
+
+func newPrinter(out io.Writer, term bool) *printer {
+	return &printer{out: out, term: term, live: canRedraw, redraw: redrawPrompt}
+}
+
+// print writes text, which may hold several lines separated by "\n".
+// bell rings the terminal bell with it.
+func (p *printer) print(text string, bell bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	lines := strings.Split(text, "\n")
+	switch {
+	case !p.term:
+		io.WriteString(p.out, strings.Join(lines, "\n")+"\n")
+	case !p.prompting:
+		io.WriteString(p.out, strings.Join(lines, "\r\n")+"\r\n"+bellString(bell))
+	case p.live:
+		// Erase the prompt line, print above it; liner redraws the prompt
+		// and the half-typed text on the new line when it sees SIGWINCH.
+		io.WriteString(p.out, "\r\x1b[2K"+strings.Join(lines, "\r\n")+"\r\n"+bellString(bell))
+		p.redraw()
+	default:
+		p.held = append(p.held, lines...)
+		if bell {
+			io.WriteString(p.out, "\a")
+		}
+	}
+}
+
+func bellString(bell bool) string {
+	if bell {
+		return "\a"
+	}
+	return ""
+}
+
+// beginPrompt is called just before liner's Prompt.
+func (p *printer) beginPrompt() {
+	p.mu.Lock()
+	p.prompting = true
+	p.mu.Unlock()
+}
+
+// endPrompt is called when Prompt has returned; it shows held lines.
+func (p *printer) endPrompt() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.prompting = false
+	if len(p.held) > 0 && !p.closed {
+		io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n")
+	}
+	p.held = nil
+}
+
+// heldCount is the number of lines waiting for the prompt to end.
+func (p *printer) heldCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.held)
+}
+
+// close drops everything printed from now on: Run has returned. If a
+// prompt is still on the screen (ctx was cancelled while the user typed),
+// it ends that line so what main prints next starts on a line of its own.
+func (p *printer) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
+	if p.term && p.prompting {
+		io.WriteString(p.out, "\r\n")
+	}
+}

@@ -1,0 +1,475 @@
+package shell
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// Node is what the shell needs from a p2pchat node (*peer.Node implements it).
+// Its methods are called from two goroutines (input completion and the
+// command loop), so they must be safe for concurrent use.
+type Node interface {
+	Name() string                           // own nickname
+	SetName(name string) error              // /nick; returns wrapped peer.ErrBadName
+	Send(to, text string) ([]uint64, error) // to == "" means everyone; ids of the queued messages (one per recipient)
+	Peers() []peer.PeerInfo                 // sorted by Name
+	Trust(name string) error                // /trust NAME: accept that peer's (new) key for its nickname
+	Fingerprint() string                    // own key fingerprint
+	Events() <-chan peer.Event              // closed when the node closes
+}
+
+// Config says where the shell reads and writes and how.
+type Config struct {
+	Node        Node
+	In          io.Reader    // os.Stdin
+	Out         io.Writer    // os.Stdout
+	Interactive bool         // stdin and stdout are terminals -> liner
+	JSON        bool         // -json: every event one JSON object per line on Out, no prompt
+	Color       bool         // colour sender names (main sets false when NO_COLOR is set or not a terminal)
+	Bell        bool         // ring the bell on direct messages
+	HistoryFile string       // liner history (~/.config/p2pchat/history); "" = none
+	Logger      *slog.Logger // nil: discard
+}
+
+// maxLine is the longest input line read in non-interactive mode: the
+// longest message plus room for "/to NAME ".
+const maxLine = peer.MaxTextBytes + 1024
+
+// Run reads commands until /quit, end of input, or ctx is cancelled, and prints
+// node events meanwhile. It returns nil on a normal end. It always restores the terminal.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Node == nil {
+		return errors.New("shell: no node")
+	}
+	if cfg.In == nil {
+		cfg.In = strings.NewReader("")
+	}
+	if cfg.Out == nil {
+		cfg.Out = io.Discard
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.JSON {
+		cfg.Interactive = false
+	}
+	if cfg.Interactive && !terminalSupported() {
+		// TERM unset or dumb: no line editing, no escape codes.
+		cfg.Logger.Debug("shell: terminal not supported, using plain input")
+		cfg.Interactive = false
+	}
+	s := &session{
+		cfg:  cfg,
+		node: cfg.Node,
+		pr:   newPrinter(cfg.Out, cfg.Interactive),
+		f:    formatter{color: cfg.Color && cfg.Interactive},
+		log:  cfg.Logger,
+		now:  time.Now,
+	}
+	if cfg.Interactive {
+		return s.runLiner(ctx)
+	}
+	return s.runPlain(ctx)
+}
+
+// session is one run of the shell.
+type session struct {
+	cfg    Config
+	node   Node
+	pr     *printer
+	f      formatter
+	log    *slog.Logger
+	now    func() time.Time
+	target string // where plain lines go; "" = everyone
+}
+
+// input is one line from the user, or why there is none.
+type input struct {
+	line string
+	err  error
+}
+
+// runPlain reads lines from cfg.In without a prompt (pipe, file, -json).
+func (s *session) runPlain(ctx context.Context) error {
+	defer s.pr.close()
+	lines := make(chan input)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		r := bufio.NewReaderSize(s.cfg.In, 64*1024)
+		send := func(in input) bool {
+			select {
+			case lines <- in:
+				return true
+			case <-done:
+				return false
+			}
+		}
+		for {
+			line, err := readLine(r, maxLine)
+			switch {
+			case err == nil:
+				if !send(input{line: line}) {
+					return
+				}
+			case errors.Is(err, errLineTooLong):
+				if !send(input{err: err}) {
+					return
+				}
+			default:
+				if line != "" && !send(input{line: line}) { // last line had no "\n"
+					return
+				}
+				send(input{err: err})
+				return
+			}
+		}
+	}()
+	return s.loop(ctx, lines, func() {})
+}
+
+var errLineTooLong = errors.New("line too long")
+
+// readLine reads one line without its "\n". A line longer than limit is
+// read to its end and dropped: the error says how long it was. At end of
+// input a last unterminated line comes back with io.EOF.
+func readLine(r *bufio.Reader, limit int) (string, error) {
+	var buf []byte
+	n := 0
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n += len(chunk)
+		if len(buf)+len(chunk) <= limit+1 { // +1: the "\n"
+			buf = append(buf, chunk...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err != nil && n == 0:
+			return "", err
+		}
+		line := strings.TrimSuffix(string(buf), "\n")
+		if n > limit+1 || len(line) > limit {
+			return "", fmt.Errorf("%w: %d bytes, at most %d", errLineTooLong, n, limit)
+		}
+		return line, err
+	}
+}
+
+// loop is the heart of Run: it prints events and executes lines until the
+// user leaves, input ends, the node closes or ctx is cancelled. next asks
+// for the next line (the interactive prompt).
+func (s *session) loop(ctx context.Context, lines <-chan input, next func()) error {
+	events := s.node.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-events:
+			if !ok {
+				s.log.Debug("shell: node closed its events")
+				return nil
+			}
+			s.printEvent(e)
+		case in := <-lines:
+			switch {
+			case in.err == nil:
+			case errors.Is(in.err, errLineTooLong):
+				s.userError(in.err.Error() + ", ignored")
+				next()
+				continue
+			case errors.Is(in.err, errPromptAborted):
+				next()
+				continue
+			case in.err == io.EOF:
+				return nil
+			default:
+				return fmt.Errorf("shell: reading input: %w", in.err)
+			}
+			if s.execute(in.line) {
+				return nil
+			}
+			next()
+		}
+	}
+}
+
+// printEvent shows one node event.
+func (s *session) printEvent(e peer.Event) {
+	if e.Kind == peer.EvRenamed && s.target != "" && e.OldName == s.target {
+		s.target = e.Peer
+	}
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(eventJSON(e, s.now())), false)
+		return
+	}
+	text, ok := s.f.event(e, s.now())
+	if !ok {
+		return
+	}
+	s.pr.print(text, s.cfg.Bell && s.cfg.Interactive && isDirect(e))
+}
+
+// userError reports a mistake of the user's in one line.
+func (s *session) userError(text string) {
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(jsonText{Event: "error", Text: text}), false)
+		return
+	}
+	s.pr.print("! "+Sanitize(oneLine(text)), false)
+}
+
+// info reports the result of a command.
+func (s *session) info(text string) {
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(jsonText{Event: "info", Text: text}), false)
+		return
+	}
+	s.pr.print("* "+oneLine(text), false)
+}
+
+// execute runs one input line; it reports whether the user wants to leave.
+func (s *session) execute(line string) (quit bool) {
+	cmd, err := Parse(line)
+	if err != nil {
+		s.userError(err.Error())
+		return false
+	}
+	switch cmd.Kind {
+	case CmdNone:
+	case CmdSay:
+		s.send(s.target, cmd.Text)
+	case CmdTo:
+		if cmd.Text == "" {
+			s.setTarget(cmd.Name)
+		} else {
+			s.send(cmd.Name, cmd.Text)
+		}
+	case CmdAll:
+		if strings.TrimSpace(cmd.Text) == "" {
+			s.setTarget("")
+		} else {
+			s.send("", cmd.Text)
+		}
+	case CmdPeers:
+		s.peers()
+	case CmdNick:
+		s.nick(cmd.Name)
+	case CmdWhois:
+		s.whois(cmd.Name)
+	case CmdTrust:
+		s.trust(cmd.Name)
+	case CmdHelp:
+		if s.cfg.JSON {
+			s.pr.print(encodeJSON(jsonText{Event: "help", Text: helpText}), false)
+		} else {
+			s.pr.print(helpText, false)
+		}
+	case CmdQuit:
+		return true
+	}
+	return false
+}
+
+// send sends text to one peer or (to == "") everyone, or says why not.
+func (s *session) send(to, text string) {
+	switch {
+	case strings.TrimSpace(text) == "":
+		s.userError("empty message, nothing sent")
+		return
+	case len(text) > peer.MaxTextBytes:
+		s.userError(fmt.Sprintf("message too long: %d bytes, at most %d; nothing sent", len(text), peer.MaxTextBytes))
+		return
+	case !utf8.ValidString(text):
+		s.userError("message is not valid UTF-8; nothing sent")
+		return
+	}
+	ids, err := s.node.Send(to, text)
+	if err != nil {
+		s.sendError(to, text, err)
+		return
+	}
+	if s.cfg.JSON {
+		dest := to
+		if dest == "" {
+			dest = "all"
+		}
+		s.pr.print(encodeJSON(jsonSent{Event: "sent", To: dest, IDs: nonNil(ids)}), false)
+	}
+	// Text mode prints nothing: the typed line is still on the screen.
+}
+
+func nonNil(ids []uint64) []uint64 {
+	if ids == nil {
+		return []uint64{}
+	}
+	return ids
+}
+
+// sendError turns an error from Node.Send into one line for the user.
+func (s *session) sendError(to, text string, err error) {
+	who := to
+	if who == "" {
+		who = "everyone"
+	}
+	switch {
+	case errors.Is(err, peer.ErrUnknownPeer):
+		s.userError(s.noPeer(to))
+	case errors.Is(err, peer.ErrNoPeers):
+		s.userError("no peers yet, nothing sent (peers appear by themselves when someone on this network starts p2pchat)")
+	case errors.Is(err, peer.ErrEmpty):
+		s.userError("empty message, nothing sent")
+	case errors.Is(err, peer.ErrTooLong):
+		s.userError(fmt.Sprintf("message too long: %d bytes, at most %d; nothing sent", len(text), peer.MaxTextBytes))
+	case errors.Is(err, peer.ErrQueueFull):
+		s.userError("not sent: too many messages waiting for " + who + "; try again when they are delivered")
+	case errors.Is(err, peer.ErrClosed):
+		s.userError("not sent: p2pchat is shutting down")
+	default:
+		s.userError("not sent to " + who + ": " + err.Error())
+	}
+}
+
+// noPeer is the error text for a name that is not in the address book,
+// with a suggestion when one peer's name is close.
+func (s *session) noPeer(name string) string {
+	msg := "no peer named " + oneLine(name)
+	var names []string
+	for _, p := range s.node.Peers() {
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		return msg + " (no peers yet)"
+	}
+	if near, ok := closest(name, names); ok {
+		return msg + " (did you mean " + oneLine(near) + "?)"
+	}
+	return msg + " (/peers lists them)"
+}
+
+// findPeer looks a name up in the address book.
+func (s *session) findPeer(name string) (peer.PeerInfo, bool) {
+	ps := s.node.Peers()
+	i := slices.IndexFunc(ps, func(p peer.PeerInfo) bool { return p.Name == name })
+	if i < 0 {
+		return peer.PeerInfo{}, false
+	}
+	return ps[i], true
+}
+
+// setTarget makes name ("" = everyone) where plain lines go.
+func (s *session) setTarget(name string) {
+	if name != "" {
+		if _, ok := s.findPeer(name); !ok {
+			s.userError(s.noPeer(name))
+			return
+		}
+	}
+	s.target = name
+	if s.cfg.Interactive {
+		return // the prompt shows it
+	}
+	if name == "" {
+		s.info("messages now go to everyone")
+	} else {
+		s.info("messages now go to " + name)
+	}
+}
+
+func (s *session) peers() {
+	ps := s.node.Peers()
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(peersJSON(ps)), false)
+		return
+	}
+	s.pr.print(strings.Join(peersTable(ps, s.now()), "\n"), false)
+}
+
+func (s *session) nick(name string) {
+	if err := peer.ValidName(name); err != nil {
+		s.userError("bad nickname, unchanged: " + err.Error())
+		return
+	}
+	if err := s.node.SetName(name); err != nil {
+		s.userError("bad nickname, unchanged: " + err.Error())
+		return
+	}
+	s.info("you are now " + s.node.Name())
+}
+
+func (s *session) whois(name string) {
+	p, ok := s.findPeer(name)
+	if !ok && (name == "" || name == s.node.Name()) {
+		if s.cfg.JSON {
+			s.pr.print(encodeJSON(jsonWhoami{"whois", s.node.Name(), true, s.node.Fingerprint()}), false)
+			return
+		}
+		s.pr.print("you are "+oneLine(s.node.Name())+"\n"+strings.Join(columns([][]string{{"  fingerprint", oneLine(s.node.Fingerprint())}}), "\n"), false)
+		return
+	}
+	if !ok {
+		s.userError(s.noPeer(name))
+		return
+	}
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(jsonWhois{"whois", peerJSON(p)}), false)
+		return
+	}
+	s.pr.print(strings.Join(whoisLines(p, s.now()), "\n"), false)
+}
+
+func (s *session) trust(name string) {
+	if err := s.node.Trust(name); err != nil {
+		if errors.Is(err, peer.ErrUnknownPeer) {
+			s.userError(s.noPeer(name))
+		} else {
+			s.userError("cannot trust " + name + ": " + err.Error())
+		}
+		return
+	}
+	msg := "trusted the current key of " + name
+	if p, ok := s.findPeer(name); ok && p.Fingerprint != "" {
+		msg += " (fingerprint " + p.Fingerprint + ")"
+	}
+	s.info(msg)
+}
+
+// prompt is the interactive prompt: the target, and on systems where lines
+// are held while typing, how many wait.
+func (s *session) prompt() string {
+	t := "all"
+	if s.target != "" {
+		t = promptSafe(s.target)
+	}
+	if n := s.pr.heldCount(); n > 0 {
+		return fmt.Sprintf("[%s] (%d new)> ", t, n)
+	}
+	return "[" + t + "]> "
+}
+
+// promptSafe keeps a name printable for liner (which refuses a prompt with
+// any Unicode control or format character) and short enough to leave room
+// for typing.
+func promptSafe(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.C, r) || unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, oneLine(name))
+	if r := []rune(name); len(r) > 16 {
+		name = string(r[:15]) + "…"
+	}
+	return name
+}
