@@ -15,6 +15,15 @@ type MemNet struct {
 	nodes map[netip.AddrPort]*MemTransport
 	rng   *rand.Rand
 	next  byte
+	tap   func(from, to netip.AddrPort, b []byte, tcp bool)
+}
+
+// Tap calls f with a copy of every packet sent (delivered or not), like a
+// capture of the LAN.
+func (m *MemNet) Tap(f func(from, to netip.AddrPort, b []byte, tcp bool)) {
+	m.mu.Lock()
+	m.tap = f
+	m.mu.Unlock()
 }
 
 // NewMemNet makes an empty in-memory network; seed makes loss repeatable.
@@ -95,7 +104,11 @@ func (t *MemTransport) deliver(to netip.AddrPort, b []byte, tcp bool) error {
 	drop := dst == nil || t.unplugged || dst.unplugged ||
 		(tcp && dst.blockTCP) ||
 		(!tcp && (dst.blockUDP || (dst.lossPct > 0 && m.rng.IntN(100) < dst.lossPct)))
+	tap := m.tap
 	m.mu.Unlock()
+	if tap != nil {
+		tap(t.addr, to, append([]byte(nil), b...), tcp)
+	}
 	if dst == nil && tcp {
 		return fmt.Errorf("peer: tcp to %s: connection refused", to)
 	}

@@ -58,6 +58,22 @@ func (tn *testNode) wait(what string, match func(Event) bool) Event {
 	}
 }
 
+// waitAll waits until every matcher has matched some event, in any order.
+func (tn *testNode) waitAll(matchers ...func(Event) bool) {
+	tn.t.Helper()
+	done := make([]bool, len(matchers))
+	left := len(matchers)
+	tn.wait("all of several events", func(e Event) bool {
+		for i, m := range matchers {
+			if !done[i] && m(e) {
+				done[i] = true
+				left--
+			}
+		}
+		return left == 0
+	})
+}
+
 func (tn *testNode) waitJoined(name string) {
 	tn.t.Helper()
 	tn.wait("joined "+name, func(e Event) bool { return e.Kind == EvJoined && e.Peer == name })

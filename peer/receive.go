@@ -178,14 +178,18 @@ func (n *Node) onHello(p *peerState, pl *Payload, pkt Packet, now time.Time) {
 	p.host, p.away = pl.Host, pl.Away
 	oldDisplay, oldNick := p.display, p.nick
 	p.nick = pl.Name
+	var impostors []*peerState
 	if oldNick != p.nick {
-		for _, q := range n.book.assignNames(n.name) {
-			n.impostorWarning(q)
-		}
+		impostors = n.book.assignNames(n.name)
 		if oldDisplay != "" && oldDisplay != p.display && p.online {
 			n.emit(Event{Kind: EvRenamed, OldName: oldDisplay, Peer: p.display})
 		}
 	}
+	defer func() { // after the joined notice, so the warning names someone known
+		for _, q := range impostors {
+			n.impostorWarning(q)
+		}
+	}()
 	if p.addr != addr {
 		n.moved(p, addr)
 	}

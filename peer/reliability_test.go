@@ -1,0 +1,221 @@
+package peer
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// collect waits for count messages from one sender and checks that they
+// arrived exactly once each and in order.
+func collectInOrder(t *testing.T, tn *testNode, from string, texts []string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for i := 0; i < len(texts); {
+		select {
+		case e := <-tn.evs:
+			if e.Kind != EvMessage || e.Peer != from {
+				continue
+			}
+			if e.Text != texts[i] {
+				t.Fatalf("%s: message %d = %q, want %q (duplicate or out of order)", tn.Name(), i, e.Text, texts[i])
+			}
+			i++
+		case <-deadline:
+			t.Fatalf("%s: got %d of %d messages", tn.Name(), i, len(texts))
+		}
+	}
+}
+
+func numbered(n int, prefix string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s%04d", prefix, i)
+	}
+	return out
+}
+
+func TestLossyDeliveryExactlyOnceInOrder(t *testing.T) {
+	mn := NewMemNet(4)
+	a := startNode(t, mn, "alice")
+	peers := []*testNode{startNode(t, mn, "b1"), startNode(t, mn, "b2"), startNode(t, mn, "b3"), startNode(t, mn, "b4")}
+	for _, p := range peers {
+		introduce(a, p)
+		a.waitJoined(p.Name())
+	}
+	a.tr.SetLoss(25)
+	for _, p := range peers {
+		p.tr.SetLoss(25)
+	}
+	direct := numbered(500, "d")
+	for _, s := range direct {
+		if _, err := a.Send("b1", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	collectInOrder(t, peers[0], "alice", direct)
+	all := numbered(200, "all")
+	for _, s := range all {
+		if _, err := a.Send("", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range peers {
+		collectInOrder(t, p, "alice", all)
+	}
+	t.Logf("retransmissions: %d", a.Stats().Retransmits)
+}
+
+func TestUDPBlockedFallsBackToTCP(t *testing.T) {
+	mn := NewMemNet(5)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.tr.BlockUDP(true)
+	start := time.Now()
+	ids, _ := a.Send("bob", "over tcp")
+	b.waitMessage("alice", "over tcp")
+	a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] })
+	if p, _ := a.Whois("bob"); p.Transport != "tcp" {
+		t.Fatalf("transport = %s, want tcp", p.Transport)
+	}
+	// The next message goes straight over TCP: no UDP timeouts paid.
+	udp0, _ := a.tr.Sent()
+	a.Send("bob", "second")
+	b.waitMessage("alice", "second")
+	if udp1, _ := a.tr.Sent(); udp1 != udp0 {
+		// heartbeats may use UDP; messages must not
+		if a.Stats().Retransmits > 3 {
+			t.Errorf("second message paid UDP retries: %d retransmits", a.Stats().Retransmits)
+		}
+	}
+	t.Logf("first message over blocked UDP took %v", time.Since(start))
+	// UDP comes back: a heartbeat answered over UDP switches back.
+	b.tr.BlockUDP(false)
+	a.wait("udp again", func(e Event) bool { return e.Kind == EvInfo && strings.Contains(e.Text, "works again") })
+	if p, _ := a.Whois("bob"); p.Transport != "udp" {
+		t.Fatalf("transport = %s, want udp", p.Transport)
+	}
+}
+
+// TestVanishedPeerGetsQueuedMessages: messages to a peer that vanished are
+// reported, kept, and delivered in order when the same identity comes back,
+// on a new address.
+func TestVanishedPeerGetsQueuedMessages(t *testing.T) {
+	mn := NewMemNet(6)
+	a := startNode(t, mn, "alice")
+	bobID := mustIdentity(t)
+	b := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.tr.Unplug(true) // crash: no goodbye
+	a.Send("bob", "one")
+	a.Send("bob", "two")
+	a.waitAll(
+		func(e Event) bool { return e.Kind == EvFailed && e.Peer == "bob" },
+		func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
+	a.Send("bob", "three")
+	b.Close()
+
+	b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
+	if b2.tr.Addr() == b.tr.Addr() {
+		t.Fatal("test wants a new address")
+	}
+	introduce(a, b2)
+	a.waitJoined("bob")
+	collectInOrder(t, b2, "alice", []string{"one", "two", "three"})
+	// The restarted bob's own messages start again at seq 1 and are not
+	// dropped as duplicates of the old process's.
+	b2.Send("alice", "i am back")
+	a.waitMessage("bob", "i am back")
+}
+
+func TestRestartedPeerSequencesStartFresh(t *testing.T) {
+	mn := NewMemNet(7)
+	a := startNode(t, mn, "alice")
+	id := mustIdentity(t)
+	b := startNode(t, mn, "bob", func(c *Config) { c.Identity = id })
+	introduce(b, a)
+	a.waitJoined("bob")
+	for _, s := range []string{"x1", "x2", "x3"} {
+		b.Send("alice", s)
+	}
+	collectInOrder(t, a, "bob", []string{"x1", "x2", "x3"})
+	b.Close()
+	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Text == "quit" })
+	b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = id })
+	introduce(b2, a)
+	a.waitJoined("bob")
+	b2.waitJoined("alice")
+	if _, err := b2.Send("alice", "y1"); err != nil {
+		t.Fatal(err)
+	}
+	a.waitMessage("bob", "y1")
+}
+
+// TestReplayDropped: packets captured on the LAN and sent again, to the
+// same node or another, are not shown again.
+func TestReplayDropped(t *testing.T) {
+	mn := NewMemNet(8)
+	var mu sync.Mutex
+	var captured [][]byte
+	a, b, c := startNode(t, mn, "alice"), startNode(t, mn, "bob"), startNode(t, mn, "carol")
+	introduce(a, b)
+	introduce(c, b)
+	b.waitJoined("alice")
+	b.waitJoined("carol")
+	mn.Tap(func(from, to netip.AddrPort, p []byte, tcp bool) {
+		if from == a.tr.Addr() {
+			mu.Lock()
+			captured = append(captured, p)
+			mu.Unlock()
+		}
+	})
+	a.Send("bob", "only once")
+	b.waitMessage("alice", "only once")
+	mn.Tap(nil)
+	mu.Lock()
+	defer mu.Unlock()
+	eve := mn.Listen()
+	for _, p := range captured {
+		eve.SendUDP(b.tr.Addr(), p)
+		eve.SendUDP(c.tr.Addr(), p)
+	}
+	a.Send("bob", "marker")
+	b.waitMessage("alice", "marker") // every replay was processed before this
+	if got := b.Stats().Replayed; got == 0 {
+		t.Fatal("no replay counted")
+	}
+	select {
+	case e := <-b.evs:
+		t.Fatalf("extra event after replays: %+v", e)
+	default:
+	}
+	if s := c.Stats(); s.Unauthentic == 0 {
+		t.Errorf("carol opened packets sealed for bob: %+v", s)
+	}
+}
+
+// TestGarbage: random and truncated packets change nothing.
+func TestGarbageDropped(t *testing.T) {
+	mn := NewMemNet(9)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	b.waitJoined("alice")
+	junk := mn.Listen()
+	var key [32]byte
+	for i := 0; i < 2000; i++ {
+		key[0] = byte(i)
+		p := append(AppendHeader(nil, TypeSealed, &key), make([]byte, 100+i%300)...)
+		junk.SendUDP(b.tr.Addr(), p[:i%len(p)])
+		junk.SendUDP(b.tr.Addr(), []byte(strings.Repeat("x", i%1500)))
+	}
+	a.Send("bob", "still here")
+	b.waitMessage("alice", "still here")
+	if s := b.Stats(); s.Dropped == 0 {
+		t.Fatalf("nothing dropped: %+v", s)
+	}
+}
