@@ -61,6 +61,15 @@ var commands = map[string]CommandKind{
 // mean", in the order /help shows them.
 var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/help", "/quit", "/msg", "/w", "/exit"}
 
+// commandNames is commandWords without the slashes.
+func commandNames() []string {
+	names := make([]string, len(commandWords))
+	for i, w := range commandWords {
+		names[i] = strings.TrimPrefix(w, "/")
+	}
+	return names
+}
+
 // ErrUnknownCommand is wrapped by the error Parse returns for a line that
 // starts with a slash but names no command.
 var ErrUnknownCommand = errors.New("unknown command")
@@ -89,8 +98,8 @@ func Parse(line string) (Command, error) {
 	kind, ok := commands[strings.ToLower(word)]
 	if !ok {
 		w := oneLine("/" + word)
-		if near, ok := closest(w, commandWords); ok {
-			return Command{}, fmt.Errorf("%w %s (did you mean %s?)", ErrUnknownCommand, w, near)
+		if near, ok := closest(w[1:], commandNames()); ok {
+			return Command{}, fmt.Errorf("%w %s (did you mean /%s?)", ErrUnknownCommand, w, near)
 		}
 		return Command{}, fmt.Errorf("%w %s (try /help)", ErrUnknownCommand, w)
 	}

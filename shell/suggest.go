@@ -7,15 +7,20 @@ import (
 
 // closest returns the candidate nearest to word, if one is near enough to be
 // a likely typo: at most one edit (insertion, deletion, substitution or
-// swap of neighbours) for words of up to five characters, two for longer
-// ones. Case is ignored, so "Bob" finds "bob". On a tie the earlier
+// swap of neighbours) for words of up to three characters, two up to eight,
+// three for longer ones, and never a complete rewrite ("x" does not suggest "w"). Case is ignored, so "Bob" finds "bob". On a tie the earlier
 // candidate wins, so sorted candidates give a stable answer.
 func closest(word string, candidates []string) (string, bool) {
 	w := strings.ToLower(word)
+	n := utf8.RuneCountInString(w)
 	limit := 1
-	if utf8.RuneCountInString(w) > 5 {
+	switch {
+	case n > 8:
+		limit = 3
+	case n > 3:
 		limit = 2
 	}
+	limit = min(limit, n-1)
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		if c == word {

@@ -1,0 +1,103 @@
+package shell
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// fakeNode is an in-memory Node: it records what the shell asks of it and
+// emits whatever events the test pushes into its channel.
+type fakeNode struct {
+	mu      sync.Mutex
+	name    string
+	fp      string
+	peers   []peer.PeerInfo
+	sent    []sendCall
+	trusted []string
+	sendErr error // if set, Send fails with it
+	nextID  uint64
+	events  chan peer.Event
+}
+
+type sendCall struct {
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
+func newFakeNode(peers ...peer.PeerInfo) *fakeNode {
+	return &fakeNode{name: "alice", fp: "AAAA-BBBB-CCCC", peers: peers, events: make(chan peer.Event, 16)}
+}
+
+var _ Node = (*fakeNode)(nil)
+
+func (n *fakeNode) Name() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.name
+}
+
+func (n *fakeNode) SetName(name string) error {
+	if err := peer.ValidName(name); err != nil {
+		return fmt.Errorf("peer: set name: %w", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.name = name
+	return nil
+}
+
+func (n *fakeNode) Send(to, text string) ([]uint64, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.sendErr != nil {
+		return nil, n.sendErr
+	}
+	if err := peer.ValidText(text); err != nil {
+		return nil, fmt.Errorf("peer: send: %w", err)
+	}
+	recipients := 1
+	if to == "" {
+		if len(n.peers) == 0 {
+			return nil, fmt.Errorf("peer: send: %w", peer.ErrNoPeers)
+		}
+		recipients = len(n.peers)
+	} else if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.Name == to }) {
+		return nil, fmt.Errorf("peer: send to %q: %w", to, peer.ErrUnknownPeer)
+	}
+	n.sent = append(n.sent, sendCall{to, text})
+	var ids []uint64
+	for range recipients {
+		n.nextID++
+		ids = append(ids, n.nextID)
+	}
+	return ids, nil
+}
+
+func (n *fakeNode) Peers() []peer.PeerInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.peers)
+}
+
+func (n *fakeNode) Trust(name string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.Name == name }) {
+		return fmt.Errorf("peer: trust %q: %w", name, peer.ErrUnknownPeer)
+	}
+	n.trusted = append(n.trusted, name)
+	return nil
+}
+
+func (n *fakeNode) Fingerprint() string { return n.fp }
+
+func (n *fakeNode) Events() <-chan peer.Event { return n.events }
+
+func (n *fakeNode) sends() []sendCall {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.sent)
+}
