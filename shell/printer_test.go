@@ -1,0 +1,153 @@
+package shell
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPrinterPlain(t *testing.T) {
+	var b strings.Builder
+	p := newPrinter(&b, false)
+	p.print("one", true)
+	p.print("two\n      three", false)
+	if got := b.String(); got != "one\ntwo\n      three\n" {
+		t.Errorf("plain output %q", got)
+	}
+}
+
+func TestPrinterTerminalNoPrompt(t *testing.T) {
+	var b strings.Builder
+	p := newPrinter(&b, true)
+	redraws := 0
+	p.redraw = func() { redraws++ }
+	p.print("a\nb", true)
+	if got := b.String(); got != "a\r\nb\r\n\a" {
+		t.Errorf("output %q", got)
+	}
+	if redraws != 0 {
+		t.Errorf("redraw requested with no prompt active")
+	}
+}
+
+// TestPrinterLiveRedraw is the Unix behaviour while liner prompts: erase the
+// prompt line, print above it, then one redraw request per print.
+func TestPrinterLiveRedraw(t *testing.T) {
+	var b strings.Builder
+	p := newPrinter(&b, true)
+	p.live = true
+	redraws := 0
+	p.redraw = func() {
+		redraws++
+		b.WriteString("<redraw>")
+	}
+	p.beginPrompt()
+	p.print("12:00 bob: hi", false)
+	p.print("12:01 bob → you: x\n      y", true)
+	p.endPrompt()
+	p.print("after", false)
+	want := "\r\x1b[2K12:00 bob: hi\r\n<redraw>" +
+		"\r\x1b[2K12:01 bob → you: x\r\n      y\r\n\a<redraw>" +
+		"after\r\n"
+	if got := b.String(); got != want {
+		t.Errorf("output\n got %q\nwant %q", got, want)
+	}
+	if redraws != 2 {
+		t.Errorf("%d redraws, want 2", redraws)
+	}
+}
+
+// TestPrinterHeld is the fallback (Windows): lines wait while the prompt is
+// active, the count shows in the next prompt, Enter flushes them.
+func TestPrinterHeld(t *testing.T) {
+	var b strings.Builder
+	p := newPrinter(&b, true)
+	p.live = false
+	p.redraw = func() { t.Error("redraw called in held mode") }
+	s := &session{pr: p}
+	p.beginPrompt()
+	p.print("12:00 bob: one", false)
+	p.print("12:00 bob: two\n      more", true)
+	if got := b.String(); got != "\a" {
+		t.Errorf("printed while prompting: %q", got)
+	}
+	if got := s.prompt(); got != "[all] (3 new)> " {
+		t.Errorf("prompt %q", got)
+	}
+	p.endPrompt()
+	if got := b.String(); got != "\a12:00 bob: one\r\n12:00 bob: two\r\n      more\r\n" {
+		t.Errorf("flushed %q", got)
+	}
+	if got := s.prompt(); got != "[all]> " {
+		t.Errorf("prompt after flush %q", got)
+	}
+}
+
+func TestPrinterClose(t *testing.T) {
+	var b strings.Builder
+	p := newPrinter(&b, true)
+	p.redraw = func() {}
+	p.beginPrompt()
+	p.close()
+	p.print("late", false)
+	p.endPrompt()
+	if got := b.String(); got != "\r\n" {
+		t.Errorf("after close: %q (want only the newline ending the prompt line)", got)
+	}
+}
+
+func TestPrompt(t *testing.T) {
+	s := &session{pr: newPrinter(nil, true)}
+	tests := []struct{ target, want string }{
+		{"", "[all]> "},
+		{"bob", "[bob]> "},
+		{"小明", "[小明]> "},
+		{"evil\x1b[31m\u200e\u202e", "[evil]> "},
+		{"averyveryverylongnickname", "[averyveryverylo…]> "},
+	}
+	for _, tt := range tests {
+		s.target = tt.target
+		if got := s.prompt(); got != tt.want {
+			t.Errorf("target %q: prompt %q, want %q", tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestComplete(t *testing.T) {
+	names := []string{"bob", "bob@laptop2", "carol", "小明"}
+	tests := []struct {
+		line string
+		pos  int
+		head string
+		want []string
+		tail string
+	}{
+		{"/p", 2, "", []string{"/peers "}, ""},
+		{"/t", 2, "", []string{"/to ", "/trust "}, ""},
+		{"/W", 2, "", []string{"/whois ", "/w "}, ""},
+		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
+		{"hello", 5, "", nil, ""},
+		{"/to b", 5, "/to ", []string{"bob ", "bob@laptop2 "}, ""},
+		{"/to  c", 6, "/to  ", []string{"carol "}, ""},
+		{"/whois 小", 8, "/whois ", []string{"小明 "}, ""},
+		{"/trust C", 8, "/trust ", []string{"carol "}, ""},
+		{"/msg ", 5, "/msg ", names2(names), ""},
+		{"/to bo hi", 6, "/to ", []string{"bob ", "bob@laptop2 "}, " hi"},
+		{"/to bob hi c", 12, "/to bob hi ", nil, ""},
+		{"/nick b", 7, "/nick ", nil, ""},
+		{"/all b", 6, "/all ", nil, ""},
+	}
+	for _, tt := range tests {
+		head, got, tail := complete(tt.line, tt.pos, names)
+		if head != tt.head || tail != tt.tail || strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("complete(%q, %d) = %q, %q, %q; want %q, %q, %q", tt.line, tt.pos, head, got, tail, tt.head, tt.want, tt.tail)
+		}
+	}
+}
+
+func names2(names []string) []string {
+	var out []string
+	for _, n := range names {
+		out = append(out, n+" ")
+	}
+	return out
+}
