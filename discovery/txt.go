@@ -188,3 +188,70 @@ func badRune(r rune) bool {
 	}
 	return false
 }
+
+// The mdns library hands TXT strings to github.com/miekg/dns, which keeps them
+// in DNS presentation format: when packing it reads "\DDD" and "\X" as
+// escapes, and when unpacking it writes '"' and '\' as `\"` and `\\` and every
+// byte outside printable ASCII as "\DDD" (so "小明" arrives as
+// `\229\176\143\230\152\142`). escapeTXT and unescapeTXT convert between that
+// format and the raw fields TXT and ParseTXT deal in.
+
+// escapeTXT returns the presentation form of a raw TXT string: backslashes
+// doubled; other bytes, UTF-8 included, pass through the packer unchanged.
+func escapeTXT(s string) string {
+	return strings.ReplaceAll(s, `\`, `\\`)
+}
+
+// unescapeTXT returns the raw bytes of a TXT string in presentation format.
+func unescapeTXT(s string) (string, error) {
+	if !strings.Contains(s, `\`) {
+		return s, nil
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		i++
+		switch {
+		case i == len(s):
+			return "", fmt.Errorf("discovery: TXT: %q ends in a lone backslash", s)
+		case i+2 < len(s) && isDigit(s[i]) && isDigit(s[i+1]) && isDigit(s[i+2]):
+			n := int(s[i]-'0')*100 + int(s[i+1]-'0')*10 + int(s[i+2]-'0')
+			if n > 255 {
+				return "", fmt.Errorf("discovery: TXT: bad escape in %q", s)
+			}
+			b.WriteByte(byte(n))
+			i += 2
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String(), nil
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// escapeFields applies escapeTXT to every field.
+func escapeFields(fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = escapeTXT(f)
+	}
+	return out
+}
+
+// unescapeFields applies unescapeTXT to every field.
+func unescapeFields(fields []string) ([]string, error) {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		var err error
+		if out[i], err = unescapeTXT(f); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

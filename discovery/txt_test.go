@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/miekg/dns"
 )
 
 func testKey(b byte) [32]byte {
@@ -141,6 +143,73 @@ func FuzzParseTXT(f *testing.F) {
 		}
 		if !reflect.DeepEqual(again, info) {
 			t.Fatalf("round trip changed it:\n got %+v\nwant %+v", again, info)
+		}
+	})
+}
+
+// TestTXTThroughDNS sends TXT fields through github.com/miekg/dns the way the
+// mdns library does (pack on the responder, unpack on the querier), with no
+// network involved.
+func TestTXTThroughDNS(t *testing.T) {
+	for _, want := range []Info{
+		{ID: "0123456789abcdef", Name: "小明", Key: testKey(1), Host: "小明的电脑", Version: 1},
+		{ID: "0123456789abcdef", Name: `back\slash "quoted" \065`, Key: testKey(2), Host: `h\`, Version: 1},
+		{ID: "0123456789abcdef", Name: "a=b;c (d) é 👩‍💻", Key: testKey(3), Version: 7},
+	} {
+		t.Run(want.Name, func(t *testing.T) {
+			msg := new(dns.Msg)
+			msg.Answer = []dns.RR{&dns.TXT{
+				Hdr: dns.RR_Header{Name: "x.local.", Rrtype: dns.TypeTXT, Class: dns.ClassINET},
+				Txt: escapeFields(TXT(want)),
+			}}
+			wire, err := msg.Pack()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got dns.Msg
+			if err := got.Unpack(wire); err != nil {
+				t.Fatal(err)
+			}
+			fields, err := unescapeFields(got.Answer[0].(*dns.TXT).Txt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := ParseTXT(fields)
+			if err != nil {
+				t.Fatalf("ParseTXT(%q): %v", fields, err)
+			}
+			if !reflect.DeepEqual(info, want) {
+				t.Errorf("through DNS:\n got %+v\nwant %+v", info, want)
+			}
+		})
+	}
+}
+
+func TestUnescapeTXT(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":                         "plain",
+		`name=\229\176\143\230\152\142`: "name=小明",
+		`\"q\" \\ \a \000`:              "\"q\" \\ a \x00",
+		`\12`:                           "12",
+	} {
+		got, err := unescapeTXT(in)
+		if err != nil || got != want {
+			t.Errorf("unescapeTXT(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`trailing\`, `\256`, `\999`} {
+		if got, err := unescapeTXT(in); err == nil {
+			t.Errorf("unescapeTXT(%q) = %q, want error", in, got)
+		}
+	}
+}
+
+func FuzzUnescapeTXT(f *testing.F) {
+	f.Add(`name=\229\176\143 \\ \" \`)
+	f.Fuzz(func(t *testing.T, s string) {
+		unescapeTXT(s) // must not panic
+		if got, err := unescapeTXT(escapeTXT(s)); err != nil || got != s {
+			t.Fatalf("unescapeTXT(escapeTXT(%q)) = %q, %v", s, got, err)
 		}
 	})
 }
