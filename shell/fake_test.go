@@ -18,6 +18,7 @@ type fakeNode struct {
 	sent    []sendCall
 	trusted []string
 	sendErr error // if set, Send fails with it
+	onSend  func(sendCall)
 	nextID  uint64
 	events  chan peer.Event
 }
@@ -68,6 +69,9 @@ func (n *fakeNode) Send(to, text string) ([]uint64, error) {
 		return nil, fmt.Errorf("peer: send to %q: %w", to, peer.ErrUnknownPeer)
 	}
 	n.sent = append(n.sent, sendCall{to, text})
+	if n.onSend != nil {
+		n.onSend(sendCall{to, text})
+	}
 	var ids []uint64
 	for range recipients {
 		n.nextID++

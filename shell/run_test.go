@@ -36,22 +36,22 @@ func run(t *testing.T, n *fakeNode, cfg Config, script string) string {
 func TestRunPlainText(t *testing.T) {
 	n := newFakeNode(testPeers()...)
 	script := strings.Join([]string{
-		"hello everyone",       // to the current target: all
-		"/to bob hi bob",       // direct
-		"/to bobb hi",          // typo: nothing sent
-		"/to bob",              // target bob
-		"just for bob",         //
-		"/all",                 // target everyone
-		"/all 大家好",             //
-		"//slash",              //
-		"/frobnicate",          //
-		"/peer",                //
-		"   ",                  // ignored
-		"/nick bad name",       // refused
-		"/nick robert",         //
-		"/to dave hi",          // far from every name
-		"/trust carol",         //
-		"/trust zed",           //
+		"hello everyone", // to the current target: all
+		"/to bob hi bob", // direct
+		"/to bobb hi",    // typo: nothing sent
+		"/to bob",        // target bob
+		"just for bob",   //
+		"/all",           // target everyone
+		"/all 大家好",       //
+		"//slash",        //
+		"/frobnicate",    //
+		"/peer",          //
+		"   ",            // ignored
+		"/nick bad name", // refused
+		"/nick robert",   //
+		"/to dave hi",    // far from every name
+		"/trust carol",   //
+		"/trust zed",     //
 		"/to bob " + strings.Repeat("x", peer.MaxTextBytes+1),
 		"/quit",
 		"after quit is not read",

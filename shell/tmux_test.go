@@ -1,0 +1,380 @@
+//go:build linux
+
+package shell
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// These tests look at the interactive shell the way a person does: the test
+// binary runs itself (TestHelperShell) in a tmux pane, types with
+// send-keys, and reads the screen with capture-pane. The helper's fake node
+// writes every Send to a file and emits an incoming message whenever the
+// test drops a file "msgN" into the shared directory.
+
+const (
+	helperEnv    = "P2PCHAT_SHELL_HELPER_DIR"
+	screenWait   = 15 * time.Second
+	pollInterval = 20 * time.Millisecond
+)
+
+// TestHelperShell is not a test: it is the process inside the tmux pane.
+func TestHelperShell(t *testing.T) {
+	dir := os.Getenv(helperEnv)
+	if dir == "" {
+		t.Skip("helper process for the tmux tests; runs only inside tmux")
+	}
+	os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(os.Getpid())), 0o600)
+
+	n := newFakeNode(testPeers()...)
+	n.onSend = func(c sendCall) {
+		b, _ := json.Marshal(c)
+		f, err := os.OpenFile(filepath.Join(dir, "sent"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err == nil {
+			f.Write(append(b, '\n'))
+			f.Close()
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	go func() { // the network, as far as this test is concerned
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for i := 1; ; {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			text, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("msg%d", i)))
+			if err != nil {
+				continue
+			}
+			n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "all", Text: string(text), Time: time.Now()}
+			i++
+		}
+	}()
+
+	before, err := termios(0)
+	if err != nil {
+		t.Fatalf("stdin is not a terminal: %v", err)
+	}
+	runErr := Run(ctx, Config{
+		Node: n, In: os.Stdin, Out: os.Stdout, Interactive: true, Color: true, Bell: true,
+		HistoryFile: filepath.Join(dir, "history"),
+	})
+	after, err := termios(0)
+	restored := err == nil && after == before
+	os.WriteFile(filepath.Join(dir, "result"), []byte(fmt.Sprintf("err=%v restored=%v", runErr, restored)), 0o600)
+}
+
+// termios reads the terminal settings of fd.
+func termios(fd uintptr) (syscall.Termios, error) {
+	var t syscall.Termios
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TCGETS, uintptr(unsafe.Pointer(&t))); e != 0 {
+		return t, e
+	}
+	return t, nil
+}
+
+// pane is a tmux session running TestHelperShell.
+type pane struct {
+	t      *testing.T
+	socket string
+	dir    string
+	msgs   int
+}
+
+func startPane(t *testing.T) *pane {
+	t.Helper()
+	tmux, err := exec.LookPath("tmux")
+	if err != nil {
+		t.Skip("tmux not installed: the interactive shell is not tested")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pane{t: t, dir: t.TempDir(), socket: fmt.Sprintf("p2pchat-shell-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	cmd := strings.Join([]string{
+		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color",
+		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
+		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
+	}, " ")
+	out, err := exec.Command(tmux, "-L", p.socket, "-f", "/dev/null", "new-session", "-d",
+		"-x", "100", "-y", "30", "-s", "t", cmd).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command(tmux, "-L", p.socket, "kill-server").Run()
+		races, _ := filepath.Glob(filepath.Join(p.dir, "race*"))
+		for _, r := range races {
+			b, _ := os.ReadFile(r)
+			t.Errorf("data race in the helper process:\n%s", b)
+		}
+	})
+	return p
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (p *pane) tmux(args ...string) string {
+	p.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", p.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		p.t.Fatalf("tmux %q: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+// typeText types s literally; key presses a named key (Enter, C-c, Tab...).
+func (p *pane) typeText(s string) { p.t.Helper(); p.tmux("send-keys", "-t", "t", "-l", s) }
+func (p *pane) key(k string)      { p.t.Helper(); p.tmux("send-keys", "-t", "t", k) }
+
+// screen is the visible pane, trailing spaces removed, and the cursor.
+type screen struct {
+	lines  []string
+	cx, cy int
+}
+
+func (s screen) String() string {
+	return fmt.Sprintf("cursor %d,%d\n|%s|", s.cx, s.cy, strings.Join(s.lines[:s.last()+1], "|\n|"))
+}
+
+// last is the index of the last non-empty line, -1 if none.
+func (s screen) last() int {
+	for i := len(s.lines) - 1; i >= 0; i-- {
+		if s.lines[i] != "" {
+			return i
+		}
+	}
+	return -1
+}
+
+// find is the index of the first line matching re, -1 if none.
+func (s screen) find(re string) int {
+	r := regexp.MustCompile(re)
+	for i, l := range s.lines {
+		if r.MatchString(l) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *pane) capture() screen {
+	p.t.Helper()
+	var s screen
+	for _, l := range strings.Split(strings.TrimSuffix(p.tmux("capture-pane", "-p", "-t", "t"), "\n"), "\n") {
+		s.lines = append(s.lines, strings.TrimRight(l, " "))
+	}
+	fmt.Sscanf(p.tmux("display-message", "-p", "-t", "t", "#{cursor_x} #{cursor_y}"), "%d %d", &s.cx, &s.cy)
+	return s
+}
+
+// waitScreen polls the pane until ok accepts it.
+func (p *pane) waitScreen(what string, ok func(screen) bool) screen {
+	p.t.Helper()
+	deadline := time.Now().Add(screenWait)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		s := p.capture()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("waiting for %s; screen:\n%s", what, s)
+		}
+		<-tick.C
+	}
+}
+
+// waitPrompt waits until the last line is exactly prompt+typed with the
+// cursor right after the typed text (display width, so 你 counts two).
+func (p *pane) waitPrompt(prompt, typed string, width int) screen {
+	p.t.Helper()
+	want := strings.TrimRight(prompt+typed, " ")
+	return p.waitScreen(fmt.Sprintf("prompt line %q, cursor at column %d", want, width), func(s screen) bool {
+		i := s.last()
+		return i >= 0 && s.lines[i] == want && s.cy == i && s.cx == width
+	})
+}
+
+// incoming makes the fake node receive a message from bob.
+func (p *pane) incoming(text string) {
+	p.t.Helper()
+	p.msgs++
+	tmp := filepath.Join(p.dir, "tmp")
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(p.dir, fmt.Sprintf("msg%d", p.msgs))); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// waitFile polls until the helper's file exists and passes ok.
+func (p *pane) waitFile(name string, ok func(string) bool) string {
+	p.t.Helper()
+	deadline := time.Now().Add(screenWait)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		b, err := os.ReadFile(filepath.Join(p.dir, name))
+		if err == nil && ok(string(b)) {
+			return string(b)
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("waiting for file %s (now %q, %v); screen:\n%s", name, b, err, p.capture())
+		}
+		<-tick.C
+	}
+}
+
+func (p *pane) waitSent(want ...sendCall) {
+	p.t.Helper()
+	var lines []string
+	for _, c := range want {
+		b, _ := json.Marshal(c)
+		lines = append(lines, string(b))
+	}
+	wantText := strings.Join(lines, "\n") + "\n"
+	got := p.waitFile("sent", func(s string) bool { return len(s) >= len(wantText) })
+	if got != wantText {
+		p.t.Fatalf("the node was asked to send\n%s\nwant exactly\n%s", got, wantText)
+	}
+}
+
+const stampRE = `^\d\d:\d\d `
+
+func TestTmuxInteractive(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+
+	// Half a line typed, then a message arrives: it must appear above the
+	// prompt, and the prompt must still hold the half line, cursor after it.
+	p.typeText("hello wor")
+	p.waitPrompt("[all]> ", "hello wor", 16)
+	p.incoming("incoming 你好 message")
+	s := p.waitPrompt("[all]> ", "hello wor", 16)
+	s = p.waitScreen("the message above the prompt", func(s screen) bool {
+		i := s.find(stampRE + `bob: incoming 你好 message$`)
+		return i >= 0 && i < s.last() && s.lines[s.last()] == "[all]> hello wor"
+	})
+	if n := strings.Count(strings.Join(s.lines, "\n"), "hello wor"); n != 1 {
+		t.Fatalf("the half-typed line shows %d times (garbled redraw):\n%s", n, s)
+	}
+	t.Logf("a message arrived while typing:\n%s", s)
+
+	// A hostile multi-line message: the clear-screen is neutralised (the
+	// first message stays visible) and the second line is indented.
+	p.incoming("\x1b[2J\x1b[Hsecond\r\n14:00 carol: fake")
+	s = p.waitScreen("the multi-line message above the prompt", func(s screen) bool {
+		i := s.find(stampRE + `bob: second$`)
+		return i > 0 && i+2 == s.last() && s.lines[i+1] == "      14:00 carol: fake" &&
+			s.lines[s.last()] == "[all]> hello wor" && s.cx == 16
+	})
+	if s.find(`bob: incoming 你好 message$`) < 0 {
+		t.Fatalf("an escape sequence in a message cleared the screen:\n%s", s)
+	}
+
+	// Finish the line: exactly "hello world" goes to everyone.
+	p.typeText("ld")
+	p.key("Enter")
+	p.waitSent(sendCall{"", "hello world"})
+	p.waitPrompt("[all]> ", "", 7)
+
+	// Chinese: two columns per character, backspace removes one character.
+	p.typeText("你好世界")
+	p.waitPrompt("[all]> ", "你好世界", 15)
+	p.key("BSpace")
+	p.waitPrompt("[all]> ", "你好世", 13)
+	p.incoming("第三条")
+	p.waitScreen("the third message above the Chinese prompt", func(s screen) bool {
+		i := s.find(stampRE + `bob: 第三条$`)
+		return i >= 0 && i < s.last() && s.lines[s.last()] == "[all]> 你好世" && s.cx == 13
+	})
+	p.key("Enter")
+	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"})
+
+	// Tab completion of a peer name, then a direct message.
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("/to c")
+	p.key("Tab")
+	p.waitPrompt("[all]> ", "/to carol ", 17)
+	p.typeText("secret")
+	p.key("Enter")
+	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"carol", "secret"})
+
+	// /to NAME changes the prompt; a typo gets one line and no send.
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("/to bob")
+	p.key("Enter")
+	p.waitPrompt("[bob]> ", "", 7)
+	p.typeText("/to bobb hi")
+	p.key("Enter")
+	p.waitScreen("the typo answer", func(s screen) bool {
+		i := s.find(`^! no peer named bobb \(did you mean bob\?\)$`)
+		return i >= 0 && i+1 == s.last() && s.lines[i+1] == "[bob]>"
+	})
+
+	// Ctrl-C clears the line and keeps going; nothing is sent.
+	p.typeText("discard me")
+	p.waitPrompt("[bob]> ", "discard me", 17)
+	p.key("C-c")
+	p.waitScreen("a fresh prompt after Ctrl-C", func(s screen) bool {
+		i := s.last()
+		return s.lines[i] == "[bob]>" && i > 0 && s.lines[i-1] == "[bob]> discard me^C"
+	})
+
+	// Ctrl-D leaves: Run returns nil with the terminal as it found it.
+	p.key("C-d")
+	if got := p.waitFile("result", func(string) bool { return true }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"carol", "secret"})
+	hist, err := os.ReadFile(filepath.Join(p.dir, "history"))
+	if err != nil || !strings.Contains(string(hist), "hello world\n你好世\n/to carol secret\n") {
+		t.Errorf("history file: %q, %v", hist, err)
+	}
+}
+
+// TestTmuxCancelRestoresTerminal: main cancels ctx on SIGTERM while the user
+// is typing; Run must return at once (liner's Prompt is still blocked on
+// stdin) and leave the terminal as it found it.
+func TestTmuxCancelRestoresTerminal(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("half a li")
+	p.waitPrompt("[all]> ", "half a li", 16)
+	pid, err := strconv.Atoi(p.waitFile("pid", func(s string) bool { return s != "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.waitFile("result", func(string) bool { return true }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "sent")); err == nil {
+		t.Errorf("the half line was sent")
+	}
+}
