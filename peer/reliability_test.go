@@ -188,7 +188,12 @@ func TestReplayDropped(t *testing.T) {
 		eve.SendUDP(c.tr.Addr(), p)
 	}
 	a.Send("bob", "marker")
-	b.waitMessage("alice", "marker") // every replay was processed before this
+	b.wait("marker", func(e Event) bool { // every replay was processed before this
+		if e.Kind == EvMessage && e.Text == "only once" {
+			t.Fatalf("a replayed message was shown again: %+v", e)
+		}
+		return e.Kind == EvMessage && e.Text == "marker"
+	})
 	b.Send("carol", "marker")
 	c.waitMessage("bob", "marker") // carol too (her inbox is first in, first out)
 	if got := b.Stats().Replayed; got == 0 {
