@@ -34,6 +34,13 @@
 //     format (a Chinese name arrives as "\229\176..."): they are escaped
 //     before advertising and unescaped after browsing;
 //   - its log lines go to Config.Logger at debug level, never to stderr.
+//
+// One thing it does that cannot be helped from here: the querier joins
+// 224.0.0.251 on whichever interface the routing table picks, whatever
+// interface it is given, so browsing needs a route covering that group (a
+// default route will do). Without one every query fails and a warning with
+// a hint is logged once; advertising still works, so a node that can browse
+// finds this one and says hello.
 package discovery
 
 import (
