@@ -3,6 +3,9 @@ package shell
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/p2pchat/p2pchat/peer"
 )
 
 func TestPrinterPlain(t *testing.T) {
@@ -150,4 +153,25 @@ func names2(names []string) []string {
 		out = append(out, n+" ")
 	}
 	return out
+}
+
+func TestBellOnlyOnDirectMessagesInteractive(t *testing.T) {
+	tests := []struct {
+		interactive, bell bool
+		to                string
+		want              bool
+	}{
+		{true, true, "alice", true},
+		{true, true, "all", false},
+		{true, false, "alice", false},
+		{false, true, "alice", false},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		s := &session{cfg: Config{Interactive: tt.interactive, Bell: tt.bell}, pr: newPrinter(&b, tt.interactive), now: func() time.Time { return at }}
+		s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", To: tt.to, Text: "hi", Time: at})
+		if got := strings.Contains(b.String(), "\a"); got != tt.want {
+			t.Errorf("%+v: bell %v in %q", tt, got, b.String())
+		}
+	}
 }

@@ -30,6 +30,10 @@ type Node interface {
 }
 
 // Config says where the shell reads and writes and how.
+//
+// In interactive mode liner reads the process's standard input and writes
+// its prompt to standard output whatever In says, so In must be os.Stdin and
+// Out os.Stdout then; the other modes use In and Out only.
 type Config struct {
 	Node        Node
 	In          io.Reader    // os.Stdin
