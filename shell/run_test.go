@@ -8,7 +8,6 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -348,5 +347,3 @@ func TestRunQuitAliasesAndEOF(t *testing.T) {
 		}
 	}
 }
-
-var _ sync.Locker = (*sync.Mutex)(nil)

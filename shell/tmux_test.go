@@ -39,16 +39,14 @@ func TestHelperShell(t *testing.T) {
 	if dir == "" {
 		t.Skip("helper process for the tmux tests; runs only inside tmux")
 	}
-	os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(os.Getpid())), 0o600)
+	writeAtomic(filepath.Join(dir, "pid"), strconv.Itoa(os.Getpid()))
 
 	n := newFakeNode(testPeers()...)
+	var sent []byte // onSend runs in the shell's command loop only
 	n.onSend = func(c sendCall) {
 		b, _ := json.Marshal(c)
-		f, err := os.OpenFile(filepath.Join(dir, "sent"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err == nil {
-			f.Write(append(b, '\n'))
-			f.Close()
-		}
+		sent = append(sent, append(b, '\n')...)
+		writeAtomic(filepath.Join(dir, "sent"), string(sent))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
@@ -80,7 +78,16 @@ func TestHelperShell(t *testing.T) {
 	})
 	after, err := termios(0)
 	restored := err == nil && after == before
-	os.WriteFile(filepath.Join(dir, "result"), []byte(fmt.Sprintf("err=%v restored=%v", runErr, restored)), 0o600)
+	writeAtomic(filepath.Join(dir, "result"), fmt.Sprintf("err=%v restored=%v", runErr, restored))
+}
+
+// writeAtomic writes a file the other process polls for, so it never sees
+// it half written.
+func writeAtomic(name, content string) {
+	tmp := name + ".tmp"
+	if os.WriteFile(tmp, []byte(content), 0o600) == nil {
+		os.Rename(tmp, name)
+	}
 }
 
 // termios reads the terminal settings of fd.
@@ -346,7 +353,7 @@ func TestTmuxInteractive(t *testing.T) {
 
 	// Ctrl-D leaves: Run returns nil with the terminal as it found it.
 	p.key("C-d")
-	if got := p.waitFile("result", func(string) bool { return true }); got != "err=<nil> restored=true" {
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)
 	}
 	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"carol", "secret"})
@@ -371,7 +378,7 @@ func TestTmuxCancelRestoresTerminal(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.waitFile("result", func(string) bool { return true }); got != "err=<nil> restored=true" {
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)
 	}
 	if _, err := os.Stat(filepath.Join(p.dir, "sent")); err == nil {
