@@ -369,6 +369,35 @@ func (n *Node) pendingOnline() int {
 	return c
 }
 
+// WaitPeer waits until a peer called name is online (any peer when name is
+// ""), or ctx ends. Scripts that start p2pchat and send at once use it to
+// give discovery its moment.
+func (n *Node) WaitPeer(ctx context.Context, name string) error {
+	for {
+		n.mu.Lock()
+		found, ch := false, n.changed
+		if name == "" {
+			for _, p := range n.book.peers {
+				found = found || p.online
+			}
+		} else if p := n.book.byName(name); p != nil && p.online {
+			found = true
+		}
+		n.mu.Unlock()
+		if found {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			if name == "" {
+				return fmt.Errorf("%w: none found in time", ErrNoPeers)
+			}
+			return fmt.Errorf("%w: %s did not appear in time", ErrUnknownPeer, name)
+		}
+	}
+}
+
 // Flush waits until every message to an online peer is acknowledged, or ctx
 // ends (then it returns ctx's error).
 func (n *Node) Flush(ctx context.Context) error {

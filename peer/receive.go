@@ -158,6 +158,7 @@ func (n *Node) comeOnline(p *peerState, now time.Time) {
 		m.tries, m.udpTries = 0, 0
 	}
 	n.emit(Event{Kind: EvJoined, Peer: p.display, Addr: p.addr.String()})
+	n.signalChange()
 	for _, s := range n.statics {
 		if s.addr == p.addr {
 			s.answered = true

@@ -170,6 +170,8 @@ func TestReplayDropped(t *testing.T) {
 	introduce(c, b)
 	b.waitJoined("alice")
 	b.waitJoined("carol")
+	a.waitJoined("bob")
+	c.waitJoined("bob")
 	mn.Tap(func(from, to netip.AddrPort, p []byte, tcp bool) {
 		if from == a.tr.Addr() {
 			mu.Lock()
@@ -214,7 +216,7 @@ func TestGarbageDropped(t *testing.T) {
 	mn := NewMemNet(9)
 	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
 	introduce(a, b)
-	b.waitJoined("alice")
+	a.waitJoined("bob") // bob knew alice first
 	junk := mn.Listen()
 	var key [32]byte
 	for i := 0; i < 2000; i++ {

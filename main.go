@@ -1,0 +1,346 @@
+// Command p2pchat is a peer-to-peer messenger for the local network: nodes
+// find each other over mDNS and talk over one UDP socket each, end-to-end
+// encrypted, with TCP where UDP does not get through. See README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/p2pchat/p2pchat/discovery"
+	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/shell"
+	"golang.org/x/term"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0 // normal end
+	exitError = 1 // could not start (home unusable, interface missing, ...)
+	exitUsage = 2 // bad flags or arguments
+)
+
+// flushTimeout bounds the wait for acknowledgements at end of input.
+const flushTimeout = 5 * time.Second
+
+type options struct {
+	name, home, iface, bind string
+	port                    int
+	peers                   []string
+	tcp, json, verbose      bool
+	mdns, bell, version     bool
+}
+
+type listFlag struct{ list *[]string }
+
+func (l listFlag) String() string     { return "" }
+func (l listFlag) Set(s string) error { *l.list = append(*l.list, s); return nil }
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("p2pchat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.name, "name", defaultName(), "your nickname (no spaces, '@' or '/'; at most 32 characters)")
+	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
+	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
+	fs.StringVar(&o.iface, "iface", "", "network interface for discovery, e.g. wlan0 (default: the first suitable one)")
+	fs.StringVar(&o.bind, "bind", "", "IP address to listen on (default: all)")
+	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable)")
+	fs.BoolVar(&o.tcp, "tcp", false, "send everything over TCP and ask peers to answer over TCP")
+	fs.BoolVar(&o.json, "json", false, "print every event as one JSON object per line (for scripts and bots)")
+	fs.BoolVar(&o.verbose, "v", false, "debug logs to stderr")
+	fs.BoolVar(&o.mdns, "mdns", true, "find peers with mDNS; -mdns=false relies on -peer only")
+	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `p2pchat: chat with everyone on your local network, no server needed.
+
+Usage: p2pchat [flags]
+
+Peers on the same network appear by themselves. Type /help inside for the
+commands: /to NAME TEXT, /all TEXT, /peers, /nick, /whois, /trust, /quit.
+When standard input is not a terminal, commands are read line by line and
+p2pchat exits after the last one is delivered:
+  printf '/to bob build done\n' | p2pchat -name ci
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, "\nExit status: 0 normal end, 1 could not start, 2 bad flags.\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "p2pchat: unexpected argument %q (flags start with -; see p2pchat -h)\n", fs.Arg(0))
+		return o, errors.New("bad arguments")
+	}
+	if err := peer.ValidName(o.name); err != nil {
+		fmt.Fprintf(stderr, "p2pchat: -name: %v\n", err)
+		return o, err
+	}
+	if o.port < 0 || o.port > 65535 {
+		fmt.Fprintf(stderr, "p2pchat: -port %d: must be between 0 and 65535\n", o.port)
+		return o, errors.New("bad port")
+	}
+	if o.bind != "" {
+		if _, err := netip.ParseAddr(o.bind); err != nil {
+			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IP address\n", o.bind)
+			return o, err
+		}
+	}
+	for _, p := range o.peers {
+		if _, err := resolvePeer(p); err != nil {
+			fmt.Fprintf(stderr, "p2pchat: -peer %q: %v\n", p, err)
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// defaultName is the OS user name, made into a valid nickname.
+func defaultName() string {
+	name := "me"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	name = strings.Map(func(r rune) rune {
+		if r == '@' || r == '/' || r == '\\' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, name)
+	if peer.ValidName(name) != nil {
+		return "me"
+	}
+	return name
+}
+
+func defaultHome() string {
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "p2pchat")
+	}
+	return ".p2pchat"
+}
+
+// resolvePeer turns host[:port] into an address (port defaults to 7117).
+func resolvePeer(s string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		host, port = s, strconv.Itoa(peer.DefaultPort)
+	}
+	pn, err := strconv.Atoi(port)
+	if err != nil || pn < 1 || pn > 65535 {
+		return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPortFrom(ip.Unmap(), uint16(pn)), nil
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", host, err)
+	}
+	for _, ip := range ips {
+		if ip4 := ip.To4(); ip4 != nil {
+			a, _ := netip.AddrFromSlice(ip4)
+			return netip.AddrPortFrom(a, uint16(pn)), nil
+		}
+	}
+	return netip.AddrPort{}, fmt.Errorf("%s has no IPv4 address", host)
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "p2pchat", version())
+		return exitOK
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if o.verbose {
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "p2pchat: "+format+"\n", a...)
+		return exitError
+	}
+
+	id, err := peer.LoadIdentity(o.home)
+	if err != nil {
+		return fail("%v (choose another with -home)", err)
+	}
+	var bind netip.Addr
+	if o.bind != "" {
+		bind = netip.MustParseAddr(o.bind)
+	}
+	tr, err := peer.Listen(peer.NetConfig{Bind: bind, Port: o.port, Logger: logger})
+	if err != nil && errors.Is(err, syscall.EADDRINUSE) && o.port != 0 {
+		tr, err = peer.Listen(peer.NetConfig{Bind: bind, Port: 0, Logger: logger})
+		if err == nil {
+			fmt.Fprintf(stderr, "p2pchat: port %d is in use (another p2pchat?); using port %d instead\n", o.port, tr.LocalPort())
+		}
+	}
+	if err != nil {
+		return fail("%v", err)
+	}
+	host, _ := os.Hostname()
+	node, err := peer.New(peer.Config{Name: o.name, Host: host, Identity: id, Home: o.home, TCPOnly: o.tcp, Logger: logger}, tr)
+	if err != nil {
+		tr.Close()
+		return fail("%v", err)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+
+	var disc *discovery.Discovery
+	if o.mdns {
+		disc, err = startDiscovery(ctx, o, node, id, host, bind, logger)
+		if err != nil {
+			if o.iface != "" {
+				node.Close()
+				return fail("%v", err)
+			}
+			fmt.Fprintf(stderr, "p2pchat: discovery is off: %v; use -peer host:port to reach peers\n", err)
+		}
+	}
+	for _, p := range o.peers {
+		addr, _ := resolvePeer(p)
+		node.AddPeer(addr)
+	}
+
+	interactive := term.IsTerminal(int(stdin.Fd())) && isTerminal(stdout) && !o.json
+	if o.json {
+		json.NewEncoder(stdout).Encode(map[string]any{"event": "ready", "name": node.Name(), "id": node.ID(), "port": node.Port(), "fingerprint": node.Fingerprint()})
+	} else if interactive {
+		fmt.Fprintf(stdout, "p2pchat %s: you are %s on port %d (key %s). Type /help for commands.\n", version(), node.Name(), node.Port(), node.Fingerprint())
+	}
+
+	app := &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now()}
+	_, noColor := os.LookupEnv("NO_COLOR")
+	err = shell.Run(ctx, shell.Config{
+		Node: app, In: stdin, Out: stdout, Interactive: interactive, JSON: o.json,
+		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell,
+		HistoryFile: filepath.Join(o.home, "history"), Logger: logger,
+	})
+	code := exitOK
+	if err != nil {
+		fmt.Fprintf(stderr, "p2pchat: %v\n", err)
+		code = exitError
+	}
+	if ctx.Err() == nil {
+		// End of input or /quit: give what was sent a moment to arrive.
+		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
+		_ = node.Flush(fctx)
+		cancel()
+	}
+	if disc != nil {
+		disc.Close()
+	}
+	node.Close()
+	// Report what the node said while closing (messages never acknowledged).
+	shell.Drain(node.Events(), stdout, o.json)
+	return code
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func discoveryInfo(node *peer.Node, id *peer.Identity, host string) discovery.Info {
+	return discovery.Info{ID: id.ID(), Name: node.Name(), Key: id.Public, Port: node.Port(), Host: host, Version: discovery.Version}
+}
+
+func startDiscovery(ctx context.Context, o options, node *peer.Node, id *peer.Identity, host string, bind netip.Addr, logger *slog.Logger) (*discovery.Discovery, error) {
+	ifi, ips, err := discovery.ChooseInterface(o.iface)
+	if err != nil {
+		return nil, err
+	}
+	if bind.IsValid() {
+		ips = []net.IP{bind.AsSlice()}
+	}
+	return discovery.Start(ctx, discovery.Config{
+		Self: discoveryInfo(node, id, host), Iface: ifi, IPs: ips, Logger: logger,
+		OnFound: func(f discovery.Found) { node.Discovered(f.Key, f.Addr) },
+	})
+}
+
+// Start-up patience of a script (stdin not a terminal): its first command
+// may come before discovery has found anyone.
+const (
+	gatherTime = 1500 * time.Millisecond // one mDNS query round plus hellos
+	graceTime  = 5 * time.Second         // how long a named peer may take to appear
+)
+
+// app is the node as the shell sees it: a nickname change is also
+// re-advertised over mDNS, and a script's first messages wait for discovery.
+type app struct {
+	*peer.Node
+	disc    *discovery.Discovery
+	self    discovery.Info
+	patient bool
+	started time.Time
+}
+
+func (a *app) Send(to, text string) ([]uint64, error) {
+	if a.patient && a.disc != nil {
+		if wait := time.Until(a.started.Add(gatherTime)); wait > 0 {
+			time.Sleep(wait) // let the first mDNS round find everyone before /all
+		}
+	}
+	ids, err := a.Node.Send(to, text)
+	if a.patient && (errors.Is(err, peer.ErrUnknownPeer) || errors.Is(err, peer.ErrNoPeers)) {
+		ctx, cancel := context.WithDeadline(context.Background(), a.started.Add(graceTime))
+		defer cancel()
+		if a.Node.WaitPeer(ctx, to) == nil {
+			return a.Node.Send(to, text)
+		}
+	}
+	return ids, err
+}
+
+func (a *app) SetName(name string) error {
+	if err := a.Node.SetName(name); err != nil {
+		return err
+	}
+	if a.disc != nil {
+		a.self.Name = name
+		if err := a.disc.Update(a.self); err != nil {
+			return fmt.Errorf("nickname changed, but re-advertising it failed: %w", err)
+		}
+	}
+	return nil
+}
