@@ -141,9 +141,9 @@ func (b *book) sorted(key func(*peerState) string) []*peerState {
 }
 
 // info snapshots a peer for the user interface.
-func (p *peerState) info() PeerInfo {
+func (p *peerState) info(tcpOnly bool) PeerInfo {
 	transport := "udp"
-	if p.tcpMode || !p.udpOK {
+	if tcpOnly || p.tcpMode || !p.udpOK {
 		transport = "tcp"
 	}
 	addr := ""

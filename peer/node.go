@@ -224,7 +224,7 @@ func (n *Node) Peers() []PeerInfo {
 	var out []PeerInfo
 	for _, p := range n.book.peers {
 		if p.display != "" && (p.online || len(p.out) > 0) {
-			out = append(out, p.info())
+			out = append(out, p.info(n.cfg.TCPOnly))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -239,7 +239,7 @@ func (n *Node) Whois(name string) (PeerInfo, error) {
 	if p == nil {
 		return PeerInfo{}, fmt.Errorf("%w: %s", ErrUnknownPeer, name)
 	}
-	return p.info(), nil
+	return p.info(n.cfg.TCPOnly), nil
 }
 
 // Trust pins the nickname of the named peer to its current key, after the

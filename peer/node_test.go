@@ -112,3 +112,14 @@ func TestTwoNodesChat(t *testing.T) {
 	}
 	a.waitMessage("bob", long)
 }
+
+// TestSilentPeerExpires: with no traffic at all after the hello, a peer
+// that vanishes is still noticed (heartbeats run without any message sent).
+func TestSilentPeerExpires(t *testing.T) {
+	mn := NewMemNet(10)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.tr.Unplug(true)
+	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
+}

@@ -154,6 +154,7 @@ func (n *Node) moved(p *peerState, addr netip.AddrPort) {
 func (n *Node) comeOnline(p *peerState, now time.Time) {
 	p.online = true
 	p.nextPing = now.Add(n.tm.Heartbeat)
+	n.schedule(p.nextPing) // heartbeats and expiry run from the timer
 	for _, m := range p.out {
 		m.tries, m.udpTries = 0, 0
 	}
