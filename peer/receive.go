@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -240,11 +241,18 @@ func (n *Node) onMessage(p *peerState, pl *Payload, pkt Packet) {
 	if pl.Base > p.inNext {
 		// The sender stopped waiting for older messages (a previous run of
 		// ours acknowledged them): skip ahead, delivering what is buffered.
-		for s := p.inNext; s < pl.Base; s++ {
-			if m, ok := p.inBuf[s]; ok {
-				n.deliver(p, &m)
-				delete(p.inBuf, s)
+		// Walk the buffer, not the range: base is the peer's to choose.
+		skipped := make([]uint64, 0, len(p.inBuf))
+		for s := range p.inBuf {
+			if s < pl.Base {
+				skipped = append(skipped, s)
 			}
+		}
+		slices.Sort(skipped)
+		for _, s := range skipped {
+			m := p.inBuf[s]
+			n.deliver(p, &m)
+			delete(p.inBuf, s)
 		}
 		p.inNext = pl.Base
 	}
