@@ -55,7 +55,6 @@ func (l listFlag) Set(s string) error { *l.list = append(*l.list, s); return nil
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("p2pchat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.StringVar(&o.name, "name", defaultName(), "your nickname (no spaces, '@' or '/'; at most 32 characters)")
 	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
 	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
@@ -69,7 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `p2pchat: chat with everyone on your local network, no server needed.
+		fmt.Fprintf(fs.Output(), `p2pchat: chat with everyone on your local network, no server needed.
 
 Usage: p2pchat [flags]
 
@@ -82,11 +81,19 @@ p2pchat exits after the last one is delivered:
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprintf(stderr, "\nExit status: 0 normal end, 1 could not start, 2 bad flags.\n")
+		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags.\n")
 	}
+	fs.SetOutput(io.Discard) // errors are reported in one line below
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.Usage()
+			return o, err
+		}
+		fmt.Fprintf(stderr, "p2pchat: %v (see p2pchat -h)\n", err)
 		return o, err
 	}
+	fs.SetOutput(stderr)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "p2pchat: unexpected argument %q (flags start with -; see p2pchat -h)\n", fs.Arg(0))
 		return o, errors.New("bad arguments")
