@@ -114,7 +114,7 @@ func (n *Node) sendHello(p *peerState, flags byte, reply func([]byte)) {
 	if n.cfg.TCPOnly {
 		flags |= FlagTCP
 	}
-	n.send(p, &Payload{Kind: KindHello, Flags: flags, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host}, reply)
+	n.send(p, &Payload{Kind: KindHello, Flags: flags, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, reply)
 }
 
 // schedule makes the timer loop wake no later than t (n.mu held).

@@ -104,6 +104,7 @@ type Node struct {
 
 	mu      sync.Mutex
 	name    string
+	away    string // away text; "" = here
 	counter uint64
 	book    book
 	statics []*static
@@ -215,6 +216,38 @@ func (n *Node) SetName(name string) error {
 		}
 	}
 	return nil
+}
+
+// MaxAwayBytes bounds the away text.
+const MaxAwayBytes = maxAway
+
+// SetAway sets an away text that peers see in /peers and that answers each
+// peer's first direct message while it is set (like IP Messenger's absence
+// mode); "" means back.
+func (n *Node) SetAway(text string) error {
+	if len(text) > MaxAwayBytes {
+		return fmt.Errorf("away text longer than %d bytes", MaxAwayBytes)
+	}
+	if err := ValidText("x" + text); err != nil && text != "" {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.away = text
+	for _, p := range n.book.peers {
+		p.awayAnswered = false
+		if p.online {
+			n.sendHello(p, 0, nil)
+		}
+	}
+	return nil
+}
+
+// Away is the current away text ("" = here).
+func (n *Node) Away() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.away
 }
 
 // Peers lists the peers that are online or have messages waiting, by name.

@@ -123,3 +123,36 @@ func TestSilentPeerExpires(t *testing.T) {
 	b.tr.Unplug(true)
 	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
 }
+
+func TestAway(t *testing.T) {
+	mn := NewMemNet(11)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	if err := b.SetAway("at lunch, back 13:00"); err != nil {
+		t.Fatal(err)
+	}
+	a.Send("bob", "are you there?")
+	a.waitMessage("bob", AwayPrefix+"at lunch, back 13:00")
+	if p, _ := a.Whois("bob"); p.Away != "at lunch, back 13:00" {
+		t.Errorf("peer's away = %q", p.Away)
+	}
+	a.Send("bob", "second")
+	a.Send("", "to all: no auto-answer")
+	b.waitMessage("alice", "to all: no auto-answer")
+	for len(a.evs) > 0 { // answered once only
+		if e := <-a.evs; e.Kind == EvMessage {
+			t.Fatalf("second automatic answer: %+v", e)
+		}
+	}
+	b.SetAway("")
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		if p, _ := a.Whois("bob"); p.Away == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob still shown away after coming back")
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline, not synchronisation
+	}
+}

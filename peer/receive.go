@@ -289,7 +289,18 @@ func (n *Node) deliver(p *peerState, m *Payload) {
 		to = "all"
 	}
 	n.emit(Event{Kind: EvMessage, Peer: p.display, To: to, Text: m.Text, Time: time.UnixMilli(m.Time)})
+	if n.away != "" && !m.All && !p.awayAnswered && len(p.out) < n.tm.QueueLimit {
+		// Away: answer the first direct message once, as a normal message.
+		p.awayAnswered = true
+		n.nextID++
+		p.nextSeq++
+		p.out = append(p.out, &outMsg{id: n.nextID, seq: p.nextSeq, text: AwayPrefix + n.away, time: time.Now()})
+		n.pump(p, time.Now())
+	}
 }
+
+// AwayPrefix starts the automatic answer of a node that is away.
+const AwayPrefix = "[away] "
 
 // onAck retires an acknowledged message (n.mu held).
 func (n *Node) onAck(p *peerState, pl *Payload, now time.Time) {
