@@ -260,7 +260,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	err = shell.Run(ctx, shell.Config{
 		Node: app, In: stdin, Out: stdout, Interactive: interactive, JSON: o.json,
 		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell,
-		HistoryFile: filepath.Join(o.home, "history"), Logger: logger,
+		HistoryFile: filepath.Join(o.home, "history"), LogFile: filepath.Join(o.home, "conversations.log"), Logger: logger,
 	})
 	code := exitOK
 	if err != nil {

@@ -18,6 +18,7 @@ type fakeNode struct {
 	sent    []sendCall
 	trusted []string
 	sendErr error // if set, Send fails with it
+	away    string
 	onSend  func(sendCall)
 	nextID  uint64
 	events  chan peer.Event
@@ -97,6 +98,13 @@ func (n *fakeNode) Trust(name string) error {
 }
 
 func (n *fakeNode) Fingerprint() string { return n.fp }
+
+func (n *fakeNode) SetAway(text string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.away = text
+	return nil
+}
 
 func (n *fakeNode) Events() <-chan peer.Event { return n.events }
 

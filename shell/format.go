@@ -221,5 +221,7 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
 /trust NAME     accept NAME's new key after checking its fingerprint with them
 /nick NAME      change your nickname
+/away [TEXT]    set an away text peers see, answering direct messages once (no TEXT: back)
+/history [NAME] [N]  the last N messages (default 20), only those with NAME if given
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`

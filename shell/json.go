@@ -181,3 +181,23 @@ func encodeJSON(v any) string {
 	}
 	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 }
+
+type jsonHistoryLine struct {
+	Time string `json:"time"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
+type jsonHistory struct {
+	Event string            `json:"event"`
+	Lines []jsonHistoryLine `json:"lines"`
+}
+
+func historyJSON(entries []historyEntry) jsonHistory {
+	h := jsonHistory{Event: "history", Lines: []jsonHistoryLine{}}
+	for _, e := range entries {
+		h.Lines = append(h.Lines, jsonHistoryLine{Time: e.when, From: e.from, To: e.to, Text: e.text})
+	}
+	return h
+}

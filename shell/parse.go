@@ -3,6 +3,7 @@ package shell
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -13,19 +14,21 @@ type CommandKind int
 
 // The kinds of command Parse returns.
 const (
-	CmdNone  CommandKind = iota // blank line: do nothing
-	CmdSay                      // plain text (or "//text"): send Text to the current target
-	CmdTo                       // /to NAME [TEXT]: send Text to Name, or with no Text make Name the target
-	CmdAll                      // /all [TEXT]: send Text to everyone, or with no Text make everyone the target
-	CmdPeers                    // /peers
-	CmdNick                     // /nick NAME
-	CmdWhois                    // /whois [NAME] (no name: yourself)
-	CmdTrust                    // /trust NAME
-	CmdHelp                     // /help
-	CmdQuit                     // /quit
+	CmdNone    CommandKind = iota // blank line: do nothing
+	CmdSay                        // plain text (or "//text"): send Text to the current target
+	CmdTo                         // /to NAME [TEXT]: send Text to Name, or with no Text make Name the target
+	CmdAll                        // /all [TEXT]: send Text to everyone, or with no Text make everyone the target
+	CmdPeers                      // /peers
+	CmdNick                       // /nick NAME
+	CmdWhois                      // /whois [NAME] (no name: yourself)
+	CmdTrust                      // /trust NAME
+	CmdHelp                       // /help
+	CmdQuit                       // /quit
+	CmdAway                       // /away [TEXT]: set (or with no Text clear) the away text
+	CmdHistory                    // /history [NAME] [N]: the last N lines (Count), with NAME only
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -36,30 +39,33 @@ func (k CommandKind) String() string {
 
 // Command is one parsed input line.
 type Command struct {
-	Kind CommandKind
-	Name string // peer name for CmdTo, CmdWhois, CmdTrust; new nickname for CmdNick
-	Text string // message text for CmdSay, CmdTo, CmdAll
+	Kind  CommandKind
+	Name  string // peer name for CmdTo, CmdWhois, CmdTrust; new nickname for CmdNick
+	Text  string // message text for CmdSay, CmdTo, CmdAll; away text for CmdAway
+	Count int    // CmdHistory: how many lines (0: the default)
 }
 
 // commands maps every command word (without the slash) to its kind,
 // aliases included.
 var commands = map[string]CommandKind{
-	"to":    CmdTo,
-	"msg":   CmdTo,
-	"w":     CmdTo,
-	"all":   CmdAll,
-	"peers": CmdPeers,
-	"nick":  CmdNick,
-	"whois": CmdWhois,
-	"trust": CmdTrust,
-	"help":  CmdHelp,
-	"quit":  CmdQuit,
-	"exit":  CmdQuit,
+	"to":      CmdTo,
+	"msg":     CmdTo,
+	"w":       CmdTo,
+	"all":     CmdAll,
+	"peers":   CmdPeers,
+	"nick":    CmdNick,
+	"whois":   CmdWhois,
+	"trust":   CmdTrust,
+	"help":    CmdHelp,
+	"quit":    CmdQuit,
+	"exit":    CmdQuit,
+	"away":    CmdAway,
+	"history": CmdHistory,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -121,6 +127,21 @@ func Parse(line string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: /%s NAME", ErrUsage, kind)
 		}
 		cmd.Name = name
+	case CmdAway:
+		cmd.Text = strings.TrimSpace(rest)
+	case CmdHistory:
+		for _, f := range strings.Fields(rest) {
+			if n, err := strconv.Atoi(f); err == nil && cmd.Count == 0 {
+				if n < 1 {
+					return Command{}, fmt.Errorf("%w: /history [NAME] [N] (N at least 1)", ErrUsage)
+				}
+				cmd.Count = n
+			} else if cmd.Name == "" {
+				cmd.Name = f
+			} else {
+				return Command{}, fmt.Errorf("%w: /history [NAME] [N]", ErrUsage)
+			}
+		}
 	case CmdWhois:
 		name, extra := cutSpace(rest)
 		if strings.TrimSpace(extra) != "" {

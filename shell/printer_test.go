@@ -127,7 +127,7 @@ func TestComplete(t *testing.T) {
 		{"/p", 2, "", []string{"/peers "}, ""},
 		{"/t", 2, "", []string{"/to ", "/trust "}, ""},
 		{"/W", 2, "", []string{"/whois ", "/w "}, ""},
-		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
+		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
 		{"hello", 5, "", nil, ""},
 		{"/to b", 5, "/to ", []string{"bob ", "bob@laptop2 "}, ""},
 		{"/to  c", 6, "/to  ", []string{"carol "}, ""},

@@ -26,6 +26,7 @@ type Node interface {
 	Peers() []peer.PeerInfo                 // sorted by Name
 	Trust(name string) error                // /trust NAME: accept that peer's (new) key for its nickname
 	Fingerprint() string                    // own key fingerprint
+	SetAway(text string) error              // /away: "" = back
 	Events() <-chan peer.Event              // closed when the node closes
 }
 
@@ -43,6 +44,7 @@ type Config struct {
 	Color       bool         // colour sender names (main sets false when NO_COLOR is set or not a terminal)
 	Bell        bool         // ring the bell on direct messages
 	HistoryFile string       // liner history (~/.config/p2pchat/history); "" = none
+	LogFile     string       // conversation history for /history (~/.config/p2pchat/conversations.log); "" = none
 	Logger      *slog.Logger // nil: discard
 }
 
@@ -80,6 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 		f:    formatter{color: cfg.Color && cfg.Interactive},
 		log:  cfg.Logger,
 		now:  time.Now,
+		conv: newConvLog(cfg.LogFile),
 	}
 	if cfg.Interactive {
 		return s.runLiner(ctx)
@@ -96,6 +99,8 @@ type session struct {
 	log    *slog.Logger
 	now    func() time.Time
 	target string // where plain lines go; "" = everyone
+	conv   *convLog
+	convOK bool // a history error was reported already
 }
 
 // input is one line from the user, or why there is none.
@@ -214,6 +219,9 @@ func (s *session) printEvent(e peer.Event) {
 	if e.Kind == peer.EvRenamed && s.target != "" && e.OldName == s.target {
 		s.target = e.Peer
 	}
+	if e.Kind == peer.EvMessage {
+		s.record(e.Time, e.Peer, e.To, e.Text)
+	}
 	if s.cfg.JSON {
 		s.pr.print(encodeJSON(eventJSON(e, s.now())), false)
 		return
@@ -280,10 +288,64 @@ func (s *session) execute(line string) (quit bool) {
 		} else {
 			s.pr.print(helpText, false)
 		}
+	case CmdAway:
+		s.setAway(cmd.Text)
+	case CmdHistory:
+		s.history(cmd.Name, cmd.Count)
 	case CmdQuit:
 		return true
 	}
 	return false
+}
+
+// record adds a message to the conversation history, reporting a failure once.
+func (s *session) record(t time.Time, from, to, text string) {
+	if err := s.conv.add(t, from, to, text); err != nil && !s.convOK {
+		s.convOK = true
+		s.userError(fmt.Sprintf("%v; conversations are not being saved", err))
+	}
+}
+
+func (s *session) setAway(text string) {
+	if err := s.node.SetAway(text); err != nil {
+		s.userError(err.Error())
+		return
+	}
+	if text == "" {
+		s.info("you are back")
+	} else {
+		s.info("you are away: " + text)
+	}
+}
+
+func (s *session) history(name string, n int) {
+	if n == 0 {
+		n = defaultHistoryN
+	}
+	if s.conv == nil {
+		s.userError("no conversation history is kept (no home directory)")
+		return
+	}
+	entries, err := s.conv.last(name, n)
+	if err != nil {
+		s.userError(err.Error())
+		return
+	}
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(historyJSON(entries)), false)
+		return
+	}
+	if len(entries) == 0 {
+		if name != "" {
+			s.info("no messages with " + name + " yet")
+		} else {
+			s.info("no messages yet")
+		}
+		return
+	}
+	for _, e := range entries {
+		s.pr.print(fmt.Sprintf("%s %s → %s: %s", e.when, s.f.name(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+	}
 }
 
 // send sends text to one peer or (to == "") everyone, or says why not.
@@ -304,11 +366,12 @@ func (s *session) send(to, text string) {
 		s.sendError(to, text, err)
 		return
 	}
+	dest := to
+	if dest == "" {
+		dest = "all"
+	}
+	s.record(s.now(), s.node.Name(), dest, text)
 	if s.cfg.JSON {
-		dest := to
-		if dest == "" {
-			dest = "all"
-		}
 		s.pr.print(encodeJSON(jsonSent{Event: "sent", To: dest, IDs: nonNil(ids)}), false)
 	}
 	// Text mode prints nothing: the typed line is still on the screen.
