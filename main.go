@@ -279,6 +279,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	node.Close()
 	// Report what the node said while closing (messages never acknowledged).
 	shell.Drain(node.Events(), stdout, o.json)
+	st := node.Stats()
+	logger.Debug("stats", "retransmits", st.Retransmits, "tcp_sends", st.TCPSends, "dropped", st.Dropped,
+		"replayed", st.Replayed, "unauthentic", st.Unauthentic, "duplicates", st.Duplicates)
+	if o.json {
+		json.NewEncoder(stdout).Encode(map[string]any{"event": "stats", "retransmits": st.Retransmits,
+			"tcp_sends": st.TCPSends, "dropped": st.Dropped, "replayed": st.Replayed,
+			"unauthentic": st.Unauthentic, "duplicates": st.Duplicates, "not_opened": st.UnknownBudget})
+	}
 	return code
 }
 

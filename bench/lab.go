@@ -1,0 +1,192 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/p2pchat/p2pchat/internal/testnet"
+)
+
+// The lab is internal/testnet's simulated LAN (one bridge in its own
+// namespace, one namespace per host, addresses 10.77.k.i). testnet wants a
+// testing.TB; labTB is a small adapter: Cleanup functions are collected and
+// run by cleanupAll (also on SIGINT), Fatal/Skip panic with a labError that
+// main recovers and reports.
+
+// labError is what a failed lab step panics with.
+type labError struct{ msg string }
+
+func (e labError) Error() string { return e.msg }
+
+// cleanups is the process-wide list of things to undo, run in reverse order.
+var cleanups struct {
+	mu   sync.Mutex
+	fns  []func()
+	done bool
+}
+
+// atCleanup registers f to run at the end (or on SIGINT).
+func atCleanup(f func()) {
+	cleanups.mu.Lock()
+	defer cleanups.mu.Unlock()
+	if cleanups.done {
+		f()
+		return
+	}
+	cleanups.fns = append(cleanups.fns, f)
+}
+
+// cleanupAll runs every registered cleanup once, newest first.
+func cleanupAll() {
+	cleanups.mu.Lock()
+	fns := cleanups.fns
+	cleanups.fns = nil
+	cleanups.done = true
+	cleanups.mu.Unlock()
+	for i := len(fns) - 1; i >= 0; i-- {
+		func() {
+			defer func() { recover() }()
+			fns[i]()
+		}()
+	}
+}
+
+// labTB implements just the testing.TB methods testnet and this program
+// use; the embedded nil interface provides the unexported method (and
+// would panic if anything else were called).
+type labTB struct {
+	testing.TB
+}
+
+var tb = labTB{}
+
+func (labTB) Helper()                 {}
+func (labTB) Cleanup(f func())        { atCleanup(f) }
+func (labTB) Name() string            { return "bench" }
+func (labTB) Failed() bool            { return false }
+func (labTB) Logf(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+func (labTB) Log(a ...any)            { fmt.Fprintln(os.Stderr, a...) }
+func (labTB) Fatalf(f string, a ...any) {
+	panic(labError{fmt.Sprintf(f, a...)})
+}
+func (labTB) Fatal(a ...any)            { panic(labError{fmt.Sprint(a...)}) }
+func (labTB) Errorf(f string, a ...any) { panic(labError{fmt.Sprintf(f, a...)}) }
+func (labTB) Error(a ...any)            { panic(labError{fmt.Sprint(a...)}) }
+func (labTB) Skip(a ...any)             { panic(labError{"lab unavailable: " + fmt.Sprint(a...)}) }
+func (labTB) Skipf(f string, a ...any) {
+	panic(labError{"lab unavailable: " + fmt.Sprintf(f, a...)})
+}
+func (labTB) SkipNow()            { panic(labError{"lab unavailable"}) }
+func (labTB) FailNow()            { panic(labError{"lab step failed"}) }
+func (labTB) TempDir() string     { return tempDir("lab") }
+func (labTB) Setenv(k, v string)  { os.Setenv(k, v) }
+func (labTB) Skipped() bool       { return false }
+func (labTB) Fail()               { panic(labError{"lab step failed"}) }
+func (labTB) Chdir(string)        { panic(labError{"Chdir not supported"}) }
+func (labTB) ArtifactDir() string { return tempDir("artifacts") }
+
+// newLab builds a lab of n hosts; it is removed by cleanupAll.
+func newLab(n int) *testnet.Lab {
+	return testnet.New(tb, n)
+}
+
+// requireLab checks what the lab needs and explains what is missing.
+func requireLab() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root: the benchmarks run p2pchat on a simulated LAN of network namespaces " +
+			"(ip netns), which only root can create; run it as root, e.g. `sudo go run ./bench`")
+	}
+	for _, tool := range []string{"ip", "nft", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("needs the %q command (install iproute2, nftables, util-linux): %v", tool, err)
+		}
+	}
+	return nil
+}
+
+var baseTemp struct {
+	once sync.Once
+	dir  string
+	err  error
+	mu   sync.Mutex
+	n    int
+}
+
+// tempDir makes a fresh directory under the run's temporary directory,
+// which cleanupAll removes.
+func tempDir(what string) string {
+	baseTemp.once.Do(func() {
+		baseTemp.dir, baseTemp.err = os.MkdirTemp("", "p2pchat-bench-")
+		if baseTemp.err == nil {
+			d := baseTemp.dir
+			atCleanup(func() { os.RemoveAll(d) })
+		}
+	})
+	if baseTemp.err != nil {
+		panic(labError{baseTemp.err.Error()})
+	}
+	baseTemp.mu.Lock()
+	baseTemp.n++
+	n := baseTemp.n
+	baseTemp.mu.Unlock()
+	d := fmt.Sprintf("%s/%s-%d", baseTemp.dir, what, n)
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		panic(labError{err.Error()})
+	}
+	return d
+}
+
+// nftTable is the table this program adds inside host namespaces (testnet
+// uses its own, "p2ptest", for packet drops).
+const nftTable = "p2pbench"
+
+// countMDNS installs counters of mDNS (UDP port 5353) and chat (UDP port
+// chatPort) packets on h's eth0, both directions.
+func countMDNS(h *testnet.Host, chatPort int) {
+	script := fmt.Sprintf(`table inet %[1]s
+delete table inet %[1]s
+table inet %[1]s {
+ counter mdns_in {}
+ counter mdns_out {}
+ counter chat_out {}
+ chain in {
+  type filter hook input priority -5; policy accept;
+  iifname "eth0" udp dport 5353 counter name "mdns_in"
+  iifname "eth0" udp sport 5353 udp dport != 5353 counter name "mdns_in"
+ }
+ chain out {
+  type filter hook output priority -5; policy accept;
+  oifname "eth0" udp dport 5353 counter name "mdns_out"
+  oifname "eth0" udp sport 5353 udp dport != 5353 counter name "mdns_out"
+  oifname "eth0" udp dport %[2]d counter name "chat_out"
+ }
+}
+`, nftTable, chatPort)
+	cmd := exec.Command("ip", "netns", "exec", h.Name, "nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("nft counters on %s: %v: %s", h.Name, err, out)
+	}
+}
+
+var packetsRE = regexp.MustCompile(`packets (\d+) bytes (\d+)`)
+
+// readCounter returns the packets counted by a named counter on h.
+func readCounter(h *testnet.Host, name string) int64 {
+	out, err := exec.Command("ip", "netns", "exec", h.Name, "nft", "list", "counter", "inet", nftTable, name).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("nft list counter %s on %s: %v: %s", name, h.Name, err, out)
+	}
+	m := packetsRE.FindStringSubmatch(string(out))
+	if m == nil {
+		tb.Fatalf("nft counter %s on %s: no packets in %q", name, h.Name, out)
+	}
+	v, _ := strconv.ParseInt(m[1], 10, 64)
+	return v
+}
