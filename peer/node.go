@@ -320,6 +320,9 @@ func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 		return
 	}
 	if p == nil {
+		if len(n.hints) > maxPeers {
+			clear(n.hints)
+		}
 		n.hints[key] = "mdns"
 		p = &peerState{key: key, shared: n.id.sharedKey(&key), id: KeyID(&key), addr: addr, udpOK: true}
 		n.sendHello(p, FlagReply, nil) // p is not in the book until it answers

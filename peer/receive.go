@@ -92,6 +92,11 @@ func (n *Node) handle(pkt Packet) {
 		return
 	}
 	if n.book.peers[o.Key] == nil {
+		if !n.makeRoom() {
+			n.stats.Dropped++
+			n.log.Debug("address book full, ignoring a new peer", "from", pkt.From)
+			return
+		}
 		n.book.peers[o.Key] = p
 		p.via = n.hints[o.Key]
 		delete(n.hints, o.Key)
@@ -131,6 +136,30 @@ func (n *Node) handle(pkt Packet) {
 		n.onAck(p, &pl, now)
 		n.revive(p, pkt, now)
 	}
+}
+
+// maxPeers bounds the address book: a stranger minting keys cannot grow it
+// without end.
+const maxPeers = 512
+
+// makeRoom reports whether a new peer may enter the book, forgetting one
+// that is offline with nothing waiting for it if need be (n.mu held).
+func (n *Node) makeRoom() bool {
+	if len(n.book.peers) < maxPeers {
+		return true
+	}
+	var oldest *peerState
+	for _, p := range n.book.peers {
+		if !p.online && len(p.out) == 0 && (oldest == nil || p.lastSeen.Before(oldest.lastSeen)) {
+			oldest = p
+		}
+	}
+	if oldest == nil {
+		return false
+	}
+	delete(n.book.peers, oldest.key)
+	delete(n.book.names, oldest.display)
+	return true
 }
 
 // revive brings back a peer that was marked gone but is talking again, and

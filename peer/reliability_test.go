@@ -231,3 +231,29 @@ func TestGarbageDropped(t *testing.T) {
 		t.Fatalf("nothing dropped: %+v", s)
 	}
 }
+
+// TestKeyFloodBounded: a stranger introducing thousands of fresh keys
+// cannot grow the address book past its bound, and real peers still talk.
+func TestKeyFloodBounded(t *testing.T) {
+	mn := NewMemNet(12)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	evil := mn.Listen()
+	a.mu.Lock()
+	a.budget = tokenBucket{rate: 1e9, burst: 1e9} // past the flood guard: test the bound itself
+	a.mu.Unlock()
+	for i := 0; i < maxPeers+300; i++ {
+		id := mustIdentity(t)
+		pkt, _ := id.seal(nil, id.sharedKey(&a.id.Public), &Payload{Kind: KindHello, Boot: 1, Counter: 1, Port: 1, Name: fmt.Sprintf("sybil%d", i)})
+		a.handle(Packet{Data: pkt, From: evil.Addr(), Reply: func([]byte) {}})
+	}
+	a.mu.Lock()
+	size := len(a.book.peers)
+	a.mu.Unlock()
+	if size > maxPeers || size < maxPeers-1 {
+		t.Fatalf("address book has %d entries, want the bound %d", size, maxPeers)
+	}
+	b.Send("alice", "still works")
+	a.waitMessage("bob", "still works")
+}
