@@ -252,7 +252,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if o.json {
 		json.NewEncoder(stdout).Encode(map[string]any{"event": "ready", "name": node.Name(), "id": node.ID(), "port": node.Port(), "fingerprint": node.Fingerprint()})
 	} else if interactive {
-		fmt.Fprintf(stdout, "p2pchat %s: you are %s on port %d (key %s). Type /help for commands.\n", version(), node.Name(), node.Port(), node.Fingerprint())
+		fmt.Fprintf(stdout, "p2pchat %s: you are %s on port %d. Type /help for commands.\nYour key fingerprint: %s\n", version(), node.Name(), node.Port(), node.Fingerprint())
 	}
 
 	app := &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now()}

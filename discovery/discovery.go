@@ -33,7 +33,11 @@
 //   - TXT strings pass through github.com/miekg/dns in DNS presentation
 //     format (a Chinese name arrives as "\229\176..."): they are escaped
 //     before advertising and unescaped after browsing;
-//   - its log lines go to Config.Logger at debug level, never to stderr.
+//   - its log lines go to Config.Logger at debug level, never to stderr;
+//   - its responder answers every query by unicast to the sender, which
+//     other mDNS stacks on the querier's machine (avahi-daemon) then miss:
+//     the records are served by this package's own responder instead,
+//     which answers as RFC 6762 says (see responder.go).
 //
 // One thing it does that cannot be helped from here: the querier joins
 // 224.0.0.251 on whichever interface the routing table picks, whatever
@@ -134,7 +138,7 @@ type Discovery struct {
 
 	mu     sync.Mutex
 	self   Info
-	server *mdns.Server // nil once closed
+	server *responder // nil once closed
 	closed bool
 }
 
@@ -244,13 +248,13 @@ func checkSelf(self Info) (Info, error) {
 }
 
 // newServer starts an mDNS responder for self.
-func (d *Discovery) newServer(self Info) (*mdns.Server, error) {
+func (d *Discovery) newServer(self Info) (*responder, error) {
 	host := "p2pchat-" + self.ID + "." + domain
 	zone, err := mdns.NewMDNSService(self.ID, Service, domain, host, self.Port, d.ips, escapeFields(TXT(self)))
 	if err != nil {
 		return nil, fmt.Errorf("discovery: mdns service: %w", err)
 	}
-	srv, err := mdns.NewServer(&mdns.Config{Zone: zone, Iface: d.iface, Logger: d.mdnsLog})
+	srv, err := newResponder(zone, d.iface, d.log)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: mdns responder on %s: %w", d.iface.Name, err)
 	}

@@ -79,6 +79,18 @@ func relSentIDs(evs []Event, to string) []Flex {
 	return ids
 }
 
+// relCountIDs matches once "sent" events to to have given n ids in all
+// (it counts the events it is shown, so use it with one WaitFrom only).
+func relCountIDs(to string, n int) func(Event) bool {
+	got := 0
+	return func(e Event) bool {
+		if e.Event == "sent" && e.To == to {
+			got += len(e.IDs)
+		}
+		return got >= n
+	}
+}
+
 // relWaitDelivered waits until every id has a "delivered" event (to anyone)
 // at or after from; it fails the test at the deadline naming what is missing.
 func relWaitDelivered(t testing.TB, p *Proc, from int, deadline time.Time, ids []Flex) {
@@ -200,9 +212,7 @@ func TestLoss1000(t *testing.T) {
 		bob.WaitFrom(t, bm, time.Until(deadline), IsMessage("alice", "bob", want[count-1]))
 		arrived := time.Since(start)
 		// Every id is acknowledged.
-		alice.WaitFrom(t, am, time.Until(deadline), func(e Event) bool {
-			return len(relSentIDs(alice.Events()[am:], "bob")) >= count
-		})
+		alice.WaitFrom(t, am, time.Until(deadline), relCountIDs("bob", count))
 		ids := relSentIDs(alice.Events()[am:], "bob")
 		if len(ids) != count {
 			t.Fatalf("alice: %d ids in sent events, want %d\n%s", len(ids), count, alice.Report())
@@ -253,9 +263,7 @@ func TestLoss1000(t *testing.T) {
 			p.WaitFrom(t, marks[i+1], time.Until(deadline), IsMessage("alice", "all", want[count-1]))
 		}
 		arrived := time.Since(start)
-		alice.WaitFrom(t, am, time.Until(deadline), func(e Event) bool {
-			return len(relSentIDs(alice.Events()[am:], "all")) >= count*4
-		})
+		alice.WaitFrom(t, am, time.Until(deadline), relCountIDs("all", count*4))
 		ids := relSentIDs(alice.Events()[am:], "all")
 		if len(ids) != count*4 {
 			t.Fatalf("alice: %d ids in sent events for %d /all to 4 peers, want %d", len(ids), count, count*4)
@@ -306,7 +314,7 @@ func TestUDPBlockedSwitchesAndReturns(t *testing.T) {
 		d := alice.WaitFrom(t, m, perMessage, IsDelivered("bob", sent.IDs[0]))
 		l := d.At.Sub(start)
 		worst = max(worst, l)
-		lat = append(lat, l.Round(time.Millisecond).String())
+		lat = append(lat, l.Round(100*time.Microsecond).String())
 		if l > perMessage {
 			t.Errorf("message %d delivered after %v, want within %v", i, l, perMessage)
 		}
@@ -346,7 +354,7 @@ func TestUDPBlockedSwitchesAndReturns(t *testing.T) {
 		ids := alice.SendTo(t, "bob", text)
 		d := alice.Wait(t, perMessage, IsDelivered("bob", ids[0]))
 		bob.Wait(t, msgTimeout, IsMessage("alice", "bob", text))
-		t.Logf("after UDP returned: message %d delivered in %v", i, d.At.Sub(start).Round(time.Millisecond))
+		t.Logf("after UDP returned: message %d delivered in %v", i, d.At.Sub(start).Round(100*time.Microsecond))
 	}
 	if pe := findPeer(t, alice, "bob"); pe.Transport != "udp" {
 		t.Errorf("alice: bob's transport is %q after messages over working UDP, want udp", pe.Transport)
@@ -777,7 +785,7 @@ func TestTwentyPeers(t *testing.T) {
 			if i == j {
 				continue
 			}
-			e := p.Wait(t, start.Add(60*time.Second).Sub(time.Now()), IsJoined(other))
+			e := p.Wait(t, time.Until(start.Add(60*time.Second)), IsJoined(other))
 			if e.At.After(lastJoin) {
 				lastJoin = e.At
 			}
@@ -863,6 +871,9 @@ func TestSIGTERMInFlight(t *testing.T) {
 		for i := 1; i <= 3; i++ {
 			ids = append(ids, alice.SendTo(t, "bob", fmt.Sprintf("in flight %d", i))...)
 		}
+		// Wait until alice gives up on UDP: a TCP connection attempt to the
+		// unreachable bob is then under way when the signal comes.
+		alice.Wait(t, 5*time.Second, func(e Event) bool { return e.Event == "info" && strings.Contains(e.Text, "TCP") })
 		m := alice.Mark()
 		start := time.Now()
 		alice.cmd.Process.Signal(syscall.SIGTERM)

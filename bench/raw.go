@@ -1,0 +1,316 @@
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The raw floors: the least any UDP messenger could do on the same bridge.
+// Datagrams have the size of p2pchat's: a message with a 100-byte text is a
+// 220-byte sealed packet (62 header and nonce, 16 box tag, 17 inner header,
+// 25 message fields, 100 text) and its acknowledgement 111 bytes.
+const (
+	textLen = 100
+	msgSize = 220
+	ackSize = 111
+)
+
+// chatText is the 100-byte text every benchmark message carries.
+var chatText = strings.Repeat("0123456789", textLen/10)
+
+// roleStat is what a role reports in its "result" line. Times in µs.
+type roleStat struct {
+	N     int     `json:"n"`               // samples (messages, rounds)
+	Lost  int     `json:"lost"`            // timed out
+	P50   float64 `json:"p50"`             // µs
+	P90   float64 `json:"p90"`             // µs
+	P99   float64 `json:"p99"`             // µs
+	Mean  float64 `json:"mean"`            // µs
+	Max   float64 `json:"max"`             // µs
+	Rate  float64 `json:"rate"`            // per second
+	Secs  float64 `json:"secs"`            // measured duration
+	Retx  int     `json:"retx"`            // retransmissions
+	Extra string  `json:"extra,omitempty"` // free text
+}
+
+// emit prints one JSON line for the parent.
+func emit(v any) {
+	b, _ := jsonMarshal(v)
+	os.Stdout.Write(append(b, '\n'))
+}
+
+func emitResult(s *roleStat) { emit(map[string]any{"event": "result", "result": s}) }
+
+// untilStdinEOF returns a channel closed when the parent closes our stdin
+// (or dies) or life passes: every server role ends by itself.
+func untilStdinEOF(life time.Duration) <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := os.Stdin.Read(buf); err != nil {
+				once.Do(func() { close(ch) })
+				return
+			}
+		}
+	}()
+	go func() {
+		time.Sleep(life)
+		once.Do(func() { close(ch) })
+	}()
+	return ch
+}
+
+// labAddr refuses any address outside the lab: roles only ever bind or
+// send to 10.77.0.0/16 (inside namespaces this program created).
+func labAddr(s string) netip.Addr {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !netip.MustParsePrefix("10.77.0.0/16").Contains(a) {
+		fatalRole("address %q is not a lab address (10.77.x.y)", s)
+	}
+	return a
+}
+
+func labAddrPort(s string) netip.AddrPort {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		fatalRole("bad address %q: %v", s, err)
+	}
+	labAddr(ap.Addr().String())
+	return ap
+}
+
+func fatalRole(f string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench role: "+f+"\n", a...)
+	os.Exit(1)
+}
+
+func listenUDP(bind string, port int) *net.UDPConn {
+	a := labAddr(bind)
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(a, uint16(port))))
+	if err != nil {
+		fatalRole("listen %s:%d: %v", bind, port, err)
+	}
+	_ = c.SetReadBuffer(4 << 20)
+	_ = c.SetWriteBuffer(4 << 20)
+	return c
+}
+
+// roleUDPEcho answers every datagram with its first ackSize bytes (the
+// sequence number is in the first 8): the receiver of every raw floor.
+func roleUDPEcho(args []string) {
+	fs := flag.NewFlagSet("udp-echo", flag.ExitOnError)
+	bind := fs.String("bind", "", "lab IP")
+	port := fs.Int("port", 9000, "UDP port")
+	life := fs.Duration("life", 30*time.Minute, "exit after this long")
+	fs.Parse(args)
+	c := listenUDP(*bind, *port)
+	emit(map[string]any{"event": "ready", "port": *port})
+	go func() {
+		<-untilStdinEOF(*life)
+		c.Close()
+	}()
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		c.WriteToUDPAddrPort(buf[:min(n, ackSize)], from)
+	}
+}
+
+// roleUDPRTT sends n datagrams one at a time and times each round trip.
+func roleUDPRTT(args []string) {
+	fs := flag.NewFlagSet("udp-rtt", flag.ExitOnError)
+	bind := fs.String("bind", "", "lab IP")
+	to := fs.String("to", "", "echo server ip:port")
+	n := fs.Int("n", 10000, "round trips")
+	maxDur := fs.Duration("max", 2*time.Minute, "stop after this long")
+	fs.Parse(args)
+	c := listenUDP(*bind, 0)
+	dst := labAddrPort(*to)
+	buf := make([]byte, msgSize)
+	in := make([]byte, 2048)
+	var samples []time.Duration
+	lost := 0
+	end := time.Now().Add(*maxDur)
+	for i := 1; i <= *n && time.Now().Before(end); i++ {
+		binary.BigEndian.PutUint64(buf, uint64(i))
+		t0 := time.Now()
+		if _, err := c.WriteToUDPAddrPort(buf, dst); err != nil {
+			fatalRole("send: %v", err)
+		}
+		c.SetReadDeadline(t0.Add(time.Second))
+		for {
+			m, _, err := c.ReadFromUDPAddrPort(in)
+			if err != nil {
+				lost++
+				break
+			}
+			if m >= 8 && binary.BigEndian.Uint64(in) == uint64(i) {
+				samples = append(samples, time.Since(t0))
+				break
+			}
+		}
+	}
+	s := summarize(samples)
+	s.Lost = lost
+	emitResult(s)
+}
+
+// roleUDPFanout sends one datagram to each of several echo servers and
+// waits for every answer, rounds times: the raw floor of /all.
+func roleUDPFanout(args []string) {
+	fs := flag.NewFlagSet("udp-fanout", flag.ExitOnError)
+	bind := fs.String("bind", "", "lab IP")
+	to := fs.String("to", "", "comma-separated echo servers ip:port")
+	rounds := fs.Int("rounds", 50, "rounds")
+	fs.Parse(args)
+	c := listenUDP(*bind, 0)
+	var dsts []netip.AddrPort
+	for _, s := range strings.Split(*to, ",") {
+		dsts = append(dsts, labAddrPort(s))
+	}
+	buf := make([]byte, msgSize)
+	in := make([]byte, 2048)
+	var samples []time.Duration
+	lost := 0
+	for r := 1; r <= *rounds; r++ {
+		t0 := time.Now()
+		for i, d := range dsts {
+			binary.BigEndian.PutUint64(buf, uint64(r)<<16|uint64(i))
+			c.WriteToUDPAddrPort(buf, d)
+		}
+		got := map[uint64]bool{}
+		c.SetReadDeadline(t0.Add(time.Second))
+		for len(got) < len(dsts) {
+			m, _, err := c.ReadFromUDPAddrPort(in)
+			if err != nil {
+				break
+			}
+			if v := binary.BigEndian.Uint64(in); m >= 8 && v>>16 == uint64(r) {
+				got[v] = true
+			}
+		}
+		if len(got) < len(dsts) {
+			lost++
+			continue
+		}
+		samples = append(samples, time.Since(t0))
+		time.Sleep(5 * time.Millisecond) // rounds apart, as /all commands are
+	}
+	s := summarize(samples)
+	s.Lost = lost
+	emitResult(s)
+}
+
+// roleUDPWindow is the raw throughput floor: a sender keeping up to window
+// datagrams unacknowledged, each acknowledged by the echo server,
+// retransmitted after rto, for dur.
+func roleUDPWindow(args []string) {
+	fs := flag.NewFlagSet("udp-window", flag.ExitOnError)
+	bind := fs.String("bind", "", "lab IP")
+	to := fs.String("to", "", "echo server ip:port")
+	window := fs.Int("window", 64, "datagrams in flight")
+	dur := fs.Duration("dur", 10*time.Second, "how long to send")
+	rto := fs.Duration("rto", 100*time.Millisecond, "retransmission timeout")
+	fs.Parse(args)
+	c := listenUDP(*bind, 0)
+	dst := labAddrPort(*to)
+
+	var mu sync.Mutex
+	inflight := map[uint64]time.Time{}
+	acked := 0
+	free := make(chan struct{}, 1)
+	stop := make(chan struct{})
+	go func() {
+		in := make([]byte, 2048)
+		for {
+			m, _, err := c.ReadFromUDPAddrPort(in)
+			if err != nil {
+				select {
+				case <-stop:
+					return
+				default:
+					continue
+				}
+			}
+			if m < 8 {
+				continue
+			}
+			seq := binary.BigEndian.Uint64(in)
+			mu.Lock()
+			if _, ok := inflight[seq]; ok {
+				delete(inflight, seq)
+				acked++
+			}
+			mu.Unlock()
+			select {
+			case free <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	buf := make([]byte, msgSize)
+	var next uint64
+	retx := 0
+	t0 := time.Now()
+	end := t0.Add(*dur)
+	tick := time.NewTicker(*rto / 4)
+	defer tick.Stop()
+	for time.Now().Before(end) {
+		mu.Lock()
+		for len(inflight) < *window {
+			next++
+			binary.BigEndian.PutUint64(buf, next)
+			inflight[next] = time.Now()
+			c.WriteToUDPAddrPort(buf, dst)
+		}
+		mu.Unlock()
+		select {
+		case <-free:
+		case <-tick.C:
+			now := time.Now()
+			mu.Lock()
+			for seq, at := range inflight {
+				if now.Sub(at) > *rto {
+					binary.BigEndian.PutUint64(buf, seq)
+					inflight[seq] = now
+					c.WriteToUDPAddrPort(buf, dst)
+					retx++
+				}
+			}
+			mu.Unlock()
+		}
+	}
+	mu.Lock()
+	n := acked
+	mu.Unlock()
+	secs := time.Since(t0).Seconds()
+	close(stop)
+	c.Close()
+	emitResult(&roleStat{N: n, Rate: float64(n) / secs, Secs: secs, Retx: retx})
+}
+
+// roleReady is the floor of start-up, memory and idle CPU: a Go program
+// (this one) that prints a ready line and then does nothing.
+func roleReady(args []string) {
+	fs := flag.NewFlagSet("ready", flag.ExitOnError)
+	life := fs.Duration("life", 30*time.Minute, "exit after this long")
+	fs.Parse(args)
+	emit(map[string]any{"event": "ready"})
+	<-untilStdinEOF(*life)
+}
