@@ -316,7 +316,7 @@ func startDiscovery(ctx context.Context, o options, node *peer.Node, id *peer.Id
 // Start-up patience of a script (stdin not a terminal): its first command
 // may come before discovery has found anyone.
 const (
-	gatherTime = 1500 * time.Millisecond // one mDNS query round plus hellos
+	gatherTime = 600 * time.Millisecond // the first mDNS query window (300 ms) plus hellos
 	graceTime  = 5 * time.Second         // how long a named peer may take to appear
 )
 

@@ -48,6 +48,7 @@ func (e *event) msgID() uint64 {
 // program) that prints one JSON object per line.
 type proc struct {
 	label   string
+	home    string // p2pchat's -home
 	host    *testnet.Host
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
@@ -110,6 +111,7 @@ func startP2P(h *testnet.Host, name string, extra ...string) *proc {
 	home := tempDir("home-" + name)
 	args := append([]string{"-json", "-name", name, "-home", home}, extra...)
 	p := start(h, "p2pchat "+name+" on "+h.IP.String(), p2pBin, args...)
+	p.home = home
 	return p
 }
 
@@ -283,6 +285,28 @@ func statusField(pid int, field string) int64 {
 	}
 	tb.Fatalf("/proc/%d/status has no %s", pid, field)
 	return 0
+}
+
+// runNS is the CPU time of pid's threads in ns, from
+// /proc/PID/task/*/schedstat (finer than the 10 ms ticks of cpuTime; threads
+// that ended are not counted).
+func runNS(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		tb.Fatalf("read /proc/%d/task: %v", pid, err)
+	}
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			v, _ := strconv.ParseInt(f[0], 10, 64)
+			sum += v
+		}
+	}
+	return time.Duration(sum)
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc (100 on Linux).

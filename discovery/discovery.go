@@ -82,6 +82,11 @@ const (
 	// queryTimeout is how long each query listens for answers; the library
 	// blocks for all of it.
 	queryTimeout = time.Second
+	// firstWindow is the first query's listening time: answers on a LAN
+	// arrive within milliseconds (responders may wait up to 120 ms), and a
+	// newcomer wants its peers at once. Later queries listen the full
+	// queryTimeout for slow responders.
+	firstWindow = 300 * time.Millisecond
 	// entriesBuffer is the capacity of the library's result channel.
 	entriesBuffer = 64
 )
@@ -284,12 +289,14 @@ func (d *Discovery) browse(ctx context.Context) {
 	}()
 
 	interval := firstInterval
+	window := firstWindow
 	failing := false
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		start := time.Now()
-		entries, err := d.query(ctx)
+		entries, err := d.query(ctx, window)
+		window = queryTimeout
 		if ctx.Err() != nil {
 			return
 		}
@@ -317,7 +324,7 @@ func (d *Discovery) browse(ctx context.Context) {
 // query runs one mDNS query and returns what it collected, or returns nil at
 // once when ctx ends (the query then finishes in the background within its
 // timeout, its sockets already closed).
-func (d *Discovery) query(ctx context.Context) ([]*mdns.ServiceEntry, error) {
+func (d *Discovery) query(ctx context.Context, window time.Duration) ([]*mdns.ServiceEntry, error) {
 	ch := make(chan *mdns.ServiceEntry, entriesBuffer)
 	collected := make(chan []*mdns.ServiceEntry, 1)
 	go func() {
@@ -332,7 +339,7 @@ func (d *Discovery) query(ctx context.Context) ([]*mdns.ServiceEntry, error) {
 		err := mdns.QueryContext(ctx, &mdns.QueryParam{
 			Service:     Service,
 			Domain:      domain,
-			Timeout:     queryTimeout,
+			Timeout:     window,
 			Interface:   d.iface,
 			Entries:     ch,
 			DisableIPv6: true,

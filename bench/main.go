@@ -1,0 +1,225 @@
+// Command bench measures p2pchat against raw UDP floors on a simulated LAN
+// (network namespaces on one bridge, see internal/testnet) and rewrites
+// BENCHMARKS.md with the figures. It needs root:
+//
+//	go run ./bench          # the full sizes, several minutes
+//	go run ./bench -quick   # smaller counts and windows, under a minute or two
+//
+// Every process it starts runs inside namespaces it created; nothing is
+// sent in the caller's namespace. It stops by itself (every loop is bounded
+// in count and time, and a watchdog ends the run) and removes its
+// namespaces on exit, on error and on SIGINT/SIGTERM.
+//
+// The program re-executes itself inside the lab for the raw floors and the
+// peer.Node measurements (-role=..., not for direct use).
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+var (
+	selfExe string // this program, re-executed in the lab for roles
+	p2pBin  string // the p2pchat binary built for this run
+	modRoot string
+)
+
+var roles = map[string]func([]string){
+	"udp-echo":   roleUDPEcho,
+	"udp-rtt":    roleUDPRTT,
+	"udp-fanout": roleUDPFanout,
+	"udp-window": roleUDPWindow,
+	"ready":      roleReady,
+	"node-recv":  roleNodeRecv,
+	"node-send":  roleNodeSend,
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func main() {
+	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-role=") {
+		name := strings.TrimPrefix(os.Args[1], "-role=")
+		r := roles[name]
+		if r == nil {
+			fatalRole("unknown role %q", name)
+		}
+		r(os.Args[2:])
+		return
+	}
+	os.Exit(run())
+}
+
+func run() int {
+	quick := flag.Bool("quick", false, "smaller counts and shorter windows, for a fast smoke run")
+	out := flag.String("o", "BENCHMARKS.md", "report file to rewrite (relative to the module root)")
+	profDir := flag.String("profile", "", "directory for CPU profiles of the peer.Node throughput roles")
+	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench); default all")
+	flag.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [-quick] [-o BENCHMARKS.md] [-profile DIR] [-only PHASES]\n\n"+
+			"Measures p2pchat against raw UDP floors on a simulated LAN of network\n"+
+			"namespaces and rewrites BENCHMARKS.md. Needs root.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	if err := requireLab(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	sz := fullSizes
+	if *quick {
+		sz = quickSizes
+	}
+
+	// Clean up on SIGINT/SIGTERM, and end the run if it overruns.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "\nbench: %v: removing the lab and stopping\n", s)
+		cleanupAll()
+		os.Exit(1)
+	}()
+	go func() {
+		time.Sleep(sz.watchdog)
+		fmt.Fprintf(os.Stderr, "bench: still running after %v: giving up, removing the lab\n", sz.watchdog)
+		cleanupAll()
+		os.Exit(1)
+	}()
+	defer cleanupAll()
+
+	var err error
+	if selfExe, err = os.Executable(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	if modRoot, err = findModRoot(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	bin := tempDirSafe()
+	if bin == "" {
+		return 1
+	}
+	p2pBin = filepath.Join(bin, "p2pchat")
+	logf("building p2pchat")
+	build := exec.Command("go", "build", "-o", p2pBin, ".")
+	build.Dir = modRoot
+	if b, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: go build of p2pchat failed: %v\n%s", err, b)
+		return 1
+	}
+	if *profDir != "" {
+		if *profDir, err = filepath.Abs(*profDir); err == nil {
+			err = os.MkdirAll(*profDir, 0o755)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -profile: %v\n", err)
+			return 1
+		}
+	}
+
+	r := &report{sizes: sz, quick: *quick, started: time.Now()}
+	phases := []struct {
+		name string
+		fn   func(*report, sizes, string)
+	}{
+		{"pair", phasePair},
+		{"idle", phaseIdle},
+		{"lan", phaseLAN},
+		{"gobench", phaseGoBench},
+	}
+	for _, ph := range phases {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), ph.name) {
+			continue
+		}
+		logf("phase %s", ph.name)
+		runPhase(r, ph.name, func() { ph.fn(r, sz, *profDir) })
+	}
+	r.finished = time.Now()
+	r.print(os.Stdout)
+	path := *out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(modRoot, path)
+	}
+	if err := os.WriteFile(path, []byte(r.markdown()), 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	fmt.Printf("\nwrote %s\n", path)
+	if len(r.failures) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// runPhase runs one phase; a lab failure is recorded and the run goes on.
+// Each phase removes its own lab when done.
+func runPhase(r *report, name string, fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			var le labError
+			if e, ok := v.(labError); ok {
+				le = e
+			} else {
+				le = labError{fmt.Sprintf("panic: %v\n%s", v, debug.Stack())}
+			}
+			fmt.Fprintf(os.Stderr, "bench: phase %s failed: %s\n", name, le.msg)
+			r.failures = append(r.failures, fmt.Sprintf("phase %s: %s", name, firstLine(le.msg)))
+		}
+	}()
+	fn()
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+func tempDirSafe() (d string) {
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", v)
+			d = ""
+		}
+	}()
+	return tempDir("bin")
+}
+
+func findModRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			if strings.Contains(string(b), "module github.com/p2pchat/p2pchat") {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run it inside the p2pchat module (no go.mod of github.com/p2pchat/p2pchat above the current directory)")
+		}
+		dir = parent
+	}
+}
+
+var runStart = time.Now()
+
+func logf(f string, a ...any) {
+	fmt.Fprintf(os.Stderr, "[%6.1fs] "+f+"\n", append([]any{time.Since(runStart).Seconds()}, a...)...)
+}

@@ -1,0 +1,604 @@
+package main
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/testnet"
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// sizes are the counts and windows of one run.
+type sizes struct {
+	messages   int           // latency: messages one at a time
+	throughput time.Duration // throughput window
+	nodes      int           // LAN size for discovery and fan-out
+	fanRounds  int           // /all rounds
+	mdnsWarm   time.Duration // run time before the mDNS window opens
+	mdnsWindow time.Duration // mDNS counting window
+	settle     time.Duration // before reading memory
+	idleWindow time.Duration // CPU window
+	startups   int           // process starts timed
+	memPeers   int           // peers for the memory figure
+	benchtime  string        // go test -benchtime
+	watchdog   time.Duration // the whole run ends after this
+}
+
+var fullSizes = sizes{
+	messages: 10000, throughput: 10 * time.Second, nodes: 20, fanRounds: 50,
+	mdnsWarm: 60 * time.Second, mdnsWindow: 2 * time.Minute,
+	settle: 10 * time.Second, idleWindow: time.Minute, startups: 10, memPeers: 50,
+	benchtime: "1s", watchdog: 30 * time.Minute,
+}
+
+var quickSizes = sizes{
+	messages: 1000, throughput: 2 * time.Second, nodes: 10, fanRounds: 10,
+	mdnsWarm: 5 * time.Second, mdnsWindow: 20 * time.Second,
+	settle: 3 * time.Second, idleWindow: 10 * time.Second, startups: 3, memPeers: 50,
+	benchtime: "100ms", watchdog: 8 * time.Minute,
+}
+
+// Timeouts bound waits; they do not pace anything.
+const (
+	readyTimeout = 15 * time.Second
+	joinTimeout  = 30 * time.Second
+	msgTimeout   = 5 * time.Second
+	chatPort     = peer.DefaultPort
+)
+
+func ipStr(h *testnet.Host) string { return h.IP.String() }
+func addr(h *testnet.Host, port int) string {
+	return netip.AddrPortFrom(h.IP, uint16(port)).String()
+}
+
+// timeStartups starts count processes one after another and times start
+// to their first "ready" line.
+func timeStartups(count int, mk func(i int) *proc) *roleStat {
+	var samples []time.Duration
+	for i := 0; i < count; i++ {
+		p := mk(i)
+		e := p.must(0, readyTimeout, "ready", isKind("ready"))
+		samples = append(samples, e.At.Sub(p.started))
+		p.kill()
+	}
+	return summarize(samples)
+}
+
+// waitJoined waits until p has seen every name in want join (events from
+// Seq from on) and returns when the last one came.
+func waitJoined(p *proc, from int, want []string, deadline time.Time) time.Time {
+	need := map[string]bool{}
+	for _, w := range want {
+		need[w] = true
+	}
+	seen := map[string]bool{}
+	e := p.must(from, time.Until(deadline), fmt.Sprintf("joined events for all of %d peers", len(want)), func(e *event) bool {
+		if e.Event == "joined" && need[e.Name] {
+			seen[e.Name] = true
+		}
+		return len(seen) == len(need)
+	})
+	return e.At
+}
+
+// phasePair: two hosts. Start-up, latency and throughput, raw and p2pchat.
+func phasePair(r *report, sz sizes, profDir string) {
+	lab := newLab(2)
+	defer lab.Close()
+	a, b := lab.Hosts[0], lab.Hosts[1]
+
+	logf("start-up: %d starts each of a do-nothing Go program and of p2pchat", sz.startups)
+	floorStart := timeStartups(sz.startups, func(int) *proc { return startRole(a, "ready") })
+	p2pStart := timeStartups(sz.startups, func(i int) *proc { return startP2P(a, "s"+strconv.Itoa(i)) })
+	r.add(figure{
+		Name: "start-up (process start to first -json \"ready\"), median", Impl: "p2pchat process",
+		Value: p2pStart.P50, Unit: unitMicros, Floor: floorStart.P50,
+		FloorName: "do-nothing Go program started the same way (ip netns exec, unshare, sh)",
+		Goal:      "<= 100 ms", Met: p2pStart.P50 <= 100e3,
+		Note: fmt.Sprintf("%d starts, each with a fresh -home (the key is generated); max %s (floor max %s)",
+			p2pStart.N, fmtMicros(p2pStart.Max), fmtMicros(floorStart.Max)),
+	})
+
+	echo := startRole(b, "udp-echo", "-bind", ipStr(b), "-port", "9000")
+	echo.must(0, readyTimeout, "ready", isKind("ready"))
+	defer echo.stop(time.Second)
+
+	logf("raw UDP round trips: %d", sz.messages)
+	raw := startRole(a, "udp-rtt", "-bind", ipStr(a), "-to", addr(b, 9000), "-n", strconv.Itoa(sz.messages)).result(3 * time.Minute)
+	logf("raw windowed sender: %v", sz.throughput)
+	rawWin := startRole(a, "udp-window", "-bind", ipStr(a), "-to", addr(b, 9000), "-dur", sz.throughput.String()).result(sz.throughput + time.Minute)
+
+	// peer.Node library over real UDP.
+	recvArgs := []string{"-bind", ipStr(b), "-port", "7300"}
+	if profDir != "" {
+		recvArgs = append(recvArgs, "-cpuprofile", filepath.Join(profDir, "node-recv.pprof"))
+	}
+	recv := startRole(b, "node-recv", recvArgs...)
+	key := recv.must(0, readyTimeout, "ready", isKind("ready")).Key
+	logf("peer.Node latency: %d messages", sz.messages)
+	nodeLat := startRole(a, "node-send", "-bind", ipStr(a), "-to", addr(b, 7300), "-key", key,
+		"-mode", "latency", "-n", strconv.Itoa(sz.messages)).result(3 * time.Minute)
+	logf("peer.Node throughput: %v", sz.throughput)
+	sendArgs := []string{"-bind", ipStr(a), "-to", addr(b, 7300), "-key", key, "-mode", "throughput", "-dur", sz.throughput.String()}
+	if profDir != "" {
+		sendArgs = append(sendArgs, "-cpuprofile", filepath.Join(profDir, "node-send.pprof"))
+	}
+	nodeThr := startRole(a, "node-send", sendArgs...).result(sz.throughput + time.Minute)
+	recv.stop(10 * time.Second)
+	if profDir != "" {
+		for _, f := range []string{"node-send.pprof", "node-recv.pprof"} {
+			r.profiles = append(r.profiles, pprofTop(filepath.Join(profDir, f)))
+		}
+	}
+
+	// Real p2pchat processes, driven through stdin, timed on stdout.
+	pa, pb := startP2P(a, "a"), startP2P(b, "b")
+	pa.must(0, readyTimeout, "ready", isKind("ready"))
+	pb.must(0, readyTimeout, "ready", isKind("ready"))
+	waitJoined(pa, 0, []string{"b"}, time.Now().Add(joinTimeout))
+	waitJoined(pb, 0, []string{"a"}, time.Now().Add(joinTimeout))
+	m := pa.mark()
+	pa.send("/to b warm-up")
+	pa.must(m, 2*gatherTime+msgTimeout, "delivered warm-up", isKind("delivered"))
+
+	logf("p2pchat process latency: %d messages", sz.messages)
+	procLat := procLatency(pa, "b", sz.messages)
+	logf("p2pchat process throughput: %v", sz.throughput)
+	procThr := procThroughput(pa, sz.throughput)
+
+	rawNote := fmt.Sprintf("raw: %d round trips of a %d-byte datagram answered with %d bytes, one at a time", raw.N, msgSize, ackSize)
+	for _, l := range []struct {
+		impl string
+		s    *roleStat
+	}{{"p2pchat process (stdin `/to b` to stdout `delivered`)", procLat}, {"peer.Node library (Send to EvDelivered)", nodeLat}} {
+		r.add(figure{
+			Name: "message latency p50", Impl: l.impl, Value: l.s.P50, Unit: unitMicros,
+			Floor: raw.P50, FloorName: "raw UDP round trip p50", Goal: "<= 3x floor", Met: l.s.P50 <= 3*raw.P50,
+			Note: fmt.Sprintf("%d messages of %d bytes one at a time, %d lost; %s", l.s.N, textLen, l.s.Lost, rawNote),
+		})
+		r.add(figure{
+			Name: "message latency p99", Impl: l.impl, Value: l.s.P99, Unit: unitMicros,
+			Floor: raw.P99, FloorName: "raw UDP round trip p99", Goal: "stated", Stated: true,
+			Note: fmt.Sprintf("mean %s, max %s (raw max %s)", fmtMicros(l.s.Mean), fmtMicros(l.s.Max), fmtMicros(raw.Max)),
+		})
+	}
+	winNote := fmt.Sprintf("raw: %d-byte datagrams, up to 64 unacknowledged, each acknowledged by a %d-byte datagram, %d retransmitted, no encryption", msgSize, ackSize, rawWin.Retx)
+	for _, t := range []struct {
+		impl, how string
+		s         *roleStat
+	}{
+		{"p2pchat process (stdin to `delivered`)", "up to 500 `/to` lines not yet delivered", procThr},
+		{"peer.Node library", "up to 512 messages queued (the node keeps 64 in flight)", nodeThr},
+	} {
+		r.add(figure{
+			Name: "throughput, acknowledged messages/s, encryption on", Impl: t.impl, Value: t.s.Rate, Unit: unitRate,
+			Floor: rawWin.Rate, FloorName: "raw windowed UDP sender with acks",
+			Goal: ">= 50% of floor", Met: t.s.Rate >= 0.5*rawWin.Rate, Higher: true,
+			Note: fmt.Sprintf("%d acknowledged in %.1f s, %s, %d retransmissions; %s", t.s.N, t.s.Secs, t.how, t.s.Retx, winNote),
+		})
+	}
+}
+
+// gatherTime is how long p2pchat's first scripted message waits for
+// discovery (main.go).
+const gatherTime = 1500 * time.Millisecond
+
+// procLatency sends count messages one at a time through p's stdin and
+// times each from the write to the "delivered" line.
+func procLatency(p *proc, to string, count int) *roleStat {
+	var samples []time.Duration
+	lost := 0
+	end := time.Now().Add(3 * time.Minute)
+	for i := 0; i < count && time.Now().Before(end); i++ {
+		m := p.mark()
+		t0 := time.Now()
+		p.send("/to " + to + " " + chatText)
+		e, ok := p.waitFrom(m, msgTimeout, func(e *event) bool { return e.Event == "delivered" || e.Event == "error" })
+		if !ok || e.Event != "delivered" {
+			lost++
+			if lost > 10 {
+				tb.Fatalf("%s: more than 10 messages not delivered within %v (last %q)\n%s", p.label, msgTimeout, e.Text, p.report())
+			}
+			continue
+		}
+		samples = append(samples, e.At.Sub(t0))
+	}
+	s := summarize(samples)
+	s.Lost = lost
+	return s
+}
+
+// procThroughput keeps up to maxPending `/to b` lines undelivered for dur
+// and counts the "delivered" lines read within dur.
+func procThroughput(p *proc, dur time.Duration) *roleStat {
+	const maxPending, batch = 500, 50
+	line := "/to b " + chatText + "\n"
+	next := p.mark()
+	t0 := time.Now()
+	end := t0.Add(dur)
+	sent, delivered, errs := 0, 0, 0
+	for time.Now().Before(end) {
+		evs, changed, exited := p.snapshot(next)
+		if exited {
+			tb.Fatalf("%s exited during the throughput run\n%s", p.label, p.report())
+		}
+		for i := range evs {
+			switch e := &evs[i]; e.Event {
+			case "delivered":
+				if e.At.Before(end) {
+					delivered++
+				}
+			case "error", "failed", "warning":
+				errs++
+			}
+			next = evs[i].Seq + 1
+		}
+		if k := min(batch, maxPending-(sent-delivered)); k > 0 {
+			p.send(strings.TrimSuffix(strings.Repeat(line, k), "\n"))
+			sent += k
+			continue
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Until(end)):
+		}
+	}
+	secs := dur.Seconds()
+	// Let the rest be delivered before the next measurement (bounded).
+	drainEnd := time.Now().Add(15 * time.Second)
+	for delivered+errs < sent && time.Now().Before(drainEnd) {
+		e, ok := p.waitFrom(next, time.Until(drainEnd), func(e *event) bool { return e.Event == "delivered" || e.Event == "error" || e.Event == "failed" })
+		if !ok {
+			break
+		}
+		delivered++
+		next = e.Seq + 1
+	}
+	if errs > 0 {
+		tb.Fatalf("%s: %d errors during the throughput run\n%s", p.label, errs, p.report())
+	}
+	s := &roleStat{Secs: secs}
+	// Count again only what came within the window.
+	evs, _, _ := p.snapshot(0)
+	for i := range evs {
+		if evs[i].Event == "delivered" && !evs[i].At.Before(t0) && evs[i].At.Before(end) {
+			s.N++
+		}
+	}
+	s.Rate = float64(s.N) / secs
+	return s
+}
+
+// phaseIdle: memory and idle CPU of one p2pchat alone, then with memPeers
+// peer.Node peers (all in one helper process on another host).
+func phaseIdle(r *report, sz sizes, _ string) {
+	lab := newLab(2)
+	defer lab.Close()
+	a, b := lab.Hosts[0], lab.Hosts[1]
+	floor := startRole(a, "ready")
+	floor.must(0, readyTimeout, "ready", isKind("ready"))
+	p := startP2P(a, "idle")
+	ready := p.must(0, readyTimeout, "ready", isKind("ready"))
+	logf("idle alone: settle %v, CPU window %v", sz.settle, sz.idleWindow)
+	time.Sleep(sz.settle)
+	fpid, ppid := floor.cmd.Process.Pid, p.cmd.Process.Pid
+	floorRSS, aloneRSS := rssKB(fpid), rssKB(ppid)
+	fc0, pc0, pn0 := cpuTime(fpid), cpuTime(ppid), runNS(ppid)
+	time.Sleep(sz.idleWindow)
+	fc1, pc1, pn1 := cpuTime(fpid), cpuTime(ppid), runNS(ppid)
+	perMin := func(d time.Duration) float64 { return d.Seconds() * float64(time.Minute) / float64(sz.idleWindow) }
+	floorCPU, aloneCPU := perMin(fc1-fc0), perMin(pc1-pc0)
+
+	id, err := peer.LoadIdentity(p.home)
+	if err != nil {
+		tb.Fatalf("reading p2pchat's key: %v", err)
+	}
+	logf("with %d peers (peer.Node instances in one helper process)", sz.memPeers)
+	helper := startRole(b, "node-recv", "-bind", ipStr(b), "-count", strconv.Itoa(sz.memPeers),
+		"-target", addr(a, ready.Port), "-key", hex.EncodeToString(id.Public[:]))
+	helper.must(0, readyTimeout, "ready", isKind("ready"))
+	var names []string
+	for i := 0; i < sz.memPeers; i++ {
+		names = append(names, fmt.Sprintf("r%02d", i))
+	}
+	joinedAt := waitJoined(p, 0, names, time.Now().Add(joinTimeout))
+	_ = joinedAt
+	time.Sleep(sz.settle)
+	peersRSS := rssKB(ppid)
+	hwm := statusField(ppid, "VmHWM:")
+	pc2, pn2 := cpuTime(ppid), runNS(ppid)
+	time.Sleep(sz.idleWindow)
+	pc3, pn3 := cpuTime(ppid), runNS(ppid)
+	peersCPU := perMin(pc3 - pc2)
+	helper.stop(5 * time.Second)
+
+	r.add(figure{
+		Name: "memory, RSS idle alone", Impl: "p2pchat process", Value: kbToMB(aloneRSS), Unit: unitMB,
+		Floor: kbToMB(floorRSS), FloorName: "RSS of a do-nothing Go program (this one)",
+		Goal: "<= 15 MB", Met: kbToMB(aloneRSS) <= 15,
+		Note: fmt.Sprintf("VmRSS %v after ready, mDNS on, no peers", sz.settle),
+	})
+	r.add(figure{
+		Name: fmt.Sprintf("memory, RSS with %d peers", sz.memPeers), Impl: "p2pchat process", Value: kbToMB(peersRSS), Unit: unitMB,
+		Floor: kbToMB(floorRSS), FloorName: "RSS of a do-nothing Go program (this one)",
+		Goal: "<= 25 MB", Met: kbToMB(peersRSS) <= 25,
+		Note: fmt.Sprintf("peers are %d peer.Node instances in one helper process on another host (own ports, same IP), greeting p2pchat as mDNS discovery would; VmRSS %v after all joined; peak VmHWM %.1f MB",
+			sz.memPeers, sz.settle, kbToMB(hwm)),
+	})
+	r.add(figure{
+		Name: "idle CPU, seconds per minute, alone", Impl: "p2pchat process", Value: aloneCPU, Unit: unitCPU,
+		Floor: floorCPU, FloorName: "do-nothing Go program over the same window",
+		Goal: "near zero (taken as <= 0.1 s/min, 0.17% of one core)", Met: aloneCPU <= 0.1,
+		Note: fmt.Sprintf("utime+stime from /proc/PID/stat over %v (10 ms ticks); per-thread schedstat, finer: %.4f s/min", sz.idleWindow, perMin(pn1-pn0)),
+	})
+	r.add(figure{
+		Name: fmt.Sprintf("idle CPU, seconds per minute, with %d peers", sz.memPeers), Impl: "p2pchat process", Value: peersCPU, Unit: unitCPU,
+		Floor: floorCPU, FloorName: "do-nothing Go program",
+		Goal: "stated (heartbeats: one ping and pong per peer every 5 s)", Stated: true,
+		Note: fmt.Sprintf("utime+stime over %v; per-thread schedstat: %.4f s/min", sz.idleWindow, perMin(pn3-pn2)),
+	})
+}
+
+func kbToMB(kb int64) float64 { return float64(kb) * 1024 / 1e6 }
+
+// phaseLAN: nodes p2pchat processes started together (discovery), one more
+// joining, /all fan-out from it, then steady-state mDNS traffic.
+func phaseLAN(r *report, sz sizes, _ string) {
+	n := sz.nodes
+	lab := newLab(n + 1)
+	defer lab.Close()
+	hosts, jh := lab.Hosts[:n], lab.Hosts[n]
+	for _, h := range lab.Hosts {
+		countMDNS(h, chatPort)
+	}
+	var echoes []string
+	for _, h := range hosts {
+		e := startRole(h, "udp-echo", "-bind", ipStr(h), "-port", "9000")
+		e.must(0, readyTimeout, "ready", isKind("ready"))
+		echoes = append(echoes, addr(h, 9000))
+	}
+
+	// Floor of "started together": the same number of do-nothing programs.
+	t0 := time.Now()
+	var floors []*proc
+	for _, h := range hosts {
+		floors = append(floors, startRole(h, "ready"))
+	}
+	var floorAll time.Time
+	for _, f := range floors {
+		if e := f.must(0, readyTimeout, "ready", isKind("ready")); e.At.After(floorAll) {
+			floorAll = e.At
+		}
+	}
+	floorTogether := floorAll.Sub(t0)
+	for _, f := range floors {
+		f.kill()
+	}
+
+	logf("discovery: %d nodes started together", n)
+	var names []string
+	for i := range hosts {
+		names = append(names, fmt.Sprintf("n%02d", i+1))
+	}
+	start := time.Now()
+	var nodes []*proc
+	for i, h := range hosts {
+		nodes = append(nodes, startP2P(h, names[i]))
+	}
+	launched := time.Since(start)
+	var lastReady, allListed time.Time
+	deadline := start.Add(joinTimeout)
+	for i, p := range nodes {
+		if e := p.must(0, readyTimeout, "ready", isKind("ready")); e.At.After(lastReady) {
+			lastReady = e.At
+		}
+		others := append(append([]string{}, names[:i]...), names[i+1:]...)
+		if at := waitJoined(p, 0, others, deadline); at.After(allListed) {
+			allListed = at
+		}
+	}
+	disc := allListed.Sub(start)
+	r.add(figure{
+		Name: fmt.Sprintf("discovery: %d nodes started together, until every node lists all %d others", n, n-1), Impl: "p2pchat processes, real mDNS",
+		Value: us(disc), Unit: unitMicros, Floor: us(floorTogether),
+		FloorName: fmt.Sprintf("%d do-nothing programs started the same way, until all are ready", n),
+		Goal:      "<= 1.5 s", Met: disc <= 1500*time.Millisecond,
+		Note: fmt.Sprintf("from the first launch; launching took %s, the last \"ready\" came at %s, so discovery itself took %s after it",
+			fmtDur(launched), fmtDur(lastReady.Sub(start)), fmtDur(allListed.Sub(lastReady))),
+	})
+
+	logf("join: one more node")
+	fl := startRole(jh, "ready")
+	fe := fl.must(0, readyTimeout, "ready", isKind("ready"))
+	floorJoin := fe.At.Sub(fl.started)
+	fl.kill()
+	marks := make([]int, n)
+	for i, p := range nodes {
+		marks[i] = p.mark()
+	}
+	joiner := startP2P(jh, "joiner")
+	jStart := joiner.started
+	var joinAll time.Time
+	for i, p := range nodes {
+		if at := waitJoined(p, marks[i], []string{"joiner"}, jStart.Add(joinTimeout)); at.After(joinAll) {
+			joinAll = at
+		}
+	}
+	joinerAll := waitJoined(joiner, 0, names, jStart.Add(joinTimeout))
+	jr := joiner.must(0, readyTimeout, "ready", isKind("ready"))
+	r.add(figure{
+		Name: fmt.Sprintf("discovery: one node joining a LAN of %d, until all %d list it", n, n), Impl: "p2pchat processes, real mDNS",
+		Value: us(joinAll.Sub(jStart)), Unit: unitMicros, Floor: us(floorJoin),
+		FloorName: "one do-nothing program started the same way, until ready",
+		Goal:      "<= 1 s", Met: joinAll.Sub(jStart) <= time.Second,
+		Note: fmt.Sprintf("from its launch; it was ready at %s and listed all %d at %s",
+			fmtDur(jr.At.Sub(jStart)), n, fmtDur(joinerAll.Sub(jStart))),
+	})
+
+	logf("fan-out: /all to %d peers, %d rounds", n, sz.fanRounds)
+	rawFan := startRole(jh, "udp-fanout", "-bind", ipStr(jh), "-to", strings.Join(echoes, ","),
+		"-rounds", strconv.Itoa(sz.fanRounds)).result(time.Minute)
+	// Warm-up (also passes p2pchat's start-up wait for discovery).
+	m := joiner.mark()
+	joiner.send("/all warm-up")
+	countDelivered(joiner, m, n, 2*gatherTime+msgTimeout)
+	var samples []time.Duration
+	lost := 0
+	for i := 0; i < sz.fanRounds; i++ {
+		m := joiner.mark()
+		t0 := time.Now()
+		joiner.send("/all " + chatText)
+		last, ok := countDelivered(joiner, m, n, msgTimeout)
+		if !ok {
+			lost++
+			continue
+		}
+		samples = append(samples, last.Sub(t0))
+		time.Sleep(20 * time.Millisecond)
+	}
+	fan := summarize(samples)
+	r.add(figure{
+		Name: fmt.Sprintf("fan-out: /all to %d peers until all %d acknowledged, median", n, n), Impl: "p2pchat process (stdin `/all` to the last `delivered`)",
+		Value: fan.P50, Unit: unitMicros, Floor: rawFan.P50,
+		FloorName: fmt.Sprintf("raw: one datagram to each of %d UDP echo servers, until all %d answered", n, n),
+		Goal:      fmt.Sprintf("<= 3x floor (%d raw round trips)", n), Met: fan.P50 <= 3*rawFan.P50,
+		Note: fmt.Sprintf("%d rounds (%d incomplete within %v); max %s; raw max %s",
+			fan.N, lost, msgTimeout, fmtMicros(fan.Max), fmtMicros(rawFan.Max)),
+	})
+
+	// Steady-state mDNS: counters on every host's eth0, over a window that
+	// opens mdnsWarm after the last node started.
+	open := jStart.Add(sz.mdnsWarm)
+	logf("mDNS: window of %v opens in %v", sz.mdnsWindow, time.Until(open).Round(time.Second))
+	time.Sleep(time.Until(open))
+	read := func() (out, in, chat int64) {
+		for _, h := range lab.Hosts {
+			out += readCounter(h, "mdns_out")
+			chat += readCounter(h, "chat_out")
+		}
+		return out, readCounter(hosts[0], "mdns_in"), chat
+	}
+	o0, i0, c0 := read()
+	w0 := time.Now()
+	time.Sleep(sz.mdnsWindow)
+	o1, i1, c1 := read()
+	mins := time.Since(w0).Minutes()
+	total := float64(n + 1)
+	steady := ""
+	if sz.mdnsWarm < 63*time.Second {
+		steady = "; NOT steady state: the window opens before the browse back-off (queries 1, 2, 4 ... s apart, at most 60 s) reaches once a minute, about 63 s after start"
+	}
+	for _, p := range append(nodes, joiner) {
+		if p.exited() {
+			tb.Fatalf("%s exited during the mDNS window\n%s", p.label, p.report())
+		}
+	}
+	r.add(figure{
+		Name: "steady-state mDNS traffic: packets sent per node per minute", Impl: "p2pchat processes, real mDNS",
+		Value: float64(o1-o0) / total / mins, Unit: unitPerMin, Floor: -1,
+		Goal: "bounded and stated", Stated: true,
+		Note: fmt.Sprintf("%d nodes on the LAN, counted by nftables on each eth0 (UDP port 5353, IPv4 and IPv6) over %s starting %s after the last node started; before: %d packets sent in total%s",
+			n+1, fmtDur(time.Duration(mins*float64(time.Minute))), fmtDur(sz.mdnsWarm), o0, steady),
+	})
+	r.add(figure{
+		Name: "steady-state mDNS traffic: packets received per node per minute", Impl: "p2pchat processes, real mDNS",
+		Value: float64(i1-i0) / mins, Unit: unitPerMin, Floor: -1,
+		Goal: "bounded and stated", Stated: true,
+		Note: fmt.Sprintf("what one node's eth0 received from the %d others", n),
+	})
+	r.add(figure{
+		Name: "steady-state chat-port traffic (heartbeats): packets sent per node per minute", Impl: "p2pchat processes",
+		Value: float64(c1-c0) / total / mins, Unit: unitPerMin, Floor: -1,
+		Goal: "stated", Stated: true,
+		Note: fmt.Sprintf("UDP to port %d: pings and pongs with %d peers each (a ping per peer every 5 s)", chatPort, n),
+	})
+}
+
+// countDelivered waits for want "delivered" lines from Seq from on and
+// returns when the last came.
+func countDelivered(p *proc, from, want int, timeout time.Duration) (time.Time, bool) {
+	got := 0
+	e, ok := p.waitFrom(from, timeout, func(e *event) bool {
+		if e.Event == "delivered" {
+			got++
+		}
+		return got == want
+	})
+	return e.At, ok
+}
+
+// pprofTop summarizes a CPU profile: the heaviest functions, cumulative.
+func pprofTop(path string) string {
+	cmd := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=22", selfExe, path)
+	cmd.Dir = modRoot
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Sprintf("%s: go tool pprof: %v\n", filepath.Base(path), err)
+	}
+	lines := strings.Split(string(out), "\n")
+	var keep []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "File:") || strings.HasPrefix(l, "Build ID:") || strings.HasPrefix(l, "Time:") || strings.HasPrefix(l, "Showing") {
+			continue
+		}
+		keep = append(keep, l)
+	}
+	return filepath.Base(path) + ":\n" + strings.Join(keep, "\n")
+}
+
+// phaseGoBench runs the hot-path micro-benchmarks of peer/bench_test.go.
+func phaseGoBench(r *report, sz sizes, _ string) {
+	logf("go test -bench ./peer (benchtime %s)", sz.benchtime)
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", sz.benchtime, "./peer")
+	cmd.Dir = modRoot
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		cmd.Process.Kill()
+		<-done
+		tb.Fatalf("go test -bench did not finish within 5 minutes")
+	}
+	if err != nil {
+		tb.Fatalf("go test -bench ./peer: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "Benchmark") {
+			r.gobench = append(r.gobench, l)
+		}
+	}
+}
+
+// summarize computes percentiles (µs) of samples.
+func summarize(samples []time.Duration) *roleStat {
+	s := &roleStat{N: len(samples)}
+	if len(samples) == 0 {
+		return s
+	}
+	v := append([]time.Duration(nil), samples...)
+	sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
+	q := func(p float64) float64 {
+		i := int(p*float64(len(v))+0.5) - 1
+		return us(v[min(max(i, 0), len(v)-1)])
+	}
+	var sum time.Duration
+	for _, d := range v {
+		sum += d
+	}
+	s.P50, s.P90, s.P99 = q(0.50), q(0.90), q(0.99)
+	s.Mean = us(sum / time.Duration(len(v)))
+	s.Max = us(v[len(v)-1])
+	return s
+}
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Units of figures.
+const (
+	unitMicros = "time"    // µs, printed as µs/ms/s
+	unitRate   = "msg/s"   // messages per second
+	unitMB     = "MB"      // 10^6 bytes
+	unitCPU    = "s/min"   // CPU seconds per minute
+	unitPerMin = "pkt/min" // packets per minute
+)
+
+// figure is one measured figure next to its raw floor.
+type figure struct {
+	Name      string
+	Impl      string // what was measured: p2pchat process, peer.Node library
+	Value     float64
+	Unit      string
+	Floor     float64 // < 0: no floor
+	FloorName string
+	Goal      string
+	Met       bool
+	Stated    bool // no pass/fail: the figure is stated
+	Higher    bool // higher is better (ratio shown as a percentage)
+	Note      string
+}
+
+type report struct {
+	sizes    sizes
+	quick    bool
+	started  time.Time
+	finished time.Time
+	figures  []figure
+	gobench  []string
+	profiles []string // pprof -top summaries
+	failures []string
+}
+
+func (r *report) add(f figure) {
+	r.figures = append(r.figures, f)
+	logf("  %s [%s]: %s (floor %s, %s) goal %s: %s", f.Name, f.Impl, f.value(), f.floor(), f.ratio(), f.Goal, f.met())
+}
+
+func fmtMicros(v float64) string {
+	switch {
+	case v < 1000:
+		return fmt.Sprintf("%.0f µs", v)
+	case v < 1e6:
+		return fmt.Sprintf("%.2f ms", v/1e3)
+	default:
+		return fmt.Sprintf("%.2f s", v/1e6)
+	}
+}
+
+func fmtDur(d time.Duration) string { return fmtMicros(us(d)) }
+
+func fmtUnit(v float64, unit string) string {
+	switch unit {
+	case unitMicros:
+		return fmtMicros(v)
+	case unitRate:
+		return fmt.Sprintf("%.0f msg/s", v)
+	case unitMB:
+		return fmt.Sprintf("%.1f MB", v)
+	case unitCPU:
+		return fmt.Sprintf("%.3f s/min", v)
+	case unitPerMin:
+		return fmt.Sprintf("%.1f /min", v)
+	}
+	return fmt.Sprintf("%g %s", v, unit)
+}
+
+func (f figure) value() string { return fmtUnit(f.Value, f.Unit) }
+
+func (f figure) floor() string {
+	if f.Floor < 0 {
+		return "—"
+	}
+	return fmtUnit(f.Floor, f.Unit)
+}
+
+func (f figure) ratio() string {
+	if f.Floor < 0 {
+		return "—"
+	}
+	if f.Floor == 0 {
+		if f.Value == 0 {
+			return "— (both 0)"
+		}
+		return "— (floor 0)"
+	}
+	q := f.Value / f.Floor
+	if f.Higher {
+		return fmt.Sprintf("%.0f%%", 100*q)
+	}
+	if math.Abs(q) >= 100 {
+		return fmt.Sprintf("%.0fx", q)
+	}
+	return fmt.Sprintf("%.2fx", q)
+}
+
+func (f figure) met() string {
+	switch {
+	case f.Stated:
+		return "stated"
+	case f.Met:
+		return "yes"
+	default:
+		return "**NO**"
+	}
+}
+
+func (r *report) print(w io.Writer) {
+	fmt.Fprintf(w, "\np2pchat benchmarks (%s run, %s)\n\n", r.mode(), r.machine())
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIGURE\tMEASURED\tMEASURED\tRAW FLOOR\tRATIO\tGOAL\tMET")
+	for _, f := range r.figures {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, f.Impl, f.value(), f.floor(), f.ratio(), f.Goal, strings.Trim(f.met(), "*"))
+	}
+	tw.Flush()
+	for _, l := range r.gobench {
+		fmt.Fprintln(w, l)
+	}
+	for _, fl := range r.failures {
+		fmt.Fprintf(w, "FAILED: %s\n", fl)
+	}
+}
+
+func (r *report) mode() string {
+	if r.quick {
+		return "quick (-quick)"
+	}
+	return "full"
+}
+
+func (r *report) machine() string {
+	return fmt.Sprintf("%d cores (%s), %s, Linux %s", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
+}
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "model name") {
+			if i := strings.IndexByte(l, ':'); i >= 0 {
+				return strings.TrimSpace(l[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	sz := r.sizes
+	b.WriteString("# p2pchat benchmarks\n\n")
+	b.WriteString("This file is written by `go run ./bench` (as root; see `bench/main.go`). Do not edit it by hand: run the program again.\n\n")
+	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s\n", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
+	fmt.Fprintf(&b, "- **Machine:** %d cores (runtime.NumCPU; %s), %s, Linux kernel %s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
+	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time; %v throughput window; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups\n",
+		sz.messages, sz.throughput, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups)
+	b.WriteString("- **Where:** every process runs in its own network namespace on one Linux bridge (`internal/testnet`), addresses 10.77.k.i; nothing runs in the host's namespace. Each figure's floor was measured in the same run on the same bridge.\n\n")
+
+	if len(r.failures) > 0 {
+		b.WriteString("## Failures in this run\n\n")
+		for _, f := range r.failures {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(f))
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("## Figures\n\n")
+	b.WriteString("| # | figure | measured through | measured | raw floor | ratio | goal | met |\n|---|---|---|---|---|---|---|---|\n")
+	for i, f := range r.figures {
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", i+1, mdEscape(f.Name), mdEscape(f.Impl), f.value(), f.floor(), f.ratio(), mdEscape(f.Goal), f.met())
+	}
+	b.WriteString("\nFloors, and how each figure was taken:\n\n")
+	for i, f := range r.figures {
+		floor := f.FloorName
+		if floor == "" {
+			floor = "no floor"
+		}
+		fmt.Fprintf(&b, "%d. floor: %s. %s.\n", i+1, mdEscape(floor), mdEscape(f.Note))
+	}
+
+	missed := []string{}
+	for i, f := range r.figures {
+		if !f.Stated && !f.Met {
+			missed = append(missed, fmt.Sprintf("#%d %s (%s): %s against goal %s", i+1, f.Name, f.Impl, f.value(), f.Goal))
+		}
+	}
+	b.WriteString("\n## Goals missed\n\n")
+	if len(missed) == 0 {
+		b.WriteString("None in this run.\n")
+	}
+	for _, m := range missed {
+		fmt.Fprintf(&b, "- %s\n", mdEscape(m))
+	}
+
+	b.WriteString("\n## Hot paths (`go test -run '^$' -bench . -benchmem ./peer`)\n\n")
+	if len(r.gobench) == 0 {
+		b.WriteString("Not run in this invocation.\n")
+	} else {
+		fmt.Fprintf(&b, "From `peer/bench_test.go`, -benchtime %s:\n\n```\n", sz.benchtime)
+		for _, l := range r.gobench {
+			b.WriteString(l + "\n")
+		}
+		b.WriteString("```\n")
+	}
+
+	if len(r.profiles) > 0 {
+		b.WriteString("\n## Where the time goes (`-profile`: CPU profiles of the peer.Node sender during the throughput run, and of the receiver over the latency and throughput runs)\n\n")
+		for _, p := range r.profiles {
+			b.WriteString("```\n" + p + "```\n\n")
+		}
+	}
+
+	b.WriteString(method)
+	return b.String()
+}
+
+const method = `
+## Method
+
+- **Raw floors** (` + "`bench/raw.go`" + `) are this program re-executed in the lab
+  (` + "`-role=...`" + `): a UDP echo server that answers each datagram with its first 111
+  bytes, a client timing round trips one at a time, a client sending one
+  datagram to each of N echo servers and waiting for all answers, and a
+  windowed sender (64 unacknowledged, retransmission after 100 ms) counting
+  acknowledged datagrams per second. Datagrams are as large as p2pchat's: a
+  100-byte message is a 220-byte sealed packet and its acknowledgement 111
+  bytes. The floors do no encryption and no bookkeeping beyond a sequence
+  number.
+- **p2pchat process** figures drive the real binary (` + "`go build`" + ` of the module,
+  started as ` + "`p2pchat -json -name X -home <fresh dir>`" + ` in a lab namespace, mDNS
+  on): commands are written to its stdin and the time is taken when the
+  matching JSON line (` + "`delivered`" + `, ` + "`joined`" + `, ` + "`ready`" + `) is read from its stdout. They
+  include the shell's line parsing and JSON output on the sender, and the
+  receiver's event handling.
+- **peer.Node library** figures (` + "`bench/node.go`" + `) run one ` + "`peer.Node`" + ` per
+  namespace over real UDP (` + "`peer.Listen`" + `) and time ` + "`Send`" + ` to the ` + "`EvDelivered`" + `
+  event: the protocol's own cost (sealing, the ack round trip, the node's
+  goroutines) without the process around it.
+- **Discovery** times run from launching the processes (through ` + "`ip netns\n  exec`" + `, ` + "`unshare`" + ` and ` + "`sh`" + `, which is also what the floor pays) to the
+  ` + "`joined`" + ` line that completes each node's list.
+- **Memory** is VmRSS from /proc/PID/status; **idle CPU** is utime+stime from
+  /proc/PID/stat over the window; **mDNS traffic** is counted by nftables
+  counters on every node's eth0 (UDP port 5353 either way).
+- Ratios are measured / floor (for throughput: measured as a percentage of
+  the floor). "stated" figures have no pass/fail goal.
+`
