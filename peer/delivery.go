@@ -84,7 +84,7 @@ func (n *Node) rto(p *peerState) time.Duration {
 // datagram, else over UDP. It reports whether TCP was used (n.mu held).
 func (n *Node) send(p *peerState, pl *Payload, reply func([]byte), tcp ...bool) bool {
 	n.counter++
-	pl.Boot, pl.Counter = n.boot, n.counter
+	pl.Boot, pl.Counter, pl.ToBoot = n.boot, n.counter, p.boot
 	pkt, err := n.id.seal(make([]byte, 0, sealedHdr+boxOverhead+innerHdr+64+len(pl.Text)), p.shared, pl)
 	if err != nil {
 		n.log.Error("seal", "err", err)

@@ -86,6 +86,17 @@ func (n *Node) handle(pkt Packet) {
 		}
 		p = &peerState{key: o.Key, shared: shared, id: KeyID(&o.Key), udpOK: true}
 	}
+	if pl.ToBoot != n.boot && pl.Kind != KindHello {
+		// Meant for an earlier run of ours (recorded and replayed, or the
+		// sender has not heard we restarted): drop it, and tell the sender
+		// who we are now so that an honest one sends again.
+		n.stats.Dropped++
+		n.stats.Replayed++
+		if n.book.peers[o.Key] != nil && n.mayAnswer(pkt.From.Addr(), now) {
+			n.sendHello(p, FlagReply, pkt.Reply)
+		}
+		return
+	}
 	if !p.win.check(pl.Boot, pl.Counter) {
 		n.stats.Dropped++
 		n.stats.Replayed++
@@ -239,8 +250,8 @@ func (n *Node) onHello(p *peerState, pl *Payload, pkt Packet, now time.Time) {
 			s.answered = true
 		}
 	}
-	if pl.Flags&FlagReply != 0 {
-		n.sendHello(p, 0, pkt.Reply)
+	if pl.Flags&FlagReply != 0 || pl.ToBoot != n.boot {
+		n.sendHello(p, 0, pkt.Reply) // (a stale to-boot: the peer missed our restart)
 	}
 }
 

@@ -22,14 +22,18 @@ package peer
 //	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack
 //	1      8    boot: when the sender's process started (Unix ns)
 //	9      8    counter: per sender process, +1 for every sealed packet
-//	17     ...  body, by kind (integers big-endian):
+//	17     8    to-boot: the recipient process's boot, as the sender knows it
+//	            (0 = not known yet); only a hello is accepted with another
+//	25     ...  body, by kind (integers big-endian):
 //	  hello:   flags(1: 1 reply wanted, 2 TCP mode) port(2) name(1+n) host(1+n) away(2+n)
 //	  bye:     nothing
 //	  ping:    id(8)          pong: id(8)
 //	  message: seq(8) base(8) time(8, Unix ms) flags(1: 1 to all) text(rest)
 //	  ack:     stream boot(8) seq(8)
 //
-// (boot, counter) drives the per-peer replay window; seq numbers a sender's
+// (boot, counter) drives the per-peer replay window; to-boot ties a packet to
+// one run of the recipient, so packets recorded earlier cannot be replayed to
+// it after it restarts with an empty window. seq numbers a sender's
 // messages to one recipient, base is the lowest seq it still waits on. Type
 // and kind numbers are append-only. Decoders are lax about trailing bytes so
 // later versions can add fields.
@@ -51,7 +55,7 @@ const (
 	nonceLen         = 24
 	sealedHdr        = headerLen + nonceLen
 	boxOverhead      = 16
-	innerHdr         = 1 + 8 + 8
+	innerHdr         = 1 + 8 + 8 + 8
 	// MaxDatagram is the largest UDP datagram p2pchat sends: under the
 	// Wi-Fi MTU with room to spare. Larger messages go over TCP.
 	MaxDatagram = 1200
@@ -187,6 +191,7 @@ type Payload struct {
 	Kind    Kind
 	Boot    uint64
 	Counter uint64
+	ToBoot  uint64
 
 	// hello
 	Flags byte
@@ -221,6 +226,7 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 	b = append(b, byte(p.Kind))
 	b = binary.BigEndian.AppendUint64(b, p.Boot)
 	b = binary.BigEndian.AppendUint64(b, p.Counter)
+	b = binary.BigEndian.AppendUint64(b, p.ToBoot)
 	switch p.Kind {
 	case KindHello:
 		b = append(b, p.Flags)
@@ -260,6 +266,7 @@ func ParsePayload(b []byte) (Payload, error) {
 	p.Kind = Kind(b[0])
 	p.Boot = binary.BigEndian.Uint64(b[1:])
 	p.Counter = binary.BigEndian.Uint64(b[9:])
+	p.ToBoot = binary.BigEndian.Uint64(b[17:])
 	r := reader{b: b[innerHdr:]}
 	switch p.Kind {
 	case KindHello:

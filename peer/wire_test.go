@@ -26,14 +26,14 @@ func TestPayloadBytes(t *testing.T) {
 		p    Payload
 		want string
 	}{
-		{"hello", Payload{Kind: KindHello, Boot: 1, Counter: 2, Flags: FlagReply | FlagTCP, Port: 7117, Name: "bob", Host: "pc", Away: "lunch"},
-			"01 0000000000000001 0000000000000002 03 1bcd 03 626f62 02 7063 0005 6c756e6368"},
-		{"bye", Payload{Kind: KindBye, Boot: 1, Counter: 3}, "02 0000000000000001 0000000000000003"},
-		{"ping", Payload{Kind: KindPing, Boot: 1, Counter: 4, PingID: 9}, "03 0000000000000001 0000000000000004 0000000000000009"},
-		{"pong", Payload{Kind: KindPong, Boot: 1, Counter: 5, PingID: 9}, "04 0000000000000001 0000000000000005 0000000000000009"},
-		{"message", Payload{Kind: KindMsg, Boot: 1, Counter: 6, Seq: 7, Base: 5, Time: 1000, All: true, Text: "你好"},
-			"05 0000000000000001 0000000000000006 0000000000000007 0000000000000005 00000000000003e8 01 e4bda0e5a5bd"},
-		{"ack", Payload{Kind: KindAck, Boot: 1, Counter: 8, StreamBoot: 3, Seq: 7}, "06 0000000000000001 0000000000000008 0000000000000003 0000000000000007"},
+		{"hello", Payload{Kind: KindHello, Boot: 1, Counter: 2, ToBoot: 10, Flags: FlagReply | FlagTCP, Port: 7117, Name: "bob", Host: "pc", Away: "lunch"},
+			"01 0000000000000001 0000000000000002 000000000000000a 03 1bcd 03 626f62 02 7063 0005 6c756e6368"},
+		{"bye", Payload{Kind: KindBye, Boot: 1, Counter: 3, ToBoot: 10}, "02 0000000000000001 0000000000000003 000000000000000a"},
+		{"ping", Payload{Kind: KindPing, Boot: 1, Counter: 4, ToBoot: 10, PingID: 9}, "03 0000000000000001 0000000000000004 000000000000000a 0000000000000009"},
+		{"pong", Payload{Kind: KindPong, Boot: 1, Counter: 5, ToBoot: 10, PingID: 9}, "04 0000000000000001 0000000000000005 000000000000000a 0000000000000009"},
+		{"message", Payload{Kind: KindMsg, Boot: 1, Counter: 6, ToBoot: 10, Seq: 7, Base: 5, Time: 1000, All: true, Text: "你好"},
+			"05 0000000000000001 0000000000000006 000000000000000a 0000000000000007 0000000000000005 00000000000003e8 01 e4bda0e5a5bd"},
+		{"ack", Payload{Kind: KindAck, Boot: 1, Counter: 8, ToBoot: 10, StreamBoot: 3, Seq: 7}, "06 0000000000000001 0000000000000008 000000000000000a 0000000000000003 0000000000000007"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,8 +66,8 @@ func TestParsePayloadRejects(t *testing.T) {
 		want error
 	}{
 		{"empty", nil, ErrShort},
-		{"short header", make([]byte, 16), ErrShort},
-		{"unknown kind", append([]byte{99}, make([]byte, 16)...), ErrUnknownKind},
+		{"short header", make([]byte, 24), ErrShort},
+		{"unknown kind", append([]byte{99}, make([]byte, 24)...), ErrUnknownKind},
 		{"truncated hello", hello("bob")[:20], ErrShort},
 		{"name with escape", hello("bo\x1b[2Jb"), ErrBadField},
 		{"name too long", hello(strings.Repeat("名", 33)), ErrBadField},
