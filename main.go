@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/p2pchat/p2pchat/discovery"
 	"github.com/p2pchat/p2pchat/peer"
@@ -172,6 +174,26 @@ func resolvePeer(s string) (netip.AddrPort, error) {
 	return netip.AddrPort{}, fmt.Errorf("%s has no IPv4 address", host)
 }
 
+// hostName is the OS host name, cut to what peers and mDNS accept: a host
+// name with control characters must not switch discovery off.
+func hostName() string {
+	h, _ := os.Hostname()
+	h = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, h)
+	for len(h) > 63 {
+		_, size := utf8.DecodeLastRuneInString(h)
+		h = h[:len(h)-size]
+	}
+	if h == "" {
+		h = "host"
+	}
+	return h
+}
+
 func version() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
@@ -222,7 +244,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v", err)
 	}
-	host, _ := os.Hostname()
+	host := hostName()
 	node, err := peer.New(peer.Config{Name: o.name, Host: host, Identity: id, Home: o.home, TCPOnly: o.tcp, Logger: logger}, tr)
 	if err != nil {
 		tr.Close()

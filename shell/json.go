@@ -3,6 +3,8 @@ package shell
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/p2pchat/p2pchat/peer"
@@ -179,7 +181,30 @@ func encodeJSON(v any) string {
 		// Only unsupported types fail; all of ours are plain structs.
 		return `{"event":"error","text":"internal: cannot encode event"}`
 	}
-	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+	return escapeControls(string(bytes.TrimSuffix(b.Bytes(), []byte("\n"))))
+}
+
+// escapeControls writes as \uXXXX what encoding/json leaves raw but a
+// terminal may act on: DEL, the C1 controls (U+0080-U+009F, e.g. the 8-bit
+// CSI U+009B) and the bidi controls. Inside a JSON string these escapes mean
+// the same characters, so consumers see the exact text.
+func escapeControls(s string) string {
+	if !strings.ContainsFunc(s, needsEscape) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if needsEscape(r) {
+			fmt.Fprintf(&b, "\\u%04x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool {
+	return r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 type jsonHistoryLine struct {

@@ -70,3 +70,17 @@ func TestPeersJSON(t *testing.T) {
 		t.Errorf("whois: %s", got)
 	}
 }
+
+func TestJSONEscapesTerminalControls(t *testing.T) {
+	text := "a\x7fb\u009b2Jc\u202eevil\u0085d 你好"
+	line := encodeJSON(jsonText{Event: "info", Text: text})
+	for _, r := range line {
+		if r < 0x20 || needsEscape(r) {
+			t.Fatalf("raw control %U in %q", r, line)
+		}
+	}
+	var back jsonText
+	if err := json.Unmarshal([]byte(line), &back); err != nil || back.Text != text {
+		t.Fatalf("round trip: %q %v", back.Text, err)
+	}
+}
