@@ -339,7 +339,7 @@ func startDiscovery(ctx context.Context, o options, node *peer.Node, id *peer.Id
 // may come before discovery has found anyone.
 const (
 	gatherTime = 600 * time.Millisecond // the first mDNS query window (300 ms) plus hellos
-	graceTime  = 5 * time.Second         // how long a named peer may take to appear
+	graceTime  = 5 * time.Second        // how long a named peer may take to appear
 )
 
 // app is the node as the shell sees it: a nickname change is also
