@@ -91,9 +91,45 @@ func (labTB) Fail()               { panic(labError{"lab step failed"}) }
 func (labTB) Chdir(string)        { panic(labError{"Chdir not supported"}) }
 func (labTB) ArtifactDir() string { return tempDir("artifacts") }
 
-// newLab builds a lab of n hosts; it is removed by cleanupAll.
+// labs serializes building and removing labs, so that an interrupt never
+// exits while a lab is half built or half removed, and no lab is built
+// after the interrupt.
+var labs struct {
+	mu       sync.Mutex
+	stopping bool
+}
+
+// newLab builds a lab of n hosts; closeLab or cleanupAll removes it.
 func newLab(n int) *testnet.Lab {
-	return testnet.New(tb, n)
+	labs.mu.Lock()
+	defer labs.mu.Unlock()
+	if labs.stopping {
+		panic(labError{"stopping: no new lab"})
+	}
+	l := testnet.New(tb, n)
+	atCleanup(func() { closeLab(l) })
+	return l
+}
+
+// closeLab removes l (killing what runs in it) and returns when it is gone.
+func closeLab(l *testnet.Lab) {
+	labs.mu.Lock()
+	defer labs.mu.Unlock()
+	l.Close()
+}
+
+// stopped reports whether the run is being interrupted.
+func stopped() bool {
+	labs.mu.Lock()
+	defer labs.mu.Unlock()
+	return labs.stopping
+}
+
+// stopLabs forbids new labs and waits for one being built or removed.
+func stopLabs() {
+	labs.mu.Lock()
+	labs.stopping = true
+	labs.mu.Unlock()
 }
 
 // requireLab checks what the lab needs and explains what is missing.

@@ -88,12 +88,14 @@ func run() int {
 	go func() {
 		s := <-sig
 		fmt.Fprintf(os.Stderr, "\nbench: %v: removing the lab and stopping\n", s)
+		stopLabs()
 		cleanupAll()
 		os.Exit(1)
 	}()
 	go func() {
 		time.Sleep(sz.watchdog)
 		fmt.Fprintf(os.Stderr, "bench: still running after %v: giving up, removing the lab\n", sz.watchdog)
+		stopLabs()
 		cleanupAll()
 		os.Exit(1)
 	}()
@@ -120,6 +122,11 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "bench: go build of p2pchat failed: %v\n%s", err, b)
 		return 1
 	}
+	if msgSize, ackSize, err = wireSizes(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: measuring p2pchat's datagram sizes in memory: %v\n", err)
+		return 1
+	}
+	logf("p2pchat datagrams: %d bytes for a %d-byte message, %d for its acknowledgement", msgSize, textLen, ackSize)
 	if *profDir != "" {
 		if *profDir, err = filepath.Abs(*profDir); err == nil {
 			err = os.MkdirAll(*profDir, 0o755)
@@ -144,6 +151,9 @@ func run() int {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), ph.name) {
 			continue
 		}
+		if stopped() {
+			break
+		}
 		logf("phase %s", ph.name)
 		runPhase(r, ph.name, func() { ph.fn(r, sz, *profDir) })
 	}
@@ -153,7 +163,12 @@ func run() int {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(modRoot, path)
 	}
-	if err := os.WriteFile(path, []byte(r.markdown()), 0o644); err != nil {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(r.markdown()), 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}

@@ -58,6 +58,11 @@ func addr(h *testnet.Host, port int) string {
 	return netip.AddrPortFrom(h.IP, uint16(port)).String()
 }
 
+// sizeArgs adds the measured datagram sizes to a raw role's arguments.
+func sizeArgs(args ...string) []string {
+	return append(args, "-size", strconv.Itoa(msgSize), "-ack", strconv.Itoa(ackSize))
+}
+
 // timeStartups starts count processes one after another and times start
 // to their first "ready" line.
 func timeStartups(count int, mk func(i int) *proc) *roleStat {
@@ -91,7 +96,7 @@ func waitJoined(p *proc, from int, want []string, deadline time.Time) time.Time 
 // phasePair: two hosts. Start-up, latency and throughput, raw and p2pchat.
 func phasePair(r *report, sz sizes, profDir string) {
 	lab := newLab(2)
-	defer lab.Close()
+	defer closeLab(lab)
 	a, b := lab.Hosts[0], lab.Hosts[1]
 
 	logf("start-up: %d starts each of a do-nothing Go program and of p2pchat", sz.startups)
@@ -106,14 +111,14 @@ func phasePair(r *report, sz sizes, profDir string) {
 			p2pStart.N, fmtMicros(p2pStart.Max), fmtMicros(floorStart.Max)),
 	})
 
-	echo := startRole(b, "udp-echo", "-bind", ipStr(b), "-port", "9000")
+	echo := startRole(b, "udp-echo", sizeArgs("-bind", ipStr(b), "-port", "9000")...)
 	echo.must(0, readyTimeout, "ready", isKind("ready"))
 	defer echo.stop(time.Second)
 
 	logf("raw UDP round trips: %d", sz.messages)
-	raw := startRole(a, "udp-rtt", "-bind", ipStr(a), "-to", addr(b, 9000), "-n", strconv.Itoa(sz.messages)).result(3 * time.Minute)
+	raw := startRole(a, "udp-rtt", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-n", strconv.Itoa(sz.messages))...).result(3 * time.Minute)
 	logf("raw windowed sender: %v", sz.throughput)
-	rawWin := startRole(a, "udp-window", "-bind", ipStr(a), "-to", addr(b, 9000), "-dur", sz.throughput.String()).result(sz.throughput + time.Minute)
+	rawWin := startRole(a, "udp-window", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-dur", sz.throughput.String())...).result(sz.throughput + time.Minute)
 
 	// peer.Node library over real UDP.
 	recvArgs := []string{"-bind", ipStr(b), "-port", "7300"}
@@ -280,7 +285,7 @@ func procThroughput(p *proc, dur time.Duration) *roleStat {
 // peer.Node peers (all in one helper process on another host).
 func phaseIdle(r *report, sz sizes, _ string) {
 	lab := newLab(2)
-	defer lab.Close()
+	defer closeLab(lab)
 	a, b := lab.Hosts[0], lab.Hosts[1]
 	floor := startRole(a, "ready")
 	floor.must(0, readyTimeout, "ready", isKind("ready"))
@@ -353,14 +358,14 @@ func kbToMB(kb int64) float64 { return float64(kb) * 1024 / 1e6 }
 func phaseLAN(r *report, sz sizes, _ string) {
 	n := sz.nodes
 	lab := newLab(n + 1)
-	defer lab.Close()
+	defer closeLab(lab)
 	hosts, jh := lab.Hosts[:n], lab.Hosts[n]
 	for _, h := range lab.Hosts {
 		countMDNS(h, chatPort)
 	}
 	var echoes []string
 	for _, h := range hosts {
-		e := startRole(h, "udp-echo", "-bind", ipStr(h), "-port", "9000")
+		e := startRole(h, "udp-echo", sizeArgs("-bind", ipStr(h), "-port", "9000")...)
 		e.must(0, readyTimeout, "ready", isKind("ready"))
 		echoes = append(echoes, addr(h, 9000))
 	}
@@ -443,8 +448,8 @@ func phaseLAN(r *report, sz sizes, _ string) {
 	})
 
 	logf("fan-out: /all to %d peers, %d rounds", n, sz.fanRounds)
-	rawFan := startRole(jh, "udp-fanout", "-bind", ipStr(jh), "-to", strings.Join(echoes, ","),
-		"-rounds", strconv.Itoa(sz.fanRounds)).result(time.Minute)
+	rawFan := startRole(jh, "udp-fanout", sizeArgs("-bind", ipStr(jh), "-to", strings.Join(echoes, ","),
+		"-rounds", strconv.Itoa(sz.fanRounds))...).result(time.Minute)
 	// Warm-up (also passes p2pchat's start-up wait for discovery).
 	m := joiner.mark()
 	joiner.send("/all warm-up")
@@ -561,7 +566,13 @@ func phaseGoBench(r *report, sz sizes, _ string) {
 	done := make(chan struct{})
 	var out []byte
 	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	var buf syncBuffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("go test -bench: %v", err)
+	}
+	atCleanup(func() { cmd.Process.Kill() })
+	go func() { err = cmd.Wait(); out = []byte(buf.String()); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Minute):

@@ -14,14 +14,22 @@ import (
 )
 
 // The raw floors: the least any UDP messenger could do on the same bridge.
-// Datagrams have the size of p2pchat's: a message with a 100-byte text is a
-// 220-byte sealed packet (62 header and nonce, 16 box tag, 17 inner header,
-// 25 message fields, 100 text) and its acknowledgement 111 bytes.
-const (
-	textLen = 100
-	msgSize = 220
-	ackSize = 111
+// Datagrams have the size of p2pchat's (measured by wireSizes at start and
+// passed to the roles with -size and -ack): a message with a textLen-byte
+// text and its acknowledgement.
+const textLen = 100
+
+// msgSize and ackSize are the datagram sizes (flags of the roles).
+var (
+	msgSize = 228
+	ackSize = 119
 )
+
+// sizeFlags adds -size and -ack to a role's flags.
+func sizeFlags(fs *flag.FlagSet) {
+	fs.IntVar(&msgSize, "size", msgSize, "message datagram bytes")
+	fs.IntVar(&ackSize, "ack", ackSize, "acknowledgement datagram bytes")
+}
 
 // chatText is the 100-byte text every benchmark message carries.
 var chatText = strings.Repeat("0123456789", textLen/10)
@@ -109,6 +117,7 @@ func listenUDP(bind string, port int) *net.UDPConn {
 // sequence number is in the first 8): the receiver of every raw floor.
 func roleUDPEcho(args []string) {
 	fs := flag.NewFlagSet("udp-echo", flag.ExitOnError)
+	sizeFlags(fs)
 	bind := fs.String("bind", "", "lab IP")
 	port := fs.Int("port", 9000, "UDP port")
 	life := fs.Duration("life", 30*time.Minute, "exit after this long")
@@ -135,6 +144,7 @@ func roleUDPEcho(args []string) {
 // roleUDPRTT sends n datagrams one at a time and times each round trip.
 func roleUDPRTT(args []string) {
 	fs := flag.NewFlagSet("udp-rtt", flag.ExitOnError)
+	sizeFlags(fs)
 	bind := fs.String("bind", "", "lab IP")
 	to := fs.String("to", "", "echo server ip:port")
 	n := fs.Int("n", 10000, "round trips")
@@ -175,6 +185,7 @@ func roleUDPRTT(args []string) {
 // waits for every answer, rounds times: the raw floor of /all.
 func roleUDPFanout(args []string) {
 	fs := flag.NewFlagSet("udp-fanout", flag.ExitOnError)
+	sizeFlags(fs)
 	bind := fs.String("bind", "", "lab IP")
 	to := fs.String("to", "", "comma-separated echo servers ip:port")
 	rounds := fs.Int("rounds", 50, "rounds")
@@ -222,6 +233,7 @@ func roleUDPFanout(args []string) {
 // retransmitted after rto, for dur.
 func roleUDPWindow(args []string) {
 	fs := flag.NewFlagSet("udp-window", flag.ExitOnError)
+	sizeFlags(fs)
 	bind := fs.String("bind", "", "lab IP")
 	to := fs.String("to", "", "echo server ip:port")
 	window := fs.Int("window", 64, "datagrams in flight")

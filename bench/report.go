@@ -179,8 +179,8 @@ func (r *report) markdown() string {
 	b.WriteString("This file is written by `go run ./bench` (as root; see `bench/main.go`). Do not edit it by hand: run the program again.\n\n")
 	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s\n", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
 	fmt.Fprintf(&b, "- **Machine:** %d cores (runtime.NumCPU; %s), %s, Linux kernel %s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
-	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time; %v throughput window; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups\n",
-		sz.messages, sz.throughput, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups)
+	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time; %v throughput window; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement)\n",
+		sz.messages, sz.throughput, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups, msgSize, textLen, ackSize)
 	b.WriteString("- **Where:** every process runs in its own network namespace on one Linux bridge (`internal/testnet`), addresses 10.77.k.i; nothing runs in the host's namespace. Each figure's floor was measured in the same run on the same bridge.\n\n")
 
 	if len(r.failures) > 0 {
@@ -245,13 +245,13 @@ const method = `
 ## Method
 
 - **Raw floors** (` + "`bench/raw.go`" + `) are this program re-executed in the lab
-  (` + "`-role=...`" + `): a UDP echo server that answers each datagram with its first 111
-  bytes, a client timing round trips one at a time, a client sending one
+  (` + "`-role=...`" + `): a UDP echo server that answers each datagram with an
+  acknowledgement-sized prefix of it, a client timing round trips one at a time, a client sending one
   datagram to each of N echo servers and waiting for all answers, and a
   windowed sender (64 unacknowledged, retransmission after 100 ms) counting
-  acknowledged datagrams per second. Datagrams are as large as p2pchat's: a
-  100-byte message is a 220-byte sealed packet and its acknowledgement 111
-  bytes. The floors do no encryption and no bookkeeping beyond a sequence
+  acknowledged datagrams per second. Datagrams are as large as p2pchat's
+  (measured at start on peer's in-memory network: the sealed packet of a
+  100-byte message and of its acknowledgement). The floors do no encryption and no bookkeeping beyond a sequence
   number.
 - **p2pchat process** figures drive the real binary (` + "`go build`" + ` of the module,
   started as ` + "`p2pchat -json -name X -home <fresh dir>`" + ` in a lab namespace, mDNS

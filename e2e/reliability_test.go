@@ -522,8 +522,8 @@ func TestVanishAndReturn(t *testing.T) {
 		am := alice.Mark()
 		hb.SetLink(t, true)
 		back := time.Now()
-		// Nothing pings a peer that left: they find each other again by
-		// mDNS, whose queries back off to once a minute.
+		// alice knocks (hello) on a peer she owes messages every few
+		// seconds, so bob is found again without waiting for mDNS.
 		j := alice.WaitFrom(t, am, 70*time.Second, IsJoined("bob"))
 		last := bob.WaitFrom(t, bm, 70*time.Second, IsMessage("alice", "bob", queued[2]))
 		relWaitDelivered(t, alice, am, time.Now().Add(msgTimeout), qids)

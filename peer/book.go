@@ -34,6 +34,7 @@ type peerState struct {
 	nextPing time.Time
 	pingID   uint64
 	pingSent time.Time
+	knock    time.Duration // interval of hellos to it while it is gone
 	srtt     time.Duration
 
 	// outgoing stream: our messages to this peer, in seq order

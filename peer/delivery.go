@@ -18,6 +18,20 @@ type outMsg struct {
 	failed   bool // the user was told it was not delivered
 }
 
+// rearm makes every unacknowledged message to p start afresh: sent again at
+// once, first over UDP, with no round-trip sample taken across the gap (an
+// absence is not a round trip). fresh also forgets what we learned of the
+// peer's transport, for a peer that came back or restarted (n.mu held).
+func (p *peerState) rearm(fresh bool) {
+	for _, m := range p.out {
+		m.tries, m.udpTries, m.first = 0, 0, time.Time{}
+	}
+	if fresh {
+		p.udpOK = true
+		p.srtt = 0
+	}
+}
+
 // pump transmits waiting messages to p as far as the window allows (n.mu held).
 func (n *Node) pump(p *peerState, now time.Time) {
 	if !p.online || n.closed {
@@ -164,10 +178,25 @@ func (n *Node) tick(now time.Time) time.Time {
 	}
 	for _, p := range n.book.peers {
 		if !p.online {
+			// Knock on peers we still owe messages: when one comes back
+			// (even restarted) it answers at once, without waiting for the
+			// backed-off mDNS queries.
+			if len(p.out) > 0 && p.addr.IsValid() {
+				if !now.Before(p.nextPing) {
+					n.sendHello(p, FlagReply, nil)
+					if !p.udpOK && !p.tcpMode && !n.cfg.TCPOnly {
+						n.send(p, &Payload{Kind: KindHello, Flags: FlagReply, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, nil, true)
+					}
+					p.knock = min(max(2*p.knock, time.Second), n.tm.Heartbeat)
+					p.nextPing = now.Add(p.knock)
+				}
+				soon(p.nextPing)
+			}
 			continue
 		}
 		if now.Sub(p.lastSeen) >= n.tm.Expire {
 			n.goOffline(p, "no answer")
+			soon(p.nextPing)
 			continue
 		}
 		soon(p.lastSeen.Add(n.tm.Expire))
@@ -237,14 +266,17 @@ func (n *Node) probe(s *static) {
 // goOffline marks p gone and tells the user (n.mu held).
 func (n *Node) goOffline(p *peerState, reason string) {
 	p.online = false
+	p.knock = 0
+	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
+	n.schedule(p.nextPing)
 	n.emit(Event{Kind: EvLeft, Peer: p.display, Text: reason})
 	for _, m := range p.out {
 		if !m.failed {
 			m.failed = true
 			n.emit(Event{Kind: EvFailed, Peer: p.display, ID: m.id, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.display, reason, p.display)})
 		}
-		m.tries, m.udpTries = 0, 0
 	}
+	p.rearm(false)
 	if len(p.out) > 0 {
 		n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("%d messages wait for %s", len(p.out), p.display)})
 	}

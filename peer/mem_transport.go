@@ -132,6 +132,9 @@ func (t *MemTransport) SendUDP(to netip.AddrPort, b []byte) error { return t.del
 // SendTCP implements Transport.
 func (t *MemTransport) SendTCP(to netip.AddrPort, b []byte) error { return t.deliver(to, b, true) }
 
+// Forget implements Transport (in memory there are no connections).
+func (t *MemTransport) Forget(netip.AddrPort) {}
+
 // LocalPort implements Transport.
 func (t *MemTransport) LocalPort() int { return int(t.addr.Port()) }
 

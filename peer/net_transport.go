@@ -156,6 +156,17 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 	return c.enqueue(b)
 }
 
+// Forget implements Transport.
+func (t *NetTransport) Forget(addr netip.AddrPort) {
+	t.mu.Lock()
+	c := t.out[addr]
+	delete(t.failed, addr)
+	t.mu.Unlock()
+	if c != nil {
+		c.close()
+	}
+}
+
 func (t *NetTransport) acceptTCP() {
 	defer t.wg.Done()
 	for {

@@ -180,7 +180,7 @@ func (n *Node) revive(p *peerState, pkt Packet, now time.Time) {
 		n.moved(p, pkt.From)
 	}
 	if !p.online && p.display != "" {
-		n.comeOnline(p, now)
+		n.comeOnline(p, now, false)
 	}
 }
 
@@ -192,12 +192,16 @@ func (n *Node) moved(p *peerState, addr netip.AddrPort) {
 	}
 }
 
-func (n *Node) comeOnline(p *peerState, now time.Time) {
+func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
 	p.online = true
 	p.nextPing = now.Add(n.tm.Heartbeat)
+	p.knock = 0
 	n.schedule(p.nextPing) // heartbeats and expiry run from the timer
-	for _, m := range p.out {
-		m.tries, m.udpTries = 0, 0
+	// It may have been away for long: try UDP afresh; if it came back as a
+	// new process, drop a TCP connection that may lead to its old self.
+	p.rearm(true)
+	if restarted {
+		n.tr.Forget(p.addr)
 	}
 	n.emit(Event{Kind: EvJoined, Peer: p.display, Addr: p.addr.String()})
 	n.signalChange()
@@ -236,22 +240,23 @@ func (n *Node) onHello(p *peerState, pl *Payload, pkt Packet, now time.Time) {
 	if p.addr != addr {
 		n.moved(p, addr)
 	}
+	// Answer first: a peer that restarted must know us before our queued
+	// messages reach it, or it drops them.
+	if pl.Flags&FlagReply != 0 || pl.ToBoot != n.boot {
+		n.sendHello(p, 0, pkt.Reply) // (a stale to-boot: the peer missed our restart)
+	}
 	if !p.online {
-		n.comeOnline(p, now)
+		n.comeOnline(p, now, restarted)
 	} else if restarted {
 		// The new process knows nothing of our messages: send them again.
-		for _, m := range p.out {
-			m.tries, m.udpTries = 0, 0
-		}
+		p.rearm(true)
+		n.tr.Forget(p.addr)
 		n.pump(p, now)
 	}
 	for _, s := range n.statics {
 		if s.addr == addr || s.addr == pkt.From {
 			s.answered = true
 		}
-	}
-	if pl.Flags&FlagReply != 0 || pl.ToBoot != n.boot {
-		n.sendHello(p, 0, pkt.Reply) // (a stale to-boot: the peer missed our restart)
 	}
 }
 

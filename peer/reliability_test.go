@@ -297,3 +297,19 @@ func TestReplayAfterReceiverRestart(t *testing.T) {
 		return e.Kind == EvMessage && e.Text == "marker"
 	})
 }
+
+// TestReturningPeerFoundWithoutDiscovery: a peer that was cut off comes
+// back and gets what waited for it, with no help from discovery: the node
+// keeps knocking on peers it owes messages.
+func TestReturningPeerFoundWithoutDiscovery(t *testing.T) {
+	mn := NewMemNet(14)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.tr.Unplug(true)
+	a.Send("bob", "waiting")
+	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
+	b.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "alice" })
+	b.tr.Unplug(false)
+	b.waitMessage("alice", "waiting")
+}

@@ -22,6 +22,9 @@ type Transport interface {
 	// SendTCP sends one packet over a (cached) TCP connection to to; packets
 	// arriving on that connection are delivered to the handler as well.
 	SendTCP(to netip.AddrPort, b []byte) error
+	// Forget closes a cached TCP connection to addr, if any: the peer there
+	// restarted, and the connection may lead to its old process.
+	Forget(addr netip.AddrPort)
 	// LocalPort is the port number used for both UDP and TCP.
 	LocalPort() int
 	// Close stops the transport, giving queued TCP packets a moment to leave.
