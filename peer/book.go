@@ -21,14 +21,15 @@ type peerState struct {
 	via     string
 	away    string
 
-	online       bool
-	lastSeen     time.Time
-	boot         uint64 // the peer's current process
-	win          replayWindow
-	tcpMode      bool // the peer asked for TCP only
-	udpOK        bool // our UDP reaches it (false after UDP went unanswered)
-	warned       bool // impostor warning given
-	awayAnswered bool // our away text was sent to it
+	online        bool
+	lastSeen      time.Time
+	boot          uint64 // the peer's current process
+	win           replayWindow
+	tcpMode       bool      // the peer asked for TCP only
+	udpOK         bool      // our UDP reaches it (false after UDP went unanswered)
+	lastUDPAnswer time.Time // last ack or pong that came back over UDP
+	warned        bool      // impostor warning given
+	awayAnswered  bool      // our away text was sent to it
 
 	// heartbeats
 	nextPing time.Time

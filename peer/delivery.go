@@ -18,6 +18,10 @@ type outMsg struct {
 	failed   bool // the user was told it was not delivered
 }
 
+// udpSilence is how long no UDP answer may come back from a peer before
+// it is treated as unreachable over UDP.
+const udpSilence = time.Second
+
 // rearm makes every unacknowledged message to p start afresh: sent again at
 // once, first over UDP, with no round-trip sample taken across the gap (an
 // absence is not a round trip). fresh also forgets what we learned of the
@@ -56,7 +60,10 @@ func (n *Node) pump(p *peerState, now time.Time) {
 func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
 	pl := &Payload{Kind: KindMsg, Seq: m.seq, Base: p.out[0].seq, Time: m.time.UnixMilli(), All: m.all, Text: m.text}
 	tcp := n.cfg.TCPOnly || p.tcpMode || !p.udpOK || m.udpTries >= n.tm.UDPTries
-	if m.udpTries >= n.tm.UDPTries && p.udpOK && !n.cfg.TCPOnly && !p.tcpMode {
+	// This message goes over TCP after its UDP tries; the peer as a whole
+	// only if no UDP answer at all came back lately (a lossy Wi-Fi drops some
+	// datagrams, a blocking one all of them).
+	if m.udpTries >= n.tm.UDPTries && p.udpOK && !n.cfg.TCPOnly && !p.tcpMode && now.Sub(p.lastUDPAnswer) > udpSilence {
 		p.udpOK = false
 		n.log.Info("UDP unanswered, switching to TCP", "peer", p.display)
 		n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.display)})

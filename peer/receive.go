@@ -132,6 +132,9 @@ func (n *Node) handle(pkt Packet) {
 		n.send(p, &Payload{Kind: KindPong, PingID: pl.PingID}, pkt.Reply)
 		n.revive(p, pkt, now)
 	case KindPong:
+		if !pkt.TCP {
+			p.lastUDPAnswer = now
+		}
 		if !pkt.TCP && !p.udpOK && !n.cfg.TCPOnly && !p.tcpMode {
 			p.udpOK = true
 			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("UDP to %s works again", p.display)})
@@ -144,6 +147,9 @@ func (n *Node) handle(pkt Packet) {
 		n.onMessage(p, &pl, pkt)
 		n.revive(p, pkt, now)
 	case KindAck:
+		if !pkt.TCP {
+			p.lastUDPAnswer = now
+		}
 		n.onAck(p, &pl, now)
 		n.revive(p, pkt, now)
 	}

@@ -313,3 +313,24 @@ func TestReturningPeerFoundWithoutDiscovery(t *testing.T) {
 	b.tr.Unplug(false)
 	b.waitMessage("alice", "waiting")
 }
+
+// TestLossKeepsUDP: on a lossy link where UDP still mostly works, a few
+// messages may take TCP but the peer stays on UDP.
+func TestLossKeepsUDP(t *testing.T) {
+	mn := NewMemNet(15)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	a.tr.SetLoss(25)
+	b.tr.SetLoss(25)
+	texts := numbered(300, "m")
+	for _, s := range texts {
+		a.Send("bob", s)
+	}
+	collectInOrder(t, b, "alice", texts)
+	if p, _ := a.Whois("bob"); p.Transport != "udp" {
+		t.Fatalf("after loss the peer is on %s, want udp", p.Transport)
+	}
+	_, tcp := a.tr.Sent()
+	t.Logf("retransmits %d, TCP packets %d", a.Stats().Retransmits, tcp)
+}
