@@ -497,8 +497,8 @@ func phaseLAN(r *report, sz sizes, _ string) {
 	mins := time.Since(w0).Minutes()
 	total := float64(n + 1)
 	steady := ""
-	if sz.mdnsWarm < 63*time.Second {
-		steady = "; NOT steady state: the window opens before the browse back-off (queries 1, 2, 4 ... s apart, at most 60 s) reaches once a minute, about 63 s after start"
+	if sz.mdnsWarm <= 31*time.Second {
+		steady = "; NOT steady state: the window opens before the browse back-off (queries at 0, 1, 3, 7, 15, 31, 63, 123 ... s) has slowed to once a minute"
 	}
 	for _, p := range append(nodes, joiner) {
 		if p.exited() {
