@@ -116,9 +116,10 @@ type Node struct {
 	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
 	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
 
-	evq    []Event
-	evCond *sync.Cond
-	events chan Event
+	evq     []Event
+	pumping bool // pumpEvents holds an event it has not handed over yet
+	evCond  *sync.Cond
+	events  chan Event
 
 	changed chan struct{} // closed and replaced when acks arrive or peers leave
 	kick    chan struct{}
@@ -482,6 +483,16 @@ func (n *Node) emit(e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
+	if n.closed {
+		return // the channel is closing; nobody listens any more
+	}
+	if len(n.evq) == 0 && !n.pumping {
+		select {
+		case n.events <- e: // the common case: no hand-off to the pump
+			return
+		default:
+		}
+	}
 	n.evq = append(n.evq, e)
 	n.evCond.Signal()
 }
@@ -501,8 +512,12 @@ func (n *Node) pumpEvents() {
 		e := n.evq[0]
 		n.evq[0] = Event{}
 		n.evq = n.evq[1:]
+		n.pumping = true // an event is on its way: emit must not overtake it
 		n.mu.Unlock()
 		n.events <- e
+		n.mu.Lock()
+		n.pumping = false
+		n.mu.Unlock()
 	}
 }
 
