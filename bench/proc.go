@@ -38,12 +38,6 @@ type event struct {
 	Seq int       `json:"-"`
 }
 
-// msgID is the numeric id of a delivered/failed event (0 otherwise).
-func (e *event) msgID() uint64 {
-	v, _ := strconv.ParseUint(string(e.ID), 10, 64)
-	return v
-}
-
 // proc is a running program in a lab host (p2pchat or a role of this
 // program) that prints one JSON object per line.
 type proc struct {
