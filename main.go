@@ -109,9 +109,9 @@ Flags:
 		return o, errors.New("bad port")
 	}
 	if o.bind != "" {
-		if _, err := netip.ParseAddr(o.bind); err != nil {
-			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IP address\n", o.bind)
-			return o, err
+		if a, err := netip.ParseAddr(o.bind); err != nil || !a.Unmap().Is4() {
+			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IPv4 address (p2pchat speaks IPv4)\n", o.bind)
+			return o, errors.New("bad -bind")
 		}
 	}
 	for _, p := range o.peers {

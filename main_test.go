@@ -20,7 +20,8 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-name", "a b"}, "contains a space"},
 		{[]string{"-name", "bob@home"}, "may not contain '@'"},
 		{[]string{"-name", strings.Repeat("x", 33)}, "at most 32"},
-		{[]string{"-bind", "localhost"}, "not an IP address"},
+		{[]string{"-bind", "localhost"}, "not an IPv4 address"},
+		{[]string{"-bind", "::1"}, "not an IPv4 address"},
 		{[]string{"-peer", "10.0.0.5:99999"}, "bad port"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
 	}

@@ -47,6 +47,25 @@ type NetTransport struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	incoming chan struct{} // semaphore for accepted connections
+
+	bmu      sync.Mutex
+	batching bool       // the reader is handling several datagrams
+	pending  []datagram // sent meanwhile, to leave together
+}
+
+// datagram is one UDP packet waiting to be sent.
+type datagram struct {
+	to netip.AddrPort
+	b  []byte
+}
+
+// handleDatagram passes one received datagram to h.
+func (t *NetTransport) handleDatagram(h func(Packet), data []byte, from netip.AddrPort) {
+	if len(data) > MaxDatagram+100 {
+		return // larger than any datagram we send: not ours
+	}
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	h(Packet{Data: data, From: from, Reply: func(b []byte) { _ = t.SendUDP(from, b) }})
 }
 
 // Listen opens the UDP socket and the TCP listener on the same port. If the
@@ -64,7 +83,7 @@ func Listen(cfg NetConfig) (*NetTransport, error) {
 	// try a few times.
 	var lastErr error
 	for attempt := 0; attempt < 8; attempt++ {
-		u, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: cfg.Port})
+		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: cfg.Port})
 		if err != nil {
 			return nil, fmt.Errorf("peer: listen udp port %d: %w", cfg.Port, err)
 		}
@@ -100,34 +119,20 @@ func (t *NetTransport) Serve(h func(Packet)) {
 	t.handler = h
 	t.mu.Unlock()
 	t.wg.Add(2)
-	go t.readUDP(h)
+	go t.readUDPLoop(h)
 	go t.acceptTCP()
 }
 
-func (t *NetTransport) readUDP(h func(Packet)) {
-	defer t.wg.Done()
-	buf := make([]byte, 2048)
-	for {
-		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			t.log.Debug("udp read", "err", err)
-			continue
-		}
-		if n > MaxDatagram+100 {
-			continue // larger than any datagram we send: not ours
-		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		data := make([]byte, n)
-		copy(data, buf[:n])
-		h(Packet{Data: data, From: from, Reply: func(b []byte) { _ = t.SendUDP(from, b) }})
-	}
-}
-
-// SendUDP implements Transport.
+// SendUDP implements Transport. While the reader works through a batch of
+// datagrams, what is sent is collected and leaves in one batch at its end.
 func (t *NetTransport) SendUDP(to netip.AddrPort, b []byte) error {
+	t.bmu.Lock()
+	if t.batching {
+		t.pending = append(t.pending, datagram{to, b})
+		t.bmu.Unlock()
+		return nil
+	}
+	t.bmu.Unlock()
 	if _, err := t.udp.WriteToUDPAddrPort(b, to); err != nil {
 		return fmt.Errorf("peer: udp send to %s: %w", to, err)
 	}

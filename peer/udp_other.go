@@ -1,0 +1,25 @@
+//go:build !linux
+
+package peer
+
+import (
+	"errors"
+	"net"
+)
+
+// readUDPLoop reads one datagram per system call (no recvmmsg here).
+func (t *NetTransport) readUDPLoop(h func(Packet)) {
+	defer t.wg.Done()
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			t.log.Debug("udp read", "err", err)
+			continue
+		}
+		t.handleDatagram(h, append([]byte(nil), buf[:n]...), from)
+	}
+}
