@@ -130,12 +130,12 @@ func (n *Node) send(p *peerState, pl *Payload, reply func([]byte), tcp ...bool) 
 	return useTCP
 }
 
-// sendHello tells p who we are (n.mu held).
-func (n *Node) sendHello(p *peerState, flags byte, reply func([]byte)) {
+// sendHello tells p who we are, over TCP if tcp is given and true (n.mu held).
+func (n *Node) sendHello(p *peerState, flags byte, reply func([]byte), tcp ...bool) {
 	if n.cfg.TCPOnly {
 		flags |= FlagTCP
 	}
-	n.send(p, &Payload{Kind: KindHello, Flags: flags, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, reply)
+	n.send(p, &Payload{Kind: KindHello, Flags: flags, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, reply, tcp...)
 }
 
 // schedule makes the timer loop wake no later than t (n.mu held).
@@ -191,8 +191,8 @@ func (n *Node) tick(now time.Time) time.Time {
 			if len(p.out) > 0 && p.addr.IsValid() {
 				if !now.Before(p.nextPing) {
 					n.sendHello(p, FlagReply, nil)
-					if !p.udpOK && !p.tcpMode && !n.cfg.TCPOnly {
-						n.send(p, &Payload{Kind: KindHello, Flags: FlagReply, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, nil, true)
+					if !p.udpOK { // UDP may be what failed: knock over TCP too
+						n.sendHello(p, FlagReply, nil, true)
 					}
 					p.knock = min(max(2*p.knock, time.Second), n.tm.Heartbeat)
 					p.nextPing = now.Add(p.knock)
