@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
 	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
 	fs.StringVar(&o.iface, "iface", "", "network interface for discovery, e.g. wlan0 (default: the first suitable one)")
-	fs.StringVar(&o.bind, "bind", "", "IP address to listen on (default: all)")
+	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on (default: all)")
 	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable)")
 	fs.BoolVar(&o.tcp, "tcp", false, "send everything over TCP and ask peers to answer over TCP")
 	fs.BoolVar(&o.json, "json", false, "print every event as one JSON object per line (for scripts and bots)")

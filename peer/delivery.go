@@ -89,7 +89,7 @@ func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
 		rto *= 2
 	}
 	m.nextTry = now.Add(min(rto, n.tm.MaxRTO))
-	n.schedule(m.nextTry)
+	n.wake()
 }
 
 // rto is the first retransmission timeout for p.
@@ -138,8 +138,9 @@ func (n *Node) sendHello(p *peerState, flags byte, reply func([]byte), tcp ...bo
 	n.send(p, &Payload{Kind: KindHello, Flags: flags, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, reply, tcp...)
 }
 
-// schedule makes the timer loop wake no later than t (n.mu held).
-func (n *Node) schedule(time.Time) {
+// wake makes the timer loop run tick now, so that it recomputes its next
+// deadline after one was added or moved earlier (n.mu held; never blocks).
+func (n *Node) wake() {
 	select {
 	case n.kick <- struct{}{}:
 	default:
@@ -275,7 +276,7 @@ func (n *Node) goOffline(p *peerState, reason string) {
 	p.online = false
 	p.knock = 0
 	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
-	n.schedule(p.nextPing)
+	n.wake()
 	n.emit(Event{Kind: EvLeft, Peer: p.display, Text: reason})
 	for _, m := range p.out {
 		if !m.failed {

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Config configures a Node. Zero values take the defaults noted.
@@ -229,8 +231,8 @@ func (n *Node) SetAway(text string) error {
 	if len(text) > MaxAwayBytes {
 		return fmt.Errorf("away text longer than %d bytes", MaxAwayBytes)
 	}
-	if err := ValidText("x" + text); err != nil && text != "" {
-		return err
+	if !utf8.ValidString(text) {
+		return errors.New("away text is not valid UTF-8")
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -304,7 +306,7 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.statics = append(n.statics, &static{addr: addr, interval: time.Second})
-	n.schedule(time.Now())
+	n.wake()
 }
 
 // Discovered tells the node that discovery saw key at addr; the node says
@@ -389,13 +391,8 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 	return ids, nil
 }
 
-// Pending counts messages not yet acknowledged by peers that are online.
-func (n *Node) Pending() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.pendingOnline()
-}
-
+// pendingOnline counts messages not yet acknowledged by peers that are
+// online (n.mu held).
 func (n *Node) pendingOnline() int {
 	c := 0
 	for _, p := range n.book.peers {

@@ -202,7 +202,7 @@ func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
 	p.online = true
 	p.nextPing = now.Add(n.tm.Heartbeat)
 	p.knock = 0
-	n.schedule(p.nextPing) // heartbeats and expiry run from the timer
+	n.wake() // heartbeats and expiry run from the timer
 	// It may have been away for long: try UDP afresh; if it came back as a
 	// new process, drop a TCP connection that may lead to its old self.
 	p.rearm(true)
