@@ -434,6 +434,9 @@ func TestUDPBlockedSwitchesAndReturns(t *testing.T) {
 	for i := range want {
 		want[i] = fmt.Sprintf("blocked %02d", i+1)
 	}
+	// bob acknowledges as his node takes a message and prints it a moment
+	// later: wait for the last line before looking at them all.
+	bob.Wait(t, msgTimeout, IsMessage("alice", "bob", want[len(want)-1]))
 	if got := relMessages(bob.Events(), "alice", "bob"); !slices.Equal(got, want) {
 		t.Errorf("bob: %s", seqDiff(got, want))
 	}
