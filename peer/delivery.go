@@ -89,7 +89,7 @@ func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
 		rto *= 2
 	}
 	m.nextTry = now.Add(min(rto, n.tm.MaxRTO))
-	n.wake()
+	n.wake(m.nextTry)
 }
 
 // rto is the first retransmission timeout for p.
@@ -138,9 +138,18 @@ func (n *Node) sendHello(p *peerState, flags byte, reply func([]byte), tcp ...bo
 	n.send(p, &Payload{Kind: KindHello, Flags: flags, Port: uint16(n.tr.LocalPort()), Name: n.name, Host: n.cfg.Host, Away: n.away}, reply, tcp...)
 }
 
-// wake makes the timer loop run tick now, so that it recomputes its next
-// deadline after one was added or moved earlier (n.mu held; never blocks).
-func (n *Node) wake() {
+// wake makes sure tick runs by deadline t: it kicks the timer loop only if
+// t is earlier than the tick already planned, so that the messages of a
+// busy window (whose retransmission times come after the earliest one) do
+// not each cost a tick (n.mu held; never blocks).
+func (n *Node) wake(t time.Time) {
+	if !t.Before(n.timerAt) {
+		return
+	}
+	n.timerAt = t
+	if n.ticking {
+		return // tick returns n.timerAt when it ends
+	}
 	select {
 	case n.kick <- struct{}{}:
 	default:
@@ -175,14 +184,18 @@ func (n *Node) timerLoop() {
 func (n *Node) tick(now time.Time) time.Time {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	next := now.Add(time.Minute)
+	// Deadlines set while ticking (by soon, or by wake from transmit and
+	// pump) all lower n.timerAt, which is when tick runs next.
+	n.timerAt = now.Add(time.Minute)
+	n.ticking = true
+	defer func() { n.ticking = false }()
 	soon := func(t time.Time) {
-		if t.Before(next) {
-			next = t
+		if t.Before(n.timerAt) {
+			n.timerAt = t
 		}
 	}
 	if n.closed {
-		return next
+		return n.timerAt
 	}
 	for _, p := range n.book.peers {
 		if !p.online {
@@ -241,7 +254,7 @@ func (n *Node) tick(now time.Time) time.Time {
 		}
 		soon(s.next)
 	}
-	return next
+	return n.timerAt
 }
 
 // ping sends a heartbeat over UDP, and over TCP too while UDP is in doubt,
@@ -276,7 +289,7 @@ func (n *Node) goOffline(p *peerState, reason string) {
 	p.online = false
 	p.knock = 0
 	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
-	n.wake()
+	n.wake(p.nextPing)
 	n.emit(Event{Kind: EvLeft, Peer: p.display, Text: reason})
 	for _, m := range p.out {
 		if !m.failed {

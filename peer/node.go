@@ -124,7 +124,9 @@ type Node struct {
 	events  chan Event
 
 	changed chan struct{} // closed and replaced when acks arrive or peers leave
-	kick    chan struct{}
+	kick    chan struct{} // wakes the timer loop early (see wake)
+	timerAt time.Time     // when the timer loop runs tick next
+	ticking bool          // tick is running
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -306,7 +308,7 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.statics = append(n.statics, &static{addr: addr, interval: time.Second})
-	n.wake()
+	n.wake(time.Now())
 }
 
 // Discovered tells the node that discovery saw key at addr; the node says
@@ -382,6 +384,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 		ids = append(ids, n.nextID)
 		if !p.online {
 			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.display, p.display)})
+			n.wake(p.nextPing) // the timer knocks on peers we owe messages
 		}
 		n.pump(p, now)
 	}

@@ -334,3 +334,25 @@ func TestLossKeepsUDP(t *testing.T) {
 	_, tcp := a.tr.Sent()
 	t.Logf("retransmits %d, TCP packets %d", a.Stats().Retransmits, tcp)
 }
+
+// TestMessageToGonePeerKnocks: a message written to a peer that left a
+// while ago, while nothing was owed to it, starts the knocking at once; nothing else would
+// wake the timer (the node has no other peer), and the peer that comes
+// back would wait for the next mDNS query.
+func TestMessageToGonePeerKnocks(t *testing.T) {
+	mn := NewMemNet(16)
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.tr.Unplug(true)
+	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
+	b.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "alice" })
+	// The scenario, not a synchronisation: bob has been gone for longer
+	// than the first knock's delay (1 s) when alice writes to him.
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := a.Send("bob", "written while bob was gone"); err != nil {
+		t.Fatal(err)
+	}
+	b.tr.Unplug(false)
+	b.waitMessage("alice", "written while bob was gone")
+}
