@@ -202,7 +202,7 @@ func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
 	p.online = true
 	p.nextPing = now.Add(n.tm.Heartbeat)
 	p.knock = 0
-	n.wake() // heartbeats and expiry run from the timer
+	n.wake(p.nextPing) // heartbeats and expiry run from the timer
 	// It may have been away for long: try UDP afresh; if it came back as a
 	// new process, drop a TCP connection that may lead to its old self.
 	p.rearm(true)
@@ -281,7 +281,9 @@ func (n *Node) impostorWarning(p *peerState) {
 }
 
 // onMessage delivers a peer's messages to the user once each and in the
-// order sent, and acknowledges every one it holds (n.mu held).
+// order sent, and acknowledges every one it holds. The acknowledgement
+// leaves first: handing the messages to the user wakes another goroutine,
+// and the sender should not wait for that (n.mu held).
 func (n *Node) onMessage(p *peerState, pl *Payload, pkt Packet) {
 	if p.display == "" {
 		return // not introduced yet: no ack, it will come again
@@ -289,6 +291,7 @@ func (n *Node) onMessage(p *peerState, pl *Payload, pkt Packet) {
 	if pl.Boot != p.inBoot {
 		p.inBoot, p.inNext, p.inBuf = pl.Boot, pl.Base, nil
 	}
+	var ready []Payload // in order, to deliver after the ack
 	if pl.Base > p.inNext {
 		// The sender stopped waiting for older messages (a previous run of
 		// ours acknowledged them): skip ahead, delivering what is buffered.
@@ -301,8 +304,7 @@ func (n *Node) onMessage(p *peerState, pl *Payload, pkt Packet) {
 		}
 		slices.Sort(skipped)
 		for _, s := range skipped {
-			m := p.inBuf[s]
-			n.deliver(p, &m)
+			ready = append(ready, p.inBuf[s])
 			delete(p.inBuf, s)
 		}
 		p.inNext = pl.Base
@@ -312,6 +314,9 @@ func (n *Node) onMessage(p *peerState, pl *Payload, pkt Packet) {
 		n.stats.Duplicates++
 	case pl.Seq >= p.inNext+maxReorder:
 		return // too far ahead: no ack, it will come again
+	case pl.Seq == p.inNext && len(p.inBuf) == 0:
+		ready = append(ready, *pl) // in order, nothing buffered: the usual case
+		p.inNext++
 	default:
 		if _, dup := p.inBuf[pl.Seq]; dup {
 			n.stats.Duplicates++
@@ -327,11 +332,14 @@ func (n *Node) onMessage(p *peerState, pl *Payload, pkt Packet) {
 				break
 			}
 			delete(p.inBuf, p.inNext)
-			n.deliver(p, &m)
+			ready = append(ready, m)
 			p.inNext++
 		}
 	}
 	n.send(p, &Payload{Kind: KindAck, StreamBoot: pl.Boot, Seq: pl.Seq}, pkt.Reply)
+	for i := range ready {
+		n.deliver(p, &ready[i])
+	}
 }
 
 func (n *Node) deliver(p *peerState, m *Payload) {

@@ -4,7 +4,7 @@ import "net/netip"
 
 // Packet is one packet that arrived, over UDP or TCP.
 type Packet struct {
-	Data []byte         // the packet (owned by the handler)
+	Data []byte         // the packet; valid only until the handler returns
 	From netip.AddrPort // sender's address (for TCP the connection's remote end)
 	TCP  bool           // arrived over TCP
 	// Reply sends a packet back the way this one came: to From over UDP, or

@@ -43,7 +43,7 @@ func (t *NetTransport) readUDPLoop(h func(Packet)) {
 			if !ok {
 				continue
 			}
-			t.handleDatagram(h, append([]byte(nil), m.Buffers[0][:m.N]...), ua.AddrPort())
+			t.handleDatagram(h, m.Buffers[0][:m.N], ua.AddrPort())
 		}
 		if n > 1 {
 			t.bmu.Lock()

@@ -20,6 +20,6 @@ func (t *NetTransport) readUDPLoop(h func(Packet)) {
 			t.log.Debug("udp read", "err", err)
 			continue
 		}
-		t.handleDatagram(h, append([]byte(nil), buf[:n]...), from)
+		t.handleDatagram(h, buf[:n], from)
 	}
 }
