@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -202,7 +203,26 @@ func version() string {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	stdin, pollable := shell.PollableStdin()
+	if pollable {
+		os.Stdin = stdin // liner reads os.Stdin
+		oneProcessor()
+	}
+	os.Exit(run(os.Args[1:], stdin, os.Stdout, os.Stderr))
+}
+
+// oneProcessor runs Go code on one processor at a time unless GOMAXPROCS
+// says otherwise. p2pchat handles a few small packets at a time; with more
+// processors the Go scheduler wakes an idle thread for each goroutine a
+// packet hands work to (the reader to the shell, the node to the timer),
+// which costs a laptop wakeups and, on the 2-core benchmark machine, made a
+// message's round trip about 1.7x slower (BENCHMARKS.md). It is only safe
+// when nothing waits in a blocking system call, hence the pollable
+// standard input it comes with.
+func oneProcessor() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 }
 
 func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
@@ -270,7 +290,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		node.AddPeer(addr)
 	}
 
-	interactive := term.IsTerminal(int(stdin.Fd())) && isTerminal(stdout) && !o.json
+	interactive := isTerminal(stdin) && isTerminal(stdout) && !o.json
 	if o.json {
 		json.NewEncoder(stdout).Encode(map[string]any{"event": "ready", "name": node.Name(), "id": node.ID(), "port": node.Port(), "fingerprint": node.Fingerprint()})
 	} else if interactive {
@@ -312,9 +332,20 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return code
 }
 
-func isTerminal(w io.Writer) bool {
+// isTerminal reports whether w is a terminal. It does not call Fd, which
+// would put a pollable file back into blocking mode.
+func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	if !ok {
+		return false
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	is := false
+	_ = rc.Control(func(fd uintptr) { is = term.IsTerminal(int(fd)) })
+	return is
 }
 
 func discoveryInfo(node *peer.Node, id *peer.Identity, host string) discovery.Info {
