@@ -21,5 +21,6 @@ func Drain(events <-chan peer.Event, out io.Writer, jsonMode bool) {
 	defer s.pr.close()
 	for e := range events {
 		s.printEvent(e)
+		s.pr.flush() // shutting down: each line at once
 	}
 }

@@ -25,10 +25,17 @@ const (
 )
 
 // convLog appends to and reads the history file; a nil *convLog does nothing.
+// Lines are collected in memory and written together by flush, which the
+// shell calls whenever it has nothing else to do: a burst of messages costs
+// one write, not an open, write, stat and close each.
 type convLog struct {
-	mu   sync.Mutex
-	path string
+	mu      sync.Mutex
+	path    string
+	pending bytes.Buffer // lines not yet written
 }
+
+// historyBatch is how much add collects before it writes on its own.
+const historyBatch = 64 << 10
 
 func newConvLog(path string) *convLog {
 	if path == "" {
@@ -40,21 +47,47 @@ func newConvLog(path string) *convLog {
 var historyEscaper = strings.NewReplacer("\\", "\\\\", "\n", "\\n", "\r", "\\r", "\t", "\\t")
 var historyUnescaper = strings.NewReplacer("\\\\", "\\", "\\n", "\n", "\\r", "\r", "\\t", "\t")
 
-// add records one message. Errors are returned for the caller to report
-// once; the conversation goes on without history.
+// add records one message; flush writes it. Errors (of a write add had to
+// do itself) are returned for the caller to report once; the conversation
+// goes on without history.
 func (l *convLog) add(t time.Time, from, to, text string) error {
 	if l == nil {
 		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	line := fmt.Sprintf("%s\t%s\t%s\t%s\n", t.Local().Format(historyTime),
+	fmt.Fprintf(&l.pending, "%s\t%s\t%s\t%s\n", t.Local().Format(historyTime),
 		historyEscaper.Replace(from), historyEscaper.Replace(to), historyEscaper.Replace(text))
+	if l.pending.Len() >= historyBatch {
+		return l.write()
+	}
+	return nil
+}
+
+// flush writes the lines add collected.
+func (l *convLog) flush() error {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.write()
+}
+
+// write appends the pending lines to the file and keeps it bounded (l.mu
+// held). The file is opened for each write, so that it may be moved or
+// removed while p2pchat runs. Lines that could not be written are dropped:
+// the error is reported instead.
+func (l *convLog) write() error {
+	if l.pending.Len() == 0 {
+		return nil
+	}
+	defer l.pending.Reset()
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	_, err = f.WriteString(line)
+	_, err = f.Write(l.pending.Bytes())
 	st, serr := f.Stat()
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -97,6 +130,9 @@ func (l *convLog) last(name string, n int) ([]historyEntry, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.write(); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(l.path)
 	if os.IsNotExist(err) {
 		return nil, nil

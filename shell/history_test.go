@@ -19,6 +19,7 @@ func TestHistoryCommand(t *testing.T) {
 	s := &session{cfg: Config{JSON: true}, pr: newPrinter(io.Discard, false), now: time.Now, conv: newConvLog(logFile)}
 	s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "alice", Text: "line one\nline two", Time: at})
 	s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "carol", To: "all", Text: "hi all", Time: at})
+	s.flush() // as the shell does when it has nothing else to do
 
 	node := newFakeNode(testPeers()...)
 	out := run(t, node, Config{JSON: true, LogFile: logFile},
@@ -74,6 +75,9 @@ func TestHistoryBounded(t *testing.T) {
 		if err := l.add(time.Now(), "a", "b", text); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := l.flush(); err != nil {
+		t.Fatal(err)
 	}
 	st, _ := os.Stat(l.path)
 	if st.Size() > maxHistoryBytes+2000 {

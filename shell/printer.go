@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bufio"
 	"io"
 	"strings"
 	"sync"
@@ -11,7 +12,9 @@ import (
 // never interleave and a line never lands in the middle of the prompt.
 //
 // Three situations:
-//   - plain output (pipe, file, -json, or no terminal): lines end in "\n".
+//   - plain output (pipe, file, -json, or no terminal): lines end in "\n",
+//     and are buffered until flush (the shell flushes whenever it has
+//     nothing else to do), so that a burst of lines is one write.
 //   - terminal, no prompt active: lines end in "\r\n" (liner keeps the
 //     terminal half-raw between prompts, so be explicit).
 //   - terminal while liner prompts: liner cannot print for us (its issue
@@ -29,10 +32,24 @@ type printer struct {
 	prompting bool   // liner's Prompt is (about to be) running
 	held      []string
 	closed    bool
+	buf       *bufio.Writer // plain output only
 }
 
 func newPrinter(out io.Writer, term bool) *printer {
-	return &printer{out: out, term: term, live: canRedraw, redraw: redrawPrompt}
+	p := &printer{out: out, term: term, live: canRedraw, redraw: redrawPrompt}
+	if !term {
+		p.buf = bufio.NewWriterSize(out, 32<<10)
+	}
+	return p
+}
+
+// flush writes what plain output buffered.
+func (p *printer) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.buf != nil {
+		p.buf.Flush()
+	}
 }
 
 // print writes text, which may hold several lines separated by "\n".
@@ -46,7 +63,7 @@ func (p *printer) print(text string, bell bool) {
 	lines := strings.Split(text, "\n")
 	switch {
 	case !p.term:
-		io.WriteString(p.out, strings.Join(lines, "\n")+"\n")
+		p.buf.WriteString(strings.Join(lines, "\n") + "\n")
 	case !p.prompting:
 		io.WriteString(p.out, strings.Join(lines, "\r\n")+"\r\n"+bellString(bell))
 	case p.live:
@@ -104,6 +121,9 @@ func (p *printer) close() {
 		return
 	}
 	p.closed = true
+	if p.buf != nil {
+		p.buf.Flush()
+	}
 	if p.term && p.prompting {
 		io.WriteString(p.out, "\r\n")
 	}

@@ -13,8 +13,19 @@ func TestPrinterPlain(t *testing.T) {
 	p := newPrinter(&b, false)
 	p.print("one", true)
 	p.print("two\n      three", false)
+	if got := b.String(); got != "" {
+		t.Errorf("plain output written before flush: %q", got)
+	}
+	p.flush()
 	if got := b.String(); got != "one\ntwo\n      three\n" {
 		t.Errorf("plain output %q", got)
+	}
+	p.print("four", false)
+	p.close()
+	p.print("after close", false)
+	p.flush()
+	if got := b.String(); got != "one\ntwo\n      three\nfour\n" {
+		t.Errorf("close did not write the rest, or printed after it: %q", got)
 	}
 }
 

@@ -180,38 +180,71 @@ func readLine(r *bufio.Reader, limit int) (string, error) {
 // user leaves, input ends, the node closes or ctx is cancelled. next asks
 // for the next line (the interactive prompt).
 func (s *session) loop(ctx context.Context, lines <-chan input, next func()) error {
+	defer s.flush()
 	events := s.node.Events()
 	for {
-		select {
+		var (
+			e     peer.Event
+			in    input
+			evOK  bool
+			which int // 1: event, 2: line
+		)
+		select { // whatever is ready, without waiting
 		case <-ctx.Done():
 			return nil
-		case e, ok := <-events:
-			if !ok {
+		case e, evOK = <-events:
+			which = 1
+		case in = <-lines:
+			which = 2
+		default:
+		}
+		if which == 0 {
+			// Nothing is waiting: write out what was buffered, then wait.
+			s.flush()
+			select {
+			case <-ctx.Done():
+				return nil
+			case e, evOK = <-events:
+				which = 1
+			case in = <-lines:
+				which = 2
+			}
+		}
+		if which == 1 {
+			if !evOK {
 				s.log.Debug("shell: node closed its events")
 				return nil
 			}
 			s.printEvent(e)
-		case in := <-lines:
-			switch {
-			case in.err == nil:
-			case errors.Is(in.err, errLineTooLong):
-				s.userError(in.err.Error() + ", ignored")
-				next()
-				continue
-			case errors.Is(in.err, errPromptAborted):
-				next()
-				continue
-			case in.err == io.EOF:
-				return nil
-			default:
-				return fmt.Errorf("shell: reading input: %w", in.err)
-			}
-			if s.execute(in.line) {
-				return nil
-			}
-			next()
+			continue
 		}
+		switch {
+		case in.err == nil:
+		case errors.Is(in.err, errLineTooLong):
+			s.userError(in.err.Error() + ", ignored")
+			next()
+			continue
+		case errors.Is(in.err, errPromptAborted):
+			next()
+			continue
+		case in.err == io.EOF:
+			return nil
+		default:
+			return fmt.Errorf("shell: reading input: %w", in.err)
+		}
+		if s.execute(in.line) {
+			return nil
+		}
+		next()
 	}
+}
+
+// flush writes the history and the output buffered so far.
+func (s *session) flush() {
+	if err := s.conv.flush(); err != nil {
+		s.historyFailed(err)
+	}
+	s.pr.flush()
 }
 
 // printEvent shows one node event.
@@ -298,9 +331,16 @@ func (s *session) execute(line string) (quit bool) {
 	return false
 }
 
-// record adds a message to the conversation history, reporting a failure once.
+// record adds a message to the conversation history (written by flush).
 func (s *session) record(t time.Time, from, to, text string) {
-	if err := s.conv.add(t, from, to, text); err != nil && !s.convOK {
+	if err := s.conv.add(t, from, to, text); err != nil {
+		s.historyFailed(err)
+	}
+}
+
+// historyFailed reports, once, that the history cannot be written.
+func (s *session) historyFailed(err error) {
+	if !s.convOK {
 		s.convOK = true
 		s.userError(fmt.Sprintf("%v; conversations are not being saved", err))
 	}
