@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -41,6 +42,7 @@ var roles = map[string]func([]string){
 	"udp-rtt":    roleUDPRTT,
 	"udp-fanout": roleUDPFanout,
 	"udp-window": roleUDPWindow,
+	"pipe-udp":   rolePipeUDP,
 	"ready":      roleReady,
 	"node-recv":  roleNodeRecv,
 	"node-send":  roleNodeSend,
@@ -51,6 +53,11 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 func main() {
 	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "-role=") {
 		name := strings.TrimPrefix(os.Args[1], "-role=")
+		if strings.HasPrefix(name, "node-") {
+			// peer.Node roles run on one processor, as p2pchat does
+			// (main.go, oneProcessor); the floors keep Go's default.
+			runtime.GOMAXPROCS(1)
+		}
 		r := roles[name]
 		if r == nil {
 			fatalRole("unknown role %q", name)

@@ -128,23 +128,24 @@ func roleNodeSend(args []string) {
 
 	n, _ := newNode("sender", *bind, 0)
 	defer n.Close()
+	// Latency: the measuring loop reads the events itself, as an
+	// application would. Throughput: a reader counts them and wakes the
+	// sending loop when the queue has room.
 	var delivered atomic.Int64
-	ids := make(chan uint64, 4096)
 	wake := make(chan struct{}, 1)
-	go func() {
-		for e := range n.Events() {
-			if e.Kind == peer.EvDelivered {
-				delivered.Add(1)
-				if *mode == "latency" {
-					ids <- e.ID
-				}
-				select {
-				case wake <- struct{}{}:
-				default:
+	if *mode != "latency" {
+		go func() {
+			for e := range n.Events() {
+				if e.Kind == peer.EvDelivered {
+					delivered.Add(1)
+					select {
+					case wake <- struct{}{}:
+					default:
+					}
 				}
 			}
-		}
-	}()
+		}()
+	}
 	n.Discovered(parseKey(*key), labAddrPort(*to))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	err := n.WaitPeer(ctx, "")
@@ -161,26 +162,28 @@ func roleNodeSend(args []string) {
 	case "latency":
 		var samples []time.Duration
 		lost := 0
+		events := n.Events()
 		for i := 0; i < *count && time.Now().Before(end); i++ {
 			t0 := time.Now()
 			sent, err := n.Send(name, chatText)
 			if err != nil {
 				fatalRole("send: %v", err)
 			}
-			timeout := time.After(5 * time.Second)
+			timeout := time.NewTimer(5 * time.Second)
 		wait:
 			for {
 				select {
-				case id := <-ids:
-					if id == sent[0] {
+				case e := <-events:
+					if e.Kind == peer.EvDelivered && e.ID == sent[0] {
 						samples = append(samples, time.Since(t0))
 						break wait
 					}
-				case <-timeout:
+				case <-timeout.C:
 					lost++
 					break wait
 				}
 			}
+			timeout.Stop()
 		}
 		s := summarize(samples)
 		s.Lost = lost

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"flag"
@@ -47,6 +48,8 @@ type roleStat struct {
 	Secs  float64 `json:"secs"`            // measured duration
 	Retx  int     `json:"retx"`            // retransmissions
 	Extra string  `json:"extra,omitempty"` // free text
+
+	Samples []int64 `json:"samples,omitempty"` // latencies, ns, for merging rounds
 }
 
 // emit prints one JSON line for the parent.
@@ -325,4 +328,84 @@ func roleReady(args []string) {
 	fs.Parse(args)
 	emit(map[string]any{"event": "ready"})
 	<-untilStdinEOF(*life)
+}
+
+// rolePipeUDP is the floor of the process figures: the least a messenger
+// driven like p2pchat -json could do. Each line read from standard input
+// becomes one datagram to the echo server (up to 64 unacknowledged, the
+// rest queued, retransmission after 100 ms); each answer prints one
+// {"event":"delivered"} line. No parsing, encryption, history or names.
+func rolePipeUDP(args []string) {
+	fs := flag.NewFlagSet("pipe-udp", flag.ExitOnError)
+	sizeFlags(fs)
+	bind := fs.String("bind", "", "lab IP")
+	to := fs.String("to", "", "echo server ip:port")
+	window := fs.Int("window", 64, "datagrams in flight")
+	rto := fs.Duration("rto", 100*time.Millisecond, "retransmission timeout")
+	fs.Parse(args)
+	c := listenUDP(*bind, 0)
+	dst := labAddrPort(*to)
+
+	var mu sync.Mutex
+	inflight := map[uint64]time.Time{}
+	var queued, next uint64 // lines read; datagrams sent (seq = 1..next)
+	buf := make([]byte, msgSize)
+	send := func(seq uint64, now time.Time) { // mu held
+		binary.BigEndian.PutUint64(buf, seq)
+		inflight[seq] = now
+		c.WriteToUDPAddrPort(buf, dst)
+	}
+	fill := func() { // mu held
+		for next < queued && len(inflight) < *window {
+			next++
+			send(next, time.Now())
+		}
+	}
+	go func() { // acknowledgements
+		in := make([]byte, 2048)
+		for {
+			m, _, err := c.ReadFromUDPAddrPort(in)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			if m < 8 {
+				continue
+			}
+			seq := binary.BigEndian.Uint64(in)
+			mu.Lock()
+			_, ok := inflight[seq]
+			delete(inflight, seq)
+			fill()
+			mu.Unlock()
+			if ok {
+				fmt.Fprintf(os.Stdout, "{\"event\":\"delivered\",\"id\":%d}\n", seq)
+			}
+		}
+	}()
+	go func() { // retransmissions
+		for range time.Tick(*rto / 4) {
+			now := time.Now()
+			mu.Lock()
+			for seq, at := range inflight {
+				if now.Sub(at) > *rto {
+					send(seq, now)
+				}
+			}
+			mu.Unlock()
+		}
+	}()
+	emit(map[string]any{"event": "ready"})
+	r := bufio.NewReader(os.Stdin)
+	for {
+		if _, err := r.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
+			return
+		}
+		mu.Lock()
+		queued++
+		fill()
+		mu.Unlock()
+	}
 }
