@@ -1,9 +1,12 @@
 package peer
 
 import (
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"testing"
 )
 
@@ -144,5 +147,44 @@ func TestCanonicalKey(t *testing.T) {
 		if got := CanonicalKey(&tt.key); got != tt.want {
 			t.Errorf("CanonicalKey(%x) = %v, want %v", tt.key, got, tt.want)
 		}
+	}
+}
+
+// TestNoncesNeverRepeat: both directions between two peers share one key,
+// so no nonce may appear twice in their whole conversation (nonces are a
+// per-run random prefix and the packet counter).
+func TestNoncesNeverRepeat(t *testing.T) {
+	mn := NewMemNet(21)
+	var mu sync.Mutex
+	seen := map[[24]byte]bool{}
+	sealed, dups := 0, 0
+	mn.Tap(func(_, _ netip.AddrPort, b []byte, _ bool) {
+		o, err := ParseOuter(b)
+		if err != nil || o.Type != TypeSealed {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		sealed++
+		if seen[o.Nonce] {
+			dups++
+		}
+		seen[o.Nonce] = true
+	})
+	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.waitJoined("alice")
+	const n = 100
+	for i := 0; i < n; i++ {
+		a.Send("bob", fmt.Sprint("a", i))
+		b.Send("alice", fmt.Sprint("b", i))
+	}
+	b.waitMessage("alice", fmt.Sprint("a", n-1))
+	a.waitMessage("bob", fmt.Sprint("b", n-1))
+	mu.Lock()
+	defer mu.Unlock()
+	if sealed < 4*n || dups > 0 {
+		t.Fatalf("%d sealed packets, %d repeated nonces", sealed, dups)
 	}
 }

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 )
@@ -106,11 +107,14 @@ func (n *Node) rto(p *peerState) time.Duration {
 func (n *Node) send(p *peerState, pl *Payload, reply func([]byte), tcp ...bool) bool {
 	n.counter++
 	pl.Boot, pl.Counter, pl.ToBoot = n.boot, n.counter, p.boot
-	pkt, err := n.id.seal(make([]byte, 0, sealedHdr+boxOverhead+innerHdr+64+len(pl.Text)), p.shared, pl)
-	if err != nil {
-		n.log.Error("seal", "err", err)
-		return false
-	}
+	// The nonce never repeats under a key: this run's random prefix, then
+	// the counter (both directions between two peers share the key; the
+	// prefixes tell them apart).
+	var nonce [24]byte
+	copy(nonce[:], n.noncePrefix[:])
+	binary.BigEndian.PutUint64(nonce[len(n.noncePrefix):], n.counter)
+	var pkt []byte
+	pkt, n.plain = n.id.sealNonce(make([]byte, 0, sealedHdr+boxOverhead+innerHdr+64+len(pl.Text)), p.shared, pl, &nonce, n.plain)
 	if reply != nil {
 		reply(pkt)
 		return false
@@ -119,6 +123,7 @@ func (n *Node) send(p *peerState, pl *Payload, reply func([]byte), tcp ...bool) 
 	if !p.addr.IsValid() {
 		return useTCP
 	}
+	var err error
 	if useTCP {
 		err = n.tr.SendTCP(p.addr, pkt)
 	} else {

@@ -119,16 +119,24 @@ func (id *Identity) sharedKey(peerKey *[32]byte) *[32]byte {
 }
 
 // seal appends a complete sealed packet from id to the peer whose shared key
-// is given.
+// is given, under a random nonce.
 func (id *Identity) seal(b []byte, shared *[32]byte, p *Payload) ([]byte, error) {
 	var nonce [24]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("peer: nonce: %w", err)
 	}
+	b, _ = id.sealNonce(b, shared, p, &nonce, nil)
+	return b, nil
+}
+
+// sealNonce is seal with a nonce the caller guarantees is never used twice
+// under one key; plain is scratch space for the clear text, returned grown
+// for the next call.
+func (id *Identity) sealNonce(b []byte, shared *[32]byte, p *Payload, nonce *[24]byte, plain []byte) (pkt, scratch []byte) {
 	b = AppendHeader(b, TypeSealed, &id.Public)
 	b = append(b, nonce[:]...)
-	plain := p.AppendMarshal(make([]byte, 0, 64+len(p.Text)))
-	return box.SealAfterPrecomputation(b, plain, &nonce, shared), nil
+	plain = p.AppendMarshal(plain[:0])
+	return box.SealAfterPrecomputation(b, plain, nonce, shared), plain
 }
 
 // errOpen means a sealed packet failed authentication.
@@ -136,11 +144,19 @@ var errOpen = errors.New("packet failed authentication")
 
 // open decrypts and parses a sealed packet with a precomputed shared key.
 func open(o *Outer, shared *[32]byte) (Payload, error) {
-	plain, ok := box.OpenAfterPrecomputation(nil, o.Box, &o.Nonce, shared)
+	pl, _, err := openInto(o, shared, nil)
+	return pl, err
+}
+
+// openInto is open decrypting into scratch, which it returns grown for the
+// next call (the Payload holds no reference to it).
+func openInto(o *Outer, shared *[32]byte, scratch []byte) (Payload, []byte, error) {
+	plain, ok := box.OpenAfterPrecomputation(scratch[:0], o.Box, &o.Nonce, shared)
 	if !ok {
-		return Payload{}, errOpen
+		return Payload{}, scratch, errOpen
 	}
-	return ParsePayload(plain)
+	pl, err := ParsePayload(plain)
+	return pl, plain, err
 }
 
 // probe builds the plaintext probe packet of id.

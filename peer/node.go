@@ -2,6 +2,7 @@ package peer
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,12 +124,16 @@ type Node struct {
 	evCond  *sync.Cond
 	events  chan Event
 
-	changed chan struct{} // closed and replaced when acks arrive or peers leave
-	kick    chan struct{} // wakes the timer loop early (see wake)
-	timerAt time.Time     // when the timer loop runs tick next
-	ticking bool          // tick is running
-	done    chan struct{}
-	wg      sync.WaitGroup
+	changed chan struct{} // closed when acks arrive or peers leave; nil until Flush or WaitPeer waits
+	plain   []byte        // scratch: the clear text of the packet being sealed
+	opened  []byte        // scratch: the clear text of the packet being opened
+
+	noncePrefix [16]byte      // random, this run's: nonces are it and the counter
+	kick        chan struct{} // wakes the timer loop early (see wake)
+	timerAt     time.Time     // when the timer loop runs tick next
+	ticking     bool          // tick is running
+	done        chan struct{}
+	wg          sync.WaitGroup
 }
 
 // New starts a node on transport tr. Close it when done.
@@ -167,11 +172,13 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		answers: map[netip.Addr]time.Time{},
 		vwarn:   map[netip.Addr]bool{},
 		events:  make(chan Event, 64),
-		changed: make(chan struct{}),
 		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}
 	n.evCond = sync.NewCond(&n.mu)
+	if _, err := rand.Read(n.noncePrefix[:]); err != nil {
+		return nil, fmt.Errorf("peer: nonce: %w", err)
+	}
 	n.wg.Add(1)
 	go n.pumpEvents() // not in wg: it ends once the consumer took every event
 	go n.timerLoop()
@@ -412,7 +419,7 @@ func (n *Node) pendingOnline() int {
 func (n *Node) WaitPeer(ctx context.Context, name string) error {
 	for {
 		n.mu.Lock()
-		found, ch := false, n.changed
+		found, ch := false, n.changes()
 		if name == "" {
 			for _, p := range n.book.peers {
 				found = found || p.online
@@ -440,7 +447,7 @@ func (n *Node) WaitPeer(ctx context.Context, name string) error {
 func (n *Node) Flush(ctx context.Context) error {
 	for {
 		n.mu.Lock()
-		pending, ch := n.pendingOnline(), n.changed
+		pending, ch := n.pendingOnline(), n.changes()
 		n.mu.Unlock()
 		if pending == 0 {
 			return nil
@@ -521,10 +528,20 @@ func (n *Node) pumpEvents() {
 	}
 }
 
-// signalChange wakes Flush (n.mu held).
+// changes returns a channel closed at the next change (n.mu held).
+func (n *Node) changes() chan struct{} {
+	if n.changed == nil {
+		n.changed = make(chan struct{})
+	}
+	return n.changed
+}
+
+// signalChange wakes Flush and WaitPeer (n.mu held).
 func (n *Node) signalChange() {
-	close(n.changed)
-	n.changed = make(chan struct{})
+	if n.changed != nil {
+		close(n.changed)
+		n.changed = nil
+	}
 }
 
 // tokenBucket limits expensive work done for strangers.

@@ -65,7 +65,8 @@ func (n *Node) handle(pkt Packet) {
 		}
 		shared = n.id.sharedKey(&o.Key)
 	}
-	pl, err := open(&o, shared)
+	var pl Payload
+	pl, n.opened, err = openInto(&o, shared, n.opened)
 	if err != nil {
 		n.stats.Dropped++
 		if errors.Is(err, errOpen) {
@@ -373,7 +374,12 @@ func (n *Node) onAck(p *peerState, pl *Payload, now time.Time) {
 		if m.tries == 1 && !m.first.IsZero() {
 			n.rtt(p, now.Sub(m.first))
 		}
-		p.out = append(p.out[:i], p.out[i+1:]...)
+		if i == 0 { // the usual case: acks come in order
+			p.out[0] = nil
+			p.out = p.out[1:]
+		} else {
+			p.out = append(p.out[:i], p.out[i+1:]...)
+		}
 		n.emit(Event{Kind: EvDelivered, Peer: p.display, ID: m.id})
 		if m.failed {
 			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("delivered to %s after all: %s", p.display, preview(m.text))})

@@ -13,7 +13,8 @@ package peer
 // this address, tell me who you are" and is the only packet sent in the clear.
 // A sealed packet goes on with
 //
-//	38     24   random nonce
+//	38     24   nonce, never repeated under one key: 16 random bytes
+//	            chosen when the sender starts, then its 8-byte counter
 //	62     ...  nacl/box of the inner payload (16 bytes longer than it)
 //
 // The inner payload, readable only by the recipient and authenticated as
