@@ -179,8 +179,8 @@ func (r *report) markdown() string {
 	b.WriteString("This file is written by `go run ./bench` (as root; see `bench/main.go`). Do not edit it by hand: run the program again.\n\n")
 	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s\n", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
 	fmt.Fprintf(&b, "- **Machine:** %d cores (runtime.NumCPU; %s), %s, Linux kernel %s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
-	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time; %v throughput window; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement)\n",
-		sz.messages, sz.throughput, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups, msgSize, textLen, ackSize)
+	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time and a %v throughput window, each split into %d rounds; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement)\n",
+		sz.messages, sz.throughput, sz.rounds, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups, msgSize, textLen, ackSize)
 	b.WriteString("- **Where:** every process runs in its own network namespace on one Linux bridge (`internal/testnet`), addresses 10.77.k.i; nothing runs in the host's namespace. Each figure's floor was measured in the same run on the same bridge.\n\n")
 
 	if len(r.failures) > 0 {
@@ -231,7 +231,7 @@ func (r *report) markdown() string {
 	}
 
 	if len(r.profiles) > 0 {
-		b.WriteString("\n## Where the time goes (`-profile`: CPU profiles of the peer.Node sender during the throughput run, and of the receiver over the latency and throughput runs)\n\n")
+		b.WriteString("\n## Where the time goes (`-profile`: CPU profiles of the peer.Node sender during the first throughput round, and of the receiver over all rounds)\n\n")
 		for _, p := range r.profiles {
 			b.WriteString("```\n" + p + "```\n\n")
 		}
@@ -252,17 +252,28 @@ const method = `
   acknowledged datagrams per second. Datagrams are as large as p2pchat's
   (measured at start on peer's in-memory network: the sealed packet of a
   100-byte message and of its acknowledgement). The floors do no encryption and no bookkeeping beyond a sequence
-  number.
+  number, and run with Go's default GOMAXPROCS.
+- **Rounds:** latency and throughput are measured in rounds, and within
+  each round the raw floor, peer.Node, the p2pchat process and the piped
+  floor take turns, so that a slow stretch of this shared machine weighs on
+  a figure and its floor alike; samples and counts of all rounds are pooled.
+- **The process figures' own floor** (` + "`-role=pipe-udp`" + `) is a raw sender
+  driven exactly like p2pchat: the same harness writes the same ` + "`/to b`" + `
+  lines to its stdin, each becomes one datagram to the echo server (64 in
+  flight), each answer one ` + "`delivered`" + ` line on its stdout. It shows what
+  the pipes and the harness cost before p2pchat does anything.
 - **p2pchat process** figures drive the real binary (` + "`go build`" + ` of the module,
   started as ` + "`p2pchat -json -name X -home <fresh dir>`" + ` in a lab namespace, mDNS
   on): commands are written to its stdin and the time is taken when the
   matching JSON line (` + "`delivered`" + `, ` + "`joined`" + `, ` + "`ready`" + `) is read from its stdout. They
   include the shell's line parsing and JSON output on the sender, and the
-  receiver's event handling.
+  receiver's event handling. p2pchat runs on one processor (GOMAXPROCS=1,
+  main.go) with its standard input in Go's poller.
 - **peer.Node library** figures (` + "`bench/node.go`" + `) run one ` + "`peer.Node`" + ` per
   namespace over real UDP (` + "`peer.Listen`" + `) and time ` + "`Send`" + ` to the ` + "`EvDelivered`" + `
   event: the protocol's own cost (sealing, the ack round trip, the node's
-  goroutines) without the process around it.
+  goroutines) without the process around it. They run on one processor, as
+  p2pchat does.
 - **Discovery** times run from launching the processes (through ` + "`ip netns\n  exec`" + `, ` + "`unshare`" + ` and ` + "`sh`" + `, which is also what the floor pays) to the
   ` + "`joined`" + ` line that completes each node's list.
 - **Memory** is VmRSS from /proc/PID/status; **idle CPU** is utime+stime from
