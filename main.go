@@ -84,7 +84,8 @@ p2pchat exits after the last one is delivered:
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags.\n")
+		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags.\n"+
+			"Environment: NO_COLOR turns colours off; GOMAXPROCS=N lets Go use N processors (p2pchat uses one on Linux).\n")
 	}
 	fs.SetOutput(io.Discard) // errors are reported in one line below
 	if err := fs.Parse(args); err != nil {

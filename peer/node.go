@@ -130,7 +130,7 @@ type Node struct {
 
 	noncePrefix [16]byte      // random, this run's: nonces are it and the counter
 	kick        chan struct{} // wakes the timer loop early (see wake)
-	timerAt     time.Time     // when the timer loop runs tick next
+	timerAt     time.Time     // when the timer loop runs tick next (zero before the first tick, which runs at once)
 	ticking     bool          // tick is running
 	done        chan struct{}
 	wg          sync.WaitGroup
