@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -231,92 +232,120 @@ func roleUDPFanout(args []string) {
 	emitResult(s)
 }
 
+// rawWindow is the floors' windowed sender: datagrams numbered from 1, up to
+// window unacknowledged, each sent again after rto until the echo server
+// answers it. Answers free the window from the reading goroutine itself,
+// with no hand-off to another.
+type rawWindow struct {
+	c        *net.UDPConn
+	dst      netip.AddrPort
+	window   int
+	rto      time.Duration
+	buf      []byte
+	mu       sync.Mutex
+	inflight map[uint64]time.Time
+	wanted   uint64 // datagrams asked for (add)
+	next     uint64 // datagrams sent
+	acked    int
+	retx     int
+}
+
+// windowFlags adds the window's flags and returns a constructor.
+func windowFlags(fs *flag.FlagSet) func() *rawWindow {
+	sizeFlags(fs)
+	bind := fs.String("bind", "", "lab IP")
+	to := fs.String("to", "", "echo server ip:port")
+	window := fs.Int("window", 64, "datagrams in flight")
+	rto := fs.Duration("rto", 100*time.Millisecond, "retransmission timeout")
+	return func() *rawWindow {
+		return &rawWindow{c: listenUDP(*bind, 0), dst: labAddrPort(*to), window: *window, rto: *rto,
+			buf: make([]byte, msgSize), inflight: map[uint64]time.Time{}}
+	}
+}
+
+// start runs the answer reader, which calls onAck for each first answer
+// (outside the lock), and the retransmission ticker.
+func (w *rawWindow) start(onAck func(seq uint64)) {
+	go func() {
+		in := make([]byte, 2048)
+		for {
+			m, _, err := w.c.ReadFromUDPAddrPort(in)
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if err != nil || m < 8 {
+				continue
+			}
+			seq := binary.BigEndian.Uint64(in)
+			w.mu.Lock()
+			_, ok := w.inflight[seq]
+			if ok {
+				delete(w.inflight, seq)
+				w.acked++
+			}
+			w.fill()
+			w.mu.Unlock()
+			if ok && onAck != nil {
+				onAck(seq)
+			}
+		}
+	}()
+	go func() {
+		for range time.Tick(w.rto / 4) {
+			now := time.Now()
+			w.mu.Lock()
+			for seq, at := range w.inflight {
+				if now.Sub(at) > w.rto {
+					w.send(seq, now)
+					w.retx++
+				}
+			}
+			w.mu.Unlock()
+		}
+	}()
+}
+
+// add asks for k more datagrams.
+func (w *rawWindow) add(k uint64) {
+	w.mu.Lock()
+	w.wanted += k
+	w.fill()
+	w.mu.Unlock()
+}
+
+// fill sends what was asked for as far as the window allows (w.mu held).
+func (w *rawWindow) fill() {
+	for w.next < w.wanted && len(w.inflight) < w.window {
+		w.next++
+		w.send(w.next, time.Now())
+	}
+}
+
+func (w *rawWindow) send(seq uint64, now time.Time) { // w.mu held
+	binary.BigEndian.PutUint64(w.buf, seq)
+	w.inflight[seq] = now
+	w.c.WriteToUDPAddrPort(w.buf, w.dst)
+}
+
 // roleUDPWindow is the raw throughput floor: a sender keeping up to window
 // datagrams unacknowledged, each acknowledged by the echo server,
 // retransmitted after rto, for dur.
 func roleUDPWindow(args []string) {
 	fs := flag.NewFlagSet("udp-window", flag.ExitOnError)
-	sizeFlags(fs)
-	bind := fs.String("bind", "", "lab IP")
-	to := fs.String("to", "", "echo server ip:port")
-	window := fs.Int("window", 64, "datagrams in flight")
+	mk := windowFlags(fs)
 	dur := fs.Duration("dur", 10*time.Second, "how long to send")
-	rto := fs.Duration("rto", 100*time.Millisecond, "retransmission timeout")
 	fs.Parse(args)
-	c := listenUDP(*bind, 0)
-	dst := labAddrPort(*to)
-
-	var mu sync.Mutex
-	inflight := map[uint64]time.Time{}
-	acked := 0
-	free := make(chan struct{}, 1)
-	stop := make(chan struct{})
-	go func() {
-		in := make([]byte, 2048)
-		for {
-			m, _, err := c.ReadFromUDPAddrPort(in)
-			if err != nil {
-				select {
-				case <-stop:
-					return
-				default:
-					continue
-				}
-			}
-			if m < 8 {
-				continue
-			}
-			seq := binary.BigEndian.Uint64(in)
-			mu.Lock()
-			if _, ok := inflight[seq]; ok {
-				delete(inflight, seq)
-				acked++
-			}
-			mu.Unlock()
-			select {
-			case free <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	buf := make([]byte, msgSize)
-	var next uint64
-	retx := 0
+	w := mk()
+	w.start(nil)
 	t0 := time.Now()
-	end := t0.Add(*dur)
-	tick := time.NewTicker(*rto / 4)
-	defer tick.Stop()
-	for time.Now().Before(end) {
-		mu.Lock()
-		for len(inflight) < *window {
-			next++
-			binary.BigEndian.PutUint64(buf, next)
-			inflight[next] = time.Now()
-			c.WriteToUDPAddrPort(buf, dst)
-		}
-		mu.Unlock()
-		select {
-		case <-free:
-		case <-tick.C:
-			now := time.Now()
-			mu.Lock()
-			for seq, at := range inflight {
-				if now.Sub(at) > *rto {
-					binary.BigEndian.PutUint64(buf, seq)
-					inflight[seq] = now
-					c.WriteToUDPAddrPort(buf, dst)
-					retx++
-				}
-			}
-			mu.Unlock()
-		}
-	}
-	mu.Lock()
-	n := acked
-	mu.Unlock()
+	w.add(math.MaxUint64)
+	<-time.After(*dur)
+	w.mu.Lock()
+	n, retx := w.acked, w.retx
+	w.wanted = w.next // stop
+	w.mu.Unlock()
 	secs := time.Since(t0).Seconds()
-	close(stop)
-	c.Close()
+	w.c.Close()
 	emitResult(&roleStat{N: n, Rate: float64(n) / secs, Secs: secs, Retx: retx})
 }
 
@@ -332,80 +361,20 @@ func roleReady(args []string) {
 
 // rolePipeUDP is the floor of the process figures: the least a messenger
 // driven like p2pchat -json could do. Each line read from standard input
-// becomes one datagram to the echo server (up to 64 unacknowledged, the
-// rest queued, retransmission after 100 ms); each answer prints one
-// {"event":"delivered"} line. No parsing, encryption, history or names.
+// asks the window for one datagram to the echo server; each answer prints
+// one {"event":"delivered"} line. No parsing, encryption, history or names.
 func rolePipeUDP(args []string) {
 	fs := flag.NewFlagSet("pipe-udp", flag.ExitOnError)
-	sizeFlags(fs)
-	bind := fs.String("bind", "", "lab IP")
-	to := fs.String("to", "", "echo server ip:port")
-	window := fs.Int("window", 64, "datagrams in flight")
-	rto := fs.Duration("rto", 100*time.Millisecond, "retransmission timeout")
+	mk := windowFlags(fs)
 	fs.Parse(args)
-	c := listenUDP(*bind, 0)
-	dst := labAddrPort(*to)
-
-	var mu sync.Mutex
-	inflight := map[uint64]time.Time{}
-	var queued, next uint64 // lines read; datagrams sent (seq = 1..next)
-	buf := make([]byte, msgSize)
-	send := func(seq uint64, now time.Time) { // mu held
-		binary.BigEndian.PutUint64(buf, seq)
-		inflight[seq] = now
-		c.WriteToUDPAddrPort(buf, dst)
-	}
-	fill := func() { // mu held
-		for next < queued && len(inflight) < *window {
-			next++
-			send(next, time.Now())
-		}
-	}
-	go func() { // acknowledgements
-		in := make([]byte, 2048)
-		for {
-			m, _, err := c.ReadFromUDPAddrPort(in)
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue
-			}
-			if m < 8 {
-				continue
-			}
-			seq := binary.BigEndian.Uint64(in)
-			mu.Lock()
-			_, ok := inflight[seq]
-			delete(inflight, seq)
-			fill()
-			mu.Unlock()
-			if ok {
-				fmt.Fprintf(os.Stdout, "{\"event\":\"delivered\",\"id\":%d}\n", seq)
-			}
-		}
-	}()
-	go func() { // retransmissions
-		for range time.Tick(*rto / 4) {
-			now := time.Now()
-			mu.Lock()
-			for seq, at := range inflight {
-				if now.Sub(at) > *rto {
-					send(seq, now)
-				}
-			}
-			mu.Unlock()
-		}
-	}()
+	w := mk()
+	w.start(func(seq uint64) { fmt.Fprintf(os.Stdout, "{\"event\":\"delivered\",\"id\":%d}\n", seq) })
 	emit(map[string]any{"event": "ready"})
 	r := bufio.NewReader(os.Stdin)
 	for {
 		if _, err := r.ReadSlice('\n'); err != nil && err != bufio.ErrBufferFull {
 			return
 		}
-		mu.Lock()
-		queued++
-		fill()
-		mu.Unlock()
+		w.add(1)
 	}
 }
