@@ -217,7 +217,8 @@ func main() {
 // processors the Go scheduler wakes an idle thread for each goroutine a
 // packet hands work to (the reader to the shell, the node to the timer),
 // which costs a laptop wakeups and, on the 2-core benchmark machine, made a
-// message's round trip about 1.7x slower (BENCHMARKS.md). It is only safe
+// message's round trip about 1.7x slower (bench -quick runs, one processor
+// against the default, peer.Node roles). It is only safe
 // when nothing waits in a blocking system call, hence the pollable
 // standard input it comes with.
 func oneProcessor() {
