@@ -192,9 +192,13 @@ func BenchmarkNodeSendDelivered(b *testing.B) {
 	if err := a.WaitPeer(ctx, "bob"); err != nil {
 		b.Fatal(err)
 	}
+	bob, err := a.Resolve("bob")
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		ids, err := a.Send("bob", benchText)
+		ids, err := a.Send(bob.ID, benchText)
 		if err != nil {
 			b.Fatal(err)
 		}

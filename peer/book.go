@@ -57,6 +57,19 @@ type book struct {
 	pins  *pins
 }
 
+// byID finds a peer by its node id.
+func (b *book) byID(id string) *peerState {
+	if len(id) != 16 {
+		return nil
+	}
+	for _, p := range b.peers {
+		if p.id == id {
+			return p
+		}
+	}
+	return nil
+}
+
 // byName finds a peer by display name; a plain nickname also matches when
 // exactly one peer claims it.
 func (b *book) byName(name string) *peerState {

@@ -67,7 +67,7 @@ func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
 	if m.udpTries >= n.tm.UDPTries && p.udpOK && !n.cfg.TCPOnly && !p.tcpMode && now.Sub(p.lastUDPAnswer) > udpSilence {
 		p.udpOK = false
 		n.log.Info("UDP unanswered, switching to TCP", "peer", p.display)
-		n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.display)})
+		n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.display)})
 	}
 	if m.tries > 0 {
 		n.stats.Retransmits++
@@ -236,7 +236,7 @@ func (n *Node) tick(now time.Time) time.Time {
 			}
 			if !m.failed && now.Sub(m.first) >= n.tm.FailAfter {
 				m.failed = true
-				n.emit(Event{Kind: EvFailed, Peer: p.display, ID: m.id, Text: "no answer (still trying)"})
+				n.emit(Event{Kind: EvPending, Peer: p.display, PeerID: p.id, ID: m.id, Reason: ReasonNoAnswer, Text: "no answer (still trying)"})
 			}
 			if !now.Before(m.nextTry) {
 				n.transmit(p, m, now)
@@ -295,16 +295,16 @@ func (n *Node) goOffline(p *peerState, reason string) {
 	p.knock = 0
 	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
 	n.wake(p.nextPing)
-	n.emit(Event{Kind: EvLeft, Peer: p.display, Text: reason})
+	n.emit(Event{Kind: EvLeft, Peer: p.display, PeerID: p.id, Text: reason})
 	for _, m := range p.out {
 		if !m.failed {
 			m.failed = true
-			n.emit(Event{Kind: EvFailed, Peer: p.display, ID: m.id, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.display, reason, p.display)})
+			n.emit(Event{Kind: EvPending, Peer: p.display, PeerID: p.id, ID: m.id, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.display, reason, p.display)})
 		}
 	}
 	p.rearm(false)
 	if len(p.out) > 0 {
-		n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("%d messages wait for %s", len(p.out), p.display)})
+		n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", len(p.out), p.display)})
 	}
 	for _, s := range n.statics {
 		if s.addr == p.addr {

@@ -12,7 +12,8 @@ const (
 	EvLeft      EventKind = "left"      // Peer, Text (reason: "quit" or "no answer"): a peer left
 	EvMessage   EventKind = "message"   // Peer (sender), To ("all" or our name), Text, Time
 	EvDelivered EventKind = "delivered" // Peer (recipient), ID: a message was acknowledged
-	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Text (reason): not delivered (yet)
+	EvPending   EventKind = "pending"   // Peer (recipient), ID, Reason, Text: not delivered yet, still trying
+	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Reason, Text: given up, never delivered
 	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
 	EvWarning   EventKind = "warning"   // Text: something the user must know (impostor key, bad version, full queue)
 	EvInfo      EventKind = "info"      // Text: a quiet notice (switched to TCP, queue flushed)
@@ -24,13 +25,27 @@ const (
 type Event struct {
 	Kind    EventKind
 	Time    time.Time // when it happened locally (for messages: when sent, per sender clock)
-	Peer    string    // display name of the peer concerned
+	Peer    string    // display name of the peer concerned (as it was when the event happened)
+	PeerID  string    // stable id of the peer concerned (PeerInfo.ID); address peers by it, not by Peer
 	Addr    string    // joined: the peer's address "ip:port"
 	To      string    // message: "all" for /all, else our own name
 	Text    string    // message text; warning/info text; failed or left reason
 	ID      uint64    // delivered/failed: the local message id returned by Send
 	OldName string    // renamed: the name the peer had before
+	Reason  Reason    // pending, failed: why, as a machine-readable code
 }
+
+// Reason says why a message is pending or failed. The string values are
+// the "code" field of p2pchat's -json output.
+type Reason string
+
+// Reasons for EvPending and EvFailed.
+const (
+	ReasonNoAnswer  Reason = "no-answer" // pending: the peer is online but has not acknowledged for a while
+	ReasonPeerLeft  Reason = "peer-left" // pending: the peer left; delivered if it comes back
+	ReasonStopped   Reason = "stopped"   // failed: this node stopped before the peer acknowledged
+	ReasonDiscarded Reason = "discarded" // failed: the user dropped the waiting message
+)
 
 // PeerInfo is a snapshot of one address-book entry, for /peers and /whois.
 type PeerInfo struct {

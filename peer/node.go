@@ -276,27 +276,41 @@ func (n *Node) Peers() []PeerInfo {
 	return out
 }
 
-// Whois returns what is known of one peer.
-func (n *Node) Whois(name string) (PeerInfo, error) {
+// Resolve finds a peer by what a user types: its display name ("bob" or
+// "bob@laptop2"), or a nickname only one peer claims. Use the returned ID to
+// address it afterwards: display names can change, ids cannot.
+func (n *Node) Resolve(name string) (PeerInfo, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p := n.book.byName(name)
-	if p == nil {
+	if p == nil || p.display == "" {
 		return PeerInfo{}, fmt.Errorf("%w: %s", ErrUnknownPeer, name)
 	}
 	return p.info(n.cfg.TCPOnly), nil
 }
 
-// Trust pins the nickname of the named peer to its current key, after the
-// user checked its fingerprint: from now on it is shown by its nickname, and
-// whoever held the name before is not.
-func (n *Node) Trust(name string) error {
+// Peer returns what is known of the peer with id (PeerInfo.ID).
+func (n *Node) Peer(id string) (PeerInfo, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	p := n.book.byName(name)
-	if p == nil {
-		return fmt.Errorf("%w: %s", ErrUnknownPeer, name)
+	p := n.book.byID(id)
+	if p == nil || p.display == "" {
+		return PeerInfo{}, false
 	}
+	return p.info(n.cfg.TCPOnly), true
+}
+
+// Trust pins the nickname of the peer with id to its current key, after the
+// user checked its fingerprint: from now on it is shown by its nickname, and
+// whoever held the name before is not.
+func (n *Node) Trust(id string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.book.byID(id)
+	if p == nil || p.display == "" {
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, id)
+	}
+	name := p.display
 	if err := n.book.pins.pin(p.nick, p.key); err != nil {
 		return err
 	}
@@ -346,9 +360,9 @@ func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 	p.addr = old // believe the new address only when the peer answers from it
 }
 
-// Send queues text for one peer (to = its name) or everyone (to = ""). It
+// Send queues text for one peer (to = its id, PeerInfo.ID) or everyone (to = ""). It
 // returns one message id per recipient; delivery is reported by EvDelivered
-// or EvFailed events with those ids.
+// EvPending (not yet) or EvFailed (never) events with those ids.
 func (n *Node) Send(to, text string) ([]uint64, error) {
 	if err := ValidText(text); err != nil {
 		return nil, err
@@ -369,7 +383,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 			return nil, ErrNoPeers
 		}
 	} else {
-		p := n.book.byName(to)
+		p := n.book.byID(to)
 		if p == nil || p.display == "" {
 			return nil, fmt.Errorf("%w: %s", ErrUnknownPeer, to)
 		}
@@ -390,7 +404,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 		p.out = append(p.out, &outMsg{id: n.nextID, seq: p.nextSeq, text: text, all: to == "", time: now})
 		ids = append(ids, n.nextID)
 		if !p.online {
-			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.display, p.display)})
+			n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.display, p.display)})
 			n.wake(p.nextPing) // the timer knocks on peers we owe messages
 		}
 		n.pump(p, now)
@@ -473,7 +487,7 @@ func (n *Node) Close() error {
 			n.send(p, &Payload{Kind: KindBye}, nil)
 		}
 		for _, m := range p.out {
-			n.emit(Event{Kind: EvFailed, Peer: p.display, ID: m.id, Text: "p2pchat stopped before it was acknowledged"})
+			n.emit(Event{Kind: EvFailed, Peer: p.display, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 		}
 	}
 	n.closed = true

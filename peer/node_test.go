@@ -40,6 +40,36 @@ func startNode(t testing.TB, mn *MemNet, name string, mod ...func(*Config)) *tes
 	return tn
 }
 
+// Send sends to the peer the user calls name ("" = everyone), as the shell
+// does: the name is resolved to the peer's id first.
+func (tn *testNode) Send(name, text string) ([]uint64, error) {
+	id, err := tn.idOf(name)
+	if err != nil {
+		return nil, err
+	}
+	return tn.Node.Send(id, text)
+}
+
+// Trust trusts the peer the user calls name.
+func (tn *testNode) Trust(name string) error {
+	id, err := tn.idOf(name)
+	if err != nil {
+		return err
+	}
+	return tn.Node.Trust(id)
+}
+
+// Whois is what /whois NAME shows.
+func (tn *testNode) Whois(name string) (PeerInfo, error) { return tn.Resolve(name) }
+
+func (tn *testNode) idOf(name string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	p, err := tn.Resolve(name)
+	return p.ID, err
+}
+
 // wait returns the first event matching, failing after a deadline.
 func (tn *testNode) wait(what string, match func(Event) bool) Event {
 	tn.t.Helper()

@@ -138,7 +138,7 @@ func (n *Node) handle(pkt Packet) {
 		}
 		if !pkt.TCP && !p.udpOK && !n.cfg.TCPOnly && !p.tcpMode {
 			p.udpOK = true
-			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("UDP to %s works again", p.display)})
+			n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("UDP to %s works again", p.display)})
 		}
 		if pl.PingID == p.pingID && !p.pingSent.IsZero() {
 			n.rtt(p, now.Sub(p.pingSent))
@@ -195,7 +195,7 @@ func (n *Node) moved(p *peerState, addr netip.AddrPort) {
 	old := p.addr
 	p.addr = addr
 	if old.IsValid() && p.online {
-		n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("%s moved from %s to %s", p.display, old, addr)})
+		n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.display, old, addr)})
 	}
 }
 
@@ -210,7 +210,7 @@ func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
 	if restarted {
 		n.tr.Forget(p.addr)
 	}
-	n.emit(Event{Kind: EvJoined, Peer: p.display, Addr: p.addr.String()})
+	n.emit(Event{Kind: EvJoined, Peer: p.display, PeerID: p.id, Addr: p.addr.String()})
 	n.signalChange()
 	for _, s := range n.statics {
 		if s.addr == p.addr {
@@ -236,7 +236,7 @@ func (n *Node) onHello(p *peerState, pl *Payload, pkt Packet, now time.Time) {
 	if oldNick != p.nick {
 		impostors = n.book.assignNames(n.name)
 		if oldDisplay != "" && oldDisplay != p.display && p.online {
-			n.emit(Event{Kind: EvRenamed, OldName: oldDisplay, Peer: p.display})
+			n.emit(Event{Kind: EvRenamed, OldName: oldDisplay, Peer: p.display, PeerID: p.id})
 		}
 	}
 	defer func() { // after the joined notice, so the warning names someone known
@@ -271,11 +271,11 @@ func (n *Node) onHello(p *peerState, pl *Payload, pkt Packet, now time.Time) {
 // another key (n.mu held).
 func (n *Node) impostorWarning(p *peerState) {
 	if p.nick == n.name {
-		n.emit(Event{Kind: EvWarning, Peer: p.display, Text: fmt.Sprintf(
+		n.emit(Event{Kind: EvWarning, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf(
 			"another peer also calls itself %s (your name); it is shown as %s", p.nick, p.display)})
 		return
 	}
-	n.emit(Event{Kind: EvWarning, Peer: p.display, Text: fmt.Sprintf(
+	n.emit(Event{Kind: EvWarning, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf(
 		"a peer with a DIFFERENT KEY claims the name %s: it is shown as %s, not as %s. "+
 			"It may be an impostor, or %s reinstalled p2pchat. Compare '/whois %s' with %s in person, then '/trust %s' to accept the new key.",
 		p.nick, p.display, p.nick, p.nick, p.display, p.nick, p.display)})
@@ -348,7 +348,7 @@ func (n *Node) deliver(p *peerState, m *Payload) {
 	if m.All {
 		to = "all"
 	}
-	n.emit(Event{Kind: EvMessage, Peer: p.display, To: to, Text: m.Text, Time: time.UnixMilli(m.Time)})
+	n.emit(Event{Kind: EvMessage, Peer: p.display, PeerID: p.id, To: to, Text: m.Text, Time: time.UnixMilli(m.Time)})
 	if n.away != "" && !m.All && !p.awayAnswered && len(p.out) < n.tm.QueueLimit {
 		// Away: answer the first direct message once, as a normal message.
 		p.awayAnswered = true
@@ -380,9 +380,9 @@ func (n *Node) onAck(p *peerState, pl *Payload, now time.Time) {
 		} else {
 			p.out = append(p.out[:i], p.out[i+1:]...)
 		}
-		n.emit(Event{Kind: EvDelivered, Peer: p.display, ID: m.id})
+		n.emit(Event{Kind: EvDelivered, Peer: p.display, PeerID: p.id, ID: m.id})
 		if m.failed {
-			n.emit(Event{Kind: EvInfo, Peer: p.display, Text: fmt.Sprintf("delivered to %s after all: %s", p.display, preview(m.text))})
+			n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.display, preview(m.text))})
 		}
 		n.signalChange()
 		n.pump(p, now)

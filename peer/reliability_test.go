@@ -115,7 +115,7 @@ func TestVanishedPeerGetsQueuedMessages(t *testing.T) {
 	a.Send("bob", "one")
 	a.Send("bob", "two")
 	a.waitAll(
-		func(e Event) bool { return e.Kind == EvFailed && e.Peer == "bob" },
+		func(e Event) bool { return e.Kind == EvPending && e.Peer == "bob" },
 		func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
 	a.Send("bob", "three")
 	b.Close()
