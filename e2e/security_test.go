@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"io"
 	"net"
 	"net/netip"
@@ -518,7 +519,7 @@ func TestCaptureShowsNoText(t *testing.T) {
 	for i, f := range frames {
 		switch {
 		case f.isUDP(port):
-			if !bytes.HasPrefix(f.Payload, []byte(peer.Magic)) {
+			if !bytes.HasPrefix(f.Payload, []byte(wire.Magic)) {
 				t.Errorf("frame %d: UDP %s -> %s on the chat port without the p2pchat magic: % x", i, f.Src, f.Dst, f.Payload[:min(len(f.Payload), 16)])
 				continue
 			}
@@ -527,7 +528,7 @@ func TestCaptureShowsNoText(t *testing.T) {
 			// Without -peer nobody probes: every chat datagram is sealed
 			// (type 2) and at least header + nonce + box overhead + inner
 			// header long.
-			if len(f.Payload) < 6 || f.Payload[5] != byte(peer.TypeSealed) || len(f.Payload) < 4+1+1+32+24+16+17 {
+			if len(f.Payload) < 6 || f.Payload[5] != byte(wire.TypeSealed) || len(f.Payload) < 4+1+1+32+24+16+17 {
 				t.Errorf("frame %d: chat datagram %s -> %s is not a sealed packet: % x", i, f.Src, f.Dst, f.Payload[:min(len(f.Payload), 40)])
 			}
 		case f.isTCP(port):
@@ -551,8 +552,8 @@ func TestCaptureShowsNoText(t *testing.T) {
 	for _, s := range streams {
 		streamBytes = append(streamBytes, s...)
 	}
-	if !bytes.Contains(streamBytes, []byte(peer.Magic)) {
-		t.Errorf("no TCP stream on port %d carries the p2pchat magic %q", port, peer.Magic)
+	if !bytes.Contains(streamBytes, []byte(wire.Magic)) {
+		t.Errorf("no TCP stream on port %d carries the p2pchat magic %q", port, wire.Magic)
 	}
 	// Three big messages, two of them to two peers: at least 5 x 5,000
 	// bytes went over TCP.
@@ -964,7 +965,7 @@ func TestReplayAcrossTheLAN(t *testing.T) {
 	}
 	var recorded [][]byte
 	for _, f := range frames {
-		if f.Proto == 17 && f.Src.Addr() == ha.IP && f.Dst == bobAt && bytes.HasPrefix(f.Payload, []byte(peer.Magic)) {
+		if f.Proto == 17 && f.Src.Addr() == ha.IP && f.Dst == bobAt && bytes.HasPrefix(f.Payload, []byte(wire.Magic)) {
 			recorded = append(recorded, bytes.Clone(f.Payload))
 		}
 	}

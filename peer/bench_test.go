@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,8 @@ import (
 
 var benchText = strings.Repeat("0123456789", 10)
 
-func benchMsg() *Payload {
-	return &Payload{Kind: KindMsg, Boot: 1_700_000_000_000_000_000, Counter: 42, Seq: 7, Base: 5, Time: 1_700_000_000_000, Text: benchText}
+func benchMsg() *wire.Payload {
+	return &wire.Payload{Kind: wire.KindMsg, Boot: 1_700_000_000_000_000_000, Counter: 42, Stream: 9, Seq: 7, Base: 5, Time: 1_700_000_000_000, Text: benchText}
 }
 
 func benchPair(b *testing.B) (alice, bob *Identity) {
@@ -36,7 +37,7 @@ func benchPair(b *testing.B) (alice, bob *Identity) {
 }
 
 func BenchmarkPayloadAppendMarshal(b *testing.B) {
-	for _, p := range []*Payload{benchMsg(), {Kind: KindAck, Boot: 1, Counter: 2, StreamBoot: 3, Seq: 4}} {
+	for _, p := range []*wire.Payload{benchMsg(), {Kind: wire.KindAck, Boot: 1, Counter: 2, Stream: 3, Seq: 4}} {
 		b.Run(p.Kind.String(), func(b *testing.B) {
 			buf := make([]byte, 0, 256)
 			b.ReportAllocs()
@@ -49,13 +50,13 @@ func BenchmarkPayloadAppendMarshal(b *testing.B) {
 }
 
 func BenchmarkParsePayload(b *testing.B) {
-	for _, p := range []*Payload{benchMsg(), {Kind: KindAck, Boot: 1, Counter: 2, StreamBoot: 3, Seq: 4}} {
+	for _, p := range []*wire.Payload{benchMsg(), {Kind: wire.KindAck, Boot: 1, Counter: 2, Stream: 3, Seq: 4}} {
 		enc := p.AppendMarshal(nil)
 		b.Run(p.Kind.String(), func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(enc)))
 			for b.Loop() {
-				if _, err := ParsePayload(enc); err != nil {
+				if _, err := wire.ParsePayload(enc); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -72,7 +73,7 @@ func BenchmarkParseOuter(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt)))
 	for b.Loop() {
-		if _, err := ParseOuter(pkt); err != nil {
+		if _, err := wire.ParseOuter(pkt); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -84,7 +85,7 @@ func BenchmarkSeal(b *testing.B) {
 	alice, bob := benchPair(b)
 	shared := alice.sharedKey(&bob.Public)
 	p := benchMsg()
-	buf := make([]byte, 0, MaxDatagram)
+	buf := make([]byte, 0, wire.MaxDatagram)
 	var nonce [24]byte
 	var plain []byte
 	b.ReportAllocs()
@@ -109,7 +110,7 @@ func BenchmarkOpen(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt)))
 	for b.Loop() {
-		o, err := ParseOuter(pkt)
+		o, err := wire.ParseOuter(pkt)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -133,16 +134,16 @@ func BenchmarkSharedKey(b *testing.B) {
 // display name (the map), a nickname whose display name differs (a scan),
 // and an unknown name (a full scan).
 func BenchmarkBookByName(b *testing.B) {
-	self, _ := NewIdentity()
-	bk := book{self: self, peers: map[[32]byte]*peerState{}, names: map[string]*peerState{}, pins: &pins{keys: map[string][32]byte{}}}
+	ps, _ := loadPins("")
+	bk := newBook(ps, maxPeers, maxTombstones)
 	for i := 0; i < 50; i++ {
 		id, _ := NewIdentity()
-		p := &peerState{key: id.Public, nick: fmt.Sprintf("peer%02d", i), display: fmt.Sprintf("peer%02d", i)}
+		p := &peerState{key: id.Public, id: KeyID(&id.Public), nick: fmt.Sprintf("peer%02d", i), label: fmt.Sprintf("peer%02d", i)}
 		if i == 49 {
-			p.nick, p.display = "bob", "bob@laptop2"
+			p.nick, p.label = "bob", "bob@laptop2"
 		}
-		bk.peers[p.key] = p
-		bk.names[p.display] = p
+		bk.admit(p)
+		bk.labels[p.label] = p
 	}
 	for _, c := range []struct{ name, lookup string }{
 		{"display", "peer25"}, {"nickname", "bob"}, {"unknown", "nobody"},

@@ -11,25 +11,24 @@ import (
 // peerState is one address-book entry: everything the node knows about a
 // peer, keyed by its public key. Guarded by Node.mu.
 type peerState struct {
-	key     [32]byte
-	shared  *[32]byte // precomputed box key
-	id      string
-	nick    string // the name it claims
-	host    string
-	display string // unique name shown to the user
-	addr    netip.AddrPort
-	via     string
-	away    string
+	key    [32]byte
+	shared *[32]byte // precomputed box key
+	id     string
+	nick   string // the name it claims
+	host   string
+	label  string // the unique name shown to the user ("" until its first hello)
+	addr   netip.AddrPort
+	via    string
+	away   string
 
 	online        bool
 	lastSeen      time.Time
-	boot          uint64 // the peer's current process
-	win           replayWindow
-	tcpMode       bool      // the peer asked for TCP only
-	udpOK         bool      // our UDP reaches it (false after UDP went unanswered)
-	lastUDPAnswer time.Time // last ack or pong that came back over UDP
-	warned        bool      // impostor warning given
-	awayAnswered  bool      // our away text was sent to it
+	win           replayWindow // its packets so far; win.boot is its current process
+	tcpMode       bool         // the peer asked for TCP only
+	udpOK         bool         // our UDP reaches it (false after UDP went unanswered)
+	lastUDPAnswer time.Time    // last ack or pong that came back over UDP
+	warned        bool         // told the user its name is someone else's
+	awayAnswered  bool         // our away text was sent to it
 
 	// heartbeats
 	nextPing time.Time
@@ -38,42 +37,69 @@ type peerState struct {
 	knock    time.Duration // interval of hellos to it while it is gone
 	srtt     time.Duration
 
-	// outgoing stream: our messages to this peer, in seq order
-	nextSeq uint64
-	out     []*outMsg
+	out    outStream // our messages to it
+	in     inStream  // its messages to us
+	queued int       // bytes of its messages in the event queue
+}
 
-	// incoming stream: the peer's messages to us
-	inBoot uint64
-	inNext uint64
-	inBuf  map[uint64]Payload
+// boot is the peer's current process (its start time), 0 before any packet.
+func (p *peerState) boot() uint64 { return p.win.boot }
+
+// labelChange is a peer's label changing: old is "" for a peer's first label.
+type labelChange struct {
+	p        *peerState
+	old, new string
+	// why the peer is not shown by its nickname, if it is not
+	clash clashKind
+}
+
+type clashKind int
+
+const (
+	noClash     clashKind = iota
+	clashPinned           // the nickname is pinned to another key
+	clashTaken            // another peer already shows as the nickname
+	clashOwn              // the nickname is ours
+)
+
+// tombstone is what the book keeps of a peer it forgot to make room: where
+// its stream to us stood, so that messages it sends again after coming back
+// are recognised as shown.
+type tombstone struct {
+	stream, next uint64
 }
 
 // book is the address book: the seed texts' "dictionary of everyone's ip and
-// port", keyed by public key, with unique display names on top.
+// port", keyed by public key, with unique, stable labels on top. A label
+// never changes behind the user's back: every change is returned to the
+// caller, which tells the user.
 type book struct {
-	self  *Identity
-	peers map[[32]byte]*peerState
-	names map[string]*peerState
-	pins  *pins
+	max    int // peers at most
+	peers  map[[32]byte]*peerState
+	ids    map[string]*peerState
+	labels map[string]*peerState
+	pins   *pins
+
+	tombs     map[[32]byte]tombstone
+	tombOrder [][32]byte // oldest first
+	maxTombs  int
+}
+
+func newBook(ps *pins, maxPeers, maxTombs int) *book {
+	return &book{
+		max: maxPeers, maxTombs: maxTombs, pins: ps,
+		peers: map[[32]byte]*peerState{}, ids: map[string]*peerState{}, labels: map[string]*peerState{},
+		tombs: map[[32]byte]tombstone{},
+	}
 }
 
 // byID finds a peer by its node id.
-func (b *book) byID(id string) *peerState {
-	if len(id) != 16 {
-		return nil
-	}
-	for _, p := range b.peers {
-		if p.id == id {
-			return p
-		}
-	}
-	return nil
-}
+func (b *book) byID(id string) *peerState { return b.ids[id] }
 
-// byName finds a peer by display name; a plain nickname also matches when
-// exactly one peer claims it.
+// byName finds a peer by label; a plain nickname also matches when exactly
+// one peer claims it.
 func (b *book) byName(name string) *peerState {
-	if p := b.names[name]; p != nil {
+	if p := b.labels[name]; p != nil {
 		return p
 	}
 	var found *peerState
@@ -88,45 +114,173 @@ func (b *book) byName(name string) *peerState {
 	return found
 }
 
-// assignNames recomputes every display name: a peer whose key holds the pin
-// on its nickname (or first claims a free one) is shown by the nickname; any
-// other claimant is nick@host, or nick@id when that is taken too. It returns
-// the peers that claim a name pinned to another key and were not yet warned
-// about.
-func (b *book) assignNames(own string) (impostors []*peerState) {
-	b.names = map[string]*peerState{}
-	list := b.sorted(func(p *peerState) string { return p.id })
-	// Pin holders first, then everybody else.
-	var rest []*peerState
-	for _, p := range list {
-		if p.nick == "" {
+// admit takes p into the book, forgetting the peer seen longest ago that is
+// offline and owes or is owed nothing if the book is full. It reports false
+// when there is no room. A peer forgotten earlier gets its stream back.
+func (b *book) admit(p *peerState) bool {
+	if len(b.peers) >= b.max && !b.evict() {
+		return false
+	}
+	b.peers[p.key] = p
+	b.ids[p.id] = p
+	if t, ok := b.tombs[p.key]; ok {
+		p.in.id, p.in.next = t.stream, t.next
+		delete(b.tombs, p.key)
+	}
+	return true
+}
+
+// evict forgets one peer to make room, keeping a tombstone of it.
+func (b *book) evict() bool {
+	var oldest *peerState
+	for _, p := range b.peers {
+		if p.online || p.out.len() > 0 || len(p.in.buf) > 0 {
 			continue
 		}
-		key, pinned := b.pins.lookup(p.nick)
-		if !pinned && p.nick != own {
-			_ = b.pins.pin(p.nick, p.key)
-			key, pinned = p.key, true
-		}
-		if pinned && key == p.key && p.nick != own {
-			p.display = p.nick
-			b.names[p.display] = p
-			continue
-		}
-		rest = append(rest, p)
-	}
-	for _, p := range rest {
-		name := p.nick + "@" + hostLabel(p.host)
-		if p.host == "" || b.names[name] != nil {
-			name = p.nick + "@" + p.id[:8]
-		}
-		p.display = name
-		b.names[name] = p
-		if !p.warned {
-			p.warned = true
-			impostors = append(impostors, p)
+		if oldest == nil || p.lastSeen.Before(oldest.lastSeen) {
+			oldest = p
 		}
 	}
-	return impostors
+	if oldest == nil {
+		return false
+	}
+	b.forget(oldest)
+	return true
+}
+
+func (b *book) forget(p *peerState) {
+	delete(b.peers, p.key)
+	delete(b.ids, p.id)
+	if b.labels[p.label] == p {
+		delete(b.labels, p.label)
+	}
+	if p.in.id != 0 {
+		if _, ok := b.tombs[p.key]; !ok {
+			b.tombOrder = append(b.tombOrder, p.key)
+		}
+		b.tombs[p.key] = tombstone{stream: p.in.id, next: p.in.next}
+		for len(b.tombs) > b.maxTombs && len(b.tombOrder) > 0 {
+			old := b.tombOrder[0]
+			b.tombOrder = b.tombOrder[1:]
+			delete(b.tombs, old)
+		}
+		if len(b.tombOrder) > 2*b.maxTombs { // keys that came back left holes
+			b.tombOrder = b.compactTombOrder()
+		}
+	}
+}
+
+func (b *book) compactTombOrder() [][32]byte {
+	kept := make([][32]byte, 0, len(b.tombs))
+	for _, k := range b.tombOrder {
+		if _, ok := b.tombs[k]; ok {
+			kept = append(kept, k)
+		}
+	}
+	return kept
+}
+
+// setNick records the nickname p claims (own is ours) and gives p a label if
+// it has none or the nickname changed. Other peers keep theirs, except that
+// the holder of the nickname's pin takes the plain nickname from a peer
+// that shows as it without holding the pin. The changes are returned.
+func (b *book) setNick(p *peerState, nick, own string) []labelChange {
+	if p.label != "" && p.nick == nick {
+		return nil
+	}
+	p.nick = nick
+	return b.relabel(p, own)
+}
+
+// relabel gives p the best label it may have now.
+func (b *book) relabel(p *peerState, own string) []labelChange {
+	var changes []labelChange
+	label, clash := b.labelFor(p, own)
+	if clash == noClash {
+		if holder := b.labels[label]; holder != nil && holder != p {
+			// The pin holder takes its name back from a peer without the pin.
+			delete(b.labels, label)
+			holder.label = ""
+			hl, hc := b.labelFor(holder, own)
+			changes = append(changes, b.setLabel(holder, label, hl, hc))
+		}
+	}
+	if label == p.label {
+		return changes
+	}
+	old := p.label
+	if b.labels[old] == p {
+		delete(b.labels, old)
+	}
+	return append(changes, b.setLabel(p, old, label, clash))
+}
+
+func (b *book) setLabel(p *peerState, old, label string, clash clashKind) labelChange {
+	p.label = label
+	b.labels[label] = p
+	return labelChange{p: p, old: old, new: label, clash: clash}
+}
+
+// labelFor is the label p should have: its nickname when p holds the
+// nickname's pin, or nobody holds the pin and no other peer shows as it;
+// else nick@host, or nick@id when that is taken too.
+func (b *book) labelFor(p *peerState, own string) (string, clashKind) {
+	key, pinned := b.pins.lookup(p.nick)
+	clash := noClash
+	switch {
+	case p.nick == own:
+		clash = clashOwn
+	case pinned && key != p.key:
+		clash = clashPinned
+	case !pinned:
+		if h := b.labels[p.nick]; h != nil && h != p {
+			clash = clashTaken
+		}
+	}
+	if clash == noClash {
+		return p.nick, noClash
+	}
+	if p.label != "" && p.label != p.nick && strings.HasPrefix(p.label, p.nick+"@") {
+		return p.label, clash // it keeps the label it has
+	}
+	label := p.nick + "@" + hostLabel(p.host)
+	if p.host == "" || (b.labels[label] != nil && b.labels[label] != p) {
+		label = p.nick + "@" + p.id[:8]
+	}
+	return label, clash
+}
+
+// exchanged records that a message went between us and p under its current
+// nickname: that is when a nickname is pinned to a key (trust on first
+// message), if nobody holds it yet. A key holds one pin at most, so a peer
+// that passes through names pins only the last it used.
+func (b *book) exchanged(p *peerState, own string, now time.Time) {
+	if p.nick == "" || p.nick == own {
+		return
+	}
+	key, pinned := b.pins.lookup(p.nick)
+	if pinned && key != p.key {
+		return
+	}
+	b.pins.pin(p.nick, p.key, now)
+}
+
+// trust pins p's nickname to p's key on the user's word, taking the
+// nickname from whoever held it; the label changes are returned.
+func (b *book) trust(p *peerState, own string, now time.Time) []labelChange {
+	b.pins.pin(p.nick, p.key, now)
+	p.warned = false
+	return b.relabel(p, own)
+}
+
+// sorted lists the peers ordered by key.
+func (b *book) sorted(key func(*peerState) string) []*peerState {
+	list := make([]*peerState, 0, len(b.peers))
+	for _, p := range b.peers {
+		list = append(list, p)
+	}
+	sort.Slice(list, func(i, j int) bool { return key(list[i]) < key(list[j]) })
+	return list
 }
 
 // hostLabel turns a peer-reported host name into something safe to type.
@@ -147,15 +301,6 @@ func hostLabel(h string) string {
 	return b.String()
 }
 
-func (b *book) sorted(key func(*peerState) string) []*peerState {
-	list := make([]*peerState, 0, len(b.peers))
-	for _, p := range b.peers {
-		list = append(list, p)
-	}
-	sort.Slice(list, func(i, j int) bool { return key(list[i]) < key(list[j]) })
-	return list
-}
-
 // info snapshots a peer for the user interface.
 func (p *peerState) info(tcpOnly bool) PeerInfo {
 	transport := "udp"
@@ -167,10 +312,10 @@ func (p *peerState) info(tcpOnly bool) PeerInfo {
 		addr = p.addr.String()
 	}
 	return PeerInfo{
-		Name: p.display, Nick: p.nick, Host: p.host, ID: p.id, Addr: addr,
+		Name: p.label, Nick: p.nick, Host: p.host, ID: p.id, Addr: addr,
 		Transport: transport, Via: p.via, LastSeen: p.lastSeen,
-		Fingerprint: Fingerprint(&p.key), Pending: len(p.out), Online: p.online, Away: p.away,
+		Fingerprint: Fingerprint(&p.key), Pending: p.out.len(), Online: p.online, Away: p.away,
 	}
 }
 
-func (p *peerState) String() string { return fmt.Sprintf("%s(%s)", p.display, p.id) }
+func (p *peerState) String() string { return fmt.Sprintf("%s(%s)", p.label, p.id) }

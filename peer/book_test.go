@@ -50,6 +50,9 @@ func TestPinSurvivesRestart(t *testing.T) {
 	bob := startNode(t, mn, "bob")
 	introduce(a, bob)
 	a.waitJoined("bob")
+	bob.waitJoined("alice")
+	bob.Send("alice", "hi") // a name is pinned once a message went under it
+	a.waitMessage("bob", "hi")
 	a.Close()
 	bob.Close()
 

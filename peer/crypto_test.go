@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ func mustIdentity(t testing.TB) *Identity {
 	return id
 }
 
-func sealed(t testing.TB, from, to *Identity, p *Payload) []byte {
+func sealed(t testing.TB, from, to *Identity, p *wire.Payload) []byte {
 	t.Helper()
 	b, err := from.seal(nil, from.sharedKey(&to.Public), p)
 	if err != nil {
@@ -30,12 +31,12 @@ func sealed(t testing.TB, from, to *Identity, p *Payload) []byte {
 
 func TestSealOpen(t *testing.T) {
 	alice, bob, eve := mustIdentity(t), mustIdentity(t), mustIdentity(t)
-	want := Payload{Kind: KindMsg, Boot: 1, Counter: 1, Seq: 1, Base: 1, Text: "secret 秘密"}
+	want := wire.Payload{Kind: wire.KindMsg, Boot: 1, Counter: 1, Stream: 9, Seq: 1, Base: 1, Text: "secret 秘密"}
 	pkt := sealed(t, alice, bob, &want)
 	if regexp.MustCompile("secret").Match(pkt) {
 		t.Fatal("plaintext visible in the packet")
 	}
-	o, err := ParseOuter(pkt)
+	o, err := wire.ParseOuter(pkt)
 	if err != nil || o.Key != alice.Public {
 		t.Fatalf("outer: %v", err)
 	}
@@ -58,12 +59,12 @@ func TestSealOpen(t *testing.T) {
 // as coming from alice with altered content.
 func TestTamper(t *testing.T) {
 	alice, bob := mustIdentity(t), mustIdentity(t)
-	pkt := sealed(t, alice, bob, &Payload{Kind: KindMsg, Boot: 1, Counter: 1, Seq: 1, Base: 1, Text: "pay bob 10"})
+	pkt := sealed(t, alice, bob, &wire.Payload{Kind: wire.KindMsg, Boot: 1, Counter: 1, Stream: 9, Seq: 1, Base: 1, Text: "pay bob 10"})
 	shared := bob.sharedKey(&alice.Public)
 	for i := 0; i < len(pkt)*8; i++ {
 		b := append([]byte(nil), pkt...)
 		b[i/8] ^= 1 << (i % 8)
-		o, err := ParseOuter(b)
+		o, err := wire.ParseOuter(b)
 		if err != nil {
 			continue
 		}
@@ -93,7 +94,7 @@ func TestReplayWindow(t *testing.T) {
 		{11, 0, false},
 	}
 	for i, s := range steps {
-		if got := w.check(s.boot, s.counter); got != s.want {
+		if got, _ := w.check(s.boot, s.counter); got != s.want {
 			t.Fatalf("step %d: check(%d,%d) = %v, want %v", i, s.boot, s.counter, got, s.want)
 		}
 	}
@@ -129,7 +130,7 @@ func TestLoadIdentity(t *testing.T) {
 
 func TestCanonicalKey(t *testing.T) {
 	id := mustIdentity(t)
-	if !CanonicalKey(&id.Public) {
+	if !wire.CanonicalKey(&id.Public) {
 		t.Fatal("a generated key is not canonical")
 	}
 	flipped := id.Public
@@ -144,7 +145,7 @@ func TestCanonicalKey(t *testing.T) {
 		key  [32]byte
 		want bool
 	}{{flipped, false}, {aliasP, false}, {below, true}} {
-		if got := CanonicalKey(&tt.key); got != tt.want {
+		if got := wire.CanonicalKey(&tt.key); got != tt.want {
 			t.Errorf("CanonicalKey(%x) = %v, want %v", tt.key, got, tt.want)
 		}
 	}
@@ -159,8 +160,8 @@ func TestNoncesNeverRepeat(t *testing.T) {
 	seen := map[[24]byte]bool{}
 	sealed, dups := 0, 0
 	mn.Tap(func(_, _ netip.AddrPort, b []byte, _ bool) {
-		o, err := ParseOuter(b)
-		if err != nil || o.Type != TypeSealed {
+		o, err := wire.ParseOuter(b)
+		if err != nil || o.Type != wire.TypeSealed {
 			return
 		}
 		mu.Lock()

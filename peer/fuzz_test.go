@@ -2,6 +2,7 @@ package peer
 
 import (
 	"crypto/rand"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"net/netip"
 	"sync"
 	"testing"
@@ -29,10 +30,9 @@ func fuzzTarget(t testing.TB) *Node {
 			for range n.Events() {
 			}
 		}()
-		fuzzSender, fuzzStranger = mustIdentity(t), mustIdentity(t)
-		hello := &Payload{Kind: KindHello, Boot: 1, Counter: 1, Port: 1, Name: "sender"}
-		pkt, _ := fuzzSender.seal(nil, fuzzSender.sharedKey(&n.id.Public), hello)
-		n.handle(Packet{Data: pkt, From: netip.MustParseAddrPort("10.0.0.9:7117"), Reply: func([]byte) {}})
+		f := newFakePeer(t, n, "10.0.0.9:7117")
+		f.join("sender")
+		fuzzSender, fuzzStranger = f.id, mustIdentity(t)
 		fuzzNode = n
 	})
 	return fuzzNode
@@ -42,13 +42,13 @@ func fuzzTarget(t testing.TB) *Node {
 // known peer and from a stranger: whatever they hold, the node must not
 // crash, and its state must stay bounded.
 func FuzzOpen(f *testing.F) {
-	for _, p := range []Payload{
-		{Kind: KindHello, Boot: 2, Counter: 1, Port: 1, Name: "bob"},
-		{Kind: KindMsg, Boot: 2, Counter: 2, Seq: 1, Base: 1, Text: "hi"},
-		{Kind: KindMsg, Boot: 2, Counter: 3, Seq: 1 << 40, Base: 1 << 39, Text: "far"},
-		{Kind: KindAck, Boot: 2, Counter: 4, StreamBoot: 1, Seq: 1},
-		{Kind: KindPing, Boot: 2, Counter: 5, PingID: 1},
-		{Kind: KindBye, Boot: 2, Counter: 6},
+	for _, p := range []wire.Payload{
+		{Kind: wire.KindHello, Boot: 2, Counter: 1, Port: 1, Name: "bob"},
+		{Kind: wire.KindMsg, Boot: 2, Counter: 2, Stream: 9, Seq: 1, Base: 1, Text: "hi"},
+		{Kind: wire.KindMsg, Boot: 2, Counter: 3, Stream: 9, Seq: 1 << 40, Base: 1 << 39, Text: "far"},
+		{Kind: wire.KindAck, Boot: 2, Counter: 4, Stream: 1, Seq: 1},
+		{Kind: wire.KindPing, Boot: 2, Counter: 5, PingID: 1},
+		{Kind: wire.KindBye, Boot: 2, Counter: 6},
 	} {
 		f.Add(p.AppendMarshal(nil), false)
 		f.Add(p.AppendMarshal(nil), true)
@@ -61,7 +61,7 @@ func FuzzOpen(f *testing.F) {
 		}
 		var nonce [24]byte
 		rand.Read(nonce[:])
-		pkt := AppendHeader(nil, TypeSealed, &from.Public)
+		pkt := wire.AppendHeader(nil, wire.TypeSealed, &from.Public)
 		pkt = append(pkt, nonce[:]...)
 		pkt = box.SealAfterPrecomputation(pkt, plain, &nonce, from.sharedKey(&n.id.Public))
 		for _, tcp := range []bool{false, true} {
@@ -70,9 +70,15 @@ func FuzzOpen(f *testing.F) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		for _, p := range n.book.peers {
-			if len(p.inBuf) > maxReorder {
-				t.Fatalf("reorder buffer grew to %d", len(p.inBuf))
+			if len(p.in.buf) > maxReorderAhead || p.in.bytes > maxReorderPeerBytes {
+				t.Fatalf("reorder buffer grew to %d messages, %d bytes", len(p.in.buf), p.in.bytes)
 			}
+		}
+		if n.reorder.used > maxReorderBytes || n.reorder.used < 0 {
+			t.Fatalf("reorder budget used: %d", n.reorder.used)
+		}
+		if n.evBytes > maxEventBytes+maxPeerEventBytes {
+			t.Fatalf("event queue holds %d bytes", n.evBytes)
 		}
 		if len(n.book.peers) > 2 {
 			t.Fatalf("%d peers from two keys", len(n.book.peers))

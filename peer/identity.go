@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -120,7 +121,7 @@ func (id *Identity) sharedKey(peerKey *[32]byte) *[32]byte {
 
 // seal appends a complete sealed packet from id to the peer whose shared key
 // is given, under a random nonce.
-func (id *Identity) seal(b []byte, shared *[32]byte, p *Payload) ([]byte, error) {
+func (id *Identity) seal(b []byte, shared *[32]byte, p *wire.Payload) ([]byte, error) {
 	var nonce [24]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("peer: nonce: %w", err)
@@ -132,8 +133,8 @@ func (id *Identity) seal(b []byte, shared *[32]byte, p *Payload) ([]byte, error)
 // sealNonce is seal with a nonce the caller guarantees is never used twice
 // under one key; plain is scratch space for the clear text, returned grown
 // for the next call.
-func (id *Identity) sealNonce(b []byte, shared *[32]byte, p *Payload, nonce *[24]byte, plain []byte) (pkt, scratch []byte) {
-	b = AppendHeader(b, TypeSealed, &id.Public)
+func (id *Identity) sealNonce(b []byte, shared *[32]byte, p *wire.Payload, nonce *[24]byte, plain []byte) (pkt, scratch []byte) {
+	b = wire.AppendHeader(b, wire.TypeSealed, &id.Public)
 	b = append(b, nonce[:]...)
 	plain = p.AppendMarshal(plain[:0])
 	return box.SealAfterPrecomputation(b, plain, nonce, shared), plain
@@ -143,23 +144,23 @@ func (id *Identity) sealNonce(b []byte, shared *[32]byte, p *Payload, nonce *[24
 var errOpen = errors.New("packet failed authentication")
 
 // open decrypts and parses a sealed packet with a precomputed shared key.
-func open(o *Outer, shared *[32]byte) (Payload, error) {
+func open(o *wire.Outer, shared *[32]byte) (wire.Payload, error) {
 	pl, _, err := openInto(o, shared, nil)
 	return pl, err
 }
 
 // openInto is open decrypting into scratch, which it returns grown for the
-// next call (the Payload holds no reference to it).
-func openInto(o *Outer, shared *[32]byte, scratch []byte) (Payload, []byte, error) {
+// next call (the wire.Payload holds no reference to it).
+func openInto(o *wire.Outer, shared *[32]byte, scratch []byte) (wire.Payload, []byte, error) {
 	plain, ok := box.OpenAfterPrecomputation(scratch[:0], o.Box, &o.Nonce, shared)
 	if !ok {
-		return Payload{}, scratch, errOpen
+		return wire.Payload{}, scratch, errOpen
 	}
-	pl, err := ParsePayload(plain)
+	pl, err := wire.ParsePayload(plain)
 	return pl, plain, err
 }
 
 // probe builds the plaintext probe packet of id.
 func (id *Identity) probe() []byte {
-	return AppendHeader(make([]byte, 0, headerLen), TypeProbe, &id.Public)
+	return wire.AppendHeader(make([]byte, 0, wire.HeaderLen), wire.TypeProbe, &id.Public)
 }

@@ -4,18 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
 // Limits on what users and peers may send. Anything longer from the network
 // is dropped; from the keyboard it is refused with an error.
 const (
 	// MaxNameRunes is the longest nickname, in characters.
-	MaxNameRunes = 32
+	MaxNameRunes = wire.MaxNameRunes
 	// MaxTextBytes is the longest message, in bytes of UTF-8 (about 10,000
 	// Chinese characters or 32,000 Latin ones).
-	MaxTextBytes = 32 * 1024
+	MaxTextBytes = wire.MaxTextBytes
 	// DefaultPort is the UDP (chat) and TCP (fallback) port p2pchat uses
 	// unless told otherwise.
 	DefaultPort = 7117
@@ -28,33 +29,14 @@ var (
 	ErrEmpty       = errors.New("empty message")
 	ErrTooLong     = fmt.Errorf("message longer than %d bytes", MaxTextBytes)
 	ErrQueueFull   = errors.New("too many messages waiting")
-	ErrBadName     = errors.New("invalid name")
+	ErrBadName     = wire.ErrBadName
 	ErrClosed      = errors.New("node closed")
 )
 
 // ValidName reports whether name may be used as a nickname: 1 to
 // MaxNameRunes printable characters, no spaces, no '@' (used to tell two
 // peers of the same name apart) and no '/'.
-func ValidName(name string) error {
-	if name == "" {
-		return fmt.Errorf("%w: empty", ErrBadName)
-	}
-	if !utf8.ValidString(name) {
-		return fmt.Errorf("%w: not UTF-8", ErrBadName)
-	}
-	if n := utf8.RuneCountInString(name); n > MaxNameRunes {
-		return fmt.Errorf("%w: %d characters, at most %d", ErrBadName, n, MaxNameRunes)
-	}
-	if strings.ContainsAny(name, "@/") {
-		return fmt.Errorf("%w: %q may not contain '@' or '/'", ErrBadName, name)
-	}
-	for _, r := range name {
-		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
-			return fmt.Errorf("%w: %q contains a space or control character", ErrBadName, name)
-		}
-	}
-	return nil
-}
+func ValidName(name string) error { return wire.ValidName(name) }
 
 // ValidText reports whether text may be sent as a message.
 func ValidText(text string) error {
@@ -69,3 +51,22 @@ func ValidText(text string) error {
 	}
 	return nil
 }
+
+// Bounds on what peers can make a node hold (the README's table of
+// resources lists them with what happens at each).
+const (
+	maxPeers      = 512  // address book entries; past it an offline peer owed nothing is forgotten
+	maxTombstones = 4096 // forgotten peers whose stream position is kept
+	strangerRate  = 200  // sealed packets from unknown keys opened per second
+
+	maxReorderAhead     = 256      // how far past a gap a message may be (an honest window is 64)
+	maxReorderPeerBytes = 2 << 20  // text one peer may have waiting behind a gap
+	maxReorderBytes     = 16 << 20 // text all peers together may have waiting behind gaps
+
+	maxPeerEventBytes = 1 << 20 // one peer's messages waiting for the user
+	maxEventBytes     = 8 << 20 // all messages waiting for the user
+	maxEvents         = 4096    // notices (joined, renamed, ...) waiting for the user
+
+	maxAnswers         = 1024 // stranger addresses remembered for rate-limiting answers
+	maxVersionWarnings = 256  // addresses warned about an incompatible version
+)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -61,7 +62,7 @@ type datagram struct {
 
 // handleDatagram passes one received datagram to h.
 func (t *NetTransport) handleDatagram(h func(Packet), data []byte, from netip.AddrPort) {
-	if len(data) > MaxDatagram+100 {
+	if len(data) > wire.MaxDatagram+100 {
 		return // larger than any datagram we send: not ours
 	}
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
@@ -307,7 +308,7 @@ func (c *tcpConn) serve() {
 			return
 		}
 		n := binary.BigEndian.Uint32(hdr[:])
-		if n == 0 || n > maxPacket {
+		if n == 0 || n > wire.MaxPacket {
 			c.t.log.Debug("tcp: bad frame length, closing", "from", c.addr, "len", n)
 			return
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -85,6 +86,9 @@ type Stats struct {
 	Unauthentic   uint64 // of which: failed to open
 	Duplicates    uint64 // messages received again (acknowledged, not shown)
 	UnknownBudget uint64 // sealed packets from unknown keys not opened (flood guard)
+	Backpressure  uint64 // messages not taken (nor acknowledged) because the user side is behind
+	NoRoom        uint64 // messages ahead of a gap not taken for want of room (sent again)
+	EventsDropped uint64 // notices about peers dropped because the event queue was full
 }
 
 // static is an address given with -peer, probed until someone answers there.
@@ -109,7 +113,7 @@ type Node struct {
 	name    string
 	away    string // away text; "" = here
 	counter uint64
-	book    book
+	book    *book
 	statics []*static
 	hints   map[[32]byte]string // how a not-yet-known key was learned
 	nextID  uint64
@@ -118,8 +122,12 @@ type Node struct {
 	budget  tokenBucket              // opens of packets from unknown keys
 	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
 	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
+	chal    challenger
+	reorder reorderBudget
+	ready   []inMsg // scratch: messages a packet made ready to show
 
-	evq     []Event
+	evq     []queuedEvent
+	evBytes int  // message bytes in evq
 	pumping bool // pumpEvents holds an event it has not handed over yet
 	evCond  *sync.Cond
 	events  chan Event
@@ -132,6 +140,7 @@ type Node struct {
 	kick        chan struct{} // wakes the timer loop early (see wake)
 	timerAt     time.Time     // when the timer loop runs tick next (zero before the first tick, which runs at once)
 	ticking     bool          // tick is running
+	saveKick    chan struct{} // wakes the pins saver
 	done        chan struct{}
 	wg          sync.WaitGroup
 }
@@ -144,8 +153,8 @@ func New(cfg Config, tr Transport) (*Node, error) {
 	if cfg.Host == "" {
 		cfg.Host, _ = os.Hostname()
 	}
-	if len(cfg.Host) > maxHost {
-		cfg.Host = cfg.Host[:maxHost]
+	if len(cfg.Host) > wire.MaxHost {
+		cfg.Host = cfg.Host[:wire.MaxHost]
 	}
 	if cfg.Identity == nil {
 		id, err := NewIdentity()
@@ -162,26 +171,34 @@ func New(cfg Config, tr Transport) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now()
 	n := &Node{
 		cfg: cfg, tm: cfg.Timing.withDefaults(), id: cfg.Identity, tr: tr, log: log,
-		boot:    uint64(time.Now().UnixNano()),
-		name:    cfg.Name,
-		book:    book{self: cfg.Identity, peers: map[[32]byte]*peerState{}, names: map[string]*peerState{}, pins: ps},
-		hints:   map[[32]byte]string{},
-		budget:  tokenBucket{rate: 200, burst: 200},
-		answers: map[netip.Addr]time.Time{},
-		vwarn:   map[netip.Addr]bool{},
-		events:  make(chan Event, 64),
-		kick:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
+		boot:     uint64(now.UnixNano()),
+		name:     cfg.Name,
+		book:     newBook(ps, maxPeers, maxTombstones),
+		hints:    map[[32]byte]string{},
+		budget:   tokenBucket{rate: strangerRate, burst: strangerRate},
+		answers:  map[netip.Addr]time.Time{},
+		vwarn:    map[netip.Addr]bool{},
+		chal:     challenger{start: now},
+		reorder:  reorderBudget{ahead: maxReorderAhead, perPeer: maxReorderPeerBytes, total: maxReorderBytes},
+		events:   make(chan Event, 64),
+		kick:     make(chan struct{}, 1),
+		saveKick: make(chan struct{}, 1),
+		done:     make(chan struct{}),
 	}
 	n.evCond = sync.NewCond(&n.mu)
 	if _, err := rand.Read(n.noncePrefix[:]); err != nil {
 		return nil, fmt.Errorf("peer: nonce: %w", err)
 	}
-	n.wg.Add(1)
+	if _, err := rand.Read(n.chal.secret[:]); err != nil {
+		return nil, fmt.Errorf("peer: challenge secret: %w", err)
+	}
+	n.wg.Add(2)
 	go n.pumpEvents() // not in wg: it ends once the consumer took every event
 	go n.timerLoop()
+	go n.savePins()
 	tr.Serve(n.handle)
 	return n, nil
 }
@@ -221,17 +238,16 @@ func (n *Node) SetName(name string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.name = name
-	n.book.assignNames(n.name)
 	for _, p := range n.book.peers {
 		if p.online {
-			n.sendHello(p, 0, nil)
+			n.sendHello(p, 0, zeroChallenge, nil)
 		}
 	}
 	return nil
 }
 
 // MaxAwayBytes bounds the away text.
-const MaxAwayBytes = maxAway
+const MaxAwayBytes = wire.MaxAway
 
 // SetAway sets an away text that peers see in /peers and that answers each
 // peer's first direct message while it is set (like IP Messenger's absence
@@ -249,7 +265,7 @@ func (n *Node) SetAway(text string) error {
 	for _, p := range n.book.peers {
 		p.awayAnswered = false
 		if p.online {
-			n.sendHello(p, 0, nil)
+			n.sendHello(p, 0, zeroChallenge, nil)
 		}
 	}
 	return nil
@@ -268,7 +284,7 @@ func (n *Node) Peers() []PeerInfo {
 	defer n.mu.Unlock()
 	var out []PeerInfo
 	for _, p := range n.book.peers {
-		if p.display != "" && (p.online || len(p.out) > 0) {
+		if p.label != "" && (p.online || p.out.len() > 0) {
 			out = append(out, p.info(n.cfg.TCPOnly))
 		}
 	}
@@ -283,7 +299,7 @@ func (n *Node) Resolve(name string) (PeerInfo, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p := n.book.byName(name)
-	if p == nil || p.display == "" {
+	if p == nil || p.label == "" {
 		return PeerInfo{}, fmt.Errorf("%w: %s", ErrUnknownPeer, name)
 	}
 	return p.info(n.cfg.TCPOnly), nil
@@ -294,7 +310,7 @@ func (n *Node) Peer(id string) (PeerInfo, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p := n.book.byID(id)
-	if p == nil || p.display == "" {
+	if p == nil || p.label == "" {
 		return PeerInfo{}, false
 	}
 	return p.info(n.cfg.TCPOnly), true
@@ -307,19 +323,13 @@ func (n *Node) Trust(id string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p := n.book.byID(id)
-	if p == nil || p.display == "" {
+	if p == nil || p.label == "" {
 		return fmt.Errorf("%w: %s", ErrUnknownPeer, id)
 	}
-	name := p.display
-	if err := n.book.pins.pin(p.nick, p.key); err != nil {
-		return err
-	}
-	for _, q := range n.book.peers {
-		q.warned = q.warned || q != p // the old holder is not news
-	}
-	n.book.assignNames(n.name)
-	p.warned = false
-	n.emit(Event{Kind: EvInfo, Text: fmt.Sprintf("%s is now trusted as %s (key %s)", name, p.display, Fingerprint(&p.key))})
+	name := p.label
+	n.announce(n.book.trust(p, n.name, time.Now()))
+	n.kickSave()
+	n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is now trusted as %s (key %s)", name, p.label, Fingerprint(&p.key))})
 	return nil
 }
 
@@ -338,7 +348,7 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if key == n.id.Public || n.closed || !CanonicalKey(&key) {
+	if key == n.id.Public || n.closed || !wire.CanonicalKey(&key) {
 		return
 	}
 	p := n.book.peers[key]
@@ -350,13 +360,14 @@ func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 			clear(n.hints)
 		}
 		n.hints[key] = "mdns"
-		p = &peerState{key: key, shared: n.id.sharedKey(&key), id: KeyID(&key), addr: addr, udpOK: true}
-		n.sendHello(p, FlagReply, nil) // p is not in the book until it answers
+		p = n.stranger(key, n.id.sharedKey(&key))
+		p.addr = addr
+		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge
 		return
 	}
 	old := p.addr
 	p.addr = addr
-	n.sendHello(p, FlagReply, nil)
+	n.sendHello(p, wire.FlagReply, zeroChallenge, nil)
 	p.addr = old // believe the new address only when the peer answers from it
 }
 
@@ -374,8 +385,8 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 	}
 	var targets []*peerState
 	if to == "" {
-		for _, p := range n.book.sorted(func(p *peerState) string { return p.display }) {
-			if p.online {
+		for _, p := range n.book.sorted(func(p *peerState) string { return p.label }) {
+			if p.online && p.label != "" {
 				targets = append(targets, p)
 			}
 		}
@@ -384,7 +395,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 		}
 	} else {
 		p := n.book.byID(to)
-		if p == nil || p.display == "" {
+		if p == nil || p.label == "" {
 			return nil, fmt.Errorf("%w: %s", ErrUnknownPeer, to)
 		}
 		targets = append(targets, p)
@@ -392,19 +403,18 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 	now := time.Now()
 	var ids []uint64
 	for _, p := range targets {
-		if len(p.out) >= n.tm.QueueLimit {
+		if p.out.len() >= n.tm.QueueLimit {
 			if to != "" {
-				return nil, fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, len(p.out), p.display)
+				return nil, fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, p.out.len(), p.label)
 			}
-			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("not sent to %s: %d messages wait for it already", p.display, len(p.out))})
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("not sent to %s: %d messages wait for it already", p.label, p.out.len())})
 			continue
 		}
 		n.nextID++
-		p.nextSeq++
-		p.out = append(p.out, &outMsg{id: n.nextID, seq: p.nextSeq, text: text, all: to == "", time: now})
+		p.out.push(n.nextID, text, to == "", now)
 		ids = append(ids, n.nextID)
 		if !p.online {
-			n.emit(Event{Kind: EvInfo, Peer: p.display, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.display, p.display)})
+			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
 			n.wake(p.nextPing) // the timer knocks on peers we owe messages
 		}
 		n.pump(p, now)
@@ -421,7 +431,7 @@ func (n *Node) pendingOnline() int {
 	c := 0
 	for _, p := range n.book.peers {
 		if p.online {
-			c += len(p.out)
+			c += p.out.len()
 		}
 	}
 	return c
@@ -482,12 +492,12 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		return nil
 	}
-	for _, p := range n.book.sorted(func(p *peerState) string { return p.display }) {
+	for _, p := range n.book.sorted(func(p *peerState) string { return p.label }) {
 		if p.online {
-			n.send(p, &Payload{Kind: KindBye}, nil)
+			n.send(p, &wire.Payload{Kind: wire.KindBye}, nil, pathAuto)
 		}
-		for _, m := range p.out {
-			n.emit(Event{Kind: EvFailed, Peer: p.display, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
+		for _, m := range p.out.msgs {
+			n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 		}
 	}
 	n.closed = true
@@ -497,49 +507,6 @@ func (n *Node) Close() error {
 	err := n.tr.Close()
 	n.wg.Wait()
 	return err
-}
-
-// emit queues an event (n.mu held).
-func (n *Node) emit(e Event) {
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	if n.closed {
-		return // the channel is closing; nobody listens any more
-	}
-	if len(n.evq) == 0 && !n.pumping {
-		select {
-		case n.events <- e: // the common case: no hand-off to the pump
-			return
-		default:
-		}
-	}
-	n.evq = append(n.evq, e)
-	n.evCond.Signal()
-}
-
-// pumpEvents moves queued events to the Events channel, never dropping one.
-func (n *Node) pumpEvents() {
-	defer close(n.events)
-	for {
-		n.mu.Lock()
-		for len(n.evq) == 0 && !n.closed {
-			n.evCond.Wait()
-		}
-		if len(n.evq) == 0 {
-			n.mu.Unlock()
-			return
-		}
-		e := n.evq[0]
-		n.evq[0] = Event{}
-		n.evq = n.evq[1:]
-		n.pumping = true // an event is on its way: emit must not overtake it
-		n.mu.Unlock()
-		n.events <- e
-		n.mu.Lock()
-		n.pumping = false
-		n.mu.Unlock()
-	}
 }
 
 // changes returns a channel closed at the next change (n.mu held).

@@ -9,21 +9,40 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
-// pinsFile holds the name -> key pins (trust on first use), one per line.
+// pinsFile holds the name -> key pins (trust on first use), one per line:
+// "name hex-key [last-used-unix-seconds]".
 const pinsFile = "known_peers"
 
-// pins remembers which key first used each nickname. With an empty path the
-// pins live in memory only.
+// maxPins bounds known_peers: a key gets at most one pin, and only for a name
+// it really used with us (a message exchanged, or /trust), so this is the
+// number of people one talks to; past it the pin used longest ago goes.
+const maxPins = 1024
+
+// pins remembers which key holds each nickname. It has its own lock, so the
+// file is written outside the node's: the node changes pins in memory and a
+// saver writes snapshots. With an empty path the pins live in memory only.
 type pins struct {
 	path string
-	keys map[string][32]byte
+
+	mu    sync.Mutex
+	names map[string]pinEntry // name -> its holder
+	keys  map[[32]byte]string // key -> the one name it holds
+	dirty bool
+}
+
+type pinEntry struct {
+	key  [32]byte
+	used int64 // Unix seconds of the last message exchanged under it
 }
 
 func loadPins(home string) (*pins, error) {
-	p := &pins{keys: map[string][32]byte{}}
+	p := &pins{names: map[string]pinEntry{}, keys: map[[32]byte]string{}}
 	if home == "" {
 		return p, nil
 	}
@@ -42,14 +61,20 @@ func loadPins(home string) (*pins, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		name, keyHex, ok := strings.Cut(line, " ")
-		raw, err := hex.DecodeString(strings.TrimSpace(keyHex))
-		if !ok || err != nil || len(raw) != 32 || ValidName(name) != nil {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || ValidName(fields[0]) != nil {
 			continue // a damaged line pins nothing
 		}
-		var k [32]byte
-		copy(k[:], raw)
-		p.keys[name] = k
+		raw, err := hex.DecodeString(fields[1])
+		if err != nil || len(raw) != 32 {
+			continue
+		}
+		var e pinEntry
+		copy(e.key[:], raw)
+		if len(fields) > 2 {
+			e.used, _ = strconv.ParseInt(fields[2], 10, 64)
+		}
+		p.set(fields[0], e)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("peer: read pins: %w", err)
@@ -59,33 +84,91 @@ func loadPins(home string) (*pins, error) {
 
 // lookup returns the key pinned to name.
 func (p *pins) lookup(name string) ([32]byte, bool) {
-	k, ok := p.keys[name]
-	return k, ok
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.names[name]
+	return e.key, ok
 }
 
-// pin binds name to key and saves the file.
-func (p *pins) pin(name string, key [32]byte) error {
-	p.keys[name] = key
-	if p.path == "" {
+// pin binds name to key (the key's earlier pin, and whoever held name before,
+// lose theirs), in memory; save writes it.
+func (p *pins) pin(name string, key [32]byte, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e, ok := p.names[name]; ok && e.key == key {
+		e.used = now.Unix()
+		p.names[name] = e
+		return
+	}
+	p.set(name, pinEntry{key: key, used: now.Unix()})
+	p.dirty = true
+}
+
+// set binds name to e.key, keeping one pin per key and at most maxPins
+// (p.mu held).
+func (p *pins) set(name string, e pinEntry) {
+	if old, ok := p.names[name]; ok {
+		delete(p.keys, old.key)
+	}
+	if old, ok := p.keys[e.key]; ok {
+		delete(p.names, old)
+	}
+	for len(p.names) >= maxPins {
+		var oldest string
+		for n, x := range p.names {
+			if oldest == "" || x.used < p.names[oldest].used || (x.used == p.names[oldest].used && n < oldest) {
+				oldest = n
+			}
+		}
+		delete(p.keys, p.names[oldest].key)
+		delete(p.names, oldest)
+	}
+	p.names[name] = e
+	p.keys[e.key] = name
+}
+
+// len is the number of pins.
+func (p *pins) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.names)
+}
+
+// save writes the pins if they changed since the last save. It is called
+// without the node's lock held.
+func (p *pins) save() error {
+	p.mu.Lock()
+	if !p.dirty || p.path == "" {
+		p.mu.Unlock()
 		return nil
 	}
-	names := make([]string, 0, len(p.keys))
-	for n := range p.keys {
+	names := make([]string, 0, len(p.names))
+	for n := range p.names {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	var b strings.Builder
-	b.WriteString("# p2pchat: nickname -> public key, trusted on first use (see /whois, /trust)\n")
+	b.WriteString("# p2pchat: nickname -> public key [last used], trusted on first message (see /whois, /trust)\n")
 	for _, n := range names {
-		k := p.keys[n]
-		fmt.Fprintf(&b, "%s %s\n", n, hex.EncodeToString(k[:]))
+		e := p.names[n]
+		fmt.Fprintf(&b, "%s %s %d\n", n, hex.EncodeToString(e.key[:]), e.used)
 	}
+	p.dirty = false
+	p.mu.Unlock()
 	tmp := p.path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		p.markDirty()
 		return fmt.Errorf("peer: save pins: %w", err)
 	}
 	if err := os.Rename(tmp, p.path); err != nil {
+		p.markDirty()
 		return fmt.Errorf("peer: save pins: %w", err)
 	}
 	return nil
+}
+
+func (p *pins) markDirty() {
+	p.mu.Lock()
+	p.dirty = true
+	p.mu.Unlock()
 }

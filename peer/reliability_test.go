@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"net/netip"
 	"strings"
 	"sync"
@@ -168,8 +169,9 @@ func TestReplayDropped(t *testing.T) {
 	a, b, c := startNode(t, mn, "alice"), startNode(t, mn, "bob"), startNode(t, mn, "carol")
 	introduce(a, b)
 	introduce(c, b)
-	b.waitJoined("alice")
-	b.waitJoined("carol")
+	b.waitAll(
+		func(e Event) bool { return e.Kind == EvJoined && e.Peer == "alice" },
+		func(e Event) bool { return e.Kind == EvJoined && e.Peer == "carol" })
 	a.waitJoined("bob")
 	c.waitJoined("bob")
 	mn.Tap(func(from, to netip.AddrPort, p []byte, tcp bool) {
@@ -221,7 +223,7 @@ func TestGarbageDropped(t *testing.T) {
 	var key [32]byte
 	for i := 0; i < 2000; i++ {
 		key[0] = byte(i)
-		p := append(AppendHeader(nil, TypeSealed, &key), make([]byte, 100+i%300)...)
+		p := append(wire.AppendHeader(nil, wire.TypeSealed, &key), make([]byte, 100+i%300)...)
 		junk.SendUDP(b.tr.Addr(), p[:i%len(p)])
 		junk.SendUDP(b.tr.Addr(), []byte(strings.Repeat("x", i%1500)))
 	}
@@ -243,15 +245,38 @@ func TestKeyFloodBounded(t *testing.T) {
 	a.mu.Lock()
 	a.budget = tokenBucket{rate: 1e9, burst: 1e9} // past the flood guard: test the bound itself
 	a.mu.Unlock()
-	for i := 0; i < maxPeers+300; i++ {
+	// Hellos that never answer the challenge take nothing in.
+	for i := 0; i < 1000; i++ {
 		id := mustIdentity(t)
-		pkt, _ := id.seal(nil, id.sharedKey(&a.id.Public), &Payload{Kind: KindHello, Boot: 1, Counter: 1, Port: 1, Name: fmt.Sprintf("sybil%d", i)})
+		pkt, _ := id.seal(nil, id.sharedKey(&a.id.Public), &wire.Payload{Kind: wire.KindHello, Boot: 1, Counter: 1, Port: 1, Name: fmt.Sprintf("sybil%d", i)})
 		a.handle(Packet{Data: pkt, From: evil.Addr(), Reply: func([]byte) {}})
 	}
 	a.mu.Lock()
 	size := len(a.book.peers)
 	a.mu.Unlock()
-	if size > maxPeers || size < maxPeers-1 {
+	if size != 1 {
+		t.Fatalf("address book has %d entries after unanswered hellos, want 1 (bob)", size)
+	}
+	// Keys that do answer fill the book up to its bound, no further.
+	for i := 0; i < maxPeers+300; i++ {
+		f := newFakePeer(t, a.Node, evil.Addr().String())
+		f.join(fmt.Sprintf("sybil%d", i))
+		if i == maxPeers+299 {
+			break
+		}
+		a.mu.Lock()
+		p := a.book.peers[f.id.Public]
+		a.mu.Unlock()
+		if p != nil { // gone offline, as a sybil soon is: room can be made
+			a.mu.Lock()
+			p.online = false
+			a.mu.Unlock()
+		}
+	}
+	a.mu.Lock()
+	size = len(a.book.peers)
+	a.mu.Unlock()
+	if size != maxPeers {
 		t.Fatalf("address book has %d entries, want the bound %d", size, maxPeers)
 	}
 	b.Send("alice", "still works")

@@ -13,14 +13,31 @@ type replayWindow struct {
 
 const windowSize = 2048
 
-// check reports whether (boot, counter) is new, and records it if so.
-func (w *replayWindow) check(boot, counter uint64) bool {
+// check reports whether (boot, counter) is new, and records it if so;
+// restarted is set when it is the first packet of a newer process than
+// the window knew (not for the very first packet).
+func (w *replayWindow) check(boot, counter uint64) (ok, restarted bool) {
 	switch {
 	case boot < w.boot:
-		return false
+		return false, false
 	case boot > w.boot:
+		restarted = w.boot != 0
 		*w = replayWindow{boot: boot}
 	}
+	return w.checkCounter(counter), restarted
+}
+
+// floor makes the window refuse everything of boot up to counter: a peer
+// taken into the book on a fresh challenge answer may have been talking
+// before, and nothing it sent before that answer is believed.
+func (w *replayWindow) floor(boot, counter uint64) {
+	*w = replayWindow{boot: boot, highest: counter}
+	for i := range w.bits {
+		w.bits[i] = ^uint64(0)
+	}
+}
+
+func (w *replayWindow) checkCounter(counter uint64) bool {
 	if counter == 0 {
 		return false
 	}

@@ -1,4 +1,4 @@
-package peer
+package wire
 
 import (
 	"bytes"
@@ -26,14 +26,16 @@ func TestPayloadBytes(t *testing.T) {
 		p    Payload
 		want string
 	}{
-		{"hello", Payload{Kind: KindHello, Boot: 1, Counter: 2, ToBoot: 10, Flags: FlagReply | FlagTCP, Port: 7117, Name: "bob", Host: "pc", Away: "lunch"},
-			"01 0000000000000001 0000000000000002 000000000000000a 03 1bcd 03 626f62 02 7063 0005 6c756e6368"},
+		{"hello", Payload{Kind: KindHello, Boot: 1, Counter: 2, ToBoot: 10, Flags: FlagReply | FlagTCP, Port: 7117, Name: "bob", Host: "pc", Away: "lunch",
+			Challenge: [16]byte{0xc0, 15: 0xc1}, Echo: [16]byte{0xe0, 15: 0xe1}},
+			"01 0000000000000001 0000000000000002 000000000000000a 03 1bcd 03 626f62 02 7063 0005 6c756e6368" +
+				" c00000000000000000000000000000c1 e00000000000000000000000000000e1"},
 		{"bye", Payload{Kind: KindBye, Boot: 1, Counter: 3, ToBoot: 10}, "02 0000000000000001 0000000000000003 000000000000000a"},
 		{"ping", Payload{Kind: KindPing, Boot: 1, Counter: 4, ToBoot: 10, PingID: 9}, "03 0000000000000001 0000000000000004 000000000000000a 0000000000000009"},
 		{"pong", Payload{Kind: KindPong, Boot: 1, Counter: 5, ToBoot: 10, PingID: 9}, "04 0000000000000001 0000000000000005 000000000000000a 0000000000000009"},
-		{"message", Payload{Kind: KindMsg, Boot: 1, Counter: 6, ToBoot: 10, Seq: 7, Base: 5, Time: 1000, All: true, Text: "你好"},
-			"05 0000000000000001 0000000000000006 000000000000000a 0000000000000007 0000000000000005 00000000000003e8 01 e4bda0e5a5bd"},
-		{"ack", Payload{Kind: KindAck, Boot: 1, Counter: 8, ToBoot: 10, StreamBoot: 3, Seq: 7}, "06 0000000000000001 0000000000000008 000000000000000a 0000000000000003 0000000000000007"},
+		{"message", Payload{Kind: KindMsg, Boot: 1, Counter: 6, ToBoot: 10, Stream: 0xabc, Seq: 7, Base: 5, Time: 1000, All: true, Text: "你好"},
+			"05 0000000000000001 0000000000000006 000000000000000a 0000000000000abc 0000000000000007 0000000000000005 00000000000003e8 01 00000006 e4bda0e5a5bd"},
+		{"ack", Payload{Kind: KindAck, Boot: 1, Counter: 8, ToBoot: 10, Stream: 3, Seq: 7}, "06 0000000000000001 0000000000000008 000000000000000a 0000000000000003 0000000000000007"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +51,7 @@ func TestPayloadBytes(t *testing.T) {
 				t.Fatalf("round trip\n got %+v\nwant %+v", back, tt.p)
 			}
 			// Trailing bytes (fields of a later version) are ignored.
-			if _, err := ParsePayload(append(got, 0xff, 0xfe)); err != nil && tt.name != "message" {
+			if back, err := ParsePayload(append(got, 0xff, 0xfe)); err != nil || !reflect.DeepEqual(back, tt.p) {
 				t.Errorf("trailing bytes: %v", err)
 			}
 		})
@@ -72,10 +74,13 @@ func TestParsePayloadRejects(t *testing.T) {
 		{"name with escape", hello("bo\x1b[2Jb"), ErrBadField},
 		{"name too long", hello(strings.Repeat("名", 33)), ErrBadField},
 		{"port zero", (&Payload{Kind: KindHello, Name: "bob"}).AppendMarshal(nil), ErrBadField},
-		{"text not utf8", (&Payload{Kind: KindMsg, Seq: 1, Base: 1, Text: "\xff\xfe"}).AppendMarshal(nil), ErrBadField},
-		{"text too long", (&Payload{Kind: KindMsg, Seq: 1, Base: 1, Text: strings.Repeat("a", MaxTextBytes+1)}).AppendMarshal(nil), ErrTooBig},
-		{"seq zero", (&Payload{Kind: KindMsg, Base: 1, Text: "x"}).AppendMarshal(nil), ErrBadField},
-		{"base after seq", (&Payload{Kind: KindMsg, Seq: 1, Base: 2, Text: "x"}).AppendMarshal(nil), ErrBadField},
+		{"text not utf8", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 1, Text: "\xff\xfe"}).AppendMarshal(nil), ErrBadField},
+		{"text too long", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 1, Text: strings.Repeat("a", MaxTextBytes+1)}).AppendMarshal(nil), ErrTooBig},
+		{"seq zero", (&Payload{Kind: KindMsg, Stream: 1, Base: 1, Text: "x"}).AppendMarshal(nil), ErrBadField},
+		{"base after seq", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 2, Text: "x"}).AppendMarshal(nil), ErrBadField},
+		{"stream zero", (&Payload{Kind: KindMsg, Seq: 1, Base: 1, Text: "x"}).AppendMarshal(nil), ErrBadField},
+		{"text shorter than its length", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 1, Text: "xyz"}).AppendMarshal(nil)[:wireLenTextEnd-1], ErrShort},
+		{"hello without challenge", hello("bob")[:len(hello("bob"))-32], ErrShort},
 		{"truncated ack", (&Payload{Kind: KindAck, Seq: 1}).AppendMarshal(nil)[:20], ErrShort},
 	}
 	for _, tt := range tests {
@@ -86,6 +91,10 @@ func TestParsePayloadRejects(t *testing.T) {
 		})
 	}
 }
+
+// wireLenTextEnd is where a 3-byte message text ends: inner header, stream,
+// seq, base, time, flags, length, text.
+const wireLenTextEnd = InnerHdr + 8 + 8 + 8 + 8 + 1 + 4 + 3
 
 func TestParseOuter(t *testing.T) {
 	var key [32]byte
@@ -112,7 +121,7 @@ func TestParseOuter(t *testing.T) {
 		{"truncated key", []byte("p2pc\x01\x01abc"), ErrShort},
 		{"sealed without box", append(AppendHeader(nil, TypeSealed, &key), make([]byte, 30)...), ErrShort},
 		{"unknown type", AppendHeader(nil, 7, &key), ErrUnknownKind},
-		{"huge", append(AppendHeader(nil, TypeSealed, &key), make([]byte, maxPacket)...), ErrTooBig},
+		{"huge", append(AppendHeader(nil, TypeSealed, &key), make([]byte, MaxPacket)...), ErrTooBig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +139,7 @@ func FuzzParseOuter(f *testing.F) {
 	f.Add([]byte("p2pc\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := ParseOuter(b)
-		if err == nil && o.Type == TypeSealed && len(o.Box) < boxOverhead {
+		if err == nil && o.Type == TypeSealed && len(o.Box) < BoxOverhead {
 			t.Fatalf("accepted a sealed packet with a %d-byte box", len(o.Box))
 		}
 	})

@@ -1,4 +1,7 @@
-package peer
+// Package wire is p2pchat's wire format, version 1: the outer packet header,
+// the sealed inner payloads and their exact bytes. It only encodes and
+// decodes; sealing, opening and the protocol live in package peer.
+package wire
 
 // Wire format, version 1. Every packet (a UDP datagram, or the payload of a
 // TCP frame) starts with the same outer header:
@@ -25,19 +28,31 @@ package peer
 //	9      8    counter: per sender process, +1 for every sealed packet
 //	17     8    to-boot: the recipient process's boot, as the sender knows it
 //	            (0 = not known yet); only a hello is accepted with another
-//	25     ...  body, by kind (integers big-endian):
-//	  hello:   flags(1: 1 reply wanted, 2 TCP mode) port(2) name(1+n) host(1+n) away(2+n)
+//	25     ...  body, by kind (integers big-endian; n: a length prefix)
+//	  hello:   flags(1: 1 reply wanted, 2 TCP mode) port(2) name(1+n)
+//	           host(1+n) away(2+n) challenge(16) echo(16)
 //	  bye:     nothing
 //	  ping:    id(8)          pong: id(8)
-//	  message: seq(8) base(8) time(8, Unix ms) flags(1: 1 to all) text(rest)
-//	  ack:     stream boot(8) seq(8)
+//	  message: stream(8) seq(8) base(8) time(8, Unix ms) flags(1: 1 to all)
+//	           text(4+n)
+//	  ack:     stream(8) seq(8)
 //
 // (boot, counter) drives the per-peer replay window; to-boot ties a packet to
 // one run of the recipient, so packets recorded earlier cannot be replayed to
-// it after it restarts with an empty window. seq numbers a sender's
-// messages to one recipient, base is the lowest seq it still waits on. Type
-// and kind numbers are append-only. Decoders are lax about trailing bytes so
-// later versions can add fields.
+// it after it restarts with an empty window. A hello's challenge is a fresh
+// value the recipient must echo in its own hello before the sender takes it
+// into its address book: a recorded hello cannot bring back a peer that was
+// forgotten (all zero: no challenge; echo all zero: nothing to echo).
+//
+// A message stream is one sender's messages to one recipient: stream is its
+// id, chosen by the sender when it starts the stream (a new process, or a
+// recipient it had forgotten), seq numbers the messages from 1 and base is
+// the lowest seq the sender still waits on. An ack names the stream and seq
+// it acknowledges.
+//
+// Type and kind numbers are append-only. Every field has a fixed size or a
+// length prefix, and decoders ignore trailing bytes, so a later version can
+// append fields to any kind.
 //
 // Over TCP every packet is framed by a 4-byte big-endian length.
 
@@ -52,18 +67,18 @@ import (
 const (
 	Magic            = "p2pc"
 	Version     byte = 1
-	headerLen        = 4 + 1 + 1 + 32
-	nonceLen         = 24
-	sealedHdr        = headerLen + nonceLen
-	boxOverhead      = 16
-	innerHdr         = 1 + 8 + 8 + 8
+	HeaderLen        = 4 + 1 + 1 + 32
+	NonceLen         = 24
+	SealedHdr        = HeaderLen + NonceLen
+	BoxOverhead      = 16
+	InnerHdr         = 1 + 8 + 8 + 8
 	// MaxDatagram is the largest UDP datagram p2pchat sends: under the
 	// Wi-Fi MTU with room to spare. Larger messages go over TCP.
 	MaxDatagram = 1200
-	// maxPacket bounds any packet, UDP or TCP frame.
-	maxPacket = sealedHdr + boxOverhead + innerHdr + 8 + 8 + 8 + 1 + MaxTextBytes + 64
-	maxHost   = 64
-	maxAway   = 200
+	// MaxPacket bounds any packet, UDP or TCP frame.
+	MaxPacket = SealedHdr + BoxOverhead + InnerHdr + 8 + 8 + 8 + 8 + 1 + 4 + MaxTextBytes + 64
+	MaxHost   = 64
+	MaxAway   = 200
 )
 
 // PacketType is the outer packet type.
@@ -129,7 +144,7 @@ type Outer struct {
 // version in Outer.Version) for packets of another protocol version.
 func ParseOuter(b []byte) (Outer, error) {
 	var o Outer
-	if len(b) > maxPacket {
+	if len(b) > MaxPacket {
 		return o, ErrTooBig
 	}
 	if len(b) < 5 || string(b[:4]) != Magic {
@@ -139,7 +154,7 @@ func ParseOuter(b []byte) (Outer, error) {
 	if o.Version != Version {
 		return o, fmt.Errorf("%w (version %d, we speak %d)", ErrVersion, o.Version, Version)
 	}
-	if len(b) < headerLen {
+	if len(b) < HeaderLen {
 		return o, ErrShort
 	}
 	o.Type = PacketType(b[5])
@@ -151,11 +166,11 @@ func ParseOuter(b []byte) (Outer, error) {
 	case TypeProbe:
 		return o, nil
 	case TypeSealed:
-		if len(b) < sealedHdr+boxOverhead+innerHdr {
+		if len(b) < SealedHdr+BoxOverhead+InnerHdr {
 			return o, ErrShort
 		}
-		copy(o.Nonce[:], b[headerLen:sealedHdr])
-		o.Box = b[sealedHdr:]
+		copy(o.Nonce[:], b[HeaderLen:SealedHdr])
+		o.Box = b[SealedHdr:]
 		return o, nil
 	}
 	return o, fmt.Errorf("%w: packet type %d", ErrUnknownKind, o.Type)
@@ -195,24 +210,24 @@ type Payload struct {
 	ToBoot  uint64
 
 	// hello
-	Flags byte
-	Port  uint16
-	Name  string
-	Host  string
-	Away  string
+	Flags     byte
+	Port      uint16
+	Name      string
+	Host      string
+	Away      string
+	Challenge [16]byte // answer me with this in Echo before I take you in
+	Echo      [16]byte // the challenge of the hello this one answers
 
 	// ping, pong
 	PingID uint64
 
-	// message
-	Seq  uint64
-	Base uint64
-	Time int64 // Unix ms
-	All  bool
-	Text string
-
-	// ack
-	StreamBoot uint64
+	// message (and ack: Stream, Seq)
+	Stream uint64
+	Seq    uint64
+	Base   uint64
+	Time   int64 // Unix ms
+	All    bool
+	Text   string
 }
 
 // Hello flags.
@@ -238,9 +253,12 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 		b = append(b, p.Host...)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(p.Away)))
 		b = append(b, p.Away...)
+		b = append(b, p.Challenge[:]...)
+		b = append(b, p.Echo[:]...)
 	case KindPing, KindPong:
 		b = binary.BigEndian.AppendUint64(b, p.PingID)
 	case KindMsg:
+		b = binary.BigEndian.AppendUint64(b, p.Stream)
 		b = binary.BigEndian.AppendUint64(b, p.Seq)
 		b = binary.BigEndian.AppendUint64(b, p.Base)
 		b = binary.BigEndian.AppendUint64(b, uint64(p.Time))
@@ -249,9 +267,10 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 			f |= flagAll
 		}
 		b = append(b, f)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(p.Text)))
 		b = append(b, p.Text...)
 	case KindAck:
-		b = binary.BigEndian.AppendUint64(b, p.StreamBoot)
+		b = binary.BigEndian.AppendUint64(b, p.Stream)
 		b = binary.BigEndian.AppendUint64(b, p.Seq)
 	}
 	return b
@@ -261,14 +280,14 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 // (UTF-8, lengths, names as ValidName). Strings are copied.
 func ParsePayload(b []byte) (Payload, error) {
 	var p Payload
-	if len(b) < innerHdr {
+	if len(b) < InnerHdr {
 		return p, ErrShort
 	}
 	p.Kind = Kind(b[0])
 	p.Boot = binary.BigEndian.Uint64(b[1:])
 	p.Counter = binary.BigEndian.Uint64(b[9:])
 	p.ToBoot = binary.BigEndian.Uint64(b[17:])
-	r := reader{b: b[innerHdr:]}
+	r := reader{b: b[InnerHdr:]}
 	switch p.Kind {
 	case KindHello:
 		p.Flags = r.byte()
@@ -276,16 +295,18 @@ func ParsePayload(b []byte) (Payload, error) {
 		p.Name = r.str(int(r.byte()))
 		p.Host = r.str(int(r.byte()))
 		p.Away = r.str(int(r.u16()))
+		copy(p.Challenge[:], r.take(16))
+		copy(p.Echo[:], r.take(16))
 		if r.err != nil {
 			return p, r.err
 		}
 		if err := ValidName(p.Name); err != nil {
 			return p, fmt.Errorf("%w: name: %v", ErrBadField, err)
 		}
-		if len(p.Host) > maxHost || !utf8.ValidString(p.Host) {
+		if len(p.Host) > MaxHost || !utf8.ValidString(p.Host) {
 			return p, fmt.Errorf("%w: host", ErrBadField)
 		}
-		if len(p.Away) > maxAway || !utf8.ValidString(p.Away) {
+		if len(p.Away) > MaxAway || !utf8.ValidString(p.Away) {
 			return p, fmt.Errorf("%w: away", ErrBadField)
 		}
 		if p.Port == 0 {
@@ -295,25 +316,31 @@ func ParsePayload(b []byte) (Payload, error) {
 	case KindPing, KindPong:
 		p.PingID = r.u64()
 	case KindMsg:
+		p.Stream = r.u64()
 		p.Seq = r.u64()
 		p.Base = r.u64()
 		p.Time = int64(r.u64())
 		p.All = r.byte()&flagAll != 0
+		n := r.u32()
 		if r.err != nil {
 			return p, r.err
 		}
-		if len(r.b) > MaxTextBytes {
-			return p, fmt.Errorf("%w: text of %d bytes", ErrTooBig, len(r.b))
+		if n > MaxTextBytes {
+			return p, fmt.Errorf("%w: text of %d bytes", ErrTooBig, n)
 		}
-		if !utf8.Valid(r.b) {
+		text := r.take(int(n))
+		if r.err != nil {
+			return p, r.err
+		}
+		if !utf8.Valid(text) {
 			return p, fmt.Errorf("%w: text not UTF-8", ErrBadField)
 		}
-		p.Text = string(r.b)
-		if p.Seq == 0 || p.Base == 0 || p.Base > p.Seq {
-			return p, fmt.Errorf("%w: seq %d base %d", ErrBadField, p.Seq, p.Base)
+		p.Text = string(text)
+		if p.Stream == 0 || p.Seq == 0 || p.Base == 0 || p.Base > p.Seq {
+			return p, fmt.Errorf("%w: stream %d seq %d base %d", ErrBadField, p.Stream, p.Seq, p.Base)
 		}
 	case KindAck:
-		p.StreamBoot = r.u64()
+		p.Stream = r.u64()
 		p.Seq = r.u64()
 	default:
 		return p, fmt.Errorf("%w: %d", ErrUnknownKind, byte(p.Kind))
@@ -350,6 +377,13 @@ func (r *reader) byte() byte {
 func (r *reader) u16() uint16 {
 	if v := r.take(2); v != nil {
 		return binary.BigEndian.Uint16(v)
+	}
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if v := r.take(4); v != nil {
+		return binary.BigEndian.Uint32(v)
 	}
 	return 0
 }

@@ -1,0 +1,149 @@
+package peer
+
+import (
+	"fmt"
+	"time"
+)
+
+// queuedEvent is an event waiting for the consumer, with what it holds of
+// the peer's share of the queue.
+type queuedEvent struct {
+	e     Event
+	p     *peerState // the peer whose message it is, or nil
+	bytes int
+}
+
+// roomFor reports whether the event queue can take a message of size bytes
+// from p. When it cannot, the message is not taken nor acknowledged: the
+// sender's window holds it and sends it again. Each peer has its own share,
+// so one peer flooding us does not hold back another's messages (n.mu held).
+func (n *Node) roomFor(p *peerState, size int) bool {
+	size += eventOverhead
+	return p.queued+size <= maxPeerEventBytes && n.evBytes+size <= maxEventBytes
+}
+
+// eventOverhead is what an event costs besides its text, for the bounds.
+const eventOverhead = 256
+
+// emit queues an event (n.mu held). Events about our own messages
+// (delivered, pending, failed) are never dropped: they are bounded by the
+// queues the user filled. Notices about peers are dropped, and counted,
+// once maxEvents wait: a peer cannot grow the queue by changing its name
+// or coming and going.
+func (n *Node) emit(e Event) {
+	n.emitFor(nil, e)
+}
+
+// emitFor queues an event holding a message of p (p may be nil).
+func (n *Node) emitFor(p *peerState, e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if n.closed {
+		return // the channel is closing; nobody listens any more
+	}
+	if len(n.evq) == 0 && !n.pumping {
+		select {
+		case n.events <- e: // the common case: no hand-off to the pump
+			return
+		default:
+		}
+	}
+	q := queuedEvent{e: e}
+	switch e.Kind {
+	case EvMessage:
+		q.p, q.bytes = p, len(e.Text)+eventOverhead
+		p.queued += q.bytes
+		n.evBytes += q.bytes
+	case EvDelivered, EvPending, EvFailed:
+	default:
+		if len(n.evq) >= maxEvents {
+			n.stats.EventsDropped++
+			return
+		}
+	}
+	n.evq = append(n.evq, q)
+	n.evCond.Signal()
+}
+
+// pumpEvents moves queued events to the Events channel, never dropping one.
+func (n *Node) pumpEvents() {
+	defer close(n.events)
+	for {
+		n.mu.Lock()
+		for len(n.evq) == 0 && !n.closed {
+			n.evCond.Wait()
+		}
+		if len(n.evq) == 0 {
+			n.mu.Unlock()
+			return
+		}
+		q := n.evq[0]
+		n.evq[0] = queuedEvent{}
+		n.evq = n.evq[1:]
+		if q.p != nil {
+			q.p.queued -= q.bytes
+			n.evBytes -= q.bytes
+		}
+		n.pumping = true // an event is on its way: emit must not overtake it
+		n.mu.Unlock()
+		n.events <- q.e
+		n.mu.Lock()
+		n.pumping = false
+		n.mu.Unlock()
+	}
+}
+
+// announce tells the user about label changes (n.mu held): a renamed peer,
+// and why a peer is not shown by its nickname.
+func (n *Node) announce(changes []labelChange) {
+	for _, c := range changes {
+		p := c.p
+		if c.old != "" {
+			n.emit(Event{Kind: EvRenamed, OldName: c.old, Peer: c.new, PeerID: p.id})
+		}
+		switch c.clash {
+		case clashOwn:
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
+				"another peer also calls itself %s (your name); it is shown as %s", p.nick, p.label)})
+		case clashTaken:
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
+				"another peer is already shown as %s: this one (key %s) is shown as %s. Compare '/whois %s' in person; '/trust %s' gives it the name.",
+				p.nick, Fingerprint(&p.key), p.label, p.label, p.label)})
+		case clashPinned:
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
+				"a peer with a DIFFERENT KEY claims the name %s: it is shown as %s, not as %s. "+
+					"It may be an impostor, or %s reinstalled p2pchat. Compare '/whois %s' with %s in person, then '/trust %s' to accept the new key.",
+				p.nick, p.label, p.nick, p.nick, p.label, p.nick, p.label)})
+		}
+	}
+}
+
+// kickSave asks the saver to write the pins (n.mu may be held; never blocks).
+func (n *Node) kickSave() {
+	select {
+	case n.saveKick <- struct{}{}:
+	default:
+	}
+}
+
+// savePins writes known_peers whenever the pins change, outside the node's
+// lock, and once more when the node stops.
+func (n *Node) savePins() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.saveKick:
+		case <-n.done:
+			if err := n.book.pins.save(); err != nil {
+				n.log.Warn("pins", "err", err)
+			}
+			return
+		}
+		if err := n.book.pins.save(); err != nil {
+			n.mu.Lock()
+			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("could not save trusted peers: %v", err)})
+			n.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package peer
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// outMsg is one message to one peer, kept until that peer acknowledges it.
+type outMsg struct {
+	id, seq  uint64
+	text     string
+	all      bool
+	time     time.Time // when the user sent it
+	tries    int       // transmissions so far (0: waiting for the window)
+	udpTries int       // of which over UDP
+	first    time.Time // first transmission
+	nextTry  time.Time // when it is sent again unless acknowledged
+	pending  bool      // the user was told it is not delivered yet
+}
+
+// outStream is our message stream to one peer: the messages it has not
+// acknowledged, in seq order, with their retransmission clocks. It is pure
+// state: the caller says what time it is, and sends what it is told to.
+type outStream struct {
+	id      uint64    // the stream's id on the wire (chosen when it starts)
+	nextSeq uint64    // seq of the next message
+	msgs    []*outMsg // unacknowledged, in seq order
+	due     []*outMsg // scratch for ready
+}
+
+func newOutStream(id uint64) outStream { return outStream{id: id, nextSeq: 1} }
+
+// push appends a message and returns it.
+func (s *outStream) push(id uint64, text string, all bool, now time.Time) *outMsg {
+	m := &outMsg{id: id, seq: s.nextSeq, text: text, all: all, time: now}
+	s.nextSeq++
+	s.msgs = append(s.msgs, m)
+	return m
+}
+
+// len is the number of unacknowledged messages.
+func (s *outStream) len() int { return len(s.msgs) }
+
+// base is the lowest seq still waiting for its acknowledgement.
+func (s *outStream) base() uint64 {
+	if len(s.msgs) == 0 {
+		return s.nextSeq
+	}
+	return s.msgs[0].seq
+}
+
+// ready returns the messages to transmit now: retransmissions that are due,
+// then new messages as far as window messages may be in flight. The slice is
+// reused by the next call.
+func (s *outStream) ready(now time.Time, window int) []*outMsg {
+	s.due = s.due[:0]
+	inFlight := 0
+	for _, m := range s.msgs {
+		if m.tries > 0 {
+			inFlight++
+			if !now.Before(m.nextTry) {
+				s.due = append(s.due, m)
+			}
+			continue
+		}
+		if inFlight >= window {
+			break
+		}
+		s.due = append(s.due, m)
+		inFlight++
+	}
+	return s.due
+}
+
+// sent records a transmission of m at now: its first retransmission
+// timeout is rto, doubled for every earlier try, at most maxRTO.
+func (s *outStream) sent(m *outMsg, now time.Time, udp bool, rto, maxRTO time.Duration) {
+	m.tries++
+	if udp {
+		m.udpTries++
+	}
+	if m.first.IsZero() {
+		m.first = now
+	}
+	for i := 1; i < m.tries && rto < maxRTO; i++ {
+		rto *= 2
+	}
+	m.nextTry = now.Add(min(rto, maxRTO))
+}
+
+// ack retires the message seq. It returns the message (nil if it was not
+// waiting: a duplicate or stale ack) and a round-trip sample (0 when the
+// message was sent more than once, so the sample would be ambiguous).
+func (s *outStream) ack(seq uint64, now time.Time) (*outMsg, time.Duration) {
+	for i, m := range s.msgs {
+		if m.seq != seq {
+			continue
+		}
+		if i == 0 { // the usual case: acks come in order
+			s.msgs[0] = nil
+			s.msgs = s.msgs[1:]
+		} else {
+			s.msgs = append(s.msgs[:i], s.msgs[i+1:]...)
+		}
+		var sample time.Duration
+		if m.tries == 1 && !m.first.IsZero() {
+			sample = now.Sub(m.first)
+		}
+		return m, sample
+	}
+	return nil, 0
+}
+
+// overdue marks and returns the messages in flight for failAfter or longer
+// that the user has not been told about yet.
+func (s *outStream) overdue(now time.Time, failAfter time.Duration) []*outMsg {
+	var late []*outMsg
+	for _, m := range s.msgs {
+		if m.tries > 0 && !m.pending && now.Sub(m.first) >= failAfter {
+			m.pending = true
+			late = append(late, m)
+		}
+	}
+	return late
+}
+
+// markPending marks every message not yet reported as pending and returns
+// those (the peer left: the user is told once per message).
+func (s *outStream) markPending() []*outMsg {
+	var late []*outMsg
+	for _, m := range s.msgs {
+		if !m.pending {
+			m.pending = true
+			late = append(late, m)
+		}
+	}
+	return late
+}
+
+// deadline is the earliest time ready or overdue has something new to say
+// (the zero Time if nothing is in flight).
+func (s *outStream) deadline(failAfter time.Duration) time.Time {
+	var t time.Time
+	soon := func(d time.Time) {
+		if t.IsZero() || d.Before(t) {
+			t = d
+		}
+	}
+	for _, m := range s.msgs {
+		if m.tries == 0 {
+			continue
+		}
+		soon(m.nextTry)
+		if !m.pending {
+			soon(m.first.Add(failAfter))
+		}
+	}
+	return t
+}
+
+// rearm makes every waiting message start afresh: sent again at once,
+// first over UDP, with no round-trip sample taken across the gap (an absence
+// is not a round trip).
+func (s *outStream) rearm() {
+	for _, m := range s.msgs {
+		m.tries, m.udpTries, m.first = 0, 0, time.Time{}
+	}
+}
+
+// drop removes every waiting message and returns them.
+func (s *outStream) drop() []*outMsg {
+	all := s.msgs
+	s.msgs = nil
+	return all
+}
+
+// newStreamID picks the id of a new stream: random, so that it differs
+// from every earlier stream to the same peer, across restarts too.
+func newStreamID() uint64 {
+	var b [8]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(fmt.Sprintf("peer: random stream id: %v", err)) // crypto/rand does not fail on supported systems
+		}
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package peer
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// revive brings back a peer that was marked gone but is talking again, and
+// follows it to a new UDP address (n.mu held).
+func (n *Node) revive(p *peerState, pkt Packet, now time.Time) {
+	if !pkt.TCP && p.addr != pkt.From {
+		n.moved(p, pkt.From)
+	}
+	if !p.online && p.label != "" {
+		n.comeOnline(p, now, false)
+	}
+}
+
+func (n *Node) moved(p *peerState, addr netip.AddrPort) {
+	old := p.addr
+	p.addr = addr
+	if old.IsValid() && p.online {
+		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.label, old, addr)})
+	}
+}
+
+func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
+	p.online = true
+	p.nextPing = now.Add(n.tm.Heartbeat)
+	p.knock = 0
+	n.wake(p.nextPing) // heartbeats and expiry run from the timer
+	// It may have been away for long: try UDP afresh; if it came back as a
+	// new process, drop a TCP connection that may lead to its old self.
+	p.rearm(true)
+	if restarted {
+		n.tr.Forget(p.addr)
+	}
+	n.emit(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
+	n.signalChange()
+	for _, s := range n.statics {
+		if s.addr == p.addr {
+			s.answered = true
+		}
+	}
+	n.pump(p, now)
+}
+
+// goOffline marks p gone and tells the user (n.mu held).
+func (n *Node) goOffline(p *peerState, reason string) {
+	p.online = false
+	p.knock = 0
+	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
+	n.wake(p.nextPing)
+	n.emit(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
+	for _, m := range p.out.markPending() {
+		n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
+	}
+	p.rearm(false)
+	if p.out.len() > 0 {
+		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", p.out.len(), p.label)})
+	}
+	for _, s := range n.statics {
+		if s.addr == p.addr {
+			s.answered, s.interval = false, time.Second
+			s.next = time.Now().Add(s.interval)
+		}
+	}
+	n.signalChange()
+}
