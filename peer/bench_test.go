@@ -92,7 +92,7 @@ func BenchmarkSeal(b *testing.B) {
 	for i := uint64(0); b.Loop(); i++ {
 		binary.BigEndian.PutUint64(nonce[16:], i)
 		var out []byte
-		out, plain = alice.sealNonce(buf[:0], shared, p, &nonce, plain)
+		out, plain = wire.Seal(buf[:0], &alice.Public, shared, p, &nonce, plain)
 		b.SetBytes(int64(len(out)))
 	}
 }
@@ -114,7 +114,7 @@ func BenchmarkOpen(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, scratch, err = openInto(&o, shared, scratch); err != nil {
+		if _, scratch, err = wire.Open(&o, shared, scratch); err != nil {
 			b.Fatal(err)
 		}
 	}

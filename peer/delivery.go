@@ -96,7 +96,7 @@ func (n *Node) send(p *peerState, pl *wire.Payload, reply func([]byte), way path
 	copy(nonce[:], n.noncePrefix[:])
 	binary.BigEndian.PutUint64(nonce[len(n.noncePrefix):], n.counter)
 	var pkt []byte
-	pkt, n.plain = n.id.sealNonce(make([]byte, 0, wire.SealedHdr+wire.BoxOverhead+wire.InnerHdr+64+len(pl.Text)), p.shared, pl, &nonce, n.plain)
+	pkt, n.plain = wire.Seal(make([]byte, 0, wire.SealedHdr+wire.BoxOverhead+wire.InnerHdr+64+len(pl.Text)), &n.id.Public, p.shared, pl, &nonce, n.plain)
 	if reply != nil {
 		reply(pkt)
 		return false

@@ -114,9 +114,7 @@ func Fingerprint(key *[32]byte) string {
 
 // sharedKey precomputes the box key between id and a peer's public key.
 func (id *Identity) sharedKey(peerKey *[32]byte) *[32]byte {
-	var k [32]byte
-	box.Precompute(&k, peerKey, &id.private)
-	return &k
+	return wire.SharedKey(peerKey, &id.private)
 }
 
 // seal appends a complete sealed packet from id to the peer whose shared key
@@ -126,38 +124,17 @@ func (id *Identity) seal(b []byte, shared *[32]byte, p *wire.Payload) ([]byte, e
 	if _, err := rand.Read(nonce[:]); err != nil {
 		return nil, fmt.Errorf("peer: nonce: %w", err)
 	}
-	b, _ = id.sealNonce(b, shared, p, &nonce, nil)
+	b, _ = wire.Seal(b, &id.Public, shared, p, &nonce, nil)
 	return b, nil
 }
 
-// sealNonce is seal with a nonce the caller guarantees is never used twice
-// under one key; plain is scratch space for the clear text, returned grown
-// for the next call.
-func (id *Identity) sealNonce(b []byte, shared *[32]byte, p *wire.Payload, nonce *[24]byte, plain []byte) (pkt, scratch []byte) {
-	b = wire.AppendHeader(b, wire.TypeSealed, &id.Public)
-	b = append(b, nonce[:]...)
-	plain = p.AppendMarshal(plain[:0])
-	return box.SealAfterPrecomputation(b, plain, nonce, shared), plain
-}
-
 // errOpen means a sealed packet failed authentication.
-var errOpen = errors.New("packet failed authentication")
+var errOpen = wire.ErrOpen
 
 // open decrypts and parses a sealed packet with a precomputed shared key.
 func open(o *wire.Outer, shared *[32]byte) (wire.Payload, error) {
-	pl, _, err := openInto(o, shared, nil)
+	pl, _, err := wire.Open(o, shared, nil)
 	return pl, err
-}
-
-// openInto is open decrypting into scratch, which it returns grown for the
-// next call (the wire.Payload holds no reference to it).
-func openInto(o *wire.Outer, shared *[32]byte, scratch []byte) (wire.Payload, []byte, error) {
-	plain, ok := box.OpenAfterPrecomputation(scratch[:0], o.Box, &o.Nonce, shared)
-	if !ok {
-		return wire.Payload{}, scratch, errOpen
-	}
-	pl, err := wire.ParsePayload(plain)
-	return pl, plain, err
 }
 
 // probe builds the plaintext probe packet of id.

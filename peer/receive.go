@@ -64,7 +64,7 @@ func (n *Node) handle(pkt Packet) {
 		shared = n.id.sharedKey(&o.Key)
 	}
 	var pl wire.Payload
-	pl, n.opened, err = openInto(&o, shared, n.opened)
+	pl, n.opened, err = wire.Open(&o, shared, n.opened)
 	if err != nil {
 		n.stats.Dropped++
 		if errors.Is(err, errOpen) {
