@@ -67,6 +67,7 @@ const (
 // are recognised as shown.
 type tombstone struct {
 	stream, next uint64
+	forgot       time.Time // when it was forgotten: only a challenge made since takes it back
 }
 
 // book is the address book: the seed texts' "dictionary of everyone's ip and
@@ -83,13 +84,14 @@ type book struct {
 	tombs     map[[32]byte]tombstone
 	tombOrder [][32]byte // oldest first
 	maxTombs  int
+	now       func() time.Time
 }
 
 func newBook(ps *pins, maxPeers, maxTombs int) *book {
 	return &book{
 		max: maxPeers, maxTombs: maxTombs, pins: ps,
 		peers: map[[32]byte]*peerState{}, ids: map[string]*peerState{}, labels: map[string]*peerState{},
-		tombs: map[[32]byte]tombstone{},
+		tombs: map[[32]byte]tombstone{}, now: time.Now,
 	}
 }
 
@@ -130,6 +132,14 @@ func (b *book) admit(p *peerState) bool {
 	return true
 }
 
+// mayReturn reports whether a key answering a challenge made at made may
+// enter: not if the book forgot that key after the challenge was made (the
+// answer was recorded before, and is replayed).
+func (b *book) mayReturn(key [32]byte, made time.Time) bool {
+	t, ok := b.tombs[key]
+	return !ok || !made.Add(challengeTick).Before(t.forgot) // (made is rounded down to a tick)
+}
+
 // evict forgets one peer to make room, keeping a tombstone of it.
 func (b *book) evict() bool {
 	var oldest *peerState
@@ -158,7 +168,7 @@ func (b *book) forget(p *peerState) {
 		if _, ok := b.tombs[p.key]; !ok {
 			b.tombOrder = append(b.tombOrder, p.key)
 		}
-		b.tombs[p.key] = tombstone{stream: p.in.id, next: p.in.next}
+		b.tombs[p.key] = tombstone{stream: p.in.id, next: p.in.next, forgot: b.now()}
 		for len(b.tombs) > b.maxTombs && len(b.tombOrder) > 0 {
 			old := b.tombOrder[0]
 			b.tombOrder = b.tombOrder[1:]
