@@ -165,4 +165,3 @@ func TestPrinterHeldIsBounded(t *testing.T) {
 		last = j
 	}
 }
-
