@@ -102,7 +102,7 @@ type session struct {
 	convOK bool // a history error was reported already
 }
 
-// newSession prepares a run of the shell on cfg (defaults applied).
+// newSession prepares a run of the shell on cfg, with Run's defaults applied.
 func newSession(cfg Config) *session {
 	return &session{
 		cfg:  cfg,
