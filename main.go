@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -294,7 +293,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 	interactive := isTerminal(stdin) && isTerminal(stdout) && !o.json
 	if o.json {
-		json.NewEncoder(stdout).Encode(map[string]any{"event": "ready", "name": node.Name(), "id": node.ID(), "port": node.Port(), "fingerprint": node.Fingerprint()})
+		shell.WriteReady(stdout, shell.Ready{Name: node.Name(), ID: node.ID(), Port: node.Port(), Fingerprint: node.Fingerprint()})
 	} else if interactive {
 		fmt.Fprintf(stdout, "p2pchat %s: you are %s on port %d. Type /help for commands.\nYour key fingerprint: %s\n", version(), node.Name(), node.Port(), node.Fingerprint())
 	}
@@ -327,9 +326,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	logger.Debug("stats", "retransmits", st.Retransmits, "tcp_sends", st.TCPSends, "dropped", st.Dropped,
 		"replayed", st.Replayed, "unauthentic", st.Unauthentic, "duplicates", st.Duplicates)
 	if o.json {
-		json.NewEncoder(stdout).Encode(map[string]any{"event": "stats", "retransmits": st.Retransmits,
-			"tcp_sends": st.TCPSends, "dropped": st.Dropped, "replayed": st.Replayed,
-			"unauthentic": st.Unauthentic, "duplicates": st.Duplicates, "not_opened": st.UnknownBudget})
+		shell.WriteStats(stdout, st)
 	}
 	return code
 }
@@ -376,7 +373,7 @@ const (
 )
 
 // app is the node as the shell sees it: a nickname change is also
-// re-advertised over mDNS, and a script's first messages wait for discovery.
+// re-advertised over mDNS, and a script's first commands wait for discovery.
 type app struct {
 	*peer.Node
 	disc    *discovery.Discovery
@@ -385,18 +382,44 @@ type app struct {
 	started time.Time
 }
 
-func (a *app) Send(to, text string) ([]uint64, error) {
+// gather lets the first mDNS round find everyone before a script's first
+// command looks for peers.
+func (a *app) gather() {
 	if a.patient && a.disc != nil {
 		if wait := time.Until(a.started.Add(gatherTime)); wait > 0 {
-			time.Sleep(wait) // let the first mDNS round find everyone before /all
+			time.Sleep(wait)
 		}
 	}
-	ids, err := a.Node.Send(to, text)
-	if a.patient && (errors.Is(err, peer.ErrUnknownPeer) || errors.Is(err, peer.ErrNoPeers)) {
+}
+
+// Resolve finds the peer a command names; a script's first commands wait
+// (until graceTime after the start) for a named peer not found yet.
+func (a *app) Resolve(name string) (peer.PeerInfo, error) {
+	a.gather()
+	p, err := a.Node.Resolve(name)
+	if a.patient && errors.Is(err, peer.ErrUnknownPeer) {
 		ctx, cancel := context.WithDeadline(context.Background(), a.started.Add(graceTime))
 		defer cancel()
-		if a.Node.WaitPeer(ctx, to) == nil {
-			return a.Node.Send(to, text)
+		if a.Node.WaitPeer(ctx, name) == nil {
+			return a.Node.Resolve(name)
+		}
+	}
+	return p, err
+}
+
+// Send sends to the peer with id toID, or everyone: a script's first
+// message to everyone waits for discovery to find someone.
+func (a *app) Send(toID, text string) ([]uint64, error) {
+	if toID != "" {
+		return a.Node.Send(toID, text) // resolved (and waited for) by Resolve
+	}
+	a.gather()
+	ids, err := a.Node.Send("", text)
+	if a.patient && errors.Is(err, peer.ErrNoPeers) {
+		ctx, cancel := context.WithDeadline(context.Background(), a.started.Add(graceTime))
+		defer cancel()
+		if a.Node.WaitPeer(ctx, "") == nil {
+			return a.Node.Send("", text)
 		}
 	}
 	return ids, err

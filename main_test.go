@@ -6,6 +6,9 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/p2pchat/p2pchat/peer"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -66,5 +69,65 @@ func TestResolvePeer(t *testing.T) {
 		if err != nil || got.String() != want {
 			t.Errorf("resolvePeer(%q) = %v, %v; want %s", in, got, err, want)
 		}
+	}
+}
+
+// startMemNode starts a node on the in-memory network (no sockets).
+func startMemNode(t *testing.T, mn *peer.MemNet, name string) (*peer.Node, *peer.Identity, *peer.MemTransport) {
+	t.Helper()
+	id, err := peer.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := mn.Listen()
+	n, err := peer.New(peer.Config{Name: name, Host: "host-" + name, Identity: id}, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range n.Events() {
+		}
+	}()
+	t.Cleanup(func() { n.Close() })
+	return n, id, tr
+}
+
+// A script's first command may name a peer discovery has not found yet:
+// Resolve (which the shell calls for /to NAME) waits for it; a message to
+// everyone waits for someone. Both go through the id the shell then uses.
+func TestScriptWaitsForPeers(t *testing.T) {
+	mn := peer.NewMemNet(1)
+	alice, _, _ := startMemNode(t, mn, "alice")
+	bob, bobID, bobTr := startMemNode(t, mn, "bob")
+	a := &app{Node: alice, patient: true, started: time.Now()}
+	if _, err := alice.Resolve("bob"); !errors.Is(err, peer.ErrUnknownPeer) {
+		t.Fatalf("bob known before he was introduced: %v", err)
+	}
+	type result struct {
+		p   peer.PeerInfo
+		err error
+	}
+	resolved, sent := make(chan result, 1), make(chan error, 1)
+	go func() {
+		p, err := a.Resolve("bob") // bob is not known yet: this waits
+		resolved <- result{p, err}
+		_, err = a.Send("", "hello all")
+		sent <- err
+	}()
+	alice.Discovered(bobID.Public, bobTr.Addr()) // the hello exchange takes several hops
+	r := <-resolved
+	if r.err != nil || r.p.Name != "bob" || r.p.ID != bob.ID() {
+		t.Fatalf("Resolve(bob) = %+v, %v; want bob with id %s", r.p, r.err, bob.ID())
+	}
+	if err := <-sent; err != nil {
+		t.Fatalf("Send to everyone: %v", err)
+	}
+	if _, err := a.Send(r.p.ID, "hi bob"); err != nil {
+		t.Fatalf("Send by id: %v", err)
+	}
+	// A name that never appears: Resolve gives up at the grace deadline.
+	a.started = time.Now().Add(-graceTime)
+	if _, err := a.Resolve("nobody"); !errors.Is(err, peer.ErrUnknownPeer) {
+		t.Errorf("Resolve(nobody) = %v, want ErrUnknownPeer", err)
 	}
 }

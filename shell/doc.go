@@ -12,7 +12,17 @@
 //	/whois [NAME]   details and key fingerprint of a peer (no NAME: yourself)
 //	/trust NAME     accept the new key NAME presents
 //	/nick NAME      change your nickname
+//	/away [TEXT]    set an away text peers see (no TEXT: back)
+//	/history [NAME] [N]  the last N messages (default 20), only those with NAME
 //	/help, /quit    (alias /exit; Ctrl-D also leaves, Ctrl-C clears the line)
+//
+// NAME is what the user sees: a display name ("bob", "bob@laptop2") or a
+// nickname only one peer claims. The shell resolves it once, when the
+// command is given (Node.Resolve), and from then on addresses that peer by
+// its stable id: the target set by "/to NAME" stays with the peer it named
+// when that peer is renamed or another peer takes the name later. The prompt
+// shows the target's current name (looked up by id, following "renamed"
+// events; the last one known if the peer is gone).
 //
 // Parse turns a line into a Command without side effects. Mistakes (unknown
 // command or peer, no peers, empty or too long message, bad nickname) are
@@ -32,44 +42,90 @@
 // In both, every string that came from the network is passed through
 // Sanitize before it reaches the terminal, so a peer cannot move the cursor,
 // change colours, set the window title, reorder text with bidi controls or
-// fake a line of its own (message continuation lines are indented).
+// fake a line of its own (message continuation lines are indented). Node
+// events are shown as (HH:MM is the local time):
+//
+//	HH:MM bob: TEXT                              message to everyone
+//	HH:MM bob → you: TEXT                        message to us alone
+//	HH:MM * bob joined (IP:PORT)                 joined
+//	HH:MM * bob left (quit|no answer)            left
+//	HH:MM * bob is now robert                    renamed
+//	HH:MM ! not delivered to bob yet: REASON     pending: still trying
+//	HH:MM ! not delivered to bob: REASON         failed: given up
+//	HH:MM ! TEXT                                 warning
+//	HH:MM * TEXT                                 info
+//
+// "delivered" is not shown in text mode.
 //
 // # JSON mode
 //
 // With Config.JSON every line written to Out is exactly one JSON object
 // (encoding/json: strings are escaped, so the stream is safe to show).
-// "time" is RFC 3339 local time; for messages it is the sender's clock.
+// Every object of a kind has the keys below in this order; a key is left
+// out only where it says so. "time" is RFC 3339 local time; for messages it
+// is the sender's clock. "peer_id" is the stable id of the peer an event
+// concerns (16 hex digits, the "id" of its PEER entry below): names can
+// change, a peer_id cannot. "id" in delivered/pending/failed is the message
+// id a "sent" answer gave.
+//
+// The first line, written by WriteReady before Run, and the last, written
+// by WriteStats after Drain:
+//
+//	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP}
+//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N}
+//
 // Node events:
 //
-//	{"event":"message","from":NAME,"to":"all"|OUR_NAME,"text":TEXT,"time":T}
-//	{"event":"joined","name":NAME,"addr":"IP:PORT","time":T}
-//	{"event":"left","name":NAME,"reason":"quit"|"no answer","time":T}
-//	{"event":"delivered","to":NAME,"id":N,"time":T}
-//	{"event":"failed","to":NAME,"id":N,"reason":TEXT,"time":T}
-//	{"event":"renamed","old":OLD_NAME,"name":NEW_NAME,"time":T}
-//	{"event":"warning","text":TEXT,"time":T}
-//	{"event":"info","text":TEXT,"time":T}
+//	{"event":"message","from":NAME,"peer_id":ID,"to":"all"|OUR_NAME,"text":TEXT,"time":T}
+//	{"event":"joined","name":NAME,"peer_id":ID,"addr":"IP:PORT","time":T}
+//	{"event":"left","name":NAME,"peer_id":ID,"reason":"quit"|"no answer","time":T}
+//	{"event":"renamed","old":OLD_NAME,"name":NEW_NAME,"peer_id":ID,"time":T}
+//	{"event":"delivered","to":NAME,"peer_id":ID,"id":N,"time":T}
+//	{"event":"pending","to":NAME,"peer_id":ID,"id":N,"code":CODE,"reason":TEXT,"time":T}
+//	{"event":"failed","to":NAME,"peer_id":ID,"id":N,"code":CODE,"reason":TEXT,"time":T}
+//	{"event":"warning","name":NAME,"peer_id":ID,"text":TEXT,"time":T}   name, peer_id only if one peer is concerned
+//	{"event":"info","name":NAME,"peer_id":ID,"text":TEXT,"time":T}      name, peer_id only if one peer is concerned
 //
-// An event kind added to the node later comes as
-// {"event":KIND,"name":NAME,"text":TEXT,"time":T} (name and text omitted
-// when empty).
+// "pending" means not delivered yet and still trying: a "delivered" (or
+// "failed") for the same id may follow. "failed" is final: the message was
+// never delivered. CODE is machine-readable (peer.Reason), TEXT says the
+// same for people:
+//
+//	no-answer   pending: the peer is online but has not acknowledged for a while
+//	peer-left   pending: the peer left; delivered if it comes back
+//	stopped     failed: p2pchat stopped before the peer acknowledged
+//	discarded   failed: the waiting message was dropped
+//
+// A program should treat an unknown CODE like the event kind says. An event
+// kind added to the node later comes as
+// {"event":KIND,"name":NAME,"peer_id":ID,"text":TEXT,"time":T} (name,
+// peer_id and text omitted when empty).
 //
 // Answers to commands (no "time"):
 //
-//	{"event":"sent","to":NAME|"all","ids":[N,...]}   after a message was queued; the ids
-//	                                                  match later "delivered"/"failed" events
+//	{"event":"sent","to":NAME|"all","peer_id":ID,"ids":[N,...]}   after a message was queued ("peer_id" omitted
+//	                                                  for "all"); the ids match later delivered/pending/failed events
 //	{"event":"peers","peers":[PEER,...]}              /peers
 //	{"event":"whois",PEER fields...}                  /whois NAME
 //	{"event":"whois","name":OUR_NAME,"self":true,"fingerprint":FP}   /whois alone
-//	{"event":"info","text":TEXT}                      /nick, /trust, /to NAME, /all done
+//	{"event":"history","lines":[LINE,...]}            /history, oldest first
+//	{"event":"info","text":TEXT}                      /nick, /trust, /away, /to NAME, /all done
 //	{"event":"error","text":TEXT}                     any mistake; nothing was sent
 //	{"event":"help","text":TEXT}                      /help
 //
-// where PEER is
+// where PEER and LINE are
 //
 //	{"name":NAME,"nick":NICK,"id":ID,"addr":"IP:PORT","transport":"udp"|"tcp",
 //	 "via":"mdns"|"peer-flag"|"traffic","last_seen":T|"","online":BOOL,
 //	 "pending":N,"fingerprint":FP,"host":HOST,"away":TEXT}
+//	{"time":"YYYY-MM-DD HH:MM:SS","from":NAME,"to":NAME|"all","text":TEXT}
+//
+// # Bounded output
+//
+// Output (all modes) and the conversation history are buffered at most
+// 64 KiB before they are written. A reader that stops reading therefore
+// blocks the shell, which then stops taking events from the node (so the
+// node stops acknowledging) instead of holding more in memory.
 //
 // Run returns at the end of input without waiting for "delivered" events:
 // the caller decides how long to wait for them.

@@ -25,7 +25,7 @@ type fakeNode struct {
 }
 
 type sendCall struct {
-	To   string `json:"to"`
+	To   string `json:"to"` // peer id, "" = everyone
 	Text string `json:"text"`
 }
 
@@ -66,7 +66,7 @@ func (n *fakeNode) Send(to, text string) ([]uint64, error) {
 			return nil, fmt.Errorf("peer: send: %w", peer.ErrNoPeers)
 		}
 		recipients = len(n.peers)
-	} else if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.Name == to }) {
+	} else if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == to }) {
 		return nil, fmt.Errorf("peer: send to %q: %w", to, peer.ErrUnknownPeer)
 	}
 	n.sent = append(n.sent, sendCall{to, text})
@@ -87,14 +87,51 @@ func (n *fakeNode) Peers() []peer.PeerInfo {
 	return slices.Clone(n.peers)
 }
 
-func (n *fakeNode) Trust(name string) error {
+// Resolve finds a peer by display name, or by a nickname only one peer
+// claims, as peer.Node does.
+func (n *fakeNode) Resolve(name string) (peer.PeerInfo, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.Name == name }) {
-		return fmt.Errorf("peer: trust %q: %w", name, peer.ErrUnknownPeer)
+	if i := slices.IndexFunc(n.peers, func(p peer.PeerInfo) bool { return p.Name == name }); i >= 0 {
+		return n.peers[i], nil
 	}
-	n.trusted = append(n.trusted, name)
+	var found []peer.PeerInfo
+	for _, p := range n.peers {
+		if p.Nick == name {
+			found = append(found, p)
+		}
+	}
+	if len(found) != 1 {
+		return peer.PeerInfo{}, fmt.Errorf("peer: %w: %s", peer.ErrUnknownPeer, name)
+	}
+	return found[0], nil
+}
+
+func (n *fakeNode) Peer(id string) (peer.PeerInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := slices.IndexFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == id })
+	if i < 0 {
+		return peer.PeerInfo{}, false
+	}
+	return n.peers[i], true
+}
+
+func (n *fakeNode) Trust(id string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == id }) {
+		return fmt.Errorf("peer: trust %q: %w", id, peer.ErrUnknownPeer)
+	}
+	n.trusted = append(n.trusted, id)
 	return nil
+}
+
+// setPeers replaces the address book (renames, newcomers, departures).
+func (n *fakeNode) setPeers(peers ...peer.PeerInfo) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.peers = peers
 }
 
 func (n *fakeNode) Fingerprint() string { return n.fp }

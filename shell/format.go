@@ -69,6 +69,11 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 		} else {
 			body = f.name(e.Peer) + ": " + multiLine(e.Text)
 		}
+	case peer.EvPending:
+		body = "! not delivered to " + f.name(e.Peer) + " yet"
+		if e.Text != "" {
+			body += ": " + oneLine(e.Text)
+		}
 	case peer.EvFailed:
 		body = "! not delivered to " + f.name(e.Peer)
 		if e.Text != "" {

@@ -11,71 +11,108 @@ import (
 )
 
 // The JSON objects of -json mode; doc.go documents them. Field order here
-// is the order on the wire.
+// is the order on the wire, and the same in every line of a kind: fields are
+// omitted only where doc.go says so. "peer_id" is the stable id of the peer
+// an event concerns (the "id" of its entry in /peers); "id" is a message id
+// in delivered/pending/failed and a node id elsewhere.
 
 type jsonMessage struct {
-	Event string `json:"event"`
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Text  string `json:"text"`
-	Time  string `json:"time"`
+	Event  string `json:"event"`
+	From   string `json:"from"`
+	PeerID string `json:"peer_id"`
+	To     string `json:"to"`
+	Text   string `json:"text"`
+	Time   string `json:"time"`
 }
 
 type jsonJoined struct {
-	Event string `json:"event"`
-	Name  string `json:"name"`
-	Addr  string `json:"addr"`
-	Time  string `json:"time"`
+	Event  string `json:"event"`
+	Name   string `json:"name"`
+	PeerID string `json:"peer_id"`
+	Addr   string `json:"addr"`
+	Time   string `json:"time"`
 }
 
 type jsonLeft struct {
 	Event  string `json:"event"`
 	Name   string `json:"name"`
+	PeerID string `json:"peer_id"`
 	Reason string `json:"reason"`
 	Time   string `json:"time"`
 }
 
 type jsonDelivered struct {
-	Event string `json:"event"`
-	To    string `json:"to"`
-	ID    uint64 `json:"id"`
-	Time  string `json:"time"`
-}
-
-type jsonFailed struct {
 	Event  string `json:"event"`
 	To     string `json:"to"`
+	PeerID string `json:"peer_id"`
 	ID     uint64 `json:"id"`
+	Time   string `json:"time"`
+}
+
+// jsonUndelivered serves pending (still trying) and failed (given up).
+type jsonUndelivered struct {
+	Event  string `json:"event"`
+	To     string `json:"to"`
+	PeerID string `json:"peer_id"`
+	ID     uint64 `json:"id"`
+	Code   string `json:"code"`
 	Reason string `json:"reason"`
 	Time   string `json:"time"`
 }
 
 type jsonRenamed struct {
-	Event string `json:"event"`
-	Old   string `json:"old"`
-	Name  string `json:"name"`
-	Time  string `json:"time"`
+	Event  string `json:"event"`
+	Old    string `json:"old"`
+	Name   string `json:"name"`
+	PeerID string `json:"peer_id"`
+	Time   string `json:"time"`
 }
 
-// jsonText serves warning, info (with time) and error, help (without).
+// jsonText serves warning, info (with time, and the peer if one is
+// concerned) and error, help, info answers (without).
 type jsonText struct {
-	Event string `json:"event"`
-	Text  string `json:"text"`
-	Time  string `json:"time,omitempty"`
+	Event  string `json:"event"`
+	Name   string `json:"name,omitempty"`
+	PeerID string `json:"peer_id,omitempty"`
+	Text   string `json:"text"`
+	Time   string `json:"time,omitempty"`
 }
 
 // jsonOther is an event kind this shell does not know yet.
 type jsonOther struct {
-	Event string `json:"event"`
-	Name  string `json:"name,omitempty"`
-	Text  string `json:"text,omitempty"`
-	Time  string `json:"time"`
+	Event  string `json:"event"`
+	Name   string `json:"name,omitempty"`
+	PeerID string `json:"peer_id,omitempty"`
+	Text   string `json:"text,omitempty"`
+	Time   string `json:"time"`
+}
+
+// jsonReady is the first line of -json mode.
+type jsonReady struct {
+	Event       string `json:"event"`
+	Name        string `json:"name"`
+	ID          string `json:"id"`
+	Port        int    `json:"port"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// jsonStats is the last line of -json mode.
+type jsonStats struct {
+	Event       string `json:"event"`
+	Retransmits uint64 `json:"retransmits"`
+	TCPSends    uint64 `json:"tcp_sends"`
+	Dropped     uint64 `json:"dropped"`
+	Replayed    uint64 `json:"replayed"`
+	Unauthentic uint64 `json:"unauthentic"`
+	Duplicates  uint64 `json:"duplicates"`
+	NotOpened   uint64 `json:"not_opened"`
 }
 
 type jsonSent struct {
-	Event string   `json:"event"`
-	To    string   `json:"to"`
-	IDs   []uint64 `json:"ids"`
+	Event  string   `json:"event"`
+	To     string   `json:"to"`
+	PeerID string   `json:"peer_id,omitempty"` // omitted for "all"
+	IDs    []uint64 `json:"ids"`
 }
 
 type jsonPeer struct {
@@ -135,22 +172,30 @@ func eventJSON(e peer.Event, now time.Time) any {
 		if to == "" {
 			to = "all"
 		}
-		return jsonMessage{kind, e.Peer, to, e.Text, ts}
+		return jsonMessage{kind, e.Peer, e.PeerID, to, e.Text, ts}
 	case peer.EvJoined:
-		return jsonJoined{kind, e.Peer, e.Addr, ts}
+		return jsonJoined{kind, e.Peer, e.PeerID, e.Addr, ts}
 	case peer.EvLeft:
-		return jsonLeft{kind, e.Peer, e.Text, ts}
+		return jsonLeft{kind, e.Peer, e.PeerID, e.Text, ts}
 	case peer.EvDelivered:
-		return jsonDelivered{kind, e.Peer, e.ID, ts}
-	case peer.EvFailed:
-		return jsonFailed{kind, e.Peer, e.ID, e.Text, ts}
+		return jsonDelivered{kind, e.Peer, e.PeerID, e.ID, ts}
+	case peer.EvPending, peer.EvFailed:
+		return jsonUndelivered{kind, e.Peer, e.PeerID, e.ID, string(e.Reason), e.Text, ts}
 	case peer.EvRenamed:
-		return jsonRenamed{kind, e.OldName, e.Peer, ts}
+		return jsonRenamed{kind, e.OldName, e.Peer, e.PeerID, ts}
 	case peer.EvWarning, peer.EvInfo:
-		return jsonText{kind, e.Text, ts}
+		return jsonText{kind, e.Peer, e.PeerID, e.Text, ts}
 	default:
-		return jsonOther{kind, e.Peer, e.Text, ts}
+		return jsonOther{kind, e.Peer, e.PeerID, e.Text, ts}
 	}
+}
+
+func readyJSON(r Ready) jsonReady {
+	return jsonReady{"ready", r.Name, r.ID, r.Port, r.Fingerprint}
+}
+
+func statsJSON(st peer.Stats) jsonStats {
+	return jsonStats{"stats", st.Retransmits, st.TCPSends, st.Dropped, st.Replayed, st.Unauthentic, st.Duplicates, st.UnknownBudget}
 }
 
 func peerJSON(p peer.PeerInfo) jsonPeer {

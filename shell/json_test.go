@@ -2,6 +2,8 @@ package shell
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,32 +13,46 @@ import (
 func TestEventJSON(t *testing.T) {
 	ts := time.Date(2026, 3, 4, 14, 5, 6, 0, time.FixedZone("CST", 8*3600))
 	const T = `"time":"2026-03-04T14:05:06+08:00"`
+	const B = `"peer_id":"b0b0b0b0b0b0b0b0"`
+	bob := func(e peer.Event) peer.Event { e.Peer, e.PeerID = "bob", "b0b0b0b0b0b0b0b0"; return e }
 	tests := []struct {
 		e    peer.Event
 		want string
 	}{
-		{peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "all", Text: "hi <all> & you"},
-			`{"event":"message","from":"bob","to":"all","text":"hi <all> & you",` + T + `}`},
-		{peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "alice", Text: "你好\n\x1b[31m"},
-			`{"event":"message","from":"bob","to":"alice","text":"你好\n\u001b[31m",` + T + `}`},
-		{peer.Event{Kind: peer.EvMessage, Peer: "bob", Text: "x\u2028y\xff"},
-			`{"event":"message","from":"bob","to":"all","text":"x\u2028y\ufffd",` + T + `}`},
-		{peer.Event{Kind: peer.EvJoined, Peer: "bob", Addr: "10.0.0.5:7117"},
-			`{"event":"joined","name":"bob","addr":"10.0.0.5:7117",` + T + `}`},
-		{peer.Event{Kind: peer.EvLeft, Peer: "bob", Text: "no answer"},
-			`{"event":"left","name":"bob","reason":"no answer",` + T + `}`},
-		{peer.Event{Kind: peer.EvDelivered, Peer: "bob", ID: 42},
-			`{"event":"delivered","to":"bob","id":42,` + T + `}`},
-		{peer.Event{Kind: peer.EvFailed, Peer: "bob", ID: 18446744073709551615, Text: "no answer"},
-			`{"event":"failed","to":"bob","id":18446744073709551615,"reason":"no answer",` + T + `}`},
-		{peer.Event{Kind: peer.EvRenamed, OldName: "bob", Peer: "robert"},
-			`{"event":"renamed","old":"bob","name":"robert",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvMessage, To: "all", Text: "hi <all> & you"}),
+			`{"event":"message","from":"bob",` + B + `,"to":"all","text":"hi <all> & you",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvMessage, To: "alice", Text: "你好\n\x1b[31m"}),
+			`{"event":"message","from":"bob",` + B + `,"to":"alice","text":"你好\n\u001b[31m",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvMessage, Text: "x\u2028y\xff"}),
+			`{"event":"message","from":"bob",` + B + `,"to":"all","text":"x\u2028y\ufffd",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvJoined, Addr: "10.0.0.5:7117"}),
+			`{"event":"joined","name":"bob",` + B + `,"addr":"10.0.0.5:7117",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvLeft, Text: "no answer"}),
+			`{"event":"left","name":"bob",` + B + `,"reason":"no answer",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvDelivered, ID: 42}),
+			`{"event":"delivered","to":"bob",` + B + `,"id":42,` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvPending, ID: 43, Reason: peer.ReasonNoAnswer, Text: "no answer (still trying)"}),
+			`{"event":"pending","to":"bob",` + B + `,"id":43,"code":"no-answer","reason":"no answer (still trying)",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvPending, ID: 44, Reason: peer.ReasonPeerLeft, Text: "bob left (quit); it will be delivered if bob comes back"}),
+			`{"event":"pending","to":"bob",` + B + `,"id":44,"code":"peer-left","reason":"bob left (quit); it will be delivered if bob comes back",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvFailed, ID: 18446744073709551615, Reason: peer.ReasonStopped, Text: "p2pchat stopped before it was acknowledged"}),
+			`{"event":"failed","to":"bob",` + B + `,"id":18446744073709551615,"code":"stopped","reason":"p2pchat stopped before it was acknowledged",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvFailed, ID: 45, Reason: peer.ReasonDiscarded}),
+			`{"event":"failed","to":"bob",` + B + `,"id":45,"code":"discarded","reason":"",` + T + `}`},
+		{peer.Event{Kind: peer.EvRenamed, OldName: "bob", Peer: "robert", PeerID: "b0b0b0b0b0b0b0b0"},
+			`{"event":"renamed","old":"bob","name":"robert",` + B + `,` + T + `}`},
 		{peer.Event{Kind: peer.EvWarning, Text: "carol: new key"},
 			`{"event":"warning","text":"carol: new key",` + T + `}`},
+		{peer.Event{Kind: peer.EvWarning, Peer: "carol", PeerID: "c0c0c0c0c0c0c0c0", Text: "carol: new key"},
+			`{"event":"warning","name":"carol","peer_id":"c0c0c0c0c0c0c0c0","text":"carol: new key",` + T + `}`},
 		{peer.Event{Kind: peer.EvInfo, Text: "bob: using TCP"},
 			`{"event":"info","text":"bob: using TCP",` + T + `}`},
+		{bob(peer.Event{Kind: peer.EvInfo, Text: "bob is offline: the message waits until bob is back"}),
+			`{"event":"info","name":"bob",` + B + `,"text":"bob is offline: the message waits until bob is back",` + T + `}`},
 		{peer.Event{Kind: "typing", Peer: "bob"},
 			`{"event":"typing","name":"bob",` + T + `}`},
+		{bob(peer.Event{Kind: "typing"}),
+			`{"event":"typing","name":"bob",` + B + `,` + T + `}`},
 	}
 	for _, tt := range tests {
 		tt.e.Time = ts
@@ -49,6 +65,49 @@ func TestEventJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestReadyStatsSentJSON(t *testing.T) {
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{readyJSON(Ready{Name: "alice", ID: "a81234c80fc808fb", Port: 7117, Fingerprint: "a812 34c8"}),
+			`{"event":"ready","name":"alice","id":"a81234c80fc808fb","port":7117,"fingerprint":"a812 34c8"}`},
+		{statsJSON(peer.Stats{Retransmits: 1, TCPSends: 2, Dropped: 3, Replayed: 4, Unauthentic: 5, Duplicates: 6, UnknownBudget: 7}),
+			`{"event":"stats","retransmits":1,"tcp_sends":2,"dropped":3,"replayed":4,"unauthentic":5,"duplicates":6,"not_opened":7}`},
+		{jsonSent{Event: "sent", To: "bob", PeerID: "b0b0b0b0b0b0b0b0", IDs: []uint64{3}},
+			`{"event":"sent","to":"bob","peer_id":"b0b0b0b0b0b0b0b0","ids":[3]}`},
+		{jsonSent{Event: "sent", To: "all", IDs: []uint64{1, 2}},
+			`{"event":"sent","to":"all","ids":[1,2]}`},
+	}
+	for _, tt := range tests {
+		if got := encodeJSON(tt.v); got != tt.want {
+			t.Errorf("\n got %s\nwant %s", got, tt.want)
+		}
+	}
+}
+
+func TestWriteReadyStats(t *testing.T) {
+	var b strings.Builder
+	if err := WriteReady(&b, Ready{Name: "小明", ID: "0123456789abcdef", Port: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteStats(&b, peer.Stats{Dropped: 9}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"event":"ready","name":"小明","id":"0123456789abcdef","port":1,"fingerprint":""}` + "\n" +
+		`{"event":"stats","retransmits":0,"tcp_sends":0,"dropped":9,"replayed":0,"unauthentic":0,"duplicates":0,"not_opened":0}` + "\n"
+	if b.String() != want {
+		t.Errorf("got\n%swant\n%s", b.String(), want)
+	}
+	if err := WriteReady(failWriter{}, Ready{}); err == nil || !strings.Contains(err.Error(), "ready") {
+		t.Errorf("WriteReady to a failing writer: %v", err)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestPeersJSON(t *testing.T) {
 	seen := time.Date(2026, 3, 4, 14, 5, 6, 0, time.UTC)

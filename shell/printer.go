@@ -23,6 +23,13 @@ import (
 //     (printer_unix.go). Where that does not work (Windows) lines are held
 //     and shown after the user presses Enter; the next prompt shows how
 //     many are waiting.
+//
+// Nothing here grows without bound: plain output is written out whenever
+// maxBuffered bytes are waiting, and held lines are shown at once (above
+// the prompt, which then redraws at the next key) when they reach it. So a
+// reader that stops reading blocks print, and with it the shell's loop: it
+// stops taking events from the node, which then stops acknowledging
+// (backpressure) instead of the shell's memory growing.
 type printer struct {
 	mu        sync.Mutex
 	out       io.Writer
@@ -31,14 +38,19 @@ type printer struct {
 	redraw    func() // makes liner redraw its prompt line
 	prompting bool   // liner's Prompt is (about to be) running
 	held      []string
+	heldBytes int
 	closed    bool
 	buf       *bufio.Writer // plain output only
 }
 
+// maxBuffered bounds what the printer keeps before it writes: plain output
+// and lines held while the user types.
+const maxBuffered = 64 << 10
+
 func newPrinter(out io.Writer, term bool) *printer {
 	p := &printer{out: out, term: term, live: canRedraw, redraw: redrawPrompt}
 	if !term {
-		p.buf = bufio.NewWriterSize(out, 32<<10)
+		p.buf = bufio.NewWriterSize(out, maxBuffered) // writes (blocking) when full
 	}
 	return p
 }
@@ -73,8 +85,14 @@ func (p *printer) print(text string, bell bool) {
 		p.redraw()
 	default:
 		p.held = append(p.held, lines...)
+		p.heldBytes += len(text) + 1
 		if bell {
 			io.WriteString(p.out, "\a")
+		}
+		if p.heldBytes >= maxBuffered {
+			// Too much to keep: show it now, over the prompt line.
+			io.WriteString(p.out, "\r\n"+strings.Join(p.held, "\r\n")+"\r\n")
+			p.held, p.heldBytes = nil, 0
 		}
 	}
 }
@@ -101,7 +119,7 @@ func (p *printer) endPrompt() {
 	if len(p.held) > 0 && !p.closed {
 		io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n")
 	}
-	p.held = nil
+	p.held, p.heldBytes = nil, 0
 }
 
 // heldCount is the number of lines waiting for the prompt to end.

@@ -110,8 +110,7 @@ func TestPrinterClose(t *testing.T) {
 }
 
 func TestPrompt(t *testing.T) {
-	s := &session{pr: newPrinter(nil, true)}
-	tests := []struct{ target, want string }{
+	tests := []struct{ name, want string }{
 		{"", "[all]> "},
 		{"bob", "[bob]> "},
 		{"小明", "[小明]> "},
@@ -119,9 +118,13 @@ func TestPrompt(t *testing.T) {
 		{"averyveryverylongnickname", "[averyveryverylo…]> "},
 	}
 	for _, tt := range tests {
-		s.target = tt.target
+		n := newFakeNode(peer.PeerInfo{Name: tt.name, ID: "0123456789abcdef"})
+		s := &session{node: n, pr: newPrinter(nil, true)}
+		if tt.name != "" {
+			s.target = "0123456789abcdef"
+		}
 		if got := s.prompt(); got != tt.want {
-			t.Errorf("target %q: prompt %q, want %q", tt.target, got, tt.want)
+			t.Errorf("target %q: prompt %q, want %q", tt.name, got, tt.want)
 		}
 	}
 }

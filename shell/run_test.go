@@ -74,15 +74,15 @@ func TestRunPlainText(t *testing.T) {
 	}
 	wantSent := []sendCall{
 		{"", "hello everyone"},
-		{"bob", "hi bob"},
-		{"bob", "just for bob"},
+		{"k1", "hi bob"},
+		{"k1", "just for bob"},
 		{"", "大家好"},
 		{"", "/slash"},
 	}
 	if s := n.sends(); !reflect.DeepEqual(s, wantSent) {
 		t.Errorf("sent %q, want %q", s, wantSent)
 	}
-	if !reflect.DeepEqual(n.trusted, []string{"carol"}) {
+	if !reflect.DeepEqual(n.trusted, []string{"k2"}) {
 		t.Errorf("trusted %q", n.trusted)
 	}
 	if n.Name() != "robert" {
@@ -144,7 +144,7 @@ func TestRunPlainPeersWhoisHelp(t *testing.T) {
 func TestRunPlainLastLineWithoutNewlineAndCRLF(t *testing.T) {
 	n := newFakeNode(testPeers()...)
 	run(t, n, Config{}, "first\r\n/to bob second")
-	want := []sendCall{{"", "first"}, {"bob", "second"}}
+	want := []sendCall{{"", "first"}, {"k1", "second"}}
 	if s := n.sends(); !reflect.DeepEqual(s, want) {
 		t.Errorf("sent %q, want %q", s, want)
 	}
@@ -178,7 +178,7 @@ func TestRunJSON(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 	want := []string{
 		`{"event":"sent","to":"all","ids":[1,2]}`,
-		`{"event":"sent","to":"bob","ids":[3]}`,
+		`{"event":"sent","to":"bob","peer_id":"k1","ids":[3]}`,
 		`{"event":"error","text":"no peer named bobb (did you mean bob?)"}`,
 		`{"event":"error","text":"unknown command /nope (try /help)"}`,
 		`{"event":"info","text":"messages now go to carol"}`,
@@ -266,7 +266,7 @@ func TestRunPlainEventsWhileWaitingForInput(t *testing.T) {
 	if got := p.next(t); got != "* messages now go to carol" {
 		t.Errorf("got %q", got)
 	}
-	n.events <- peer.Event{Kind: peer.EvRenamed, OldName: "carol", Peer: "caroline", Time: ts}
+	n.events <- peer.Event{Kind: peer.EvRenamed, OldName: "carol", Peer: "caroline", PeerID: "k2", Time: ts}
 	if got := p.next(t); got != "09:07 * carol is now caroline" {
 		t.Errorf("got %q", got)
 	}
@@ -276,7 +276,7 @@ func TestRunPlainEventsWhileWaitingForInput(t *testing.T) {
 	io.WriteString(p.in, "still to her\n")
 	io.WriteString(p.in, "/help\n") // the output of /help proves the line before was done
 	p.next(t)
-	if s := n.sends(); !reflect.DeepEqual(s, []sendCall{{"caroline", "still to her"}}) {
+	if s := n.sends(); !reflect.DeepEqual(s, []sendCall{{"k2", "still to her"}}) {
 		t.Errorf("after rename the target should follow: sent %q", s)
 	}
 }
@@ -285,11 +285,13 @@ func TestRunJSONEvents(t *testing.T) {
 	n := newFakeNode(testPeers()...)
 	p := startPipeShell(t, n, Config{JSON: true})
 	ts := time.Date(2026, 3, 4, 9, 7, 0, 0, time.UTC)
-	n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "all", Text: "a\nb", Time: ts}
-	n.events <- peer.Event{Kind: peer.EvDelivered, Peer: "bob", ID: 7, Time: ts}
+	n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", PeerID: "k1", To: "all", Text: "a\nb", Time: ts}
+	n.events <- peer.Event{Kind: peer.EvDelivered, Peer: "bob", PeerID: "k1", ID: 7, Time: ts}
+	n.events <- peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "k1", ID: 8, Reason: peer.ReasonNoAnswer, Text: "no answer (still trying)", Time: ts}
 	for _, want := range []string{
-		`{"event":"message","from":"bob","to":"all","text":"a\nb","time":"2026-03-04T09:07:00Z"}`,
-		`{"event":"delivered","to":"bob","id":7,"time":"2026-03-04T09:07:00Z"}`,
+		`{"event":"message","from":"bob","peer_id":"k1","to":"all","text":"a\nb","time":"2026-03-04T09:07:00Z"}`,
+		`{"event":"delivered","to":"bob","peer_id":"k1","id":7,"time":"2026-03-04T09:07:00Z"}`,
+		`{"event":"pending","to":"bob","peer_id":"k1","id":8,"code":"no-answer","reason":"no answer (still trying)","time":"2026-03-04T09:07:00Z"}`,
 	} {
 		if got := p.next(t); got != want {
 			t.Errorf("got  %s\nwant %s", got, want)

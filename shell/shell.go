@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -19,15 +18,22 @@ import (
 // Node is what the shell needs from a p2pchat node (*peer.Node implements it).
 // Its methods are called from two goroutines (input completion and the
 // command loop), so they must be safe for concurrent use.
+//
+// Peers are addressed by their stable id (PeerInfo.ID, Event.PeerID): a name
+// the user types is resolved once, when the command is given, and the id is
+// used from then on, so that a peer taking over a display name later never
+// receives what was meant for another.
 type Node interface {
-	Name() string                           // own nickname
-	SetName(name string) error              // /nick; returns wrapped peer.ErrBadName
-	Send(to, text string) ([]uint64, error) // to == "" means everyone; ids of the queued messages (one per recipient)
-	Peers() []peer.PeerInfo                 // sorted by Name
-	Trust(name string) error                // /trust NAME: accept that peer's (new) key for its nickname
-	Fingerprint() string                    // own key fingerprint
-	SetAway(text string) error              // /away: "" = back
-	Events() <-chan peer.Event              // closed when the node closes
+	Name() string                               // own nickname
+	SetName(name string) error                  // /nick; returns wrapped peer.ErrBadName
+	Send(toID, text string) ([]uint64, error)   // toID == "" means everyone; ids of the queued messages (one per recipient)
+	Peers() []peer.PeerInfo                     // sorted by Name
+	Resolve(name string) (peer.PeerInfo, error) // what the user typed -> the peer; wraps peer.ErrUnknownPeer if none
+	Peer(id string) (peer.PeerInfo, bool)       // the peer with this id, if the node still knows it
+	Trust(id string) error                      // /trust NAME: accept that peer's (new) key for its nickname
+	Fingerprint() string                        // own key fingerprint
+	SetAway(text string) error                  // /away: "" = back
+	Events() <-chan peer.Event                  // closed when the node closes
 }
 
 // Config says where the shell reads and writes and how.
@@ -75,15 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Logger.Debug("shell: terminal not supported, using plain input")
 		cfg.Interactive = false
 	}
-	s := &session{
-		cfg:  cfg,
-		node: cfg.Node,
-		pr:   newPrinter(cfg.Out, cfg.Interactive),
-		f:    formatter{color: cfg.Color && cfg.Interactive},
-		log:  cfg.Logger,
-		now:  time.Now,
-		conv: newConvLog(cfg.LogFile),
-	}
+	s := newSession(cfg)
 	if cfg.Interactive {
 		return s.runLiner(ctx)
 	}
@@ -98,9 +96,23 @@ type session struct {
 	f      formatter
 	log    *slog.Logger
 	now    func() time.Time
-	target string // where plain lines go; "" = everyone
+	target string // id of the peer plain lines go to; "" = everyone
+	label  string // the target's display name as last seen (shown if the node forgets it)
 	conv   *convLog
 	convOK bool // a history error was reported already
+}
+
+// newSession prepares a run of the shell on cfg, with Run's defaults applied.
+func newSession(cfg Config) *session {
+	return &session{
+		cfg:  cfg,
+		node: cfg.Node,
+		pr:   newPrinter(cfg.Out, cfg.Interactive),
+		f:    formatter{color: cfg.Color && cfg.Interactive},
+		log:  cfg.Logger,
+		now:  time.Now,
+		conv: newConvLog(cfg.LogFile),
+	}
 }
 
 // input is one line from the user, or why there is none.
@@ -249,8 +261,8 @@ func (s *session) flush() {
 
 // printEvent shows one node event.
 func (s *session) printEvent(e peer.Event) {
-	if e.Kind == peer.EvRenamed && s.target != "" && e.OldName == s.target {
-		s.target = e.Peer
+	if e.Kind == peer.EvRenamed && s.target != "" && e.PeerID == s.target {
+		s.label = e.Peer // the target is the same peer under a new name
 	}
 	if e.Kind == peer.EvMessage {
 		s.record(e.Time, e.Peer, e.To, e.Text)
@@ -294,18 +306,24 @@ func (s *session) execute(line string) (quit bool) {
 	switch cmd.Kind {
 	case CmdNone:
 	case CmdSay:
-		s.send(s.target, cmd.Text)
+		if s.target == "" {
+			s.send("", "", cmd.Text)
+		} else {
+			s.send(s.target, s.targetName(), cmd.Text)
+		}
 	case CmdTo:
 		if cmd.Text == "" {
 			s.setTarget(cmd.Name)
-		} else {
-			s.send(cmd.Name, cmd.Text)
+		} else if s.checkText(cmd.Text) {
+			if p, ok := s.resolve(cmd.Name); ok {
+				s.send(p.ID, p.Name, cmd.Text)
+			}
 		}
 	case CmdAll:
 		if strings.TrimSpace(cmd.Text) == "" {
-			s.setTarget("")
+			s.setEveryone()
 		} else {
-			s.send("", cmd.Text)
+			s.send("", "", cmd.Text)
 		}
 	case CmdPeers:
 		s.peers()
@@ -388,31 +406,40 @@ func (s *session) history(name string, n int) {
 	}
 }
 
-// send sends text to one peer or (to == "") everyone, or says why not.
-func (s *session) send(to, text string) {
+// checkText reports whether text can be sent, or says why not.
+func (s *session) checkText(text string) bool {
 	switch {
 	case strings.TrimSpace(text) == "":
 		s.userError("empty message, nothing sent")
-		return
+		return false
 	case len(text) > peer.MaxTextBytes:
 		s.userError(fmt.Sprintf("message too long: %d bytes, at most %d; nothing sent", len(text), peer.MaxTextBytes))
-		return
+		return false
 	case !utf8.ValidString(text):
 		s.userError("message is not valid UTF-8; nothing sent")
+		return false
+	}
+	return true
+}
+
+// send sends text to the peer with id (label: its display name) or, with
+// id == "", to everyone; or says why not.
+func (s *session) send(id, label, text string) {
+	if !s.checkText(text) {
 		return
 	}
-	ids, err := s.node.Send(to, text)
+	ids, err := s.node.Send(id, text)
 	if err != nil {
-		s.sendError(to, text, err)
+		s.sendError(id, label, text, err)
 		return
 	}
-	dest := to
-	if dest == "" {
+	dest := label
+	if id == "" {
 		dest = "all"
 	}
 	s.record(s.now(), s.node.Name(), dest, text)
 	if s.cfg.JSON {
-		s.pr.print(encodeJSON(jsonSent{Event: "sent", To: dest, IDs: nonNil(ids)}), false)
+		s.pr.print(encodeJSON(jsonSent{Event: "sent", To: dest, PeerID: id, IDs: nonNil(ids)}), false)
 	}
 	// Text mode prints nothing: the typed line is still on the screen.
 }
@@ -425,14 +452,15 @@ func nonNil(ids []uint64) []uint64 {
 }
 
 // sendError turns an error from Node.Send into one line for the user.
-func (s *session) sendError(to, text string, err error) {
-	who := to
-	if who == "" {
+func (s *session) sendError(id, label, text string, err error) {
+	who := oneLine(label)
+	if id == "" {
 		who = "everyone"
 	}
 	switch {
 	case errors.Is(err, peer.ErrUnknownPeer):
-		s.userError(s.noPeer(to))
+		// Resolved a moment ago, or the target: the node has forgotten it.
+		s.userError("not sent: " + who + " is no longer in the address book (/peers lists who is)")
 	case errors.Is(err, peer.ErrNoPeers):
 		s.userError("no peers yet, nothing sent (peers appear by themselves when someone on this network starts p2pchat)")
 	case errors.Is(err, peer.ErrEmpty):
@@ -465,33 +493,48 @@ func (s *session) noPeer(name string) string {
 	return msg + " (/peers lists them)"
 }
 
-// findPeer looks a name up in the address book.
-func (s *session) findPeer(name string) (peer.PeerInfo, bool) {
-	ps := s.node.Peers()
-	i := slices.IndexFunc(ps, func(p peer.PeerInfo) bool { return p.Name == name })
-	if i < 0 {
-		return peer.PeerInfo{}, false
+// resolve looks up the peer the user calls name, or says why there is none.
+func (s *session) resolve(name string) (peer.PeerInfo, bool) {
+	p, err := s.node.Resolve(name)
+	switch {
+	case err == nil:
+		return p, true
+	case errors.Is(err, peer.ErrUnknownPeer):
+		s.userError(s.noPeer(name))
+	default:
+		s.userError(err.Error())
 	}
-	return ps[i], true
+	return peer.PeerInfo{}, false
 }
 
-// setTarget makes name ("" = everyone) where plain lines go.
+// setTarget makes the peer the user calls name where plain lines go: by id,
+// so the lines keep going to that peer whatever it or others are called later.
 func (s *session) setTarget(name string) {
-	if name != "" {
-		if _, ok := s.findPeer(name); !ok {
-			s.userError(s.noPeer(name))
-			return
-		}
+	p, ok := s.resolve(name)
+	if !ok {
+		return
 	}
-	s.target = name
-	if s.cfg.Interactive {
-		return // the prompt shows it
+	s.target, s.label = p.ID, p.Name
+	if !s.cfg.Interactive {
+		s.info("messages now go to " + p.Name) // else the prompt shows it
 	}
-	if name == "" {
+}
+
+// setEveryone makes everyone the target of plain lines.
+func (s *session) setEveryone() {
+	s.target, s.label = "", ""
+	if !s.cfg.Interactive {
 		s.info("messages now go to everyone")
-	} else {
-		s.info("messages now go to " + name)
 	}
+}
+
+// targetName is the current display name of the target: the node's
+// current label for its id, or the last one seen if the node forgot it.
+func (s *session) targetName() string {
+	if p, ok := s.node.Peer(s.target); ok && p.Name != "" {
+		s.label = p.Name
+	}
+	return s.label
 }
 
 func (s *session) peers() {
@@ -516,17 +559,21 @@ func (s *session) nick(name string) {
 }
 
 func (s *session) whois(name string) {
-	p, ok := s.findPeer(name)
-	if !ok && (name == "" || name == s.node.Name()) {
-		if s.cfg.JSON {
-			s.pr.print(encodeJSON(jsonWhoami{"whois", s.node.Name(), true, s.node.Fingerprint()}), false)
-			return
-		}
-		s.pr.print("you are "+oneLine(s.node.Name())+"\n"+strings.Join(columns([][]string{{"  fingerprint", oneLine(s.node.Fingerprint())}}), "\n"), false)
+	if name == "" {
+		s.whoami()
 		return
 	}
-	if !ok {
-		s.userError(s.noPeer(name))
+	p, err := s.node.Resolve(name)
+	if err != nil {
+		if name == s.node.Name() {
+			s.whoami()
+			return
+		}
+		if errors.Is(err, peer.ErrUnknownPeer) {
+			s.userError(s.noPeer(name))
+		} else {
+			s.userError(err.Error())
+		}
 		return
 	}
 	if s.cfg.JSON {
@@ -536,17 +583,30 @@ func (s *session) whois(name string) {
 	s.pr.print(strings.Join(whoisLines(p, s.now()), "\n"), false)
 }
 
+// whoami is /whois alone: our own name and fingerprint.
+func (s *session) whoami() {
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(jsonWhoami{"whois", s.node.Name(), true, s.node.Fingerprint()}), false)
+		return
+	}
+	s.pr.print("you are "+oneLine(s.node.Name())+"\n"+strings.Join(columns([][]string{{"  fingerprint", oneLine(s.node.Fingerprint())}}), "\n"), false)
+}
+
 func (s *session) trust(name string) {
-	if err := s.node.Trust(name); err != nil {
+	p, ok := s.resolve(name)
+	if !ok {
+		return
+	}
+	if err := s.node.Trust(p.ID); err != nil {
 		if errors.Is(err, peer.ErrUnknownPeer) {
 			s.userError(s.noPeer(name))
 		} else {
-			s.userError("cannot trust " + name + ": " + err.Error())
+			s.userError("cannot trust " + p.Name + ": " + err.Error())
 		}
 		return
 	}
-	msg := "trusted the current key of " + name
-	if p, ok := s.findPeer(name); ok && p.Fingerprint != "" {
+	msg := "trusted the current key of " + p.Name
+	if p.Fingerprint != "" {
 		msg += " (fingerprint " + p.Fingerprint + ")"
 	}
 	s.info(msg)
@@ -557,7 +617,7 @@ func (s *session) trust(name string) {
 func (s *session) prompt() string {
 	t := "all"
 	if s.target != "" {
-		t = promptSafe(s.target)
+		t = promptSafe(s.targetName())
 	}
 	if n := s.pr.heldCount(); n > 0 {
 		return fmt.Sprintf("[%s] (%d new)> ", t, n)

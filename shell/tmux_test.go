@@ -328,7 +328,7 @@ func TestTmuxInteractive(t *testing.T) {
 	p.waitPrompt("[all]> ", "/to carol ", 17)
 	p.typeText("secret")
 	p.key("Enter")
-	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"carol", "secret"})
+	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"k2", "secret"})
 
 	// /to NAME changes the prompt; a typo gets one line and no send.
 	p.waitPrompt("[all]> ", "", 7)
@@ -356,7 +356,7 @@ func TestTmuxInteractive(t *testing.T) {
 	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)
 	}
-	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"carol", "secret"})
+	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"}, sendCall{"k2", "secret"})
 	hist, err := os.ReadFile(filepath.Join(p.dir, "history"))
 	if err != nil || !strings.Contains(string(hist), "hello world\n你好世\n/to carol secret\n") {
 		t.Errorf("history file: %q, %v", hist, err)

@@ -1,0 +1,57 @@
+package shell
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// What p2pchat prints before Run and after it: in -json mode these lines
+// come from the same encoder as the rest (json.go), so every line of the
+// stream has the key order doc.go documents.
+
+// Ready is what the "ready" line says about this node.
+type Ready struct {
+	Name        string // own nickname
+	ID          string // own node id (what peers see as our peer_id)
+	Port        int    // UDP and TCP port
+	Fingerprint string // own key fingerprint
+}
+
+// WriteReady writes the "ready" line of -json mode: the first line, before
+// Run.
+func WriteReady(w io.Writer, r Ready) error {
+	if _, err := io.WriteString(w, encodeJSON(readyJSON(r))+"\n"); err != nil {
+		return fmt.Errorf("shell: writing ready: %w", err)
+	}
+	return nil
+}
+
+// WriteStats writes the "stats" line of -json mode: the last line, after
+// Drain.
+func WriteStats(w io.Writer, st peer.Stats) error {
+	if _, err := io.WriteString(w, encodeJSON(statsJSON(st))+"\n"); err != nil {
+		return fmt.Errorf("shell: writing stats: %w", err)
+	}
+	return nil
+}
+
+// Drain prints every event left on events until the channel closes, in the
+// same form Run uses but without a prompt: for what a node reports while it
+// shuts down (messages never acknowledged, the last deliveries).
+func Drain(events <-chan peer.Event, out io.Writer, jsonMode bool) {
+	s := &session{
+		cfg: Config{Out: out, JSON: jsonMode},
+		pr:  newPrinter(out, false),
+		log: slog.New(slog.DiscardHandler),
+		now: time.Now,
+	}
+	defer s.pr.close()
+	for e := range events {
+		s.printEvent(e)
+		s.pr.flush() // shutting down: each line at once
+	}
+}
