@@ -72,7 +72,12 @@
 // by WriteStats after Drain:
 //
 //	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP}
-//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N}
+//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N}
+//
+// In stats, held_back counts messages the node did not take (nor
+// acknowledge) because the user side was behind, no_room messages ahead of
+// a gap it had no room to hold, notices_dropped notices about peers dropped
+// from a full event queue; the senders send such messages again.
 //
 // Node events:
 //

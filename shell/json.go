@@ -106,6 +106,9 @@ type jsonStats struct {
 	Unauthentic uint64 `json:"unauthentic"`
 	Duplicates  uint64 `json:"duplicates"`
 	NotOpened   uint64 `json:"not_opened"`
+	Held        uint64 `json:"held_back"`
+	NoRoom      uint64 `json:"no_room"`
+	Notices     uint64 `json:"notices_dropped"`
 }
 
 type jsonSent struct {
@@ -195,7 +198,7 @@ func readyJSON(r Ready) jsonReady {
 }
 
 func statsJSON(st peer.Stats) jsonStats {
-	return jsonStats{"stats", st.Retransmits, st.TCPSends, st.Dropped, st.Replayed, st.Unauthentic, st.Duplicates, st.UnknownBudget}
+	return jsonStats{"stats", st.Retransmits, st.TCPSends, st.Dropped, st.Replayed, st.Unauthentic, st.Duplicates, st.UnknownBudget, st.Backpressure, st.NoRoom, st.EventsDropped}
 }
 
 func peerJSON(p peer.PeerInfo) jsonPeer {
