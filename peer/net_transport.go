@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,8 +27,10 @@ const (
 	tcpDialTimeout  = time.Second
 	tcpWriteTimeout = 3 * time.Second
 	tcpIdleTimeout  = 2 * time.Minute
-	tcpQueue        = 1024 // packets waiting per connection
-	maxIncomingTCP  = 256  // concurrent accepted connections
+	tcpQueue        = 1024    // packets waiting per connection
+	tcpQueueBytes   = 4 << 20 // bytes waiting per connection
+	maxIncomingTCP  = 256     // concurrent accepted connections
+	maxOutgoingTCP  = 64      // concurrent connections we dialed
 	udpReadBuffer   = 4 << 20
 )
 
@@ -153,6 +156,13 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 			t.mu.Unlock()
 			return fmt.Errorf("peer: tcp to %s: recent connection failure", to)
 		}
+		if len(t.out) >= maxOutgoingTCP {
+			t.mu.Unlock()
+			return fmt.Errorf("peer: tcp to %s: %d connections open already", to, maxOutgoingTCP)
+		}
+		if len(t.failed) > maxOutgoingTCP {
+			clear(t.failed)
+		}
 		c = newTCPConn(t, nil, to)
 		t.out[to] = c
 		t.wg.Add(1)
@@ -250,6 +260,7 @@ type tcpConn struct {
 	nc     net.Conn
 	closed chan struct{}
 	once   sync.Once
+	queued atomic.Int64 // bytes in queue
 }
 
 func newTCPConn(t *NetTransport, nc net.Conn, addr netip.AddrPort) *tcpConn {
@@ -262,10 +273,15 @@ func (c *tcpConn) enqueue(b []byte) error {
 		return fmt.Errorf("peer: tcp to %s: connection closed", c.addr)
 	default:
 	}
+	if c.queued.Add(int64(len(b))) > tcpQueueBytes {
+		c.queued.Add(-int64(len(b)))
+		return fmt.Errorf("peer: tcp to %s: queue full", c.addr)
+	}
 	select {
 	case c.queue <- b:
 		return nil
 	default:
+		c.queued.Add(-int64(len(b)))
 		return fmt.Errorf("peer: tcp to %s: queue full", c.addr)
 	}
 }
@@ -344,6 +360,7 @@ func (c *tcpConn) writeLoop() {
 func (c *tcpConn) write(w *bufio.Writer, b []byte) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(tcpWriteTimeout))
 	for {
+		c.queued.Add(-int64(len(b)))
 		var hdr [4]byte
 		binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
 		w.Write(hdr[:])

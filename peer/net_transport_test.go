@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -71,5 +72,56 @@ func waitCount(t *testing.T, mu *sync.Mutex, got map[string]bool, want int) {
 			t.Fatalf("%d of %d answers arrived", have, want)
 		}
 		time.Sleep(time.Millisecond) // polling with a deadline
+	}
+}
+
+// TestNetTransportTCPBounds: connections we dial are capped, and a peer that
+// accepts but never reads makes us hold at most tcpQueueBytes for it.
+func TestNetTransportTCPBounds(t *testing.T) {
+	tr := listenLoopback(t)
+	tr.Serve(func(Packet) {})
+	var sinks []*net.TCPListener
+	for i := 0; i < maxOutgoingTCP+3; i++ {
+		l, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		sinks = append(sinks, l)
+		go func() { // accept, never read
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				defer c.Close()
+			}
+		}()
+	}
+	addr := func(l *net.TCPListener) netip.AddrPort { return l.Addr().(*net.TCPAddr).AddrPort() }
+	var refused int
+	for _, l := range sinks {
+		if err := tr.SendTCP(addr(l), []byte("x")); err != nil {
+			refused++
+		}
+	}
+	if refused != 3 {
+		t.Fatalf("%d of %d connections refused, want the 3 past the cap of %d", refused, len(sinks), maxOutgoingTCP)
+	}
+	big := make([]byte, 32<<10)
+	sent := 0
+	for ; sent < 4096; sent++ { // 128 MiB offered: far past any socket buffer
+		if err := tr.SendTCP(addr(sinks[0]), big); err != nil {
+			break
+		}
+	}
+	tr.mu.Lock()
+	c := tr.out[addr(sinks[0])]
+	tr.mu.Unlock()
+	if sent == 4096 || c == nil {
+		t.Fatalf("a peer that never reads took %d packets of 32 KiB without a refusal", sent)
+	}
+	if q := c.queued.Load(); q > tcpQueueBytes {
+		t.Fatalf("%d bytes queued for one connection, bound %d", q, tcpQueueBytes)
 	}
 }
