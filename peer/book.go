@@ -27,7 +27,7 @@ type peerState struct {
 	tcpMode       bool         // the peer asked for TCP only
 	udpOK         bool         // our UDP reaches it (false after UDP went unanswered)
 	lastUDPAnswer time.Time    // last ack or pong that came back over UDP
-	warned        bool         // told the user its name is someone else's
+	pinned        string       // the nickname this run saw pinned to it ("" before a message was exchanged)
 	awayAnswered  bool         // our away text was sent to it
 
 	// heartbeats
@@ -263,23 +263,25 @@ func (b *book) labelFor(p *peerState, own string) (string, clashKind) {
 // exchanged records that a message went between us and p under its current
 // nickname: that is when a nickname is pinned to a key (trust on first
 // message), if nobody holds it yet. A key holds one pin at most, so a peer
-// that passes through names pins only the last it used.
-func (b *book) exchanged(p *peerState, own string, now time.Time) {
-	if p.nick == "" || p.nick == own {
-		return
+// that passes through names pins only the last it used. It reports whether
+// the pins changed.
+func (b *book) exchanged(p *peerState, own string, now time.Time) bool {
+	if p.nick == "" || p.nick == own || p.pinned == p.nick {
+		return false
 	}
 	key, pinned := b.pins.lookup(p.nick)
 	if pinned && key != p.key {
-		return
+		return false
 	}
-	b.pins.pin(p.nick, p.key, now)
+	p.pinned = p.nick
+	return b.pins.pin(p.nick, p.key, now)
 }
 
 // trust pins p's nickname to p's key on the user's word, taking the
 // nickname from whoever held it; the label changes are returned.
 func (b *book) trust(p *peerState, own string, now time.Time) []labelChange {
 	b.pins.pin(p.nick, p.key, now)
-	p.warned = false
+	p.pinned = p.nick
 	return b.relabel(p, own)
 }
 

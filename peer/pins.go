@@ -91,17 +91,19 @@ func (p *pins) lookup(name string) ([32]byte, bool) {
 }
 
 // pin binds name to key (the key's earlier pin, and whoever held name before,
-// lose theirs), in memory; save writes it.
-func (p *pins) pin(name string, key [32]byte, now time.Time) {
+// lose theirs), in memory, and reports whether that changed the pins (then
+// save has something to write). A pin in place only has its use refreshed.
+func (p *pins) pin(name string, key [32]byte, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.names[name]; ok && e.key == key {
 		e.used = now.Unix()
 		p.names[name] = e
-		return
+		return false
 	}
 	p.set(name, pinEntry{key: key, used: now.Unix()})
 	p.dirty = true
+	return true
 }
 
 // set binds name to e.key, keeping one pin per key and at most maxPins

@@ -261,8 +261,7 @@ func (n *Node) onMessage(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 		ready[i] = inMsg{}
 	}
 	n.ready = ready[:0]
-	if len(ready) > 0 {
-		n.book.exchanged(p, n.name, now)
+	if len(ready) > 0 && n.book.exchanged(p, n.name, now) {
 		n.kickSave()
 	}
 }
@@ -301,8 +300,9 @@ func (n *Node) onAck(p *peerState, pl *wire.Payload, now time.Time) {
 	if m.pending {
 		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
 	}
-	n.book.exchanged(p, n.name, now)
-	n.kickSave()
+	if n.book.exchanged(p, n.name, now) {
+		n.kickSave()
+	}
 	n.signalChange()
 	n.pump(p, now)
 }
