@@ -1,0 +1,302 @@
+// Package hostile is a p2pchat peer driven packet by packet over a real
+// network, for tests that attack a node the way an authenticated stranger
+// can: anyone can make a key, answer a challenge and then send whatever it
+// likes. It speaks the wire format of internal/wire and nothing more: no
+// retransmission, no window, no politeness.
+package hostile
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/nacl/box"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+)
+
+// Peer is one hostile key talking to one target node, over UDP or over one
+// TCP connection (which several Peers may share, as one attacker would).
+type Peer struct {
+	Public  [32]byte
+	private [32]byte
+	target  netip.AddrPort
+	key     [32]byte  // the target's public key, learned from its first answer (p.mu)
+	shared  *[32]byte // box key with the target
+	boot    uint64
+	counter uint64
+	toBoot  uint64
+	prefix  [16]byte // nonce prefix
+
+	conn  Conn
+	mu    sync.Mutex
+	inbox chan wire.Payload
+}
+
+// Conn carries a Peer's packets: a UDP socket, or a shared TCP connection.
+type Conn interface {
+	send(b []byte) error
+	register(p *Peer)
+}
+
+// New makes a fresh key that will talk to target over c.
+func New(target netip.AddrPort, c Conn) (*Peer, error) {
+	pub, priv, err := box.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("hostile: key: %w", err)
+	}
+	p := &Peer{Public: *pub, private: *priv, target: target, conn: c,
+		boot: uint64(time.Now().UnixNano()), inbox: make(chan wire.Payload, 4096)}
+	if !wire.CanonicalKey(&p.Public) { // one key in 2^250: make another
+		return New(target, c)
+	}
+	if _, err := rand.Read(p.prefix[:]); err != nil {
+		return nil, fmt.Errorf("hostile: nonce: %w", err)
+	}
+	c.register(p)
+	return p, nil
+}
+
+// Join introduces the peer as name: a probe, then the answer to the
+// target's challenge, as an honest peer would. It returns once the target
+// has taken the key in (its hello answering ours came back), or an error
+// after timeout.
+func (p *Peer) Join(name, host string, timeout time.Duration) error {
+	probe := wire.AppendHeader(nil, wire.TypeProbe, &p.Public)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if err := p.conn.send(probe); err != nil {
+			return err
+		}
+		hello, err := p.Await(wire.KindHello, 500*time.Millisecond)
+		if err != nil {
+			continue // lost: probe again
+		}
+		if err := p.Say(p.Hello(name, host, 0, hello.Challenge)); err != nil {
+			return err
+		}
+		if _, err := p.Await(wire.KindHello, time.Until(deadline)); err != nil {
+			return fmt.Errorf("hostile: %s was not taken in: %w", name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("hostile: no answer to the probe from %s", p.target)
+}
+
+// Hello is a hello of this peer as name on host.
+func (p *Peer) Hello(name, host string, flags byte, echo [16]byte) wire.Payload {
+	return wire.Payload{Kind: wire.KindHello, Flags: flags, Port: 7117, Name: name, Host: host, Echo: echo}
+}
+
+// Message is message seq of stream (base: the lowest seq still waited on).
+func Message(stream, seq, base uint64, text string) wire.Payload {
+	return wire.Payload{Kind: wire.KindMsg, Stream: stream, Seq: seq, Base: base, Time: time.Now().UnixMilli(), Text: text}
+}
+
+// Say seals pl as the peer's next packet and sends it.
+func (p *Peer) Say(pl wire.Payload) error {
+	pkt, err := p.Seal(pl)
+	if err != nil {
+		return err
+	}
+	return p.conn.send(pkt)
+}
+
+// Seal makes pl the peer's next packet without sending it (to record and
+// replay it later, say).
+func (p *Peer) Seal(pl wire.Payload) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shared == nil {
+		return nil, errors.New("hostile: the target's key is not known yet (Join first)")
+	}
+	p.counter++
+	pl.Boot, pl.Counter, pl.ToBoot = p.boot, p.counter, p.toBoot
+	var nonce [24]byte
+	copy(nonce[:], p.prefix[:])
+	binary.BigEndian.PutUint64(nonce[16:], p.counter)
+	pkt, _ := wire.Seal(nil, &p.Public, p.shared, &pl, &nonce, nil)
+	return pkt, nil
+}
+
+// Send sends a raw packet (one recorded earlier, say).
+func (p *Peer) Send(pkt []byte) error { return p.conn.send(pkt) }
+
+// Await returns the next packet of kind the target sent this peer, dropping
+// others, or an error after timeout.
+func (p *Peer) Await(kind wire.Kind, timeout time.Duration) (wire.Payload, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case pl := <-p.inbox:
+			if pl.Kind == kind {
+				return pl, nil
+			}
+		case <-t.C:
+			return wire.Payload{}, fmt.Errorf("hostile: no %s from %s within %v", kind, p.target, timeout)
+		}
+	}
+}
+
+// Inbox delivers every packet the target sent this peer, opened.
+func (p *Peer) Inbox() <-chan wire.Payload { return p.inbox }
+
+// deliver takes an answer of the target's opened for this peer.
+func (p *Peer) deliver(pl wire.Payload) {
+	if pl.Kind == wire.KindHello {
+		p.mu.Lock()
+		p.toBoot = pl.Boot
+		p.mu.Unlock()
+	}
+	select {
+	case p.inbox <- pl:
+	default: // nobody reads: an attacker does not care
+	}
+}
+
+// learn sets the target's key, once known (from its first answer).
+func (p *Peer) learn(key [32]byte) (shared *[32]byte, target [32]byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shared == nil {
+		p.key = key
+		p.shared = wire.SharedKey(&key, &p.private)
+	}
+	return p.shared, p.key
+}
+
+// demux hands packets to the Peers of one Conn. A packet does not name its
+// recipient, so each registered peer tries to open it; only the one it is
+// sealed to succeeds.
+type demux struct {
+	mu    sync.Mutex
+	peers []*Peer
+}
+
+func (d *demux) register(p *Peer) {
+	d.mu.Lock()
+	d.peers = append(d.peers, p)
+	d.mu.Unlock()
+}
+
+func (d *demux) dispatch(b []byte) {
+	o, err := wire.ParseOuter(b)
+	if err != nil || o.Type != wire.TypeSealed {
+		return
+	}
+	d.mu.Lock()
+	peers := d.peers
+	d.mu.Unlock()
+	for _, p := range peers {
+		shared, target := p.learn(o.Key)
+		if target != o.Key {
+			continue
+		}
+		if pl, _, err := wire.Open(&o, shared, nil); err == nil {
+			p.deliver(pl)
+			return
+		}
+	}
+}
+
+// UDP is a UDP socket for hostile peers.
+type UDP struct {
+	demux
+	c      *net.UDPConn
+	target netip.AddrPort
+}
+
+// DialUDP opens a UDP socket to target and starts reading answers; close
+// it with Close.
+func DialUDP(target netip.AddrPort) (*UDP, error) {
+	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(target))
+	if err != nil {
+		return nil, fmt.Errorf("hostile: %w", err)
+	}
+	u := &UDP{c: c, target: target}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue // e.g. ICMP unreachable
+			}
+			u.dispatch(append([]byte(nil), buf[:n]...))
+		}
+	}()
+	return u, nil
+}
+
+func (u *UDP) send(b []byte) error {
+	_, err := u.c.Write(b)
+	return err
+}
+
+// Close closes the socket.
+func (u *UDP) Close() error { return u.c.Close() }
+
+// TCP is one TCP connection to the target's chat port, framed as p2pchat
+// frames it, shared by any number of hostile peers.
+type TCP struct {
+	demux
+	c  net.Conn
+	w  *bufio.Writer
+	wm sync.Mutex
+}
+
+// DialTCP connects to target and starts reading answers.
+func DialTCP(target netip.AddrPort) (*TCP, error) {
+	c, err := net.DialTimeout("tcp4", target.String(), 3*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("hostile: %w", err)
+	}
+	t := &TCP{c: c, w: bufio.NewWriterSize(c, 256<<10)}
+	go func() {
+		r := bufio.NewReader(c)
+		var hdr [4]byte
+		for {
+			if _, err := io.ReadFull(r, hdr[:]); err != nil {
+				return
+			}
+			n := binary.BigEndian.Uint32(hdr[:])
+			if n > wire.MaxPacket {
+				return
+			}
+			b := make([]byte, n)
+			if _, err := io.ReadFull(r, b); err != nil {
+				return
+			}
+			t.dispatch(b)
+		}
+	}()
+	return t, nil
+}
+
+func (t *TCP) send(b []byte) error {
+	t.wm.Lock()
+	defer t.wm.Unlock()
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+	_ = t.c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := t.w.Write(hdr[:]); err != nil {
+		return err
+	}
+	if _, err := t.w.Write(b); err != nil {
+		return err
+	}
+	return t.w.Flush()
+}
+
+// Close closes the connection.
+func (t *TCP) Close() error { return t.c.Close() }
