@@ -100,7 +100,7 @@ func TestBookLabels(t *testing.T) {
 		}},
 		{"pinned to another key", map[string]int{"bob": 9}, []add{
 			{1, "bob", "evil", "bob@evil", clashPinned},
-			{9, "bob", "home", "bob", noClash}, // the pin holder takes its name back (see TestBookPinHolderTakesName)
+			{9, "bob", "home", "bob", noClash}, // the pin holder shows as its name
 		}},
 		{"pinned to this key", map[string]int{"bob": 1}, []add{
 			{1, "bob", "home", "bob", noClash},

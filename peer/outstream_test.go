@@ -19,7 +19,8 @@ func seqs(ms []*outMsg) []uint64 {
 	return s
 }
 
-// transmit sends what ready returns at now, as the node's pump does.
+// transmitReady sends what ready returns at now, as the node's pump does,
+// and returns their seqs.
 func transmitReady(s *outStream, now time.Time, window int, rto, maxRTO time.Duration) []uint64 {
 	due := s.ready(now, window)
 	got := seqs(due)
@@ -190,11 +191,11 @@ func TestOutStreamUDPTries(t *testing.T) {
 func TestOutStreamAck(t *testing.T) {
 	const rto = 100 * time.Millisecond
 	type step struct {
-		seq        uint64
-		at         time.Duration // after t0
-		retired    bool
-		sample     time.Duration
-		wantWaitng []uint64
+		seq         uint64
+		at          time.Duration // after t0
+		retired     bool
+		sample      time.Duration
+		wantWaiting []uint64
 	}
 	for _, tc := range []struct {
 		name  string
@@ -247,8 +248,8 @@ func TestOutStreamAck(t *testing.T) {
 				if sample != st.sample {
 					t.Fatalf("step %d: ack(%d) sample %v, want %v", i, st.seq, sample, st.sample)
 				}
-				if got := seqs(s.msgs); !slices.Equal(got, st.wantWaitng) {
-					t.Fatalf("step %d: waiting %v, want %v", i, got, st.wantWaitng)
+				if got := seqs(s.msgs); !slices.Equal(got, st.wantWaiting) {
+					t.Fatalf("step %d: waiting %v, want %v", i, got, st.wantWaiting)
 				}
 				if !st.retired && !slices.Equal(before, snapshot(&s)) {
 					t.Fatalf("step %d: an ack that retired nothing changed the stream:\n%v\n%v", i, before, snapshot(&s))

@@ -38,33 +38,23 @@ func pinned(t *testing.T, p *pins) map[string][32]byte {
 	return m
 }
 
+type namedKey struct {
+	name string
+	key  [32]byte
+}
+
 // TestPinsOnePerKey: a key holds at most one pin, and a name one key.
 func TestPinsOnePerKey(t *testing.T) {
 	k1, k2 := testKey(1), testKey(2)
 	for _, tc := range []struct {
 		name string
-		pins []struct {
-			name string
-			key  [32]byte
-		}
+		pins []namedKey
 		want map[string][32]byte
 	}{
-		{"a key's new name replaces its old", []struct {
-			name string
-			key  [32]byte
-		}{{"alice", k1}, {"carol", k1}}, map[string][32]byte{"carol": k1}},
-		{"a name's new key replaces its old", []struct {
-			name string
-			key  [32]byte
-		}{{"bob", k1}, {"bob", k2}}, map[string][32]byte{"bob": k2}},
-		{"both at once", []struct {
-			name string
-			key  [32]byte
-		}{{"alice", k1}, {"bob", k2}, {"alice", k2}}, map[string][32]byte{"alice": k2}},
-		{"the same again", []struct {
-			name string
-			key  [32]byte
-		}{{"alice", k1}, {"alice", k1}, {"bob", k2}}, map[string][32]byte{"alice": k1, "bob": k2}},
+		{"a key's new name replaces its old", []namedKey{{"alice", k1}, {"carol", k1}}, map[string][32]byte{"carol": k1}},
+		{"a name's new key replaces its old", []namedKey{{"bob", k1}, {"bob", k2}}, map[string][32]byte{"bob": k2}},
+		{"both at once", []namedKey{{"alice", k1}, {"bob", k2}, {"alice", k2}}, map[string][32]byte{"alice": k2}},
+		{"the same again", []namedKey{{"alice", k1}, {"alice", k1}, {"bob", k2}}, map[string][32]byte{"alice": k1, "bob": k2}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := memPins(t)
