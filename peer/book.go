@@ -68,6 +68,13 @@ const (
 type tombstone struct {
 	stream, next uint64
 	forgot       time.Time // when it was forgotten: only a challenge made since takes it back
+	at           uint64    // when it was made, in forgets: tells its tombOrder entry from stale ones
+}
+
+// tombRef is a tombstone's place in the order they were made.
+type tombRef struct {
+	key [32]byte
+	at  uint64
 }
 
 // book is the address book: the seed texts' "dictionary of everyone's ip and
@@ -82,7 +89,8 @@ type book struct {
 	pins   *pins
 
 	tombs     map[[32]byte]tombstone
-	tombOrder [][32]byte // oldest first
+	tombOrder []tombRef // oldest first; an entry whose at is not its key's tombstone's is stale
+	tombCount uint64    // tombstones made so far
 	maxTombs  int
 	now       func() time.Time
 }
@@ -164,27 +172,28 @@ func (b *book) forget(p *peerState) {
 	if b.labels[p.label] == p {
 		delete(b.labels, p.label)
 	}
-	if p.in.id != 0 {
-		if _, ok := b.tombs[p.key]; !ok {
-			b.tombOrder = append(b.tombOrder, p.key)
+	// A key that came back and is forgotten again has an earlier,
+	// stale entry in tombOrder: it must not drop this newer tombstone.
+	b.tombCount++
+	b.tombOrder = append(b.tombOrder, tombRef{p.key, b.tombCount})
+	b.tombs[p.key] = tombstone{stream: p.in.id, next: p.in.next, forgot: b.now(), at: b.tombCount}
+	for len(b.tombs) > b.maxTombs && len(b.tombOrder) > 0 {
+		old := b.tombOrder[0]
+		b.tombOrder = b.tombOrder[1:]
+		if b.tombs[old.key].at == old.at {
+			delete(b.tombs, old.key)
 		}
-		b.tombs[p.key] = tombstone{stream: p.in.id, next: p.in.next, forgot: b.now()}
-		for len(b.tombs) > b.maxTombs && len(b.tombOrder) > 0 {
-			old := b.tombOrder[0]
-			b.tombOrder = b.tombOrder[1:]
-			delete(b.tombs, old)
-		}
-		if len(b.tombOrder) > 2*b.maxTombs { // keys that came back left holes
-			b.tombOrder = b.compactTombOrder()
-		}
+	}
+	if len(b.tombOrder) > 2*b.maxTombs { // keys that came back left holes
+		b.tombOrder = b.compactTombOrder()
 	}
 }
 
-func (b *book) compactTombOrder() [][32]byte {
-	kept := make([][32]byte, 0, len(b.tombs))
-	for _, k := range b.tombOrder {
-		if _, ok := b.tombs[k]; ok {
-			kept = append(kept, k)
+func (b *book) compactTombOrder() []tombRef {
+	kept := make([]tombRef, 0, len(b.tombs))
+	for _, r := range b.tombOrder {
+		if t, ok := b.tombs[r.key]; ok && t.at == r.at {
+			kept = append(kept, r)
 		}
 	}
 	return kept
@@ -254,19 +263,31 @@ func (b *book) labelFor(p *peerState, own string) (string, clashKind) {
 		return p.label, clash // it keeps the label it has
 	}
 	label := p.nick + "@" + hostLabel(p.host)
-	if p.host == "" || (b.labels[label] != nil && b.labels[label] != p) {
+	if p.host == "" || b.takenBy(label, p) {
 		label = p.nick + "@" + p.id[:8]
+		// Another peer's host may have been chosen to look like this id.
+		for i := 2; b.takenBy(label, p); i++ {
+			label = fmt.Sprintf("%s@%s-%d", p.nick, p.id[:8], i)
+		}
 	}
 	return label, clash
+}
+
+// takenBy reports whether a peer other than p shows as label.
+func (b *book) takenBy(label string, p *peerState) bool {
+	h := b.labels[label]
+	return h != nil && h != p
 }
 
 // exchanged records that a message went between us and p under its current
 // nickname: that is when a nickname is pinned to a key (trust on first
 // message), if nobody holds it yet. A key holds one pin at most, so a peer
-// that passes through names pins only the last it used. It reports whether
-// the pins changed.
+// that passes through names pins only the last it used. Only a peer shown
+// as its plain nickname pins it: a message with bob@laptop2, while another
+// peer shows as bob, went under bob@laptop2, not under bob. It reports
+// whether the pins changed.
 func (b *book) exchanged(p *peerState, own string, now time.Time) bool {
-	if p.nick == "" || p.nick == own || p.pinned == p.nick {
+	if p.nick == "" || p.nick == own || p.label != p.nick || p.pinned == p.nick {
 		return false
 	}
 	key, pinned := b.pins.lookup(p.nick)

@@ -58,6 +58,9 @@ func (s *inStream) receive(pl *wire.Payload, b *reorderBudget, ready []inMsg) ([
 		// Walk the buffer, not the range: base is the peer's to choose.
 		ready = s.release(b, ready, func(seq uint64) bool { return seq < pl.Base })
 		s.next = pl.Base
+		// What is buffered from the new base on was acknowledged too: show
+		// it now, or it would wait behind a gap that is not there.
+		ready = s.drain(b, ready)
 	}
 	m := inMsg{seq: pl.Seq, time: pl.Time, all: pl.All, text: pl.Text}
 	switch {
@@ -88,17 +91,20 @@ func (s *inStream) receive(pl *wire.Payload, b *reorderBudget, ready []inMsg) ([
 	}
 	// It fills the gap: it and whatever follows it in the buffer are ready.
 	s.next++
-	ready = append(ready, m)
+	return s.drain(b, append(ready, m)), inAccepted
+}
+
+// drain moves the buffered messages that follow on from next to ready.
+func (s *inStream) drain(b *reorderBudget, ready []inMsg) []inMsg {
 	for {
 		n, ok := s.buf[s.next]
 		if !ok {
-			break
+			return ready
 		}
 		s.take(b, s.next)
 		ready = append(ready, n)
 		s.next++
 	}
-	return ready, inAccepted
 }
 
 // flush releases everything buffered, in seq order (the stream ends).

@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"bufio"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,17 +46,18 @@ func loadPins(home string) (*pins, error) {
 		return p, nil
 	}
 	p.path = filepath.Join(home, pinsFile)
-	f, err := os.Open(p.path)
+	// Read whole, not with a bufio.Scanner: a damaged line longer than the
+	// scanner's buffer would fail the load (and the node's start) instead
+	// of being skipped.
+	data, err := os.ReadFile(p.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("peer: read pins: %w", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -75,9 +75,6 @@ func loadPins(home string) (*pins, error) {
 			e.used, _ = strconv.ParseInt(fields[2], 10, 64)
 		}
 		p.set(fields[0], e)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("peer: read pins: %w", err)
 	}
 	return p, nil
 }
@@ -111,6 +108,7 @@ func (p *pins) pin(name string, key [32]byte, now time.Time) bool {
 func (p *pins) set(name string, e pinEntry) {
 	if old, ok := p.names[name]; ok {
 		delete(p.keys, old.key)
+		delete(p.names, name) // (so that it is not counted below: re-pinning a name costs no other pin)
 	}
 	if old, ok := p.keys[e.key]; ok {
 		delete(p.names, old)
