@@ -295,13 +295,13 @@ func (b *book) exchanged(p *peerState, own string, now time.Time) bool {
 		return false
 	}
 	p.pinned = p.nick
-	return b.pins.pin(p.nick, p.key, now)
+	return b.pins.pin(p.nick, p.key, now, false)
 }
 
 // trust pins p's nickname to p's key on the user's word, taking the
 // nickname from whoever held it; the label changes are returned.
 func (b *book) trust(p *peerState, own string, now time.Time) []labelChange {
-	b.pins.pin(p.nick, p.key, now)
+	b.pins.pin(p.nick, p.key, now, true)
 	p.pinned = p.nick
 	return b.relabel(p, own)
 }

@@ -109,7 +109,7 @@ func TestBookLabels(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := memBook(16, 16)
 			for name, i := range tc.pin {
-				b.pins.pin(name, testKey(i), t0)
+				b.pins.pin(name, testKey(i), t0, false)
 			}
 			for _, a := range tc.adds {
 				p := testPeer(a.i, a.nick, a.host)
@@ -349,7 +349,7 @@ func TestBookByName(t *testing.T) {
 	}
 	// Two peers claim a nickname pinned to a third key, so neither shows
 	// as it: the plain nickname is ambiguous.
-	b.pins.pin("robert", testKey(9), t0)
+	b.pins.pin("robert", testKey(9), t0, false)
 	b.setNick(b1, "robert", ownName)
 	b.setNick(b2, "robert", ownName)
 	if b1.label != "robert@laptop1" || b2.label != "robert@laptop2" {

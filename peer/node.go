@@ -326,6 +326,9 @@ func (n *Node) Trust(id string) error {
 	if p == nil || p.label == "" {
 		return fmt.Errorf("%w: %s", ErrUnknownPeer, id)
 	}
+	if p.nick == n.name {
+		return fmt.Errorf("%s uses your own name %s: it cannot have it", p.label, n.name)
+	}
 	name := p.label
 	n.announce(n.book.trust(p, n.name, time.Now()))
 	n.kickSave()

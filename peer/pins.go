@@ -20,8 +20,14 @@ const pinsFile = "known_peers"
 
 // maxPins bounds known_peers: a key gets at most one pin, and only for a name
 // it really used with us (a message exchanged, or /trust), so this is the
-// number of people one talks to; past it the pin used longest ago goes.
-const maxPins = 1024
+// number of people one talks to; past it the pin used longest ago goes, if
+// it is older than pinKeep (or the user asked, with /trust). Strangers
+// minting keys and names therefore cannot push out the pins of people one
+// talked to this month: past the bound, their names are not pinned.
+const (
+	maxPins = 1024
+	pinKeep = 30 * 24 * time.Hour
+)
 
 // pins remembers which key holds each nickname. It has its own lock, so the
 // file is written outside the node's: the node changes pins in memory and a
@@ -90,7 +96,7 @@ func (p *pins) lookup(name string) ([32]byte, bool) {
 // pin binds name to key (the key's earlier pin, and whoever held name before,
 // lose theirs), in memory, and reports whether that changed the pins (then
 // save has something to write). A pin in place only has its use refreshed.
-func (p *pins) pin(name string, key [32]byte, now time.Time) bool {
+func (p *pins) pin(name string, key [32]byte, now time.Time, byUser bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if e, ok := p.names[name]; ok && e.key == key {
@@ -98,9 +104,26 @@ func (p *pins) pin(name string, key [32]byte, now time.Time) bool {
 		p.names[name] = e
 		return false
 	}
+	_, nameHeld := p.names[name]
+	_, keyHolds := p.keys[key]
+	if !byUser && !nameHeld && !keyHolds && len(p.names) >= maxPins && now.Sub(time.Unix(p.oldestUse(), 0)) < pinKeep {
+		return false // full of pins in use: a new name is not pinned
+	}
 	p.set(name, pinEntry{key: key, used: now.Unix()})
 	p.dirty = true
 	return true
+}
+
+// oldestUse is the use time of the pin used longest ago (p.mu held).
+func (p *pins) oldestUse() int64 {
+	var oldest int64
+	first := true
+	for _, e := range p.names {
+		if first || e.used < oldest {
+			oldest, first = e.used, false
+		}
+	}
+	return oldest
 }
 
 // set binds name to e.key, keeping one pin per key and at most maxPins

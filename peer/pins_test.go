@@ -59,7 +59,7 @@ func TestPinsOnePerKey(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := memPins(t)
 			for i, x := range tc.pins {
-				p.pin(x.name, x.key, t0.Add(time.Duration(i)*time.Second))
+				p.pin(x.name, x.key, t0.Add(time.Duration(i)*time.Second), false)
 			}
 			if got := pinned(t, p); !maps.Equal(got, tc.want) {
 				t.Fatalf("pins %v, want %v", got, tc.want)
@@ -76,7 +76,7 @@ func TestPinsOnePerKey(t *testing.T) {
 // fillPins pins maxPins names, name i last used at t0+i seconds.
 func fillPins(p *pins) {
 	for i := 0; i < maxPins; i++ {
-		p.pin(fmt.Sprintf("n%d", i), testKey(1000+i), t0.Add(time.Duration(i)*time.Second))
+		p.pin(fmt.Sprintf("n%d", i), testKey(1000+i), t0.Add(time.Duration(i)*time.Second), false)
 	}
 }
 
@@ -88,9 +88,9 @@ func TestPinsBounded(t *testing.T) {
 	if p.len() != maxPins {
 		t.Fatalf("%d pins, want %d", p.len(), maxPins)
 	}
-	late := t0.Add(time.Hour)
-	p.pin("n0", testKey(1000), late) // n0 used again: now n1 is the oldest
-	p.pin("new", testKey(1), late)
+	late := t0.Add(pinKeep + time.Hour) // the oldest pins are past pinKeep: they may go
+	p.pin("n0", testKey(1000), late, false) // n0 used again: now n1 is the oldest
+	p.pin("new", testKey(1), late, false)
 	if p.len() != maxPins {
 		t.Fatalf("%d pins, want %d", p.len(), maxPins)
 	}
@@ -104,6 +104,29 @@ func TestPinsBounded(t *testing.T) {
 		t.Fatal("the new pin is missing")
 	}
 	pinned(t, p)
+}
+
+// TestPinsFloodKeepsRecentPins: past the bound, strangers minting keys and
+// names cannot push out pins used within pinKeep; the user's /trust still
+// can (the pin used longest ago goes).
+func TestPinsFloodKeepsRecentPins(t *testing.T) {
+	p := memPins(t)
+	fillPins(p)
+	soon := t0.Add(24 * time.Hour)
+	for i := 0; i < 3*maxPins; i++ {
+		if p.pin(fmt.Sprintf("sybil%d", i), testKey(5000+i), soon, false) {
+			t.Fatalf("sybil%d was pinned into a full table of recent pins", i)
+		}
+	}
+	if _, ok := p.lookup("n0"); !ok || p.len() != maxPins {
+		t.Fatalf("the flood cost a pin: %d pins, n0 there: %v", p.len(), ok)
+	}
+	if !p.pin("friend", testKey(1), soon, true) {
+		t.Fatal("/trust did not pin into a full table")
+	}
+	if _, ok := p.lookup("n0"); ok {
+		t.Fatal("/trust into a full table kept the pin used longest ago")
+	}
 }
 
 // TestPinsFullRepin: with the pins full, moving a name to a new key (/trust)
@@ -123,7 +146,7 @@ func TestPinsFullRepin(t *testing.T) {
 			p := memPins(t)
 			fillPins(p)
 			before := pinned(t, p)
-			p.pin(tc.pin, tc.key, t0.Add(time.Hour))
+			p.pin(tc.pin, tc.key, t0.Add(time.Hour), false)
 			after := pinned(t, p)
 			if after[tc.wantName] != tc.key {
 				t.Fatalf("%s not pinned to the key", tc.wantName)
@@ -219,12 +242,12 @@ func TestPinsSave(t *testing.T) {
 		writes bool
 	}{
 		{"nothing pinned yet", func() {}, false},
-		{"a new pin", func() { p.pin("alice", testKey(1), t0) }, true},
+		{"a new pin", func() { p.pin("alice", testKey(1), t0, false) }, true},
 		{"no change", func() {}, false},
-		{"the same pin used again", func() { p.pin("alice", testKey(1), t0.Add(time.Hour)) }, false},
-		{"a second pin", func() { p.pin("bob", testKey(2), t0) }, true},
-		{"a name to a new key", func() { p.pin("bob", testKey(3), t0) }, true},
-		{"a key to a new name", func() { p.pin("carol", testKey(3), t0) }, true},
+		{"the same pin used again", func() { p.pin("alice", testKey(1), t0.Add(time.Hour), false) }, false},
+		{"a second pin", func() { p.pin("bob", testKey(2), t0, false) }, true},
+		{"a name to a new key", func() { p.pin("bob", testKey(3), t0, false) }, true},
+		{"a key to a new name", func() { p.pin("carol", testKey(3), t0, false) }, true},
 	}
 	for _, st := range steps {
 		if exists() {
@@ -277,7 +300,7 @@ func TestPinsSaveTightensMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.pin("bob", testKey(2), t0)
+	p.pin("bob", testKey(2), t0, false)
 	if err := p.save(); err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +314,7 @@ func TestPinsSaveTightensMode(t *testing.T) {
 func TestPinsSaveFails(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "gone")
 	p := &pins{path: filepath.Join(home, pinsFile), names: map[string]pinEntry{}, keys: map[[32]byte]string{}}
-	p.pin("alice", testKey(1), t0)
+	p.pin("alice", testKey(1), t0, false)
 	if err := p.save(); err == nil || !strings.Contains(err.Error(), "save pins") {
 		t.Fatalf("save into a missing directory: %v", err)
 	}
@@ -307,7 +330,7 @@ func TestPinsSaveFails(t *testing.T) {
 	}
 
 	mem := memPins(t)
-	mem.pin("alice", testKey(1), t0)
+	mem.pin("alice", testKey(1), t0, false)
 	if err := mem.save(); err != nil {
 		t.Fatal(err)
 	}
