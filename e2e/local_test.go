@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/proctest"
 )
 
 // Tests in the caller's own network namespace. Allowed only because every
@@ -161,7 +163,7 @@ func TestShellInTmux(t *testing.T) {
 	// The interactive node, run from the pane's shell by a script that
 	// reports its exit status.
 	args := append([]string{"-name", "tux", "-home", t.TempDir()}, loopbackArgs(pt, pj)...)
-	checkLoopbackOnly(t, args)
+	proctest.CheckLoopbackOnly(t, args)
 	script := "#!/bin/sh\n" + shellQuote(binPath)
 	for _, a := range args {
 		script += " " + shellQuote(a)

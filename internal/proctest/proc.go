@@ -167,6 +167,15 @@ func (p *Proc) Exited() bool {
 	}
 }
 
+// ExitErr is how the process ended (exec.Cmd.Wait's error: nil for exit
+// status 0); nil while it runs.
+func (p *Proc) ExitErr() error {
+	if !p.Exited() {
+		return nil
+	}
+	return p.exitErr
+}
+
 // Done is closed once the process has ended and its output is read.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 
