@@ -10,6 +10,9 @@ import (
 	"github.com/p2pchat/p2pchat/internal/testnet"
 )
 
+// TestTwentyPeers: twenty nodes find each other (each sees 19 joins and
+// lists 19 peers), and one /all reaches the 19 others exactly once, all
+// acknowledged.
 func TestTwentyPeers(t *testing.T) {
 	const n = 20
 	lab := testnet.New(t, n)

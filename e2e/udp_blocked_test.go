@@ -10,6 +10,10 @@ import (
 	"github.com/p2pchat/p2pchat/internal/testnet"
 )
 
+// TestUDPBlockedSwitchesAndReturns: all UDP to bob is dropped; each of 20
+// messages is still delivered (over TCP) within 2 s, in order. Once UDP
+// works again, messages are delivered over it and bob's transport is udp
+// again.
 func TestUDPBlockedSwitchesAndReturns(t *testing.T) {
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")

@@ -14,6 +14,11 @@ import (
 // messages queued for it must reach it.
 const relBackBound = 3 * time.Second
 
+// TestVanishAndReturn: bob's laptop loses the network (alice reports the
+// queued messages failed and bob gone), comes back (same process), reboots
+// (new process, same identity) and crashes and restarts before alice
+// notices: each time the queued messages reach him exactly once, in
+// order, soon after he is known again.
 func TestVanishAndReturn(t *testing.T) {
 	lab := testnet.New(t, 2)
 	hb := lab.Hosts[1]
