@@ -53,6 +53,8 @@
 //	nft_test.go           nftables counters and blocks on lab hosts
 //	tcpdump_test.go       capturing the lab's bridge with tcpdump
 //	pcap_test.go          reading pcap files down to UDP and TCP payloads
+//	                      (checked against the replayer's forged packets)
+//	                      (checked against the replayer's forged packets)
 //	replayer_test.go      the replaying attacker (re-executed test binary;
 //	                      raw socket to forge source addresses)
 //	flooder_test.go       the junk flooder (re-executed test binary)

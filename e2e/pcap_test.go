@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"testing"
 )
 
 // A reader of the classic pcap files tcpdump writes, decoding Ethernet
@@ -106,4 +108,76 @@ func tcpStreams(frames []frame) map[string][]byte {
 		}
 	}
 	return s
+}
+
+// TestPcapOfForgedDatagrams checks the two libraries against each other
+// without a lab: datagrams built by forgedUDP, framed in Ethernet and
+// written as a pcap file, come back from parsePcap with their addresses and
+// payloads; a TCP segment's payload is found after its header, and bad
+// files are refused.
+func TestPcapOfForgedDatagrams(t *testing.T) {
+	a := netip.MustParseAddrPort("10.77.1.1:7117")
+	b := netip.MustParseAddrPort("10.77.1.2:40000")
+	payloads := [][]byte{[]byte("p2pc\x01\x02 first"), {}, bytes.Repeat([]byte{0xff}, 1400)}
+
+	ether := func(ip []byte) []byte {
+		f := make([]byte, 14, 14+len(ip)+4)
+		binary.BigEndian.PutUint16(f[12:], 0x0800)
+		return append(append(f, ip...), 0, 0, 0, 0) // Ethernet padding is dropped
+	}
+	file := binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4)
+	file = append(file, make([]byte, 16)...)
+	file = binary.LittleEndian.AppendUint32(file, 1) // Ethernet
+	record := func(frame []byte) {
+		file = append(file, make([]byte, 8)...)
+		file = binary.LittleEndian.AppendUint32(file, uint32(len(frame)))
+		file = binary.LittleEndian.AppendUint32(file, uint32(len(frame)))
+		file = append(file, frame...)
+	}
+	for _, p := range payloads {
+		record(ether(forgedUDP(a, b, p)))
+	}
+	// A TCP segment: forgedUDP's IP header with protocol 6 and a 20-byte
+	// TCP header (data offset 5) before the payload.
+	tcp := forgedUDP(a, b, make([]byte, 12+len("stream")))
+	tcp[9] = 6
+	seg := tcp[20:]
+	binary.BigEndian.PutUint16(seg[0:], a.Port())
+	binary.BigEndian.PutUint16(seg[2:], b.Port())
+	seg[12] = 5 << 4
+	copy(seg[20:], "stream")
+	record(ether(tcp))
+
+	frames, err := parsePcap(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(frames) != len(payloads)+1 {
+		t.Fatalf("%d frames, want %d", len(frames), len(payloads)+1)
+	}
+	for i, p := range payloads {
+		f := frames[i]
+		if f.Proto != 17 || f.Src != a || f.Dst != b || !bytes.Equal(f.Payload, p) || !f.isUDP(7117) || f.isTCP(7117) {
+			t.Errorf("frame %d: proto %d %s -> %s payload %q; want UDP %s -> %s %q", i, f.Proto, f.Src, f.Dst, f.Payload, a, b, p)
+		}
+	}
+	if f := frames[len(payloads)]; f.Proto != 6 || string(f.Payload) != "stream" || !f.isTCP(40000) {
+		t.Errorf("TCP frame: proto %d payload %q", f.Proto, f.Payload)
+	}
+	if s := tcpStreams(frames); string(s[a.String()+">"+b.String()]) != "stream" || len(s) != 1 {
+		t.Errorf("tcpStreams = %q", s)
+	}
+	if ck := inetChecksum(forgedUDP(a, b, payloads[0])[:20]); ck != 0 {
+		t.Errorf("the IPv4 header checksum does not verify: %#x", ck)
+	}
+
+	for name, bad := range map[string][]byte{
+		"short":     file[:10],
+		"magic":     append([]byte{1, 2, 3, 4}, file[4:]...),
+		"truncated": file[:len(file)-3],
+	} {
+		if _, err := parsePcap(bad); err == nil {
+			t.Errorf("%s file accepted", name)
+		}
+	}
 }
