@@ -21,11 +21,7 @@ func relCountTraffic(t testing.TB, h *testnet.Host) {
 	script := fmt.Sprintf("table inet p2prelcount\ndelete table inet p2prelcount\n"+
 		"table inet p2prelcount {\n chain input {\n  type filter hook input priority -10; policy accept;\n"+
 		"  udp dport %d counter\n  tcp dport %d counter\n }\n}\n", port, port)
-	cmd := exec.Command("ip", "netns", "exec", h.Name, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft on %s: %v: %s", h.Name, err, out)
-	}
+	h.NFT(t, script)
 }
 
 func relTraffic(t testing.TB, h *testnet.Host) string {
@@ -52,11 +48,7 @@ func relBlockTCP(t testing.TB, h *testnet.Host, block bool) {
 	if block {
 		script += fmt.Sprintf("table inet p2prel {\n chain input {\n  type filter hook input priority 0; policy accept;\n  tcp dport %d counter drop\n }\n}\n", port)
 	}
-	cmd := exec.Command("ip", "netns", "exec", h.Name, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft on %s: %v: %s", h.Name, err, out)
-	}
+	h.NFT(t, script)
 }
 
 // relLogDrops logs the nft counters (datagrams dropped) of hosts.
