@@ -6,18 +6,17 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
-	"testing"
 
 	"github.com/p2pchat/p2pchat/internal/testnet"
 )
 
 // The lab is internal/testnet's simulated LAN (one bridge in its own
-// namespace, one namespace per host, addresses 10.77.k.i). testnet wants a
-// testing.TB; labTB is a small adapter: Cleanup functions are collected and
-// run by cleanupAll (also on SIGINT), Fatal/Skip panic with a labError that
-// main recovers and reports.
+// namespace, one namespace per host, addresses 10.77.k.i), and the
+// processes in it are internal/proctest's. Both take a small T; runner is
+// this program's: Cleanup functions are collected and run by cleanupAll
+// (also on SIGINT), and a failed step (Fatalf, Errorf, Skipf) panics with a
+// labError that runPhase recovers and reports.
 
 // labError is what a failed lab step panics with.
 type labError struct{ msg string }
@@ -57,39 +56,20 @@ func cleanupAll() {
 	}
 }
 
-// labTB implements just the testing.TB methods testnet and this program
-// use; the embedded nil interface provides the unexported method (and
-// would panic if anything else were called).
-type labTB struct {
-	testing.TB
-}
+// runner implements testnet.T and proctest.T for this program.
+type runner struct{}
 
-var tb = labTB{}
+var tb runner
 
-func (labTB) Helper()                 {}
-func (labTB) Cleanup(f func())        { atCleanup(f) }
-func (labTB) Name() string            { return "bench" }
-func (labTB) Failed() bool            { return false }
-func (labTB) Logf(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
-func (labTB) Log(a ...any)            { fmt.Fprintln(os.Stderr, a...) }
-func (labTB) Fatalf(f string, a ...any) {
-	panic(labError{fmt.Sprintf(f, a...)})
-}
-func (labTB) Fatal(a ...any)            { panic(labError{fmt.Sprint(a...)}) }
-func (labTB) Errorf(f string, a ...any) { panic(labError{fmt.Sprintf(f, a...)}) }
-func (labTB) Error(a ...any)            { panic(labError{fmt.Sprint(a...)}) }
-func (labTB) Skip(a ...any)             { panic(labError{"lab unavailable: " + fmt.Sprint(a...)}) }
-func (labTB) Skipf(f string, a ...any) {
+func (runner) Helper()                   {}
+func (runner) Cleanup(f func())          { atCleanup(f) }
+func (runner) Failed() bool              { return false } // a failure panics: nothing goes on after it
+func (runner) Logf(f string, a ...any)   { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+func (runner) Fatalf(f string, a ...any) { panic(labError{fmt.Sprintf(f, a...)}) }
+func (runner) Errorf(f string, a ...any) { panic(labError{fmt.Sprintf(f, a...)}) }
+func (runner) Skipf(f string, a ...any) {
 	panic(labError{"lab unavailable: " + fmt.Sprintf(f, a...)})
 }
-func (labTB) SkipNow()            { panic(labError{"lab unavailable"}) }
-func (labTB) FailNow()            { panic(labError{"lab step failed"}) }
-func (labTB) TempDir() string     { return tempDir("lab") }
-func (labTB) Setenv(k, v string)  { os.Setenv(k, v) }
-func (labTB) Skipped() bool       { return false }
-func (labTB) Fail()               { panic(labError{"lab step failed"}) }
-func (labTB) Chdir(string)        { panic(labError{"Chdir not supported"}) }
-func (labTB) ArtifactDir() string { return tempDir("artifacts") }
 
 // labs serializes building and removing labs, so that an interrupt never
 // exits while a lab is half built or half removed, and no lab is built
@@ -204,22 +184,15 @@ table inet %[1]s {
  }
 }
 `, nftTable, chatPort)
-	cmd := exec.Command("ip", "netns", "exec", h.Name, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(script)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("nft counters on %s: %v: %s", h.Name, err, out)
-	}
+	h.NFT(tb, script)
 }
 
 var packetsRE = regexp.MustCompile(`packets (\d+) bytes (\d+)`)
 
 // readCounter returns the packets counted by a named counter on h.
 func readCounter(h *testnet.Host, name string) int64 {
-	out, err := exec.Command("ip", "netns", "exec", h.Name, "nft", "list", "counter", "inet", nftTable, name).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("nft list counter %s on %s: %v: %s", name, h.Name, err, out)
-	}
-	m := packetsRE.FindStringSubmatch(string(out))
+	out := h.Run(tb, "nft", "list", "counter", "inet", nftTable, name)
+	m := packetsRE.FindStringSubmatch(out)
 	if m == nil {
 		tb.Fatalf("nft counter %s on %s: no packets in %q", name, h.Name, out)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/proctest"
 	"github.com/p2pchat/p2pchat/internal/testnet"
 	"github.com/p2pchat/p2pchat/peer"
 )
@@ -66,26 +67,26 @@ func sizeArgs(args ...string) []string {
 
 // timeStartups starts count processes one after another and times start
 // to their first "ready" line.
-func timeStartups(count int, mk func(i int) *proc) *roleStat {
+func timeStartups(count int, mk func(i int) *proctest.Proc) *roleStat {
 	var samples []time.Duration
 	for i := 0; i < count; i++ {
 		p := mk(i)
-		e := p.must(0, readyTimeout, "ready", isKind("ready"))
-		samples = append(samples, e.At.Sub(p.started))
-		p.kill()
+		e := waitReady(p)
+		samples = append(samples, e.At.Sub(p.Started))
+		p.Kill()
 	}
 	return summarize(samples)
 }
 
 // waitJoined waits until p has seen every name in want join (events from
 // Seq from on) and returns when the last one came.
-func waitJoined(p *proc, from int, want []string, deadline time.Time) time.Time {
+func waitJoined(p *proctest.Proc, from int, want []string, deadline time.Time) time.Time {
 	need := map[string]bool{}
 	for _, w := range want {
 		need[w] = true
 	}
 	seen := map[string]bool{}
-	e := p.must(from, time.Until(deadline), fmt.Sprintf("joined events for all of %d peers", len(want)), func(e *event) bool {
+	e := must(p, from, time.Until(deadline), fmt.Sprintf("joined events for all of %d peers", len(want)), func(e proctest.Event) bool {
 		if e.Event == "joined" && need[e.Name] {
 			seen[e.Name] = true
 		}
@@ -101,8 +102,8 @@ func phasePair(r *report, sz sizes, profDir string) {
 	a, b := lab.Hosts[0], lab.Hosts[1]
 
 	logf("start-up: %d starts each of a do-nothing Go program and of p2pchat", sz.startups)
-	floorStart := timeStartups(sz.startups, func(int) *proc { return startRole(a, "ready") })
-	p2pStart := timeStartups(sz.startups, func(i int) *proc { return startP2P(a, "s"+strconv.Itoa(i)) })
+	floorStart := timeStartups(sz.startups, func(int) *proctest.Proc { return startRole(a, "ready") })
+	p2pStart := timeStartups(sz.startups, func(i int) *proctest.Proc { return startP2P(a, "s"+strconv.Itoa(i)) })
 	r.add(figure{
 		Name: "start-up (process start to first -json \"ready\"), median", Impl: "p2pchat process",
 		Value: p2pStart.P50, Unit: unitMicros, Floor: floorStart.P50,
@@ -113,8 +114,8 @@ func phasePair(r *report, sz sizes, profDir string) {
 	})
 
 	echo := startRole(b, "udp-echo", sizeArgs("-bind", ipStr(b), "-port", "9000")...)
-	echo.must(0, readyTimeout, "ready", isKind("ready"))
-	defer echo.stop(time.Second)
+	waitReady(echo)
+	defer echo.Stop(time.Second)
 
 	// peer.Node library over real UDP.
 	recvArgs := []string{"-bind", ipStr(b), "-port", "7300"}
@@ -122,21 +123,21 @@ func phasePair(r *report, sz sizes, profDir string) {
 		recvArgs = append(recvArgs, "-cpuprofile", filepath.Join(profDir, "node-recv.pprof"))
 	}
 	recv := startRole(b, "node-recv", recvArgs...)
-	key := recv.must(0, readyTimeout, "ready", isKind("ready")).Key
+	key := roleKey(waitReady(recv))
 
 	// Real p2pchat processes, driven through stdin, timed on stdout.
 	pa, pb := startP2P(a, "a"), startP2P(b, "b")
-	pa.must(0, readyTimeout, "ready", isKind("ready"))
-	pb.must(0, readyTimeout, "ready", isKind("ready"))
+	waitReady(pa)
+	waitReady(pb)
 	waitJoined(pa, 0, []string{"b"}, time.Now().Add(joinTimeout))
 	waitJoined(pb, 0, []string{"a"}, time.Now().Add(joinTimeout))
-	m := pa.mark()
-	pa.send("/to b warm-up")
-	pa.must(m, 2*gatherTime+msgTimeout, "delivered warm-up", isKind("delivered"))
+	m := pa.Mark()
+	pa.Send("/to b warm-up")
+	must(pa, m, 2*gatherTime+msgTimeout, "delivered warm-up", proctest.IsKind("delivered"))
 	// The process figures' own floor: the same pipes, the same datagrams.
 	pipe := startRole(a, "pipe-udp", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000))...)
-	pipe.must(0, readyTimeout, "ready", isKind("ready"))
-	defer pipe.stop(time.Second)
+	waitReady(pipe)
+	defer pipe.Stop(time.Second)
 
 	// The machine's speed drifts (other tenants, CPU frequency): each
 	// figure and its floor are measured in alternating rounds, so that a
@@ -146,23 +147,23 @@ func phasePair(r *report, sz sizes, profDir string) {
 	var raws, nodeLats, procLats, pipeLats, rawWins, nodeThrs, procThrs, pipeThrs []*roleStat
 	for round := 1; round <= sz.rounds; round++ {
 		logf("round %d/%d: latency, %d messages one at a time each: raw UDP, peer.Node, p2pchat process, piped raw UDP", round, sz.rounds, perRound)
-		raws = append(raws, startRole(a, "udp-rtt", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-n", strconv.Itoa(perRound))...).result(3*time.Minute))
-		nodeLats = append(nodeLats, startRole(a, "node-send", "-bind", ipStr(a), "-to", addr(b, 7300), "-key", key,
-			"-mode", "latency", "-n", strconv.Itoa(perRound)).result(3*time.Minute))
+		raws = append(raws, result(startRole(a, "udp-rtt", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-n", strconv.Itoa(perRound))...), 3*time.Minute))
+		nodeLats = append(nodeLats, result(startRole(a, "node-send", "-bind", ipStr(a), "-to", addr(b, 7300), "-key", key,
+			"-mode", "latency", "-n", strconv.Itoa(perRound)), 3*time.Minute))
 		procLats = append(procLats, procLatency(pa, "b", perRound))
 		pipeLats = append(pipeLats, procLatency(pipe, "b", perRound))
 
 		logf("round %d/%d: throughput, %v each: raw windowed sender, peer.Node, p2pchat process, piped raw sender", round, sz.rounds, window)
-		rawWins = append(rawWins, startRole(a, "udp-window", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-dur", window.String())...).result(window+time.Minute))
+		rawWins = append(rawWins, result(startRole(a, "udp-window", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-dur", window.String())...), window+time.Minute))
 		sendArgs := []string{"-bind", ipStr(a), "-to", addr(b, 7300), "-key", key, "-mode", "throughput", "-dur", window.String()}
 		if profDir != "" && round == 1 {
 			sendArgs = append(sendArgs, "-cpuprofile", filepath.Join(profDir, "node-send.pprof"))
 		}
-		nodeThrs = append(nodeThrs, startRole(a, "node-send", sendArgs...).result(window+time.Minute))
+		nodeThrs = append(nodeThrs, result(startRole(a, "node-send", sendArgs...), window+time.Minute))
 		procThrs = append(procThrs, procThroughput(pa, window))
 		pipeThrs = append(pipeThrs, procThroughput(pipe, window))
 	}
-	recv.stop(10 * time.Second)
+	recv.Stop(10 * time.Second)
 	if profDir != "" {
 		for _, f := range []string{"node-send.pprof", "node-recv.pprof"} {
 			r.profiles = append(r.profiles, pprofTop(filepath.Join(profDir, f)))
@@ -225,19 +226,19 @@ const gatherTime = 1500 * time.Millisecond
 
 // procLatency sends count messages one at a time through p's stdin and
 // times each from the write to the "delivered" line.
-func procLatency(p *proc, to string, count int) *roleStat {
+func procLatency(p *proctest.Proc, to string, count int) *roleStat {
 	var samples []time.Duration
 	lost := 0
 	end := time.Now().Add(3 * time.Minute)
 	for i := 0; i < count && time.Now().Before(end); i++ {
-		m := p.mark()
+		m := p.Mark()
 		t0 := time.Now()
-		p.send("/to " + to + " " + chatText)
-		e, ok := p.waitFrom(m, msgTimeout, func(e *event) bool { return e.Event == "delivered" || e.Event == "error" })
-		if !ok || e.Event != "delivered" {
+		p.Send("/to " + to + " " + chatText)
+		e, err := p.Await(m, msgTimeout, func(e proctest.Event) bool { return e.Event == "delivered" || e.Event == "error" })
+		if err != nil || e.Event != "delivered" {
 			lost++
 			if lost > 10 {
-				tb.Fatalf("%s: more than 10 messages not delivered within %v (last %q)\n%s", p.label, msgTimeout, e.Text, p.report())
+				tb.Fatalf("%s: more than 10 messages not delivered within %v (last %q)\n%s", p, msgTimeout, e.Text, p.Report())
 			}
 			continue
 		}
@@ -250,17 +251,17 @@ func procLatency(p *proc, to string, count int) *roleStat {
 
 // procThroughput keeps up to maxPending `/to b` lines undelivered for dur
 // and counts the "delivered" lines read within dur.
-func procThroughput(p *proc, dur time.Duration) *roleStat {
+func procThroughput(p *proctest.Proc, dur time.Duration) *roleStat {
 	const maxPending, batch = 500, 50
 	line := "/to b " + chatText + "\n"
-	next := p.mark()
+	next := p.Mark()
 	t0 := time.Now()
 	end := t0.Add(dur)
 	sent, delivered, errs := 0, 0, 0
 	for time.Now().Before(end) {
-		evs, changed, exited := p.snapshot(next)
+		evs, changed, exited := p.Snapshot(next)
 		if exited {
-			tb.Fatalf("%s exited during the throughput run\n%s", p.label, p.report())
+			tb.Fatalf("%s exited during the throughput run\n%s", p, p.Report())
 		}
 		for i := range evs {
 			switch e := &evs[i]; e.Event {
@@ -268,13 +269,13 @@ func procThroughput(p *proc, dur time.Duration) *roleStat {
 				if e.At.Before(end) {
 					delivered++
 				}
-			case "error", "failed", "warning":
+			case "error", "pending", "failed", "warning":
 				errs++
 			}
 			next = evs[i].Seq + 1
 		}
 		if k := min(batch, maxPending-(sent-delivered)); k > 0 {
-			p.send(strings.TrimSuffix(strings.Repeat(line, k), "\n"))
+			p.Send(strings.TrimSuffix(strings.Repeat(line, k), "\n"))
 			sent += k
 			continue
 		}
@@ -287,19 +288,21 @@ func procThroughput(p *proc, dur time.Duration) *roleStat {
 	// Let the rest be delivered before the next measurement (bounded).
 	drainEnd := time.Now().Add(15 * time.Second)
 	for delivered+errs < sent && time.Now().Before(drainEnd) {
-		e, ok := p.waitFrom(next, time.Until(drainEnd), func(e *event) bool { return e.Event == "delivered" || e.Event == "error" || e.Event == "failed" })
-		if !ok {
+		e, err := p.Await(next, time.Until(drainEnd), func(e proctest.Event) bool {
+			return e.Event == "delivered" || e.Event == "error" || e.Event == "failed"
+		})
+		if err != nil {
 			break
 		}
 		delivered++
 		next = e.Seq + 1
 	}
 	if errs > 0 {
-		tb.Fatalf("%s: %d errors during the throughput run\n%s", p.label, errs, p.report())
+		tb.Fatalf("%s: %d errors during the throughput run\n%s", p, errs, p.Report())
 	}
 	s := &roleStat{Secs: secs}
 	// Count again only what came within the window.
-	evs, _, _ := p.snapshot(0)
+	evs, _, _ := p.Snapshot(0)
 	for i := range evs {
 		if evs[i].Event == "delivered" && !evs[i].At.Before(t0) && evs[i].At.Before(end) {
 			s.N++
@@ -316,27 +319,27 @@ func phaseIdle(r *report, sz sizes, _ string) {
 	defer closeLab(lab)
 	a, b := lab.Hosts[0], lab.Hosts[1]
 	floor := startRole(a, "ready")
-	floor.must(0, readyTimeout, "ready", isKind("ready"))
+	waitReady(floor)
 	p := startP2P(a, "idle")
-	ready := p.must(0, readyTimeout, "ready", isKind("ready"))
+	ready := waitReady(p)
 	logf("idle alone: settle %v, CPU window %v", sz.settle, sz.idleWindow)
 	time.Sleep(sz.settle)
-	fpid, ppid := floor.cmd.Process.Pid, p.cmd.Process.Pid
-	floorRSS, aloneRSS := rssKB(fpid), rssKB(ppid)
-	fc0, pc0, pn0 := cpuTime(fpid), cpuTime(ppid), runNS(ppid)
+	fpid, ppid := floor.Pid(), p.Pid()
+	floorRSS, aloneRSS := procfs(proctest.RSS(fpid)), procfs(proctest.RSS(ppid))
+	fc0, pc0, pn0 := procfs(proctest.CPUTime(fpid)), procfs(proctest.CPUTime(ppid)), procfs(proctest.RunTime(ppid))
 	time.Sleep(sz.idleWindow)
-	fc1, pc1, pn1 := cpuTime(fpid), cpuTime(ppid), runNS(ppid)
+	fc1, pc1, pn1 := procfs(proctest.CPUTime(fpid)), procfs(proctest.CPUTime(ppid)), procfs(proctest.RunTime(ppid))
 	perMin := func(d time.Duration) float64 { return d.Seconds() * float64(time.Minute) / float64(sz.idleWindow) }
 	floorCPU, aloneCPU := perMin(fc1-fc0), perMin(pc1-pc0)
 
-	id, err := peer.LoadIdentity(p.home)
+	id, err := peer.LoadIdentity(p.Home)
 	if err != nil {
 		tb.Fatalf("reading p2pchat's key: %v", err)
 	}
 	logf("with %d peers (peer.Node instances in one helper process)", sz.memPeers)
 	helper := startRole(b, "node-recv", "-bind", ipStr(b), "-count", strconv.Itoa(sz.memPeers),
 		"-target", addr(a, ready.Port), "-key", hex.EncodeToString(id.Public[:]))
-	helper.must(0, readyTimeout, "ready", isKind("ready"))
+	waitReady(helper)
 	var names []string
 	for i := 0; i < sz.memPeers; i++ {
 		names = append(names, fmt.Sprintf("r%02d", i))
@@ -344,13 +347,13 @@ func phaseIdle(r *report, sz sizes, _ string) {
 	joinedAt := waitJoined(p, 0, names, time.Now().Add(joinTimeout))
 	_ = joinedAt
 	time.Sleep(sz.settle)
-	peersRSS := rssKB(ppid)
-	hwm := statusField(ppid, "VmHWM:")
-	pc2, pn2 := cpuTime(ppid), runNS(ppid)
+	peersRSS := procfs(proctest.RSS(ppid))
+	hwm := procfs(proctest.StatusKB(ppid, "VmHWM"))
+	pc2, pn2 := procfs(proctest.CPUTime(ppid)), procfs(proctest.RunTime(ppid))
 	time.Sleep(sz.idleWindow)
-	pc3, pn3 := cpuTime(ppid), runNS(ppid)
+	pc3, pn3 := procfs(proctest.CPUTime(ppid)), procfs(proctest.RunTime(ppid))
 	peersCPU := perMin(pc3 - pc2)
-	helper.stop(5 * time.Second)
+	helper.Stop(5 * time.Second)
 
 	r.add(figure{
 		Name: "memory, RSS idle alone", Impl: "p2pchat process", Value: kbToMB(aloneRSS), Unit: unitMB,
@@ -394,25 +397,25 @@ func phaseLAN(r *report, sz sizes, _ string) {
 	var echoes []string
 	for _, h := range hosts {
 		e := startRole(h, "udp-echo", sizeArgs("-bind", ipStr(h), "-port", "9000")...)
-		e.must(0, readyTimeout, "ready", isKind("ready"))
+		waitReady(e)
 		echoes = append(echoes, addr(h, 9000))
 	}
 
 	// Floor of "started together": the same number of do-nothing programs.
 	t0 := time.Now()
-	var floors []*proc
+	var floors []*proctest.Proc
 	for _, h := range hosts {
 		floors = append(floors, startRole(h, "ready"))
 	}
 	var floorAll time.Time
 	for _, f := range floors {
-		if e := f.must(0, readyTimeout, "ready", isKind("ready")); e.At.After(floorAll) {
+		if e := waitReady(f); e.At.After(floorAll) {
 			floorAll = e.At
 		}
 	}
 	floorTogether := floorAll.Sub(t0)
 	for _, f := range floors {
-		f.kill()
+		f.Kill()
 	}
 
 	logf("discovery: %d nodes started together", n)
@@ -421,7 +424,7 @@ func phaseLAN(r *report, sz sizes, _ string) {
 		names = append(names, fmt.Sprintf("n%02d", i+1))
 	}
 	start := time.Now()
-	var nodes []*proc
+	var nodes []*proctest.Proc
 	for i, h := range hosts {
 		nodes = append(nodes, startP2P(h, names[i]))
 	}
@@ -429,7 +432,7 @@ func phaseLAN(r *report, sz sizes, _ string) {
 	var lastReady, allListed time.Time
 	deadline := start.Add(joinTimeout)
 	for i, p := range nodes {
-		if e := p.must(0, readyTimeout, "ready", isKind("ready")); e.At.After(lastReady) {
+		if e := waitReady(p); e.At.After(lastReady) {
 			lastReady = e.At
 		}
 		others := append(append([]string{}, names[:i]...), names[i+1:]...)
@@ -449,15 +452,15 @@ func phaseLAN(r *report, sz sizes, _ string) {
 
 	logf("join: one more node")
 	fl := startRole(jh, "ready")
-	fe := fl.must(0, readyTimeout, "ready", isKind("ready"))
-	floorJoin := fe.At.Sub(fl.started)
-	fl.kill()
+	fe := waitReady(fl)
+	floorJoin := fe.At.Sub(fl.Started)
+	fl.Kill()
 	marks := make([]int, n)
 	for i, p := range nodes {
-		marks[i] = p.mark()
+		marks[i] = p.Mark()
 	}
 	joiner := startP2P(jh, "joiner")
-	jStart := joiner.started
+	jStart := joiner.Started
 	var joinAll time.Time
 	for i, p := range nodes {
 		if at := waitJoined(p, marks[i], []string{"joiner"}, jStart.Add(joinTimeout)); at.After(joinAll) {
@@ -465,7 +468,7 @@ func phaseLAN(r *report, sz sizes, _ string) {
 		}
 	}
 	joinerAll := waitJoined(joiner, 0, names, jStart.Add(joinTimeout))
-	jr := joiner.must(0, readyTimeout, "ready", isKind("ready"))
+	jr := waitReady(joiner)
 	r.add(figure{
 		Name: fmt.Sprintf("discovery: one node joining a LAN of %d, until all %d list it", n, n), Impl: "p2pchat processes, real mDNS",
 		Value: us(joinAll.Sub(jStart)), Unit: unitMicros, Floor: us(floorJoin),
@@ -476,18 +479,18 @@ func phaseLAN(r *report, sz sizes, _ string) {
 	})
 
 	logf("fan-out: /all to %d peers, %d rounds", n, sz.fanRounds)
-	rawFan := startRole(jh, "udp-fanout", sizeArgs("-bind", ipStr(jh), "-to", strings.Join(echoes, ","),
-		"-rounds", strconv.Itoa(sz.fanRounds))...).result(time.Minute)
+	rawFan := result(startRole(jh, "udp-fanout", sizeArgs("-bind", ipStr(jh), "-to", strings.Join(echoes, ","),
+		"-rounds", strconv.Itoa(sz.fanRounds))...), time.Minute)
 	// Warm-up (also passes p2pchat's start-up wait for discovery).
-	m := joiner.mark()
-	joiner.send("/all warm-up")
+	m := joiner.Mark()
+	joiner.Send("/all warm-up")
 	countDelivered(joiner, m, n, 2*gatherTime+msgTimeout)
 	var samples []time.Duration
 	lost := 0
 	for i := 0; i < sz.fanRounds; i++ {
-		m := joiner.mark()
+		m := joiner.Mark()
 		t0 := time.Now()
-		joiner.send("/all " + chatText)
+		joiner.Send("/all " + chatText)
 		last, ok := countDelivered(joiner, m, n, msgTimeout)
 		if !ok {
 			lost++
@@ -529,8 +532,8 @@ func phaseLAN(r *report, sz sizes, _ string) {
 		steady = "; NOT steady state: the window opens before the browse back-off (queries at 0, 1, 3, 7, 15, 31, 63, 123 ... s) has slowed to once a minute"
 	}
 	for _, p := range append(nodes, joiner) {
-		if p.exited() {
-			tb.Fatalf("%s exited during the mDNS window\n%s", p.label, p.report())
+		if p.Exited() {
+			tb.Fatalf("%s exited during the mDNS window\n%s", p, p.Report())
 		}
 	}
 	r.add(figure{
@@ -556,15 +559,15 @@ func phaseLAN(r *report, sz sizes, _ string) {
 
 // countDelivered waits for want "delivered" lines from Seq from on and
 // returns when the last came.
-func countDelivered(p *proc, from, want int, timeout time.Duration) (time.Time, bool) {
+func countDelivered(p *proctest.Proc, from, want int, timeout time.Duration) (time.Time, bool) {
 	got := 0
-	e, ok := p.waitFrom(from, timeout, func(e *event) bool {
+	e, err := p.Await(from, timeout, func(e proctest.Event) bool {
 		if e.Event == "delivered" {
 			got++
 		}
 		return got == want
 	})
-	return e.At, ok
+	return e.At, err == nil
 }
 
 // pprofTop summarizes a CPU profile: the heaviest functions, cumulative.
@@ -594,7 +597,7 @@ func phaseGoBench(r *report, sz sizes, _ string) {
 	done := make(chan struct{})
 	var out []byte
 	var err error
-	var buf syncBuffer
+	var buf proctest.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("go test -bench: %v", err)

@@ -153,7 +153,7 @@ func roleNodeSend(args []string) {
 	if err != nil {
 		fatalRole("receiver not found: %v", err)
 	}
-	name := n.Peers()[0].Name
+	id := n.Peers()[0].ID // Send addresses peers by id
 
 	stopProf := startProfile(*prof)
 	defer stopProf()
@@ -165,7 +165,7 @@ func roleNodeSend(args []string) {
 		events := n.Events()
 		for i := 0; i < *count && time.Now().Before(end); i++ {
 			t0 := time.Now()
-			sent, err := n.Send(name, chatText)
+			sent, err := n.Send(id, chatText)
 			if err != nil {
 				fatalRole("send: %v", err)
 			}
@@ -195,7 +195,7 @@ func roleNodeSend(args []string) {
 		sent := int64(0)
 		for time.Now().Before(stop) {
 			for sent-delivered.Load() < int64(*pending) {
-				if _, err := n.Send(name, chatText); err != nil {
+				if _, err := n.Send(id, chatText); err != nil {
 					if errors.Is(err, peer.ErrQueueFull) {
 						break
 					}

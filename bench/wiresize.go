@@ -70,7 +70,11 @@ func wireSizes() (msg, ack int, err error) {
 			ba = append(ba, len(p))
 		}
 	})
-	if _, err := a.Send("b", chatText); err != nil {
+	pb, err := a.Resolve("b")
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, err := a.Send(pb.ID, chatText); err != nil {
 		return 0, 0, err
 	}
 	select {

@@ -4,7 +4,58 @@
 // multi-host tests run each node in its own network namespace of an
 // internal/testnet lab and need root; they skip otherwise. The loopback and
 // tmux tests run in the caller's namespace, always with -mdns=false and
-// -bind 127.0.0.1, so nothing is ever multicast outside a lab.
+// -bind 127.0.0.1, so nothing is ever multicast outside a lab. Processes
+// are driven with internal/proctest, terminals with internal/tmuxtest.
 //
 //	sudo go test -v -count=1 ./e2e
+//
+// Figures (durations, latencies, memory) are logged with t.Logf; run with
+// -v to see them.
+//
+// # Scenarios, one file each
+//
+// Chat on a LAN and on loopback:
+//
+//	lan_test.go           discovery and chat, a vanished peer, -peer without
+//	                      multicast, TCP fallback, a lossy link, piped input
+//	local_test.go         loopback without discovery; the shell in tmux
+//	interop_test.go       avahi and python-zeroconf see p2pchat; p2pchat next
+//	                      to avahi; several instances on one host
+//
+// Security: what a listener on the LAN, an impostor, a replaying machine
+// or a hostile peer can do:
+//
+//	capture_test.go       TestCaptureShowsNoText: no message text on the wire
+//	impostor_test.go      TestImpostorKeepsNoName: another key calling itself
+//	                      bob is shown apart until /trust
+//	replay_test.go        TestReplayAcrossTheLAN: recorded datagrams replayed
+//	                      from another machine, also to a restarted receiver
+//	escapes_test.go       TestTerminalEscapesNeutralised: no control character
+//	                      from the network reaches a terminal
+//	limits_test.go        TestLimits: the message size limit
+//
+// Reliability: loss, blocked UDP, vanishing peers, floods, many peers,
+// signals:
+//
+//	loss_test.go          TestLoss1000
+//	udp_blocked_test.go   TestUDPBlockedSwitchesAndReturns
+//	vanish_test.go        TestVanishAndReturn
+//	flood_test.go         TestFloodAndGarbage
+//	twenty_peers_test.go  TestTwentyPeers
+//	sigterm_test.go       TestSIGTERMInFlight
+//
+// # Libraries
+//
+//	main_test.go          TestMain: the binary under test
+//	nodes_test.go         starting nodes (JSON, text, with a given home)
+//	chat_test.go          talking to a node: send and confirm, /whois, /peers
+//	events_test.go        event logs: counting, extracting, sequence diffs
+//	nft_test.go           nftables counters and blocks on lab hosts
+//	tcpdump_test.go       capturing the lab's bridge with tcpdump
+//	pcap_test.go          reading pcap files down to UDP and TCP payloads
+//	                      (checked against the replayer's forged packets)
+//	                      (checked against the replayer's forged packets)
+//	replayer_test.go      the replaying attacker (re-executed test binary;
+//	                      raw socket to forge source addresses)
+//	flooder_test.go       the junk flooder (re-executed test binary)
 package e2e

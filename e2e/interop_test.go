@@ -45,6 +45,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/proctest"
 	"github.com/p2pchat/p2pchat/internal/testnet"
 )
 
@@ -69,7 +70,7 @@ type iopDaemon struct {
 	name   string
 	host   *testnet.Host
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *proctest.Buffer
 	done   chan struct{}
 	err    error
 }
@@ -77,7 +78,7 @@ type iopDaemon struct {
 // iopStart starts cmd (made with host.Command) and stops it in t.Cleanup.
 func iopStart(t *testing.T, name string, host *testnet.Host, cmd *exec.Cmd) *iopDaemon {
 	t.Helper()
-	d := &iopDaemon{name: name, host: host, cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
+	d := &iopDaemon{name: name, host: host, cmd: cmd, stderr: &proctest.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout = d.stderr
 	cmd.Stderr = d.stderr
 	if err := cmd.Start(); err != nil {
@@ -626,7 +627,7 @@ func TestCoexistsWithAvahi(t *testing.T) {
 	iopCheckEntry(t, "avahi on "+lab.Hosts[0].Hostname, got[string(bob.Ready().ID)], bob, lab.Hosts[1], port)
 	iopCheckEntry(t, "avahi on "+lab.Hosts[0].Hostname, got[string(alice.Ready().ID)], alice, lab.Hosts[0], port)
 	for _, p := range []*Proc{alice, bob} {
-		if p.exited() {
+		if p.Exited() {
 			t.Errorf("%s exited", p)
 		}
 	}
@@ -647,8 +648,8 @@ func TestTwoInstancesOneHost(t *testing.T) {
 	if bobPort == port || bobPort == 0 {
 		t.Fatalf("bob, started after alice on the same host without -port, is on port %d; want a free one other than %d", bobPort, port)
 	}
-	if want := fmt.Sprintf("port %d is in use", port); !strings.Contains(bob.stderr.String(), want) {
-		t.Errorf("bob's stderr does not say %q:\n%s", want, bob.stderr.String())
+	if want := fmt.Sprintf("port %d is in use", port); !strings.Contains(bob.Stderr().String(), want) {
+		t.Errorf("bob's stderr does not say %q:\n%s", want, bob.Stderr().String())
 	}
 	if alice.Ready().Port != port || dave.Ready().Port != 7300 || carol.Ready().Port != port {
 		t.Errorf("ports: alice %d dave %d carol %d, want %d 7300 %d", alice.Ready().Port, dave.Ready().Port, carol.Ready().Port, port, port)

@@ -1,16 +1,16 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/proctest"
+	"github.com/p2pchat/p2pchat/internal/tmuxtest"
 )
 
 // Tests in the caller's own network namespace. Allowed only because every
@@ -45,92 +45,17 @@ func TestLoopbackNoDiscovery(t *testing.T) {
 	bob.Wait(t, msgTimeout, IsLeft("alice", "quit"))
 }
 
-var tmuxCounter atomic.Int64
-
-// tmuxServer is a private tmux server (its own socket) with one session,
-// "main", of 100x30 running /bin/sh.
-type tmuxServer struct {
-	t        *testing.T
-	sock     string
-	sockPath string
-}
-
-func newTmux(t *testing.T) *tmuxServer {
+// newTmux starts a tmux pane of 100x30 running /bin/sh with the prompt
+// "$ "; captures include 200 lines of scroll-back, wrapped lines joined.
+func newTmux(t *testing.T) *tmuxtest.Pane {
 	t.Helper()
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux not installed")
-	}
-	s := &tmuxServer{t: t, sock: fmt.Sprintf("p2pchat-e2e-%d-%d", os.Getpid(), tmuxCounter.Add(1))}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("tmux pane at the end:\n%s", s.capture())
-		}
-		exec.Command("tmux", "-L", s.sock, "kill-server").Run()
-		if s.sockPath != "" {
-			os.Remove(s.sockPath) // tmux leaves the socket file behind
-		}
-	})
-	s.run("-f", "/dev/null", "new-session", "-d", "-x", "100", "-y", "30", "-s", "main", "env PS1='$ ' /bin/sh")
-	s.sockPath = strings.TrimSpace(s.run("display-message", "-p", "-t", "main", "#{socket_path}"))
-	return s
+	return tmuxtest.Start(t, tmuxtest.Config{Command: "env PS1='$ ' /bin/sh", Width: 100, Height: 30, History: 200})
 }
 
-func (s *tmuxServer) run(args ...string) string {
-	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", s.sock}, args...)...).CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("tmux %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
-// typeText types text literally; enter adds the Enter key.
-func (s *tmuxServer) typeText(text string, enter bool) {
-	s.t.Helper()
-	if text != "" {
-		s.run("send-keys", "-t", "main", "-l", text)
-	}
-	if enter {
-		s.run("send-keys", "-t", "main", "Enter")
-	}
-}
-
-// capture returns the pane's visible lines plus some history, wrapped lines
-// joined.
-func (s *tmuxServer) capture() string {
-	out, err := exec.Command("tmux", "-L", s.sock, "capture-pane", "-p", "-J", "-S", "-200", "-t", "main").CombinedOutput()
-	if err != nil {
-		return fmt.Sprintf("(capture-pane: %v: %s)", err, out)
-	}
-	return string(out)
-}
-
-// lines returns the pane's lines with trailing blank lines dropped.
-func (s *tmuxServer) lines() []string {
-	ls := strings.Split(s.capture(), "\n")
-	for i := range ls {
-		ls[i] = strings.TrimRight(ls[i], " ")
-	}
-	for len(ls) > 0 && ls[len(ls)-1] == "" {
-		ls = ls[:len(ls)-1]
-	}
-	return ls
-}
-
-// waitFor polls the pane until ok holds, failing with the pane shown.
-func (s *tmuxServer) waitFor(timeout time.Duration, what string, ok func(lines []string) bool) []string {
-	s.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ls := s.lines()
-		if ok(ls) {
-			return ls
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("tmux: %s: not seen within %v; pane:\n%s", what, timeout, strings.Join(ls, "\n"))
-		}
-		time.Sleep(50 * time.Millisecond) // polling interval
-	}
+// onLines adapts a check of the pane's lines (trailing blank lines
+// dropped) to tmuxtest.Pane.WaitScreen.
+func onLines(ok func(lines []string) bool) func(tmuxtest.Screen) bool {
+	return func(s tmuxtest.Screen) bool { return ok(s.Lines) }
 }
 
 // indexTrimmed is the index of the first line that is want once leading
@@ -161,7 +86,7 @@ func TestShellInTmux(t *testing.T) {
 	// The interactive node, run from the pane's shell by a script that
 	// reports its exit status.
 	args := append([]string{"-name", "tux", "-home", t.TempDir()}, loopbackArgs(pt, pj)...)
-	checkLoopbackOnly(t, args)
+	proctest.CheckLoopbackOnly(t, args)
 	script := "#!/bin/sh\n" + shellQuote(binPath)
 	for _, a := range args {
 		script += " " + shellQuote(a)
@@ -179,49 +104,52 @@ func TestShellInTmux(t *testing.T) {
 	if err := os.WriteFile(runSh, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	tm.waitFor(10*time.Second, "shell prompt", func(ls []string) bool { return len(ls) > 0 && strings.HasPrefix(ls[len(ls)-1], "$") })
+	tm.WaitScreen(10*time.Second, "shell prompt", onLines(func(ls []string) bool { return len(ls) > 0 && strings.HasPrefix(ls[len(ls)-1], "$") }))
 	cmdLine := "sh " + runSh
-	tm.typeText(cmdLine, true)
+	tm.Type(cmdLine)
+	tm.Keys("Enter")
 
 	// Started: jay hears from tux, and tux has drawn something (its prompt)
 	// below the command line.
 	jay.WaitJoined(t, "tux")
-	tm.waitFor(readyTimeout, "p2pchat output after the command line", func(ls []string) bool {
+	tm.WaitScreen(readyTimeout, "p2pchat output after the command line", onLines(func(ls []string) bool {
 		i := lastIndexContaining(ls, cmdLine)
 		return i >= 0 && i < len(ls)-1
-	})
+	}))
 
 	// Half a line typed...
 	const half = "/all hello wor"
-	tm.typeText(half, false)
-	tm.waitFor(10*time.Second, "the half-typed line", func(ls []string) bool {
+	tm.Type(half)
+	tm.WaitScreen(10*time.Second, "the half-typed line", onLines(func(ls []string) bool {
 		return len(ls) > 0 && strings.HasSuffix(ls[len(ls)-1], half)
-	})
+	}))
 	// ...when a message comes in: it must show above the prompt line, which
 	// still holds what was typed.
 	incoming := "ping-" + strconv.FormatInt(time.Now().UnixNano()%100000, 10)
 	ids := jay.SendTo(t, "tux", incoming)
-	tm.waitFor(msgTimeout, "incoming message above the prompt with the typed text intact", func(ls []string) bool {
+	tm.WaitScreen(msgTimeout, "incoming message above the prompt with the typed text intact", onLines(func(ls []string) bool {
 		mi := lastIndexContaining(ls, incoming)
 		return mi >= 0 && mi < len(ls)-1 && strings.HasSuffix(ls[len(ls)-1], half) &&
 			!strings.Contains(ls[len(ls)-1], incoming)
-	})
+	}))
 	jay.Wait(t, msgTimeout, IsDelivered("tux", ids[0]))
 
 	// Finish the line.
 	m := jay.Mark()
-	tm.typeText("ld", true)
+	tm.Type("ld")
+	tm.Keys("Enter")
 	got := jay.WaitFrom(t, m, msgTimeout, func(e Event) bool { return e.Event == "message" && e.From == "tux" })
 	if got.Text != "hello world" || got.To != "all" {
 		t.Fatalf("jay got text %q to %q from the tmux user, want exactly \"hello world\" to all", got.Text, got.To)
 	}
 
 	// /quit: the process exits 0 and the terminal is back to normal.
-	tm.typeText("/quit", true)
-	tm.waitFor(exitTimeout, "p2pchat exit", func(ls []string) bool {
+	tm.Type("/quit")
+	tm.Keys("Enter")
+	tm.WaitScreen(exitTimeout, "p2pchat exit", onLines(func(ls []string) bool {
 		return slices.ContainsFunc(ls, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "EXIT=") })
-	})
-	ls := tm.lines()
+	}))
+	ls := tm.Capture().Lines
 	if indexTrimmed(ls, "EXIT=0") < 0 {
 		t.Errorf("p2pchat did not exit 0 after /quit; pane:\n%s", strings.Join(ls, "\n"))
 	}
@@ -230,10 +158,11 @@ func TestShellInTmux(t *testing.T) {
 		t.Errorf("jay got %d messages from tux, want 1", n)
 	}
 
-	tm.typeText("stty -a; echo STTY-DONE", true)
-	ls = tm.waitFor(10*time.Second, "stty output (terminal left in raw mode?)", func(ls []string) bool {
+	tm.Type("stty -a; echo STTY-DONE")
+	tm.Keys("Enter")
+	ls = tm.WaitScreen(10*time.Second, "stty output (terminal left in raw mode?)", onLines(func(ls []string) bool {
 		return indexTrimmed(ls, "STTY-DONE") >= 0
-	})
+	})).Lines
 	start := lastIndexContaining(ls, "stty -a; echo STTY-DONE")
 	end := indexTrimmed(ls, "STTY-DONE")
 	if start < 0 || end < start {

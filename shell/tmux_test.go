@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +16,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/p2pchat/p2pchat/internal/tmuxtest"
 	"github.com/p2pchat/p2pchat/peer"
 )
 
@@ -99,118 +98,52 @@ func termios(fd uintptr) (syscall.Termios, error) {
 	return t, nil
 }
 
-// pane is a tmux session running TestHelperShell.
+// pane is a tmux pane (internal/tmuxtest) running TestHelperShell.
 type pane struct {
-	t      *testing.T
-	socket string
-	dir    string
-	msgs   int
+	*tmuxtest.Pane
+	t    *testing.T
+	dir  string
+	msgs int
 }
 
 func startPane(t *testing.T) *pane {
 	t.Helper()
-	tmux, err := exec.LookPath("tmux")
-	if err != nil {
-		t.Skip("tmux not installed: the interactive shell is not tested")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pane{t: t, dir: t.TempDir(), socket: fmt.Sprintf("p2pchat-shell-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
-	cmd := strings.Join([]string{
-		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color",
-		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
-		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
-	}, " ")
-	out, err := exec.Command(tmux, "-L", p.socket, "-f", "/dev/null", "new-session", "-d",
-		"-x", "100", "-y", "30", "-s", "t", cmd).CombinedOutput()
-	if err != nil {
-		t.Fatalf("tmux new-session: %v: %s", err, out)
-	}
+	p := &pane{t: t, dir: t.TempDir()}
+	// Registered before the pane, so that it runs after the pane's cleanup
+	// has killed the tmux server (and so the helper), as before.
 	t.Cleanup(func() {
-		exec.Command(tmux, "-L", p.socket, "kill-server").Run()
 		races, _ := filepath.Glob(filepath.Join(p.dir, "race*"))
 		for _, r := range races {
 			b, _ := os.ReadFile(r)
 			t.Errorf("data race in the helper process:\n%s", b)
 		}
 	})
+	cmd := strings.Join([]string{
+		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color",
+		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
+		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
+	}, " ")
+	p.Pane = tmuxtest.Start(t, tmuxtest.Config{Command: cmd, Width: 100, Height: 30, Poll: pollInterval})
 	return p
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-func (p *pane) tmux(args ...string) string {
-	p.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", p.socket}, args...)...).CombinedOutput()
-	if err != nil {
-		p.t.Fatalf("tmux %q: %v: %s", args, err, out)
-	}
-	return string(out)
-}
-
 // typeText types s literally; key presses a named key (Enter, C-c, Tab...).
-func (p *pane) typeText(s string) { p.t.Helper(); p.tmux("send-keys", "-t", "t", "-l", s) }
-func (p *pane) key(k string)      { p.t.Helper(); p.tmux("send-keys", "-t", "t", k) }
+func (p *pane) typeText(s string) { p.t.Helper(); p.Type(s) }
+func (p *pane) key(k string)      { p.t.Helper(); p.Keys(k) }
 
 // screen is the visible pane, trailing spaces removed, and the cursor.
-type screen struct {
-	lines  []string
-	cx, cy int
-}
-
-func (s screen) String() string {
-	return fmt.Sprintf("cursor %d,%d\n|%s|", s.cx, s.cy, strings.Join(s.lines[:s.last()+1], "|\n|"))
-}
-
-// last is the index of the last non-empty line, -1 if none.
-func (s screen) last() int {
-	for i := len(s.lines) - 1; i >= 0; i-- {
-		if s.lines[i] != "" {
-			return i
-		}
-	}
-	return -1
-}
-
-// find is the index of the first line matching re, -1 if none.
-func (s screen) find(re string) int {
-	r := regexp.MustCompile(re)
-	for i, l := range s.lines {
-		if r.MatchString(l) {
-			return i
-		}
-	}
-	return -1
-}
-
-func (p *pane) capture() screen {
-	p.t.Helper()
-	var s screen
-	for _, l := range strings.Split(strings.TrimSuffix(p.tmux("capture-pane", "-p", "-t", "t"), "\n"), "\n") {
-		s.lines = append(s.lines, strings.TrimRight(l, " "))
-	}
-	fmt.Sscanf(p.tmux("display-message", "-p", "-t", "t", "#{cursor_x} #{cursor_y}"), "%d %d", &s.cx, &s.cy)
-	return s
-}
+type screen = tmuxtest.Screen
 
 // waitScreen polls the pane until ok accepts it.
 func (p *pane) waitScreen(what string, ok func(screen) bool) screen {
 	p.t.Helper()
-	deadline := time.Now().Add(screenWait)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		s := p.capture()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("waiting for %s; screen:\n%s", what, s)
-		}
-		<-tick.C
-	}
+	return p.WaitScreen(screenWait, what, ok)
 }
 
 // waitPrompt waits until the last line is exactly prompt+typed with the
@@ -219,8 +152,8 @@ func (p *pane) waitPrompt(prompt, typed string, width int) screen {
 	p.t.Helper()
 	want := strings.TrimRight(prompt+typed, " ")
 	return p.waitScreen(fmt.Sprintf("prompt line %q, cursor at column %d", want, width), func(s screen) bool {
-		i := s.last()
-		return i >= 0 && s.lines[i] == want && s.cy == i && s.cx == width
+		i := s.Last()
+		return i >= 0 && s.Lines[i] == want && s.CursorY == i && s.CursorX == width
 	})
 }
 
@@ -249,7 +182,7 @@ func (p *pane) waitFile(name string, ok func(string) bool) string {
 			return string(b)
 		}
 		if time.Now().After(deadline) {
-			p.t.Fatalf("waiting for file %s (now %q, %v); screen:\n%s", name, b, err, p.capture())
+			p.t.Fatalf("waiting for file %s (now %q, %v); screen:\n%s", name, b, err, p.Capture())
 		}
 		<-tick.C
 	}
@@ -282,10 +215,10 @@ func TestTmuxInteractive(t *testing.T) {
 	p.incoming("incoming 你好 message")
 	s := p.waitPrompt("[all]> ", "hello wor", 16)
 	s = p.waitScreen("the message above the prompt", func(s screen) bool {
-		i := s.find(stampRE + `bob: incoming 你好 message$`)
-		return i >= 0 && i < s.last() && s.lines[s.last()] == "[all]> hello wor"
+		i := s.Find(stampRE + `bob: incoming 你好 message$`)
+		return i >= 0 && i < s.Last() && s.Lines[s.Last()] == "[all]> hello wor"
 	})
-	if n := strings.Count(strings.Join(s.lines, "\n"), "hello wor"); n != 1 {
+	if n := strings.Count(strings.Join(s.Lines, "\n"), "hello wor"); n != 1 {
 		t.Fatalf("the half-typed line shows %d times (garbled redraw):\n%s", n, s)
 	}
 	t.Logf("a message arrived while typing:\n%s", s)
@@ -294,11 +227,11 @@ func TestTmuxInteractive(t *testing.T) {
 	// first message stays visible) and the second line is indented.
 	p.incoming("\x1b[2J\x1b[Hsecond\r\n14:00 carol: fake")
 	s = p.waitScreen("the multi-line message above the prompt", func(s screen) bool {
-		i := s.find(stampRE + `bob: second$`)
-		return i > 0 && i+2 == s.last() && s.lines[i+1] == "      14:00 carol: fake" &&
-			s.lines[s.last()] == "[all]> hello wor" && s.cx == 16
+		i := s.Find(stampRE + `bob: second$`)
+		return i > 0 && i+2 == s.Last() && s.Lines[i+1] == "      14:00 carol: fake" &&
+			s.Lines[s.Last()] == "[all]> hello wor" && s.CursorX == 16
 	})
-	if s.find(`bob: incoming 你好 message$`) < 0 {
+	if s.Find(`bob: incoming 你好 message$`) < 0 {
 		t.Fatalf("an escape sequence in a message cleared the screen:\n%s", s)
 	}
 
@@ -315,8 +248,8 @@ func TestTmuxInteractive(t *testing.T) {
 	p.waitPrompt("[all]> ", "你好世", 13)
 	p.incoming("第三条")
 	p.waitScreen("the third message above the Chinese prompt", func(s screen) bool {
-		i := s.find(stampRE + `bob: 第三条$`)
-		return i >= 0 && i < s.last() && s.lines[s.last()] == "[all]> 你好世" && s.cx == 13
+		i := s.Find(stampRE + `bob: 第三条$`)
+		return i >= 0 && i < s.Last() && s.Lines[s.Last()] == "[all]> 你好世" && s.CursorX == 13
 	})
 	p.key("Enter")
 	p.waitSent(sendCall{"", "hello world"}, sendCall{"", "你好世"})
@@ -338,8 +271,8 @@ func TestTmuxInteractive(t *testing.T) {
 	p.typeText("/to bobb hi")
 	p.key("Enter")
 	p.waitScreen("the typo answer", func(s screen) bool {
-		i := s.find(`^! no peer named bobb \(did you mean bob\?\)$`)
-		return i >= 0 && i+1 == s.last() && s.lines[i+1] == "[bob]>"
+		i := s.Find(`^! no peer named bobb \(did you mean bob\?\)$`)
+		return i >= 0 && i+1 == s.Last() && s.Lines[i+1] == "[bob]>"
 	})
 
 	// Ctrl-C clears the line and keeps going; nothing is sent.
@@ -347,8 +280,8 @@ func TestTmuxInteractive(t *testing.T) {
 	p.waitPrompt("[bob]> ", "discard me", 17)
 	p.key("C-c")
 	p.waitScreen("a fresh prompt after Ctrl-C", func(s screen) bool {
-		i := s.last()
-		return s.lines[i] == "[bob]>" && i > 0 && s.lines[i-1] == "[bob]> discard me^C"
+		i := s.Last()
+		return s.Lines[i] == "[bob]>" && i > 0 && s.Lines[i-1] == "[bob]> discard me^C"
 	})
 
 	// Ctrl-D leaves: Run returns nil with the terminal as it found it.

@@ -18,7 +18,8 @@
 //
 // Building a lab needs root and the ip and nft commands (iproute2,
 // nftables); New skips the test otherwise. Everything is removed in
-// t.Cleanup.
+// t.Cleanup. The functions take a T, a small interface that testing.TB
+// satisfies.
 package testnet
 
 import (
@@ -35,12 +36,25 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 )
 
+// T is what testnet needs from its caller. *testing.T and *testing.B
+// satisfy it; a program that builds labs outside "go test" (bench)
+// implements it plainly: Fatalf and Skipf must not return.
+type T interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Cleanup(f func())
+}
+
 // Iface is the name of every host's network interface.
 const Iface = "eth0"
+
+// Net holds every address a lab gives its hosts (10.77.k.i): tools that
+// send crafted traffic check their destinations against it.
+var Net = netip.MustParsePrefix("10.77.0.0/16")
 
 const nftTable = "p2ptest"
 
@@ -75,10 +89,10 @@ type Host struct {
 
 // New builds a lab with n hosts, or skips the test if that is impossible
 // here (not root, no ip or nft command, namespaces not permitted).
-func New(t testing.TB, n int) *Lab {
+func New(t T, n int) *Lab {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("testnet: needs root to create network namespaces (run the tests as root, e.g. sudo go test)")
+		t.Skipf("testnet: needs root to create network namespaces (run the tests as root, e.g. sudo go test)")
 	}
 	for _, tool := range []string{"ip", "nft", "unshare"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -109,7 +123,7 @@ func New(t testing.TB, n int) *Lab {
 }
 
 // AddHost plugs a new host into the lab: a laptop joining the network later.
-func (l *Lab) AddHost(t testing.TB) *Host {
+func (l *Lab) AddHost(t T) *Host {
 	t.Helper()
 	l.mu.Lock()
 	i := len(l.Hosts) + 1
@@ -120,7 +134,7 @@ func (l *Lab) AddHost(t testing.TB) *Host {
 	h := &Host{
 		Name:     fmt.Sprintf("%sh%d", l.Prefix, i),
 		Hostname: fmt.Sprintf("laptop%d", i),
-		IP:       netip.AddrFrom4([4]byte{10, 77, l.subnet, byte(i)}),
+		IP:       netip.AddrFrom4([4]byte{Net.Addr().As4()[0], Net.Addr().As4()[1], l.subnet, byte(i)}),
 		Index:    i,
 		Lab:      l,
 		port:     fmt.Sprintf("v%d", i),
@@ -144,7 +158,7 @@ func (l *Lab) AddHost(t testing.TB) *Host {
 	return h
 }
 
-func (h *Host) addRoutes(t testing.TB) {
+func (h *Host) addRoutes(t T) {
 	t.Helper()
 	mustRun(t, "ip", "-n", h.Name, "route", "replace", "224.0.0.0/4", "dev", Iface)
 	mustRun(t, "ip", "-n", h.Name, "route", "replace", "default", "dev", Iface)
@@ -236,7 +250,7 @@ func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.C
 
 // Run runs a command inside h's namespace and returns its combined output,
 // failing the test if it fails.
-func (h *Host) Run(t testing.TB, name string, args ...string) string {
+func (h *Host) Run(t T, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("ip", append([]string{"netns", "exec", h.Name, name}, args...)...).CombinedOutput()
 	if err != nil {
@@ -249,7 +263,7 @@ func (h *Host) Run(t testing.TB, name string, args ...string) string {
 // incoming UDP datagrams to port: 100 drops them all, 0 removes the rule.
 // Rules for different ports are independent. It uses nftables inside h's
 // namespace; a counter on each rule shows in NFTRules.
-func (h *Host) DropUDP(t testing.TB, percent int, port int) {
+func (h *Host) DropUDP(t T, percent int, port int) {
 	t.Helper()
 	if percent < 0 || percent > 100 {
 		t.Fatalf("testnet: DropUDP percent %d out of 0..100", percent)
@@ -281,16 +295,25 @@ func (h *Host) DropUDP(t testing.TB, percent int, port int) {
 		}
 		b.WriteString(" }\n}\n")
 	}
+	h.NFT(t, b.String())
+}
+
+// NFT applies an nftables script inside h's namespace (nft -f -, atomic),
+// failing the test if nft refuses it. Tests and programs that count or
+// drop packets on a host use a table of their own, so that DropUDP, which
+// rewrites its table, leaves theirs alone.
+func (h *Host) NFT(t T, script string) {
+	t.Helper()
 	cmd := exec.Command("ip", "netns", "exec", h.Name, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(b.String())
+	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testnet: nft on %s: %v: %s\nscript:\n%s", h.Name, err, out, b.String())
+		t.Fatalf("testnet: nft on %s: %v: %s\nscript:\n%s", h.Name, err, out, script)
 	}
 }
 
 // NFTRules returns the lab's nftables rules on h (with their counters), for
 // diagnostics; "" if there are none.
-func (h *Host) NFTRules(t testing.TB) string {
+func (h *Host) NFTRules(t T) string {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "exec", h.Name, "nft", "list", "table", "inet", nftTable).CombinedOutput()
 	if err != nil {
@@ -302,7 +325,7 @@ func (h *Host) NFTRules(t testing.TB) string {
 // SetLink cuts (up=false) or restores (up=true) h's network by taking its
 // eth0 down or up, as a laptop losing and regaining Wi-Fi. The address is
 // kept; the routes are put back on restore.
-func (h *Host) SetLink(t testing.TB, up bool) {
+func (h *Host) SetLink(t T, up bool) {
 	t.Helper()
 	state := "down"
 	if up {
@@ -319,7 +342,7 @@ func ipCmd(args ...string) (string, error) {
 	return string(bytes.TrimSpace(out)), err
 }
 
-func mustRun(t testing.TB, name string, args ...string) {
+func mustRun(t T, name string, args ...string) {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
