@@ -98,13 +98,17 @@ func (p *Peer) TargetKey() ([32]byte, bool) {
 	return p.key, p.shared != nil
 }
 
+// Learn sets the target's key (as TargetKey gave it for another peer), so
+// that Seal works before any answer came; a key already learned stays.
+func (p *Peer) Learn(key [32]byte) { p.learn(key) }
+
 // JoinKnowing is Join for a peer that already knows the target's key (one
 // of the attacker's other peers learned it, TargetKey): instead of a probe
 // it opens with a sealed hello, which the target answers with its
 // challenge at once. Answers to probes are spaced per source address, so
 // many keys behind one address join far faster this way.
 func (p *Peer) JoinKnowing(key [32]byte, name, host string, timeout time.Duration) error {
-	p.learn(key)
+	p.Learn(key)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if err := p.Say(p.Hello(name, host, wire.FlagReply, [16]byte{})); err != nil {
