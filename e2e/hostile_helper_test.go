@@ -495,13 +495,12 @@ func streamText(prefix string, seq uint64, size int) string {
 
 func (h *helper) stream(p *hpeer, c hcmd) error {
 	start := time.Now()
+	lo := c.From // every seq below lo is acknowledged
 	lowest := func() uint64 {
-		for s := c.From; s <= c.To; s++ {
-			if !p.isAcked(c.Stream, s) {
-				return s
-			}
+		for lo <= c.To && p.isAcked(c.Stream, lo) {
+			lo++
 		}
-		return c.To + 1
+		return lo
 	}
 	sent := 0
 	say := func(seq, base uint64) error {
@@ -521,7 +520,7 @@ func (h *helper) stream(p *hpeer, c hcmd) error {
 			h.quiet(time.Second, 20*time.Second)
 		}
 	} else {
-		const rto = 300 * time.Millisecond
+		const rto = 150 * time.Millisecond
 		last := map[uint64]time.Time{}
 		end := start.Add(time.Duration(c.Millis) * time.Millisecond)
 		for time.Now().Before(end) {
