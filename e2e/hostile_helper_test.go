@@ -380,11 +380,15 @@ func (p *hpeer) recordedJoin(key [32]byte, nick, host string, timeout time.Durat
 		if err != nil {
 			continue
 		}
-		if err := p.send(p.Hello(nick, host, 0, hello.Challenge), true); err != nil {
+		if err := p.send(p.Hello(nick, host, wire.FlagReply, hello.Challenge), true); err != nil {
 			return err
 		}
-		_, err = p.Await(wire.KindHello, time.Until(deadline))
-		return err
+		if _, err := p.Await(wire.KindHello, time.Second); err == nil {
+			return nil
+		}
+		p.mu.Lock()
+		p.recorded = nil // not taken in: record the next try
+		p.mu.Unlock()
 	}
 	return errors.New("no answer to the hello")
 }

@@ -118,15 +118,17 @@ func (p *Peer) JoinKnowing(key [32]byte, name, host string, timeout time.Duratio
 		if err != nil {
 			continue // lost, or over the target's budget for strangers: again
 		}
-		if err := p.Say(p.Hello(name, host, 0, hello.Challenge)); err != nil {
+		// The answer asks for one (FlagReply): if it is dropped (over the
+		// target's budget) or the reply lost, nothing comes and we start
+		// again; a key already taken in is simply answered again.
+		if err := p.Say(p.Hello(name, host, wire.FlagReply, hello.Challenge)); err != nil {
 			return err
 		}
-		if _, err := p.Await(wire.KindHello, time.Until(deadline)); err != nil {
-			return fmt.Errorf("hostile: %s was not taken in: %w", name, err)
+		if _, err := p.Await(wire.KindHello, time.Second); err == nil {
+			return nil
 		}
-		return nil
 	}
-	return fmt.Errorf("hostile: no answer to the hello from %s", p.target)
+	return fmt.Errorf("hostile: %s was not taken in by %s within %v", name, p.target, timeout)
 }
 
 // Hello is a hello of this peer as name on host.
