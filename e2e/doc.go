@@ -34,6 +34,23 @@
 //	                      from the network reaches a terminal
 //	limits_test.go        TestLimits: the message size limit
 //
+// Hostile peers: authenticated strangers (fresh keys that join the honest
+// way) attacking a real node, driven by the hostile helper:
+//
+//	hostile_memory_test.go        TestHostileReorderMemory: 32 keys flood
+//	                              messages behind a gap over one TCP
+//	                              connection; RSS, acks, a real peer's latency
+//	hostile_squatting_test.go     TestHostileNameSquatting: passing through
+//	                              names pins none of them
+//	hostile_label_test.go         TestHostileLabelTakeover: keys named bob
+//	                              from bob2's host cannot take bob2's label
+//	                              or the shell's target
+//	hostile_backpressure_test.go  TestHostileBackpressure: a -json reader
+//	                              that stops reading; bounded acks and RSS,
+//	                              every message shown once
+//	hostile_eviction_test.go      TestHostileEvictionReplay: a peer forgotten
+//	                              for room is not brought back by a replay
+//
 // Reliability: loss, blocked UDP, vanishing peers, floods, many peers,
 // signals:
 //
@@ -54,8 +71,10 @@
 //	tcpdump_test.go       capturing the lab's bridge with tcpdump
 //	pcap_test.go          reading pcap files down to UDP and TCP payloads
 //	                      (checked against the replayer's forged packets)
-//	                      (checked against the replayer's forged packets)
 //	replayer_test.go      the replaying attacker (re-executed test binary;
 //	                      raw socket to forge source addresses)
 //	flooder_test.go       the junk flooder (re-executed test binary)
+//	hostile_helper_test.go  the hostile helper (re-executed test binary in
+//	                      a lab namespace driving internal/hostile peers on
+//	                      JSON commands)
 package e2e

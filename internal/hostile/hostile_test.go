@@ -1,6 +1,7 @@
 package hostile
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -79,5 +80,50 @@ func TestJoinAndTalk(t *testing.T) {
 				t.Fatalf("ack %+v, %v", ack, err)
 			}
 		}
+	}
+}
+
+// TestJoinKnowing: once one hostile peer learned the target's key, others
+// join with a sealed hello instead of a probe, many in a row from one
+// address (answers to probes from one address are spaced 100 ms apart, so
+// 20 probing joins would take 2 s; these do not wait for that).
+func TestJoinKnowing(t *testing.T) {
+	n, addr := target(t)
+	conn, err := DialUDP(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	first, err := New(addr, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := first.TargetKey(); ok {
+		t.Fatal("a fresh peer claims to know the target's key")
+	}
+	if err := first.Join("first", "evilhost", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	key, ok := first.TargetKey()
+	if !ok {
+		t.Fatal("the target's key is not known after Join")
+	}
+	start := time.Now()
+	for i := range 20 {
+		p, err := New(addr, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("knowing%d", i)
+		if err := p.JoinKnowing(key, name, "evilhost", 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Say(Message(3, 1, 1, "hi from "+name)); err != nil {
+			t.Fatal(err)
+		}
+		waitMessage(t, n, name, "hi from "+name)
+	}
+	if d := time.Since(start); d > 1900*time.Millisecond {
+		t.Errorf("20 joins knowing the key took %v: no faster than probing", d)
 	}
 }

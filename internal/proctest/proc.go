@@ -73,6 +73,7 @@ type Proc struct {
 	done    chan struct{} // closed when the process has exited and stdout is drained
 	exitErr error
 	ready   Event
+	gate    chan struct{} // non-nil while reading stdout is paused; closed to resume
 }
 
 // Start starts s. The process is killed in t.Cleanup if it still runs
@@ -111,6 +112,7 @@ func Start(t T, s Spec) *Proc {
 	}
 	go p.read(stdout)
 	t.Cleanup(func() {
+		p.ResumeReading()
 		if !p.Exited() {
 			p.cmd.Process.Signal(syscall.SIGKILL)
 			select {
@@ -133,6 +135,12 @@ func (p *Proc) read(stdout io.Reader) {
 	if stdout != nil {
 		r := bufio.NewReaderSize(stdout, 64<<10)
 		for {
+			p.mu.Lock()
+			gate := p.gate
+			p.mu.Unlock()
+			if gate != nil {
+				<-gate
+			}
 			line, err := r.ReadString('\n')
 			if line = strings.TrimRight(line, "\r\n"); line != "" {
 				e := parseEvent(line, time.Now())
@@ -198,6 +206,29 @@ func (p *Proc) Send(line string) {
 	}
 }
 
+// PauseReading stops reading the process's stdout (JSON mode): once the
+// pipe is full the process blocks writing, as behind a reader that stopped
+// reading. Lines already read stay in the event log; no new events come
+// until ResumeReading. Kill, Term, Stop and the cleanup resume reading.
+func (p *Proc) PauseReading() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gate == nil {
+		p.gate = make(chan struct{})
+	}
+}
+
+// ResumeReading reads stdout again after PauseReading; otherwise it does
+// nothing.
+func (p *Proc) ResumeReading() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gate != nil {
+		close(p.gate)
+		p.gate = nil
+	}
+}
+
 // CloseStdin closes the process's stdin (end of input).
 func (p *Proc) CloseStdin() { p.stdin.Close() }
 
@@ -212,6 +243,7 @@ func (p *Proc) Term() { p.t.Helper(); p.signalAndWait(syscall.SIGTERM) }
 
 func (p *Proc) signalAndWait(sig syscall.Signal) {
 	p.t.Helper()
+	p.ResumeReading() // a process blocked writing its output could not exit
 	if !p.Exited() {
 		p.cmd.Process.Signal(sig)
 	}
@@ -226,6 +258,7 @@ func (p *Proc) signalAndWait(sig syscall.Signal) {
 // the process if it has not exited after grace.
 func (p *Proc) Stop(grace time.Duration) {
 	p.t.Helper()
+	p.ResumeReading()
 	p.stdin.Close()
 	select {
 	case <-p.done:

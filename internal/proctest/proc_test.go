@@ -185,3 +185,52 @@ func TestLoopbackRule(t *testing.T) {
 		}
 	}
 }
+
+// TestPauseReading: while reading is paused a process that prints more
+// than a pipe holds blocks (it does not get to its next step); once
+// reading resumes every line arrives, in order, none lost.
+func TestPauseReading(t *testing.T) {
+	// 200 lines of 2 KB: far more than the pipe and the reader's buffer
+	// hold, read in a few milliseconds when nothing pauses.
+	const lines = 200
+	p := sh(t, `s=$(head -c 2000 /dev/zero | tr '\0' a); i=0
+while [ $i -lt 200 ]; do echo "{\"event\":\"x\",\"text\":\"$s\"}"; i=$((i+1)); done
+echo '{"event":"end"}'; echo done >&2`, false)
+	p.PauseReading()
+	printed := func(b []byte) bool { return strings.Contains(string(b), "done") }
+	// A bounded wait for something that must not happen.
+	if p.Stderr().WaitFor(0, 500*time.Millisecond, p.Done(), printed) {
+		t.Fatal("the process printed all its output although nobody read it")
+	}
+	n := p.Mark()
+	if n >= lines {
+		t.Fatalf("%d events read while paused", n)
+	}
+	p.ResumeReading()
+	p.Wait(t, 10*time.Second, IsKind("end"))
+	if got := countKind(p.Events(), "x"); got != lines {
+		t.Errorf("%d lines after resuming, want %d", got, lines)
+	}
+	if !p.Stderr().WaitFor(0, 10*time.Second, p.Done(), printed) {
+		t.Error("the process did not go on after reading resumed")
+	}
+	t.Logf("%d of %d lines read before the pause took hold", n, lines)
+
+	// Killing a paused process does not hang on its blocked output.
+	q := sh(t, `exec yes '{"event":"x"}'`, false)
+	q.PauseReading()
+	q.Kill()
+	if !q.Exited() {
+		t.Error("a paused process was not reaped after Kill")
+	}
+}
+
+func countKind(evs []Event, kind string) int {
+	n := 0
+	for _, e := range evs {
+		if e.Event == kind {
+			n++
+		}
+	}
+	return n
+}
