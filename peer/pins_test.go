@@ -88,7 +88,7 @@ func TestPinsBounded(t *testing.T) {
 	if p.len() != maxPins {
 		t.Fatalf("%d pins, want %d", p.len(), maxPins)
 	}
-	late := t0.Add(pinKeep + time.Hour) // the oldest pins are past pinKeep: they may go
+	late := t0.Add(pinKeep + time.Hour)     // the oldest pins are past pinKeep: they may go
 	p.pin("n0", testKey(1000), late, false) // n0 used again: now n1 is the oldest
 	p.pin("new", testKey(1), late, false)
 	if p.len() != maxPins {
