@@ -147,10 +147,10 @@ func (n *Node) stranger(key [32]byte, shared *[32]byte) *peerState {
 // honest peer (one we forgot, or that knows us from before our restart)
 // answers it and then sends again (n.mu held).
 func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pkt Packet, now time.Time) {
-	fresh, made := false, time.Time{}
+	fresh := false
 	if pl.Kind == wire.KindHello {
-		fresh, made = n.chal.valid(&key, pl.Echo, now)
-		fresh = fresh && n.book.mayReturn(key, made)
+		ok, made := n.chal.valid(&key, pl.Echo, now)
+		fresh = ok && n.book.mayReturn(key, made)
 	}
 	if !fresh {
 		// A hello is answered at once (opening it took the strangers'
