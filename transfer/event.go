@@ -23,21 +23,21 @@ type Code string
 
 // Codes.
 const (
-	CodeRejected       Code = "rejected"        // the receiver rejected the offer
-	CodeCancelled      Code = "cancelled"       // we cancelled it
-	CodePeerCancelled  Code = "peer-cancelled"  // the peer cancelled it
-	CodeLinkLost       Code = "link-lost"       // the data connection broke (resumable)
-	CodeHashMismatch   Code = "hash-mismatch"   // a file's SHA-256 is not the offered one: its data was discarded
-	CodeSourceChanged  Code = "source-changed"  // a file being sent changed or shrank
-	CodeSourceError    Code = "source-error"    // a file being sent could not be read
-	CodeDiskError      Code = "disk-error"      // a file could not be written (disk full?): the partial file is kept
-	CodeBadOffer       Code = "bad-offer"       // the offer named a file that would land outside the downloads folder
-	CodeBusy           Code = "busy"            // the receiver has too many offers waiting
-	CodeUnknown        Code = "unknown"         // the peer no longer knows this transfer
-	CodeProtocol       Code = "protocol"        // the peer broke the protocol
-	CodeStopped        Code = "stopped"         // p2pchat stopped (resumable when restarted with the same home)
-	CodePeerFailed     Code = "peer-failed"     // the peer gave up on it
-	CodeNotAcceptedYet Code = "not-accepted"    // p2pchat stopped while the offer waited
+	CodeRejected       Code = "rejected"       // the receiver rejected the offer
+	CodeCancelled      Code = "cancelled"      // we cancelled it
+	CodePeerCancelled  Code = "peer-cancelled" // the peer cancelled it
+	CodeLinkLost       Code = "link-lost"      // the data connection broke (resumable)
+	CodeHashMismatch   Code = "hash-mismatch"  // a file's SHA-256 is not the offered one: its data was discarded
+	CodeSourceChanged  Code = "source-changed" // a file being sent changed or shrank
+	CodeSourceError    Code = "source-error"   // a file being sent could not be read
+	CodeDiskError      Code = "disk-error"     // a file could not be written (disk full?): the partial file is kept
+	CodeBadOffer       Code = "bad-offer"      // the offer named a file that would land outside the downloads folder
+	CodeBusy           Code = "busy"           // the receiver has too many offers waiting
+	CodeUnknown        Code = "unknown"        // the peer no longer knows this transfer
+	CodeProtocol       Code = "protocol"       // the peer broke the protocol
+	CodeStopped        Code = "stopped"        // p2pchat stopped (resumable when restarted with the same home)
+	CodePeerFailed     Code = "peer-failed"    // the peer gave up on it
+	CodeNotAcceptedYet Code = "not-accepted"   // p2pchat stopped while the offer waited
 )
 
 // Event is one thing that happened to a transfer. Names that came from the

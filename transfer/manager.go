@@ -363,8 +363,7 @@ func (m *Manager) List() []Info {
 }
 
 // Wait waits until no outgoing transfer is live, or ctx ends. It reports
-// whether every outgoing transfer of this run ended done (and there was
-// at least one).
+// whether every outgoing transfer of this run ended done.
 func (m *Manager) Wait(ctx context.Context) bool {
 	for {
 		m.mu.Lock()
@@ -383,7 +382,7 @@ func (m *Manager) Wait(ctx context.Context) bool {
 		ch := m.changes()
 		m.mu.Unlock()
 		if live == 0 {
-			return all > 0 && done == all
+			return done == all
 		}
 		select {
 		case <-ch:
@@ -391,6 +390,19 @@ func (m *Manager) Wait(ctx context.Context) bool {
 			return false
 		}
 	}
+}
+
+// Sent is the number of outgoing transfers of this run.
+func (m *Manager) Sent() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, x := range m.all {
+		if x.out {
+			n++
+		}
+	}
+	return n
 }
 
 // Live reports whether an outgoing transfer is still running.
