@@ -81,7 +81,7 @@ func TestTransferFolderRejectCancel(t *testing.T) {
 	want := map[string]string{
 		"照片/2024/海边 日落.jpg": randomFile(t, filepath.Join(root, "2024", "海边 日落.jpg"), 300_000),
 		"照片/2024/冬/雪.png":   randomFile(t, filepath.Join(root, "2024", "冬", "雪.png"), 1_000_001),
-		"照片/说明.txt":        randomFile(t, filepath.Join(root, "说明.txt"), 10),
+		"照片/说明.txt":         randomFile(t, filepath.Join(root, "说明.txt"), 10),
 	}
 	for round := range 2 {
 		bm, am := bob.Mark(), alice.Mark()
