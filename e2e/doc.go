@@ -44,6 +44,15 @@
 //	twenty_peers_test.go  TestTwentyPeers
 //	sigterm_test.go       TestSIGTERMInFlight
 //
+// File transfer:
+//
+//	transfer_big_test.go     TestTransferBigFile: 256 MiB arrives whole, chat
+//	                         stays fast; TestTransferFolderRejectCancel: a
+//	                         folder with Chinese names (twice: no overwrite),
+//	                         reject, cancel by the receiver
+//	transfer_resume_test.go  TestTransferLinkCutResumes: link cut at a third,
+//	                         resumed from what arrived
+//
 // # Libraries
 //
 //	main_test.go          TestMain: the binary under test
@@ -58,4 +67,5 @@
 //	replayer_test.go      the replaying attacker (re-executed test binary;
 //	                      raw socket to forge source addresses)
 //	flooder_test.go       the junk flooder (re-executed test binary)
+//	transfer_test_lib_test.go  transfer events, random files, SHA-256
 package e2e

@@ -648,8 +648,11 @@ func (m *Manager) tick(now time.Time) {
 		case !x.out && (x.state == Connecting || x.state == Paused) && x.conn == nil:
 			m.sendAccept(x, now)
 		case x.out && (x.state == Connecting || x.state == Paused) && x.conn == nil && !x.dialing:
+			// Dial the last known address even while the node thinks the
+			// peer is gone: after a lost link the data connection is often
+			// back before the first heartbeat is.
 			p, ok := m.node.Peer(x.peerID)
-			if !ok || !p.Online {
+			if !ok || p.Addr == "" {
 				x.next = now.Add(dialMin)
 				continue
 			}
