@@ -146,8 +146,8 @@
 // where TRANSFER is (rate in bytes a second, 0 unless data flows; STATE one
 // of offered, connecting, active, paused, done, failed, rejected, cancelled)
 //
-//	 {"id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"files":N,"name":NAME,
-//	  "bytes":N,"total":N,"rate":N,"state":STATE,"code":CODE}
+//	{"id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"files":N,"name":NAME,
+//	 "bytes":N,"total":N,"rate":N,"state":STATE,"code":CODE}
 //
 // transfer-done comes once per file ("path": where it landed, or the
 // source on the sender; "last": the transfer is complete). transfer-failed
