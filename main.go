@@ -28,6 +28,7 @@ import (
 	"github.com/p2pchat/p2pchat/discovery"
 	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/shell"
+	"github.com/p2pchat/p2pchat/transfer"
 	"golang.org/x/term"
 )
 
@@ -36,6 +37,7 @@ const (
 	exitOK    = 0 // normal end
 	exitError = 1 // could not start (home unusable, interface missing, ...)
 	exitUsage = 2 // bad flags or arguments
+	exitFiles = 3 // input ended, but a /send was not accepted and verified
 )
 
 // flushTimeout bounds the wait for acknowledgements at end of input.
@@ -43,6 +45,7 @@ const flushTimeout = 5 * time.Second
 
 type options struct {
 	name, home, iface, bind string
+	downloads, acceptFrom   string
 	port                    int
 	peers                   []string
 	tcp, json, verbose      bool
@@ -69,6 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.mdns, "mdns", true, "find peers with mDNS; -mdns=false relies on -peer only")
 	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.StringVar(&o.downloads, "downloads", defaultDownloads(), "folder where received files land")
+	fs.StringVar(&o.acceptFrom, "accept-from", "", "accept files from these peers without asking (comma-separated names, e.g. bob,张伟)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `p2pchat: chat with everyone on your local network, no server needed.
 
@@ -83,7 +88,7 @@ p2pchat exits after the last one is delivered:
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags.\n"+
+		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags, 3 a /send not accepted and verified.\n"+
 			"Environment: NO_COLOR turns colours off; GOMAXPROCS=N lets Go use N processors (p2pchat uses one on Linux).\n")
 	}
 	fs.SetOutput(io.Discard) // errors are reported in one line below
@@ -140,6 +145,18 @@ func defaultName() string {
 		return "me"
 	}
 	return name
+}
+
+// defaultDownloads is the user's download folder: $XDG_DOWNLOAD_DIR, else
+// ~/Downloads.
+func defaultDownloads() string {
+	if d := os.Getenv("XDG_DOWNLOAD_DIR"); d != "" {
+		return d
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, "Downloads")
+	}
+	return "Downloads"
 }
 
 func defaultHome() string {
@@ -272,6 +289,19 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 
+	var acceptFrom []string
+	for _, n := range strings.Split(o.acceptFrom, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			acceptFrom = append(acceptFrom, n)
+		}
+	}
+	files, err := transfer.New(transfer.Config{Node: node, Streams: tr, Downloads: o.downloads,
+		StateDir: filepath.Join(o.home, "transfers"), AcceptFrom: acceptFrom, Logger: logger})
+	if err != nil {
+		node.Close()
+		return fail("%v (choose another with -downloads)", err)
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
@@ -304,6 +334,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		Node: app, In: stdin, Out: stdout, Interactive: interactive, JSON: o.json,
 		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell,
 		HistoryFile: filepath.Join(o.home, "history"), LogFile: filepath.Join(o.home, "conversations.log"), Logger: logger,
+		Transfers: files,
 	})
 	code := exitOK
 	if err != nil {
@@ -316,6 +347,13 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		_ = node.Flush(fctx)
 		cancel()
 	}
+	if sent := files.Sent(); sent > 0 && !interactive && !files.Wait(ctx) {
+		fmt.Fprintf(stderr, "p2pchat: not every file sent was accepted and verified (%d transfers)\n", sent)
+		if code == exitOK {
+			code = exitFiles
+		}
+	}
+	files.Close()
 	if disc != nil {
 		disc.Close()
 	}

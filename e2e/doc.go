@@ -61,6 +61,15 @@
 //	twenty_peers_test.go  TestTwentyPeers
 //	sigterm_test.go       TestSIGTERMInFlight
 //
+// File transfer:
+//
+//	transfer_big_test.go     TestTransferBigFile: 256 MiB arrives whole, chat
+//	                         stays fast; TestTransferFolderRejectCancel: a
+//	                         folder with Chinese names (twice: no overwrite),
+//	                         reject, cancel by the receiver
+//	transfer_resume_test.go  TestTransferLinkCutResumes: link cut at a third,
+//	                         resumed from what arrived
+//
 // # Libraries
 //
 //	main_test.go          TestMain: the binary under test
@@ -77,4 +86,5 @@
 //	hostile_helper_test.go  the hostile helper (re-executed test binary in
 //	                      a lab namespace driving internal/hostile peers on
 //	                      JSON commands)
+//	transfer_test_lib_test.go  transfer events, random files, SHA-256
 package e2e

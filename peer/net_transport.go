@@ -51,6 +51,7 @@ type NetTransport struct {
 	done     chan struct{}
 	wg       sync.WaitGroup
 	incoming chan struct{} // semaphore for accepted connections
+	streams  StreamHandler // takes accepted stream connections (streams.go)
 
 	bmu      sync.Mutex
 	batching bool       // the reader is handling several datagrams
@@ -203,6 +204,7 @@ func (t *NetTransport) acceptTCP() {
 		}
 		ap := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
 		c := newTCPConn(t, nc, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		c.accepted = true
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
@@ -261,6 +263,8 @@ type tcpConn struct {
 	closed chan struct{}
 	once   sync.Once
 	queued atomic.Int64 // bytes in queue
+
+	accepted bool // we accepted it: it may be a stream (streams.go)
 }
 
 func newTCPConn(t *NetTransport, nc net.Conn, addr netip.AddrPort) *tcpConn {
@@ -314,8 +318,11 @@ func (c *tcpConn) dialAndServe() {
 func (c *tcpConn) serve() {
 	defer c.t.wg.Done()
 	defer c.close()
-	go c.writeLoop()
 	r := bufio.NewReader(c.nc)
+	if c.accepted && c.handOff(r) {
+		return // a stream: its handler owns the connection now
+	}
+	go c.writeLoop()
 	var hdr [4]byte
 	reply := func(b []byte) { _ = c.enqueue(b) }
 	for {

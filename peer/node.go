@@ -124,7 +124,8 @@ type Node struct {
 	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
 	chal    challenger
 	reorder reorderBudget
-	ready   []inMsg // scratch: messages a packet made ready to show
+	ready   []inMsg       // scratch: messages a packet made ready to show
+	files   func(FileMsg) // transfer control payloads go here (files.go)
 
 	evq     []queuedEvent
 	evBytes int  // message bytes in evq

@@ -131,6 +131,9 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 		}
 		n.onAck(p, pl, now)
 		n.revive(p, pkt, now)
+	case wire.KindOffer, wire.KindAccept, wire.KindReject, wire.KindCancel:
+		n.onFile(p, pl) // files.go
+		n.revive(p, pkt, now)
 	}
 }
 

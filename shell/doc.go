@@ -14,7 +14,31 @@
 //	/nick NAME      change your nickname
 //	/away [TEXT]    set an away text peers see (no TEXT: back)
 //	/history [NAME] [N]  the last N messages (default 20), only those with NAME
+//	/send NAME PATH...  offer files and folders (recursively) to NAME; quote
+//	                paths with spaces ("my file.pdf", 'a b', a\ b)
+//	/accept ID      accept the offer ID (files land in -downloads)
+//	/reject ID      reject the offer ID
+//	/cancel ID      stop transfer ID, either way
+//	/transfers      list transfers: id, direction, peer, files, done/total, rate, state
 //	/help, /quit    (alias /exit; Ctrl-D also leaves, Ctrl-C clears the line)
+//
+// # File transfers
+//
+// Shown as (TEXT sanitised; the peer's file names are the sanitised ones):
+//
+//	HH:MM * bob offers report.pdf (2.3 MB): /accept 3 or /reject 3
+//	HH:MM * offered report.pdf (2.3 MB) to bob: waiting for bob to accept (/cancel 3)
+//	HH:MM * received report.pdf (2.3 MB) from bob, SHA-256 verified
+//	HH:MM ! report.pdf (2.3 MB) to bob paused at 0.8 MB of 2.3 MB (...): it resumes when bob is back
+//	HH:MM * report.pdf (2.3 MB) to bob resumed at 0.8 MB of 2.3 MB
+//	↑ 3 report.pdf  45% 1.0 MB of 2.3 MB, 98.1 MB/s, 0:01 left     progress
+//
+// On a terminal the progress line (all running transfers on one line) is
+// redrawn in place just above the prompt, at most 4 times a second, without
+// touching what the user types; in plain output it is printed at 25%, 50%
+// and 75%. When input ends (a script) while a /send is still running, Run
+// keeps going until it ends; main then exits 3 unless every transfer was
+// accepted and verified.
 //
 // NAME is what the user sees: a display name ("bob", "bob@laptop2") or a
 // nickname only one peer claims. The shell resolves it once, when the
@@ -105,6 +129,35 @@
 // kind added to the node later comes as
 // {"event":KIND,"name":NAME,"peer_id":ID,"text":TEXT,"time":T} (name,
 // peer_id and text omitted when empty).
+//
+// Transfer events ("id" is the local transfer id of /accept, /cancel;
+// "direction" is "send" or "receive"; "bytes" in offer and offered is the
+// total):
+//
+//	{"event":"offer","id":N,"from":NAME,"peer_id":ID,"files":[NAME,...],"count":N,"bytes":N,"time":T}
+//	{"event":"offered","id":N,"to":NAME,"peer_id":ID,"files":[NAME,...],"count":N,"bytes":N,"time":T}
+//	{"event":"accepted","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"bytes":0,"total":N,"time":T}
+//	{"event":"progress","id":N,"bytes":N,"total":N,"time":T}                  at most 4 a second per transfer
+//	{"event":"transfer-resumed","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"bytes":N,"total":N,"time":T}
+//	{"event":"transfer-done","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"path":PATH,"bytes":N,"sha256":HEX,"last":BOOL,"time":T}
+//	{"event":"transfer-failed","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"code":CODE,"resumable":BOOL,"reason":TEXT,"time":T}
+//	{"event":"transfers","transfers":[TRANSFER,...]}                           answer to /transfers
+//
+// where TRANSFER is (rate in bytes a second, 0 unless data flows; STATE one
+// of offered, connecting, active, paused, done, failed, rejected, cancelled)
+//
+//	{"id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"files":N,"name":NAME,
+//	 "bytes":N,"total":N,"rate":N,"state":STATE,"code":CODE}
+//
+// transfer-done comes once per file ("path": where it landed, or the
+// source on the sender; "last": the transfer is complete). transfer-failed
+// with "resumable":true is not final: the transfer paused (link-lost, or
+// stopped by an earlier run) and continues by itself, announced by
+// transfer-resumed; with false it is over. CODE (transfer.Code): rejected,
+// cancelled, peer-cancelled, link-lost, hash-mismatch, source-changed,
+// source-error, disk-error, bad-offer, busy, unknown, protocol, stopped,
+// peer-failed, not-accepted. An offer with a name that would leave the
+// downloads folder gives a transfer-failed with "id":0 and code bad-offer.
 //
 // Answers to commands (no "time"):
 //

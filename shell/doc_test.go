@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/transfer"
 )
 
 // topKeys is the top-level keys of a JSON object, in order.
@@ -57,8 +58,8 @@ func docTemplates(t *testing.T) map[string][][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyRE := regexp.MustCompile(`"([a-z_]+)":`)
-	kindRE := regexp.MustCompile(`^\{"event":"([a-z]+)"`)
+	keyRE := regexp.MustCompile(`"([a-z0-9_]+)":`)
+	kindRE := regexp.MustCompile(`^\{"event":"([a-z-]+)"`)
 	out := map[string][][]string{}
 	for _, l := range strings.Split(string(src), "\n") {
 		l = strings.TrimSpace(strings.TrimPrefix(l, "//"))
@@ -97,6 +98,12 @@ func TestDocMatchesEncoder(t *testing.T) {
 		jsonText{Event: "info", Text: "x"},
 		jsonText{Event: "error", Text: "x"},
 		jsonText{Event: "help", Text: "x"},
+		jsonTransfers{Event: "transfers", Transfers: []jsonTransferInfo{}},
+	}
+	for _, k := range []transfer.EventKind{transfer.EvOffer, transfer.EvOffered, transfer.EvAccepted, transfer.EvProgress,
+		transfer.EvResumed, transfer.EvDone, transfer.EvFailed} {
+		samples = append(samples, transferJSON(transfer.Event{Kind: k, Time: ts, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b0b0b0b0b0b0b0",
+			Files: []string{"a"}, Bytes: 1, Total: 2, Path: "/x/a", SHA256: "00", Code: transfer.CodeLinkLost, Resumable: true, Text: "t"}))
 	}
 	for _, k := range []peer.EventKind{peer.EvMessage, peer.EvJoined, peer.EvLeft, peer.EvRenamed, peer.EvDelivered,
 		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo} {
@@ -127,7 +134,7 @@ func TestDocMatchesEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := strings.ReplaceAll(string(src), "\n//\t ", "") // PEER spans lines
-	keyRE := regexp.MustCompile(`"([a-z_]+)":`)
+	keyRE := regexp.MustCompile(`"([a-z0-9_]+)":`)
 	for _, c := range []struct {
 		v     any
 		start string

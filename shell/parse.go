@@ -14,21 +14,26 @@ type CommandKind int
 
 // The kinds of command Parse returns.
 const (
-	CmdNone    CommandKind = iota // blank line: do nothing
-	CmdSay                        // plain text (or "//text"): send Text to the current target
-	CmdTo                         // /to NAME [TEXT]: send Text to Name, or with no Text make Name the target
-	CmdAll                        // /all [TEXT]: send Text to everyone, or with no Text make everyone the target
-	CmdPeers                      // /peers
-	CmdNick                       // /nick NAME
-	CmdWhois                      // /whois [NAME] (no name: yourself)
-	CmdTrust                      // /trust NAME
-	CmdHelp                       // /help
-	CmdQuit                       // /quit
-	CmdAway                       // /away [TEXT]: set (or with no Text clear) the away text
-	CmdHistory                    // /history [NAME] [N]: the last N lines (Count), with NAME only
+	CmdNone      CommandKind = iota // blank line: do nothing
+	CmdSay                          // plain text (or "//text"): send Text to the current target
+	CmdTo                           // /to NAME [TEXT]: send Text to Name, or with no Text make Name the target
+	CmdAll                          // /all [TEXT]: send Text to everyone, or with no Text make everyone the target
+	CmdPeers                        // /peers
+	CmdNick                         // /nick NAME
+	CmdWhois                        // /whois [NAME] (no name: yourself)
+	CmdTrust                        // /trust NAME
+	CmdHelp                         // /help
+	CmdQuit                         // /quit
+	CmdAway                         // /away [TEXT]: set (or with no Text clear) the away text
+	CmdHistory                      // /history [NAME] [N]: the last N lines (Count), with NAME only
+	CmdSend                         // /send NAME PATH...: offer files and folders (Paths) to Name
+	CmdAccept                       // /accept ID
+	CmdReject                       // /reject ID
+	CmdCancel                       // /cancel ID
+	CmdTransfers                    // /transfers
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -40,32 +45,38 @@ func (k CommandKind) String() string {
 // Command is one parsed input line.
 type Command struct {
 	Kind  CommandKind
-	Name  string // peer name for CmdTo, CmdWhois, CmdTrust; new nickname for CmdNick
-	Text  string // message text for CmdSay, CmdTo, CmdAll; away text for CmdAway
-	Count int    // CmdHistory: how many lines (0: the default)
+	Name  string   // peer name for CmdTo, CmdWhois, CmdTrust; new nickname for CmdNick
+	Text  string   // message text for CmdSay, CmdTo, CmdAll; away text for CmdAway
+	Count int      // CmdHistory: how many lines (0: the default); CmdAccept, CmdReject, CmdCancel: the transfer id
+	Paths []string // CmdSend: the files and folders, unquoted
 }
 
 // commands maps every command word (without the slash) to its kind,
 // aliases included.
 var commands = map[string]CommandKind{
-	"to":      CmdTo,
-	"msg":     CmdTo,
-	"w":       CmdTo,
-	"all":     CmdAll,
-	"peers":   CmdPeers,
-	"nick":    CmdNick,
-	"whois":   CmdWhois,
-	"trust":   CmdTrust,
-	"help":    CmdHelp,
-	"quit":    CmdQuit,
-	"exit":    CmdQuit,
-	"away":    CmdAway,
-	"history": CmdHistory,
+	"to":        CmdTo,
+	"msg":       CmdTo,
+	"w":         CmdTo,
+	"all":       CmdAll,
+	"peers":     CmdPeers,
+	"nick":      CmdNick,
+	"whois":     CmdWhois,
+	"trust":     CmdTrust,
+	"help":      CmdHelp,
+	"quit":      CmdQuit,
+	"exit":      CmdQuit,
+	"away":      CmdAway,
+	"history":   CmdHistory,
+	"send":      CmdSend,
+	"accept":    CmdAccept,
+	"reject":    CmdReject,
+	"cancel":    CmdCancel,
+	"transfers": CmdTransfers,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -142,6 +153,22 @@ func Parse(line string) (Command, error) {
 				return Command{}, fmt.Errorf("%w: /history [NAME] [N]", ErrUsage)
 			}
 		}
+	case CmdSend:
+		name, paths := cutSpace(rest)
+		list, err := splitPaths(paths)
+		if err != nil {
+			return Command{}, fmt.Errorf("%w: /send NAME PATH...: %v", ErrUsage, err)
+		}
+		if name == "" || len(list) == 0 {
+			return Command{}, fmt.Errorf("%w: /send NAME PATH... (quote paths with spaces: \"my file.pdf\")", ErrUsage)
+		}
+		cmd.Name, cmd.Paths = name, list
+	case CmdAccept, CmdReject, CmdCancel:
+		n, err := strconv.Atoi(strings.TrimSpace(rest))
+		if err != nil || n < 1 {
+			return Command{}, fmt.Errorf("%w: /%s ID (the number /transfers shows)", ErrUsage, kind)
+		}
+		cmd.Count = n
 	case CmdWhois:
 		name, extra := cutSpace(rest)
 		if strings.TrimSpace(extra) != "" {
@@ -162,4 +189,49 @@ func cutSpace(s string) (word, rest string) {
 	}
 	_, size := utf8.DecodeRuneInString(s[i:])
 	return s[:i], s[i+size:]
+}
+
+// splitPaths splits the paths of /send at white space, keeping what is
+// inside "double" or 'single' quotes together; a backslash outside single
+// quotes takes the next character as it is.
+func splitPaths(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	in, quote, escaped := false, rune(0), false
+	for _, r := range s {
+		switch {
+		case escaped:
+			cur.WriteRune(r)
+			escaped, in = false, true
+		case r == '\\' && quote != '\'':
+			escaped = true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case unicode.IsSpace(r):
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, errors.New("a quote is not closed")
+	}
+	if escaped {
+		cur.WriteRune('\\')
+	}
+	if in || escaped {
+		out = append(out, cur.String())
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -58,6 +59,16 @@ func TestParse(t *testing.T) {
 		{"/wohis bob", Command{}, "unknown command /wohis (did you mean /whois?)"},
 		{"/", Command{}, "unknown command / (try /help)"},
 		{"/\x1b[31mred", Command{}, "unknown command /red (try /help)"},
+		{"/send bob a.pdf", Command{Kind: CmdSend, Name: "bob", Paths: []string{"a.pdf"}}, ""},
+		{`/send bob "my report.pdf" 'it''s' dir/ a\ b "照片 2024"`, Command{Kind: CmdSend, Name: "bob", Paths: []string{"my report.pdf", "its", "dir/", "a b", "照片 2024"}}, ""},
+		{`/send bob "" x`, Command{Kind: CmdSend, Name: "bob", Paths: []string{"", "x"}}, ""},
+		{"/send bob", Command{}, `usage: /send NAME PATH... (quote paths with spaces: "my file.pdf")`},
+		{`/send bob "open`, Command{}, "usage: /send NAME PATH...: a quote is not closed"},
+		{"/accept 3", Command{Kind: CmdAccept, Count: 3}, ""},
+		{"/reject  12 ", Command{Kind: CmdReject, Count: 12}, ""},
+		{"/cancel x", Command{}, "usage: /cancel ID (the number /transfers shows)"},
+		{"/accept 0", Command{}, "usage: /accept ID (the number /transfers shows)"},
+		{"/transfers", Command{Kind: CmdTransfers}, ""},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.line)
@@ -71,7 +82,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) error = %v", tt.line, err)
 			continue
 		}
-		if got != tt.want {
+		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Parse(%q) = %+v, want %+v", tt.line, got, tt.want)
 		}
 	}

@@ -41,6 +41,8 @@ type printer struct {
 	heldBytes int
 	closed    bool
 	buf       *bufio.Writer // plain output only
+	inline    bool          // a status line is on the current line (no prompt), without its newline
+	above     bool          // the line above the prompt is a status line
 }
 
 // maxBuffered bounds what the printer keeps before it writes: plain output
@@ -73,6 +75,13 @@ func (p *printer) print(text string, bell bool) {
 		return
 	}
 	lines := strings.Split(text, "\n")
+	if p.term {
+		if p.inline {
+			io.WriteString(p.out, "\r\x1b[2K") // the status line gives way
+			p.inline = false
+		}
+		p.above = false
+	}
 	switch {
 	case !p.term:
 		p.buf.WriteString(strings.Join(lines, "\n") + "\n")
@@ -104,10 +113,39 @@ func bellString(bell bool) string {
 	return ""
 }
 
+// status shows a line that replaces itself (transfer progress) on a
+// terminal: without a prompt on the current line, while liner prompts just
+// above the prompt, overwriting the previous status line if nothing was
+// printed since. Elsewhere (plain output, held mode) it shows nothing.
+func (p *printer) status(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || !p.term {
+		return
+	}
+	switch {
+	case !p.prompting:
+		io.WriteString(p.out, "\r\x1b[2K"+line)
+		p.inline = true
+	case p.live:
+		up := ""
+		if p.above {
+			up = "\x1b[1A\r\x1b[2K" // back onto the previous status line
+		}
+		io.WriteString(p.out, "\r\x1b[2K"+up+line+"\r\n")
+		p.above = true
+		p.redraw()
+	}
+}
+
 // beginPrompt is called just before liner's Prompt.
 func (p *printer) beginPrompt() {
 	p.mu.Lock()
 	p.prompting = true
+	if p.inline { // the status line stays, above the prompt
+		io.WriteString(p.out, "\r\n")
+		p.inline, p.above = false, true
+	}
 	p.mu.Unlock()
 }
 
@@ -116,6 +154,7 @@ func (p *printer) endPrompt() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.prompting = false
+	p.above = false // Enter moved the screen on: the prompt line is above now
 	if len(p.held) > 0 && !p.closed {
 		io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n")
 	}

@@ -139,9 +139,9 @@ func TestComplete(t *testing.T) {
 		tail string
 	}{
 		{"/p", 2, "", []string{"/peers "}, ""},
-		{"/t", 2, "", []string{"/to ", "/trust "}, ""},
+		{"/t", 2, "", []string{"/to ", "/trust ", "/transfers "}, ""},
 		{"/W", 2, "", []string{"/whois ", "/w "}, ""},
-		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
+		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
 		{"hello", 5, "", nil, ""},
 		{"/to b", 5, "/to ", []string{"bob ", "bob@laptop2 "}, ""},
 		{"/to  c", 6, "/to  ", []string{"carol "}, ""},
@@ -187,5 +187,39 @@ func TestBellOnlyOnDirectMessagesInteractive(t *testing.T) {
 		if got := strings.Contains(b.String(), "\a"); got != tt.want {
 			t.Errorf("%+v: bell %v in %q", tt, got, b.String())
 		}
+	}
+}
+
+// TestPrinterStatus: a status line (transfer progress) replaces itself in
+// place above the prompt, gives way to a normal line, and without a prompt
+// stays on the current line until something else is printed.
+func TestPrinterStatus(t *testing.T) {
+	var b strings.Builder
+	p := newPrinter(&b, true)
+	p.live = true
+	p.redraw = func() { b.WriteString("<redraw>") }
+	p.beginPrompt()
+	p.status("10%")
+	p.status("20%")
+	p.print("12:00 bob: hi", false)
+	p.status("30%")
+	p.endPrompt()
+	p.status("40%")
+	p.print("after", false)
+	want := "\r\x1b[2K10%\r\n<redraw>" +
+		"\r\x1b[2K\x1b[1A\r\x1b[2K20%\r\n<redraw>" +
+		"\r\x1b[2K12:00 bob: hi\r\n<redraw>" +
+		"\r\x1b[2K30%\r\n<redraw>" +
+		"\r\x1b[2K40%" +
+		"\r\x1b[2Kafter\r\n"
+	if got := b.String(); got != want {
+		t.Errorf("output\n got %q\nwant %q", got, want)
+	}
+	var plain strings.Builder
+	q := newPrinter(&plain, false)
+	q.status("50%")
+	q.flush()
+	if plain.Len() != 0 {
+		t.Errorf("plain output got a status line: %q", plain.String())
 	}
 }

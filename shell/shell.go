@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/transfer"
 )
 
 // Node is what the shell needs from a p2pchat node (*peer.Node implements it).
@@ -52,6 +53,7 @@ type Config struct {
 	HistoryFile string       // liner history (~/.config/p2pchat/history); "" = none
 	LogFile     string       // conversation history for /history (~/.config/p2pchat/conversations.log); "" = none
 	Logger      *slog.Logger // nil: discard
+	Transfers   Transfers    // file transfers (transfers.go); nil: off
 }
 
 // maxLine is the longest input line read in non-interactive mode: the
@@ -100,6 +102,9 @@ type session struct {
 	label  string // the target's display name as last seen (shown if the node forgets it)
 	conv   *convLog
 	convOK bool // a history error was reported already
+
+	progress map[int]*progressState // running transfers (transfers.go)
+	sends    int                    // /send commands that went through
 }
 
 // newSession prepares a run of the shell on cfg, with Run's defaults applied.
@@ -194,7 +199,23 @@ func readLine(r *bufio.Reader, limit int) (string, error) {
 func (s *session) loop(ctx context.Context, lines <-chan input, next func()) error {
 	defer s.flush()
 	events := s.node.Events()
+	var tevents <-chan transfer.Event
+	if s.cfg.Transfers != nil {
+		tevents = s.cfg.Transfers.Events()
+	}
+	ended := false // input ended: waiting for our transfers (a script's /send)
 	for {
+		if ended && (s.cfg.Transfers == nil || !s.cfg.Transfers.Live()) {
+			return nil
+		}
+		var (
+			te  transfer.Event
+			tok bool
+		)
+		var tick <-chan time.Time
+		if ended {
+			tick = time.After(time.Second) // check whether our transfers ended
+		}
 		var (
 			e     peer.Event
 			in    input
@@ -208,6 +229,8 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			which = 1
 		case in = <-lines:
 			which = 2
+		case te, tok = <-tevents:
+			which = 3
 		default:
 		}
 		if which == 0 {
@@ -220,7 +243,19 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 				which = 1
 			case in = <-lines:
 				which = 2
+			case te, tok = <-tevents:
+				which = 3
+			case <-tick:
+				continue
 			}
+		}
+		if which == 3 {
+			if !tok {
+				tevents = nil // closed
+			} else {
+				s.printTransfer(te)
+			}
+			continue
 		}
 		if which == 1 {
 			if !evOK {
@@ -240,6 +275,11 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			next()
 			continue
 		case in.err == io.EOF:
+			if s.sends > 0 && s.cfg.Transfers != nil && s.cfg.Transfers.Live() {
+				// A script's /send: wait until its transfers end.
+				ended, lines = true, nil
+				continue
+			}
 			return nil
 		default:
 			return fmt.Errorf("shell: reading input: %w", in.err)
@@ -343,6 +383,8 @@ func (s *session) execute(line string) (quit bool) {
 		s.setAway(cmd.Text)
 	case CmdHistory:
 		s.history(cmd.Name, cmd.Count)
+	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
+		s.execTransfer(cmd)
 	case CmdQuit:
 		return true
 	}

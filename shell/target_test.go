@@ -32,8 +32,8 @@ func TestTargetStaysWithIDWhenANewcomerTakesTheName(t *testing.T) {
 	newcomer := peer.PeerInfo{Name: "bob", Nick: "bob", Host: "laptop2", ID: "e0e0e0e0e0e0e0e0", Online: true}
 	n.setPeers(bob, newcomer, carol)
 	io.WriteString(p.in, "typed before the news\n")
-	io.WriteString(p.in, "/sync\n") // its one-line answer proves the line before was done
-	if got := p.next(t); got != "! unknown command /sync (try /help)" {
+	io.WriteString(p.in, "/xyzzy\n") // its one-line answer proves the line before was done
+	if got := p.next(t); got != "! unknown command /xyzzy (try /help)" {
 		t.Fatalf("got %q", got)
 	}
 	n.events <- peer.Event{Kind: peer.EvRenamed, OldName: "bob", Peer: "bob@laptop1", PeerID: bob.ID, Time: ts}
@@ -49,8 +49,8 @@ func TestTargetStaysWithIDWhenANewcomerTakesTheName(t *testing.T) {
 	// The newcomer leaves and a peer renames itself to the old label.
 	n.events <- peer.Event{Kind: peer.EvRenamed, OldName: "carol", Peer: "bob@laptop1x", PeerID: carol.ID, Time: ts}
 	io.WriteString(p.in, "and again\n")
-	io.WriteString(p.in, "/sync\n")
-	for _, want := range []string{"09:07 * carol is now bob@laptop1x", "! unknown command /sync (try /help)"} {
+	io.WriteString(p.in, "/xyzzy\n")
+	for _, want := range []string{"09:07 * carol is now bob@laptop1x", "! unknown command /xyzzy (try /help)"} {
 		if got := p.next(t); got != want {
 			t.Fatalf("got %q, want %q", got, want)
 		}

@@ -23,7 +23,8 @@ package wire
 // The inner payload, readable only by the recipient and authenticated as
 // coming from the sender's key, is
 //
-//	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack
+//	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack,
+//	            7 offer, 8 accept, 9 reject, 10 cancel (files.go)
 //	1      8    boot: when the sender's process started (Unix ns)
 //	9      8    counter: per sender process, +1 for every sealed packet
 //	17     8    to-boot: the recipient process's boot, as the sender knows it
@@ -36,6 +37,7 @@ package wire
 //	  message: stream(8) seq(8) base(8) time(8, Unix ms) flags(1: 1 to all)
 //	           text(4+n)
 //	  ack:     stream(8) seq(8)
+//	  offer, accept, reject, cancel: see files.go
 //
 // (boot, counter) drives the per-peer replay window; to-boot ties a packet to
 // one run of the recipient, so packets recorded earlier cannot be replayed to
@@ -101,6 +103,11 @@ const (
 	KindPong  Kind = 4
 	KindMsg   Kind = 5
 	KindAck   Kind = 6
+	// File transfer control (files.go).
+	KindOffer  Kind = 7
+	KindAccept Kind = 8
+	KindReject Kind = 9
+	KindCancel Kind = 10
 )
 
 func (k Kind) String() string {
@@ -117,6 +124,14 @@ func (k Kind) String() string {
 		return "message"
 	case KindAck:
 		return "ack"
+	case KindOffer:
+		return "offer"
+	case KindAccept:
+		return "accept"
+	case KindReject:
+		return "reject"
+	case KindCancel:
+		return "cancel"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
@@ -228,6 +243,12 @@ type Payload struct {
 	Time   int64 // Unix ms
 	All    bool
 	Text   string
+
+	// offer, accept, reject, cancel (files.go)
+	Transfer    uint64
+	Files       []FileEntry
+	TransferKey [32]byte
+	Code        TransferCode
 }
 
 // Hello flags.
@@ -272,6 +293,8 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 	case KindAck:
 		b = binary.BigEndian.AppendUint64(b, p.Stream)
 		b = binary.BigEndian.AppendUint64(b, p.Seq)
+	case KindOffer, KindAccept, KindReject, KindCancel:
+		b = p.appendFile(b)
 	}
 	return b
 }
@@ -342,6 +365,10 @@ func ParsePayload(b []byte) (Payload, error) {
 	case KindAck:
 		p.Stream = r.u64()
 		p.Seq = r.u64()
+	case KindOffer, KindAccept, KindReject, KindCancel:
+		if err := p.parseFile(&r); err != nil {
+			return p, err
+		}
 	default:
 		return p, fmt.Errorf("%w: %d", ErrUnknownKind, byte(p.Kind))
 	}

@@ -1,0 +1,331 @@
+package shell
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/p2pchat/p2pchat/transfer"
+)
+
+// Transfers is what the shell needs of the file transfers
+// (*transfer.Manager implements it). Optional: without it /send and the
+// other transfer commands say that file transfer is off.
+type Transfers interface {
+	Send(peerID string, paths []string) (int, error)
+	Accept(id int) error
+	Reject(id int) error
+	Cancel(id int) error
+	List() []transfer.Info
+	Live() bool // an outgoing transfer is still running
+	Events() <-chan transfer.Event
+}
+
+// progressState is what the shell remembers of a running transfer to draw
+// its progress line: a smoothed rate.
+type progressState struct {
+	name        string
+	dir         string
+	bytes       int64
+	total       int64
+	at          time.Time
+	rate        float64 // bytes a second, smoothed
+	lastQuarter int64   // plain mode: the last quarter printed
+}
+
+// execTransfer runs a transfer command.
+func (s *session) execTransfer(cmd Command) {
+	if s.cfg.Transfers == nil {
+		s.userError("file transfer is off in this p2pchat")
+		return
+	}
+	t := s.cfg.Transfers
+	var err error
+	switch cmd.Kind {
+	case CmdSend:
+		p, ok := s.resolve(cmd.Name)
+		if !ok {
+			return
+		}
+		var id int
+		if id, err = t.Send(p.ID, cmd.Paths); err == nil {
+			s.sends++
+			if !s.cfg.JSON {
+				s.info(fmt.Sprintf("preparing transfer %d to %s (checking the files' SHA-256)", id, p.Name))
+			}
+			return
+		}
+		s.userError("not sent: " + err.Error())
+		return
+	case CmdAccept:
+		err = t.Accept(cmd.Count)
+	case CmdReject:
+		err = t.Reject(cmd.Count)
+	case CmdCancel:
+		err = t.Cancel(cmd.Count)
+	case CmdTransfers:
+		s.listTransfers(t.List())
+		return
+	}
+	if err != nil {
+		s.userError(err.Error())
+	}
+}
+
+func (s *session) listTransfers(list []transfer.Info) {
+	if s.cfg.JSON {
+		out := jsonTransfers{Event: "transfers", Transfers: []jsonTransferInfo{}}
+		for _, in := range list {
+			out.Transfers = append(out.Transfers, jsonTransferInfo{in.ID, in.Direction, in.Peer, in.PeerID, in.Files, in.Name, in.Bytes, in.Total, int64(in.Rate), in.State.String(), string(in.Code)})
+		}
+		s.pr.print(encodeJSON(out), false)
+		return
+	}
+	if len(list) == 0 {
+		s.info("no transfers yet (/send NAME PATH... offers files)")
+		return
+	}
+	rows := [][]string{{"id", "dir", "peer", "files", "done", "rate", "state"}}
+	for _, in := range list {
+		what := Sanitize(shortPath(in.Name))
+		if in.Files > 1 {
+			what = fmt.Sprintf("%d files: %s…", in.Files, what)
+		}
+		rate := ""
+		if in.Rate > 0 {
+			rate = transfer.FormatBytes(int64(in.Rate)) + "/s"
+		}
+		state := in.State.String()
+		if in.Code != "" {
+			state += " (" + string(in.Code) + ")"
+		}
+		dir := "→ " + Sanitize(in.Peer)
+		if in.Direction == "receive" {
+			dir = "← " + Sanitize(in.Peer)
+		}
+		rows = append(rows, []string{fmt.Sprint(in.ID), in.Direction, dir, what,
+			fmt.Sprintf("%s / %s", transfer.FormatBytes(in.Bytes), transfer.FormatBytes(in.Total)), rate, state})
+	}
+	s.pr.print(strings.Join(columns(rows), "\n"), false)
+}
+
+// printTransfer shows one transfer event.
+func (s *session) printTransfer(e transfer.Event) {
+	if s.progress == nil {
+		s.progress = map[int]*progressState{}
+	}
+	ps := s.progress[e.ID]
+	switch e.Kind {
+	case transfer.EvOffer, transfer.EvOffered:
+		ps = &progressState{dir: e.Direction, total: e.Total, at: e.Time}
+		if len(e.Files) > 0 {
+			ps.name = e.Files[0]
+			if len(e.Files) > 1 {
+				ps.name = fmt.Sprintf("%d files", len(e.Files))
+			}
+		}
+		if e.ID != 0 {
+			s.progress[e.ID] = ps
+		}
+	case transfer.EvProgress:
+		if ps == nil {
+			ps = &progressState{dir: e.Direction, total: e.Total, at: e.Time, bytes: e.Bytes}
+			s.progress[e.ID] = ps
+		}
+		if dt := e.Time.Sub(ps.at).Seconds(); dt > 0 && e.Bytes >= ps.bytes {
+			r := float64(e.Bytes-ps.bytes) / dt
+			if ps.rate == 0 {
+				ps.rate = r
+			} else {
+				ps.rate = 0.7*ps.rate + 0.3*r
+			}
+		}
+		ps.bytes, ps.total, ps.at = e.Bytes, e.Total, e.Time
+	case transfer.EvDone, transfer.EvFailed:
+		if (e.Kind == transfer.EvDone && e.Last) || (e.Kind == transfer.EvFailed && !e.Resumable) {
+			delete(s.progress, e.ID)
+		}
+	}
+	if s.cfg.JSON {
+		if v := transferJSON(e); v != nil {
+			s.pr.print(encodeJSON(v), false)
+		}
+		return
+	}
+	if e.Kind == transfer.EvProgress {
+		s.showProgress(e.ID, ps)
+		return
+	}
+	stamp := e.Time.Format("15:04")
+	text := Sanitize(oneLine(e.Text))
+	switch e.Kind {
+	case transfer.EvFailed:
+		s.pr.print(stamp+" ! "+text, false)
+	default:
+		s.pr.print(stamp+" * "+text, e.Kind == transfer.EvOffer && s.cfg.Bell && s.cfg.Interactive)
+	}
+}
+
+// showProgress draws the progress line: in place on a terminal (all
+// running transfers on one line), every quarter in plain output.
+func (s *session) showProgress(id int, ps *progressState) {
+	if !s.cfg.Interactive {
+		if ps.total <= 0 {
+			return
+		}
+		q := ps.bytes * 4 / ps.total
+		if q > ps.lastQuarter && q < 4 {
+			ps.lastQuarter = q
+			s.pr.print(fmt.Sprintf("%s * transfer %d: %s", ps.at.Format("15:04"), id, progressText(ps)), false)
+		}
+		return
+	}
+	ids := make([]int, 0, len(s.progress))
+	for id, p := range s.progress {
+		if p.bytes > 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Ints(ids)
+	var parts []string
+	for _, id := range ids {
+		p := s.progress[id]
+		arrow := "↑"
+		if p.dir == "receive" {
+			arrow = "↓"
+		}
+		parts = append(parts, fmt.Sprintf("%s %d %s %s", arrow, id, Sanitize(shortPath(p.name)), progressText(p)))
+	}
+	s.pr.status(strings.Join(parts, " | "))
+}
+
+// progressText is "45% 120.0 MB of 268.4 MB, 98.1 MB/s, 0:02 left".
+func progressText(p *progressState) string {
+	pct := 100.0
+	if p.total > 0 {
+		pct = float64(p.bytes) * 100 / float64(p.total)
+	}
+	t := fmt.Sprintf("%3.0f%% %s of %s", math.Floor(pct), transfer.FormatBytes(p.bytes), transfer.FormatBytes(p.total))
+	if p.rate > 0 {
+		left := time.Duration(float64(p.total-p.bytes) / p.rate * float64(time.Second)).Round(time.Second)
+		t += fmt.Sprintf(", %s/s, %d:%02d left", transfer.FormatBytes(int64(p.rate)), int(left.Minutes()), int(left.Seconds())%60)
+	}
+	return t
+}
+
+func shortPath(s string) string {
+	if r := []rune(s); len(r) > 32 {
+		return "…" + string(r[len(r)-31:])
+	}
+	return s
+}
+
+// JSON objects of transfer events (doc.go documents them).
+type jsonOffer struct {
+	Event  string   `json:"event"`
+	ID     int      `json:"id"`
+	From   string   `json:"from"`
+	PeerID string   `json:"peer_id"`
+	Files  []string `json:"files"`
+	Count  int      `json:"count"`
+	Bytes  int64    `json:"bytes"`
+	Time   string   `json:"time"`
+}
+
+type jsonOffered struct {
+	Event  string   `json:"event"`
+	ID     int      `json:"id"`
+	To     string   `json:"to"`
+	PeerID string   `json:"peer_id"`
+	Files  []string `json:"files"`
+	Count  int      `json:"count"`
+	Bytes  int64    `json:"bytes"`
+	Time   string   `json:"time"`
+}
+
+type jsonTransferState struct {
+	Event     string `json:"event"`
+	ID        int    `json:"id"`
+	Direction string `json:"direction"`
+	Peer      string `json:"peer"`
+	PeerID    string `json:"peer_id"`
+	Bytes     int64  `json:"bytes"`
+	Total     int64  `json:"total"`
+	Time      string `json:"time"`
+}
+
+type jsonProgress struct {
+	Event string `json:"event"`
+	ID    int    `json:"id"`
+	Bytes int64  `json:"bytes"`
+	Total int64  `json:"total"`
+	Time  string `json:"time"`
+}
+
+type jsonTransferDone struct {
+	Event     string `json:"event"`
+	ID        int    `json:"id"`
+	Direction string `json:"direction"`
+	Peer      string `json:"peer"`
+	PeerID    string `json:"peer_id"`
+	Path      string `json:"path"`
+	Bytes     int64  `json:"bytes"`
+	SHA256    string `json:"sha256"`
+	Last      bool   `json:"last"`
+	Time      string `json:"time"`
+}
+
+type jsonTransferFailed struct {
+	Event     string `json:"event"`
+	ID        int    `json:"id"`
+	Direction string `json:"direction"`
+	Peer      string `json:"peer"`
+	PeerID    string `json:"peer_id"`
+	Code      string `json:"code"`
+	Resumable bool   `json:"resumable"`
+	Reason    string `json:"reason"`
+	Time      string `json:"time"`
+}
+
+type jsonTransferInfo struct {
+	ID        int    `json:"id"`
+	Direction string `json:"direction"`
+	Peer      string `json:"peer"`
+	PeerID    string `json:"peer_id"`
+	Files     int    `json:"files"`
+	Name      string `json:"name"`
+	Bytes     int64  `json:"bytes"`
+	Total     int64  `json:"total"`
+	Rate      int64  `json:"rate"`
+	State     string `json:"state"`
+	Code      string `json:"code"`
+}
+
+type jsonTransfers struct {
+	Event     string             `json:"event"`
+	Transfers []jsonTransferInfo `json:"transfers"`
+}
+
+func transferJSON(e transfer.Event) any {
+	ts := e.Time.Format(time.RFC3339)
+	files := e.Files
+	if files == nil {
+		files = []string{}
+	}
+	switch e.Kind {
+	case transfer.EvOffer:
+		return jsonOffer{string(e.Kind), e.ID, e.Peer, e.PeerID, files, len(files), e.Total, ts}
+	case transfer.EvOffered:
+		return jsonOffered{string(e.Kind), e.ID, e.Peer, e.PeerID, files, len(files), e.Total, ts}
+	case transfer.EvProgress:
+		return jsonProgress{string(e.Kind), e.ID, e.Bytes, e.Total, ts}
+	case transfer.EvDone:
+		return jsonTransferDone{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, e.Path, e.Bytes, e.SHA256, e.Last, ts}
+	case transfer.EvFailed:
+		return jsonTransferFailed{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, string(e.Code), e.Resumable, e.Text, ts}
+	default: // accepted, transfer-resumed
+		return jsonTransferState{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, e.Bytes, e.Total, ts}
+	}
+}

@@ -1,0 +1,76 @@
+// Package transfer sends files and folders between p2pchat peers: offered,
+// accepted, encrypted, verified and resumable.
+//
+// It is its own package, next to peer rather than inside it, because it
+// shares nothing with the chat core but two narrow hooks: the node carries
+// its four control payloads and hands over the data connections; the
+// transfer state, the disk and the data path live here, with their own
+// lock, so a transfer never holds the node's lock and its chunks never go
+// through the node's message queue (chat stays responsive).
+//
+// # Control: over the authenticated chat channel
+//
+// Offer, accept, reject and cancel are sealed payload kinds of the wire
+// format (internal/wire/files.go), sent by peer.Node.SendFile to a peer in
+// the address book and received through peer.Node.SetFileHandler: they are
+// authenticated as coming from the peer's key and readable only by it.
+// They are idempotent and made reliable here: the sender repeats its offer
+// every 2 s until it is answered; the receiver answers every repeat with
+// its decision, and repeats its accept every 3 s while it waits for data;
+// an answer about a transfer the other side no longer knows is a cancel
+// (CodeUnknown).
+//
+//	sender                                  receiver
+//	offer(id, files: name size sha256) ->   shown: "/accept 3 or /reject 3"
+//	                                   <-   accept(id, key) | reject(id, code)
+//	data connection (below)           <->
+//	cancel(id, code)                  <->   either side, any time
+//
+// Offers are bounded by the decoder (wire.MaxOfferFiles files,
+// wire.MaxFileNameBytes per name, wire.MaxFileSize per file,
+// wire.MaxOfferTotal in all, wire.MaxOfferBytes encoded) and here
+// (maxPending offers waiting per peer, maxPendingAll in all); a name
+// SanitizeName refuses makes the whole offer refused.
+//
+// # Data: a separate TCP connection to the chat port
+//
+// The accept carries a fresh random 32-byte transfer key, chosen by the
+// receiver and known only to the two peers (it travelled sealed). The
+// sender dials the receiver's chat port; the connection starts with
+// peer.StreamMagic, so the node's accept loop hands it to this package
+// (peer.NetTransport.HandleStreams) instead of its packet reader:
+//
+//	sender -> receiver (clear): "p2pf" version(1) sender-key(32)
+//	                            receiver-key(32) transfer(8) nonce-s(16)
+//	receiver -> sender (clear): status(1) nonce-r(16)
+//
+// Both then derive one AES-256-GCM key per direction with HKDF-SHA256 from
+// the transfer key, salted with both nonces and bound to the transfer id
+// and both public keys (session.go), so every connection has fresh keys
+// (a recorded connection replayed fails at its first frame) and a key is
+// good for one transfer between these two identities only. Every frame is
+//
+//	length(4) AES-GCM(type(1) file(4) offset(8) data)
+//
+// with the frame's number in its direction as the nonce: a frame dropped,
+// repeated, reordered or altered fails authentication and ends the
+// connection. The receiver's first frame tells, per file, how much of it
+// is already on disk (resume); the sender then sends the rest, file by
+// file, in chunks of chunkSize; the receiver answers each completed file
+// with its verdict. Data past a file's offered size, for another file than
+// the one due, or on a connection nobody accepted is a protocol error:
+// dropped with the connection.
+//
+// # On disk
+//
+// Nothing is written before the user accepts (or -accept-from names the
+// peer). Data goes to <downloads>/.p2pchat-partial/<id>-<n>.part, opened
+// through os.Root so no name can leave the downloads folder; when a file's
+// last byte is in, its SHA-256 is compared with the offer's, and only a
+// match is linked to its final, sanitised name, never over an existing
+// file ("report (1).pdf"). A mismatch deletes the data and both sides are
+// told. The accepted transfer's state (the offer, the key) is kept next to
+// the partial files, the sender's in its home directory, so a transfer
+// cut by a lost link or a restart of either side continues from what is
+// on disk when both are back.
+package transfer

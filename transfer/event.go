@@ -1,0 +1,78 @@
+package transfer
+
+import "time"
+
+// EventKind names what happened to a transfer. The values are the "event"
+// field of p2pchat's -json output.
+type EventKind string
+
+// Event kinds.
+const (
+	EvOffer    EventKind = "offer"            // a peer offers files: /accept ID or /reject ID
+	EvOffered  EventKind = "offered"          // our offer went out; waiting for the peer
+	EvAccepted EventKind = "accepted"         // the offer was accepted (by the peer, by us, or automatically)
+	EvProgress EventKind = "progress"         // Bytes of Total moved (at most 4 a second per transfer)
+	EvResumed  EventKind = "transfer-resumed" // data flows again after a pause
+	EvDone     EventKind = "transfer-done"    // one file arrived and verified (Last: the transfer is complete)
+	EvFailed   EventKind = "transfer-failed"  // Code; Resumable: paused, it continues by itself when the peer is back
+)
+
+// Code says why a transfer failed or paused. The values are the "code"
+// field of transfer-failed events.
+type Code string
+
+// Codes.
+const (
+	CodeRejected       Code = "rejected"       // the receiver rejected the offer
+	CodeCancelled      Code = "cancelled"      // we cancelled it
+	CodePeerCancelled  Code = "peer-cancelled" // the peer cancelled it
+	CodeLinkLost       Code = "link-lost"      // the data connection broke (resumable)
+	CodeHashMismatch   Code = "hash-mismatch"  // a file's SHA-256 is not the offered one: its data was discarded
+	CodeSourceChanged  Code = "source-changed" // a file being sent changed or shrank
+	CodeSourceError    Code = "source-error"   // a file being sent could not be read
+	CodeDiskError      Code = "disk-error"     // a file could not be written (disk full?): the partial file is kept
+	CodeBadOffer       Code = "bad-offer"      // the offer named a file that would land outside the downloads folder
+	CodeBusy           Code = "busy"           // the receiver has too many offers waiting
+	CodeUnknown        Code = "unknown"        // the peer no longer knows this transfer
+	CodeProtocol       Code = "protocol"       // the peer broke the protocol
+	CodeStopped        Code = "stopped"        // p2pchat stopped (resumable when restarted with the same home)
+	CodePeerFailed     Code = "peer-failed"    // the peer gave up on it
+	CodeNotAcceptedYet Code = "not-accepted"   // p2pchat stopped while the offer waited
+)
+
+// Event is one thing that happened to a transfer. Names that came from the
+// network (peer, files) are validated but not stripped of terminal
+// controls: printing is the shell's job. Incoming file names are the
+// sanitised ones.
+type Event struct {
+	Kind      EventKind
+	Time      time.Time
+	ID        int    // the local transfer id (/accept ID)
+	Direction string // "send" or "receive"
+	Peer      string // display name
+	PeerID    string
+	Files     []string // offer, offered: the files' names
+	Bytes     int64    // progress, done: bytes moved so far (done: the file's size)
+	Total     int64    // all files' bytes
+	Path      string   // done: where the file is (receiver: its final path; sender: the source)
+	SHA256    string   // done: hex
+	Last      bool     // done: the transfer is complete
+	Code      Code     // failed
+	Resumable bool     // failed: not final, it continues when possible
+	Text      string   // for people
+}
+
+// Info is one transfer as /transfers lists it.
+type Info struct {
+	ID        int
+	Direction string
+	Peer      string
+	PeerID    string
+	Files     int
+	Name      string // the first file's name
+	Bytes     int64
+	Total     int64
+	Rate      float64 // bytes a second while data flowed in the current connection
+	State     State
+	Code      Code
+}

@@ -1,0 +1,151 @@
+package transfer
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+)
+
+// fileStamp is what a source file looked like when it was hashed: if it
+// differs when it is sent, the file changed.
+type fileStamp struct {
+	size  int64
+	mtime time.Time
+}
+
+// collect lists the regular files at paths: a file as its base name, a
+// folder with everything in it under the folder's name ("photos/2024/a.jpg").
+// Symbolic links inside folders and other special files are skipped. It
+// checks the offer's bounds.
+func collect(paths []string) ([]wire.FileEntry, []string, error) {
+	var entries []wire.FileEntry
+	var srcs []string
+	var total uint64
+	add := func(name, src string, size int64) error {
+		if len(entries) >= wire.MaxOfferFiles {
+			return fmt.Errorf("more than %d files: send fewer at a time", wire.MaxOfferFiles)
+		}
+		if len(name) > wire.MaxFileNameBytes {
+			return fmt.Errorf("%s: name longer than %d bytes", name, wire.MaxFileNameBytes)
+		}
+		if uint64(size) > wire.MaxFileSize || total+uint64(size) > wire.MaxOfferTotal {
+			return fmt.Errorf("%s: more than %s in one offer", name, FormatBytes(wire.MaxOfferTotal))
+		}
+		total += uint64(size)
+		entries = append(entries, wire.FileEntry{Name: name, Size: uint64(size)})
+		srcs = append(srcs, src)
+		return nil
+	}
+	if len(paths) == 0 {
+		return nil, nil, errors.New("no files given")
+	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot send %s: %w", p, errors.Unwrap(err))
+		}
+		base := filepath.Base(filepath.Clean(p))
+		if st.Mode().IsRegular() {
+			if err := add(base, p, st.Size()); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if !st.IsDir() {
+			return nil, nil, fmt.Errorf("cannot send %s: not a file or folder", p)
+		}
+		if base == "/" || base == "." {
+			base = "files"
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("cannot read %s: %w", path, errors.Unwrap(err))
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("cannot read %s: %w", path, err)
+			}
+			rel, err := filepath.Rel(p, path)
+			if err != nil {
+				return err
+			}
+			return add(base+"/"+filepath.ToSlash(rel), path, info.Size())
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(entries) == 0 {
+		return nil, nil, errors.New("nothing to send: no files there")
+	}
+	if wire.OfferSize(entries) > wire.MaxOfferBytes {
+		return nil, nil, fmt.Errorf("the names of these %d files take more than %d bytes: send fewer at a time", len(entries), wire.MaxOfferBytes)
+	}
+	return entries, srcs, nil
+}
+
+// hashFile is the SHA-256 of the file at path and its stamp.
+func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, error) {
+	var sum [32]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, fileStamp{}, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return sum, fileStamp{}, err
+	}
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		select {
+		case <-stop:
+			return sum, fileStamp{}, errors.New("stopped")
+		default:
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return sum, fileStamp{}, err
+		}
+	}
+	copy(sum[:], h.Sum(nil))
+	return sum, fileStamp{size: st.Size(), mtime: st.ModTime()}, nil
+}
+
+// fileHash is the running SHA-256 of a file being received: of its first
+// at bytes.
+type fileHash struct {
+	h  hash.Hash
+	at int64
+}
+
+// partialName is where file i of transfer tid is received, inside the
+// downloads folder.
+func partialName(tid uint64, i int) string {
+	return fmt.Sprintf("%s/%016x-%d.part", partialDir, tid, i)
+}
+
+// shortName is a name cut for one line of text.
+func shortName(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:28]) + "…" + string(r[len(r)-28:])
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,789 @@
+package transfer
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// Node is what the manager needs of a p2pchat node (*peer.Node).
+type Node interface {
+	SendFile(id string, pl wire.Payload) error
+	Peer(id string) (peer.PeerInfo, bool)
+	PeerKey(id string) ([32]byte, bool)
+	SetFileHandler(h func(peer.FileMsg))
+	PublicKey() [32]byte
+}
+
+// Streams hands over data connections (*peer.NetTransport).
+type Streams interface {
+	HandleStreams(h peer.StreamHandler)
+}
+
+// Config configures a Manager.
+type Config struct {
+	Node       Node
+	Streams    Streams
+	Downloads  string       // where received files land (created if missing)
+	StateDir   string       // where our outgoing transfers are remembered for a restart ("" = not remembered)
+	AcceptFrom []string     // display names whose offers are accepted without asking
+	Logger     *slog.Logger // nil discards
+}
+
+// Bounds on what peers can make the manager hold.
+const (
+	maxPending    = 8   // offers waiting for a decision, per peer
+	maxPendingAll = 32  // offers waiting for a decision, in all
+	maxStreams    = 16  // data connections being received at once
+	maxKept       = 200 // finished transfers /transfers remembers
+	ctlQueue      = 256 // control payloads waiting for the manager
+)
+
+// Timing of the control protocol.
+const (
+	tickEvery     = 250 * time.Millisecond // also the shortest interval between progress events (4/s)
+	offerEvery    = 2 * time.Second        // the sender repeats an unanswered offer
+	acceptEvery   = 3 * time.Second        // the receiver repeats its accept while no data comes
+	dialMin       = time.Second            // first wait before dialing again
+	dialMax       = 5 * time.Second
+	dialTimeout   = 3 * time.Second
+	helloTimeout  = 10 * time.Second
+	ioTimeout     = 15 * time.Second // a data connection silent this long is lost
+	resultTimeout = time.Minute      // the receiver's last verdicts after the last byte
+)
+
+// Manager runs the transfers of one node, both ways.
+type Manager struct {
+	cfg   Config
+	node  Node
+	pub   [32]byte
+	log   *slog.Logger
+	root  *os.Root // the downloads folder
+	ctl   chan peer.FileMsg
+	slots chan struct{} // incoming data connections
+
+	mu       sync.Mutex
+	next     int
+	all      map[int]*xfer
+	byTID    map[tkey]*xfer
+	accept   map[string]bool
+	evq      []Event
+	evCond   *sync.Cond
+	changed  chan struct{}
+	closed   bool
+	events   chan Event
+	done     chan struct{}
+	wg       sync.WaitGroup
+	dropped  int // progress events dropped for a slow reader
+	finished []int
+}
+
+// tkey identifies a transfer: the peer's key and the sender's id for it.
+type tkey struct {
+	peer [32]byte
+	tid  uint64
+	out  bool
+}
+
+// xfer is one transfer (Manager.mu).
+type xfer struct {
+	local    int
+	tid      uint64
+	out      bool
+	peerID   string
+	peerName string
+	peerKey  [32]byte
+	files    []wire.FileEntry // as offered (the sender's names)
+	srcs     []string         // sender: the source paths
+	stamps   []fileStamp      // sender: size and mtime when hashed
+	safe     []string         // receiver: sanitised names
+	key      [32]byte         // the transfer key, once accepted
+	state    State
+	code     Code
+	total    int64
+	moved    int64  // bytes on the receiver's disk, as far as we know
+	fileDone []bool // verified
+	final    []string
+	conn     net.Conn // the data connection, while one runs
+	dialing  bool
+	attempts int
+	next     time.Time // next offer, accept or dial
+	wasLive  bool      // data flowed once: a new connection is a resume
+	ready    bool      // sender: hashed, the offer can go out
+	sess     time.Time // when the current connection started
+	sessAt   int64     // moved when it started
+	lastProg time.Time
+	progAt   int64
+	hashers  []*fileHash // receiver: running SHA-256 per file
+
+	sessMu sync.Mutex // receiver: one data connection at a time writes the files
+}
+
+// New starts a manager and takes over the node's transfer payloads and
+// data connections. Close it before the node.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.Downloads, partialDir), 0o700); err != nil {
+		return nil, fmt.Errorf("transfer: downloads folder %s is unusable: %w", cfg.Downloads, err)
+	}
+	root, err := os.OpenRoot(cfg.Downloads)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: downloads folder: %w", err)
+	}
+	m := &Manager{
+		cfg: cfg, node: cfg.Node, pub: cfg.Node.PublicKey(), log: cfg.Logger, root: root,
+		ctl: make(chan peer.FileMsg, ctlQueue), slots: make(chan struct{}, maxStreams),
+		all: map[int]*xfer{}, byTID: map[tkey]*xfer{}, accept: map[string]bool{},
+		events: make(chan Event, 64), done: make(chan struct{}),
+	}
+	for _, n := range cfg.AcceptFrom {
+		m.accept[n] = true
+	}
+	m.evCond = sync.NewCond(&m.mu)
+	m.load()
+	cfg.Node.SetFileHandler(func(f peer.FileMsg) {
+		select {
+		case m.ctl <- f:
+		default: // full: the sender repeats itself
+		}
+	})
+	if cfg.Streams != nil {
+		cfg.Streams.HandleStreams(m.serveStream)
+	}
+	m.wg.Add(1)
+	go m.loop()
+	go m.pump()
+	return m, nil
+}
+
+// Events delivers what happens to transfers; closed after Close.
+func (m *Manager) Events() <-chan Event { return m.events }
+
+// Close stops every transfer (what is accepted and incomplete is kept on
+// disk for a resume) and closes Events.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	for _, x := range m.all {
+		if x.conn != nil {
+			x.conn.Close()
+		}
+		if x.out && !x.state.Final() {
+			code := CodeStopped
+			if x.state == Offered {
+				code = CodeNotAcceptedYet
+			}
+			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Resumable: x.state != Offered && m.cfg.StateDir != "",
+				Text: fmt.Sprintf("%s to %s stopped: p2pchat is quitting", x.what(), x.peerName)})
+		}
+	}
+	m.evCond.Broadcast()
+	m.mu.Unlock()
+	close(m.done)
+	m.wg.Wait()
+	return m.root.Close()
+}
+
+// Send offers the files and folders at paths to the peer with id. Folders
+// are sent with everything in them, keeping their layout. The files are
+// hashed before the offer goes out (an "offered" event says when).
+func (m *Manager) Send(peerID string, paths []string) (int, error) {
+	p, ok := m.node.Peer(peerID)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s", peer.ErrUnknownPeer, peerID)
+	}
+	key, ok := m.node.PeerKey(peerID)
+	if !ok {
+		return 0, fmt.Errorf("%w: %s", peer.ErrUnknownPeer, peerID)
+	}
+	entries, srcs, err := collect(paths)
+	if err != nil {
+		return 0, err
+	}
+	x := &xfer{out: true, peerID: peerID, peerName: p.Name, peerKey: key, files: entries, srcs: srcs, state: Offered}
+	for _, e := range entries {
+		x.total += int64(e.Size)
+	}
+	x.fileDone = make([]bool, len(entries))
+	var b [8]byte
+	for x.tid == 0 {
+		rand.Read(b[:])
+		x.tid = binary.BigEndian.Uint64(b[:])
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return 0, errors.New("transfer: stopping")
+	}
+	m.add(x)
+	id := x.local
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go m.prepare(x)
+	return id, nil
+}
+
+// prepare hashes the files of an outgoing offer, then lets it go out.
+func (m *Manager) prepare(x *xfer) {
+	defer m.wg.Done()
+	stamps := make([]fileStamp, len(x.srcs))
+	sums := make([][32]byte, len(x.srcs))
+	for i, src := range x.srcs {
+		sum, st, err := hashFile(src, m.done)
+		if err != nil {
+			m.mu.Lock()
+			m.finish(x, Failed, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
+			m.mu.Unlock()
+			return
+		}
+		sums[i], stamps[i] = sum, st
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if x.state.Final() || m.closed {
+		return
+	}
+	for i := range x.files {
+		x.files[i].SHA256 = sums[i]
+		if int64(x.files[i].Size) != stamps[i].size {
+			m.finish(x, Failed, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
+			return
+		}
+	}
+	x.stamps = stamps
+	x.ready = true
+	x.next = time.Time{}
+	m.save(x)
+	m.emitLocked(Event{Kind: EvOffered, ID: x.local, Files: x.names(), Total: x.total,
+		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept (/cancel %d)", x.what(), x.peerName, x.peerName, x.local)})
+	m.sendOffer(x, time.Now())
+}
+
+// Accept accepts the incoming offer id.
+func (m *Manager) Accept(id int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x, err := m.incoming(id)
+	if err != nil {
+		return err
+	}
+	if x.state != Offered {
+		return fmt.Errorf("transfer %d is %s already", id, x.state)
+	}
+	m.acceptLocked(x, "")
+	return nil
+}
+
+func (m *Manager) acceptLocked(x *xfer, why string) {
+	rand.Read(x.key[:])
+	x.state, _ = step(x.state, inAccept)
+	x.hashers = make([]*fileHash, len(x.files))
+	x.final = make([]string, len(x.files))
+	if err := m.save(x); err != nil {
+		m.log.Warn("transfer: state not saved", "err", err)
+	}
+	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total,
+		Text: fmt.Sprintf("accepted %s from %s%s; it goes to %s", x.what(), x.peerName, why, m.cfg.Downloads)})
+	m.sendAccept(x, time.Now())
+}
+
+// Reject rejects the incoming offer id.
+func (m *Manager) Reject(id int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x, err := m.incoming(id)
+	if err != nil {
+		return err
+	}
+	if x.state != Offered {
+		return fmt.Errorf("transfer %d is %s already: /cancel %d stops it", id, x.state, id)
+	}
+	m.control(x, wire.KindReject, wire.CodeUser)
+	m.finish(x, Rejected, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
+	return nil
+}
+
+// Cancel stops transfer id, either way, and tells the peer.
+func (m *Manager) Cancel(id int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x := m.all[id]
+	if x == nil {
+		return fmt.Errorf("no transfer %d (/transfers lists them)", id)
+	}
+	if x.state.Final() {
+		return fmt.Errorf("transfer %d is %s already", id, x.state)
+	}
+	m.control(x, wire.KindCancel, wire.CodeUser)
+	m.finish(x, Cancelled, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
+	return nil
+}
+
+// List is every transfer of this run, newest first.
+func (m *Manager) List() []Info {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Info, 0, len(m.all))
+	now := time.Now()
+	for _, x := range m.all {
+		in := Info{ID: x.local, Direction: x.dir("send", "receive"), Peer: x.peerName, PeerID: x.peerID, Files: len(x.files),
+			Bytes: x.moved, Total: x.total, State: x.state, Code: x.code}
+		if len(x.files) > 0 {
+			in.Name = x.displayName(0)
+		}
+		if x.state == Active {
+			if d := now.Sub(x.sess).Seconds(); d > 0 {
+				in.Rate = float64(x.moved-x.sessAt) / d
+			}
+		}
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	return out
+}
+
+// Wait waits until no outgoing transfer is live, or ctx ends. It reports
+// whether every outgoing transfer of this run ended done.
+func (m *Manager) Wait(ctx context.Context) bool {
+	for {
+		m.mu.Lock()
+		live, all, done := 0, 0, 0
+		for _, x := range m.all {
+			if !x.out {
+				continue
+			}
+			all++
+			if !x.state.Final() {
+				live++
+			} else if x.state == Done {
+				done++
+			}
+		}
+		ch := m.changes()
+		m.mu.Unlock()
+		if live == 0 {
+			return done == all
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Sent is the number of outgoing transfers of this run.
+func (m *Manager) Sent() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, x := range m.all {
+		if x.out {
+			n++
+		}
+	}
+	return n
+}
+
+// Live reports whether an outgoing transfer is still running.
+func (m *Manager) Live() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range m.all {
+		if x.out && !x.state.Final() {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) incoming(id int) (*xfer, error) {
+	x := m.all[id]
+	if x == nil || x.out {
+		return nil, fmt.Errorf("no offer %d (/transfers lists them)", id)
+	}
+	return x, nil
+}
+
+// add gives x a local id (m.mu held).
+func (m *Manager) add(x *xfer) {
+	m.next++
+	x.local = m.next
+	m.all[x.local] = x
+	m.byTID[tkey{x.peerKey, x.tid, x.out}] = x
+	m.signal()
+}
+
+// finish moves x to a final state, tells the user and cleans up (m.mu held).
+func (m *Manager) finish(x *xfer, s State, code Code, text string) {
+	if x.state.Final() {
+		return
+	}
+	x.state, x.code = s, code
+	if x.conn != nil {
+		x.conn.Close()
+		x.conn = nil
+	}
+	m.forget(x)
+	if s != Done {
+		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Text: text})
+	}
+	m.finished = append(m.finished, x.local)
+	if len(m.finished) > maxKept {
+		old := m.all[m.finished[0]]
+		delete(m.all, m.finished[0])
+		if old != nil && m.byTID[tkey{old.peerKey, old.tid, old.out}] == old {
+			delete(m.byTID, tkey{old.peerKey, old.tid, old.out})
+		}
+		m.finished = m.finished[1:]
+	}
+	m.signal()
+}
+
+// control sends x's peer a control payload once (m.mu held).
+func (m *Manager) control(x *xfer, kind wire.Kind, code wire.TransferCode) {
+	pl := wire.Payload{Kind: kind, Transfer: x.tid, Code: code}
+	if kind == wire.KindAccept {
+		pl.TransferKey = x.key
+	}
+	if kind == wire.KindOffer {
+		pl.Files = x.files
+	}
+	if err := m.node.SendFile(x.peerID, pl); err != nil {
+		m.log.Debug("transfer: control not sent", "kind", kind, "peer", x.peerName, "err", err)
+	}
+}
+
+func (m *Manager) sendOffer(x *xfer, now time.Time) {
+	m.control(x, wire.KindOffer, 0)
+	x.next = now.Add(offerEvery)
+}
+
+func (m *Manager) sendAccept(x *xfer, now time.Time) {
+	m.control(x, wire.KindAccept, 0)
+	x.next = now.Add(acceptEvery)
+}
+
+// loop handles control payloads and timers.
+func (m *Manager) loop() {
+	defer m.wg.Done()
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.done:
+			return
+		case f := <-m.ctl:
+			m.onControl(f, time.Now())
+		case now := <-t.C:
+			m.tick(now)
+		}
+	}
+}
+
+// onControl handles one control payload from a peer.
+func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	pl := &f.Payload
+	if pl.Kind == wire.KindOffer {
+		m.onOffer(f, now)
+		return
+	}
+	// Answers about our offers come from the receiver; accepts are only
+	// ever about our offers, rejects too; a cancel may be about either.
+	x := m.byTID[tkey{f.Key, pl.Transfer, true}]
+	if x == nil && pl.Kind == wire.KindCancel {
+		x = m.byTID[tkey{f.Key, pl.Transfer, false}]
+	}
+	if x == nil {
+		if pl.Kind == wire.KindAccept {
+			// An accept of an offer we do not know (any more): say so, so
+			// that the receiver stops waiting.
+			_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: wire.KindCancel, Transfer: pl.Transfer, Code: wire.CodeUnknown})
+		}
+		return
+	}
+	x.peerID, x.peerName = f.PeerID, f.Peer
+	switch pl.Kind {
+	case wire.KindAccept:
+		switch {
+		case x.state == Offered && x.ready:
+			x.key = pl.TransferKey
+			x.state, _ = step(x.state, inAccept)
+			x.next = time.Time{} // dial at once
+			m.save(x)
+			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Text: fmt.Sprintf("%s accepted %s", x.peerName, x.what())})
+		case x.state == Connecting || x.state == Paused:
+			if x.key != pl.TransferKey {
+				return // an accept of the receiver's earlier run: it had to accept again? keep ours
+			}
+			if x.conn == nil && !x.dialing {
+				x.next = time.Time{}
+			}
+		case x.state.Final() && x.state != Done:
+			_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: wire.KindCancel, Transfer: x.tid, Code: wire.CodeFailed})
+		}
+	case wire.KindReject:
+		if x.state == Offered {
+			text := fmt.Sprintf("%s rejected %s", x.peerName, x.what())
+			code := CodeRejected
+			switch pl.Code {
+			case wire.CodeBusy:
+				code, text = CodeBusy, fmt.Sprintf("%s has too many offers waiting: %s not sent", x.peerName, x.what())
+			case wire.CodeBadOffer:
+				code, text = CodeBadOffer, fmt.Sprintf("%s cannot take %s (a name it refuses)", x.peerName, x.what())
+			}
+			m.finish(x, Rejected, code, text)
+		}
+	case wire.KindCancel:
+		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
+		switch pl.Code {
+		case wire.CodeUnknown:
+			code, text = CodeUnknown, fmt.Sprintf("%s no longer knows %s", x.peerName, x.what())
+		case wire.CodeFailed:
+			code, text = CodePeerFailed, fmt.Sprintf("%s gave up on %s", x.peerName, x.what())
+		}
+		m.finish(x, Cancelled, code, text)
+	}
+}
+
+// onOffer takes in an offer, or answers a repeated one (m.mu held).
+func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
+	pl := &f.Payload
+	if x := m.byTID[tkey{f.Key, pl.Transfer, false}]; x != nil {
+		x.peerID, x.peerName = f.PeerID, f.Peer
+		switch x.state {
+		case Connecting, Paused, Active:
+			m.sendAccept(x, now)
+		case Rejected:
+			m.control(x, wire.KindReject, wire.CodeUser)
+		case Cancelled, Failed:
+			m.control(x, wire.KindCancel, wire.CodeUser)
+		}
+		return
+	}
+	reply := func(kind wire.Kind, code wire.TransferCode) {
+		_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: kind, Transfer: pl.Transfer, Code: code})
+	}
+	pending, perPeer := 0, 0
+	for _, x := range m.all {
+		if !x.out && x.state == Offered {
+			pending++
+			if x.peerKey == f.Key {
+				perPeer++
+			}
+		}
+	}
+	if pending >= maxPendingAll || perPeer >= maxPending {
+		reply(wire.KindReject, wire.CodeBusy)
+		return
+	}
+	x := &xfer{tid: pl.Transfer, peerID: f.PeerID, peerName: f.Peer, peerKey: f.Key, files: pl.Files, state: Offered}
+	x.safe = make([]string, len(x.files))
+	x.fileDone = make([]bool, len(x.files))
+	for i, e := range x.files {
+		s, err := SanitizeName(e.Name)
+		if err != nil {
+			reply(wire.KindReject, wire.CodeBadOffer)
+			m.emitLocked(Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer,
+				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, e.Name, err)})
+			return
+		}
+		x.safe[i] = s
+		x.total += int64(e.Size)
+	}
+	m.add(x)
+	m.emitLocked(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
+		Text: fmt.Sprintf("%s offers %s: /accept %d or /reject %d", x.peerName, x.what(), x.local, x.local)})
+	if m.accept[f.Peer] {
+		m.acceptLocked(x, " (-accept-from)")
+	}
+}
+
+// tick repeats offers and accepts, dials, and reports progress.
+func (m *Manager) tick(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	for _, x := range m.all {
+		if x.state.Final() {
+			continue
+		}
+		if x.state == Active && x.moved != x.progAt && now.Sub(x.lastProg) >= tickEvery {
+			x.lastProg, x.progAt = now, x.moved
+			m.emitLocked(Event{Kind: EvProgress, ID: x.local, Bytes: x.moved, Total: x.total})
+		}
+		if now.Before(x.next) {
+			continue
+		}
+		switch {
+		case x.out && x.state == Offered && x.ready:
+			m.sendOffer(x, now)
+		case !x.out && (x.state == Connecting || x.state == Paused) && x.conn == nil:
+			m.sendAccept(x, now)
+		case x.out && (x.state == Connecting || x.state == Paused) && x.conn == nil && !x.dialing:
+			// Dial the last known address even while the node thinks the
+			// peer is gone: after a lost link the data connection is often
+			// back before the first heartbeat is.
+			p, ok := m.node.Peer(x.peerID)
+			if !ok || p.Addr == "" {
+				x.next = now.Add(dialMin)
+				continue
+			}
+			addr, err := netip.ParseAddrPort(p.Addr)
+			if err != nil {
+				x.next = now.Add(dialMin)
+				continue
+			}
+			x.dialing = true
+			x.attempts++
+			x.next = now.Add(min(dialMax, dialMin*time.Duration(x.attempts)))
+			m.wg.Add(1)
+			go m.sendSession(x, addr)
+		}
+	}
+}
+
+// emitLocked queues an event (m.mu held). Progress events are dropped
+// when the reader is behind; the others are kept (they are bounded by the
+// transfers, which are bounded).
+func (m *Manager) emitLocked(e Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if x := m.all[e.ID]; x != nil && e.ID != 0 {
+		e.Direction, e.Peer, e.PeerID = x.dir("send", "receive"), x.peerName, x.peerID
+		if e.Total == 0 {
+			e.Total = x.total
+		}
+	}
+	if e.Kind == EvProgress && len(m.evq) > 16 {
+		m.dropped++
+		return
+	}
+	m.evq = append(m.evq, e)
+	m.evCond.Signal()
+}
+
+// pump hands queued events to the Events channel.
+func (m *Manager) pump() {
+	defer close(m.events)
+	for {
+		m.mu.Lock()
+		for len(m.evq) == 0 && !m.closed {
+			m.evCond.Wait()
+		}
+		if len(m.evq) == 0 {
+			m.mu.Unlock()
+			return
+		}
+		e := m.evq[0]
+		m.evq = m.evq[1:]
+		m.mu.Unlock()
+		m.events <- e
+	}
+}
+
+func (m *Manager) changes() chan struct{} {
+	if m.changed == nil {
+		m.changed = make(chan struct{})
+	}
+	return m.changed
+}
+
+func (m *Manager) signal() {
+	if m.changed != nil {
+		close(m.changed)
+		m.changed = nil
+	}
+}
+
+// what names x's files for people: "report.pdf (2.3 MB)", "3 files (7 MB)".
+func (x *xfer) what() string {
+	if len(x.files) == 1 {
+		return fmt.Sprintf("%s (%s)", x.displayName(0), FormatBytes(x.total))
+	}
+	return fmt.Sprintf("%d files (%s, %s first)", len(x.files), FormatBytes(x.total), x.displayName(0))
+}
+
+func (x *xfer) displayName(i int) string {
+	if !x.out && x.safe != nil {
+		return x.safe[i]
+	}
+	return x.files[i].Name
+}
+
+func (x *xfer) names() []string {
+	out := make([]string, len(x.files))
+	for i := range x.files {
+		out[i] = x.displayName(i)
+	}
+	return out
+}
+
+func (x *xfer) dir(out, in string) string {
+	if x.out {
+		return out
+	}
+	return in
+}
+
+// FormatBytes renders n for people: "512 B", "2.3 MB", "1.1 GB".
+func FormatBytes(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	case n < 1000*1000*1000:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+}
+
+// serveStream is the stream handler: a data connection to receive.
+func (m *Manager) serveStream(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
+	select {
+	case m.slots <- struct{}{}:
+	default:
+		nc.Close()
+		return
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		nc.Close()
+		<-m.slots
+		return
+	}
+	m.wg.Add(1)
+	m.mu.Unlock()
+	defer func() { <-m.slots }()
+	m.recvSession(nc, r, from)
+}

@@ -1,0 +1,230 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// side is one node with its transfer manager, on loopback.
+type side struct {
+	node *peer.Node
+	tr   *peer.NetTransport
+	m    *Manager
+	dl   string
+	ev   chan Event
+	addr netip.AddrPort
+}
+
+func newSide(t *testing.T, name string, acceptFrom ...string) *side {
+	t.Helper()
+	tr, err := peer.Listen(peer.NetConfig{Bind: netip.MustParseAddr("127.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := peer.New(peer.Config{Name: name}, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &side{node: node, tr: tr, dl: t.TempDir(), ev: make(chan Event, 1024),
+		addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(tr.LocalPort()))}
+	s.m, err = New(Config{Node: node, Streams: tr, Downloads: s.dl, StateDir: t.TempDir(), AcceptFrom: acceptFrom})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for e := range s.m.Events() {
+			s.ev <- e
+		}
+		close(s.ev)
+	}()
+	go func() {
+		for range node.Events() {
+		}
+	}()
+	t.Cleanup(func() { s.m.Close(); node.Close() })
+	return s
+}
+
+// pair makes two sides that know each other.
+func pair(t *testing.T, acceptFrom ...string) (a, b *side, bID string) {
+	t.Helper()
+	a, b = newSide(t, "alice"), newSide(t, "bob", acceptFrom...)
+	a.node.AddPeer(b.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.node.WaitPeer(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.node.WaitPeer(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.node.Resolve("bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, p.ID
+}
+
+// await returns the first event of s that f accepts.
+func (s *side) await(t *testing.T, what string, f func(Event) bool) Event {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case e, ok := <-s.ev:
+			if !ok {
+				t.Fatalf("events closed waiting for %s", what)
+			}
+			if f(e) {
+				return e
+			}
+		case <-deadline:
+			t.Fatalf("no %s within 20 s", what)
+		}
+	}
+}
+
+func kind(k EventKind) func(Event) bool { return func(e Event) bool { return e.Kind == k } }
+
+func writeRandom(t *testing.T, path string, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	rand.Read(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestSendFolderAccepted: a file and a folder with nested folders and
+// Chinese names arrive whole, under their names, verified; a second
+// transfer of the same file does not overwrite the first.
+func TestSendFolderAccepted(t *testing.T) {
+	a, b, bobID := pair(t)
+	src := t.TempDir()
+	big := writeRandom(t, filepath.Join(src, "big.bin"), 3*chunkSize+17)
+	small := writeRandom(t, filepath.Join(src, "照片", "2024", "海边.jpg"), 1000)
+	writeRandom(t, filepath.Join(src, "照片", "empty"), 0)
+
+	id, err := a.m.Send(bobID, []string{filepath.Join(src, "big.bin"), filepath.Join(src, "照片")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.await(t, "offered", kind(EvOffered))
+	off := b.await(t, "offer", kind(EvOffer))
+	if len(off.Files) != 3 || off.Total != int64(len(big)+len(small)) {
+		t.Fatalf("offer: %+v", off)
+	}
+	if ents, _ := os.ReadDir(b.dl); len(ents) != 1 { // only the partial folder
+		t.Fatalf("something was written before the accept: %v", ents)
+	}
+	if err := b.m.Accept(off.ID); err != nil {
+		t.Fatal(err)
+	}
+	last := b.await(t, "last file done", func(e Event) bool { return e.Kind == EvDone && e.Last })
+	a.await(t, "sender done", func(e Event) bool { return e.Kind == EvDone && e.Last && e.ID == id })
+	_ = last
+	for name, want := range map[string][]byte{"big.bin": big, "照片/2024/海边.jpg": small, "照片/empty": {}} {
+		got, err := os.ReadFile(filepath.Join(b.dl, name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, %v", name, len(got), err)
+		}
+	}
+	if !a.m.Wait(context.Background()) {
+		t.Error("Wait: the transfer did not end done")
+	}
+
+	// Again: it lands next to the first, as "big (1).bin".
+	if _, err := a.m.Send(bobID, []string{filepath.Join(src, "big.bin")}); err != nil {
+		t.Fatal(err)
+	}
+	off = b.await(t, "offer", kind(EvOffer))
+	b.m.Accept(off.ID)
+	e := b.await(t, "done", kind(EvDone))
+	if e.Path != filepath.Join(b.dl, "big (1).bin") {
+		t.Errorf("second copy at %s", e.Path)
+	}
+	if parts, _ := os.ReadDir(filepath.Join(b.dl, partialDir)); len(parts) != 0 {
+		t.Errorf("left in the partial folder: %v", parts)
+	}
+}
+
+// TestRejectAndCancel: a rejected offer fails on the sender with
+// "rejected"; a transfer cancelled by the receiver fails on the sender
+// with "peer-cancelled"; nothing is left on disk.
+func TestRejectAndCancel(t *testing.T) {
+	a, b, bobID := pair(t)
+	src := t.TempDir()
+	writeRandom(t, filepath.Join(src, "f"), 1000)
+	if _, err := a.m.Send(bobID, []string{filepath.Join(src, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	off := b.await(t, "offer", kind(EvOffer))
+	if err := b.m.Reject(off.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e := a.await(t, "failed", kind(EvFailed)); e.Code != CodeRejected || e.Resumable {
+		t.Errorf("sender: %+v", e)
+	}
+	if a.m.Wait(context.Background()) {
+		t.Error("Wait says all done after a reject")
+	}
+
+	if _, err := a.m.Send(bobID, []string{filepath.Join(src, "f")}); err != nil {
+		t.Fatal(err)
+	}
+	off = b.await(t, "offer", kind(EvOffer))
+	if err := b.m.Cancel(off.ID); err != nil {
+		t.Fatal(err)
+	}
+	if e := a.await(t, "failed", kind(EvFailed)); e.Code != CodePeerCancelled {
+		t.Errorf("sender: %+v", e)
+	}
+	if e := b.await(t, "failed", kind(EvFailed)); e.Code != CodeCancelled {
+		t.Errorf("receiver: %+v", e)
+	}
+
+	// The sender cancels.
+	id, err := a.m.Send(bobID, []string{filepath.Join(src, "f")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.await(t, "offer", kind(EvOffer))
+	a.await(t, "offered", kind(EvOffered))
+	if err := a.m.Cancel(id); err != nil {
+		t.Fatal(err)
+	}
+	if e := b.await(t, "failed", kind(EvFailed)); e.Code != CodePeerCancelled {
+		t.Errorf("receiver: %+v", e)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(b.dl, partialDir)); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
+// TestAcceptFrom: an offer from a peer named in AcceptFrom is accepted
+// without asking.
+func TestAcceptFrom(t *testing.T) {
+	a, b, bobID := pair(t, "alice")
+	src := t.TempDir()
+	want := writeRandom(t, filepath.Join(src, "auto.txt"), 5000)
+	if _, err := a.m.Send(bobID, []string{filepath.Join(src, "auto.txt")}); err != nil {
+		t.Fatal(err)
+	}
+	b.await(t, "accepted", kind(EvAccepted))
+	b.await(t, "done", kind(EvDone))
+	if got, _ := os.ReadFile(filepath.Join(b.dl, "auto.txt")); !bytes.Equal(got, want) {
+		t.Error("content differs")
+	}
+}

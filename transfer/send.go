@@ -1,0 +1,273 @@
+package transfer
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+)
+
+// sessErr is how a data connection ended: final ones end the transfer.
+type sessErr struct {
+	code  Code
+	final bool
+	text  string
+}
+
+func (e *sessErr) Error() string { return e.text }
+
+func lost(format string, a ...any) *sessErr {
+	return &sessErr{code: CodeLinkLost, text: fmt.Sprintf(format, a...)}
+}
+
+func fatal(code Code, format string, a ...any) *sessErr {
+	return &sessErr{code: code, final: true, text: fmt.Sprintf(format, a...)}
+}
+
+// sendSession runs one data connection of an outgoing transfer.
+func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
+	defer m.wg.Done()
+	nc, err := net.DialTimeout("tcp", addr.String(), dialTimeout)
+	var se *sessErr
+	if err != nil {
+		se = lost("dial %s: %v", addr, err)
+	} else {
+		se = m.runSend(x, nc)
+		nc.Close()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x.dialing = false
+	if x.conn == nc {
+		x.conn = nil
+	}
+	if x.state.Final() || se == nil {
+		return
+	}
+	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
+	if se.final {
+		m.control(x, wire.KindCancel, wire.CodeFailed)
+	}
+	m.ended(x, se)
+}
+
+// ended handles the end of a data connection that did not finish x (m.mu
+// held): a final error ends the transfer, a lost link pauses it.
+func (m *Manager) ended(x *xfer, se *sessErr) {
+	if se.final {
+		m.finish(x, Failed, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
+		return
+	}
+	if x.state == Active {
+		x.state, _ = step(x.state, inLost)
+		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: se.code, Resumable: true, Bytes: x.moved,
+			Text: fmt.Sprintf("%s %s %s paused at %s of %s (%s): it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName,
+				FormatBytes(x.moved), FormatBytes(x.total), se.text, x.peerName)})
+	}
+}
+
+// runSend speaks the sender's side of a data connection.
+func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
+	m.mu.Lock()
+	h := hello{sender: m.pub, receiver: x.peerKey, transfer: x.tid}
+	key := x.key
+	m.mu.Unlock()
+	rand.Read(h.nonce[:])
+	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
+	if _, err := nc.Write(h.marshal()); err != nil {
+		return lost("%v", err)
+	}
+	br := bufio.NewReaderSize(nc, 64<<10)
+	var reply [replyLen]byte
+	if _, err := io.ReadFull(br, reply[:]); err != nil {
+		return lost("no answer on the data connection: %v", err)
+	}
+	switch reply[0] {
+	case statusOK:
+	case statusUnknown:
+		return fatal(CodeUnknown, "the receiver does not know this transfer")
+	case statusRefused:
+		return fatal(CodePeerCancelled, "the receiver refused the data connection")
+	default:
+		return lost("the receiver is busy")
+	}
+	var rNonce [16]byte
+	copy(rNonce[:], reply[1:])
+	toR, toS, err := sessionKeys(&key, &h, rNonce)
+	if err != nil {
+		return fatal(CodeProtocol, "%v", err)
+	}
+	fr := newFrameReader(br, toS)
+	fw := newFrameWriter(nc, toR)
+	f, err := fr.read()
+	if err != nil {
+		return lost("%v", err)
+	}
+	n := len(x.files)
+	if f.typ != frameResume || len(f.data) != 9*n {
+		return fatal(CodeProtocol, "the receiver's first frame is not a resume frame")
+	}
+	offsets := make([]int64, n)
+	var moved int64
+	m.mu.Lock()
+	if x.state.Final() || m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	for i := range n {
+		off := int64(binary.BigEndian.Uint64(f.data[9*i:]))
+		if f.data[9*i+8] == 1 || uint64(off) > x.files[i].Size {
+			off = int64(x.files[i].Size)
+		}
+		offsets[i] = off
+		moved += off
+	}
+	x.conn = nc
+	x.state, _ = step(x.state, inConnected)
+	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
+	if x.wasLive {
+		m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: moved,
+			Text: fmt.Sprintf("%s to %s resumed at %s of %s", x.what(), x.peerName, FormatBytes(moved), FormatBytes(x.total))})
+	}
+	x.wasLive = true
+	stamps := x.stamps
+	m.mu.Unlock()
+	_ = nc.SetDeadline(time.Time{})
+
+	// The receiver's verdicts come back while we send.
+	results := make(chan *sessErr, 1)
+	go func() { results <- m.readResults(x, fr, nc) }()
+
+	buf := make([]byte, chunkSize)
+	for i := range n {
+		size := int64(x.files[i].Size)
+		if offsets[i] >= size {
+			continue
+		}
+		if se := m.sendFile(x, i, stamps[i], offsets[i], size, fw, nc, buf, results); se != nil {
+			if se.final {
+				_ = fw.write(frameAbort, 0, 0, []byte{byte(5)})
+				_ = fw.flush()
+			}
+			return se
+		}
+	}
+	if err := fw.flush(); err != nil {
+		return lost("%v", err)
+	}
+	select {
+	case se := <-results:
+		return se
+	case <-time.After(resultTimeout):
+		return lost("no verdict from the receiver")
+	case <-m.done:
+		return nil
+	}
+}
+
+// sendFile sends file i from off to size.
+func (m *Manager) sendFile(x *xfer, i int, st fileStamp, off, size int64, fw *frameWriter, nc net.Conn, buf []byte, results chan *sessErr) *sessErr {
+	src, err := os.Open(x.srcs[i])
+	if err != nil {
+		return fatal(CodeSourceError, "cannot read %s: %v", x.srcs[i], errors.Unwrap(err))
+	}
+	defer src.Close()
+	info, err := src.Stat()
+	if err != nil || info.Size() != st.size || !info.ModTime().Equal(st.mtime) {
+		return fatal(CodeSourceChanged, "%s changed since it was offered", x.srcs[i])
+	}
+	if _, err := src.Seek(off, io.SeekStart); err != nil {
+		return fatal(CodeSourceError, "cannot read %s: %v", x.srcs[i], err)
+	}
+	for off < size {
+		select {
+		case se := <-results:
+			if se == nil {
+				se = fatal(CodeProtocol, "the receiver finished early")
+			}
+			return se
+		default:
+		}
+		k := int(min(int64(chunkSize), size-off))
+		if _, err := io.ReadFull(src, buf[:k]); err != nil {
+			return fatal(CodeSourceChanged, "%s got shorter while it was sent", x.srcs[i])
+		}
+		_ = nc.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if err := fw.write(frameData, uint32(i), uint64(off), buf[:k]); err != nil {
+			return lost("%v", err)
+		}
+		off += int64(k)
+		m.mu.Lock()
+		x.moved += int64(k)
+		m.mu.Unlock()
+	}
+	return nil
+}
+
+// readResults reads the receiver's verdicts until every file has one (nil)
+// or the connection ends.
+func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn) *sessErr {
+	for {
+		f, err := fr.read()
+		if err != nil {
+			if errors.Is(err, errProtocol) {
+				return fatal(CodeProtocol, "%v", err)
+			}
+			return lost("%v", err)
+		}
+		switch f.typ {
+		case frameResult:
+			if int(f.file) >= len(x.files) || len(f.data) < 1 {
+				return fatal(CodeProtocol, "a verdict about no file")
+			}
+			if done, se := m.onResult(x, int(f.file), f.data[0]); se != nil || done {
+				nc.Close() // stop the sender's loop, if it still runs
+				return se
+			}
+		case frameAbort:
+			return fatal(CodePeerFailed, "the receiver gave up")
+		default:
+			return fatal(CodeProtocol, "unexpected frame %d", f.typ)
+		}
+	}
+}
+
+// onResult records the receiver's verdict on file i; it reports whether
+// the transfer is complete.
+func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch verdict {
+	case verdictOK:
+	case verdictMismatch:
+		return false, fatal(CodeHashMismatch, "%s arrived different from what was offered (SHA-256): %s discarded it", x.files[i].Name, x.peerName)
+	case verdictDisk:
+		return false, lost("%s could not write %s (disk full?)", x.peerName, x.files[i].Name)
+	default:
+		return false, fatal(CodeProtocol, "verdict %d", verdict)
+	}
+	if x.fileDone[i] {
+		return false, nil
+	}
+	x.fileDone[i] = true
+	all := true
+	for _, d := range x.fileDone {
+		all = all && d
+	}
+	m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: x.srcs[i], Bytes: int64(x.files[i].Size), SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
+		Text: fmt.Sprintf("%s: %s arrived at %s and verified", x.peerName, shortName(x.files[i].Name), x.peerName)})
+	if all {
+		m.finish(x, Done, "", "")
+		return true, nil
+	}
+	return false, nil
+}

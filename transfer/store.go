@@ -1,0 +1,198 @@
+package transfer
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+	"github.com/p2pchat/p2pchat/peer"
+)
+
+// saved is what is kept on disk of an accepted transfer, so that it
+// resumes after a restart: the receiver's next to its partial files, the
+// sender's in its state folder. It holds the transfer key: mode 0600.
+type saved struct {
+	Out      bool        `json:"out"`
+	TID      string      `json:"tid"`
+	PeerKey  string      `json:"peer_key"`
+	PeerName string      `json:"peer_name"`
+	Key      string      `json:"key,omitempty"`
+	Files    []savedFile `json:"files"`
+}
+
+type savedFile struct {
+	Name   string `json:"name"`
+	Size   uint64 `json:"size"`
+	SHA256 string `json:"sha256"`
+	Src    string `json:"src,omitempty"`
+	Mtime  int64  `json:"mtime,omitempty"`
+	Done   bool   `json:"done,omitempty"`
+	Final  string `json:"final,omitempty"`
+}
+
+// statePath is where x is kept: "" if it is not kept.
+func (m *Manager) statePath(x *xfer) string {
+	name := fmt.Sprintf("%016x-%s.json", x.tid, hex.EncodeToString(x.peerKey[:4]))
+	if x.out {
+		if m.cfg.StateDir == "" {
+			return ""
+		}
+		return filepath.Join(m.cfg.StateDir, "out-"+name)
+	}
+	return filepath.Join(m.cfg.Downloads, partialDir, name)
+}
+
+// save writes x's state (m.mu held). Only accepted transfers (and our
+// ready offers) are kept.
+func (m *Manager) save(x *xfer) error {
+	p := m.statePath(x)
+	if p == "" || x.state.Final() || (!x.out && x.state == Offered) {
+		return nil
+	}
+	s := saved{Out: x.out, TID: fmt.Sprintf("%016x", x.tid), PeerKey: hex.EncodeToString(x.peerKey[:]), PeerName: x.peerName}
+	if x.key != ([32]byte{}) {
+		s.Key = hex.EncodeToString(x.key[:])
+	}
+	for i, f := range x.files {
+		sf := savedFile{Name: f.Name, Size: f.Size, SHA256: hex.EncodeToString(f.SHA256[:]), Done: x.fileDone[i]}
+		if x.out {
+			sf.Src = x.srcs[i]
+			if i < len(x.stamps) {
+				sf.Mtime = x.stamps[i].mtime.UnixNano()
+			}
+		} else if x.final != nil {
+			sf.Final = x.final[i]
+		}
+		s.Files = append(s.Files, sf)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return fmt.Errorf("transfer: save: %w", err)
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("transfer: save: %w", err)
+	}
+	return os.Rename(tmp, p)
+}
+
+// forget removes x's state and, unless it is done, its partial files
+// (m.mu held). A transfer paused by a disk error keeps them: it is not
+// final.
+func (m *Manager) forget(x *xfer) {
+	if p := m.statePath(x); p != "" {
+		os.Remove(p)
+	}
+	if !x.out {
+		for i := range x.files {
+			_ = m.root.Remove(partialName(x.tid, i))
+		}
+	}
+}
+
+// load takes in the transfers kept by an earlier run: they are paused and
+// resume when their peer is back.
+func (m *Manager) load() {
+	var paths []string
+	if ps, err := filepath.Glob(filepath.Join(m.cfg.Downloads, partialDir, "*.json")); err == nil {
+		paths = append(paths, ps...)
+	}
+	if m.cfg.StateDir != "" {
+		if ps, err := filepath.Glob(filepath.Join(m.cfg.StateDir, "out-*.json")); err == nil {
+			paths = append(paths, ps...)
+		}
+	}
+	for _, p := range paths {
+		x, err := m.loadOne(p)
+		if err != nil {
+			m.log.Warn("transfer: ignoring a damaged state file", "path", p, "err", err)
+			continue
+		}
+		if m.byTID[tkey{x.peerKey, x.tid, x.out}] != nil {
+			continue
+		}
+		m.add(x)
+		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
+			Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back (/cancel %d drops it)", x.what(), x.dir("to", "from"), x.peerName, x.peerName, x.local)})
+	}
+}
+
+func (m *Manager) loadOne(p string) (*xfer, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var s saved
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, err
+	}
+	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true}
+	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
+		return nil, fmt.Errorf("bad transfer id %q", s.TID)
+	}
+	if err := unhex32(s.PeerKey, &x.peerKey); err != nil {
+		return nil, err
+	}
+	if err := unhex32(s.Key, &x.key); err != nil {
+		if s.Out {
+			x.state = Offered // offered, never accepted: offer again
+		} else {
+			return nil, err
+		}
+	}
+	x.peerID = peer.KeyID(&x.peerKey)
+	if len(s.Files) == 0 || len(s.Files) > wire.MaxOfferFiles {
+		return nil, fmt.Errorf("%d files", len(s.Files))
+	}
+	for _, f := range s.Files {
+		var e wire.FileEntry
+		e.Name, e.Size = f.Name, f.Size
+		if err := unhex32(f.SHA256, &e.SHA256); err != nil {
+			return nil, err
+		}
+		x.files = append(x.files, e)
+		x.fileDone = append(x.fileDone, f.Done)
+		x.total += int64(f.Size)
+		if f.Done {
+			x.moved += int64(f.Size)
+		}
+		if s.Out {
+			x.srcs = append(x.srcs, f.Src)
+			st, err := os.Stat(f.Src)
+			if err != nil {
+				return nil, fmt.Errorf("source %s: %w", f.Src, err)
+			}
+			x.stamps = append(x.stamps, fileStamp{size: int64(f.Size), mtime: st.ModTime()})
+			if st.ModTime().UnixNano() != f.Mtime || st.Size() != int64(f.Size) {
+				x.stamps[len(x.stamps)-1].size = -1 // changed: sending it fails with source-changed
+			}
+		} else {
+			safe, err := SanitizeName(f.Name)
+			if err != nil {
+				return nil, err
+			}
+			x.safe = append(x.safe, safe)
+			x.final = append(x.final, f.Final)
+		}
+	}
+	if !s.Out {
+		x.hashers = make([]*fileHash, len(x.files))
+	}
+	return x, nil
+}
+
+func unhex32(s string, out *[32]byte) error {
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil || len(b) != 32 {
+		return fmt.Errorf("bad key %q", s)
+	}
+	copy(out[:], b)
+	return nil
+}
