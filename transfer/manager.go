@@ -129,6 +129,11 @@ type xfer struct {
 	lastProg time.Time
 	progAt   int64
 	hashers  []*fileHash // receiver: running SHA-256 per file
+	// The peer's cancel that came while a data connection ran: that
+	// connection's end says more precisely what happened (a verdict travels
+	// on it), so the cancel decides only if it does not (see ended).
+	peerCancel *sessErr
+	lostSeq    int // counts lost connections, for the deferred pause notice
 
 	sessMu sync.Mutex // receiver: one data connection at a time writes the files
 }
@@ -337,6 +342,25 @@ func (m *Manager) Cancel(id int) error {
 	m.control(x, wire.KindCancel, wire.CodeUser)
 	m.finish(x, Cancelled, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
 	return nil
+}
+
+// endGrace is how long the end of a data connection and the peer's word
+// about it (a cancel on the chat channel) may be apart: they travel
+// different ways, and the user should get one notice with the right reason.
+const endGrace = time.Second
+
+// later runs f with m.mu held after d, unless the manager closed.
+func (m *Manager) later(d time.Duration, f func()) {
+	time.AfterFunc(d, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		select {
+		case <-m.done:
+			return
+		default:
+		}
+		f()
+	})
 }
 
 // List is every transfer of this run, newest first.
@@ -566,6 +590,18 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			code, text = CodeUnknown, fmt.Sprintf("%s no longer knows %s", x.peerName, x.what())
 		case wire.CodeFailed:
 			code, text = CodePeerFailed, fmt.Sprintf("%s gave up on %s", x.peerName, x.what())
+		}
+		if x.conn != nil && !x.state.Final() {
+			// The cancel overtook the end of the data connection (it
+			// travels on the chat channel): let that end say why, unless
+			// it does not come.
+			x.peerCancel = &sessErr{code: code, final: true, text: text}
+			m.later(endGrace, func() {
+				if !x.state.Final() && x.peerCancel != nil {
+					m.finish(x, Cancelled, code, text)
+				}
+			})
+			return
 		}
 		m.finish(x, Cancelled, code, text)
 	}

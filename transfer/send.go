@@ -62,17 +62,32 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 
 // ended handles the end of a data connection that did not finish x (m.mu
 // held): a final error ends the transfer, a lost link pauses it.
+// A connection the peer closed because it cancelled ends before its cancel
+// arrives on the chat channel, so a lost link is reported endGrace later,
+// unless the cancel came meanwhile.
 func (m *Manager) ended(x *xfer, se *sessErr) {
+	if pc := x.peerCancel; !se.final && pc != nil {
+		m.finish(x, Cancelled, pc.code, pc.text)
+		return
+	}
 	if se.final {
 		m.finish(x, Failed, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
 		return
 	}
-	if x.state == Active {
+	if x.state != Active {
+		return
+	}
+	x.lostSeq++
+	seq := x.lostSeq
+	m.later(endGrace, func() {
+		if x.state != Active || x.lostSeq != seq || x.conn != nil {
+			return // finished, or a new connection runs already
+		}
 		x.state, _ = step(x.state, inLost)
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: se.code, Resumable: true, Bytes: x.moved,
 			Text: fmt.Sprintf("%s %s %s paused at %s of %s (%s): it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName,
 				FormatBytes(x.moved), FormatBytes(x.total), se.text, x.peerName)})
-	}
+	})
 }
 
 // runSend speaks the sender's side of a data connection.
