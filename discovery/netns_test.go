@@ -173,6 +173,20 @@ func (b *lockedBuffer) String() string {
 // stopped, and its exit status checked, in Cleanup.
 func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report, env ...string) *lockedBuffer {
 	t.Helper()
+	log, _ := l.start(t, i, self, reports, env...)
+	return log
+}
+
+// startHelperStoppable is startHelper that also returns a function closing
+// the helper's stdin (it then closes its Discovery and exits).
+func (l *lan) startHelperStoppable(t *testing.T, i int, self Info, reports chan<- report, env ...string) func() {
+	t.Helper()
+	_, stop := l.start(t, i, self, reports, env...)
+	return stop
+}
+
+func (l *lan) start(t *testing.T, i int, self Info, reports chan<- report, env ...string) (*lockedBuffer, func()) {
+	t.Helper()
 	exe, err := os.Executable() // not /proc/self/exe: ip would resolve that to itself
 	if err != nil {
 		t.Fatal(err)
@@ -219,8 +233,10 @@ func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report,
 			}
 		}
 	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { stdin.Close() }) } // the helper closes its Discovery and exits on EOF
 	t.Cleanup(func() {
-		stdin.Close() // the helper closes its Discovery and exits on EOF
+		stop()
 		exited := make(chan error, 1)
 		go func() { <-readDone; exited <- cmd.Wait() }()
 		select {
@@ -236,7 +252,7 @@ func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report,
 			t.Logf("helper on host %d stderr:\n%s", i, stderr)
 		}
 	})
-	return stderr
+	return stderr, stop
 }
 
 // TestHelperProcess is the discovery node that the real-mDNS tests run
