@@ -24,6 +24,8 @@
 //	                      instances on one host
 //	networks_test.go      a laptop on two networks; an interface that
 //	                      appears while p2pchat runs
+//	exchange_test.go      peer exchange without multicast; a hostile peer
+//	                      feeding made-up entries (re-executed test binary)
 //
 // Security: what a listener on the LAN, an impostor, a replaying machine
 // or a hostile peer can do:

@@ -131,6 +131,8 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 		}
 		n.onAck(p, pl, now)
 		n.revive(p, pkt, now)
+	case wire.KindPeers:
+		n.onPeers(p, pl, now)
 	}
 }
 
