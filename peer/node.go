@@ -363,6 +363,9 @@ func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 		return
 	}
 	p := n.book.peers[key]
+	if p != nil && via == "mdns" && p.via == "traffic" {
+		p.via = via // it said hello first, but mDNS finds it too (exchange.go)
+	}
 	if p != nil && p.online && p.addr == addr {
 		return
 	}
