@@ -44,12 +44,12 @@ const (
 const flushTimeout = 5 * time.Second
 
 type options struct {
-	name, home, iface, bind string
-	downloads, acceptFrom   string
-	port                    int
-	peers                   []string
-	tcp, json, verbose      bool
-	mdns, bell, version     bool
+	name, home, bind      string
+	downloads, acceptFrom string
+	port                  int
+	peers, ifaces         []string
+	tcp, json, verbose    bool
+	mdns, bell, version   bool
 }
 
 type listFlag struct{ list *[]string }
@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.name, "name", defaultName(), "your nickname (no spaces, '@' or '/'; at most 32 characters)")
 	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
 	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
-	fs.StringVar(&o.iface, "iface", "", "network interface for discovery, e.g. wlan0 (default: the first suitable one)")
+	fs.Var(listFlag{&o.ifaces}, "iface", "network `interface` for discovery, e.g. wlan0 (repeatable; default: every suitable one)")
 	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on (default: all)")
 	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable)")
 	fs.BoolVar(&o.tcp, "tcp", false, "send everything over TCP and ask peers to answer over TCP")
@@ -309,7 +309,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if o.mdns {
 		disc, err = startDiscovery(ctx, o, node, id, host, bind, logger)
 		if err != nil {
-			if o.iface != "" {
+			if len(o.ifaces) > 0 {
 				node.Close()
 				return fail("%v", err)
 			}
@@ -322,10 +322,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 
 	interactive := isTerminal(stdin) && isTerminal(stdout) && !o.json
+	var ifaces []string
+	if disc != nil {
+		ifaces = disc.Ifaces()
+		go hintIfAlone(ctx, node, disc)
+	}
 	if o.json {
-		shell.WriteReady(stdout, shell.Ready{Name: node.Name(), ID: node.ID(), Port: node.Port(), Fingerprint: node.Fingerprint()})
+		shell.WriteReady(stdout, shell.Ready{Name: node.Name(), ID: node.ID(), Port: node.Port(), Fingerprint: node.Fingerprint(), Ifaces: ifaces})
 	} else if interactive {
-		fmt.Fprintf(stdout, "p2pchat %s: you are %s on port %d. Type /help for commands.\nYour key fingerprint: %s\n", version(), node.Name(), node.Port(), node.Fingerprint())
+		fmt.Fprintf(stdout, "p2pchat %s: you are %s on port %d. Type /help for commands.\nYour key fingerprint: %s\n%s\n",
+			version(), node.Name(), node.Port(), node.Fingerprint(), discoveryLine(disc != nil, ifaces))
 	}
 
 	app := &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now()}
@@ -390,17 +396,43 @@ func discoveryInfo(node *peer.Node, id *peer.Identity, host string) discovery.In
 }
 
 func startDiscovery(ctx context.Context, o options, node *peer.Node, id *peer.Identity, host string, bind netip.Addr, logger *slog.Logger) (*discovery.Discovery, error) {
-	ifi, ips, err := discovery.ChooseInterface(o.iface)
-	if err != nil {
-		return nil, err
-	}
-	if bind.IsValid() {
-		ips = []net.IP{bind.AsSlice()}
-	}
 	return discovery.Start(ctx, discovery.Config{
-		Self: discoveryInfo(node, id, host), Iface: ifi, IPs: ips, Logger: logger,
+		Self: discoveryInfo(node, id, host), Ifaces: o.ifaces, Bind: bind, Logger: logger,
 		OnFound: func(f discovery.Found) { node.Discovered(f.Key, f.Addr) },
+		OnChange: func(ifaces []string) {
+			if len(ifaces) == 0 {
+				node.Notice("discovery: no usable network interface now")
+				return
+			}
+			node.Notice("discovery now on " + strings.Join(ifaces, ", "))
+		},
 	})
+}
+
+// discoveryLine is the banner's line about discovery.
+func discoveryLine(on bool, ifaces []string) string {
+	switch {
+	case !on:
+		return "Discovery is off: peers come from -peer addresses."
+	case len(ifaces) == 0:
+		return "Looking for peers once a network interface is up."
+	}
+	return "Looking for peers on " + strings.Join(ifaces, ", ") + "."
+}
+
+// hintAfter is how long a node waits for a first peer before hinting why
+// none may be found.
+const hintAfter = 5 * time.Second
+
+// hintIfAlone shows one hint line if no peer has appeared hintAfter after
+// the start: the interfaces tried and the likely causes.
+func hintIfAlone(ctx context.Context, node *peer.Node, disc *discovery.Discovery) {
+	wctx, cancel := context.WithTimeout(ctx, hintAfter)
+	defer cancel()
+	if node.WaitPeer(wctx, "") == nil || ctx.Err() != nil {
+		return
+	}
+	node.Notice(discovery.Hint(disc.Ifaces()))
 }
 
 // Start-up patience of a script (stdin not a terminal): its first command

@@ -1,65 +1,62 @@
 // Package discovery finds other p2pchat nodes on the local network with
-// multicast DNS (RFC 6762) and DNS-SD (RFC 6763), using
-// github.com/hashicorp/mdns.
+// multicast DNS (RFC 6762) and DNS-SD (RFC 6763), on every suitable network
+// interface at once.
 //
 // Each node advertises one service instance of type Service in domain
 // "local.": the instance name is the node id (unique, so no name conflicts
 // arise), the SRV record carries the chat port, the A records the node's
-// IPv4 addresses on one interface, and the TXT record the fields built by
-// TXT:
+// IPv4 addresses on the interface the records are sent on, and the TXT
+// record the fields built by TXT:
 //
 //	v=1  id=0123456789abcdef  name=小明  key=<X25519 public key, base64url>  host=laptop
 //
-// At the same time the node browses: it queries at once, then 1, 2, 4, ...
-// seconds later, doubling up to once a minute, until Close. Every valid
-// answer from another node is passed to Config.OnFound; answers repeat and
-// the caller deduplicates.
+// On each interface the node announces itself at once and again a second
+// later (unsolicited multicast answers), and browses: it queries at once,
+// then 1, 2, 4, ... seconds later, doubling up to once a minute. At Close it
+// sends a goodbye (its records with TTL 0), so other mDNS browsers (avahi,
+// Bonjour) drop it at once. Every valid answer or announcement from another
+// node is passed to Config.OnFound; answers repeat and the caller
+// deduplicates. The interfaces are those iface.go's rule picks, looked at
+// again every Config.Rescan: interfaces that appear are joined, those that
+// go away are left, without a restart.
 //
-// mDNS is only for bootstrap: the library sends no announcements and no
-// goodbyes and keeps no cache, so a node that leaves is not noticed here.
-// Presence (hello, heartbeats, bye) is the chat protocol's business, and the
-// address to trust is the source address of authenticated chat packets, not
-// the A record reported here.
+// mDNS is only for bootstrap: presence (hello, heartbeats, bye) is the chat
+// protocol's business, and the address to trust is the source address of
+// authenticated chat packets, not the A record reported here.
 //
-// Things the library does not do and this package does instead:
+// From github.com/hashicorp/mdns this package uses the zone (the DNS-SD
+// records of a service, MDNSService); the sockets, the responder (see
+// answer) and the querier are its own, because the library's serve one
+// interface, answer every query by unicast (which avahi-daemon on the
+// querier's machine then misses), send no announcements and no goodbyes,
+// open four sockets per query, join the group on whichever interface the
+// routing table picks, and drop results when a channel is full. Here two
+// sockets serve every interface: one bound to port 5353, joined to
+// 224.0.0.251 on each interface, that answers queries and hears
+// announcements; and one on a random port that sends the queries (legacy
+// one-shot queries, RFC 6762 section 6.7, answered by unicast: a LAN where
+// every node queries sees no multicast answers) and hears their answers.
 //
-//   - it does not filter answers by service: anything not named
-//     "<id>._p2pchat._udp.local." with a valid TXT is dropped here;
-//   - its result channel drops when full: results are collected as they come
-//     and handled when each query ends (the library may still write to an
-//     entry after handing it over, so reading it earlier would race);
-//   - IPv6 querying is disabled (data race in the library, and an IPv6 send
-//     error fails the whole query); only IPv4 addresses are advertised;
-//   - TXT strings pass through github.com/miekg/dns in DNS presentation
-//     format (a Chinese name arrives as "\229\176..."): they are escaped
-//     before advertising and unescaped after browsing;
-//   - its log lines go to Config.Logger at debug level, never to stderr;
-//   - its responder answers every query by unicast to the sender, which
-//     other mDNS stacks on the querier's machine (avahi-daemon) then miss:
-//     the records are served by this package's own responder instead,
-//     which answers as RFC 6762 says (see responder.go).
-//
-// One thing it does that cannot be helped from here: the querier joins
-// 224.0.0.251 on whichever interface the routing table picks, whatever
-// interface it is given, so browsing needs a route covering that group (a
-// default route will do). Without one every query fails and a warning with
-// a hint is logged once; advertising still works, so a node that can browse
-// finds this one and says hello.
+// TXT strings pass through github.com/miekg/dns in DNS presentation format
+// (a Chinese name arrives as "\229\176..."): they are escaped before
+// advertising and unescaped after browsing.
 package discovery
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/mdns"
+	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
 )
 
 // Service is the DNS-SD service type p2pchat nodes advertise and browse.
@@ -74,22 +71,23 @@ const domain = "local."
 // serviceSuffix ends the name of every instance of Service.
 const serviceSuffix = "." + Service + "." + domain
 
-// Browse schedule (RFC 6762 section 5.2): the first two queries one second
-// apart, then at least doubling, up to a ceiling.
 const (
-	firstInterval = time.Second
-	maxInterval   = 60 * time.Second
-	// queryTimeout is how long each query listens for answers; the library
-	// blocks for all of it.
-	queryTimeout = time.Second
-	// firstWindow is the first query's listening time: answers on a LAN
-	// arrive within milliseconds (responders may wait up to 120 ms), and a
-	// newcomer wants its peers at once. Later queries listen the full
-	// queryTimeout for slow responders.
-	firstWindow = 300 * time.Millisecond
-	// entriesBuffer is the capacity of the library's result channel.
-	entriesBuffer = 64
+	// DefaultRescan is how often the interfaces are looked at again.
+	DefaultRescan = 2 * time.Second
+	// reportRate and reportBurst bound the reports of answers not reported
+	// in the last reportAgain (per second, and at once).
+	reportRate  = 100
+	reportBurst = 200
+	reportAgain = 2 * time.Second
+	// maxRecent bounds the memory of what was reported.
+	maxRecent = 1024
+	// multicastGap is the least time between two multicast answers on one
+	// interface (RFC 6762 section 6: a record at most once a second).
+	multicastGap = time.Second
 )
+
+// mdnsGroup is the IPv4 mDNS group and port.
+var mdnsGroup = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: mdnsPort}
 
 // ErrClosed is returned by Update after Close, or after the context given
 // to Start has ended.
@@ -108,7 +106,8 @@ type Info struct {
 // Found is a node seen on the network.
 type Found struct {
 	Info
-	Addr netip.AddrPort // advertised IPv4 address and Port
+	Addr  netip.AddrPort // advertised IPv4 address and Port
+	Iface string         // the interface it was seen on
 }
 
 // Config configures Start.
@@ -116,96 +115,224 @@ type Config struct {
 	// Self is what to advertise. Start checks that other nodes will accept
 	// it (see ParseTXT) and that Port is in 1..65535.
 	Self Info
-	// Iface is the interface to run mDNS on; nil means ChooseInterface("").
-	Iface *net.Interface
-	// IPs are the IPv4 addresses to advertise; empty means the IPv4
-	// addresses of the interface.
-	IPs []net.IP
-	// Logger receives debug logs, including the mdns library's own log
-	// lines at debug level; nil discards them.
+	// Ifaces restricts discovery to the interfaces named (-iface); empty
+	// means every suitable interface (see iface.go). Start fails if a named
+	// interface is missing or unusable; later, one that goes away is left
+	// and joined again when it comes back.
+	Ifaces []string
+	// Bind, if valid, is the only address to advertise and query from:
+	// only interfaces holding it are used.
+	Bind netip.Addr
+	// Rescan is how often the interfaces are looked at again; 0 means
+	// DefaultRescan.
+	Rescan time.Duration
+	// Logger receives debug logs; nil discards them.
 	Logger *slog.Logger
-	// OnFound is called, from one goroutine, for every valid answer from
-	// another node; the same node is reported again on later queries. It
-	// must be cheap and must not call Close (Close waits for it).
+	// OnFound is called, from one goroutine at a time, for every valid
+	// answer from another node; the same node is reported again on later
+	// answers. It must be cheap and must not call Close (Close waits for it).
 	OnFound func(Found)
+	// OnChange, if set, is called with the interfaces in use whenever that
+	// set changes after Start (never concurrently with itself).
+	OnChange func(ifaces []string)
+}
+
+// link is one interface discovery runs on.
+type link struct {
+	cand          candidate
+	ifi           *net.Interface
+	zone          mdns.Zone
+	sched         schedule
+	lastMulticast time.Time // last multicast answer sent on it
 }
 
 // Discovery advertises this node and browses for others until Close.
 type Discovery struct {
-	log     *slog.Logger
-	mdnsLog *log.Logger // the library's log, into log at debug level
-	iface   *net.Interface
-	ips     []net.IP
-	onFound func(Found)
+	log      *slog.Logger
+	names    []string
+	bind     netip.Addr
+	rescan   time.Duration
+	onFound  func(Found)
+	onChange func([]string)
+
+	mconn *ipv4.PacketConn // port 5353: responder, announcements
+	qconn *ipv4.PacketConn // random port: queries and their answers
 
 	cancel context.CancelFunc
-	done   chan struct{} // closed when the browse loop has ended
+	kick   chan struct{} // wakes the schedule loop
+	wg     sync.WaitGroup
 
 	mu     sync.Mutex
 	self   Info
-	server *responder // nil once closed
+	links  map[int]*link // by interface index
 	closed bool
+
+	sendMu sync.Mutex // the multicast interface of a socket, set for each send
+
+	reportMu sync.Mutex // one OnFound at a time
+	budget   reportBudget
+	recent   map[string]recentReport
+}
+
+type recentReport struct {
+	addr netip.AddrPort
+	name string
+	at   time.Time
 }
 
 // Start starts advertising cfg.Self and browsing for other nodes in the
-// background. Both stop when ctx ends or Close is called.
+// background. Both stop when ctx ends or Close is called. With no usable
+// interface at all Start still succeeds (Ifaces is empty) unless cfg.Ifaces
+// names interfaces: interfaces that come up later are joined.
 func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 	self, err := checkSelf(cfg.Self)
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Bind.IsValid() && !cfg.Bind.Unmap().Is4() {
+		return nil, fmt.Errorf("discovery: cannot bind to %v: only IPv4 addresses are supported", cfg.Bind)
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	iface, ips := cfg.Iface, cfg.IPs
-	if iface == nil {
-		var chosen []net.IP
-		iface, chosen, err = ChooseInterface("")
-		if err != nil {
-			return nil, err
-		}
-		if len(ips) == 0 {
-			ips = chosen
-		}
-	}
-	if len(ips) == 0 {
-		ips, err = ipv4Addrs(iface)
-		if err != nil {
-			return nil, err
-		}
-		if len(ips) == 0 {
-			return nil, fmt.Errorf("discovery: network interface %q has no IPv4 address", iface.Name)
-		}
-	}
-	for _, ip := range ips {
-		if ip.To4() == nil {
-			return nil, fmt.Errorf("discovery: cannot advertise %v: only IPv4 addresses are supported", ip)
-		}
-	}
-
-	d := &Discovery{
-		log:     logger,
-		mdnsLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
-		iface:   iface,
-		ips:     ips,
-		onFound: cfg.OnFound,
-		done:    make(chan struct{}),
-		self:    self,
-	}
-	d.server, err = d.newServer(self)
+	cands, err := interfaces()
 	if err != nil {
 		return nil, err
 	}
+	used, err := choose(cands, cfg.Ifaces, cfg.Bind.Unmap(), true)
+	if err != nil {
+		return nil, err
+	}
+	d := &Discovery{
+		log: logger, names: slices.Clone(cfg.Ifaces), bind: cfg.Bind.Unmap(), rescan: cfg.Rescan,
+		onFound: cfg.OnFound, onChange: cfg.OnChange,
+		kick: make(chan struct{}, 1), self: self, links: map[int]*link{},
+		budget: reportBudget{rate: reportRate, burst: reportBurst}, recent: map[string]recentReport{},
+	}
+	if d.rescan <= 0 {
+		d.rescan = DefaultRescan
+	}
+	if err := d.listen(); err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for _, c := range used {
+		if err := d.join(c, now); err != nil {
+			d.mconn.Close()
+			d.qconn.Close()
+			return nil, err
+		}
+	}
 	ctx, d.cancel = context.WithCancel(ctx)
-	logger.Debug("discovery: started", "iface", iface.Name, "ips", ips, "id", self.ID, "port", self.Port)
-	go d.browse(ctx)
+	logger.Debug("discovery: started", "ifaces", d.Ifaces(), "id", self.ID, "port", self.Port)
+	d.wg.Add(3)
+	go d.serve(d.mconn, true)
+	go d.serve(d.qconn, false)
+	go d.loop(ctx)
 	return d, nil
 }
 
-// Update re-advertises with new information, such as a new nickname. The new
-// responder starts before the old one stops, so if starting fails the old
-// advertisement stays and Update returns the error.
+// listen opens the two sockets (see the package comment).
+func (d *Discovery) listen() error {
+	lc := net.ListenConfig{Control: reuse}
+	mc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", mdnsPort))
+	if err != nil {
+		return fmt.Errorf("discovery: mDNS port: %w", err)
+	}
+	qaddr := "0.0.0.0:0"
+	if d.bind.IsValid() {
+		qaddr = netip.AddrPortFrom(d.bind, 0).String()
+	}
+	qc, err := net.ListenPacket("udp4", qaddr)
+	if err != nil {
+		mc.Close()
+		return fmt.Errorf("discovery: query socket: %w", err)
+	}
+	d.mconn, d.qconn = ipv4.NewPacketConn(mc), ipv4.NewPacketConn(qc)
+	for _, pc := range []*ipv4.PacketConn{d.mconn, d.qconn} {
+		// RFC 6762 section 11: IP TTL 255. Loopback: other mDNS stacks and
+		// p2pchats on this machine hear us too.
+		for _, err := range []error{pc.SetMulticastTTL(255), pc.SetTTL(255), pc.SetMulticastLoopback(true)} {
+			if err != nil {
+				mc.Close()
+				qc.Close()
+				return fmt.Errorf("discovery: socket options: %w", err)
+			}
+		}
+		// The arrival interface tells which interface's records to answer
+		// with; where the platform cannot say, the source's subnet does.
+		if err := pc.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true); err != nil {
+			d.log.Debug("discovery: no control messages; telling interfaces apart by subnet", "err", err)
+		}
+	}
+	return nil
+}
+
+// join starts discovery on the interface c (d.mu held or not yet shared).
+func (d *Discovery) join(c candidate, now time.Time) error {
+	ifi, err := net.InterfaceByIndex(c.Index)
+	if err != nil {
+		return fmt.Errorf("discovery: interface %s: %w", c.Name, err)
+	}
+	zone, err := d.zone(d.self, c)
+	if err != nil {
+		return err
+	}
+	if err := d.mconn.JoinGroup(ifi, &net.UDPAddr{IP: mdnsGroup.IP}); err != nil {
+		return fmt.Errorf("discovery: join %v on %s: %w", mdnsGroup.IP, c.Name, err)
+	}
+	d.links[c.Index] = &link{cand: c, ifi: ifi, zone: zone, sched: newSchedule(now)}
+	d.log.Debug("discovery: joined", "iface", c.Name, "addrs", c.Addrs)
+	return nil
+}
+
+// leave stops discovery on l (d.mu held).
+func (d *Discovery) leave(l *link) {
+	if err := d.mconn.LeaveGroup(l.ifi, &net.UDPAddr{IP: mdnsGroup.IP}); err != nil {
+		d.log.Debug("discovery: leave group", "iface", l.cand.Name, "err", err) // gone with the interface
+	}
+	delete(d.links, l.cand.Index)
+	d.log.Debug("discovery: left", "iface", l.cand.Name)
+}
+
+// zone returns the records advertising self on c.
+func (d *Discovery) zone(self Info, c candidate) (mdns.Zone, error) {
+	var ips []net.IP
+	for _, a := range c.advertised() {
+		ips = append(ips, a.AsSlice())
+	}
+	host := "p2pchat-" + self.ID + "." + domain
+	zone, err := mdns.NewMDNSService(self.ID, Service, domain, host, self.Port, ips, escapeFields(TXT(self)))
+	if err != nil {
+		return nil, fmt.Errorf("discovery: mdns service: %w", err)
+	}
+	return zone, nil
+}
+
+// Ifaces returns the names of the interfaces in use, in interface order.
+func (d *Discovery) Ifaces() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ifacesLocked()
+}
+
+func (d *Discovery) ifacesLocked() []string {
+	ls := make([]*link, 0, len(d.links))
+	for _, l := range d.links {
+		ls = append(ls, l)
+	}
+	slices.SortFunc(ls, func(a, b *link) int { return a.cand.Index - b.cand.Index })
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = l.cand.Name
+	}
+	return out
+}
+
+// Update re-advertises with new information, such as a new nickname, and
+// announces the new records on every interface. If the new records cannot
+// be built the old ones stay and Update returns the error.
 func (d *Discovery) Update(self Info) error {
 	self, err := checkSelf(self)
 	if err != nil {
@@ -216,26 +343,55 @@ func (d *Discovery) Update(self Info) error {
 	if d.closed {
 		return ErrClosed
 	}
-	srv, err := d.newServer(self)
-	if err != nil {
-		return err
+	zones := map[int]mdns.Zone{}
+	for i, l := range d.links {
+		if zones[i], err = d.zone(self, l.cand); err != nil {
+			return err
+		}
 	}
-	if err := d.server.Shutdown(); err != nil {
-		d.log.Debug("discovery: stop old responder", "err", err)
+	now := time.Now()
+	for i, l := range d.links {
+		l.zone = zones[i]
+		l.sched.reannounce(now)
 	}
-	d.server = srv
 	d.self = self
+	d.wake()
 	d.log.Debug("discovery: updated", "id", self.ID, "name", self.Name, "port", self.Port)
 	return nil
 }
 
-// Close stops advertising and browsing. It waits for a running OnFound call
-// to return but not for a query in flight, whose sockets it closes. Close is
+// Close sends a goodbye on every interface, then stops advertising and
+// browsing. It waits for a running OnFound call to return. Close is
 // idempotent and always returns nil.
 func (d *Discovery) Close() error {
+	d.shutdown()
 	d.cancel()
-	<-d.done
+	d.wg.Wait()
 	return nil
+}
+
+// shutdown says goodbye and closes the sockets, once.
+func (d *Discovery) shutdown() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	for _, l := range d.links {
+		d.multicast(l, announcement(l.zone, true))
+	}
+	d.mconn.Close()
+	d.qconn.Close()
+	d.log.Debug("discovery: stopped")
+}
+
+// wake makes the schedule loop look at its links now (never blocks).
+func (d *Discovery) wake() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
 }
 
 // checkSelf fills in defaults and makes sure other nodes will accept self.
@@ -252,158 +408,312 @@ func checkSelf(self Info) (Info, error) {
 	return self, nil
 }
 
-// newServer starts an mDNS responder for self.
-func (d *Discovery) newServer(self Info) (*responder, error) {
-	host := "p2pchat-" + self.ID + "." + domain
-	zone, err := mdns.NewMDNSService(self.ID, Service, domain, host, self.Port, d.ips, escapeFields(TXT(self)))
-	if err != nil {
-		return nil, fmt.Errorf("discovery: mdns service: %w", err)
-	}
-	srv, err := newResponder(zone, d.iface, d.log)
-	if err != nil {
-		return nil, fmt.Errorf("discovery: mdns responder on %s: %w", d.iface.Name, err)
-	}
-	return srv, nil
-}
-
-// selfID returns the id being advertised.
-func (d *Discovery) selfID() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.self.ID
-}
-
-// browse queries on the RFC 6762 schedule until ctx ends, then stops the
-// responder.
-func (d *Discovery) browse(ctx context.Context) {
-	defer close(d.done)
-	defer func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		d.closed = true
-		if err := d.server.Shutdown(); err != nil {
-			d.log.Debug("discovery: stop responder", "err", err)
-		}
-		d.server = nil
-		d.log.Debug("discovery: stopped")
-	}()
-
-	interval := firstInterval
-	window := firstWindow
-	failing := false
+// loop runs the schedules of the links and looks at the interfaces every
+// d.rescan, until ctx ends.
+func (d *Discovery) loop(ctx context.Context) {
+	defer d.wg.Done()
+	nextRescan := time.Now().Add(d.rescan)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		start := time.Now()
-		entries, err := d.query(ctx, window)
-		window = queryTimeout
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case err != nil && !failing:
-			d.log.Warn("discovery: mDNS query failed; retrying", "iface", d.iface.Name, "err", err, "hint", hint(err, d.iface.Name))
-		case err != nil:
-			d.log.Debug("discovery: mDNS query failed", "err", err)
-		case failing:
-			d.log.Info("discovery: mDNS query works again")
-		}
-		failing = err != nil
-		d.report(ctx, entries)
-
-		timer.Reset(time.Until(start.Add(interval)))
 		select {
 		case <-ctx.Done():
+			d.shutdown()
 			return
 		case <-timer.C:
+		case <-d.kick:
 		}
-		interval = min(2*interval, maxInterval)
+		now := time.Now()
+		if !now.Before(nextRescan) {
+			d.rescanNow(now)
+			nextRescan = now.Add(d.rescan)
+		}
+		next := d.step(now)
+		if next.IsZero() || nextRescan.Before(next) {
+			next = nextRescan
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(time.Until(next))
 	}
 }
 
-// query runs one mDNS query and returns what it collected, or returns nil at
-// once when ctx ends (the query then finishes in the background within its
-// timeout, its sockets already closed).
-func (d *Discovery) query(ctx context.Context, window time.Duration) ([]*mdns.ServiceEntry, error) {
-	ch := make(chan *mdns.ServiceEntry, entriesBuffer)
-	collected := make(chan []*mdns.ServiceEntry, 1)
-	go func() {
-		var all []*mdns.ServiceEntry
-		for e := range ch {
-			all = append(all, e) // do not read e yet: the library may still write to it
+// step sends what is due on every link and returns when something is due
+// next (zero: nothing).
+func (d *Discovery) step(now time.Time) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return time.Time{}
+	}
+	var next time.Time
+	for _, l := range d.links {
+		query, announce := l.sched.due(now)
+		if announce {
+			d.multicast(l, announcement(l.zone, false))
 		}
-		collected <- all
-	}()
-	errc := make(chan error, 1)
-	go func() {
-		err := mdns.QueryContext(ctx, &mdns.QueryParam{
-			Service:     Service,
-			Domain:      domain,
-			Timeout:     window,
-			Interface:   d.iface,
-			Entries:     ch,
-			DisableIPv6: true,
-			Logger:      d.mdnsLog,
-		})
-		// The library sends only from inside QueryContext, so closing here is
-		// safe, and everything it wrote to the entries happens before this.
-		close(ch)
-		errc <- err
-	}()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case all := <-collected:
-		if err := <-errc; err != nil {
-			return all, fmt.Errorf("discovery: mdns query on %s: %w", d.iface.Name, err)
+		if query {
+			d.query(l)
 		}
-		return all, nil
+		if n := l.sched.next(); next.IsZero() || n.Before(next) {
+			next = n
+		}
+	}
+	return next
+}
+
+// rescanNow joins the interfaces that became usable, leaves those that
+// went away, and re-advertises on those whose addresses changed.
+func (d *Discovery) rescanNow(now time.Time) {
+	cands, err := interfaces()
+	if err != nil {
+		d.log.Debug("discovery: rescan", "err", err)
+		return
+	}
+	used, _ := choose(cands, d.names, d.bind, false)
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	changed := false
+	for _, l := range d.links {
+		if !slices.ContainsFunc(used, func(c candidate) bool { return c.Index == l.cand.Index }) {
+			d.leave(l)
+			changed = true
+		}
+	}
+	for _, c := range used {
+		l := d.links[c.Index]
+		switch {
+		case l == nil:
+			if err := d.join(c, now); err != nil {
+				d.log.Debug("discovery: join", "iface", c.Name, "err", err)
+				continue
+			}
+			changed = true
+		case !l.cand.same(c):
+			zone, err := d.zone(d.self, c)
+			if err != nil {
+				continue
+			}
+			l.cand, l.zone = c, zone
+			l.sched = newSchedule(now) // a new address: announce and query again
+			d.log.Debug("discovery: addresses changed", "iface", c.Name, "addrs", c.Addrs)
+		}
+	}
+	ifaces := d.ifacesLocked()
+	d.mu.Unlock()
+	if changed {
+		d.log.Info("discovery: interfaces changed", "ifaces", ifaces)
+		if d.onChange != nil {
+			d.onChange(ifaces)
+		}
 	}
 }
 
-// report passes the valid entries to OnFound.
-func (d *Discovery) report(ctx context.Context, entries []*mdns.ServiceEntry) {
-	self := d.selfID()
-	for _, e := range entries {
-		f, err := toFound(e, self)
+// multicast sends m to the group on l (d.mu held).
+func (d *Discovery) multicast(l *link, m *dns.Msg) {
+	b, err := m.Pack()
+	if err != nil {
+		d.log.Debug("discovery: pack", "err", err)
+		return
+	}
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if err := d.mconn.SetMulticastInterface(l.ifi); err != nil {
+		d.log.Debug("discovery: multicast interface", "iface", l.cand.Name, "err", err)
+		return
+	}
+	if _, err := d.mconn.WriteTo(b, nil, mdnsGroup); err != nil {
+		d.log.Debug("discovery: send", "iface", l.cand.Name, "err", err)
+	}
+}
+
+// query sends our query on l (d.mu held).
+func (d *Discovery) query(l *link) {
+	b, err := queryMsg().Pack()
+	if err != nil {
+		return
+	}
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if err := d.qconn.SetMulticastInterface(l.ifi); err != nil {
+		d.log.Debug("discovery: multicast interface", "iface", l.cand.Name, "err", err)
+		return
+	}
+	if _, err := d.qconn.WriteTo(b, nil, mdnsGroup); err != nil {
+		d.log.Debug("discovery: query", "iface", l.cand.Name, "err", err)
+	}
+}
+
+// serve reads one socket until it is closed: queries (on the mDNS socket)
+// are answered, responses read for other nodes.
+func (d *Discovery) serve(pc *ipv4.PacketConn, responder bool) {
+	defer d.wg.Done()
+	buf := make([]byte, 9000) // the largest mDNS message (RFC 6762 section 17)
+	for {
+		n, cm, src, err := pc.ReadFrom(buf)
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
-			d.log.Debug("discovery: ignoring answer", "name", e.Name, "reason", err)
+			d.log.Debug("discovery: read", "err", err)
 			continue
 		}
-		d.log.Debug("discovery: found", "id", f.ID, "name", f.Name, "addr", f.Addr)
-		if d.onFound == nil || ctx.Err() != nil {
+		from, ok := src.(*net.UDPAddr)
+		if !ok {
 			continue
 		}
-		d.onFound(f)
+		var m dns.Msg
+		if err := m.Unpack(buf[:n]); err != nil {
+			d.log.Debug("discovery: bad packet", "from", from, "err", err)
+			continue
+		}
+		if m.Response {
+			d.handleResponse(&m, cm, from)
+		} else if responder {
+			d.handleQuery(&m, cm, from)
+		}
 	}
 }
 
-// hint explains a query error where it can.
-func hint(err error, iface string) string {
-	if strings.Contains(err.Error(), "failed to bind to any multicast") {
-		// The library joins 224.0.0.251 on the interface the routing table
-		// gives for it, whatever QueryParam.Interface says (ENODEV if none).
-		return "no route covers multicast 224.0.0.251 (no default route?); browsing needs one, e.g. " +
-			"`ip route add 224.0.0.0/4 dev " + iface + "`; advertising still works, so nodes that can browse will find this one"
+// arrival finds the link a packet came in on and whether its source is on
+// that link's subnets (d.mu held).
+func (d *Discovery) arrival(cm *ipv4.ControlMessage, from *net.UDPAddr) (*link, bool) {
+	src, ok := netip.AddrFromSlice(from.IP)
+	if !ok {
+		return nil, false
 	}
-	return ""
+	src = src.Unmap()
+	if cm != nil && cm.IfIndex != 0 {
+		l := d.links[cm.IfIndex]
+		if l == nil {
+			return nil, false // an interface we are not on
+		}
+		return l, l.cand.onLink(src)
+	}
+	for _, l := range d.links {
+		if l.cand.onLink(src) {
+			return l, true
+		}
+	}
+	return nil, false
+}
+
+// handleQuery answers a query (see answer).
+func (d *Discovery) handleQuery(q *dns.Msg, cm *ipv4.ControlMessage, from *net.UDPAddr) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	l, onLink := d.arrival(cm, from)
+	if l == nil {
+		return
+	}
+	resp, to := answer(l.zone, q, from, onLink, mdnsGroup)
+	if resp == nil {
+		if !onLink {
+			d.log.Debug("discovery: not answering an off-link source", "from", from, "iface", l.cand.Name)
+		}
+		return
+	}
+	if to == mdnsGroup {
+		now := time.Now()
+		if now.Sub(l.lastMulticast) < multicastGap {
+			return // answered by multicast within the last second: they heard it
+		}
+		l.lastMulticast = now
+		d.multicast(l, resp)
+		return
+	}
+	b, err := resp.Pack()
+	if err != nil {
+		return
+	}
+	if _, err := d.mconn.WriteTo(b, nil, to); err != nil {
+		d.log.Debug("discovery: answer", "to", to, "err", err)
+	}
+}
+
+// handleResponse reports the other nodes a response from an on-link source
+// describes.
+func (d *Discovery) handleResponse(m *dns.Msg, cm *ipv4.ControlMessage, from *net.UDPAddr) {
+	d.mu.Lock()
+	l, onLink := d.arrival(cm, from)
+	var cand candidate
+	if l != nil {
+		cand = l.cand
+	}
+	selfID, closed := d.self.ID, d.closed
+	d.mu.Unlock()
+	if l == nil || !onLink || closed {
+		return
+	}
+	d.reportMu.Lock()
+	defer d.reportMu.Unlock()
+	now := time.Now()
+	es := entries(m)
+	if len(es) == 0 && len(m.Answer) > 0 {
+		d.log.Debug("discovery: ignoring answer", "name", ownerName(m.Answer[0]), "reason", "not a "+Service+" answer")
+	}
+	for _, e := range es {
+		f, err := toFound(e, selfID, cand)
+		if err != nil {
+			if !errors.Is(err, errSelf) {
+				d.log.Debug("discovery: ignoring answer", "name", e.Name, "reason", err)
+			}
+			continue
+		}
+		if r, ok := d.recent[f.ID]; ok && r.addr == f.Addr && r.name == f.Name && now.Sub(r.at) < reportAgain {
+			continue
+		}
+		if !d.budget.take(now) {
+			d.log.Debug("discovery: too many answers; dropping", "name", e.Name)
+			continue
+		}
+		if len(d.recent) >= maxRecent {
+			clear(d.recent)
+		}
+		d.recent[f.ID] = recentReport{addr: f.Addr, name: f.Name, at: now}
+		d.log.Debug("discovery: found", "id", f.ID, "name", f.Name, "addr", f.Addr, "iface", f.Iface)
+		if d.onFound != nil {
+			d.onFound(f)
+		}
+	}
+}
+
+// ownerName is what a record is about: a PTR's target, or its own name.
+func ownerName(rr dns.RR) string {
+	if p, ok := rr.(*dns.PTR); ok {
+		return p.Ptr
+	}
+	return rr.Header().Name
 }
 
 // errSelf marks our own answer, which toFound rejects.
 var errSelf = errors.New("our own answer")
 
-// toFound checks an mDNS answer and turns it into a Found: the name must be
-// "<id>._p2pchat._udp.local." (the library does not filter by service), the
-// TXT must parse and carry the same id, the id must not be selfID, and there
-// must be a usable IPv4 address and a port. The TXT fields are in DNS
-// presentation format, as the library leaves them (see unescapeTXT).
-func toFound(e *mdns.ServiceEntry, selfID string) (Found, error) {
-	name := strings.ToLower(e.Name)
-	instance, ok := strings.CutSuffix(name, serviceSuffix)
+// toFound checks an instance read from a response on interface c and turns
+// it into a Found: it must not be a goodbye, the name must be
+// "<id>._p2pchat._udp.local.", the TXT must parse and carry the same id,
+// the id must not be selfID, and there must be a usable IPv4 address (one
+// on c's subnets preferred) and a port. The TXT fields are in DNS
+// presentation format (see unescapeTXT).
+func toFound(e entry, selfID string, c candidate) (Found, error) {
+	if e.Goodbye {
+		return Found{}, errors.New("a goodbye")
+	}
+	instance, ok := strings.CutSuffix(strings.ToLower(e.Name), serviceSuffix)
 	if !ok {
 		return Found{}, fmt.Errorf("not a %s answer", Service)
 	}
-	fields, err := unescapeFields(e.InfoFields)
+	fields, err := unescapeFields(e.TXT)
 	if err != nil {
 		return Found{}, err
 	}
@@ -420,13 +730,30 @@ func toFound(e *mdns.ServiceEntry, selfID string) (Found, error) {
 	if e.Port < 1 || e.Port > 65535 {
 		return Found{}, fmt.Errorf("bad port %d", e.Port)
 	}
-	addr, ok := netip.AddrFromSlice(e.AddrV4.To4())
-	if !ok {
-		return Found{}, errors.New("no IPv4 address")
+	var addr netip.Addr
+	for _, a := range e.Addrs {
+		if !a.Is4() || !(a.IsGlobalUnicast() || a.IsLinkLocalUnicast()) {
+			continue
+		}
+		if !addr.IsValid() || (c.onLink(a) && !c.onLink(addr)) {
+			addr = a
+		}
 	}
-	if !addr.IsGlobalUnicast() && !addr.IsLinkLocalUnicast() {
-		return Found{}, fmt.Errorf("unusable IPv4 address %v", addr)
+	if !addr.IsValid() {
+		return Found{}, errors.New("no usable IPv4 address")
 	}
 	info.Port = e.Port
-	return Found{Info: info, Addr: netip.AddrPortFrom(addr, uint16(e.Port))}, nil
+	return Found{Info: info, Addr: netip.AddrPortFrom(addr, uint16(e.Port)), Iface: c.Name}, nil
+}
+
+// Hint is the line to show when no peer has been found a while after
+// start: the interfaces tried and the likely causes.
+func Hint(ifaces []string) string {
+	where := "no network interface is usable (up, multicast, with an IPv4 address)"
+	if len(ifaces) > 0 {
+		where = "looked on " + strings.Join(ifaces, ", ")
+	}
+	return "no peer found yet (" + where + "). A firewall may block mDNS (UDP 5353) or p2pchat's port, " +
+		"or the Wi-Fi may keep clients apart (guest networks and client isolation do); " +
+		"if you know where a peer is, start with -peer HOST[:PORT]"
 }

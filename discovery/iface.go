@@ -3,9 +3,27 @@ package discovery
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 )
+
+// Which interfaces discovery runs on. The rule, as README.md states it:
+//
+//   - every interface that is up, multicast-capable, not loopback and has an
+//     IPv4 address is used, all at once (as avahi and Bonjour do);
+//   - interfaces whose names look like container, VM or tunnel interfaces
+//     (virtualPrefixes: docker0, br-*, veth*, virbr*, tun*, tap*, wg*, zt*,
+//     tailscale*, ...) are left out, because they lead to containers and
+//     VMs on this machine or to a VPN rather than to the people on the same
+//     Wi-Fi, unless nothing else is usable (a network namespace or a
+//     container holding just a veth) or they are named with -iface;
+//     peers behind a VPN are reached through peer exchange or -peer instead;
+//   - a non-empty restriction (-iface, repeatable) uses exactly the
+//     interfaces named, virtual or not.
+//
+// The set is computed again every Config.Rescan, so interfaces that appear
+// (a dock, a new Wi-Fi, a VPN) are joined and those that go away are left.
 
 // virtualPrefixes are name prefixes of interfaces that usually lead to
 // containers, VMs or tunnels rather than to the LAN other laptops are on.
@@ -25,12 +43,13 @@ func looksVirtual(name string) bool {
 	return false
 }
 
-// candidate is what choosing an interface needs to know about one; it keeps
+// candidate is what choosing interfaces needs to know about one; it keeps
 // the choice a pure function that tests can feed without real interfaces.
 type candidate struct {
 	Name  string
+	Index int
 	Flags net.Flags
-	IPv4  []net.IP // the interface's IPv4 addresses
+	Addrs []netip.Prefix // the interface's IPv4 addresses and their subnets
 }
 
 // unusable returns why c cannot carry mDNS, or "" if it can.
@@ -42,7 +61,7 @@ func (c candidate) unusable() string {
 		return "is a loopback interface"
 	case c.Flags&net.FlagMulticast == 0:
 		return "does not support multicast"
-	case len(c.IPv4) == 0:
+	case len(c.Addrs) == 0:
 		return "has no IPv4 address"
 	}
 	return ""
@@ -50,66 +69,104 @@ func (c candidate) unusable() string {
 
 // advertised returns the addresses worth advertising: the IPv4 addresses of
 // c, without link-local 169.254/16 ones unless there is nothing else.
-func (c candidate) advertised() []net.IP {
-	var out []net.IP
-	for _, ip := range c.IPv4 {
-		if !ip.IsLinkLocalUnicast() {
-			out = append(out, ip)
+func (c candidate) advertised() []netip.Addr {
+	var out, ll []netip.Addr
+	for _, p := range c.Addrs {
+		if p.Addr().IsLinkLocalUnicast() {
+			ll = append(ll, p.Addr())
+		} else {
+			out = append(out, p.Addr())
 		}
 	}
 	if len(out) == 0 {
-		return slices.Clone(c.IPv4)
+		return ll
 	}
 	return out
 }
 
-// rank orders usable candidates: lower is better. Real-looking names beat
-// virtual-looking ones; a routable address beats only a link-local one.
-func (c candidate) rank() int {
-	r := 0
-	if looksVirtual(c.Name) {
-		r += 2
+// onLink reports whether a is on one of c's subnets (169.254/16 always is,
+// RFC 3927).
+func (c candidate) onLink(a netip.Addr) bool {
+	a = a.Unmap()
+	if a.Is4() && a.IsLinkLocalUnicast() {
+		return true
 	}
-	if len(c.advertised()) > 0 && c.advertised()[0].IsLinkLocalUnicast() {
-		r++
+	for _, p := range c.Addrs {
+		if p.Contains(a) {
+			return true
+		}
 	}
-	return r
+	return false
 }
 
-// choose returns the index in cands of the interface to use. With name set it
-// is that interface, if usable; otherwise it is the first usable one of the
-// best rank (see candidate.rank), so a virtual interface is chosen only if
-// there is nothing else, as in a network namespace holding just a veth.
-func choose(cands []candidate, name string) (int, error) {
-	if name != "" {
-		for i, c := range cands {
-			if c.Name != name {
+// same reports whether c and o would be advertised alike (same interface,
+// same addresses).
+func (c candidate) same(o candidate) bool {
+	return c.Name == o.Name && c.Index == o.Index && slices.Equal(c.Addrs, o.Addrs)
+}
+
+// choose returns the interfaces to use among cands (see the rule at the top
+// of this file). With names set it is those interfaces: when strict (at
+// start) each must exist and be usable, otherwise the missing and unusable
+// ones are skipped. With bind valid only interfaces holding that address
+// are used, advertising it alone.
+func choose(cands []candidate, names []string, bind netip.Addr, strict bool) ([]candidate, error) {
+	var out []candidate
+	if len(names) > 0 {
+		for _, name := range names {
+			i := slices.IndexFunc(cands, func(c candidate) bool { return c.Name == name })
+			switch {
+			case i < 0 && strict:
+				return nil, fmt.Errorf("discovery: no network interface %q (have: %s)", name, listNames(cands))
+			case i < 0:
 				continue
 			}
-			if why := c.unusable(); why != "" {
-				return -1, fmt.Errorf("discovery: network interface %q %s", name, why)
+			if why := cands[i].unusable(); why != "" {
+				if strict {
+					return nil, fmt.Errorf("discovery: network interface %q %s", name, why)
+				}
+				continue
 			}
-			return i, nil
+			if !slices.ContainsFunc(out, func(c candidate) bool { return c.Name == name }) {
+				out = append(out, cands[i])
+			}
 		}
-		return -1, fmt.Errorf("discovery: no network interface %q (have: %s)", name, names(cands))
-	}
-	best := -1
-	for i, c := range cands {
-		if c.unusable() != "" {
-			continue
+	} else {
+		var virtual []candidate
+		for _, c := range cands {
+			switch {
+			case c.unusable() != "":
+			case looksVirtual(c.Name):
+				virtual = append(virtual, c)
+			default:
+				out = append(out, c)
+			}
 		}
-		if best < 0 || c.rank() < cands[best].rank() {
-			best = i
+		if len(out) == 0 {
+			out = virtual
 		}
 	}
-	if best < 0 {
-		return -1, fmt.Errorf("discovery: no usable network interface: need one that is up, multicast-capable, not loopback, with an IPv4 address (have: %s)", names(cands))
+	if bind.IsValid() {
+		var kept []candidate
+		for _, c := range out {
+			for _, p := range c.Addrs {
+				if p.Addr() == bind {
+					c.Addrs = []netip.Prefix{p}
+					kept = append(kept, c)
+					break
+				}
+			}
+		}
+		if len(kept) == 0 && strict {
+			return nil, fmt.Errorf("discovery: no usable network interface has address %v (have: %s)", bind, listNames(cands))
+		}
+		out = kept
 	}
-	return best, nil
+	return out, nil
 }
 
-// names lists the candidates' names, sorted, for error messages.
-func names(cands []candidate) string {
+// listNames lists the candidates' names, sorted, for error messages.
+func listNames(cands []candidate) string {
 	var ns []string
 	for _, c := range cands {
 		ns = append(ns, c.Name)
@@ -121,47 +178,64 @@ func names(cands []candidate) string {
 	return strings.Join(ns, ", ")
 }
 
-// ChooseInterface picks the network interface to run mDNS on and returns it
-// with the IPv4 addresses to advertise. With name "" it takes the first
-// interface that is up, multicast-capable, not loopback and has an IPv4
-// address, preferring names that do not look virtual (docker*, br-*, veth*,
-// virbr*, tun*, tap*, wg*, zt*, ...). With a name it takes that interface or
-// says why it cannot. The hashicorp/mdns library serves one interface only.
-func ChooseInterface(name string) (*net.Interface, []net.IP, error) {
+// interfaces lists this machine's interfaces as candidates.
+func interfaces() ([]candidate, error) {
 	ifaces, err := net.Interfaces()
 	if err != nil {
-		return nil, nil, fmt.Errorf("discovery: list network interfaces: %w", err)
+		return nil, fmt.Errorf("discovery: list network interfaces: %w", err)
 	}
-	cands := make([]candidate, len(ifaces))
+	cands := make([]candidate, 0, len(ifaces))
 	for i := range ifaces {
-		ips, err := ipv4Addrs(&ifaces[i])
+		addrs, err := ipv4Prefixes(&ifaces[i])
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		cands[i] = candidate{Name: ifaces[i].Name, Flags: ifaces[i].Flags, IPv4: ips}
+		cands = append(cands, candidate{Name: ifaces[i].Name, Index: ifaces[i].Index, Flags: ifaces[i].Flags, Addrs: addrs})
 	}
-	i, err := choose(cands, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &ifaces[i], cands[i].advertised(), nil
+	return cands, nil
 }
 
-// ipv4Addrs returns the IPv4 addresses of ifi, each 4 bytes long.
-func ipv4Addrs(ifi *net.Interface) ([]net.IP, error) {
+// ChooseInterfaces returns the names of the interfaces discovery would use
+// now with the given restriction (see choose), or why it cannot: for
+// checking -iface before starting anything. It only lists interfaces.
+func ChooseInterfaces(names []string) ([]string, error) {
+	cands, err := interfaces()
+	if err != nil {
+		return nil, err
+	}
+	used, err := choose(cands, names, netip.Addr{}, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range used {
+		out = append(out, c.Name)
+	}
+	return out, nil
+}
+
+// ipv4Prefixes returns the IPv4 addresses of ifi with their subnets.
+func ipv4Prefixes(ifi *net.Interface) ([]netip.Prefix, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return nil, fmt.Errorf("discovery: addresses of %s: %w", ifi.Name, err)
 	}
-	var out []net.IP
+	var out []netip.Prefix
 	for _, a := range addrs {
 		ipn, ok := a.(*net.IPNet)
 		if !ok {
 			continue
 		}
-		if ip4 := ipn.IP.To4(); ip4 != nil {
-			out = append(out, ip4)
+		ip4 := ipn.IP.To4()
+		if ip4 == nil {
+			continue
 		}
+		ones, bits := ipn.Mask.Size()
+		if bits != 32 {
+			ones = 32
+		}
+		addr, _ := netip.AddrFromSlice(ip4)
+		out = append(out, netip.PrefixFrom(addr, ones))
 	}
 	return out, nil
 }

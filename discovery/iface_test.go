@@ -2,6 +2,8 @@ package discovery
 
 import (
 	"net"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,77 +22,120 @@ func TestLooksVirtual(t *testing.T) {
 
 func TestChoose(t *testing.T) {
 	const ok = net.FlagUp | net.FlagMulticast | net.FlagBroadcast
-	ip := func(s string) []net.IP { return []net.IP{net.ParseIP(s).To4()} }
-	lo := candidate{"lo", net.FlagUp | net.FlagLoopback, ip("127.0.0.1")}
-	eth := candidate{"eth0", ok, ip("192.168.1.5")}
-	wlan := candidate{"wlan0", ok, ip("192.168.1.6")}
-	docker := candidate{"docker0", ok, ip("172.17.0.1")}
-	veth := candidate{"veth0", ok, ip("10.77.1.1")}
-	down := candidate{"eth1", ok &^ net.FlagUp, ip("10.0.0.1")}
-	noMcast := candidate{"ppp0", net.FlagUp | net.FlagPointToPoint, ip("10.1.0.1")}
-	noIPv4 := candidate{"eth2", ok, nil}
-	linkLocal := candidate{"eth3", ok, ip("169.254.3.4")}
+	cand := func(name string, flags net.Flags, addrs ...string) candidate {
+		c := candidate{Name: name, Index: len(name), Flags: flags}
+		for _, a := range addrs {
+			c.Addrs = append(c.Addrs, netip.MustParsePrefix(a))
+		}
+		return c
+	}
+	lo := cand("lo", net.FlagUp|net.FlagLoopback, "127.0.0.1/8")
+	eth := cand("eth0", ok, "192.168.1.5/24")
+	wlan := cand("wlan0", ok, "10.0.0.6/24")
+	docker := cand("docker0", ok, "172.17.0.1/16")
+	veth := cand("veth0", ok, "10.77.1.1/24")
+	down := cand("eth1", ok&^net.FlagUp, "10.0.0.1/24")
+	noMcast := cand("ppp0", net.FlagUp|net.FlagPointToPoint, "10.1.0.1/32")
+	noIPv4 := cand("eth2", ok)
+	linkLocal := cand("eth3", ok, "169.254.3.4/16")
+	twoAddrs := cand("eth4", ok, "192.168.7.1/24", "192.168.8.1/24")
 
 	tests := []struct {
 		name    string
 		cands   []candidate
-		iface   string
-		want    string // chosen name; "" = error
+		names   []string
+		bind    string
+		strict  bool
+		want    []string // names chosen, in order
 		wantErr string
 	}{
-		{"first usable", []candidate{lo, eth, wlan}, "", "eth0", ""},
-		{"order decides among real", []candidate{lo, wlan, eth}, "", "wlan0", ""},
-		{"real beats virtual listed first", []candidate{lo, docker, veth, wlan}, "", "wlan0", ""},
-		{"virtual if nothing else (netns)", []candidate{lo, veth}, "", "veth0", ""},
-		{"skip down, no multicast, no IPv4", []candidate{lo, down, noMcast, noIPv4, docker, eth}, "", "eth0", ""},
-		{"routable beats link-local", []candidate{lo, linkLocal, eth}, "", "eth0", ""},
-		{"link-local beats virtual", []candidate{lo, docker, linkLocal}, "", "eth3", ""},
-		{"link-local if nothing else", []candidate{lo, linkLocal}, "", "eth3", ""},
-		{"nothing usable", []candidate{lo, down, noIPv4}, "", "", "discovery: no usable network interface"},
-		{"no interfaces", nil, "", "", "(have: none)"},
+		{"every real interface", []candidate{lo, eth, wlan}, nil, "", true, []string{"eth0", "wlan0"}, ""},
+		{"the two-network laptop", []candidate{lo, eth, docker, wlan}, nil, "", true, []string{"eth0", "wlan0"}, ""},
+		{"virtual left out", []candidate{lo, docker, veth, wlan}, nil, "", true, []string{"wlan0"}, ""},
+		{"virtual if nothing else (netns)", []candidate{lo, veth}, nil, "", true, []string{"veth0"}, ""},
+		{"skip down, no multicast, no IPv4", []candidate{lo, down, noMcast, noIPv4, docker, eth}, nil, "", true, []string{"eth0"}, ""},
+		{"link-local only is usable", []candidate{lo, linkLocal, eth}, nil, "", true, []string{"eth3", "eth0"}, ""},
+		{"nothing usable is no error", []candidate{lo, down, noIPv4}, nil, "", true, nil, ""},
+		{"no interfaces", nil, nil, "", true, nil, ""},
 
-		{"named", []candidate{lo, eth, wlan}, "wlan0", "wlan0", ""},
-		{"named virtual", []candidate{lo, eth, docker}, "docker0", "docker0", ""},
-		{"named missing", []candidate{lo, eth}, "wlan9", "", `discovery: no network interface "wlan9" (have: eth0, lo)`},
-		{"named no IPv4", []candidate{lo, noIPv4}, "eth2", "", `discovery: network interface "eth2" has no IPv4 address`},
-		{"named down", []candidate{down}, "eth1", "", `discovery: network interface "eth1" is down`},
-		{"named loopback", []candidate{lo}, "lo", "", `"lo" is a loopback interface`},
-		{"named no multicast", []candidate{noMcast}, "ppp0", "", `"ppp0" does not support multicast`},
+		{"named", []candidate{lo, eth, wlan}, []string{"wlan0"}, "", true, []string{"wlan0"}, ""},
+		{"named twice", []candidate{lo, eth, wlan}, []string{"wlan0", "eth0", "wlan0"}, "", true, []string{"wlan0", "eth0"}, ""},
+		{"named virtual", []candidate{lo, eth, docker}, []string{"docker0"}, "", true, []string{"docker0"}, ""},
+		{"named missing", []candidate{lo, eth}, []string{"wlan9"}, "", true, nil, `discovery: no network interface "wlan9" (have: eth0, lo)`},
+		{"named missing later", []candidate{lo, eth}, []string{"wlan9", "eth0"}, "", false, []string{"eth0"}, ""},
+		{"named down later", []candidate{lo, down, eth}, []string{"eth1"}, "", false, nil, ""},
+		{"named no IPv4", []candidate{lo, noIPv4}, []string{"eth2"}, "", true, nil, `discovery: network interface "eth2" has no IPv4 address`},
+		{"named down", []candidate{down}, []string{"eth1"}, "", true, nil, `discovery: network interface "eth1" is down`},
+		{"named loopback", []candidate{lo}, []string{"lo"}, "", true, nil, `"lo" is a loopback interface`},
+		{"named no multicast", []candidate{noMcast}, []string{"ppp0"}, "", true, nil, `"ppp0" does not support multicast`},
+
+		{"bind picks the interface", []candidate{lo, eth, wlan}, nil, "10.0.0.6", true, []string{"wlan0"}, ""},
+		{"bind missing", []candidate{lo, eth}, nil, "10.0.0.99", true, nil, "no usable network interface has address 10.0.0.99"},
+		{"bind missing later", []candidate{lo, eth}, nil, "10.0.0.99", false, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			i, err := choose(tt.cands, tt.iface)
+			var bind netip.Addr
+			if tt.bind != "" {
+				bind = netip.MustParseAddr(tt.bind)
+			}
+			got, err := choose(tt.cands, tt.names, bind, tt.strict)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("choose() = %d, %v; want error containing %q", i, err, tt.wantErr)
+					t.Fatalf("choose() = %v, %v; want error containing %q", got, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("choose(): %v", err)
 			}
-			if got := tt.cands[i].Name; got != tt.want {
-				t.Errorf("choose() = %q, want %q", got, tt.want)
+			var names []string
+			for _, c := range got {
+				names = append(names, c.Name)
+			}
+			if !slices.Equal(names, tt.want) {
+				t.Errorf("choose() = %q, want %q", names, tt.want)
 			}
 		})
+	}
+	// With bind, only the bound address is advertised.
+	got, _ := choose([]candidate{twoAddrs}, nil, netip.MustParseAddr("192.168.8.1"), true)
+	if len(got) != 1 || !slices.Equal(got[0].advertised(), []netip.Addr{netip.MustParseAddr("192.168.8.1")}) {
+		t.Errorf("bind to the second address: %v", got)
 	}
 }
 
 func TestAdvertisedSkipsLinkLocal(t *testing.T) {
-	c := candidate{"eth0", net.FlagUp | net.FlagMulticast, []net.IP{
-		net.ParseIP("169.254.1.1").To4(), net.ParseIP("192.168.1.5").To4(),
+	c := candidate{Name: "eth0", Flags: net.FlagUp | net.FlagMulticast, Addrs: []netip.Prefix{
+		netip.MustParsePrefix("169.254.1.1/16"), netip.MustParsePrefix("192.168.1.5/24"),
 	}}
-	if got := c.advertised(); len(got) != 1 || !got[0].Equal(net.ParseIP("192.168.1.5")) {
+	if got := c.advertised(); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("192.168.1.5")}) {
 		t.Errorf("advertised() = %v, want [192.168.1.5]", got)
+	}
+	c.Addrs = c.Addrs[:1]
+	if got := c.advertised(); !slices.Equal(got, []netip.Addr{netip.MustParseAddr("169.254.1.1")}) {
+		t.Errorf("advertised() = %v, want [169.254.1.1] when there is nothing else", got)
 	}
 }
 
-// TestChooseInterfaceMissing only lists this machine's interfaces; it opens
-// no sockets and sends nothing.
-func TestChooseInterfaceMissing(t *testing.T) {
-	_, _, err := ChooseInterface("p2pchat-nope9")
+func TestOnLink(t *testing.T) {
+	c := candidate{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.1.5/24"), netip.MustParsePrefix("10.0.0.1/8")}}
+	for a, want := range map[string]bool{
+		"192.168.1.200": true, "192.168.2.1": false, "10.200.0.1": true, "169.254.9.9": true,
+		"8.8.8.8": false, "::ffff:192.168.1.7": true, "fe80::1": false,
+	} {
+		if got := c.onLink(netip.MustParseAddr(a)); got != want {
+			t.Errorf("onLink(%s) = %v, want %v", a, got, want)
+		}
+	}
+}
+
+// TestChooseInterfacesMissing only lists this machine's interfaces; it
+// opens no sockets and sends nothing.
+func TestChooseInterfacesMissing(t *testing.T) {
+	_, err := ChooseInterfaces([]string{"p2pchat-nope9"})
 	if err == nil {
-		t.Fatal("ChooseInterface of a missing interface succeeded")
+		t.Fatal("ChooseInterfaces of a missing interface succeeded")
 	}
 	const prefix = `discovery: no network interface "p2pchat-nope9" (have: `
 	if !strings.HasPrefix(err.Error(), prefix) || !strings.Contains(err.Error(), "lo") {

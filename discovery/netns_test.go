@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -33,6 +34,7 @@ const (
 	envSelf    = "P2PCHAT_DISCOVERY_SELF"    // JSON Info to advertise
 	envForeign = "P2PCHAT_DISCOVERY_FOREIGN" // "1": also run foreign mDNS services
 	envUpdate  = "P2PCHAT_DISCOVERY_UPDATE"  // a new nickname: Update to it at once
+	envRescan  = "P2PCHAT_DISCOVERY_RESCAN"  // Config.Rescan, a time.Duration
 )
 
 // lan is a simulated LAN of network namespaces.
@@ -40,6 +42,7 @@ type lan struct {
 	prefix string // namespace name prefix, unique per process and lan
 	subnet byte   // k in 10.77.k.0/24
 	hosts  []string
+	ifname []string // each host's interface on br0
 }
 
 var lanCount atomic.Int32
@@ -73,27 +76,54 @@ func newLAN(t *testing.T, n int) *lan {
 	run(t, "ip", "-n", sw, "link", "add", "br0", "type", "bridge")
 	run(t, "ip", "-n", sw, "link", "set", "br0", "up")
 	for i := 1; i <= n; i++ {
-		ns := fmt.Sprintf("%s-h%d", l.prefix, i)
-		run(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { l.del(t, ns) })
 		ifname := "eth0"
 		if i == 3 {
 			ifname = "veth0"
 		}
-		port := fmt.Sprintf("h%d", i)
-		run(t, "ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns)
-		run(t, "ip", "-n", sw, "link", "set", port, "master", "br0")
-		run(t, "ip", "-n", sw, "link", "set", port, "up")
-		run(t, "ip", "-n", ns, "addr", "add", fmt.Sprintf("%s/24", l.addr(i)), "dev", ifname)
-		run(t, "ip", "-n", ns, "link", "set", ifname, "up")
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
-		// Like a laptop on a LAN with a router. Without any route covering
-		// 224.0.0.251 the mdns client cannot join the group (ENODEV), as it
-		// joins on the default interface whatever QueryParam.Interface says.
-		run(t, "ip", "-n", ns, "route", "add", "default", "dev", ifname)
-		l.hosts = append(l.hosts, ns)
+		l.addHost(t)
+		l.plug(t, i, ifname, "br0", netip.PrefixFrom(l.addr(i), 24))
+		// Like a laptop on a LAN with a router.
+		run(t, "ip", "-n", l.hosts[i-1], "route", "add", "default", "dev", ifname)
 	}
 	return l
+}
+
+// addHost adds a host namespace with only lo, and returns its number.
+func (l *lan) addHost(t *testing.T) int {
+	t.Helper()
+	i := len(l.hosts) + 1
+	ns := fmt.Sprintf("%s-h%d", l.prefix, i)
+	run(t, "ip", "netns", "add", ns)
+	t.Cleanup(func() { l.del(t, ns) })
+	run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	l.hosts = append(l.hosts, ns)
+	l.ifname = append(l.ifname, "")
+	return i
+}
+
+// addBridge adds another bridge (another network) to the switch namespace.
+func (l *lan) addBridge(t *testing.T, br string) {
+	t.Helper()
+	run(t, "ip", "-n", l.prefix+"-sw", "link", "add", br, "type", "bridge")
+	run(t, "ip", "-n", l.prefix+"-sw", "link", "set", br, "up")
+}
+
+// plug gives host i (from 1) an interface ifname with address addr,
+// plugged into bridge br ("br0": the lan everyone is on). The first
+// interface plugged into br0 is the one reports from host i are checked
+// against.
+func (l *lan) plug(t *testing.T, i int, ifname, br string, addr netip.Prefix) {
+	t.Helper()
+	sw, ns := l.prefix+"-sw", l.hosts[i-1]
+	port := fmt.Sprintf("h%d%s", i, ifname)
+	run(t, "ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns)
+	run(t, "ip", "-n", sw, "link", "set", port, "master", br)
+	run(t, "ip", "-n", sw, "link", "set", port, "up")
+	run(t, "ip", "-n", ns, "addr", "add", addr.String(), "dev", ifname)
+	run(t, "ip", "-n", ns, "link", "set", ifname, "up")
+	if br == "br0" && l.ifname[i-1] == "" {
+		l.ifname[i-1] = ifname
+	}
 }
 
 // addr returns the address of host i (from 1).
@@ -143,6 +173,20 @@ func (b *lockedBuffer) String() string {
 // stopped, and its exit status checked, in Cleanup.
 func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report, env ...string) *lockedBuffer {
 	t.Helper()
+	log, _ := l.start(t, i, self, reports, env...)
+	return log
+}
+
+// startHelperStoppable is startHelper that also returns a function closing
+// the helper's stdin (it then closes its Discovery and exits).
+func (l *lan) startHelperStoppable(t *testing.T, i int, self Info, reports chan<- report, env ...string) func() {
+	t.Helper()
+	_, stop := l.start(t, i, self, reports, env...)
+	return stop
+}
+
+func (l *lan) start(t *testing.T, i int, self Info, reports chan<- report, env ...string) (*lockedBuffer, func()) {
+	t.Helper()
 	exe, err := os.Executable() // not /proc/self/exe: ip would resolve that to itself
 	if err != nil {
 		t.Fatal(err)
@@ -189,8 +233,10 @@ func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report,
 			}
 		}
 	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { stdin.Close() }) } // the helper closes its Discovery and exits on EOF
 	t.Cleanup(func() {
-		stdin.Close() // the helper closes its Discovery and exits on EOF
+		stop()
 		exited := make(chan error, 1)
 		go func() { <-readDone; exited <- cmd.Wait() }()
 		select {
@@ -206,7 +252,7 @@ func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report,
 			t.Logf("helper on host %d stderr:\n%s", i, stderr)
 		}
 	})
-	return stderr
+	return stderr, stop
 }
 
 // TestHelperProcess is the discovery node that the real-mDNS tests run
@@ -225,9 +271,14 @@ func TestHelperProcess(t *testing.T) {
 	}
 	var mu sync.Mutex
 	enc := json.NewEncoder(os.Stdout)
+	rescan, _ := time.ParseDuration(os.Getenv(envRescan))
 	d, err := Start(context.Background(), Config{
 		Self:   self,
 		Logger: logger,
+		Rescan: rescan,
+		OnChange: func(ifaces []string) {
+			logger.Debug("helper: interfaces", "now", ifaces)
+		},
 		OnFound: func(f Found) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -275,9 +326,21 @@ func (z chattyZone) Records(q dns.Question) []dns.RR {
 // startForeign starts two mDNS responders for "_other._tcp" on the chosen
 // interface: an ordinary one and a chatty one.
 func startForeign(t *testing.T, logger *slog.Logger) {
-	iface, ips, err := ChooseInterface("")
+	cands, err := interfaces()
 	if err != nil {
 		t.Fatal(err)
+	}
+	used, err := choose(cands, nil, netip.Addr{}, true)
+	if err != nil || len(used) == 0 {
+		t.Fatalf("no interface for the foreign services: %v", err)
+	}
+	iface, err := net.InterfaceByIndex(used[0].Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ips []net.IP
+	for _, a := range used[0].advertised() {
+		ips = append(ips, a.AsSlice())
 	}
 	svc, err := mdns.NewMDNSService(foreignInfo.ID, "_other._tcp", "local.", "foreign.local.", 4242, ips, TXT(foreignInfo))
 	if err != nil {
@@ -346,7 +409,7 @@ func checkReport(t *testing.T, l *lan, nodes []Info, r report) int {
 		if f.ID != n.ID {
 			continue
 		}
-		want := Found{Info: n, Addr: netip.AddrPortFrom(l.addr(j+1), uint16(n.Port))}
+		want := Found{Info: n, Addr: netip.AddrPortFrom(l.addr(j+1), uint16(n.Port)), Iface: l.ifname[r.Host-1]}
 		if f != want {
 			t.Errorf("host %d found\n %+v\nwant\n %+v", r.Host, f, want)
 		}
@@ -415,34 +478,140 @@ func TestDiscoveryNetnsForeignService(t *testing.T) {
 	t.Logf("%d query rounds each without foreign answers in %v", rounds, time.Since(begin))
 }
 
-// TestDiscoveryNetnsNoRoute documents a limit of the mdns library: on a host
-// with no route covering 224.0.0.251 (no default route) browsing fails, as
-// the library joins the group on the routed interface whatever
-// QueryParam.Interface says. Advertising still works, so a node that can
-// browse finds it, and the failing node logs a hint.
+// TestDiscoveryNetnsNoRoute: a host with no route covering 224.0.0.251 (no
+// default route) browses and is found all the same: queries go out on the
+// interface named, not on the routed one (the hashicorp/mdns querier, used
+// before, joined the group on the routed interface and failed there).
 func TestDiscoveryNetnsNoRoute(t *testing.T) {
 	l := newLAN(t, 2)
 	run(t, "ip", "-n", l.hosts[1], "route", "del", "default")
-	a, b := node(1, "alice"), node(2, "小明")
+	nodes := []Info{node(1, "alice"), node(2, "小明")}
 	reports := make(chan report, 1024)
-	l.startHelper(t, 1, a, reports)
-	log2 := l.startHelper(t, 2, b, reports)
+	l.startHelper(t, 1, nodes[0], reports)
+	l.startHelper(t, 2, nodes[1], reports)
+	waitAll(t, l, nodes, reports, map[int][]int{1: {2}, 2: {1}}, 10*time.Second)
+}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// waitAll waits until every host h in want has found every node in
+// want[h] (numbers from 1), checking every report.
+func waitAll(t *testing.T, l *lan, nodes []Info, reports <-chan report, want map[int][]int, timeout time.Duration) {
+	t.Helper()
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	for found := false; !found; {
+	found := map[[2]int]bool{}
+	missing := func() [][2]int {
+		var out [][2]int
+		for h, js := range want {
+			for _, j := range js {
+				if !found[[2]int{h, j}] {
+					out = append(out, [2]int{h, j})
+				}
+			}
+		}
+		return out
+	}
+	for len(missing()) > 0 {
 		select {
 		case <-ctx.Done():
-			t.Fatal("host 1 did not find host 2, which has no default route")
+			t.Fatalf("after %v still missing (finder, found): %v", time.Since(begin), missing())
 		case r := <-reports:
-			if r.Host == 2 {
-				t.Fatalf("host 2 browsed without a route for 224.0.0.251: %+v; is the library fixed?", r.Found)
+			if j := checkReport(t, l, nodes, r); j > 0 {
+				found[[2]int{r.Host, j}] = true
 			}
-			found = checkReport(t, l, []Info{a, b}, r) == 2
 		}
 	}
-	const want = "no route covers multicast 224.0.0.251"
-	if !strings.Contains(log2.String(), want) {
-		t.Errorf("host 2's log lacks the hint %q:\n%s", want, log2)
+	t.Logf("all found in %v", time.Since(begin))
+}
+
+// TestDiscoveryNetnsTwoNetworks: the laptop of issue 13: eth0 (created
+// first, so first in interface order) on another network with a node of
+// its own, wlan0 on the LAN where the others are. It finds everyone on both
+// networks and everyone finds it, each through the interface they share.
+func TestDiscoveryNetnsTwoNetworks(t *testing.T) {
+	l := newLAN(t, 2) // hosts 1, 2 on br0
+	l.addBridge(t, "br1")
+	laptop := l.addHost(t) // 3
+	other := l.addHost(t)  // 4: alone on the other network
+	otherNet := netip.AddrFrom4([4]byte{10, 78, l.subnet, 0})
+	l.plug(t, laptop, "eth0", "br1", netip.PrefixFrom(otherNet.Next(), 24))
+	l.plug(t, other, "eth0", "br1", netip.PrefixFrom(otherNet.Next().Next(), 24))
+	l.plug(t, laptop, "wlan0", "br0", netip.PrefixFrom(l.addr(laptop), 24))
+	// The default route goes to the wired network, as it would.
+	run(t, "ip", "-n", l.hosts[laptop-1], "route", "add", "default", "dev", "eth0")
+
+	nodes := []Info{node(1, "alice"), node(2, "bob"), node(3, "laptop"), node(4, "wired")}
+	reports := make(chan report, 1024)
+	for i, n := range nodes {
+		l.startHelper(t, i+1, n, reports)
+	}
+	begin := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	want := map[[2]int]string{ // {finder, found} -> the interface the finder saw it on
+		{1, 2}: "eth0", {1, 3}: "eth0", {2, 1}: "eth0", {2, 3}: "eth0",
+		{3, 1}: "wlan0", {3, 2}: "wlan0", {3, 4}: "eth0", {4, 3}: "eth0",
+	}
+	addrOf := map[int]netip.Addr{1: l.addr(1), 2: l.addr(2), 3: l.addr(3), 4: otherNet.Next().Next()}
+	found := map[[2]int]bool{}
+	for len(found) < len(want) {
+		select {
+		case <-ctx.Done():
+			var missing [][2]int
+			for k := range want {
+				if !found[k] {
+					missing = append(missing, k)
+				}
+			}
+			t.Fatalf("after %v still missing (finder, found): %v", time.Since(begin), missing)
+		case r := <-reports:
+			j := 0
+			for k, n := range nodes {
+				if n.ID == r.Found.ID {
+					j = k + 1
+				}
+			}
+			iface, ok := want[[2]int{r.Host, j}]
+			if !ok {
+				t.Errorf("host %d found node %d (%+v): they share no network", r.Host, j, r.Found)
+				continue
+			}
+			wantAddr := addrOf[j]
+			if r.Host == 4 && j == 3 {
+				wantAddr = otherNet.Next() // the laptop as seen on the wired network
+			}
+			if r.Found.Iface != iface || r.Found.Addr.Addr() != wantAddr || r.Found.Name != nodes[j-1].Name {
+				t.Errorf("host %d found node %d as %+v; want it on %s at %v", r.Host, j, r.Found, iface, wantAddr)
+			}
+			found[[2]int{r.Host, j}] = true
+		}
+	}
+	t.Logf("every pair that shares a network found each other in %v", time.Since(begin))
+}
+
+// TestDiscoveryNetnsIfaceAdded: a node started with no usable interface at
+// all joins one plugged in while it runs, finds the node there and is
+// found, without a restart.
+func TestDiscoveryNetnsIfaceAdded(t *testing.T) {
+	l := newLAN(t, 1)
+	late := l.addHost(t) // only lo so far
+	nodes := []Info{node(1, "alice"), node(2, "late")}
+	reports := make(chan report, 1024)
+	l.startHelper(t, 1, nodes[0], reports)
+	log2 := l.startHelper(t, late, nodes[1], reports, envRescan+"=300ms")
+	// Nothing can be found yet; wait until the helper is up before plugging.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log2.String(), "discovery: started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("helper on host %d did not start:\n%s", late, log2)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the helper's log
+	}
+	plugged := time.Now()
+	l.plug(t, late, "wlan0", "br0", netip.PrefixFrom(l.addr(late), 24))
+	waitAll(t, l, nodes, reports, map[int][]int{1: {2}, 2: {1}}, 10*time.Second)
+	t.Logf("found each other %v after wlan0 was plugged in", time.Since(plugged))
+	if !strings.Contains(log2.String(), "now=[wlan0]") {
+		t.Errorf("host %d never reported the interface change:\n%s", late, log2)
 	}
 }

@@ -19,8 +19,13 @@
 //	lan_test.go           discovery and chat, a vanished peer, -peer without
 //	                      multicast, TCP fallback, a lossy link, piped input
 //	local_test.go         loopback without discovery; the shell in tmux
-//	interop_test.go       avahi and python-zeroconf see p2pchat; p2pchat next
-//	                      to avahi; several instances on one host
+//	interop_test.go       avahi and python-zeroconf see p2pchat; avahi sees it
+//	                      leave at /quit; p2pchat next to avahi; several
+//	                      instances on one host
+//	networks_test.go      a laptop on two networks; an interface that
+//	                      appears while p2pchat runs
+//	exchange_test.go      peer exchange without multicast; a hostile peer
+//	                      feeding made-up entries (re-executed test binary)
 //
 // Security: what a listener on the LAN, an impostor, a replaying machine
 // or a hostile peer can do:

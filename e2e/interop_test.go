@@ -32,6 +32,7 @@ package e2e
 // checks it runs in the lab host's network namespace.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -687,5 +688,74 @@ func TestTwoInstancesOneHost(t *testing.T) {
 	carol.Send("/all 大家好")
 	for _, p := range []*Proc{alice, bob, dave} {
 		p.Wait(t, msgTimeout, IsMessage("carol", "all", "大家好"))
+	}
+}
+
+// TestAvahiSeesGoodbye: avahi-browse, left running on another host from
+// before the node starts, lists the node at once (it announces itself) and
+// shows it leave about a second after /quit: p2pchat says goodbye (its
+// records with TTL 0, RFC 6762 section 10.1). Without announcements the
+// running browser did not list the node within 20 s; without the goodbye
+// it would keep listing it until its records expire (120 s).
+func TestAvahiSeesGoodbye(t *testing.T) {
+	iopNeed(t, "avahi-daemon", "avahi-browse", "dbus-daemon")
+	lab := testnet.New(t, 2)
+	av := iopStartAvahi(t, lab.Hosts[1])
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := av.host.Command(ctx, "avahi-browse", "-p", iopService)
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS="+av.bus)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type line struct {
+		text string
+		at   time.Time
+	}
+	lines := make(chan line, 64)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- line{sc.Text(), time.Now()}
+		}
+		close(lines)
+	}()
+	alice := StartNode(t, lab.Hosts[0], "alice")
+	id := string(alice.Ready().ID)
+	wait := func(prefix string, timeout time.Duration) time.Time {
+		t.Helper()
+		deadline := time.After(timeout)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("avahi-browse ended before %q for %s", prefix, id)
+				}
+				if strings.HasPrefix(l.text, prefix) && strings.Contains(l.text, ";"+id+";") {
+					return l.at
+				}
+			case <-deadline:
+				t.Fatalf("avahi-browse did not print %q for %s within %v", prefix, id, timeout)
+			}
+		}
+	}
+	wait("+;", iopBrowseTimeout)
+	quit := time.Now()
+	alice.Send("/quit")
+	gone := wait("-;", 5*time.Second)
+	t.Logf("avahi-browse shows alice gone %v after /quit", gone.Sub(quit).Round(time.Millisecond))
+	// A querier keeps a record one second after its goodbye (RFC 6762
+	// section 10.1: "record a TTL of 1 and then delete the record one
+	// second later"), and avahi does: 1 s is the floor; the rest is p2pchat.
+	if d := gone.Sub(quit); d > 1500*time.Millisecond {
+		t.Errorf("avahi-browse showed alice gone %v after /quit, want within 1.5 s (avahi's own 1 s grace included)", d)
+	}
+	if code := alice.ExitCode(t, exitTimeout); code != 0 {
+		t.Errorf("alice exited with %d", code)
 	}
 }

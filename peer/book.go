@@ -40,6 +40,9 @@ type peerState struct {
 	out    outStream // our messages to it
 	in     inStream  // its messages to us
 	queued int       // bytes of its messages in the event queue
+
+	learned int       // peer-exchange leads taken from it while online (exchange.go)
+	shareAt time.Time // when to send it our book (zero: sent, or not online)
 }
 
 // boot is the peer's current process (its start time), 0 before any packet.

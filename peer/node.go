@@ -89,6 +89,7 @@ type Stats struct {
 	Backpressure  uint64 // messages not taken (nor acknowledged) because the user side is behind
 	NoRoom        uint64 // messages ahead of a gap not taken for want of room (sent again)
 	EventsDropped uint64 // notices about peers dropped because the event queue was full
+	LeadsDropped  uint64 // peer-exchange entries not followed (over the bounds in exchange.go)
 }
 
 // static is an address given with -peer, probed until someone answers there.
@@ -120,6 +121,7 @@ type Node struct {
 	stats   Stats
 	closed  bool
 	budget  tokenBucket              // opens of packets from unknown keys
+	leads   tokenBucket              // peer-exchange leads followed (exchange.go)
 	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
 	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
 	chal    challenger
@@ -180,6 +182,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		book:     newBook(ps, maxPeers, maxTombstones),
 		hints:    map[[32]byte]string{},
 		budget:   tokenBucket{rate: strangerRate, burst: strangerRate},
+		leads:    tokenBucket{rate: learnRate, burst: learnBurst},
 		answers:  map[netip.Addr]time.Time{},
 		vwarn:    map[netip.Addr]bool{},
 		chal:     challenger{start: now},
@@ -352,10 +355,18 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.discover(key, addr, "mdns")
+}
+
+// discover says hello to key at addr, learned via via (n.mu held).
+func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 	if key == n.id.Public || n.closed || !wire.CanonicalKey(&key) {
 		return
 	}
 	p := n.book.peers[key]
+	if p != nil && via == "mdns" && p.via == "traffic" {
+		p.via = via // it said hello first, but mDNS finds it too (exchange.go)
+	}
 	if p != nil && p.online && p.addr == addr {
 		return
 	}
@@ -363,7 +374,7 @@ func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 		if len(n.hints) > maxPeers {
 			clear(n.hints)
 		}
-		n.hints[key] = "mdns"
+		n.hints[key] = via
 		p = n.stranger(key, n.id.sharedKey(&key))
 		p.addr = addr
 		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge

@@ -38,6 +38,9 @@ func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
 	}
 	n.emit(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
 	n.signalChange()
+	p.learned = 0
+	p.shareAt = now.Add(shareDelay) // see exchange.go
+	n.wake(p.shareAt)
 	for _, s := range n.statics {
 		if s.addr == p.addr {
 			s.answered = true

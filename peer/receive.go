@@ -134,6 +134,8 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 	case wire.KindOffer, wire.KindAccept, wire.KindReject, wire.KindCancel:
 		n.onFile(p, pl) // files.go
 		n.revive(p, pkt, now)
+	case wire.KindPeers:
+		n.onPeers(p, pl, now)
 	}
 }
 

@@ -89,6 +89,14 @@ func (n *Node) tick(now time.Time) time.Time {
 			continue
 		}
 		soon(p.lastSeen.Add(n.tm.Expire))
+		if !p.shareAt.IsZero() {
+			if !now.Before(p.shareAt) {
+				p.shareAt = time.Time{}
+				n.shareBook(p)
+			} else {
+				soon(p.shareAt)
+			}
+		}
 		if !now.Before(p.nextPing) {
 			n.ping(p, now)
 		}

@@ -95,9 +95,11 @@
 // The first line, written by WriteReady before Run, and the last, written
 // by WriteStats after Drain:
 //
-//	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP}
+//	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP,"ifaces":[IFACE,...]}
 //	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N}
 //
+// In ready, ifaces lists the network interfaces mDNS discovery runs on, in
+// interface order ([] with -mdns=false or when none is usable yet).
 // In stats, held_back counts messages the node did not take (nor
 // acknowledge) because the user side was behind, no_room messages ahead of
 // a gap it had no room to hold, notices_dropped notices about peers dropped

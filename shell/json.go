@@ -89,11 +89,12 @@ type jsonOther struct {
 
 // jsonReady is the first line of -json mode.
 type jsonReady struct {
-	Event       string `json:"event"`
-	Name        string `json:"name"`
-	ID          string `json:"id"`
-	Port        int    `json:"port"`
-	Fingerprint string `json:"fingerprint"`
+	Event       string   `json:"event"`
+	Name        string   `json:"name"`
+	ID          string   `json:"id"`
+	Port        int      `json:"port"`
+	Fingerprint string   `json:"fingerprint"`
+	Ifaces      []string `json:"ifaces"`
 }
 
 // jsonStats is the last line of -json mode.
@@ -194,7 +195,11 @@ func eventJSON(e peer.Event, now time.Time) any {
 }
 
 func readyJSON(r Ready) jsonReady {
-	return jsonReady{"ready", r.Name, r.ID, r.Port, r.Fingerprint}
+	ifaces := r.Ifaces
+	if ifaces == nil {
+		ifaces = []string{} // always an array
+	}
+	return jsonReady{"ready", r.Name, r.ID, r.Port, r.Fingerprint, ifaces}
 }
 
 func statsJSON(st peer.Stats) jsonStats {

@@ -15,10 +15,11 @@ import (
 
 // Ready is what the "ready" line says about this node.
 type Ready struct {
-	Name        string // own nickname
-	ID          string // own node id (what peers see as our peer_id)
-	Port        int    // UDP and TCP port
-	Fingerprint string // own key fingerprint
+	Name        string   // own nickname
+	ID          string   // own node id (what peers see as our peer_id)
+	Port        int      // UDP and TCP port
+	Fingerprint string   // own key fingerprint
+	Ifaces      []string // network interfaces discovery runs on (none: discovery off or no usable interface)
 }
 
 // WriteReady writes the "ready" line of -json mode: the first line, before

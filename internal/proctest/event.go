@@ -60,6 +60,7 @@ type Event struct {
 	Text   string          `json:"text"`
 	IDs    []Flex          `json:"ids"`
 	Peers  []PeerEntry     `json:"peers"`
+	Ifaces []string        `json:"ifaces"` // ready: the interfaces discovery runs on
 
 	Raw string    `json:"-"` // the line as printed
 	Err error     `json:"-"` // why the line did not decode

@@ -68,6 +68,7 @@ type Lab struct {
 	Prefix string // common prefix of all namespace names of this lab
 
 	subnet byte // k in 10.77.k.0/24
+	nets   int  // networks added with AddNetwork
 	mu     sync.Mutex
 	closed bool
 }
@@ -85,6 +86,7 @@ type Host struct {
 
 	mu    sync.Mutex
 	drops map[int]int // UDP port -> percent dropped
+	plugs int         // interfaces added with Plug
 }
 
 // New builds a lab with n hosts, or skips the test if that is impossible
@@ -125,6 +127,39 @@ func New(t T, n int) *Lab {
 // AddHost plugs a new host into the lab: a laptop joining the network later.
 func (l *Lab) AddHost(t T) *Host {
 	t.Helper()
+	h := l.AddBareHost(t)
+	// Create the pair inside the switch namespace with the host end moved
+	// straight into the host namespace: nothing ever appears in ours.
+	mustRun(t, "ip", "-n", l.Switch, "link", "add", h.port, "type", "veth", "peer", "name", Iface, "netns", h.Name)
+	mustRun(t, "ip", "-n", l.Switch, "link", "set", h.port, "master", "br0", "up")
+	mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP.String()+"/24", "dev", Iface)
+	mustRun(t, "ip", "-n", h.Name, "link", "set", Iface, "up")
+	h.addRoutes(t)
+	return h
+}
+
+// Other networks of a lab (AddNetwork) are 10.77.<k^128>.0/24 and up: still
+// inside Net, on bridges of their own.
+
+// AddNetwork adds another network to the lab (a bridge named name in the
+// switch namespace, e.g. "br1"), unconnected to br0, and returns its
+// subnet: 10.77.<k^128>.0/24 for the first, then <k^129>, ...
+func (l *Lab) AddNetwork(t T, name string) netip.Prefix {
+	t.Helper()
+	l.mu.Lock()
+	l.nets++
+	k := l.subnet ^ (0x80 + byte(l.nets-1))
+	l.mu.Unlock()
+	mustRun(t, "ip", "-n", l.Switch, "link", "add", name, "type", "bridge", "mcast_snooping", "0", "stp_state", "0", "forward_delay", "0")
+	mustRun(t, "ip", "-n", l.Switch, "link", "set", name, "up")
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{Net.Addr().As4()[0], Net.Addr().As4()[1], k, 0}), 24)
+}
+
+// AddBareHost adds a host with only lo, plugged into nothing: give it
+// interfaces with Plug (its IP, Hostname and Index are set as AddHost
+// sets them, but no interface carries IP until PlugLAN).
+func (l *Lab) AddBareHost(t T) *Host {
+	t.Helper()
 	l.mu.Lock()
 	i := len(l.Hosts) + 1
 	if i > 253 {
@@ -142,20 +177,71 @@ func (l *Lab) AddHost(t T) *Host {
 	}
 	l.Hosts = append(l.Hosts, h)
 	l.mu.Unlock()
+	if i > bigLAN {
+		raiseNeighbourTables(t)
+	}
 
 	mustRun(t, "ip", "netns", "add", h.Name)
-	// Create the pair inside the switch namespace with the host end moved
-	// straight into the host namespace: nothing ever appears in ours.
-	mustRun(t, "ip", "-n", l.Switch, "link", "add", h.port, "type", "veth", "peer", "name", Iface, "netns", h.Name)
-	mustRun(t, "ip", "-n", l.Switch, "link", "set", h.port, "master", "br0", "up")
 	mustRun(t, "ip", "-n", h.Name, "link", "set", "lo", "up")
 	// No duplicate address detection: IPv6 link-local is usable at once.
-	mustRun(t, "ip", "netns", "exec", h.Name, "sh", "-c",
-		"echo 0 > /proc/sys/net/ipv6/conf/"+Iface+"/accept_dad; echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
-	mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP.String()+"/24", "dev", Iface)
-	mustRun(t, "ip", "-n", h.Name, "link", "set", Iface, "up")
-	h.addRoutes(t)
+	mustRun(t, "ip", "netns", "exec", h.Name, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
 	return h
+}
+
+// Plug gives h an interface named ifname on bridge (br0 is the lab's LAN;
+// others come from AddNetwork) with address addr (none if invalid), up.
+// Plugged while a program runs, it is an interface appearing: a dock, a
+// new Wi-Fi. No route is added.
+func (h *Host) Plug(t T, ifname, bridge string, addr netip.Prefix) {
+	t.Helper()
+	h.mu.Lock()
+	h.plugs++
+	port := fmt.Sprintf("%sx%d", h.port, h.plugs)
+	h.mu.Unlock()
+	mustRun(t, "ip", "-n", h.Lab.Switch, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", h.Name)
+	mustRun(t, "ip", "-n", h.Lab.Switch, "link", "set", port, "master", bridge, "up")
+	if addr.IsValid() {
+		mustRun(t, "ip", "-n", h.Name, "addr", "add", addr.String(), "dev", ifname)
+	}
+	mustRun(t, "ip", "-n", h.Name, "link", "set", ifname, "up")
+}
+
+// PlugLAN gives h an interface named ifname on the lab's LAN (br0)
+// carrying h.IP/24.
+func (h *Host) PlugLAN(t T, ifname string) {
+	t.Helper()
+	h.Plug(t, ifname, "br0", netip.PrefixFrom(h.IP, 24))
+}
+
+// bigLAN is the number of hosts past which the kernel's neighbour tables
+// are raised.
+const bigLAN = 24
+
+// The kernel's ARP table is shared by every network namespace, and with
+// the default gc_thresh3 (1024) a lab of more than about 30 hosts, each
+// with an entry for every other, overflows it: multicast then silently
+// stops. raiseNeighbourTables raises the thresholds (never lowers them)
+// once per process.
+var raiseOnce sync.Once
+
+func raiseNeighbourTables(t T) {
+	raiseOnce.Do(func() {
+		for name, want := range map[string]int{"gc_thresh1": 8192, "gc_thresh2": 32768, "gc_thresh3": 65536} {
+			for _, fam := range []string{"ipv4", "ipv6"} {
+				p := "/proc/sys/net/" + fam + "/neigh/default/" + name
+				b, err := os.ReadFile(p)
+				if err != nil {
+					continue
+				}
+				if cur, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && cur >= want {
+					continue
+				}
+				if err := os.WriteFile(p, []byte(strconv.Itoa(want)), 0o644); err != nil {
+					t.Fatalf("testnet: raise %s: %v", p, err)
+				}
+			}
+		}
+	})
 }
 
 func (h *Host) addRoutes(t T) {

@@ -25,6 +25,7 @@ package wire
 //
 //	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack,
 //	            7 offer, 8 accept, 9 reject, 10 cancel (files.go)
+//	            20 peers
 //	1      8    boot: when the sender's process started (Unix ns)
 //	9      8    counter: per sender process, +1 for every sealed packet
 //	17     8    to-boot: the recipient process's boot, as the sender knows it
@@ -38,6 +39,9 @@ package wire
 //	           text(4+n)
 //	  ack:     stream(8) seq(8)
 //	  offer, accept, reject, cancel: see files.go
+//	  peers:   count(1) then count entries of key(32) alen(1: 4 or 16)
+//	           addr(alen) port(2): peers the sender knows (peer exchange),
+//	           at most MaxPeerEntries
 //
 // (boot, counter) drives the per-peer replay window; to-boot ties a packet to
 // one run of the recipient, so packets recorded earlier cannot be replayed to
@@ -62,6 +66,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"unicode/utf8"
 )
 
@@ -108,7 +113,20 @@ const (
 	KindAccept Kind = 8
 	KindReject Kind = 9
 	KindCancel Kind = 10
+	// Peer exchange (20; 11..19 are left for file transfer).
+	KindPeers Kind = 20
 )
+
+// MaxPeerEntries is the most entries one peers payload holds: 20 IPv6
+// entries (51 bytes each) fit a datagram under MaxDatagram.
+const MaxPeerEntries = 20
+
+// PeerEntry is one peer in a peers payload: its key and an address where
+// the sender reached it.
+type PeerEntry struct {
+	Key  [32]byte
+	Addr netip.AddrPort
+}
 
 func (k Kind) String() string {
 	switch k {
@@ -132,6 +150,8 @@ func (k Kind) String() string {
 		return "reject"
 	case KindCancel:
 		return "cancel"
+	case KindPeers:
+		return "peers"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
@@ -249,6 +269,8 @@ type Payload struct {
 	Files       []FileEntry
 	TransferKey [32]byte
 	Code        TransferCode
+	// peers
+	Peers []PeerEntry
 }
 
 // Hello flags.
@@ -295,6 +317,15 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 		b = binary.BigEndian.AppendUint64(b, p.Seq)
 	case KindOffer, KindAccept, KindReject, KindCancel:
 		b = p.appendFile(b)
+	case KindPeers:
+		b = append(b, byte(len(p.Peers)))
+		for _, e := range p.Peers {
+			b = append(b, e.Key[:]...)
+			a := e.Addr.Addr().Unmap().AsSlice()
+			b = append(b, byte(len(a)))
+			b = append(b, a...)
+			b = binary.BigEndian.AppendUint16(b, e.Addr.Port())
+		}
 	}
 	return b
 }
@@ -368,6 +399,29 @@ func ParsePayload(b []byte) (Payload, error) {
 	case KindOffer, KindAccept, KindReject, KindCancel:
 		if err := p.parseFile(&r); err != nil {
 			return p, err
+		}
+	case KindPeers:
+		n := int(r.byte())
+		if n > MaxPeerEntries {
+			return p, fmt.Errorf("%w: %d peer entries", ErrTooBig, n)
+		}
+		for range n {
+			var e PeerEntry
+			copy(e.Key[:], r.take(32))
+			alen := int(r.byte())
+			if r.err == nil && alen != 4 && alen != 16 {
+				return p, fmt.Errorf("%w: address of %d bytes", ErrBadField, alen)
+			}
+			a, _ := netip.AddrFromSlice(r.take(alen))
+			port := r.u16()
+			if r.err != nil {
+				return p, r.err
+			}
+			if !CanonicalKey(&e.Key) || port == 0 {
+				return p, fmt.Errorf("%w: peer entry", ErrBadField)
+			}
+			e.Addr = netip.AddrPortFrom(a.Unmap(), port)
+			p.Peers = append(p.Peers, e)
 		}
 	default:
 		return p, fmt.Errorf("%w: %d", ErrUnknownKind, byte(p.Kind))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +37,13 @@ func TestPayloadBytes(t *testing.T) {
 		{"message", Payload{Kind: KindMsg, Boot: 1, Counter: 6, ToBoot: 10, Stream: 0xabc, Seq: 7, Base: 5, Time: 1000, All: true, Text: "你好"},
 			"05 0000000000000001 0000000000000006 000000000000000a 0000000000000abc 0000000000000007 0000000000000005 00000000000003e8 01 00000006 e4bda0e5a5bd"},
 		{"ack", Payload{Kind: KindAck, Boot: 1, Counter: 8, ToBoot: 10, Stream: 3, Seq: 7}, "06 0000000000000001 0000000000000008 000000000000000a 0000000000000003 0000000000000007"},
+		{"peers", Payload{Kind: KindPeers, Boot: 1, Counter: 9, ToBoot: 10, Peers: []PeerEntry{
+			{Key: [32]byte{0x11, 31: 0x12}, Addr: netip.MustParseAddrPort("10.0.0.5:7117")},
+			{Key: [32]byte{0x21, 31: 0x22}, Addr: netip.MustParseAddrPort("[fe80::1]:7118")},
+		}}, "14 0000000000000001 0000000000000009 000000000000000a 02" +
+			" 1100000000000000000000000000000000000000000000000000000000000012 04 0a000005 1bcd" +
+			" 2100000000000000000000000000000000000000000000000000000000000022 10 fe800000000000000000000000000001 1bce"},
+		{"no peers", Payload{Kind: KindPeers, Boot: 1, Counter: 9, ToBoot: 10}, "14 0000000000000001 0000000000000009 000000000000000a 00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +84,11 @@ func TestParsePayloadRejects(t *testing.T) {
 		{"port zero", (&Payload{Kind: KindHello, Name: "bob"}).AppendMarshal(nil), ErrBadField},
 		{"text not utf8", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 1, Text: "\xff\xfe"}).AppendMarshal(nil), ErrBadField},
 		{"text too long", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 1, Text: strings.Repeat("a", MaxTextBytes+1)}).AppendMarshal(nil), ErrTooBig},
+		{"too many peers", append((&Payload{Kind: KindPeers}).AppendMarshal(nil)[:InnerHdr], MaxPeerEntries+1), ErrTooBig},
+		{"peer address of 5 bytes", append(append(append((&Payload{Kind: KindPeers}).AppendMarshal(nil)[:InnerHdr], 1), make([]byte, 32)...), 5, 1, 2, 3, 4, 5, 0, 1), ErrBadField},
+		{"peer port zero", (&Payload{Kind: KindPeers, Peers: []PeerEntry{{Addr: netip.MustParseAddrPort("10.0.0.1:0")}}}).AppendMarshal(nil), ErrBadField},
+		{"peer key not canonical", (&Payload{Kind: KindPeers, Peers: []PeerEntry{{Key: [32]byte{31: 0x80}, Addr: netip.MustParseAddrPort("10.0.0.1:1")}}}).AppendMarshal(nil), ErrBadField},
+		{"peers truncated", (&Payload{Kind: KindPeers, Peers: []PeerEntry{{Addr: netip.MustParseAddrPort("10.0.0.1:1")}}}).AppendMarshal(nil)[:InnerHdr+10], ErrShort},
 		{"seq zero", (&Payload{Kind: KindMsg, Stream: 1, Base: 1, Text: "x"}).AppendMarshal(nil), ErrBadField},
 		{"base after seq", (&Payload{Kind: KindMsg, Stream: 1, Seq: 1, Base: 2, Text: "x"}).AppendMarshal(nil), ErrBadField},
 		{"stream zero", (&Payload{Kind: KindMsg, Seq: 1, Base: 1, Text: "x"}).AppendMarshal(nil), ErrBadField},

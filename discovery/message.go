@@ -1,0 +1,257 @@
+package discovery
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+
+	"github.com/hashicorp/mdns"
+	"github.com/miekg/dns"
+)
+
+// The mDNS messages of this package, as pure functions of their inputs: the
+// answers of the responder (RFC 6762 section 6), the announcements and
+// goodbyes (section 8.3, 10.1), the query (section 5.1, 6.7) and what is
+// read out of the responses of others.
+
+// mdnsPort is the mDNS port.
+const mdnsPort = 5353
+
+// legacyTTL caps the TTLs in answers to legacy queries (RFC 6762 section 6.7).
+const legacyTTL = 10
+
+// cacheFlush is the top bit of the rrclass of a unique record in an mDNS
+// answer (RFC 6762 section 10.2); the top bit of a question's qclass is the
+// QU bit (section 5.4).
+const cacheFlush = 1 << 15
+
+// maxEntries bounds what one received message is read for.
+const maxEntries = 64
+
+// serviceName is the fully qualified name of Service, whose PTR records
+// list the instances.
+const serviceName = Service + "." + domain
+
+// answer returns the response to the mDNS message q that a source on the
+// link (onLink) or off it sent from from, and where to send it, or nil if
+// there is nothing to say:
+//
+//   - only on-link sources are answered (RFC 6762 section 11: an mDNS
+//     responder is for its link; answering unicast queries from anywhere
+//     leaks the zone, CERT VU#550620);
+//   - a query from port 5353 (a full mDNS querier such as avahi, Bonjour or
+//     python-zeroconf) is answered by multicast to the group, which every
+//     socket in the group receives, unless every question asks for a
+//     unicast answer (the QU bit), which then goes to the source;
+//   - a query from any other port is a "legacy" one-shot query (section
+//     6.7; p2pchat's own querier is one): it is answered by unicast to the
+//     source, repeating the query ID and question, with TTLs capped at 10 s
+//     and no cache-flush bits;
+//   - answers the querier already knows (its known-answer list, with at
+//     least half our TTL left) are left out, and so are the additional
+//     records of an answer left out (section 7.1): a querier that knows us
+//     gets nothing;
+//   - multicast answers set the cache-flush bit on the unique records (SRV,
+//     TXT, A: section 10.2).
+//
+// group is the multicast group and port to answer to.
+func answer(zone mdns.Zone, q *dns.Msg, from *net.UDPAddr, onLink bool, group *net.UDPAddr) (*dns.Msg, *net.UDPAddr) {
+	// RFC 6762 section 18: ignore responses and anything that is not a
+	// standard query with rcode 0.
+	if q.Response || q.Opcode != dns.OpcodeQuery || q.Rcode != dns.RcodeSuccess || !onLink {
+		return nil, nil
+	}
+	legacy := from.Port != mdnsPort
+	unicast := legacy
+	allQU := true
+	var answers []dns.RR
+	for _, question := range q.Question {
+		if question.Qclass&cacheFlush == 0 {
+			allQU = false
+		}
+		// Names are case-insensitive; the zone compares them exactly and
+		// holds only lower-case names.
+		lookup := dns.Question{Name: strings.ToLower(question.Name), Qtype: question.Qtype, Qclass: question.Qclass &^ cacheFlush}
+		if lookup.Qclass != dns.ClassINET && lookup.Qclass != dns.ClassANY {
+			continue
+		}
+		answers = appendAnswers(answers, zone.Records(lookup), lookup, q.Answer)
+	}
+	if len(answers) == 0 {
+		return nil, nil
+	}
+	if len(q.Question) > 0 && allQU {
+		unicast = true
+	}
+	resp := response(answers, !legacy, 0, false)
+	if legacy {
+		for _, rr := range resp.Answer {
+			rr.Header().Ttl = min(rr.Header().Ttl, legacyTTL)
+		}
+		resp.Id = q.Id
+		resp.Question = q.Question
+	}
+	if unicast {
+		return resp, from
+	}
+	return resp, group
+}
+
+// appendAnswers appends to answers the records that answer question
+// (those of its name and type) and their additional records, leaving out
+// what answers already holds and, when every direct answer is a known
+// answer, the whole group.
+func appendAnswers(answers, recs []dns.RR, question dns.Question, known []dns.RR) []dns.RR {
+	direct := 0
+	for _, rr := range recs {
+		h := rr.Header()
+		if strings.EqualFold(h.Name, question.Name) && (question.Qtype == dns.TypeANY || h.Rrtype == question.Qtype) && !knownAnswer(known, rr) {
+			direct++
+		}
+	}
+	if direct == 0 {
+		return answers
+	}
+	for _, rr := range recs {
+		if !contains(answers, rr) && !knownAnswer(known, rr) {
+			answers = append(answers, rr)
+		}
+	}
+	return answers
+}
+
+// response is an authoritative mDNS response holding copies of rrs; with
+// flush the unique records (all but PTR) get the cache-flush bit; with
+// setTTL every TTL is ttl (0 for goodbyes).
+func response(rrs []dns.RR, flush bool, ttl uint32, setTTL bool) *dns.Msg {
+	resp := &dns.Msg{
+		MsgHdr:   dns.MsgHdr{Response: true, Opcode: dns.OpcodeQuery, Authoritative: true},
+		Compress: true,
+	}
+	for _, rr := range rrs {
+		rr = dns.Copy(rr)
+		h := rr.Header()
+		if flush && h.Rrtype != dns.TypePTR {
+			h.Class |= cacheFlush // SRV, TXT, A, AAAA: ours alone
+		}
+		if setTTL {
+			h.Ttl = ttl
+		}
+		resp.Answer = append(resp.Answer, rr)
+	}
+	return resp
+}
+
+// announcement returns the unsolicited response that announces zone's
+// service instance (RFC 6762 section 8.3): PTR, SRV, TXT and A records,
+// the unique ones with cache-flush. With goodbye every TTL is 0: the
+// instance is leaving and caches drop it at once (section 10.1).
+func announcement(zone mdns.Zone, goodbye bool) *dns.Msg {
+	recs := zone.Records(dns.Question{Name: serviceName, Qtype: dns.TypePTR, Qclass: dns.ClassINET})
+	return response(recs, true, 0, goodbye)
+}
+
+// queryMsg returns the query this package browses with: one question for
+// the PTR records of Service, sent from a port other than 5353 so that it
+// is a legacy query answered by unicast (RFC 6762 section 6.7): a LAN
+// where every node queries sees no multicast answers at all.
+func queryMsg() *dns.Msg {
+	q := new(dns.Msg)
+	q.SetQuestion(serviceName, dns.TypePTR)
+	q.RecursionDesired = false
+	return q
+}
+
+// contains reports whether rrs holds rr (same name, type, class and data).
+func contains(rrs []dns.RR, rr dns.RR) bool {
+	for _, x := range rrs {
+		if dns.IsDuplicate(x, rr) {
+			return true
+		}
+	}
+	return false
+}
+
+// knownAnswer reports whether the querier's known answers hold rr with at
+// least half its TTL left (RFC 6762 section 7.1), so rr need not be sent.
+func knownAnswer(known []dns.RR, rr dns.RR) bool {
+	for _, k := range known {
+		kh := *k.Header()
+		kh.Class &^= cacheFlush
+		kc := dns.Copy(k)
+		*kc.Header() = kh
+		if dns.IsDuplicate(kc, rr) && 2*kh.Ttl >= rr.Header().Ttl {
+			return true
+		}
+	}
+	return false
+}
+
+// entry is one service instance as a received response describes it.
+type entry struct {
+	Name    string   // instance name, lower case: "<id>._p2pchat._udp.local."
+	Port    int      // from SRV
+	Target  string   // SRV target host name
+	TXT     []string // in DNS presentation format (see unescapeTXT)
+	Addrs   []netip.Addr
+	Goodbye bool // its PTR or SRV came with TTL 0: it is leaving
+}
+
+// entries reads the instances of Service out of a response: each instance
+// named by a PTR of Service or by an SRV record of a name under it, with
+// its SRV, TXT and the A records of its SRV target, wherever they are in
+// the message. At most maxEntries are returned. Queries give nothing.
+func entries(m *dns.Msg) []entry {
+	if !m.Response {
+		return nil
+	}
+	rrs := append(append([]dns.RR{}, m.Answer...), m.Extra...)
+	var out []entry
+	index := map[string]int{}
+	add := func(name string) *entry {
+		name = strings.ToLower(name)
+		if i, ok := index[name]; ok {
+			return &out[i]
+		}
+		if len(out) >= maxEntries || !strings.HasSuffix(name, "."+serviceName) {
+			return nil
+		}
+		index[name] = len(out)
+		out = append(out, entry{Name: name})
+		return &out[len(out)-1]
+	}
+	for _, rr := range rrs {
+		switch rr := rr.(type) {
+		case *dns.PTR:
+			if strings.EqualFold(rr.Hdr.Name, serviceName) {
+				if e := add(rr.Ptr); e != nil && rr.Hdr.Ttl == 0 {
+					e.Goodbye = true
+				}
+			}
+		case *dns.SRV:
+			if e := add(rr.Hdr.Name); e != nil {
+				e.Port, e.Target = int(rr.Port), strings.ToLower(rr.Target)
+				e.Goodbye = e.Goodbye || rr.Hdr.Ttl == 0
+			}
+		}
+	}
+	for _, rr := range rrs {
+		switch rr := rr.(type) {
+		case *dns.TXT:
+			if i, ok := index[strings.ToLower(rr.Hdr.Name)]; ok && out[i].TXT == nil {
+				out[i].TXT = rr.Txt
+			}
+		case *dns.A:
+			a, ok := netip.AddrFromSlice(rr.A.To4())
+			if !ok {
+				continue
+			}
+			for i := range out {
+				if out[i].Target != "" && strings.EqualFold(out[i].Target, rr.Hdr.Name) && len(out[i].Addrs) < 8 {
+					out[i].Addrs = append(out[i].Addrs, a)
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+package peer
+
+import (
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+)
+
+// TestExchangeOnePeerFindsAll: without any discovery, a node told only
+// where alice is learns bob and carol from her, and they learn it: each
+// through an authenticated hello of its own.
+func TestExchangeOnePeerFindsAll(t *testing.T) {
+	mn := NewMemNet(1)
+	alice := startNode(t, mn, "alice")
+	bob := startNode(t, mn, "bob")
+	carol := startNode(t, mn, "carol")
+	bob.AddPeer(alice.tr.Addr())
+	carol.AddPeer(alice.tr.Addr())
+	waitOnline(t, alice, "bob")
+	waitOnline(t, alice, "carol")
+
+	dave := startNode(t, mn, "dave")
+	dave.AddPeer(alice.tr.Addr())
+	for _, name := range []string{"alice", "bob", "carol"} {
+		waitOnline(t, dave, name)
+	}
+	waitOnline(t, bob, "dave")
+	waitOnline(t, carol, "dave")
+	for _, name := range []string{"bob", "carol"} {
+		p, err := dave.Resolve(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Either dave followed alice's lead ("exchange"), or the peer,
+		// told about dave by alice, said hello first ("traffic"): there is
+		// no other way to learn each other here.
+		if p.Via != "exchange" && p.Via != "traffic" {
+			t.Errorf("dave learned %s via %q, want exchange (or traffic)", name, p.Via)
+		}
+	}
+	// bob and carol knew each other only through alice as well.
+	waitOnline(t, bob, "carol")
+}
+
+// TestExchangePoison: a hostile peer feeds 5,000 made-up entries. The node
+// follows at most maxLearnedFrom of them (one hello each), drops the rest
+// cheaply, lists none of them, and still talks to an honest peer.
+func TestExchangePoison(t *testing.T) {
+	mn := NewMemNet(2)
+	n := startNode(t, mn, "alice")
+	bob := startNode(t, mn, "bob")
+	bob.AddPeer(n.tr.Addr())
+	waitOnline(t, n, "bob")
+
+	f := newFakePeer(t, n.Node, "10.0.0.99:7117")
+	f.join("mallory")
+	udp0, _ := n.tr.Sent()
+	const packets, per = 250, wire.MaxPeerEntries
+	for i := range packets {
+		pl := wire.Payload{Kind: wire.KindPeers}
+		for j := range per {
+			var key [32]byte
+			rand.Read(key[:])
+			key[31] &= 0x7f
+			pl.Peers = append(pl.Peers, wire.PeerEntry{Key: key, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), byte(j + 1)}), 7117)})
+		}
+		f.say(pl)
+	}
+	udp1, _ := n.tr.Sent()
+	st := n.Stats()
+	followed := packets*per - int(st.LeadsDropped)
+	t.Logf("5,000 entries: %d followed, %d dropped, %d datagrams sent meanwhile", followed, st.LeadsDropped, udp1-udp0)
+	if followed > maxLearnedFrom || followed < 1 {
+		t.Errorf("%d leads followed, want 1..%d", followed, maxLearnedFrom)
+	}
+	if sent := udp1 - udp0; sent > maxLearnedFrom+10 {
+		t.Errorf("the node sent %d datagrams for the flood, want at most about %d", sent, maxLearnedFrom)
+	}
+	var names []string
+	for _, p := range n.Peers() {
+		names = append(names, p.Name)
+	}
+	if !slices.Equal(names, []string{"bob", "mallory"}) {
+		t.Errorf("the node lists %q, want only bob and mallory", names)
+	}
+	ids, err := n.Send("bob", "still fine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.wait("the message", func(e Event) bool { return e.Kind == EvMessage && e.Text == "still fine" })
+	n.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] })
+}
+
+// TestExchangeFromStrangerIgnored: a peers packet from a key the node does
+// not know is not followed (it only gets a hello with a challenge).
+func TestExchangeFromStrangerIgnored(t *testing.T) {
+	mn := NewMemNet(3)
+	n := startNode(t, mn, "alice")
+	f := newFakePeer(t, n.Node, "10.0.0.99:7117")
+	var key [32]byte
+	key[0] = 9
+	f.say(wire.Payload{Kind: wire.KindPeers, Peers: []wire.PeerEntry{{Key: key, Addr: netip.MustParseAddrPort("10.0.0.50:7117")}}})
+	n.mu.Lock()
+	_, hinted := n.hints[key]
+	n.mu.Unlock()
+	if hinted {
+		t.Error("a stranger's peers packet was followed")
+	}
+}
+
+// waitOnline waits until tn has the peer called name online.
+func waitOnline(t *testing.T, tn *testNode, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tn.WaitPeer(ctx, name); err != nil {
+		t.Fatalf("%s: %v", tn.Name(), err)
+	}
+}
+
+func TestUsableLead(t *testing.T) {
+	lan := netip.MustParseAddrPort("192.168.1.5:7117")
+	lo := netip.MustParseAddrPort("127.0.0.1:7117")
+	for _, tt := range []struct {
+		addr string
+		from netip.AddrPort
+		want bool
+	}{
+		{"192.168.1.9:7117", lan, true},
+		{"10.8.0.2:7117", lan, true},
+		{"100.101.102.103:41641", lan, true}, // a Tailscale address
+		{"[fe80::1%eth0]:7117", lan, true},
+		{"[2001:db8::1]:7117", lan, true},
+		{"192.168.1.9:0", lan, false},
+		{"0.0.0.0:7117", lan, false},
+		{"224.0.0.251:5353", lan, false},
+		{"255.255.255.255:7117", lan, false},
+		{"127.0.0.1:7118", lan, false},
+		{"127.0.0.1:7118", lo, true},
+	} {
+		if got := usableLead(netip.MustParseAddrPort(tt.addr), tt.from); got != tt.want {
+			t.Errorf("usableLead(%s from %v) = %v, want %v", tt.addr, tt.from, got, tt.want)
+		}
+	}
+}
