@@ -129,6 +129,7 @@ type xfer struct {
 	lastProg time.Time
 	progAt   int64
 	hashers  []*fileHash // receiver: running SHA-256 per file
+	gaveUp   bool        // sender: the receiver gave up during a data connection
 
 	sessMu sync.Mutex // receiver: one data connection at a time writes the files
 }
@@ -560,6 +561,13 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			m.finish(x, Rejected, code, text)
 		}
 	case wire.KindCancel:
+		if x.out && x.conn != nil && pl.Code == wire.CodeFailed {
+			// The receiver gave up while our data connection runs: why (a
+			// file that did not verify) comes on that connection, which
+			// it closed; its end ends the transfer (sendSession).
+			x.gaveUp = true
+			return
+		}
 		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
 		switch pl.Code {
 		case wire.CodeUnknown:

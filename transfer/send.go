@@ -53,6 +53,9 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	if x.state.Final() || se == nil {
 		return
 	}
+	if x.gaveUp && !se.final {
+		se = fatal(CodePeerFailed, "%s gave up on it", x.peerName)
+	}
 	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
 	if se.final {
 		m.control(x, wire.KindCancel, wire.CodeFailed)
