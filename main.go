@@ -343,7 +343,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		Transfers: files,
 	})
 	code := exitOK
-	if err != nil {
+	switch {
+	case errors.Is(err, shell.ErrNotSent):
+		fmt.Fprintf(stderr, "p2pchat: %v\n", err)
+		code = exitFiles
+	case err != nil:
 		fmt.Fprintf(stderr, "p2pchat: %v\n", err)
 		code = exitError
 	}

@@ -38,7 +38,9 @@
 // touching what the user types; in plain output it is printed at 25%, 50%
 // and 75%. When input ends (a script) while a /send is still running, Run
 // keeps going until it ends; main then exits 3 unless every transfer was
-// accepted and verified.
+// accepted and verified. A /send that could not even be offered (no such
+// peer, an unreadable file) makes Run return ErrNotSent at the end of the
+// input, and main exit 3 too.
 //
 // NAME is what the user sees: a display name ("bob", "bob@laptop2") or a
 // nickname only one peer claims. The shell resolves it once, when the

@@ -87,8 +87,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Interactive {
 		return s.runLiner(ctx)
 	}
-	return s.runPlain(ctx)
+	if err := s.runPlain(ctx); err != nil {
+		return err
+	}
+	if s.notSent > 0 {
+		return fmt.Errorf("%w (%d)", ErrNotSent, s.notSent)
+	}
+	return nil
 }
+
+// ErrNotSent is what Run returns, without a terminal, at the end of an
+// input in which a /send could not even be offered (no such peer, a file
+// that cannot be read): a script's /send failed.
+var ErrNotSent = errors.New("a /send could not be offered")
 
 // session is one run of the shell.
 type session struct {
@@ -105,6 +116,7 @@ type session struct {
 
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
+	notSent  int                    // /send commands that did not
 }
 
 // newSession prepares a run of the shell on cfg, with Run's defaults applied.

@@ -47,6 +47,7 @@ func (s *session) execTransfer(cmd Command) {
 	case CmdSend:
 		p, ok := s.resolve(cmd.Name)
 		if !ok {
+			s.notSent++
 			return
 		}
 		var id int
@@ -57,6 +58,7 @@ func (s *session) execTransfer(cmd Command) {
 			}
 			return
 		}
+		s.notSent++
 		s.userError("not sent: " + err.Error())
 		return
 	case CmdAccept:

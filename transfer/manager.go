@@ -339,6 +339,7 @@ func (m *Manager) Cancel(id int) error {
 	if x.state.Final() {
 		return fmt.Errorf("transfer %d is %s already", id, x.state)
 	}
+	m.forget(x) // the partial files are gone before the peer hears of it
 	m.control(x, wire.KindCancel, wire.CodeUser)
 	m.finish(x, Cancelled, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
 	return nil

@@ -196,13 +196,11 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 		return fatal(CodeProtocol, "data at %d..%d of file %d, which has %d of %d bytes", off, off+int64(len(data)), i, w.at, size)
 	}
 	if _, err := w.f.Write(data); err != nil {
-		w.m.mu.Lock()
-		w.m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeDiskError, Resumable: true,
-			Text: fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes", shortName(x.safe[i]), errors.Unwrap(err))})
-		w.m.mu.Unlock()
 		// Keep what is on disk consistent with what was hashed.
 		_ = w.f.Truncate(w.at)
-		return &sessErr{code: CodeDiskError, text: "disk error"}
+		// One event says it (ended, with this text): paused, resumable.
+		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes",
+			shortName(x.safe[i]), errors.Unwrap(err))}
 	}
 	hs := x.hashers[i]
 	hs.h.Write(data)

@@ -172,6 +172,17 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 			if se.final {
 				_ = fw.write(frameAbort, 0, 0, []byte{byte(5)})
 				_ = fw.flush()
+			} else if se.code == CodeLinkLost {
+				// The receiver may have said why it stopped (disk full)
+				// just before it closed the connection under our writes:
+				// its verdict is still readable before the reset.
+				select {
+				case r := <-results:
+					if r != nil {
+						se = r
+					}
+				case <-time.After(time.Second):
+				}
 			}
 			return se
 		}
@@ -266,7 +277,7 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	case verdictMismatch:
 		return false, fatal(CodeHashMismatch, "%s arrived different from what was offered (SHA-256): %s discarded it", x.files[i].Name, x.peerName)
 	case verdictDisk:
-		return false, lost("%s could not write %s (disk full?)", x.peerName, x.files[i].Name)
+		return false, &sessErr{code: CodeDiskError, text: fmt.Sprintf("%s could not write %s (disk full?)", x.peerName, x.files[i].Name)}
 	default:
 		return false, fatal(CodeProtocol, "verdict %d", verdict)
 	}
