@@ -46,6 +46,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -169,8 +170,8 @@ type Discovery struct {
 
 	sendMu sync.Mutex // the multicast interface of a socket, set for each send
 
-	reportMu sync.Mutex // one OnFound at a time
-	budget   reportBudget
+	reportMu sync.Mutex  // one OnFound at a time
+	budget   rate.Bucket // reports of new answers: hostile mDNS traffic must not make the node say hello to thousands of made-up keys
 	recent   map[string]recentReport
 }
 
@@ -208,7 +209,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 		log: logger, names: slices.Clone(cfg.Ifaces), bind: cfg.Bind.Unmap(), rescan: cfg.Rescan,
 		onFound: cfg.OnFound, onChange: cfg.OnChange,
 		kick: make(chan struct{}, 1), self: self, links: map[int]*link{},
-		budget: reportBudget{rate: reportRate, burst: reportBurst}, recent: map[string]recentReport{},
+		budget: rate.Bucket{Rate: reportRate, Burst: reportBurst}, recent: map[string]recentReport{},
 	}
 	if d.rescan <= 0 {
 		d.rescan = DefaultRescan
@@ -673,7 +674,7 @@ func (d *Discovery) handleResponse(m *dns.Msg, cm *ipv4.ControlMessage, from *ne
 		if r, ok := d.recent[f.ID]; ok && r.addr == f.Addr && r.name == f.Name && now.Sub(r.at) < reportAgain {
 			continue
 		}
-		if !d.budget.take(now) {
+		if !d.budget.Take(now) {
 			d.log.Debug("discovery: too many answers; dropping", "name", e.Name)
 			continue
 		}

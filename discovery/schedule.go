@@ -57,26 +57,3 @@ func (s *schedule) next() time.Time {
 	}
 	return s.nextQuery
 }
-
-// reportBudget limits the reports of new answers (hostile mDNS traffic
-// must not make the node say hello to thousands of made-up keys): a token
-// bucket, rate per second with burst tokens.
-type reportBudget struct {
-	rate, burst float64
-	tokens      float64
-	last        time.Time
-}
-
-func (b *reportBudget) take(now time.Time) bool {
-	if b.last.IsZero() {
-		b.tokens = b.burst
-	} else {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}

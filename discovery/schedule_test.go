@@ -58,26 +58,3 @@ func TestSchedule(t *testing.T) {
 		t.Error("a third announcement")
 	}
 }
-
-func TestReportBudget(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	b := reportBudget{rate: 10, burst: 5}
-	n := 0
-	for range 100 {
-		if b.take(t0) {
-			n++
-		}
-	}
-	if n != 5 {
-		t.Errorf("%d taken at once, want the burst 5", n)
-	}
-	n = 0
-	for i := range 10 {
-		if b.take(t0.Add(time.Duration(i+1) * 100 * time.Millisecond)) {
-			n++
-		}
-	}
-	if n != 10 {
-		t.Errorf("%d taken over a second at rate 10, want 10", n)
-	}
-}

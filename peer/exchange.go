@@ -81,7 +81,7 @@ func (n *Node) onPeers(p *peerState, pl *wire.Payload, now time.Time) {
 		if q := n.book.peers[e.Key]; q != nil && q.online {
 			continue // known and talking: nothing to learn
 		}
-		if p.learned >= maxLearnedFrom || !n.leads.take(now) {
+		if p.learned >= maxLearnedFrom || !n.leads.Take(now) {
 			n.stats.LeadsDropped++
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"log/slog"
 	"net/netip"
@@ -120,8 +121,8 @@ type Node struct {
 	nextID  uint64
 	stats   Stats
 	closed  bool
-	budget  tokenBucket              // opens of packets from unknown keys
-	leads   tokenBucket              // peer-exchange leads followed (exchange.go)
+	budget  rate.Bucket              // opens of packets from unknown keys
+	leads   rate.Bucket              // peer-exchange leads followed (exchange.go)
 	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
 	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
 	chal    challenger
@@ -181,8 +182,8 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		name:     cfg.Name,
 		book:     newBook(ps, maxPeers, maxTombstones),
 		hints:    map[[32]byte]string{},
-		budget:   tokenBucket{rate: strangerRate, burst: strangerRate},
-		leads:    tokenBucket{rate: learnRate, burst: learnBurst},
+		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
+		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
 		answers:  map[netip.Addr]time.Time{},
 		vwarn:    map[netip.Addr]bool{},
 		chal:     challenger{start: now},
@@ -538,25 +539,4 @@ func (n *Node) signalChange() {
 		close(n.changed)
 		n.changed = nil
 	}
-}
-
-// tokenBucket limits expensive work done for strangers.
-type tokenBucket struct {
-	rate, burst float64
-	tokens      float64
-	last        time.Time
-}
-
-func (b *tokenBucket) take(now time.Time) bool {
-	if b.last.IsZero() {
-		b.tokens = b.burst
-	} else {
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	}
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

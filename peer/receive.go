@@ -38,7 +38,7 @@ func (n *Node) handle(pkt Packet) {
 		if n.mayAnswer(pkt.From.Addr(), now) {
 			q := p
 			if q == nil {
-				if !n.budget.take(now) {
+				if !n.budget.Take(now) {
 					n.stats.UnknownBudget++
 					return
 				}
@@ -56,7 +56,7 @@ func (n *Node) handle(pkt Packet) {
 	if p != nil {
 		shared = p.shared
 	} else {
-		if !n.budget.take(now) {
+		if !n.budget.Take(now) {
 			n.stats.UnknownBudget++
 			n.stats.Dropped++
 			return

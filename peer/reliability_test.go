@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"net/netip"
 	"strings"
@@ -243,7 +244,7 @@ func TestKeyFloodBounded(t *testing.T) {
 	a.waitJoined("bob")
 	evil := mn.Listen()
 	a.mu.Lock()
-	a.budget = tokenBucket{rate: 1e9, burst: 1e9} // past the flood guard: test the bound itself
+	a.budget = rate.Bucket{Rate: 1e9, Burst: 1e9} // past the flood guard: test the bound itself
 	a.mu.Unlock()
 	// Hellos that never answer the challenge take nothing in.
 	for i := 0; i < 1000; i++ {
