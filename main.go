@@ -73,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.StringVar(&o.downloads, "downloads", defaultDownloads(), "folder where received files land")
-	fs.StringVar(&o.acceptFrom, "accept-from", "", "accept files from these peers without asking (comma-separated names, e.g. bob,张伟)")
+	fs.StringVar(&o.acceptFrom, "accept-from", "", "accept files from these peers without asking, once the name is pinned to their key (comma-separated names, e.g. bob,张伟)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `p2pchat: chat with everyone on your local network, no server needed.
 

@@ -27,6 +27,7 @@ func TestTransferCaptureShowsNoFileBytes(t *testing.T) {
 	const size = 16 << 20
 	sum := randomFile(t, src, size)
 	am := alice.Mark()
+	exchangeMessage(t, alice, "bob")
 	alice.Send("/send bob " + src)
 	alice.WaitFrom(t, am, transferTimeout, isTF("transfer-done", func(e tfEvent) bool { return e.Last }))
 	pcap := cp.stop(t)

@@ -28,6 +28,7 @@ func TestTransferDiskFull(t *testing.T) {
 	const size = 12 << 20
 	sum := randomFile(t, src, size)
 	am, bm := alice.Mark(), bob.Mark()
+	exchangeMessage(t, alice, "bob")
 	alice.Send("/send bob " + src)
 
 	full := decodeTF(t, bob.WaitFrom(t, bm, transferTimeout, isTF("transfer-failed", nil)))

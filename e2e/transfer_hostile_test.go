@@ -111,6 +111,14 @@ func hostileFiles(target string) error {
 		return err
 	}
 	targetKey, _ := p.TargetKey()
+	// A message under its name first: -accept-from trusts a name only once
+	// it is pinned to the key (the worst case: a peer bob already talks to).
+	if err := p.Say(hostile.Message(1, 1, 1, "hi bob, files coming")); err != nil {
+		return err
+	}
+	if _, err := p.Await(wire.KindAck, 5*time.Second); err != nil {
+		return err
+	}
 	emit(hfEvent{Event: "joined"})
 	for i, o := range hostileOffers() {
 		tid := uint64(0x6d616c0000 + i)

@@ -39,6 +39,7 @@ func testTransferRestart(t *testing.T, who string) {
 	const size = 128 << 20
 	sum := randomFile(t, src, size)
 	am, bm := alice.Mark(), bob.Mark()
+	exchangeMessage(t, alice, "bob")
 	alice.Send("/send bob " + src)
 	at := decodeTF(t, bob.WaitFrom(t, bm, transferTimeout, isTF("progress", func(e tfEvent) bool { return e.Bytes >= size/3 })))
 

@@ -25,6 +25,7 @@ func TestTransferLinkCutResumes(t *testing.T) {
 	const size = 512 << 20
 	sum := randomFile(t, src, size)
 	am, bm := alice.Mark(), bob.Mark()
+	exchangeMessage(t, alice, "bob")
 	alice.Send("/send bob " + src)
 	bob.WaitFrom(t, bm, transferTimeout, isTF("progress", func(e tfEvent) bool { return e.Bytes >= size/3 }))
 	hb.SetLink(t, false)

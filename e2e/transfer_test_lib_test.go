@@ -85,3 +85,14 @@ func fileSHA(t *testing.T, path string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// exchangeMessage sends to a message from from and waits for
+// its acknowledgement: the receiver then has from's name pinned to its key,
+// which -accept-from needs before it accepts anything by name.
+func exchangeMessage(t *testing.T, from *Proc, to string) {
+	t.Helper()
+	m := from.Mark()
+	for _, id := range from.SendTo(t, to, "files for you") {
+		from.WaitFrom(t, m, transferTimeout, IsDelivered(to, id))
+	}
+}

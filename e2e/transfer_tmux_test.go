@@ -63,6 +63,7 @@ func TestTransferProgressInTmux(t *testing.T) {
 	const size = 40 << 20
 	sum := randomFile(t, src, size)
 	jm := jay.Mark()
+	exchangeMessage(t, jay, "tux")
 	jay.Send("/send tux " + src)
 
 	// progressAt is the percentage of the progress line just above the

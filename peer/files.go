@@ -13,9 +13,13 @@ import (
 
 // FileMsg is a transfer control payload from a peer in the address book.
 type FileMsg struct {
-	PeerID  string   // the sender's stable id
-	Peer    string   // its display name when the payload arrived
-	Key     [32]byte // its public key
+	PeerID string   // the sender's stable id
+	Peer   string   // its display name when the payload arrived
+	Key    [32]byte // its public key
+	// Pinned: it is shown by its plain nickname and that nickname is pinned
+	// to its key (a message was exchanged under it, or the user trusted
+	// it), so the name means this key and not the first to claim it.
+	Pinned  bool
 	Payload wire.Payload
 }
 
@@ -78,5 +82,6 @@ func (n *Node) onFile(p *peerState, pl *wire.Payload) {
 	if p.label == "" || n.files == nil {
 		return
 	}
-	n.files(FileMsg{PeerID: p.id, Peer: p.label, Key: p.key, Payload: *pl})
+	k, pinned := n.book.pins.lookup(p.nick)
+	n.files(FileMsg{PeerID: p.id, Peer: p.label, Key: p.key, Pinned: pinned && k == p.key && p.label == p.nick, Payload: *pl})
 }

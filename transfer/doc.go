@@ -64,7 +64,7 @@
 // # On disk
 //
 // Nothing is written before the user accepts (or -accept-from names the
-// peer). Data goes to <downloads>/.p2pchat-partial/<id>-<n>.part, opened
+// peer and that name is pinned to the offering key: FileMsg.Pinned). Data goes to <downloads>/.p2pchat-partial/<id>-<n>.part, opened
 // through os.Root so no name can leave the downloads folder; when a file's
 // last byte is in, its SHA-256 is compared with the offer's, and only a
 // match is linked to its final, sanitised name, never over an existing

@@ -40,7 +40,7 @@ type Config struct {
 	Streams    Streams
 	Downloads  string       // where received files land (created if missing)
 	StateDir   string       // where our outgoing transfers are remembered for a restart ("" = not remembered)
-	AcceptFrom []string     // display names whose offers are accepted without asking
+	AcceptFrom []string     // names whose offers are accepted without asking, when pinned to the offering key
 	Logger     *slog.Logger // nil discards
 }
 
@@ -656,7 +656,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	m.add(x)
 	m.emitLocked(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
 		Text: fmt.Sprintf("%s offers %s: /accept %d or /reject %d", x.peerName, x.what(), x.local, x.local)})
-	if m.accept[f.Peer] {
+	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
 		m.acceptLocked(x, " (-accept-from)")
 	}
 }

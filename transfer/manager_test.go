@@ -214,11 +214,35 @@ func TestRejectAndCancel(t *testing.T) {
 }
 
 // TestAcceptFrom: an offer from a peer named in AcceptFrom is accepted
-// without asking.
+// without asking, once that name is pinned to the offering key (a message
+// was exchanged under it); before that, the first key to claim the name is
+// not trusted with the user's disk, and the offer waits.
 func TestAcceptFrom(t *testing.T) {
 	a, b, bobID := pair(t, "alice")
 	src := t.TempDir()
 	want := writeRandom(t, filepath.Join(src, "auto.txt"), 5000)
+	first, err := a.m.Send(bobID, []string{filepath.Join(src, "auto.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := b.await(t, "offer", kind(EvOffer))
+	for _, in := range b.m.List() { // auto-accepting happens with the offer, or never
+		if in.ID == off.ID && in.State != Offered {
+			t.Fatalf("an offer under a name pinned to nobody was accepted: %+v", in)
+		}
+	}
+	a.m.Cancel(first)
+	b.await(t, "cancelled", kind(EvFailed))
+	// A message under the name pins it: now the offer is accepted at once.
+	ids, err := a.node.Send(bobID, "here comes a file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.node.Flush(ctx); err != nil || len(ids) != 1 {
+		t.Fatal(err)
+	}
 	if _, err := a.m.Send(bobID, []string{filepath.Join(src, "auto.txt")}); err != nil {
 		t.Fatal(err)
 	}
