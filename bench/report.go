@@ -18,6 +18,7 @@ const (
 	unitMB     = "MB"      // 10^6 bytes
 	unitCPU    = "s/min"   // CPU seconds per minute
 	unitPerMin = "pkt/min" // packets per minute
+	unitMBs    = "MB/s"    // 10^6 bytes per second
 )
 
 // figure is one measured figure next to its raw floor.
@@ -44,6 +45,9 @@ type report struct {
 	gobench  []string
 	profiles []string // pprof -top summaries
 	failures []string
+
+	fileRate float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
+	fileSrc  string  // files phase: the file it sent
 }
 
 func (r *report) add(f figure) {
@@ -74,6 +78,8 @@ func fmtUnit(v float64, unit string) string {
 		return fmt.Sprintf("%.1f MB", v)
 	case unitCPU:
 		return fmt.Sprintf("%.3f s/min", v)
+	case unitMBs:
+		return fmt.Sprintf("%.0f MB/s", v)
 	case unitPerMin:
 		return fmt.Sprintf("%.1f /min", v)
 	}
