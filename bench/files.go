@@ -310,8 +310,8 @@ func phaseFiles(r *report, sz sizes, _ string) {
 		pr := p2pTransfer(pa, pb, src, dl, size)
 		runs = append(runs, pr)
 		p2ps = append(p2ps, pr.rate)
-		logf("  raw %.0f MB/s, p2pchat %.0f MB/s (offer hash %v), chat p50 %s max %s", rs.Rate/1e6, pr.rate/1e6,
-			pr.hash.Round(time.Millisecond), fmtMicros(pr.chat.P50), fmtMicros(pr.chat.Max))
+		logf("  raw %.0f MB/s, p2pchat %.0f MB/s in %v (offer hash %v), CPU sender %v receiver %v, chat p50 %s max %s", rs.Rate/1e6, pr.rate/1e6,
+			pr.took.Round(time.Millisecond), pr.hash.Round(time.Millisecond), pr.sendCPU, pr.recvCPU, fmtMicros(pr.chat.P50), fmtMicros(pr.chat.Max))
 	}
 	raw, ours := median(raws), median(p2ps)
 	best := runs[0]
