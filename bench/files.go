@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/proctest"
@@ -63,7 +64,7 @@ func roleTCPRecv(args []string) {
 	secs := time.Since(t0).Seconds()
 	c.Write([]byte{1})
 	c.Close()
-	emitResult(&roleStat{N: int(n), Secs: secs, Rate: float64(n) / secs})
+	emitResult(&roleStat{N: int(n), Secs: secs, Rate: float64(n) / secs, Extra: selfCPU()})
 }
 
 // roleTCPSend is the floor's sender: it copies a file to the receiver
@@ -93,7 +94,17 @@ func roleTCPSend(args []string) {
 		fatalRole("no answer from the receiver: %v", err)
 	}
 	secs := time.Since(t0).Seconds()
-	emitResult(&roleStat{N: int(n), Secs: secs, Rate: float64(n) / secs})
+	emitResult(&roleStat{N: int(n), Secs: secs, Rate: float64(n) / secs, Extra: selfCPU()})
+}
+
+// selfCPU is this process's CPU time so far, as "user+system".
+func selfCPU() string {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return ""
+	}
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return fmt.Sprintf("%v+%v", tv(ru.Utime).Round(time.Millisecond), tv(ru.Stime).Round(time.Millisecond))
 }
 
 // makeFile writes size random bytes to a new file in dir.
@@ -126,7 +137,8 @@ func rawCopy(a, b *testnet.Host, src string) *roleStat {
 	recv := startRole(b, "tcp-recv", "-bind", ipStr(b), "-port", "9100", "-out", out)
 	waitReady(recv)
 	s := result(startRole(a, "tcp-send", "-to", addr(b, 9100), "-in", src), 10*time.Minute)
-	result(recv, time.Minute)
+	rr := result(recv, time.Minute)
+	s.Extra = "CPU sender " + s.Extra + ", receiver " + rr.Extra
 	sameFile(src, out)
 	os.Remove(out)
 	return s
@@ -310,7 +322,7 @@ func phaseFiles(r *report, sz sizes, _ string) {
 		pr := p2pTransfer(pa, pb, src, dl, size)
 		runs = append(runs, pr)
 		p2ps = append(p2ps, pr.rate)
-		logf("  raw %.0f MB/s, p2pchat %.0f MB/s in %v (offer hash %v), CPU sender %v receiver %v, chat p50 %s max %s", rs.Rate/1e6, pr.rate/1e6,
+		logf("  raw %.0f MB/s (%s), p2pchat %.0f MB/s in %v (offer hash %v), CPU sender %v receiver %v, chat p50 %s max %s", rs.Rate/1e6, rs.Extra, pr.rate/1e6,
 			pr.took.Round(time.Millisecond), pr.hash.Round(time.Millisecond), pr.sendCPU, pr.recvCPU, fmtMicros(pr.chat.P50), fmtMicros(pr.chat.Max))
 	}
 	raw, ours := median(raws), median(p2ps)
