@@ -46,8 +46,9 @@ type report struct {
 	profiles []string // pprof -top summaries
 	failures []string
 
-	fileRate float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
-	fileSrc  string  // files phase: the file it sent
+	fileRate  float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
+	fileWhole float64 // the same from /send, the offer's hashing included
+	fileSrc   string  // files phase: the file it sent
 }
 
 func (r *report) add(f figure) {
