@@ -19,6 +19,8 @@ const (
 	unitCPU    = "s/min"   // CPU seconds per minute
 	unitPerMin = "pkt/min" // packets per minute
 	unitMBs    = "MB/s"    // 10^6 bytes per second
+	unitSecs   = "s"       // seconds (CPU time)
+	unitMiB    = "MiB"     // 2^20 bytes
 )
 
 // figure is one measured figure next to its raw floor.
@@ -81,6 +83,10 @@ func fmtUnit(v float64, unit string) string {
 		return fmt.Sprintf("%.3f s/min", v)
 	case unitMBs:
 		return fmt.Sprintf("%.0f MB/s", v)
+	case unitSecs:
+		return fmt.Sprintf("%.2f s", v)
+	case unitMiB:
+		return fmt.Sprintf("%.1f MiB", v)
 	case unitPerMin:
 		return fmt.Sprintf("%.1f /min", v)
 	}
