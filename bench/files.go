@@ -317,6 +317,11 @@ func phaseFiles(r *report, sz sizes, _ string) {
 	waitJoined(pa, 0, []string{"b"}, time.Now().Add(joinTimeout))
 	waitJoined(pb, 0, []string{"a"}, time.Now().Add(joinTimeout))
 
+	// The first copy of a run is slow on a VM (its receiver spends 2-4 s
+	// of system time per GiB on fresh page-cache pages, later ones under
+	// 1 s): one copy warms the machine up, not counted.
+	w := rawCopy(a, b, src)
+	logf("  warm-up raw copy: %.0f MB/s (%s), not counted", w.Rate/1e6, w.Extra)
 	var raws, p2ps, wholes []float64
 	var runs []p2pRun
 	for round := 1; round <= sz.fileRounds; round++ {
@@ -373,7 +378,7 @@ func phaseFiles(r *report, sz sizes, _ string) {
 	}
 	r.add(figure{
 		Name: "file transfer peak RSS (VmHWM)", Impl: "p2pchat receiver", Value: float64(recvHWM) / 1024, Unit: unitMiB, Floor: -1,
-		Goal: "< 50 MB", Met: recvHWM*1024 < 50e6,
+		Goal: "< 50 MB (both)", Met: max(recvHWM, sendHWM)*1024 < 50e6,
 		Note: fmt.Sprintf("sender %.1f MiB, receiver %.1f MiB: peak over the process's life, every round included", float64(sendHWM)/1024, float64(recvHWM)/1024),
 	})
 	r.add(figure{
