@@ -320,7 +320,6 @@ func (w *fileWriter) open(i int) *sessErr {
 		f.Close()
 		return &sessErr{code: CodeDiskError, text: err.Error()}
 	}
-	preallocate(f, at, int64(x.files[i].Size))
 	w.f, w.at = f, at
 	return nil
 }
