@@ -240,26 +240,6 @@ func main() {
 func oneProcessor() {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
-		singleProc = true
-	}
-}
-
-// singleProc: oneProcessor chose one processor (GOMAXPROCS was not set).
-var singleProc bool
-
-// dataProcs is transfer.Config.Flowing: while file data flows, p2pchat
-// runs on two processors (if the machine has them), so that a transfer's
-// network reading and decryption overlap its hashing and disk writes, and
-// chat is not queued behind them; back to one when the last transfer's
-// data stops. Only when oneProcessor chose one processor.
-func dataProcs(flowing bool) {
-	if !singleProc {
-		return
-	}
-	if flowing {
-		runtime.GOMAXPROCS(min(runtime.NumCPU(), 2))
-	} else {
-		runtime.GOMAXPROCS(1)
 	}
 }
 
@@ -316,8 +296,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	}
 	files, err := transfer.New(transfer.Config{Node: node, Streams: tr, Downloads: o.downloads,
-		StateDir: filepath.Join(o.home, "transfers"), AcceptFrom: acceptFrom, Logger: logger,
-		Flowing: dataProcs})
+		StateDir: filepath.Join(o.home, "transfers"), AcceptFrom: acceptFrom, Logger: logger})
 	if err != nil {
 		node.Close()
 		return fail("%v (choose another with -downloads)", err)

@@ -61,10 +61,6 @@
 // the one due, or on a connection nobody accepted is a protocol error:
 // dropped with the connection.
 //
-// The receiver reads and opens frames in one goroutine, a few frames ahead
-// of the one that writes and hashes them; Config.Flowing tells the program
-// while data flows, so that it can give the process a second processor.
-//
 // # On disk
 //
 // Nothing is written before the user accepts (or -accept-from names the

@@ -42,12 +42,6 @@ type Config struct {
 	StateDir   string       // where our outgoing transfers are remembered for a restart ("" = not remembered)
 	AcceptFrom []string     // display names whose offers are accepted without asking
 	Logger     *slog.Logger // nil discards
-	// Flowing, if set, is called with true when file data starts flowing
-	// on a data connection while none was, and with false when the last
-	// one stops: p2pchat gives the process a second processor meanwhile
-	// (main.go), so that reading and decrypting overlap hashing and
-	// writing.
-	Flowing func(bool)
 }
 
 // Bounds on what peers can make the manager hold.
@@ -81,7 +75,6 @@ type Manager struct {
 	root  *os.Root // the downloads folder
 	ctl   chan peer.FileMsg
 	slots chan struct{} // incoming data connections
-	flow  flowGate      // data connections with data flowing (Config.Flowing)
 
 	mu       sync.Mutex
 	next     int

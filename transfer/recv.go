@@ -128,32 +128,21 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 	x.wasLive = true
 	m.mu.Unlock()
 
-	m.flow.flowing(1, m.cfg.Flowing)
-	defer m.flow.flowing(-1, m.cfg.Flowing)
 	w := &fileWriter{m: m, x: x}
 	defer w.close()
 	// Empty files need no data.
 	if done, se := w.advance(fw); done || se != nil {
 		return se
 	}
-	// Frames are read and opened by their own goroutine while this one
-	// writes and hashes the previous ones: the two overlap when a second
-	// processor is free, and the network is read while a disk write
-	// blocks.
-	in := m.readFrames(nc, fr)
-	defer in.stop(nc)
 	for {
-		rf, ok := <-in.frames
-		if !ok {
-			return lost("the data connection ended")
-		}
-		if rf.err != nil {
-			if errors.Is(rf.err, errProtocol) {
-				return fatal(CodeProtocol, "%v", rf.err)
+		_ = nc.SetReadDeadline(time.Now().Add(ioTimeout))
+		f, err := fr.read()
+		if err != nil {
+			if errors.Is(err, errProtocol) {
+				return fatal(CodeProtocol, "%v", err)
 			}
-			return lost("%v", rf.err)
+			return lost("%v", err)
 		}
-		f := rf.f
 		switch f.typ {
 		case frameData:
 		case frameAbort:
@@ -161,9 +150,7 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		default:
 			return fatal(CodeProtocol, "unexpected frame %d", f.typ)
 		}
-		se := w.write(int(f.file), int64(f.off), f.data)
-		in.free <- rf.buf
-		if se != nil {
+		if se := w.write(int(f.file), int64(f.off), f.data); se != nil {
 			if se.code == CodeDiskError {
 				_ = fw.write(frameResult, uint32(f.file), 0, []byte{verdictDisk})
 				_ = fw.flush()
@@ -174,68 +161,6 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 			return se
 		}
 	}
-}
-
-// readAhead is how many opened frames may wait for the disk: with the one
-// being written and the one being read, the receiver holds readAhead+2
-// frame buffers (about 1 MiB).
-const readAhead = 2
-
-// inFrame is one opened frame (or why reading stopped), in buf.
-type inFrame struct {
-	f   frame
-	err error
-	buf []byte
-}
-
-// frameFeed is the goroutine reading frames ahead of the writer.
-type frameFeed struct {
-	frames chan inFrame // ends with an error frame, or closed after stop
-	free   chan []byte  // buffers back from the writer
-	quit   chan struct{}
-	done   chan struct{}
-}
-
-// readFrames starts reading and opening frames from fr into buffers of
-// its own, at most readAhead ahead of the consumer.
-func (m *Manager) readFrames(nc net.Conn, fr *frameReader) *frameFeed {
-	ff := &frameFeed{frames: make(chan inFrame, readAhead), free: make(chan []byte, readAhead+2),
-		quit: make(chan struct{}), done: make(chan struct{})}
-	for range readAhead + 2 {
-		ff.free <- make([]byte, maxFrame)
-	}
-	go func() {
-		defer close(ff.done)
-		defer close(ff.frames)
-		for {
-			var buf []byte
-			select {
-			case buf = <-ff.free:
-			case <-ff.quit:
-				return
-			}
-			_ = nc.SetReadDeadline(time.Now().Add(ioTimeout))
-			fr.buf = buf
-			f, err := fr.read()
-			select {
-			case ff.frames <- inFrame{f: f, err: err, buf: buf}:
-			case <-ff.quit:
-				return
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return ff
-}
-
-// stop ends the reader: it unblocks a read in progress by expiring the
-// connection's read deadline, and waits for it.
-func (ff *frameFeed) stop(nc net.Conn) {
-	close(ff.quit)
-	_ = nc.SetReadDeadline(time.Unix(1, 0))
-	<-ff.done
 }
 
 // fileWriter writes the files of one data connection in order.

@@ -142,8 +142,6 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	stamps := x.stamps
 	m.mu.Unlock()
 	_ = nc.SetDeadline(time.Time{})
-	m.flow.flowing(1, m.cfg.Flowing)
-	defer m.flow.flowing(-1, m.cfg.Flowing)
 
 	// The receiver's verdicts come back while we send.
 	results := make(chan *sessErr, 1)
