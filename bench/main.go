@@ -4,6 +4,7 @@
 //
 //	go run ./bench          # the full sizes, several minutes
 //	go run ./bench -quick   # smaller counts and windows, under a minute or two
+//	go run ./bench -only files,croc -o /tmp/files.md  # file transfer: raw TCP, p2pchat, croc
 //
 // Every process it starts runs inside namespaces it created; nothing is
 // sent in the caller's namespace. It stops by itself (every loop is bounded
@@ -46,6 +47,8 @@ var roles = map[string]func([]string){
 	"ready":      roleReady,
 	"node-recv":  roleNodeRecv,
 	"node-send":  roleNodeSend,
+	"tcp-recv":   roleTCPRecv,
+	"tcp-send":   roleTCPSend,
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -72,9 +75,10 @@ func run() int {
 	quick := flag.Bool("quick", false, "smaller counts and shorter windows, for a fast smoke run")
 	out := flag.String("o", "BENCHMARKS.md", "report file to rewrite (relative to the module root)")
 	profDir := flag.String("profile", "", "directory for CPU profiles of the peer.Node throughput roles")
-	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench); default all")
+	binFlag := flag.String("bin", "", "p2pchat binary to measure instead of building one (to compare two builds)")
+	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc); default all")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [-quick] [-o BENCHMARKS.md] [-profile DIR] [-only PHASES]\n\n"+
+		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [-quick] [-o BENCHMARKS.md] [-profile DIR] [-only PHASES] [-bin P2PCHAT]\n\n"+
 			"Measures p2pchat against raw UDP floors on a simulated LAN of network\n"+
 			"namespaces and rewrites BENCHMARKS.md. Needs root.\n\n")
 		flag.PrintDefaults()
@@ -122,12 +126,20 @@ func run() int {
 		return 1
 	}
 	p2pBin = filepath.Join(bin, "p2pchat")
-	logf("building p2pchat")
-	build := exec.Command("go", "build", "-o", p2pBin, ".")
-	build.Dir = modRoot
-	if b, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: go build of p2pchat failed: %v\n%s", err, b)
-		return 1
+	if *binFlag != "" {
+		if p2pBin, err = filepath.Abs(*binFlag); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -bin: %v\n", err)
+			return 1
+		}
+		logf("measuring %s", p2pBin)
+	} else {
+		logf("building p2pchat")
+		build := exec.Command("go", "build", "-o", p2pBin, ".")
+		build.Dir = modRoot
+		if b, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: go build of p2pchat failed: %v\n%s", err, b)
+			return 1
+		}
 	}
 	if msgSize, ackSize, err = wireSizes(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: measuring p2pchat's datagram sizes in memory: %v\n", err)
@@ -153,6 +165,8 @@ func run() int {
 		{"idle", phaseIdle},
 		{"lan", phaseLAN},
 		{"gobench", phaseGoBench},
+		{"files", phaseFiles},
+		{"croc", phaseCroc},
 	}
 	for _, ph := range phases {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), ph.name) {

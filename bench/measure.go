@@ -29,6 +29,8 @@ type sizes struct {
 	idleWindow time.Duration // CPU window
 	startups   int           // process starts timed
 	memPeers   int           // peers for the memory figure
+	fileBytes  int64         // file-transfer phase: the file's size
+	fileRounds int           // file-transfer rounds (raw copy and p2pchat alternating)
 	benchtime  string        // go test -benchtime
 	watchdog   time.Duration // the whole run ends after this
 }
@@ -37,6 +39,7 @@ var fullSizes = sizes{
 	messages: 10000, throughput: 10 * time.Second, rounds: 5, nodes: 20, fanRounds: 50,
 	mdnsWarm: 60 * time.Second, mdnsWindow: 2 * time.Minute,
 	settle: 10 * time.Second, idleWindow: time.Minute, startups: 10, memPeers: 50,
+	fileBytes: 1 << 30, fileRounds: 3,
 	benchtime: "1s", watchdog: 30 * time.Minute,
 }
 
@@ -44,6 +47,7 @@ var quickSizes = sizes{
 	messages: 1000, throughput: 2 * time.Second, rounds: 2, nodes: 10, fanRounds: 10,
 	mdnsWarm: 5 * time.Second, mdnsWindow: 20 * time.Second,
 	settle: 3 * time.Second, idleWindow: 10 * time.Second, startups: 3, memPeers: 50,
+	fileBytes: 256 << 20, fileRounds: 2,
 	benchtime: "100ms", watchdog: 8 * time.Minute,
 }
 

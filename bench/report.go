@@ -18,6 +18,9 @@ const (
 	unitMB     = "MB"      // 10^6 bytes
 	unitCPU    = "s/min"   // CPU seconds per minute
 	unitPerMin = "pkt/min" // packets per minute
+	unitMBs    = "MB/s"    // 10^6 bytes per second
+	unitSecs   = "s"       // seconds (CPU time)
+	unitMiB    = "MiB"     // 2^20 bytes
 )
 
 // figure is one measured figure next to its raw floor.
@@ -44,6 +47,10 @@ type report struct {
 	gobench  []string
 	profiles []string // pprof -top summaries
 	failures []string
+
+	fileRate  float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
+	fileWhole float64 // the same from /send, the offer's hashing included
+	fileSrc   string  // files phase: the file it sent
 }
 
 func (r *report) add(f figure) {
@@ -74,6 +81,12 @@ func fmtUnit(v float64, unit string) string {
 		return fmt.Sprintf("%.1f MB", v)
 	case unitCPU:
 		return fmt.Sprintf("%.3f s/min", v)
+	case unitMBs:
+		return fmt.Sprintf("%.0f MB/s", v)
+	case unitSecs:
+		return fmt.Sprintf("%.2f s", v)
+	case unitMiB:
+		return fmt.Sprintf("%.1f MiB", v)
 	case unitPerMin:
 		return fmt.Sprintf("%.1f /min", v)
 	}

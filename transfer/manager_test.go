@@ -23,7 +23,7 @@ type side struct {
 	addr netip.AddrPort
 }
 
-func newSide(t *testing.T, name string, acceptFrom ...string) *side {
+func newSide(t testing.TB, name string, acceptFrom ...string) *side {
 	t.Helper()
 	tr, err := peer.Listen(peer.NetConfig{Bind: netip.MustParseAddr("127.0.0.1")})
 	if err != nil {
@@ -54,7 +54,7 @@ func newSide(t *testing.T, name string, acceptFrom ...string) *side {
 }
 
 // pair makes two sides that know each other.
-func pair(t *testing.T, acceptFrom ...string) (a, b *side, bID string) {
+func pair(t testing.TB, acceptFrom ...string) (a, b *side, bID string) {
 	t.Helper()
 	a, b = newSide(t, "alice"), newSide(t, "bob", acceptFrom...)
 	a.node.AddPeer(b.addr)
@@ -74,7 +74,7 @@ func pair(t *testing.T, acceptFrom ...string) (a, b *side, bID string) {
 }
 
 // await returns the first event of s that f accepts.
-func (s *side) await(t *testing.T, what string, f func(Event) bool) Event {
+func (s *side) await(t testing.TB, what string, f func(Event) bool) Event {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -94,7 +94,7 @@ func (s *side) await(t *testing.T, what string, f func(Event) bool) Event {
 
 func kind(k EventKind) func(Event) bool { return func(e Event) bool { return e.Kind == k } }
 
-func writeRandom(t *testing.T, path string, n int) []byte {
+func writeRandom(t testing.TB, path string, n int) []byte {
 	t.Helper()
 	b := make([]byte, n)
 	rand.Read(b)

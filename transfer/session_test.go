@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func testSession(t *testing.T) (*hello, [32]byte, [16]byte) {
+func testSession(t testing.TB) (*hello, [32]byte, [16]byte) {
 	t.Helper()
 	h := &hello{sender: [32]byte{1}, receiver: [32]byte{2}, transfer: 77, nonce: [16]byte{3}}
 	return h, [32]byte{9}, [16]byte{4}
