@@ -316,6 +316,11 @@ func phaseFiles(r *report, sz sizes, _ string) {
 	waitReady(pb)
 	waitJoined(pa, 0, []string{"b"}, time.Now().Add(joinTimeout))
 	waitJoined(pb, 0, []string{"a"}, time.Now().Add(joinTimeout))
+	// -accept-from trusts "a" only once that name is pinned to a's key: a
+	// message exchanged under it, as between people who know each other.
+	m := pa.Mark()
+	ids := pa.SendTo(tb, "b", chatText)
+	must(pa, m, msgTimeout, "delivered", proctest.IsDelivered("b", ids[0]))
 
 	// The first copy of a run is slow on a VM (its receiver spends 2-4 s
 	// of system time per GiB on fresh page-cache pages, later ones under
