@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,33 +40,7 @@ func TestFloodAndGarbage(t *testing.T) {
 	floodStart := time.Now()
 
 	// Memory, sampled every 250 ms while the flood lasts.
-	type sample struct {
-		at  time.Duration
-		rss int64
-	}
-	var (
-		smu     sync.Mutex
-		samples []sample
-	)
-	stopSampling := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tk := time.NewTicker(250 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stopSampling:
-				return
-			case <-tk.C:
-				if r, err := proctest.RSS(pid); err == nil {
-					smu.Lock()
-					samples = append(samples, sample{time.Since(floodStart), r})
-					smu.Unlock()
-				}
-			}
-		}
-	}()
+	sampler := proctest.SampleRSS(pid, 250*time.Millisecond)
 
 	// bob -> alice, one message every 200 ms, each must be shown within 1 s.
 	var lat []time.Duration
@@ -98,8 +71,7 @@ func TestFloodAndGarbage(t *testing.T) {
 	}
 	tk.Stop()
 	floodTime := time.Since(floodStart)
-	close(stopSampling)
-	<-sampled
+	samples := sampler.Stop()
 	floodErr, flOut := fl.ExitErr(), fl.Stdout().String()
 	t.Logf("flooder: %v after %v: %s", floodErr, floodTime.Round(time.Millisecond), strings.TrimSpace(flOut))
 	if floodErr != nil || !strings.Contains(flOut, "FLOOD sent=") {
@@ -132,11 +104,10 @@ func TestFloodAndGarbage(t *testing.T) {
 	}
 
 	// Memory: bounded and not growing steadily.
-	peak := before
+	peak := proctest.PeakKB(before, samples)
 	var during []string
 	for _, s := range samples {
-		peak = max(peak, s.rss)
-		during = append(during, fmt.Sprintf("%.1fs:%dMB", s.at.Seconds(), s.rss/1024))
+		during = append(during, fmt.Sprintf("%.1fs:%dMB", s.At.Seconds(), s.KB/1024))
 	}
 	t.Logf("alice RSS: before %d KiB, during %s, peak %d KiB, after %d KiB", before, strings.Join(during, " "), peak, after)
 	const limitKB = 60 * 1024
@@ -146,14 +117,7 @@ func TestFloodAndGarbage(t *testing.T) {
 	if n := len(samples); n >= 8 {
 		// Compare the first and last third of the flood: junk must not
 		// accumulate.
-		maxOf := func(ss []sample) int64 {
-			m := int64(0)
-			for _, s := range ss {
-				m = max(m, s.rss)
-			}
-			return m
-		}
-		first, last := maxOf(samples[:n/3]), maxOf(samples[n-n/3:])
+		first, last := proctest.PeakKB(0, samples[:n/3]), proctest.PeakKB(0, samples[n-n/3:])
 		if last-first > 10*1024 {
 			t.Errorf("alice RSS grows during the flood: %d KiB in the first third, %d KiB in the last", first, last)
 		}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,28 +46,7 @@ func TestHostileBackpressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		smu  sync.Mutex
-		peak = before
-	)
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				if r, err := proctest.RSS(pid); err == nil {
-					smu.Lock()
-					peak = max(peak, r)
-					smu.Unlock()
-				}
-			}
-		}
-	}()
+	sampler := proctest.SampleRSS(pid, 100*time.Millisecond)
 
 	// Nobody reads; the key sends everything, three times over for what is
 	// not acknowledged.
@@ -77,8 +55,7 @@ func TestHostileBackpressure(t *testing.T) {
 	st := hp.do(hcmd{Op: "stream", Peer: "s", Stream: stream, From: 1, To: total, Size: size, Text: prefix, Rounds: 3}, "streamed", 3*time.Minute)
 	acked := hp.do(hcmd{Op: "acked", Peer: "s", Stream: stream}, "acked", msgTimeout).IDs
 	stalledFor := time.Since(stalled)
-	close(stop)
-	<-sampled
+	peak := proctest.PeakKB(before, sampler.Stop())
 	during, _ := proctest.RSS(pid)
 	hwm, _ := proctest.StatusKB(pid, "VmHWM")
 	t.Logf("nobody reading: %d messages sent (%d MiB) in %v, %d acknowledged (%d KiB); RSS before %d KiB, peak %d KiB, high-water %d KiB, at the end %d KiB",

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,28 +50,7 @@ func TestHostileReorderMemory(t *testing.T) {
 	hp.do(hcmd{Op: "dial", Conn: "tcp", TCP: true}, "dialed", msgTimeout)
 
 	// RSS every 100 ms while the attack lasts.
-	var (
-		smu     sync.Mutex
-		samples []int64
-	)
-	stop, sampled := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(sampled)
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				if r, err := proctest.RSS(pid); err == nil {
-					smu.Lock()
-					samples = append(samples, r)
-					smu.Unlock()
-				}
-			}
-		}
-	}()
+	sampler := proctest.SampleRSS(pid, 100*time.Millisecond)
 
 	attackStart := time.Now()
 	hm0 := hp.Mark()
@@ -112,8 +90,7 @@ func TestHostileReorderMemory(t *testing.T) {
 	}
 	tk.Stop()
 	attackTime := time.Since(attackStart)
-	close(stop)
-	<-sampled
+	samples := sampler.Stop()
 	if fe.Event != "flooded" {
 		t.Fatalf("the attack failed: %s\n%s", fe.Raw, hp.Report())
 	}
@@ -134,10 +111,7 @@ func TestHostileReorderMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peak := before
-	for _, s := range samples {
-		peak = max(peak, s)
-	}
+	peak := proctest.PeakKB(before, samples)
 
 	t.Logf("attack: %d keys over one TCP connection (%s), %d messages of %d KiB sent (%d MiB) in %v; %d acknowledged",
 		res.Count, res.Text, res.Sent, size>>10, int64(res.Sent)*size>>20, attackTime.Round(time.Millisecond), res.Acks)

@@ -84,3 +84,52 @@ func RunTime(pid int) (time.Duration, error) {
 	}
 	return time.Duration(sum), nil
 }
+
+// RSSSample is one reading of a process's resident set size.
+type RSSSample struct {
+	At time.Duration // since the sampling started
+	KB int64
+}
+
+// RSSSampler reads a process's RSS on a ticker until Stop.
+type RSSSampler struct {
+	stop, done chan struct{}
+	samples    []RSSSample
+}
+
+// SampleRSS starts reading pid's RSS every interval.
+func SampleRSS(pid int, every time.Duration) *RSSSampler {
+	s := &RSSSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	start := time.Now()
+	go func() {
+		defer close(s.done)
+		tk := time.NewTicker(every)
+		defer tk.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-tk.C:
+				if r, err := RSS(pid); err == nil {
+					s.samples = append(s.samples, RSSSample{time.Since(start), r})
+				}
+			}
+		}
+	}()
+	return s
+}
+
+// Stop ends the sampling and returns the readings, oldest first.
+func (s *RSSSampler) Stop() []RSSSample {
+	close(s.stop)
+	<-s.done
+	return s.samples
+}
+
+// PeakKB is the largest reading in samples, or floor if larger.
+func PeakKB(floor int64, samples []RSSSample) int64 {
+	for _, x := range samples {
+		floor = max(floor, x.KB)
+	}
+	return floor
+}
