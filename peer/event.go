@@ -41,10 +41,9 @@ type Reason string
 
 // Reasons for EvPending and EvFailed.
 const (
-	ReasonNoAnswer  Reason = "no-answer" // pending: the peer is online but has not acknowledged for a while
-	ReasonPeerLeft  Reason = "peer-left" // pending: the peer left; delivered if it comes back
-	ReasonStopped   Reason = "stopped"   // failed: this node stopped before the peer acknowledged
-	ReasonDiscarded Reason = "discarded" // failed: the user dropped the waiting message
+	ReasonNoAnswer Reason = "no-answer" // pending: the peer is online but has not acknowledged for a while
+	ReasonPeerLeft Reason = "peer-left" // pending: the peer left; delivered if it comes back
+	ReasonStopped  Reason = "stopped"   // failed: this node stopped before the peer acknowledged
 )
 
 // PeerInfo is a snapshot of one address-book entry, for /peers and /whois.

@@ -135,9 +135,3 @@ func (s *inStream) take(b *reorderBudget, seq uint64) {
 	s.bytes -= len(m.text)
 	b.used -= len(m.text)
 }
-
-// forget drops the buffer (the peer is forgotten), returning its room.
-func (s *inStream) forget(b *reorderBudget) {
-	b.used -= s.bytes
-	s.buf, s.bytes = nil, 0
-}

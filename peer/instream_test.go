@@ -243,18 +243,3 @@ func TestInStreamBudget(t *testing.T) {
 		t.Fatalf("after c's new stream: shown %v used %d", shownSeqs(got), b.used)
 	}
 }
-
-// TestInStreamForget: forgetting a stream returns its room to the total.
-func TestInStreamForget(t *testing.T) {
-	b := budget()
-	var a, c inStream
-	a.receive(inPkt{1, 5, 1, "hello"}.payload(), b, nil)
-	c.receive(inPkt{1, 5, 1, "hi"}.payload(), b, nil)
-	if b.used != 7 {
-		t.Fatalf("used %d, want 7", b.used)
-	}
-	a.forget(b)
-	if b.used != 2 || a.bytes != 0 || len(a.buf) != 0 {
-		t.Fatalf("after forget used %d, stream holds %d bytes in %d messages", b.used, a.bytes, len(a.buf))
-	}
-}

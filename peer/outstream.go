@@ -169,13 +169,6 @@ func (s *outStream) rearm() {
 	}
 }
 
-// drop removes every waiting message and returns them.
-func (s *outStream) drop() []*outMsg {
-	all := s.msgs
-	s.msgs = nil
-	return all
-}
-
 // newStreamID picks the id of a new stream: random, so that it differs
 // from every earlier stream to the same peer, across restarts too.
 func newStreamID() uint64 {

@@ -360,22 +360,6 @@ func TestOutStreamRearm(t *testing.T) {
 	}
 }
 
-// TestOutStreamDrop: drop hands back every waiting message in order and
-// leaves the stream empty, its seqs still counting on.
-func TestOutStreamDrop(t *testing.T) {
-	s := newOutStream(1)
-	pushN(&s, 3, t0)
-	if got := seqs(s.drop()); !slices.Equal(got, []uint64{1, 2, 3}) {
-		t.Fatalf("drop %v", got)
-	}
-	if s.len() != 0 || s.base() != 4 {
-		t.Fatalf("after drop len %d base %d, want 0 4", s.len(), s.base())
-	}
-	if m := s.push(9, "m", false, t0); m.seq != 4 {
-		t.Fatalf("seq after drop %d, want 4 (never reused)", m.seq)
-	}
-}
-
 // TestNewStreamID: stream ids are never 0 (0 means "no stream yet") and
 // differ between streams.
 func TestNewStreamID(t *testing.T) {

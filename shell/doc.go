@@ -127,7 +127,6 @@
 //	no-answer   pending: the peer is online but has not acknowledged for a while
 //	peer-left   pending: the peer left; delivered if it comes back
 //	stopped     failed: p2pchat stopped before the peer acknowledged
-//	discarded   failed: the waiting message was dropped
 //
 // A program should treat an unknown CODE like the event kind says. An event
 // kind added to the node later comes as

@@ -36,7 +36,7 @@ func TestEventLines(t *testing.T) {
 		{peer.Event{Kind: peer.EvPending, Peer: "bob", ID: 3, Reason: peer.ReasonNoAnswer}, "14:05 ! not delivered to bob yet"},
 		{peer.Event{Kind: peer.EvFailed, Peer: "bob", ID: 3, Reason: peer.ReasonStopped, Text: "p2pchat stopped before it was acknowledged"},
 			"14:05 ! not delivered to bob: p2pchat stopped before it was acknowledged"},
-		{peer.Event{Kind: peer.EvFailed, Peer: "bob\x1b[2J", ID: 3, Reason: peer.ReasonDiscarded, Text: "dropped\r\n14:06 carol: fake"},
+		{peer.Event{Kind: peer.EvFailed, Peer: "bob\x1b[2J", ID: 3, Reason: peer.ReasonStopped, Text: "dropped\r\n14:06 carol: fake"},
 			"14:05 ! not delivered to bob: dropped 14:06 carol: fake"},
 		{peer.Event{Kind: peer.EvRenamed, OldName: "bob", Peer: "robert"}, "14:05 * bob is now robert"},
 		{peer.Event{Kind: peer.EvWarning, Text: "carol presents a new key"}, "14:05 ! carol presents a new key"},
