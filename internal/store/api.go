@@ -1,0 +1,125 @@
+// Package store keeps a node's messages on disk in its home directory, so
+// that nothing typed is lost across a quit, a crash or a power cut: the
+// outbox (our messages not yet acknowledged, per recipient key), the inbox
+// (messages received and acknowledged but maybe not shown yet) and each
+// sender's stream position (what we have taken from it, so a message sent
+// again after any restart is recognised).
+//
+// It is a bbolt database (HOME/messages.db) written by one goroutine that
+// commits every write waiting at that moment in one transaction (group
+// commit: a burst costs one sync). Every record carries a CRC-32C, so a
+// damaged record is reported and skipped while the rest is kept. The
+// database file is locked: a second process on the same home gets
+// ErrLocked. What has been shown is marked in a separate small file
+// (HOME/shown), written with one pwrite right after the output it marks.
+package store
+
+import (
+	"errors"
+	"time"
+)
+
+// Key is a peer's public key.
+type Key = [32]byte
+
+// OutMsg is one of our messages waiting for its recipient's acknowledgement.
+type OutMsg struct {
+	ID   uint64 // the node's id of the message (in events), unique in this home
+	Seq  uint64 // its place in the stream to that recipient
+	Time int64  // when the user sent it, Unix ms
+	All  bool   // sent with /all
+	Text string
+}
+
+// OutStream is our stream to one recipient: its wire id, the next seq to
+// give, and what still waits.
+type OutStream struct {
+	Key    Key
+	Nick   string // the recipient's nickname when we last queued for it
+	Stream uint64
+	Next   uint64
+	Msgs   []OutMsg // seq order
+}
+
+// InPos is where a sender's stream to us stands: every seq below Next of
+// stream Stream has been taken (and is in the inbox or was shown).
+type InPos struct {
+	Stream, Next uint64
+}
+
+// InMsg is a received message in the inbox.
+type InMsg struct {
+	Idx    uint64 // its place in the inbox: increasing, never reused in this home
+	Key    Key    // the sender
+	Nick   string // the sender's label when it arrived
+	Stream uint64
+	Seq    uint64
+	Time   int64 // sender's clock, Unix ms
+	All    bool
+	Text   string
+}
+
+// Snapshot is what Open found.
+type Snapshot struct {
+	Out     []OutStream   // streams with messages waiting, and streams whose position must be kept
+	In      map[Key]InPos // every sender's position
+	Unshown []InMsg       // inbox entries above the shown mark, in Idx order
+	LastIdx uint64        // highest Idx ever given (0: none)
+	LastID  uint64        // highest OutMsg.ID ever given (0: none)
+	Damaged []string      // one line per damaged record that was skipped (safe to print)
+}
+
+// Queued is a message to add to the outbox, with its stream's head.
+type Queued struct {
+	Key    Key
+	Nick   string
+	Stream uint64
+	Next   uint64 // the stream's next seq after this message
+	Msg    OutMsg
+}
+
+// MsgRef names one outbox message.
+type MsgRef struct {
+	Key Key
+	Seq uint64
+}
+
+// KeyPos is a sender's new position.
+type KeyPos struct {
+	Key Key
+	Pos InPos
+}
+
+// Write is one batch of changes, applied atomically and in order with the
+// batches before it.
+type Write struct {
+	Queue  []Queued // new outbox messages (durable before done is called)
+	Acked  []MsgRef // acknowledged: removed from the outbox
+	Unsend []Key    // every waiting message to these keys removed
+	Inbox  []InMsg  // received messages (durable before done is called)
+	InPos  []KeyPos // senders' new positions, in the same transaction as Inbox
+}
+
+// Bounds; Open's defaults are the README's figures.
+type Limits struct {
+	PeerBytes  int // outbox text bytes for one recipient
+	TotalBytes int // outbox text bytes for all recipients
+	InboxBytes int // inbox text bytes not yet shown
+	Senders    int // sender positions kept (the least recently used go first)
+}
+
+// Errors; test with errors.Is.
+var (
+	ErrLocked  = errors.New("another p2pchat is using this home directory")
+	ErrFull    = errors.New("message store is full")
+	ErrClosed  = errors.New("message store closed")
+	ErrNoSpace = errors.New("no space left on the disk holding the home directory")
+)
+
+// The functions the package provides (implemented in store.go):
+//
+//	func Open(dir string, lim Limits, lockWait time.Duration) (*Store, Snapshot, error)
+//	func (s *Store) Write(w Write, done func(error)) // queued for the writer; done runs on the writer goroutine, in order
+//	func (s *Store) MarkShown(idx uint64) error       // synchronous: one pwrite of HOME/shown, no sync
+//	func (s *Store) Close() error                     // commits what waits, then closes
+var _ = time.Second
