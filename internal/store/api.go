@@ -108,6 +108,14 @@ type Limits struct {
 	Senders    int // sender positions kept (the least recently used go first)
 }
 
+// The defaults of Limits' zero fields.
+const (
+	DefaultPeerBytes  = 4 << 20
+	DefaultTotalBytes = 64 << 20
+	DefaultInboxBytes = 16 << 20
+	DefaultSenders    = 4096
+)
+
 // Errors; test with errors.Is.
 var (
 	ErrLocked  = errors.New("another p2pchat is using this home directory")
@@ -116,7 +124,8 @@ var (
 	ErrNoSpace = errors.New("no space left on the disk holding the home directory")
 )
 
-// The functions the package provides (implemented in store.go):
+// The functions the package provides (Open in store.go, Write and Close
+// in writer.go, MarkShown in shown.go):
 //
 //	func Open(dir string, lim Limits, lockWait time.Duration) (*Store, Snapshot, error)
 //	func (s *Store) Write(w Write, done func(error)) // queued for the writer; done runs on the writer goroutine, in order

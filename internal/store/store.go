@@ -1,0 +1,512 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Store is an open message store. Write, MarkShown and Close are safe for
+// concurrent use.
+type Store struct {
+	dir string
+	db  *bolt.DB
+	lim Limits
+	now func() time.Time
+
+	mu     sync.RWMutex // guards closed and sending on ch
+	closed bool
+	ch     chan request
+	exited chan struct{} // closed when the writer has returned
+
+	shownMu sync.Mutex
+	shownF  *os.File // nil once closed; also the home's lock
+	shown   atomic.Uint64
+
+	commits atomic.Uint64 // transactions committed by the writer (for tests)
+
+	st state // the writer's accounting; only the writer touches it after Open
+}
+
+// state is what the writer needs to check bounds without reading the
+// database: bytes per recipient and in all, the inbox entries in idx order
+// with their sizes, and each sender's last update.
+type state struct {
+	outBytes map[Key]int
+	outTotal int
+	inq      []inEntry
+	inBytes  int
+	posTime  map[Key]int64
+	lastIdx  uint64
+	lastID   uint64
+}
+
+type inEntry struct {
+	idx uint64
+	n   int
+}
+
+const dbName = "messages.db"
+
+// Open opens (or creates) the store in dir, waiting up to lockWait for
+// another process holding it. Zero fields of lim take the defaults.
+func Open(dir string, lim Limits, lockWait time.Duration) (*Store, Snapshot, error) {
+	return open(dir, lim, lockWait, time.Now)
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.PeerBytes <= 0 {
+		l.PeerBytes = DefaultPeerBytes
+	}
+	if l.TotalBytes <= 0 {
+		l.TotalBytes = DefaultTotalBytes
+	}
+	if l.InboxBytes <= 0 {
+		l.InboxBytes = DefaultInboxBytes
+	}
+	if l.Senders <= 0 {
+		l.Senders = DefaultSenders
+	}
+	return l
+}
+
+// notWritable says whether err means the home cannot be written.
+func notWritable(err error) bool {
+	return errors.Is(err, syscall.EROFS) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)
+}
+
+func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) (*Store, Snapshot, error) {
+	s := &Store{dir: dir, lim: lim.withDefaults(), now: now}
+	var snap Snapshot
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, snap, fmt.Errorf("message store: create %s: %w", dir, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "shown"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		if notWritable(err) {
+			return nil, snap, fmt.Errorf("message store: home directory %s is not writable: %w", dir, err)
+		}
+		return nil, snap, fmt.Errorf("message store: open %s: %w", dir, err)
+	}
+	if err := lockFile(f, lockWait); err != nil {
+		f.Close()
+		if errors.Is(err, ErrLocked) {
+			return nil, snap, fmt.Errorf("message store: %s: %w", dir, ErrLocked)
+		}
+		return nil, snap, fmt.Errorf("message store: %w", err)
+	}
+	shown, ok, err := readShown(f)
+	if err != nil {
+		f.Close()
+		return nil, snap, err
+	}
+	if !ok {
+		snap.Damaged = append(snap.Damaged, "message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again")
+	}
+	s.shownF = f
+	s.shown.Store(shown)
+
+	fail := func(err error) (*Store, Snapshot, error) {
+		if s.db != nil {
+			s.db.Close()
+		}
+		f.Close()
+		return nil, Snapshot{}, err
+	}
+	path := filepath.Join(dir, dbName)
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fail(fmt.Errorf("message store: read %s: %w", path, err))
+	}
+	var bad error
+	switch {
+	case err == nil && len(data) == 0:
+		bad = errors.New("the file is empty") // bbolt writes its first pages at creation
+	case err == nil:
+		bad = checkFile(data)
+	}
+	if bad == nil {
+		s.db, err = openBolt(path, lockWait)
+		switch {
+		case errors.Is(err, bolt.ErrTimeout):
+			return fail(fmt.Errorf("message store: %s: %w", dir, ErrLocked))
+		case err != nil && notWritable(err):
+			return fail(fmt.Errorf("message store: home directory %s is not writable: %w", dir, err))
+		case err != nil:
+			bad = err
+		}
+	}
+	var loaded *loadResult
+	if bad == nil {
+		if loaded, err = s.load(); err != nil {
+			s.db.Close()
+			s.db = nil
+			bad = err
+		}
+	}
+	if bad != nil {
+		line, err := s.replace(path, data, bad, lockWait)
+		if err != nil {
+			return fail(err)
+		}
+		snap.Damaged = append(snap.Damaged, line)
+		if loaded, err = s.load(); err != nil {
+			return fail(fmt.Errorf("message store: the rebuilt %s cannot be read: %w", path, err))
+		}
+	}
+	if err := s.tidy(loaded); err != nil {
+		return fail(err)
+	}
+	snap.Out = loaded.out
+	snap.In = loaded.in
+	snap.Unshown = loaded.unshown
+	snap.LastIdx = s.st.lastIdx
+	snap.LastID = s.st.lastID
+	snap.Damaged = append(snap.Damaged, loaded.damaged...)
+
+	s.ch = make(chan request, 256)
+	s.exited = make(chan struct{})
+	go s.writer()
+	return s, snap, nil
+}
+
+// openBolt opens the database, turning a panic or a memory fault of bbolt
+// into an error.
+func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, fmt.Errorf("bbolt failed: %s", printable(fmt.Sprint(r)))
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        wait,
+		NoFreelistSync: true, // rebuilt from the tree at open: nothing more to sync nor to damage
+		FreelistType:   bolt.FreelistMapType,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// printable keeps the printable ASCII of s, bounded.
+func printable(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= 200 {
+			b.WriteString("…")
+			break
+		}
+		if r >= 0x20 && r < 0x7f {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+// loadResult is what load read: the snapshot's parts, the records to
+// delete (damaged ones, inbox entries already shown) and the damage lines.
+type loadResult struct {
+	out     []OutStream
+	in      map[Key]InPos
+	unshown []InMsg
+	damaged []string
+	deletes []dbKey
+}
+
+type dbKey struct {
+	bucket, key []byte
+}
+
+// load reads the whole database into the writer's state and a snapshot.
+// bbolt panics on some damage checkFile cannot see; that is an error here.
+func (s *Store) load() (res *loadResult, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("bbolt failed reading: %s", printable(fmt.Sprint(r)))
+		}
+	}()
+	res = &loadResult{in: map[Key]InPos{}}
+	s.st = state{outBytes: map[Key]int{}, posTime: map[Key]int64{}}
+	shown := s.shown.Load()
+	err = s.db.View(func(tx *bolt.Tx) error {
+		damaged := func(bucket, k []byte) {
+			res.deletes = append(res.deletes, dbKey{bucket, append([]byte(nil), k...)})
+			res.damaged = append(res.damaged, damageLine(bucket, k))
+		}
+		if b := tx.Bucket(bucketMeta); b != nil {
+			err := b.ForEach(func(k, v []byte) error {
+				r, err := decode(v)
+				if err != nil || r.kind != kindMeta || !bytes.Equal(r.key, k) {
+					damaged(bucketMeta, k)
+					return nil
+				}
+				switch string(k) {
+				case string(metaLastIdx):
+					s.st.lastIdx = max(s.st.lastIdx, r.counter)
+				case string(metaLastID):
+					s.st.lastID = max(s.st.lastID, r.counter)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketOut); b != nil {
+			err := b.ForEach(func(k, v []byte) error {
+				r, err := decode(v)
+				if err != nil || (r.kind != kindHead && r.kind != kindOut) || !bytes.Equal(r.key, k) {
+					damaged(bucketOut, k)
+					return nil
+				}
+				var cur *OutStream
+				if n := len(res.out); n > 0 && res.out[n-1].Key == r.k {
+					cur = &res.out[n-1]
+				} else {
+					res.out = append(res.out, OutStream{Key: r.k})
+					cur = &res.out[len(res.out)-1]
+				}
+				if r.kind == kindHead {
+					cur.Nick, cur.Stream, cur.Next = r.nick, r.stream, r.next
+					return nil
+				}
+				cur.Msgs = append(cur.Msgs, OutMsg{ID: r.id, Seq: r.seq, Time: r.time, All: r.all, Text: r.text})
+				cur.Next = max(cur.Next, r.seq+1)
+				s.st.outBytes[r.k] += len(r.text)
+				s.st.outTotal += len(r.text)
+				s.st.lastID = max(s.st.lastID, r.id)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketIn); b != nil {
+			err := b.ForEach(func(k, v []byte) error {
+				r, err := decode(v)
+				if err != nil || r.kind != kindIn || !bytes.Equal(r.key, k) {
+					damaged(bucketIn, k)
+					return nil
+				}
+				s.st.lastIdx = max(s.st.lastIdx, r.id)
+				if r.id <= shown {
+					res.deletes = append(res.deletes, dbKey{bucketIn, append([]byte(nil), k...)})
+					return nil
+				}
+				res.unshown = append(res.unshown, InMsg{Idx: r.id, Key: r.k, Nick: r.nick, Stream: r.stream, Seq: r.seq, Time: r.time, All: r.all, Text: r.text})
+				s.st.inq = append(s.st.inq, inEntry{r.id, len(r.text)})
+				s.st.inBytes += len(r.text)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if b := tx.Bucket(bucketPos); b != nil {
+			err := b.ForEach(func(k, v []byte) error {
+				r, err := decode(v)
+				if err != nil || r.kind != kindPos || !bytes.Equal(r.key, k) {
+					damaged(bucketPos, k)
+					return nil
+				}
+				res.in[r.k] = InPos{Stream: r.stream, Next: r.next}
+				s.st.posTime[r.k] = r.time
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", dbName, err)
+	}
+	// The mark may be above every idx the database knows (it was rebuilt):
+	// new entries must come above it, or they would count as shown.
+	s.st.lastIdx = max(s.st.lastIdx, shown)
+	return res, nil
+}
+
+// damageLine is the report of one damaged record; it shows at most four
+// bytes of the key, in hex.
+func damageLine(bucket, k []byte) string {
+	where := map[string]string{"out": "outbox", "in": "inbox", "pos": "sender positions", "meta": "counters"}[string(bucket)]
+	switch {
+	case len(k) == 8 && string(bucket) == "in":
+		return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, uint64FromBE(k))
+	case len(k) >= 4:
+		return fmt.Sprintf("message store: damaged record in %s for key %x…, skipped", where, k[:4])
+	default:
+		return fmt.Sprintf("message store: damaged record in %s, skipped", where)
+	}
+}
+
+func uint64FromBE(b []byte) uint64 {
+	var v uint64
+	for _, c := range b {
+		v = v<<8 | uint64(c)
+	}
+	return v
+}
+
+// tidy makes the buckets, deletes what load found damaged or shown, drops
+// sender positions past the bound and writes the counters: one synced
+// transaction.
+func (s *Store) tidy(res *loadResult) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketOut, bucketIn, bucketPos, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		for _, d := range res.deletes {
+			if err := tx.Bucket(d.bucket).Delete(d.key); err != nil {
+				return err
+			}
+		}
+		for _, k := range s.evictSenders() {
+			delete(res.in, k)
+			if err := tx.Bucket(bucketPos).Delete(k[:]); err != nil {
+				return err
+			}
+		}
+		return s.putCounters(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("message store: tidy %s: %w", filepath.Join(s.dir, dbName), err)
+	}
+	return nil
+}
+
+func (s *Store) putCounters(tx *bolt.Tx) error {
+	b := tx.Bucket(bucketMeta)
+	if err := b.Put(metaLastIdx, encode(&record{kind: kindMeta, key: metaLastIdx, counter: s.st.lastIdx})); err != nil {
+		return err
+	}
+	return b.Put(metaLastID, encode(&record{kind: kindMeta, key: metaLastID, counter: s.st.lastID}))
+}
+
+// evictSenders removes from posTime the least recently updated senders past
+// the bound and returns them (ties: the smaller key goes first).
+func (s *Store) evictSenders() []Key {
+	over := len(s.st.posTime) - s.lim.Senders
+	if over <= 0 {
+		return nil
+	}
+	keys := make([]Key, 0, len(s.st.posTime))
+	for k := range s.st.posTime {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ti, tj := s.st.posTime[keys[i]], s.st.posTime[keys[j]]
+		if ti != tj {
+			return ti < tj
+		}
+		return bytes.Compare(keys[i][:], keys[j][:]) < 0
+	})
+	for _, k := range keys[:over] {
+		delete(s.st.posTime, k)
+	}
+	return keys[:over]
+}
+
+// replace moves a damaged database aside, writes what could be salvaged
+// from its bytes into a fresh one and opens that; it returns the line to
+// report.
+func (s *Store) replace(path string, data []byte, why error, lockWait time.Duration) (string, error) {
+	aside := fmt.Sprintf("%s.damaged-%d", path, s.now().Unix())
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s.damaged-%d.%d", path, s.now().Unix(), i)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if err := os.Rename(path, aside); err != nil {
+			return "", fmt.Errorf("message store: %s is damaged (%v) and cannot be moved aside: %w", path, why, err)
+		}
+	}
+	recs := mergeSalvaged(salvage(data))
+	db, err := openBolt(path, lockWait)
+	if err != nil {
+		return "", fmt.Errorf("message store: %s was damaged and a fresh one cannot be made: %w", path, err)
+	}
+	s.db = db
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, r := range recs {
+			b, err := tx.CreateBucketIfNotExists(bucketOf(r.kind))
+			if err != nil {
+				return err
+			}
+			if err := b.Put(r.key, encode(r)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("message store: write what was salvaged from %s: %w", aside, err)
+	}
+	return fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
+		dbName, printable(why.Error()), filepath.Base(aside), len(recs)), nil
+}
+
+// mergeSalvaged keeps one record per bucket and key: a salvaged file can
+// hold old versions in freed pages. Positions and heads keep the most
+// advanced version, counters the highest; messages never change once
+// written, so any copy does.
+func mergeSalvaged(recs []*record) []*record {
+	type id struct {
+		bucket, key string
+	}
+	best := map[id]*record{}
+	var order []id
+	for _, r := range recs {
+		k := id{string(bucketOf(r.kind)), string(r.key)}
+		old, ok := best[k]
+		if !ok {
+			best[k] = r
+			order = append(order, k)
+			continue
+		}
+		if old.kind != r.kind {
+			continue
+		}
+		switch r.kind {
+		case kindHead:
+			if r.next > old.next {
+				best[k] = r
+			}
+		case kindPos:
+			if r.time > old.time || (r.time == old.time && r.next > old.next) {
+				best[k] = r
+			}
+		case kindMeta:
+			if r.counter > old.counter {
+				best[k] = r
+			}
+		}
+	}
+	out := make([]*record, len(order))
+	for i, k := range order {
+		out[i] = best[k]
+	}
+	return out
+}
