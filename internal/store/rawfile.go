@@ -98,6 +98,17 @@ func currentMeta(data []byte) (bbMeta, error) {
 	return bbMeta{}, errors.New("both meta pages are invalid")
 }
 
+// validMeta1 says whether the second meta page is valid, at the page
+// size of the current meta.
+func validMeta1(data []byte) bool {
+	m, err := currentMeta(data)
+	if err != nil {
+		return false
+	}
+	_, ok := metaAt(data, int(m.pageSize))
+	return ok
+}
+
 // page is one page (with its overflow) of the raw file.
 type page struct {
 	b     []byte // the whole span, header included

@@ -138,6 +138,9 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 	}
 	if bad == nil {
 		s.db, err = openBolt(path, lockWait)
+		if _, ok0 := metaAt(data, 0); len(data) > 0 && (!ok0 || !validMeta1(data)) {
+			snap.Damaged = append(snap.Damaged, "message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost")
+		}
 		switch {
 		case errors.Is(err, bolt.ErrTimeout):
 			return fail(fmt.Errorf("message store: %s: %w", dir, ErrLocked))
