@@ -372,6 +372,12 @@ func TestShownDamaged(t *testing.T) {
 			if len(snap.Unshown) != tc.unshown {
 				t.Errorf("%d unshown, want %d", len(snap.Unshown), tc.unshown)
 			}
+			// Reported once: Open rewrote the file.
+			s.Close()
+			s, snap = openT(t, dir, Limits{})
+			if len(snap.Damaged) != 0 || len(snap.Unshown) != tc.unshown {
+				t.Errorf("second open: Damaged %q, %d unshown", snap.Damaged, len(snap.Unshown))
+			}
 		})
 	}
 }

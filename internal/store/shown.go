@@ -56,6 +56,14 @@ func readShown(f *os.File) (uint64, bool, error) {
 	return idx, ok, nil
 }
 
+// writeShownFile makes f exactly the 16 bytes of mark idx.
+func writeShownFile(f *os.File, idx uint64) error {
+	if _, err := f.WriteAt(encodeShown(idx), 0); err != nil {
+		return err
+	}
+	return f.Truncate(shownSize)
+}
+
 // lockPoll is how often a held lock is tried again (bbolt polls its own
 // lock every 50ms).
 const lockPoll = 10 * time.Millisecond
@@ -91,7 +99,7 @@ func (s *Store) MarkShown(idx uint64) error {
 		return nil
 	}
 	if _, err := s.shownF.WriteAt(encodeShown(idx), 0); err != nil {
-		return fmt.Errorf("message store: write the shown mark: %w", err)
+		return wrapWriteErr("message store: write the shown mark", err)
 	}
 	s.shown.Store(idx)
 	return nil

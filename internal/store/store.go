@@ -114,6 +114,14 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 	if !ok {
 		snap.Damaged = append(snap.Damaged, "message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again")
 	}
+	if fi, err := f.Stat(); !ok || err != nil || fi.Size() != shownSize {
+		// Written now, so that MarkShown only ever overwrites its 16
+		// bytes: no block to allocate on a full disk.
+		if err := writeShownFile(f, shown); err != nil {
+			f.Close()
+			return nil, snap, wrapWriteErr(fmt.Sprintf("message store: write %s", f.Name()), err)
+		}
+	}
 	s.shownF = f
 	s.shown.Store(shown)
 
@@ -170,6 +178,11 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 	}
 	if err := s.tidy(loaded); err != nil {
 		return fail(err)
+	}
+	if len(data) == 0 || bad != nil { // messages.db was created
+		if err := syncDir(dir); err != nil {
+			return fail(fmt.Errorf("message store: sync %s: %w", dir, err))
+		}
 	}
 	snap.Out = loaded.out
 	snap.In = loaded.in
@@ -393,9 +406,28 @@ func (s *Store) tidy(res *loadResult) error {
 		return s.putCounters(tx)
 	})
 	if err != nil {
-		return fmt.Errorf("message store: tidy %s: %w", filepath.Join(s.dir, dbName), err)
+		return wrapWriteErr("message store: tidy "+filepath.Join(s.dir, dbName), err)
 	}
 	return nil
+}
+
+// wrapWriteErr wraps a failed write or commit, adding ErrNoSpace when the
+// disk is full.
+func wrapWriteErr(what string, err error) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%s: %w (%w)", what, ErrNoSpace, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// syncDir makes a new or renamed file's directory entry durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func (s *Store) putCounters(tx *bolt.Tx) error {

@@ -2,9 +2,7 @@ package store
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"syscall"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -187,10 +185,7 @@ func (s *Store) commit(batch []request) []error {
 	s.commits.Add(1)
 	if err != nil {
 		u.restore(s)
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
-			return failAll(fmt.Errorf("message store: commit: %w (%w)", ErrNoSpace, err))
-		}
-		return failAll(fmt.Errorf("message store: commit: %w", err))
+		return failAll(wrapWriteErr("message store: commit", err))
 	}
 	return errs
 }
