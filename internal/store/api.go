@@ -8,9 +8,13 @@
 // It is a bbolt database (HOME/messages.db) written by one goroutine that
 // commits every write waiting at that moment in one transaction (group
 // commit: a burst costs one sync). Every record carries a CRC-32C, so a
-// damaged record is reported and skipped while the rest is kept. The
-// database file is locked: a second process on the same home gets
-// ErrLocked. What has been shown is marked in a separate small file
+// damaged record is reported and skipped while the rest is kept. A file
+// bbolt could not open safely (a torn or truncated file, a damaged page)
+// is checked before bbolt reads it, moved aside as
+// messages.db.damaged-<unix time>, and the records whose CRC still holds
+// are salvaged into a fresh one. The home is locked (HOME/shown and
+// messages.db are flocked): a second process on the same home gets
+// ErrLocked. What has been shown is marked in that small file
 // (HOME/shown), written with one pwrite right after the output it marks.
 package store
 
@@ -49,7 +53,7 @@ type InPos struct {
 
 // InMsg is a received message in the inbox.
 type InMsg struct {
-	Idx    uint64 // its place in the inbox: increasing, never reused in this home
+	Idx    uint64 // its place in the inbox: increasing, never reused in this home (a Write whose Idx is not above every earlier one fails)
 	Key    Key    // the sender
 	Nick   string // the sender's label when it arrived
 	Stream uint64
@@ -61,10 +65,10 @@ type InMsg struct {
 
 // Snapshot is what Open found.
 type Snapshot struct {
-	Out     []OutStream   // streams with messages waiting, and streams whose position must be kept
+	Out     []OutStream   // in key order: every stream ever queued to (a head is kept after its last message is acked or unsent), Msgs possibly empty
 	In      map[Key]InPos // every sender's position
 	Unshown []InMsg       // inbox entries above the shown mark, in Idx order
-	LastIdx uint64        // highest Idx ever given (0: none)
+	LastIdx uint64        // highest Idx ever given (0: none); never below the shown mark
 	LastID  uint64        // highest OutMsg.ID ever given (0: none)
 	Damaged []string      // one line per damaged record that was skipped (safe to print)
 }
@@ -91,11 +95,13 @@ type KeyPos struct {
 }
 
 // Write is one batch of changes, applied atomically and in order with the
-// batches before it.
+// batches before it. Within one Write, Acked and Unsend are applied first,
+// then Queue, Inbox and InPos. A Write that would pass a bound fails whole
+// with ErrFull. Its slices must not change after Store.Write.
 type Write struct {
 	Queue  []Queued // new outbox messages (durable before done is called)
 	Acked  []MsgRef // acknowledged: removed from the outbox
-	Unsend []Key    // every waiting message to these keys removed
+	Unsend []Key    // every waiting message to these keys removed (the stream head stays)
 	Inbox  []InMsg  // received messages (durable before done is called)
 	InPos  []KeyPos // senders' new positions, in the same transaction as Inbox
 }
@@ -128,7 +134,7 @@ var (
 // in writer.go, MarkShown in shown.go):
 //
 //	func Open(dir string, lim Limits, lockWait time.Duration) (*Store, Snapshot, error)
-//	func (s *Store) Write(w Write, done func(error)) // queued for the writer; done runs on the writer goroutine, in order
+//	func (s *Store) Write(w Write, done func(error)) // queued for the writer; done (may be nil) runs on the writer goroutine, in order, and must not block
 //	func (s *Store) MarkShown(idx uint64) error       // synchronous: one pwrite of HOME/shown, no sync
-//	func (s *Store) Close() error                     // commits what waits, then closes
+//	func (s *Store) Close() error                     // commits what waits, then closes; a second Close returns ErrClosed
 var _ = time.Second

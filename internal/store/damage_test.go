@@ -365,7 +365,7 @@ func TestShownDamaged(t *testing.T) {
 				t.Fatal(err)
 			}
 			s, snap := openT(t, dir, Limits{})
-			defer s.Close()
+			t.Cleanup(func() { s.Close() })
 			if got := len(snap.Damaged) == 1 && strings.Contains(snap.Damaged[0], "shown mark"); got != tc.damaged || (!tc.damaged && len(snap.Damaged) > 0) {
 				t.Errorf("Damaged = %q, want damaged %v", snap.Damaged, tc.damaged)
 			}
