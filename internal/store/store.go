@@ -25,6 +25,8 @@ type Store struct {
 	lim Limits
 	now func() time.Time
 
+	ackDelay time.Duration // see light; read by the writer only
+
 	mu     sync.RWMutex // guards closed and sending on ch
 	closed bool
 	ch     chan request
@@ -87,7 +89,7 @@ func notWritable(err error) bool {
 }
 
 func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) (*Store, Snapshot, error) {
-	s := &Store{dir: dir, lim: lim.withDefaults(), now: now}
+	s := &Store{dir: dir, lim: lim.withDefaults(), now: now, ackDelay: ackDelay}
 	var snap Snapshot
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, snap, fmt.Errorf("message store: create %s: %w", dir, err)

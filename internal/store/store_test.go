@@ -403,3 +403,57 @@ func TestMarkShownConcurrent(t *testing.T) {
 		t.Errorf("after marking 200: %d unshown, LastIdx %d", len(snap.Unshown), snap.LastIdx)
 	}
 }
+
+// TestAcksHeld: a Write of only acks is held and shares the next synced
+// commit; held acks are committed at Close and after ackDelay.
+func TestAcksHeld(t *testing.T) {
+	a := key(1)
+	three := Write{Queue: []Queued{queued(1, 0, 1, "x"), queued(1, 1, 2, "y"), queued(1, 2, 3, "z")}}
+	cases := []struct {
+		name    string
+		delay   time.Duration
+		flush   func(t *testing.T, s *Store) // after the ack's Write
+		commits uint64                       // from the ack's Write on, Close included
+	}{
+		{"shares the next commit", time.Hour, func(t *testing.T, s *Store) {
+			mustWrite(t, s, Write{Queue: []Queued{queued(2, 0, 4, "w")}})
+		}, 1},
+		{"empty write flushes", time.Hour, func(t *testing.T, s *Store) { mustWrite(t, s, Write{}) }, 1},
+		{"committed at close", time.Hour, func(*testing.T, *Store) {}, 1},
+		{"committed after the delay", time.Millisecond, nil, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _ := openT(t, dir, Limits{})
+			s.ackDelay = tc.delay
+			mustWrite(t, s, three)
+			before := s.commits.Load()
+			acked := make(chan error, 1)
+			s.Write(Write{Acked: []MsgRef{{a, 0}, {a, 2}}}, func(err error) { acked <- err })
+			if tc.flush == nil {
+				if err := <-acked; err != nil { // the timer commits it
+					t.Fatal(err)
+				}
+			} else {
+				tc.flush(t, s)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if tc.flush != nil {
+				if err := <-acked; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := s.commits.Load() - before; got != tc.commits {
+				t.Errorf("%d commits from the ack on, want %d", got, tc.commits)
+			}
+			s, snap := openT(t, dir, Limits{})
+			defer s.Close()
+			if len(snap.Out[0].Msgs) != 1 || snap.Out[0].Msgs[0].Seq != 1 {
+				t.Errorf("outbox after the ack: %+v, want seq 1 only", snap.Out[0].Msgs)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -16,14 +17,17 @@ type request struct {
 const maxBatch = 4096
 
 // Write hands w to the writer goroutine, which commits it with every other
-// Write waiting at that moment in one transaction, then calls done (which
-// may be nil) on the writer goroutine, in the order of the Writes. done's
-// error is nil once w is committed, synced to disk if it holds Queue,
-// Inbox or InPos entries. w's slices must not be changed after the call.
-// Within one Write, Acked and Unsend are applied before Queue, then Inbox
-// and InPos. A Write that would pass a bound fails whole (ErrFull), and
-// the others in its transaction are not affected. After Close, done gets
-// ErrClosed at once.
+// Write waiting at that moment in one synced transaction, then calls done
+// (which may be nil) on the writer goroutine, in the order of the Writes;
+// done must not block (every later Write waits for it). done's error is
+// nil once w is committed and synced. A Write of only Acked and Unsend may
+// be held up to a second and committed with the next Write that needs a
+// sync (an empty Write commits what is held at once); at a power cut it
+// may be lost, so a message is sent again, never lost. w's slices must not
+// be changed after the call. Within one Write, Acked and Unsend are
+// applied before Queue, then Inbox and InPos. A Write that would pass a
+// bound fails whole (ErrFull), and the others in its transaction are not
+// affected. After Close, done gets ErrClosed at once.
 func (s *Store) Write(w Write, done func(error)) {
 	s.mu.RLock()
 	if s.closed {
@@ -62,29 +66,81 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// writer commits batches until the channel is closed and drained.
+// ackDelay is how long the writer may hold Writes of only Acked and
+// Unsend before committing them on their own.
+const ackDelay = time.Second
+
+// light says whether w holds only removals (Acked, Unsend): losing those
+// at a power cut only sends a message again, which its recipient
+// recognises. An empty Write is not light: it is a barrier that commits
+// everything held.
+func light(w *Write) bool {
+	return (len(w.Acked) > 0 || len(w.Unsend) > 0) && len(w.Queue) == 0 && len(w.Inbox) == 0 && len(w.InPos) == 0
+}
+
+// writer commits batches until the channel is closed and drained. Every
+// commit is synced: bbolt orders its data pages before its meta page only
+// through fsync, so an unsynced commit cut by a power loss can leave a
+// meta page pointing at stale pages, losing earlier, synced messages.
+// Light Writes are held instead (up to ackDelay, or until a Write that
+// needs a sync arrives, or Close) and share that Write's commit.
 func (s *Store) writer() {
 	defer close(s.exited)
-	for first := range s.ch {
-		batch := []request{first}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-s.ch:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
+	var held []request
+	var timer *time.Timer
+	var timeout <-chan time.Time
+	run := func(batch []request) {
+		if timer != nil {
+			timer.Stop()
+			timer, timeout = nil, nil
 		}
+		held = nil
 		errs := s.commit(batch)
 		for i, r := range batch {
 			if r.done != nil {
 				r.done(errs[i])
 			}
 		}
+	}
+	for {
+		var first request
+		select {
+		case r, ok := <-s.ch:
+			if !ok {
+				if len(held) > 0 {
+					run(held)
+				}
+				return
+			}
+			first = r
+		case <-timeout:
+			run(held)
+			continue
+		}
+		batch := append(held, first)
+		allLight := light(&first.w)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case r, ok := <-s.ch:
+				if !ok {
+					break drain // the next receive sees the close
+				}
+				batch = append(batch, r)
+				allLight = allLight && light(&r.w)
+			default:
+				break drain
+			}
+		}
+		if allLight && len(batch) < maxBatch {
+			held = batch
+			if timer == nil {
+				timer = time.NewTimer(s.ackDelay)
+				timeout = timer.C
+			}
+			continue
+		}
+		run(batch)
 	}
 }
 
@@ -162,7 +218,6 @@ func (s *Store) commit(batch []request) []error {
 	if err != nil {
 		return failAll(fmt.Errorf("message store: begin: %w", err))
 	}
-	sync := false
 	err = s.trimShown(tx)
 	for i := 0; err == nil && i < len(batch); i++ {
 		w := &batch[i].w
@@ -170,7 +225,6 @@ func (s *Store) commit(batch []request) []error {
 			continue
 		}
 		err = s.apply(tx, w, u)
-		sync = sync || len(w.Queue) > 0 || len(w.Inbox) > 0 || len(w.InPos) > 0
 	}
 	if err == nil {
 		err = s.putCounters(tx)
@@ -180,7 +234,6 @@ func (s *Store) commit(batch []request) []error {
 		u.restore(s)
 		return failAll(fmt.Errorf("message store: write: %w", err))
 	}
-	s.db.NoSync = !sync // only this goroutine commits
 	err = tx.Commit()
 	s.commits.Add(1)
 	if err != nil {
