@@ -381,3 +381,35 @@ func TestShownDamaged(t *testing.T) {
 		})
 	}
 }
+
+// TestFlippedBucketFlag: the bucket flag of each leaf element flipped (a
+// record seen as a bucket, a bucket as a record): Open still works.
+func TestFlippedBucketFlag(t *testing.T) {
+	dir := t.TempDir()
+	c := fill(t, dir, 120, 30)
+	data, _ := os.ReadFile(dbPath(dir))
+	m, err := currentMeta(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := int(m.pageSize)
+	var offsets []int
+	for id := 2; id < int(m.hwm); id++ {
+		p := data[id*ps:]
+		if p[8] != flagLeaf {
+			continue
+		}
+		count := int(p[10]) | int(p[11])<<8
+		for i := range count {
+			offsets = append(offsets, id*ps+pageHeaderSize+i*elemSize)
+		}
+	}
+	if len(offsets) == 0 {
+		t.Fatal("no leaf elements found")
+	}
+	for _, off := range offsets {
+		d := copyDir(t, dir, func(b []byte) []byte { b[off] ^= leafBucket; return b })
+		t.Logf("offset %d", off)
+		c.reopen(t, d)
+	}
+}

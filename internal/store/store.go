@@ -15,6 +15,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bberrors "go.etcd.io/bbolt/errors"
 )
 
 // Store is an open message store. Write, MarkShown and Close are safe for
@@ -263,6 +264,13 @@ func (s *Store) load() (res *loadResult, err error) {
 	s.st = state{outBytes: map[Key]int{}, posTime: map[Key]int64{}}
 	shown := s.shown.Load()
 	err = s.db.View(func(tx *bolt.Tx) error {
+		// One of our buckets damaged into a plain value has lost its
+		// pages to bbolt (they count as free): only salvage finds them.
+		for _, name := range [][]byte{bucketOut, bucketIn, bucketPos, bucketMeta} {
+			if k, v := tx.Cursor().Seek(name); bytes.Equal(k, name) && v != nil {
+				return fmt.Errorf("the %s bucket is not a bucket", name)
+			}
+		}
 		damaged := func(bucket, k []byte) {
 			res.deletes = append(res.deletes, dbKey{bucket, append([]byte(nil), k...)})
 			res.damaged = append(res.damaged, damageLine(bucket, k))
@@ -395,7 +403,12 @@ func (s *Store) tidy(res *loadResult) error {
 			}
 		}
 		for _, d := range res.deletes {
-			if err := tx.Bucket(d.bucket).Delete(d.key); err != nil {
+			b := tx.Bucket(d.bucket)
+			err := b.Delete(d.key)
+			if errors.Is(err, bberrors.ErrIncompatibleValue) {
+				err = b.DeleteBucket(d.key) // a record damaged into a bucket
+			}
+			if err != nil {
 				return err
 			}
 		}
