@@ -26,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/p2pchat/p2pchat/discovery"
+	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/shell"
 	"github.com/p2pchat/p2pchat/transfer"
@@ -38,10 +39,15 @@ const (
 	exitError = 1 // could not start (home unusable, interface missing, ...)
 	exitUsage = 2 // bad flags or arguments
 	exitFiles = 3 // input ended, but a /send was not accepted and verified
+	exitQueue = 4 // input ended, but messages wait for peers that are away (kept on disk for the next run)
 )
 
 // flushTimeout bounds the wait for acknowledgements at end of input.
 const flushTimeout = 5 * time.Second
+
+// lockWait is how long a start waits for another p2pchat to let go of the
+// home's message store (one quitting as this one starts).
+const lockWait = 500 * time.Millisecond
 
 type options struct {
 	name, home, bind      string
@@ -50,6 +56,7 @@ type options struct {
 	peers, ifaces         []string
 	tcp, json, verbose    bool
 	mdns, bell, version   bool
+	keep                  bool
 }
 
 type listFlag struct{ list *[]string }
@@ -72,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.mdns, "mdns", true, "find peers with mDNS; -mdns=false relies on -peer only")
 	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	fs.BoolVar(&o.keep, "store", true, "keep messages on disk in -home until their recipient has them (-store=false: in memory only, lost if p2pchat stops)")
 	fs.StringVar(&o.downloads, "downloads", defaultDownloads(), "folder where received files land")
 	fs.StringVar(&o.acceptFrom, "accept-from", "", "accept files from these peers without asking, once the name is pinned to their key (comma-separated names, e.g. bob,张伟)")
 	fs.Usage = func() {
@@ -88,7 +96,8 @@ p2pchat exits after the last one is delivered:
 Flags:
 `)
 		fs.PrintDefaults()
-		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags, 3 a /send not accepted and verified.\n"+
+		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags, 3 a /send not accepted and verified,\n"+
+			"4 messages still wait for peers that are away (kept in -home: the next run with it delivers them).\n"+
 			"Environment: NO_COLOR turns colours off; GOMAXPROCS=N lets Go use N processors (p2pchat uses one on Linux).\n")
 	}
 	fs.SetOutput(io.Discard) // errors are reported in one line below
@@ -264,6 +273,23 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
+	var st *store.Store
+	var saved store.Snapshot
+	if o.keep {
+		// First, so that a second p2pchat on the same home stops here.
+		if err := os.MkdirAll(o.home, 0o700); err != nil {
+			return fail("cannot create %s: %v (choose another with -home)", o.home, err)
+		}
+		st, saved, err = store.Open(o.home, store.Limits{PeerBytes: peer.OutboxPeerBytes, TotalBytes: peer.OutboxBytes}, lockWait)
+		if errors.Is(err, store.ErrLocked) {
+			return fail("%v (%s): quit the other one, or give this one its own -home", err, o.home)
+		}
+		if err != nil {
+			return fail("%v (choose another with -home, or -store=false to keep messages in memory only)", err)
+		}
+		defer st.Close()
+	}
+
 	id, err := peer.LoadIdentity(o.home)
 	if err != nil {
 		return fail("%v (choose another with -home)", err)
@@ -283,7 +309,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail("%v", err)
 	}
 	host := hostName()
-	node, err := peer.New(peer.Config{Name: o.name, Host: host, Identity: id, Home: o.home, TCPOnly: o.tcp, Logger: logger}, tr)
+	cfg := peer.Config{Name: o.name, Host: host, Identity: id, Home: o.home, TCPOnly: o.tcp, Logger: logger}
+	if st != nil {
+		cfg.Store, cfg.Saved = st, &saved
+	}
+	node, err := peer.New(cfg, tr)
 	if err != nil {
 		tr.Close()
 		return fail("%v", err)
@@ -357,6 +387,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		_ = node.Flush(fctx)
 		cancel()
 	}
+	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive {
+		fmt.Fprintf(stderr, "p2pchat: %d messages are queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", waiting, o.home)
+		if code == exitOK {
+			code = exitQueue
+		}
+	}
 	if sent := files.Sent(); sent > 0 && !interactive && !files.Wait(ctx) {
 		fmt.Fprintf(stderr, "p2pchat: not every file sent was accepted and verified (%d transfers)\n", sent)
 		if code == exitOK {
@@ -370,11 +406,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	node.Close()
 	// Report what the node said while closing (messages never acknowledged).
 	shell.Drain(node.Events(), stdout, o.json)
-	st := node.Stats()
-	logger.Debug("stats", "retransmits", st.Retransmits, "tcp_sends", st.TCPSends, "dropped", st.Dropped,
-		"replayed", st.Replayed, "unauthentic", st.Unauthentic, "duplicates", st.Duplicates)
+	stats := node.Stats()
+	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
+		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)
 	if o.json {
-		shell.WriteStats(stdout, st)
+		shell.WriteStats(stdout, stats)
 	}
 	return code
 }
@@ -471,7 +507,8 @@ func (a *app) gather() {
 func (a *app) Resolve(name string) (peer.PeerInfo, error) {
 	a.gather()
 	p, err := a.Node.Resolve(name)
-	if a.patient && errors.Is(err, peer.ErrUnknownPeer) {
+	if a.patient && (errors.Is(err, peer.ErrUnknownPeer) || (err == nil && !p.Online)) {
+		// (offline: known from an earlier run; it may be about to be found)
 		ctx, cancel := context.WithDeadline(context.Background(), a.started.Add(graceTime))
 		defer cancel()
 		if a.Node.WaitPeer(ctx, name) == nil {

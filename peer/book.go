@@ -40,6 +40,11 @@ type peerState struct {
 	out    outStream // our messages to it
 	in     inStream  // its messages to us
 	queued int       // bytes of its messages in the event queue
+	saving int       // bytes of its messages on their way to disk (durable.go)
+
+	parked     bool   // put in the book to queue messages for it, not heard in this run yet: treated as a stranger until it answers a challenge
+	inSaved    uint64 // with a Store: its seqs below this are on disk (acknowledged when they come again)
+	saveWarned bool   // told the user its messages cannot be saved
 
 	learned int       // peer-exchange leads taken from it while online (exchange.go)
 	shareAt time.Time // when to send it our book (zero: sent, or not online)

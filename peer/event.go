@@ -10,7 +10,8 @@ type EventKind string
 const (
 	EvJoined    EventKind = "joined"    // Peer, Addr: a peer appeared
 	EvLeft      EventKind = "left"      // Peer, Text (reason: "quit" or "no answer"): a peer left
-	EvMessage   EventKind = "message"   // Peer (sender), To ("all" or our name), Text, Time
+	EvMessage   EventKind = "message"   // Peer (sender), To ("all" or our name), Text, Time, Idx
+	EvSent      EventKind = "sent"      // Peer (recipient, or "all"), PeerID ("" for /all), IDs: messages Send queued are saved and on their way
 	EvDelivered EventKind = "delivered" // Peer (recipient), ID: a message was acknowledged
 	EvPending   EventKind = "pending"   // Peer (recipient), ID, Reason, Text: not delivered yet, still trying
 	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Reason, Text: given up, never delivered
@@ -33,6 +34,8 @@ type Event struct {
 	ID      uint64    // delivered/failed: the local message id returned by Send
 	OldName string    // renamed: the name the peer had before
 	Reason  Reason    // pending, failed: why, as a machine-readable code
+	IDs     []uint64  // sent: the ids Send returned
+	Idx     uint64    // message, on a node with a Store: its place in the inbox; call Node.Shown(Idx) once it is on the screen
 }
 
 // Reason says why a message is pending or failed. The string values are
@@ -43,7 +46,10 @@ type Reason string
 const (
 	ReasonNoAnswer Reason = "no-answer" // pending: the peer is online but has not acknowledged for a while
 	ReasonPeerLeft Reason = "peer-left" // pending: the peer left; delivered if it comes back
-	ReasonStopped  Reason = "stopped"   // failed: this node stopped before the peer acknowledged
+	ReasonStopped  Reason = "stopped"   // failed: this node stopped before the peer acknowledged (no Store: nothing is kept)
+	ReasonQueued   Reason = "queued"    // pending: this node stops; the message is kept on disk and sent by the next run
+	ReasonNotSaved Reason = "not-saved" // failed: it could not be saved (disk full, store full), so it was not sent
+	ReasonUnsent   Reason = "discarded" // failed: the user dropped it with Unsend before it was acknowledged
 )
 
 // PeerInfo is a snapshot of one address-book entry, for /peers and /whois.

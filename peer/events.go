@@ -19,7 +19,7 @@ type queuedEvent struct {
 // so one peer flooding us does not hold back another's messages (n.mu held).
 func (n *Node) roomFor(p *peerState, size int) bool {
 	size += eventOverhead
-	return p.queued+size <= maxPeerEventBytes && n.evBytes+size <= maxEventBytes
+	return p.queued+p.saving+size <= maxPeerEventBytes && n.evBytes+n.saving+size <= maxEventBytes
 }
 
 // eventOverhead is what an event costs besides its text, for the bounds.
@@ -52,9 +52,11 @@ func (n *Node) emitFor(p *peerState, e Event) {
 	q := queuedEvent{e: e}
 	switch e.Kind {
 	case EvMessage:
-		q.p, q.bytes = p, len(e.Text)+eventOverhead
-		p.queued += q.bytes
-		n.evBytes += q.bytes
+		if p != nil { // (nil: a message an earlier run saved, emitted at start)
+			q.p, q.bytes = p, len(e.Text)+eventOverhead
+			p.queued += q.bytes
+			n.evBytes += q.bytes
+		}
 	case EvDelivered, EvPending, EvFailed:
 	default:
 		if len(n.evq) >= maxEvents {

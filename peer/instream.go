@@ -13,6 +13,7 @@ type inMsg struct {
 	time int64 // sender's clock, Unix ms
 	all  bool
 	text string
+	idx  uint64 // with a Store: its place in the inbox, once it is there
 }
 
 // inStream is a peer's message stream to us: what it has shown, and what

@@ -22,6 +22,16 @@ const (
 	DefaultPort = 7117
 )
 
+// Bounds of the outbox: the text of our messages not yet acknowledged
+// (with at most Timing.QueueLimit messages per peer). With a Store they are
+// also the store's bounds.
+const (
+	OutboxPeerBytes = 4 << 20  // waiting for one peer
+	OutboxBytes     = 64 << 20 // waiting for all peers together
+	maxOutPeerBytes = OutboxPeerBytes
+	maxOutBytes     = OutboxBytes
+)
+
 // Errors returned by Node methods; test with errors.Is.
 var (
 	ErrUnknownPeer = errors.New("no such peer")

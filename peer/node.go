@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/p2pchat/p2pchat/internal/rate"
+	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"log/slog"
 	"net/netip"
@@ -18,12 +19,14 @@ import (
 
 // Config configures a Node. Zero values take the defaults noted.
 type Config struct {
-	Name     string       // nickname (required, see ValidName)
-	Host     string       // host name told to peers (default: os.Hostname)
-	Identity *Identity    // long-term key (default: a fresh one, for tests)
-	Home     string       // directory for the name->key pins ("" keeps them in memory)
-	TCPOnly  bool         // send everything over TCP and ask peers to do the same
-	Logger   *slog.Logger // debug logs (nil discards)
+	Name     string          // nickname (required, see ValidName)
+	Host     string          // host name told to peers (default: os.Hostname)
+	Identity *Identity       // long-term key (default: a fresh one, for tests)
+	Home     string          // directory for the name->key pins ("" keeps them in memory)
+	Store    Store           // where messages are kept on disk (durable.go); nil keeps them in memory
+	Saved    *store.Snapshot // what Store held when it was opened (with Store)
+	TCPOnly  bool            // send everything over TCP and ask peers to do the same
+	Logger   *slog.Logger    // debug logs (nil discards)
 	Timing   Timing
 }
 
@@ -130,6 +133,14 @@ type Node struct {
 	ready   []inMsg       // scratch: messages a packet made ready to show
 	files   func(FileMsg) // transfer control payloads go here (files.go)
 
+	st       Store                    // nil: messages live in memory only (durable.go)
+	inpos    map[[32]byte]store.InPos // saved stream positions of senders not in the book yet
+	lastIdx  uint64                   // the last inbox index given
+	outBytes int                      // text of our messages waiting, to all peers
+	saving   int                      // bytes of received messages on their way to disk
+	wq       []storeReq               // writes waiting for feedStore
+	wCond    *sync.Cond               // wakes feedStore
+
 	evq     []queuedEvent
 	evBytes int  // message bytes in evq
 	pumping bool // pumpEvents holds an event it has not handed over yet
@@ -194,6 +205,15 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		done:     make(chan struct{}),
 	}
 	n.evCond = sync.NewCond(&n.mu)
+	n.wCond = sync.NewCond(&n.mu)
+	if cfg.Store != nil {
+		n.st = cfg.Store
+		if cfg.Saved != nil {
+			if err := n.restore(cfg.Saved); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if _, err := rand.Read(n.noncePrefix[:]); err != nil {
 		return nil, fmt.Errorf("peer: nonce: %w", err)
 	}
@@ -201,6 +221,10 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		return nil, fmt.Errorf("peer: challenge secret: %w", err)
 	}
 	n.wg.Add(2)
+	if n.st != nil {
+		n.wg.Add(1)
+		go n.feedStore()
+	}
 	go n.pumpEvents() // not in wg: it ends once the consumer took every event
 	go n.timerLoop()
 	go n.savePins()
@@ -298,12 +322,21 @@ func (n *Node) Peers() []PeerInfo {
 }
 
 // Resolve finds a peer by what a user types: its display name ("bob" or
-// "bob@laptop2"), or a nickname only one peer claims. Use the returned ID to
+// "bob@laptop2"), or a nickname only one peer claims; with a Store also a
+// name pinned to a key not seen in this run (it is then listed, offline,
+// so that messages can wait for it). Use the returned ID to
 // address it afterwards: display names can change, ids cannot.
 func (n *Node) Resolve(name string) (PeerInfo, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	p := n.book.byName(name)
+	if (p == nil || p.label == "") && n.durable() {
+		// Not seen in this run, but a name pinned to a key: messages can
+		// wait for it on disk until it turns up.
+		if key, ok := n.book.pins.lookup(name); ok && key != n.id.Public {
+			p = n.park(key, name, 0, 0)
+		}
+	}
 	if p == nil || p.label == "" {
 		return PeerInfo{}, fmt.Errorf("%w: %s", ErrUnknownPeer, name)
 	}
@@ -417,28 +450,45 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 		targets = append(targets, p)
 	}
 	now := time.Now()
-	var ids []uint64
+	var batch []queuedMsg
 	for _, p := range targets {
-		if p.out.len() >= n.tm.QueueLimit {
+		if err := n.roomToSend(p, len(text)); err != nil {
 			if to != "" {
-				return nil, fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, p.out.len(), p.label)
+				return nil, err
 			}
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("not sent to %s: %d messages wait for it already", p.label, p.out.len())})
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("not sent to %s: %v", p.label, err)})
 			continue
 		}
 		n.nextID++
-		p.out.push(n.nextID, text, to == "", now)
-		ids = append(ids, n.nextID)
+		batch = append(batch, queuedMsg{p, p.out.push(n.nextID, text, to == "", now)})
 		if !p.online {
 			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
 			n.wake(p.nextPing) // the timer knocks on peers we owe messages
 		}
-		n.pump(p, now)
 	}
-	if len(ids) == 0 {
+	if len(batch) == 0 {
 		return nil, fmt.Errorf("%w: every queue is full", ErrQueueFull)
 	}
+	n.queue(to, batch, true)
+	ids := make([]uint64, len(batch))
+	for i, q := range batch {
+		ids[i] = q.m.id
+	}
 	return ids, nil
+}
+
+// roomToSend says why p's queue cannot take a message of size bytes, if it
+// cannot (n.mu held).
+func (n *Node) roomToSend(p *peerState, size int) error {
+	switch {
+	case p.out.len() >= n.tm.QueueLimit:
+		return fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, p.out.len(), p.label)
+	case p.out.bytes+size > maxOutPeerBytes:
+		return fmt.Errorf("%w: %d KiB of messages for %s are not yet acknowledged (at most %d KiB)", ErrQueueFull, p.out.bytes>>10, p.label, maxOutPeerBytes>>10)
+	case n.outBytes+size > maxOutBytes:
+		return fmt.Errorf("%w: %d MiB of messages wait for their recipients (at most %d MiB)", ErrQueueFull, n.outBytes>>20, maxOutBytes>>20)
+	}
+	return nil
 }
 
 // pendingOnline counts messages not yet acknowledged by peers that are
@@ -482,12 +532,19 @@ func (n *Node) WaitPeer(ctx context.Context, name string) error {
 	}
 }
 
-// Flush waits until every message to an online peer is acknowledged, or ctx
-// ends (then it returns ctx's error).
+// Flush waits until every message to an online peer is acknowledged (with
+// a Store: every message, to any peer), or ctx ends (then it returns ctx's
+// error).
 func (n *Node) Flush(ctx context.Context) error {
 	for {
 		n.mu.Lock()
 		pending, ch := n.pendingOnline(), n.changes()
+		if n.durable() {
+			pending = 0
+			for _, p := range n.book.peers {
+				pending += p.out.len() // offline ones too: they may come back meanwhile
+			}
+		}
 		n.mu.Unlock()
 		if pending == 0 {
 			return nil
@@ -513,11 +570,16 @@ func (n *Node) Close() error {
 			n.send(p, &wire.Payload{Kind: wire.KindBye}, nil, pathAuto)
 		}
 		for _, m := range p.out.msgs {
+			if n.durable() && m.saved {
+				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
+				continue
+			}
 			n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 		}
 	}
 	n.closed = true
 	n.evCond.Broadcast()
+	n.wCond.Broadcast()
 	n.mu.Unlock()
 	close(n.done)
 	err := n.tr.Close()

@@ -18,6 +18,7 @@ type outMsg struct {
 	first    time.Time // first transmission
 	nextTry  time.Time // when it is sent again unless acknowledged
 	pending  bool      // the user was told it is not delivered yet
+	saved    bool      // on disk (always true without a Store): only then is it transmitted
 }
 
 // outStream is our message stream to one peer: the messages it has not
@@ -27,17 +28,49 @@ type outStream struct {
 	id      uint64    // the stream's id on the wire (chosen when it starts)
 	nextSeq uint64    // seq of the next message
 	msgs    []*outMsg // unacknowledged, in seq order
+	bytes   int       // text bytes in msgs
 	due     []*outMsg // scratch for ready
 }
 
 func newOutStream(id uint64) outStream { return outStream{id: id, nextSeq: 1} }
 
-// push appends a message and returns it.
+// push appends a message and returns it, as saved: a node with a Store
+// clears saved until the message is on disk.
 func (s *outStream) push(id uint64, text string, all bool, now time.Time) *outMsg {
-	m := &outMsg{id: id, seq: s.nextSeq, text: text, all: all, time: now}
+	m := &outMsg{id: id, seq: s.nextSeq, text: text, all: all, time: now, saved: true}
 	s.nextSeq++
 	s.msgs = append(s.msgs, m)
+	s.bytes += len(text)
 	return m
+}
+
+// restore puts back a message kept on disk by an earlier run (saved, never
+// transmitted in this one); messages come in seq order.
+func (s *outStream) restore(m *outMsg) {
+	m.saved = true
+	s.msgs = append(s.msgs, m)
+	s.bytes += len(m.text)
+	s.nextSeq = max(s.nextSeq, m.seq+1)
+}
+
+// remove takes m out of the stream (it could not be saved, or the user
+// dropped it) and reports whether it was there.
+func (s *outStream) remove(m *outMsg) bool {
+	for i, x := range s.msgs {
+		if x == m {
+			s.msgs = append(s.msgs[:i], s.msgs[i+1:]...)
+			s.bytes -= len(m.text)
+			return true
+		}
+	}
+	return false
+}
+
+// drop takes every waiting message out of the stream and returns them.
+func (s *outStream) drop() []*outMsg {
+	msgs := s.msgs
+	s.msgs, s.bytes = nil, 0
+	return msgs
 }
 
 // len is the number of unacknowledged messages.
@@ -65,8 +98,8 @@ func (s *outStream) ready(now time.Time, window int) []*outMsg {
 			}
 			continue
 		}
-		if inFlight >= window {
-			break
+		if inFlight >= window || !m.saved {
+			break // (unsaved: not on disk yet; what follows waits too, to keep the order)
 		}
 		s.due = append(s.due, m)
 		inFlight++
@@ -104,6 +137,7 @@ func (s *outStream) ack(seq uint64, now time.Time) (*outMsg, time.Duration) {
 		} else {
 			s.msgs = append(s.msgs[:i], s.msgs[i+1:]...)
 		}
+		s.bytes -= len(m.text)
 		var sample time.Duration
 		if m.tries == 1 && !m.first.IsZero() {
 			sample = now.Sub(m.first)

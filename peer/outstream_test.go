@@ -372,3 +372,47 @@ func TestNewStreamID(t *testing.T) {
 		seen[id] = true
 	}
 }
+
+// TestOutStreamSaved: with a Store, a message is transmitted only once it
+// is on disk, and the messages after an unsaved one wait for it (order);
+// restore, remove and drop keep the byte count that the outbox bounds use.
+func TestOutStreamSaved(t *testing.T) {
+	s := newOutStream(7)
+	a := s.push(1, "aaaa", false, t0)
+	b := s.push(2, "bb", false, t0)
+	c := s.push(3, "c", false, t0)
+	a.saved, b.saved, c.saved = true, false, true
+	if got := transmitReady(&s, t0, 64, time.Second, time.Minute); !slices.Equal(got, []uint64{1}) {
+		t.Fatalf("with seq 2 not saved, ready sent %v, want [1] (3 waits behind 2)", got)
+	}
+	b.saved = true
+	if got := transmitReady(&s, t0, 64, time.Second, time.Minute); !slices.Equal(got, []uint64{2, 3}) {
+		t.Fatalf("once 2 is saved, ready sent %v, want [2 3]", got)
+	}
+	if s.bytes != 7 {
+		t.Fatalf("bytes %d, want 7", s.bytes)
+	}
+	if !s.remove(b) || s.remove(b) || s.bytes != 5 || !slices.Equal(seqs(s.msgs), []uint64{1, 3}) {
+		t.Fatalf("remove: bytes %d, msgs %v", s.bytes, seqs(s.msgs))
+	}
+	s.ack(1, t0)
+	if s.bytes != 1 {
+		t.Fatalf("after the ack of 1, bytes %d, want 1", s.bytes)
+	}
+	if got := s.drop(); !slices.Equal(seqs(got), []uint64{3}) || s.len() != 0 || s.bytes != 0 || s.base() != 4 {
+		t.Fatalf("drop returned %v, left len %d bytes %d base %d; want [3], 0, 0, 4", seqs(got), s.len(), s.bytes, s.base())
+	}
+
+	// An earlier run's messages come back saved, with their seqs; new ones
+	// follow them.
+	r := newOutStream(9)
+	r.nextSeq = 5
+	r.restore(&outMsg{id: 40, seq: 5, text: "x"})
+	r.restore(&outMsg{id: 41, seq: 7, text: "yy"})
+	if m := r.push(42, "z", false, t0); m.seq != 8 || r.bytes != 4 || r.base() != 5 {
+		t.Fatalf("after restore of 5 and 7, push got seq %d (want 8), bytes %d (want 4), base %d (want 5)", m.seq, r.bytes, r.base())
+	}
+	if got := transmitReady(&r, t0, 64, time.Second, time.Minute); !slices.Equal(got, []uint64{5, 7, 8}) {
+		t.Fatalf("restored messages: ready sent %v, want [5 7 8]", got)
+	}
+}

@@ -73,8 +73,8 @@ func (n *Node) handle(pkt Packet) {
 		n.log.Debug("drop", "from", pkt.From, "err", err)
 		return
 	}
-	if p == nil {
-		n.fromStranger(o.Key, shared, &pl, pkt, now)
+	if p == nil || p.parked {
+		n.fromStranger(o.Key, shared, &pl, pkt, now, p)
 		return
 	}
 	if pl.ToBoot != n.boot && pl.Kind != wire.KindHello {
@@ -151,7 +151,10 @@ func (n *Node) stranger(key [32]byte, shared *[32]byte) *peerState {
 // we forgot. Everything else gets our hello with a challenge, so that an
 // honest peer (one we forgot, or that knows us from before our restart)
 // answers it and then sends again (n.mu held).
-func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pkt Packet, now time.Time) {
+//
+// A parked peer (durable.go: in the book only so that messages can wait
+// for it) is a stranger too until it answers.
+func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pkt Packet, now time.Time, parked *peerState) {
 	fresh := false
 	if pl.Kind == wire.KindHello {
 		ok, made := n.chal.valid(&key, pl.Echo, now)
@@ -171,13 +174,19 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		}
 		return
 	}
-	p := n.stranger(key, shared)
-	if !n.book.admit(p) {
-		n.stats.Dropped++
-		n.log.Debug("address book full, ignoring a new peer", "from", pkt.From)
-		return
+	p := parked
+	if p != nil {
+		p.parked = false
+	} else {
+		p = n.stranger(key, shared)
+		if !n.book.admit(p) {
+			n.stats.Dropped++
+			n.log.Debug("address book full, ignoring a new peer", "from", pkt.From)
+			return
+		}
+		p.out = newOutStream(newStreamID())
+		n.takePosition(p)
 	}
-	p.out = newOutStream(newStreamID())
 	p.win.floor(pl.Boot, pl.Counter)
 	p.via = n.hints[key]
 	delete(n.hints, key)
@@ -258,11 +267,11 @@ func (n *Node) onMessage(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 	case inDuplicate:
 		n.stats.Duplicates++
 	}
-	if verdict != inRefused {
+	if n.mayAck(p, pl, verdict) {
 		n.send(p, &wire.Payload{Kind: wire.KindAck, Stream: pl.Stream, Seq: pl.Seq}, pkt.Reply, pathAuto)
 	}
+	n.take(p, ready) // durable.go: with a Store, acknowledged once on disk
 	for i := range ready {
-		n.deliver(p, &ready[i])
 		ready[i] = inMsg{}
 	}
 	n.ready = ready[:0]
@@ -276,13 +285,12 @@ func (n *Node) deliver(p *peerState, m *inMsg) {
 	if m.all {
 		to = "all"
 	}
-	n.emitFor(p, Event{Kind: EvMessage, Peer: p.label, PeerID: p.id, To: to, Text: m.text, Time: time.UnixMilli(m.time)})
+	n.emitFor(p, Event{Kind: EvMessage, Peer: p.label, PeerID: p.id, To: to, Text: m.text, Time: time.UnixMilli(m.time), Idx: m.idx})
 	if n.away != "" && !m.all && !p.awayAnswered && p.out.len() < n.tm.QueueLimit {
 		// Away: answer the first direct message once, as a normal message.
 		p.awayAnswered = true
 		n.nextID++
-		p.out.push(n.nextID, AwayPrefix+n.away, false, time.Now())
-		n.pump(p, time.Now())
+		n.queue(p.id, []queuedMsg{{p, p.out.push(n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
 	}
 }
 
@@ -298,6 +306,7 @@ func (n *Node) onAck(p *peerState, pl *wire.Payload, now time.Time) {
 	if m == nil {
 		return
 	}
+	n.acked(p, m)
 	if sample > 0 {
 		n.rtt(p, sample)
 	}

@@ -17,7 +17,9 @@ type fakeNode struct {
 	peers   []peer.PeerInfo
 	sent    []sendCall
 	trusted []string
-	sendErr error // if set, Send fails with it
+	unsent  []string // ids given to Unsend
+	shown   []uint64 // what Shown was told, in order
+	sendErr error    // if set, Send fails with it
 	away    string
 	onSend  func(sendCall)
 	nextID  uint64
@@ -78,7 +80,35 @@ func (n *fakeNode) Send(to, text string) ([]uint64, error) {
 		n.nextID++
 		ids = append(ids, n.nextID)
 	}
+	// As peer.Node does, "sent" comes as an event, after Send returned.
+	ev := peer.Event{Kind: peer.EvSent, Peer: "all", IDs: ids}
+	if to != "" {
+		i := slices.IndexFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == to })
+		ev.Peer, ev.PeerID = n.peers[i].Name, to
+	}
+	select {
+	case n.events <- ev:
+	default:
+		go func() { n.events <- ev }()
+	}
 	return ids, nil
+}
+
+func (n *fakeNode) Unsend(id string) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == id }) {
+		return 0, fmt.Errorf("peer: unsend %q: %w", id, peer.ErrUnknownPeer)
+	}
+	n.unsent = append(n.unsent, id)
+	return 2, nil
+}
+
+func (n *fakeNode) Shown(idx uint64) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.shown = append(n.shown, idx)
+	return nil
 }
 
 func (n *fakeNode) Peers() []peer.PeerInfo {

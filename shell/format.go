@@ -51,7 +51,7 @@ func stamp(t, now time.Time) string {
 func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 	var body string
 	switch e.Kind {
-	case peer.EvDelivered:
+	case peer.EvDelivered, peer.EvSent:
 		return "", false
 	case peer.EvJoined:
 		body = "* " + f.name(e.Peer) + " joined"
@@ -225,6 +225,7 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /peers          list peers: address, transport, last seen, pending messages
 /whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
 /trust NAME     accept NAME's new key after checking its fingerprint with them
+/unsend NAME    drop the messages still waiting for NAME (/peers shows how many)
 /nick NAME      change your nickname
 /away [TEXT]    set an away text peers see, answering direct messages once (no TEXT: back)
 /history [NAME] [N]  the last N messages (default 20), only those with NAME if given

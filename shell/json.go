@@ -183,6 +183,8 @@ func eventJSON(e peer.Event, now time.Time) any {
 		return jsonLeft{kind, e.Peer, e.PeerID, e.Text, ts}
 	case peer.EvDelivered:
 		return jsonDelivered{kind, e.Peer, e.PeerID, e.ID, ts}
+	case peer.EvSent:
+		return jsonSent{Event: kind, To: e.Peer, PeerID: e.PeerID, IDs: nonNil(e.IDs)}
 	case peer.EvPending, peer.EvFailed:
 		return jsonUndelivered{kind, e.Peer, e.PeerID, e.ID, string(e.Reason), e.Text, ts}
 	case peer.EvRenamed:

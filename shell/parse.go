@@ -31,6 +31,7 @@ const (
 	CmdReject                       // /reject ID
 	CmdCancel                       // /cancel ID
 	CmdTransfers                    // /transfers
+	CmdUnsend                       // /unsend NAME: drop the messages waiting for NAME
 )
 
 var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers"}
@@ -45,7 +46,7 @@ func (k CommandKind) String() string {
 // Command is one parsed input line.
 type Command struct {
 	Kind  CommandKind
-	Name  string   // peer name for CmdTo, CmdWhois, CmdTrust; new nickname for CmdNick
+	Name  string   // peer name for CmdTo, CmdWhois, CmdTrust, CmdUnsend; new nickname for CmdNick
 	Text  string   // message text for CmdSay, CmdTo, CmdAll; away text for CmdAway
 	Count int      // CmdHistory: how many lines (0: the default); CmdAccept, CmdReject, CmdCancel: the transfer id
 	Paths []string // CmdSend: the files and folders, unquoted
@@ -72,6 +73,7 @@ var commands = map[string]CommandKind{
 	"reject":    CmdReject,
 	"cancel":    CmdCancel,
 	"transfers": CmdTransfers,
+	"unsend":    CmdUnsend,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
@@ -132,7 +134,7 @@ func Parse(line string) (Command, error) {
 		cmd.Text = strings.TrimLeftFunc(text, unicode.IsSpace)
 	case CmdAll:
 		cmd.Text = rest
-	case CmdNick, CmdTrust:
+	case CmdNick, CmdTrust, CmdUnsend:
 		name := strings.TrimSpace(rest)
 		if name == "" {
 			return Command{}, fmt.Errorf("%w: /%s NAME", ErrUsage, kind)

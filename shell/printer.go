@@ -43,6 +43,11 @@ type printer struct {
 	buf       *bufio.Writer // plain output only
 	inline    bool          // a status line is on the current line (no prompt), without its newline
 	above     bool          // the line above the prompt is a status line
+
+	// Message lines carry the node's inbox index (peer.Event.Idx): the
+	// highest one buffered, held, and written out to the user; the shell
+	// reports the written one to the node (Node.Shown) after each flush.
+	bufIdx, heldIdx, written, reported uint64
 }
 
 // maxBuffered bounds what the printer keeps before it writes: plain output
@@ -61,14 +66,29 @@ func newPrinter(out io.Writer, term bool) *printer {
 func (p *printer) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.buf != nil {
-		p.buf.Flush()
+	if p.buf != nil && p.buf.Flush() == nil {
+		p.written = max(p.written, p.bufIdx)
 	}
+}
+
+// takeWritten returns the highest inbox index written out to the user
+// since the last call, or 0.
+func (p *printer) takeWritten() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.written <= p.reported {
+		return 0
+	}
+	p.reported = p.written
+	return p.written
 }
 
 // print writes text, which may hold several lines separated by "\n".
 // bell rings the terminal bell with it.
-func (p *printer) print(text string, bell bool) {
+func (p *printer) print(text string, bell bool) { p.printMsg(text, bell, 0) }
+
+// printMsg is print for a message with inbox index idx (0: none).
+func (p *printer) printMsg(text string, bell bool, idx uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -85,16 +105,22 @@ func (p *printer) print(text string, bell bool) {
 	switch {
 	case !p.term:
 		p.buf.WriteString(strings.Join(lines, "\n") + "\n")
+		p.bufIdx = max(p.bufIdx, idx)
 	case !p.prompting:
-		io.WriteString(p.out, strings.Join(lines, "\r\n")+"\r\n"+bellString(bell))
+		if _, err := io.WriteString(p.out, strings.Join(lines, "\r\n")+"\r\n"+bellString(bell)); err == nil {
+			p.written = max(p.written, idx)
+		}
 	case p.live:
 		// Erase the prompt line, print above it; liner redraws the prompt
 		// and the half-typed text on the new line when it sees SIGWINCH.
-		io.WriteString(p.out, "\r\x1b[2K"+strings.Join(lines, "\r\n")+"\r\n"+bellString(bell))
+		if _, err := io.WriteString(p.out, "\r\x1b[2K"+strings.Join(lines, "\r\n")+"\r\n"+bellString(bell)); err == nil {
+			p.written = max(p.written, idx)
+		}
 		p.redraw()
 	default:
 		p.held = append(p.held, lines...)
 		p.heldBytes += len(text) + 1
+		p.heldIdx = max(p.heldIdx, idx)
 		if bell {
 			io.WriteString(p.out, "\a")
 		}
@@ -102,6 +128,7 @@ func (p *printer) print(text string, bell bool) {
 			// Too much to keep: show it now, over the prompt line.
 			io.WriteString(p.out, "\r\n"+strings.Join(p.held, "\r\n")+"\r\n")
 			p.held, p.heldBytes = nil, 0
+			p.written = max(p.written, p.heldIdx)
 		}
 	}
 }
@@ -157,6 +184,7 @@ func (p *printer) endPrompt() {
 	p.above = false // Enter moved the screen on: the prompt line is above now
 	if len(p.held) > 0 && !p.closed {
 		io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n")
+		p.written = max(p.written, p.heldIdx)
 	}
 	p.held, p.heldBytes = nil, 0
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,10 +176,21 @@ func TestRunJSON(t *testing.T) {
 		"/peers",
 		"/help",
 	}, "\n"))
-	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	// "sent" comes from the node as an event: its place among the command
+	// results is not fixed.
+	var lines, sent []string
+	for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		if strings.HasPrefix(l, `{"event":"sent"`) {
+			sent = append(sent, l)
+		} else {
+			lines = append(lines, l)
+		}
+	}
+	slices.Sort(sent)
+	if want := []string{`{"event":"sent","to":"all","ids":[1,2]}`, `{"event":"sent","to":"bob","peer_id":"k1","ids":[3]}`}; !slices.Equal(sent, want) {
+		t.Errorf("sent events %q, want %q", sent, want)
+	}
 	want := []string{
-		`{"event":"sent","to":"all","ids":[1,2]}`,
-		`{"event":"sent","to":"bob","peer_id":"k1","ids":[3]}`,
 		`{"event":"error","text":"no peer named bobb (did you mean bob?)"}`,
 		`{"event":"error","text":"unknown command /nope (try /help)"}`,
 		`{"event":"info","text":"messages now go to carol"}`,

@@ -32,6 +32,8 @@ type Node interface {
 	Resolve(name string) (peer.PeerInfo, error) // what the user typed -> the peer; wraps peer.ErrUnknownPeer if none
 	Peer(id string) (peer.PeerInfo, bool)       // the peer with this id, if the node still knows it
 	Trust(id string) error                      // /trust NAME: accept that peer's (new) key for its nickname
+	Unsend(id string) (int, error)              // /unsend NAME: drop what waits for that peer; how many
+	Shown(idx uint64) error                     // messages up to Event.Idx are on the screen (or flushed)
 	Fingerprint() string                        // own key fingerprint
 	SetAway(text string) error                  // /away: "" = back
 	Events() <-chan peer.Event                  // closed when the node closes
@@ -103,16 +105,17 @@ var ErrNotSent = errors.New("a /send could not be offered")
 
 // session is one run of the shell.
 type session struct {
-	cfg    Config
-	node   Node
-	pr     *printer
-	f      formatter
-	log    *slog.Logger
-	now    func() time.Time
-	target string // id of the peer plain lines go to; "" = everyone
-	label  string // the target's display name as last seen (shown if the node forgets it)
-	conv   *convLog
-	convOK bool // a history error was reported already
+	cfg        Config
+	node       Node
+	pr         *printer
+	f          formatter
+	log        *slog.Logger
+	now        func() time.Time
+	target     string // id of the peer plain lines go to; "" = everyone
+	label      string // the target's display name as last seen (shown if the node forgets it)
+	conv       *convLog
+	convOK     bool // a history error was reported already
+	markFailed bool // a Shown error was reported already
 
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
@@ -309,6 +312,12 @@ func (s *session) flush() {
 		s.historyFailed(err)
 	}
 	s.pr.flush()
+	if idx := s.pr.takeWritten(); idx > 0 {
+		if err := s.node.Shown(idx); err != nil && !s.markFailed {
+			s.markFailed = true
+			s.userError("cannot record which messages were shown (" + err.Error() + "): after a restart some may be shown again")
+		}
+	}
 }
 
 // printEvent shows one node event.
@@ -320,14 +329,14 @@ func (s *session) printEvent(e peer.Event) {
 		s.record(e.Time, e.Peer, e.To, e.Text)
 	}
 	if s.cfg.JSON {
-		s.pr.print(encodeJSON(eventJSON(e, s.now())), false)
+		s.pr.printMsg(encodeJSON(eventJSON(e, s.now())), false, e.Idx)
 		return
 	}
 	text, ok := s.f.event(e, s.now())
 	if !ok {
 		return
 	}
-	s.pr.print(text, s.cfg.Bell && s.cfg.Interactive && isDirect(e))
+	s.pr.printMsg(text, s.cfg.Bell && s.cfg.Interactive && isDirect(e), e.Idx)
 }
 
 // userError reports a mistake of the user's in one line.
@@ -385,6 +394,8 @@ func (s *session) execute(line string) (quit bool) {
 		s.whois(cmd.Name)
 	case CmdTrust:
 		s.trust(cmd.Name)
+	case CmdUnsend:
+		s.unsend(cmd.Name)
 	case CmdHelp:
 		if s.cfg.JSON {
 			s.pr.print(encodeJSON(jsonText{Event: "help", Text: helpText}), false)
@@ -482,8 +493,7 @@ func (s *session) send(id, label, text string) {
 	if !s.checkText(text) {
 		return
 	}
-	ids, err := s.node.Send(id, text)
-	if err != nil {
+	if _, err := s.node.Send(id, text); err != nil {
 		s.sendError(id, label, text, err)
 		return
 	}
@@ -492,10 +502,9 @@ func (s *session) send(id, label, text string) {
 		dest = "all"
 	}
 	s.record(s.now(), s.node.Name(), dest, text)
-	if s.cfg.JSON {
-		s.pr.print(encodeJSON(jsonSent{Event: "sent", To: dest, PeerID: id, IDs: nonNil(ids)}), false)
-	}
-	// Text mode prints nothing: the typed line is still on the screen.
+	// Text mode prints nothing: the typed line is still on the screen. In
+	// -json mode the node's "sent" event says when the message is saved
+	// and on its way.
 }
 
 func nonNil(ids []uint64) []uint64 {
@@ -664,6 +673,25 @@ func (s *session) trust(name string) {
 		msg += " (fingerprint " + p.Fingerprint + ")"
 	}
 	s.info(msg)
+}
+
+// unsend drops the messages waiting for a peer.
+func (s *session) unsend(name string) {
+	p, ok := s.resolve(name)
+	if !ok {
+		return
+	}
+	n, err := s.node.Unsend(p.ID)
+	switch {
+	case errors.Is(err, peer.ErrUnknownPeer):
+		s.userError(s.noPeer(name))
+	case err != nil:
+		s.userError("cannot unsend to " + p.Name + ": " + err.Error())
+	case n == 0:
+		s.info("nothing waits for " + p.Name)
+	default:
+		s.info(fmt.Sprintf("dropped %d messages waiting for %s (any already on the way may still arrive)", n, p.Name))
+	}
 }
 
 // prompt is the interactive prompt: the target, and on systems where lines

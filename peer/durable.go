@@ -1,0 +1,342 @@
+package peer
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/store"
+	"github.com/p2pchat/p2pchat/internal/wire"
+)
+
+// Store is where a durable node keeps its messages (internal/store.Store
+// implements it). With a Store:
+//
+//   - a message Send queues is on disk before it is transmitted and before
+//     EvSent, and stays there until the recipient acknowledges it; the next
+//     run sends it again, in the same stream with the same seq, to the same
+//     key, wherever that key turns up;
+//   - a received message is acknowledged only once it is on disk (in the
+//     inbox, with the sender's new stream position in the same commit); it
+//     is emitted with Event.Idx, and the consumer calls Node.Shown(Idx) once
+//     it is on the screen. Messages in the inbox above the last Shown are
+//     emitted again by the next run. So an acknowledged message is never
+//     lost, and a message is shown once across restarts of either side (but
+//     for a crash in the instant between the output and its mark).
+//
+// Writes reach the Store in the node's order from one goroutine of the
+// node's (feedStore), never with the node's lock held: Write may block, and
+// done (which takes that lock) runs on the store's goroutine, in order.
+type Store interface {
+	Write(w store.Write, done func(error))
+	MarkShown(idx uint64) error
+}
+
+// ErrNotSaved wraps the store's error when a message could not be put on
+// disk (Event.Reason ReasonNotSaved tells the same asynchronously).
+var ErrNotSaved = errors.New("could not save the message")
+
+// durable reports whether the node keeps messages on disk.
+func (n *Node) durable() bool { return n.st != nil }
+
+// restore takes in what an earlier run left on disk (before the node
+// starts; no lock needed): waiting messages become offline, parked
+// entries of the book, positions are kept for when their senders return,
+// and messages never shown are emitted first.
+func (n *Node) restore(snap *store.Snapshot) error {
+	n.nextID = max(n.nextID, snap.LastID)
+	n.lastIdx = snap.LastIdx
+	n.inpos = make(map[[32]byte]store.InPos, len(snap.In))
+	for k, pos := range snap.In {
+		n.inpos[k] = pos
+	}
+	for _, line := range snap.Damaged {
+		n.emit(Event{Kind: EvWarning, Text: line})
+	}
+	for _, os := range snap.Out {
+		if len(os.Msgs) == 0 {
+			continue
+		}
+		p := n.park(os.Key, os.Nick, os.Stream, os.Next)
+		if p == nil {
+			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", len(os.Msgs), oneLineName(os.Nick))})
+			continue
+		}
+		for _, m := range os.Msgs {
+			p.out.restore(&outMsg{id: m.ID, seq: m.Seq, text: m.Text, all: m.All, time: time.UnixMilli(m.Time)})
+			n.outBytes += len(m.Text)
+		}
+	}
+	for _, m := range snap.Unshown {
+		label, id := oneLineName(m.Nick), KeyID(&m.Key)
+		if p := n.book.peers[m.Key]; p != nil {
+			label = p.label
+		}
+		to := n.name
+		if m.All {
+			to = "all"
+		}
+		n.emit(Event{Kind: EvMessage, Peer: label, PeerID: id, To: to, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
+	}
+	return nil
+}
+
+// oneLineName is a stored nickname fit to show: it was valid when it was
+// stored, but the file may be damaged.
+func oneLineName(nick string) string {
+	if wire.ValidName(nick) != nil {
+		return "(unknown)"
+	}
+	return nick
+}
+
+// park puts key into the book as an offline peer we can queue messages for
+// before it is seen in this run (n.mu held, or before start). Its packets
+// are treated as a stranger's until it answers a fresh challenge
+// (fromStranger), so a recorded hello cannot bring it online. It returns
+// nil when the book has no room.
+func (n *Node) park(key [32]byte, nick string, stream, next uint64) *peerState {
+	if p := n.book.peers[key]; p != nil {
+		return p
+	}
+	p := n.stranger(key, n.id.sharedKey(&key))
+	p.parked = true
+	if stream == 0 {
+		stream, next = newStreamID(), 1
+	}
+	p.out = newOutStream(stream)
+	p.out.nextSeq = max(next, 1)
+	if !n.book.admit(p) {
+		return nil
+	}
+	n.book.setNick(p, oneLineName(nick), n.name)
+	n.takePosition(p)
+	return p
+}
+
+// takePosition gives a peer entering the book the stream position an
+// earlier run saved for it (n.mu held).
+func (n *Node) takePosition(p *peerState) {
+	if pos, ok := n.inpos[p.key]; ok {
+		if p.in.id == 0 || p.in.id == pos.Stream {
+			p.in.id, p.in.next = pos.Stream, max(p.in.next, pos.Next)
+		}
+		delete(n.inpos, p.key)
+	}
+	p.inSaved = p.in.next
+}
+
+// queue hands the messages Send pushed to the store; once they are on disk
+// they are transmitted and, if announce, EvSent is emitted (n.mu held).
+// Without a Store they are sent at once.
+func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
+	ids := make([]uint64, len(batch))
+	for i, q := range batch {
+		ids[i] = q.m.id
+	}
+	sent := Event{Kind: EvSent, Peer: "all", IDs: ids}
+	if to != "" {
+		sent.Peer, sent.PeerID = batch[0].p.label, batch[0].p.id
+	}
+	if !n.durable() {
+		if announce {
+			n.emit(sent)
+		}
+		now := time.Now()
+		for _, q := range batch {
+			n.pump(q.p, now)
+		}
+		return
+	}
+	w := store.Write{Queue: make([]store.Queued, len(batch))}
+	for i, q := range batch {
+		q.m.saved = false
+		n.outBytes += len(q.m.text)
+		w.Queue[i] = store.Queued{Key: q.p.key, Nick: q.p.nick, Stream: q.p.out.id, Next: q.p.out.nextSeq,
+			Msg: store.OutMsg{ID: q.m.id, Seq: q.m.seq, Time: q.m.time.UnixMilli(), All: q.m.all, Text: q.m.text}}
+	}
+	n.write(w, func(err error) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		now := time.Now()
+		for _, q := range batch {
+			if err != nil {
+				if q.p.out.remove(q.m) {
+					n.outBytes -= len(q.m.text)
+				}
+				n.emit(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, Reason: ReasonNotSaved,
+					Text: fmt.Sprintf("not sent: %v", err)})
+				continue
+			}
+			q.m.saved = true
+		}
+		if err == nil && announce {
+			n.emit(sent)
+		}
+		for _, q := range batch {
+			n.pump(q.p, now)
+		}
+		n.signalChange()
+	})
+}
+
+// queuedMsg is a message Send pushed, with its recipient.
+type queuedMsg struct {
+	p *peerState
+	m *outMsg
+}
+
+// acked removes an acknowledged message from the disk (n.mu held). It
+// needs no sync of its own: if it is lost, the next run sends the message
+// again and the recipient knows it.
+func (n *Node) acked(p *peerState, m *outMsg) {
+	if !n.durable() {
+		return
+	}
+	n.outBytes -= len(m.text)
+	n.write(store.Write{Acked: []store.MsgRef{{Key: p.key, Seq: m.seq}}}, nil)
+}
+
+// take puts messages that are ready to be shown on disk, then shows and
+// acknowledges them (n.mu held). Without a Store they are shown at once
+// (and were acknowledged on arrival).
+func (n *Node) take(p *peerState, ready []inMsg) {
+	if !n.durable() {
+		for i := range ready {
+			n.deliver(p, &ready[i])
+		}
+		return
+	}
+	msgs := make([]inMsg, len(ready))
+	copy(msgs, ready)
+	w := store.Write{Inbox: make([]store.InMsg, len(msgs)),
+		InPos: []store.KeyPos{{Key: p.key, Pos: store.InPos{Stream: p.in.id, Next: p.in.next}}}}
+	for i, m := range msgs {
+		n.lastIdx++
+		msgs[i].idx = n.lastIdx
+		w.Inbox[i] = store.InMsg{Idx: n.lastIdx, Key: p.key, Nick: p.label, Stream: p.in.id, Seq: m.seq, Time: m.time, All: m.all, Text: m.text}
+		p.saving += len(m.text) + eventOverhead // counts against the peer's share of the event queue meanwhile
+		n.saving += len(m.text) + eventOverhead
+	}
+	stream, next := p.in.id, p.in.next
+	n.write(w, func(err error) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for _, m := range msgs {
+			p.saving -= len(m.text) + eventOverhead
+			n.saving -= len(m.text) + eventOverhead
+		}
+		if err != nil {
+			// Not on disk, so not acknowledged: the sender keeps them. Take
+			// them again when they come again.
+			if p.in.id == stream && p.in.next == next && len(msgs) > 0 {
+				p.in.next = min(p.in.next, msgs[0].seq)
+			}
+			if !p.saveWarned {
+				p.saveWarned = true
+				n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
+					"messages from %s cannot be saved (%v): they wait at %s until they can", p.label, err, p.label)})
+			}
+			return
+		}
+		p.saveWarned = false
+		if p.in.id == stream {
+			p.inSaved = max(p.inSaved, next)
+		}
+		for i := range msgs {
+			n.deliver(p, &msgs[i])
+			if !n.closed {
+				n.send(p, &wire.Payload{Kind: wire.KindAck, Stream: stream, Seq: msgs[i].seq}, nil, pathAuto)
+			}
+		}
+	})
+}
+
+// mayAck reports whether a message of p's stream may be acknowledged on
+// arrival: always without a Store; with one, only when it was taken
+// before and is on disk (a duplicate of a saved message).
+func (n *Node) mayAck(p *peerState, pl *wire.Payload, verdict inVerdict) bool {
+	if !n.durable() {
+		return verdict != inRefused
+	}
+	return verdict == inDuplicate && pl.Stream == p.in.id && pl.Seq < p.inSaved
+}
+
+// Shown records that the message with this inbox index (Event.Idx), and
+// every one before it, is on the user's screen or flushed to standard
+// output, so that a later run does not show them again. Without a Store it
+// does nothing.
+func (n *Node) Shown(idx uint64) error {
+	if n.st == nil || idx == 0 {
+		return nil
+	}
+	return n.st.MarkShown(idx)
+}
+
+// Unsend drops every message waiting for the peer with this id and
+// returns how many; each gets an EvFailed with ReasonUnsent. A message
+// already on its way may still arrive.
+func (n *Node) Unsend(id string) (int, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	p := n.book.byID(id)
+	if p == nil {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownPeer, id)
+	}
+	msgs := p.out.drop()
+	for _, m := range msgs {
+		n.outBytes -= len(m.text)
+		n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonUnsent, Text: "dropped by /unsend"})
+	}
+	if n.durable() && len(msgs) > 0 {
+		n.write(store.Write{Unsend: [][32]byte{p.key}}, nil)
+	}
+	n.signalChange()
+	return len(msgs), nil
+}
+
+// Waiting counts the messages not yet acknowledged, to every peer.
+func (n *Node) Waiting() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c := 0
+	for _, p := range n.book.peers {
+		c += p.out.len()
+	}
+	return c
+}
+
+// storeReq is a Write waiting to be handed to the Store.
+type storeReq struct {
+	w    store.Write
+	done func(error)
+}
+
+// write queues w for the Store, in order (n.mu held).
+func (n *Node) write(w store.Write, done func(error)) {
+	n.wq = append(n.wq, storeReq{w, done})
+	n.wCond.Signal()
+}
+
+// feedStore hands queued writes to the Store until the node closes and
+// every write queued before is handed over.
+func (n *Node) feedStore() {
+	defer n.wg.Done()
+	n.mu.Lock()
+	for {
+		for len(n.wq) == 0 && !n.closed {
+			n.wCond.Wait()
+		}
+		if len(n.wq) == 0 {
+			n.mu.Unlock()
+			return
+		}
+		reqs := n.wq
+		n.wq = nil
+		n.mu.Unlock()
+		for _, r := range reqs {
+			n.st.Write(r.w, r.done)
+		}
+		n.mu.Lock()
+	}
+}
