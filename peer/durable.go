@@ -295,6 +295,37 @@ func (n *Node) Unsend(id string) (int, error) {
 	return len(msgs), nil
 }
 
+// saveWait bounds how long Close waits for messages on their way to disk.
+const saveWait = 2 * time.Second
+
+// awaitSaves waits (a while at most) until no message Send queued is still
+// on its way to disk, so that Close reports each as kept or not (n.mu
+// held; released while waiting).
+func (n *Node) awaitSaves() {
+	if !n.durable() {
+		return
+	}
+	deadline := time.After(saveWait)
+	for {
+		unsaved := 0
+		for _, p := range n.book.peers {
+			unsaved += p.out.unsaved()
+		}
+		if unsaved == 0 {
+			return
+		}
+		ch := n.changes()
+		n.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline:
+			n.mu.Lock()
+			return
+		}
+		n.mu.Lock()
+	}
+}
+
 // Waiting counts the messages not yet acknowledged, to every peer.
 func (n *Node) Waiting() int {
 	n.mu.Lock()

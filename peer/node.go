@@ -532,17 +532,18 @@ func (n *Node) WaitPeer(ctx context.Context, name string) error {
 	}
 }
 
-// Flush waits until every message to an online peer is acknowledged (with
-// a Store: every message, to any peer), or ctx ends (then it returns ctx's
-// error).
+// Flush waits until every message to an online peer is acknowledged and,
+// with a Store, every message to a peer that is away is on disk, or ctx
+// ends (then it returns ctx's error).
 func (n *Node) Flush(ctx context.Context) error {
 	for {
 		n.mu.Lock()
 		pending, ch := n.pendingOnline(), n.changes()
 		if n.durable() {
-			pending = 0
 			for _, p := range n.book.peers {
-				pending += p.out.len() // offline ones too: they may come back meanwhile
+				if !p.online {
+					pending += p.out.unsaved() // safe once on disk
+				}
 			}
 		}
 		n.mu.Unlock()
@@ -562,6 +563,10 @@ func (n *Node) Flush(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.mu.Lock()
 	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	if n.awaitSaves(); n.closed { // (another Close ran while it waited)
 		n.mu.Unlock()
 		return nil
 	}

@@ -73,6 +73,17 @@ func (s *outStream) drop() []*outMsg {
 	return msgs
 }
 
+// unsaved counts the messages not on disk yet.
+func (s *outStream) unsaved() int {
+	c := 0
+	for _, m := range s.msgs {
+		if !m.saved {
+			c++
+		}
+	}
+	return c
+}
+
 // len is the number of unacknowledged messages.
 func (s *outStream) len() int { return len(s.msgs) }
 

@@ -11,6 +11,7 @@
 //	/peers          list peers
 //	/whois [NAME]   details and key fingerprint of a peer (no NAME: yourself)
 //	/trust NAME     accept the new key NAME presents
+//	/unsend NAME    drop the messages still waiting for NAME
 //	/nick NAME      change your nickname
 //	/away [TEXT]    set an away text peers see (no TEXT: back)
 //	/history [NAME] [N]  the last N messages (default 20), only those with NAME
@@ -126,7 +127,10 @@
 //
 //	no-answer   pending: the peer is online but has not acknowledged for a while
 //	peer-left   pending: the peer left; delivered if it comes back
-//	stopped     failed: p2pchat stopped before the peer acknowledged
+//	queued      pending: p2pchat stops; the message is kept on disk (-home) and sent by its next run
+//	stopped     failed: p2pchat stopped before the peer acknowledged (-store=false: nothing was kept)
+//	not-saved   failed: the message could not be put on disk (disk full, store damaged), so it was not sent
+//	discarded   failed: dropped by /unsend before the peer acknowledged it
 //
 // A program should treat an unknown CODE like the event kind says. An event
 // kind added to the node later comes as
@@ -164,8 +168,10 @@
 //
 // Answers to commands (no "time"):
 //
-//	{"event":"sent","to":NAME|"all","peer_id":ID,"ids":[N,...]}   after a message was queued ("peer_id" omitted
-//	                                                  for "all"); the ids match later delivered/pending/failed events
+//	{"event":"sent","to":NAME|"all","peer_id":ID,"ids":[N,...]}   once a message is on disk and on its way
+//	                                                  ("peer_id" omitted for "all"); the ids match later
+//	                                                  delivered/pending/failed events. It comes from the node,
+//	                                                  so other lines may come between the command and it.
 //	{"event":"peers","peers":[PEER,...]}              /peers
 //	{"event":"whois",PEER fields...}                  /whois NAME
 //	{"event":"whois","name":OUR_NAME,"self":true,"fingerprint":FP}   /whois alone
@@ -190,4 +196,13 @@
 //
 // Run returns at the end of input without waiting for "delivered" events:
 // the caller decides how long to wait for them.
+//
+// # Shown once
+//
+// A message event from a node that keeps messages on disk carries an
+// inbox index (peer.Event.Idx). The printer remembers the highest index it
+// has written out to the user (to the terminal, or out of its buffer), and
+// after each flush the shell reports it with Node.Shown: a later run does
+// not show those messages again, and shows those above it that never
+// reached the screen.
 package shell
