@@ -138,6 +138,15 @@ func phasePair(r *report, sz sizes, profDir string) {
 	m := pa.Mark()
 	pa.Send("/to b warm-up")
 	must(pa, m, 2*gatherTime+msgTimeout, "delivered warm-up", proctest.IsKind("delivered"))
+	// The same, keeping messages in memory only (-store=false): what the
+	// process figures were before messages were kept on disk.
+	ma, mb := startP2P(a, "am", "-store=false", "-port", "7119"), startP2P(b, "bm", "-store=false", "-port", "7119")
+	waitReady(ma)
+	waitReady(mb)
+	waitJoined(ma, 0, []string{"bm"}, time.Now().Add(joinTimeout))
+	m = ma.Mark()
+	ma.Send("/to bm warm-up")
+	must(ma, m, 2*gatherTime+msgTimeout, "delivered warm-up", proctest.IsKind("delivered"))
 	// The process figures' own floor: the same pipes, the same datagrams.
 	pipe := startRole(a, "pipe-udp", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000))...)
 	waitReady(pipe)
@@ -148,13 +157,14 @@ func phasePair(r *report, sz sizes, profDir string) {
 	// slow stretch weighs on all of them alike.
 	perRound := sz.messages / sz.rounds
 	window := sz.throughput / time.Duration(sz.rounds)
-	var raws, nodeLats, procLats, pipeLats, rawWins, nodeThrs, procThrs, pipeThrs []*roleStat
+	var raws, nodeLats, procLats, pipeLats, rawWins, nodeThrs, procThrs, pipeThrs, memLats, memThrs []*roleStat
 	for round := 1; round <= sz.rounds; round++ {
 		logf("round %d/%d: latency, %d messages one at a time each: raw UDP, peer.Node, p2pchat process, piped raw UDP", round, sz.rounds, perRound)
 		raws = append(raws, result(startRole(a, "udp-rtt", sizeArgs("-bind", ipStr(a), "-to", addr(b, 9000), "-n", strconv.Itoa(perRound))...), 3*time.Minute))
 		nodeLats = append(nodeLats, result(startRole(a, "node-send", "-bind", ipStr(a), "-to", addr(b, 7300), "-key", key,
 			"-mode", "latency", "-n", strconv.Itoa(perRound)), 3*time.Minute))
 		procLats = append(procLats, procLatency(pa, "b", perRound))
+		memLats = append(memLats, procLatency(ma, "bm", perRound))
 		pipeLats = append(pipeLats, procLatency(pipe, "b", perRound))
 
 		logf("round %d/%d: throughput, %v each: raw windowed sender, peer.Node, p2pchat process, piped raw sender", round, sz.rounds, window)
@@ -164,8 +174,9 @@ func phasePair(r *report, sz sizes, profDir string) {
 			sendArgs = append(sendArgs, "-cpuprofile", filepath.Join(profDir, "node-send.pprof"))
 		}
 		nodeThrs = append(nodeThrs, result(startRole(a, "node-send", sendArgs...), window+time.Minute))
-		procThrs = append(procThrs, procThroughput(pa, window))
-		pipeThrs = append(pipeThrs, procThroughput(pipe, window))
+		procThrs = append(procThrs, procThroughput(pa, "b", window))
+		memThrs = append(memThrs, procThroughput(ma, "bm", window))
+		pipeThrs = append(pipeThrs, procThroughput(pipe, "b", window))
 	}
 	recv.Stop(10 * time.Second)
 	if profDir != "" {
@@ -176,6 +187,7 @@ func phasePair(r *report, sz sizes, profDir string) {
 	raw, nodeLat, procLat := mergeLatency(raws), mergeLatency(nodeLats), mergeLatency(procLats)
 	rawWin, nodeThr, procThr := mergeRate(rawWins), mergeRate(nodeThrs), mergeRate(procThrs)
 	pipeLat, pipeThr := mergeLatency(pipeLats), mergeRate(pipeThrs)
+	memLat, memThr := mergeLatency(memLats), mergeRate(memThrs)
 
 	rawNote := fmt.Sprintf("raw: %d round trips of a %d-byte datagram answered with %d bytes, one at a time", raw.N, msgSize, ackSize)
 	for _, l := range []struct {
@@ -208,6 +220,20 @@ func phasePair(r *report, sz sizes, profDir string) {
 			Note: fmt.Sprintf("%d acknowledged in %.1f s, %s, %d retransmissions; %s", t.s.N, t.s.Secs, t.how, t.s.Retx, winNote),
 		})
 	}
+	// What keeping messages on disk costs: the same processes with
+	// -store=false, in the same rounds.
+	r.add(figure{
+		Name: "message latency p50, messages kept on disk", Impl: "p2pchat process (stdin `/to b` to stdout `delivered`)",
+		Value: procLat.P50, Unit: unitMicros, Floor: memLat.P50, FloorName: "the same with -store=false (in memory only, as before), p50",
+		Goal: "stated", Stated: true,
+		Note: fmt.Sprintf("each message is synced to the sender's disk before it leaves and to the receiver's before it is acknowledged; p99 %s against %s", fmtMicros(procLat.P99), fmtMicros(memLat.P99)),
+	})
+	r.add(figure{
+		Name: "throughput, messages kept on disk", Impl: "p2pchat process (stdin to `delivered`)",
+		Value: procThr.Rate, Unit: unitRate, Floor: memThr.Rate, FloorName: "the same with -store=false (in memory only, as before)",
+		Goal: ">= 50% of floor", Met: procThr.Rate >= 0.5*memThr.Rate, Higher: true,
+		Note: fmt.Sprintf("group commit: one sync for every message waiting at that moment, on each side; %d acknowledged in %.1f s, against %d", procThr.N, procThr.Secs, memThr.N),
+	})
 	// How much of the process figures is the process harness itself.
 	pipeHow := "the `pipe-udp` role driven exactly like p2pchat: one stdin line becomes one datagram to the echo server, each answer one `delivered` line on stdout; no parsing, encryption or history"
 	r.add(figure{
@@ -255,9 +281,9 @@ func procLatency(p *proctest.Proc, to string, count int) *roleStat {
 
 // procThroughput keeps up to maxPending `/to b` lines undelivered for dur
 // and counts the "delivered" lines read within dur.
-func procThroughput(p *proctest.Proc, dur time.Duration) *roleStat {
+func procThroughput(p *proctest.Proc, to string, dur time.Duration) *roleStat {
 	const maxPending, batch = 500, 50
-	line := "/to b " + chatText + "\n"
+	line := "/to " + to + " " + chatText + "\n"
 	next := p.Mark()
 	t0 := time.Now()
 	end := t0.Add(dur)

@@ -3,6 +3,7 @@ package peer
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/store"
@@ -81,13 +82,15 @@ func (n *Node) restore(snap *store.Snapshot) error {
 	return nil
 }
 
-// oneLineName is a stored nickname fit to show: it was valid when it was
-// stored, but the file may be damaged.
-func oneLineName(nick string) string {
-	if wire.ValidName(nick) != nil {
+// oneLineName is a stored nickname or label ("bob", "bob@laptop2") fit to
+// show: it was valid when it was stored, but the file may be damaged (the
+// shell sanitises what it prints in any case).
+func oneLineName(name string) string {
+	nick, host, at := strings.Cut(name, "@")
+	if wire.ValidName(nick) != nil || (at && wire.ValidName(host) != nil) {
 		return "(unknown)"
 	}
-	return nick
+	return name
 }
 
 // park puts key into the book as an offline peer we can queue messages for

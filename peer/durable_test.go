@@ -237,3 +237,14 @@ func TestDurableOutboxBound(t *testing.T) {
 		t.Fatalf("%d wait, want %d", a.Waiting(), n)
 	}
 }
+
+func TestOneLineName(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"bob", "bob"}, {"bob@laptop2", "bob@laptop2"}, {"张伟@host-1", "张伟@host-1"},
+		{"", "(unknown)"}, {"bo\nb", "(unknown)"}, {"bob@", "(unknown)"}, {"bob@la ptop", "(unknown)"}, {"\x1b[31mbob", "(unknown)"},
+	} {
+		if got := oneLineName(c.in); got != c.want {
+			t.Errorf("oneLineName(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
