@@ -413,3 +413,24 @@ func TestFlippedBucketFlag(t *testing.T) {
 		c.reopen(t, d)
 	}
 }
+
+// FuzzOpen overwrites bytes of a store file anywhere: Open must succeed,
+// and keep only what was written (all of it when nothing is reported).
+// `go test` runs the seeds; `go test -fuzz FuzzOpen` searches further.
+func FuzzOpen(f *testing.F) {
+	dir := f.TempDir()
+	c := fill(f, dir, 120, 30)
+	for _, seed := range []struct {
+		off uint32
+		b   []byte
+	}{{0, []byte{0xff}}, {4096 + 20, []byte{1}}, {2 * 4096, []byte{0, 0, 0, 0}}, {3*4096 + 18, []byte{0x10}}, {9000, []byte("garbage")}} {
+		f.Add(seed.off, seed.b)
+	}
+	f.Fuzz(func(t *testing.T, off uint32, b []byte) {
+		d := copyDir(t, dir, func(data []byte) []byte {
+			copy(data[int(off)%len(data):], b)
+			return data
+		})
+		c.reopen(t, d)
+	})
+}
