@@ -434,3 +434,31 @@ func FuzzOpen(f *testing.F) {
 		c.reopen(t, d)
 	})
 }
+
+// TestGuardedFault: the mapped file shrinking under a check is an error,
+// not a crash.
+func TestGuardedFault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 3*4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmap()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	var sum byte
+	err = guarded(func() error {
+		for _, b := range data {
+			sum += b
+		}
+		return nil
+	})
+	if err == nil {
+		t.Fatal("reading past the end of a shrunk file: no error")
+	}
+	t.Log(err)
+}

@@ -136,16 +136,17 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 		return nil, Snapshot{}, err
 	}
 	path := filepath.Join(dir, dbName)
-	data, err := os.ReadFile(path)
+	data, unmap, err := mapFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fail(fmt.Errorf("message store: read %s: %w", path, err))
 	}
+	defer unmap()
 	var bad error
 	switch {
 	case err == nil && len(data) == 0:
 		bad = errors.New("the file is empty") // bbolt writes its first pages at creation
 	case err == nil:
-		bad = checkFile(data)
+		bad = guarded(func() error { return checkFile(data) })
 	}
 	if bad == nil {
 		s.db, err = openBolt(path, lockWait)
@@ -218,6 +219,18 @@ func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// guarded runs f over the mapped file, turning a memory fault (the file
+// shrank under the map) or any panic into an error.
+func guarded(f func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reading the file failed: %s", printable(fmt.Sprint(r)))
+		}
+	}()
+	return f()
 }
 
 // printable keeps the printable ASCII of s, bounded.
@@ -493,7 +506,10 @@ func (s *Store) replace(path string, data []byte, why error, lockWait time.Durat
 			return "", fmt.Errorf("message store: %s is damaged (%v) and cannot be moved aside: %w", path, why, err)
 		}
 	}
-	recs := mergeSalvaged(salvage(data))
+	var recs []*record
+	if err := guarded(func() error { recs = mergeSalvaged(salvage(data)); return nil }); err != nil {
+		recs = nil // the file changed under the map: salvage nothing
+	}
 	db, err := openBolt(path, lockWait)
 	if err != nil {
 		return "", fmt.Errorf("message store: %s was damaged and a fresh one cannot be made: %w", path, err)
