@@ -211,8 +211,8 @@ func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        wait,
-		NoFreelistSync: true, // rebuilt from the tree at open: nothing more to sync nor to damage
+		Timeout:        wait + 50*time.Millisecond, // bbolt gives up one 50ms poll before its Timeout
+		NoFreelistSync: true,                       // rebuilt from the tree at open: nothing more to sync nor to damage
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {
