@@ -462,3 +462,17 @@ func TestGuardedFault(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestReplaceCut: a replace cut between its renames (the damaged file
+// aside, the rebuilt one not in place) is finished by the next Open.
+func TestReplaceCut(t *testing.T) {
+	dir := t.TempDir()
+	c := fill(t, dir, 40, 10)
+	if err := os.Rename(dbPath(dir), dbPath(dir)+".rebuild"); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.reopen(t, dir)
+	if n := c.check(t, snap); n != len(c.out) || len(snap.Damaged) != 0 {
+		t.Errorf("%d of %d messages, Damaged %q", n, len(c.out), snap.Damaged)
+	}
+}
