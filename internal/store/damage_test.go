@@ -413,3 +413,66 @@ func TestFlippedBucketFlag(t *testing.T) {
 		c.reopen(t, d)
 	}
 }
+
+// FuzzOpen overwrites bytes of a store file anywhere: Open must succeed,
+// and keep only what was written (all of it when nothing is reported).
+// `go test` runs the seeds; `go test -fuzz FuzzOpen` searches further.
+func FuzzOpen(f *testing.F) {
+	dir := f.TempDir()
+	c := fill(f, dir, 120, 30)
+	for _, seed := range []struct {
+		off uint32
+		b   []byte
+	}{{0, []byte{0xff}}, {4096 + 20, []byte{1}}, {2 * 4096, []byte{0, 0, 0, 0}}, {3*4096 + 18, []byte{0x10}}, {9000, []byte("garbage")}} {
+		f.Add(seed.off, seed.b)
+	}
+	f.Fuzz(func(t *testing.T, off uint32, b []byte) {
+		d := copyDir(t, dir, func(data []byte) []byte {
+			copy(data[int(off)%len(data):], b)
+			return data
+		})
+		c.reopen(t, d)
+	})
+}
+
+// TestGuardedFault: the mapped file shrinking under a check is an error,
+// not a crash.
+func TestGuardedFault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, make([]byte, 3*4096), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unmap()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	var sum byte
+	err = guarded(func() error {
+		for _, b := range data {
+			sum += b
+		}
+		return nil
+	})
+	if err == nil {
+		t.Fatal("reading past the end of a shrunk file: no error")
+	}
+	t.Log(err)
+}
+
+// TestReplaceCut: a replace cut between its renames (the damaged file
+// aside, the rebuilt one not in place) is finished by the next Open.
+func TestReplaceCut(t *testing.T) {
+	dir := t.TempDir()
+	c := fill(t, dir, 40, 10)
+	if err := os.Rename(dbPath(dir), dbPath(dir)+".rebuild"); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.reopen(t, dir)
+	if n := c.check(t, snap); n != len(c.out) || len(snap.Damaged) != 0 {
+		t.Errorf("%d of %d messages, Damaged %q", n, len(c.out), snap.Damaged)
+	}
+}

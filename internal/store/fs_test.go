@@ -132,3 +132,35 @@ func TestReadOnlyHome(t *testing.T) {
 		})
 	}
 }
+
+// TestDiskFullDamaged: a damaged store on a full disk: Open fails saying
+// so and leaves the file in place; with space back, the next Open
+// salvages it.
+func TestDiskFullDamaged(t *testing.T) {
+	dir := tmpfs(t, "4m")
+	home := filepath.Join(dir, "home")
+	c := fill(t, home, 400, 100)
+	path := dbPath(home)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, int64(len(data)/2)); err != nil {
+		t.Fatal(err)
+	}
+	filler := fillDisk(t, dir)
+	_, _, err = Open(home, Limits{}, time.Second)
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("Open of a damaged store on a full disk: %v, want ErrNoSpace", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != int64(len(data)/2) {
+		t.Fatalf("the damaged file is not left in place: %v", err)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	snap := c.reopen(t, home)
+	if n := c.check(t, snap); n == 0 || len(snap.Damaged) == 0 {
+		t.Errorf("salvaged %d messages, Damaged %q", n, snap.Damaged)
+	}
+}

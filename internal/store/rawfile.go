@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // bbolt trusts its file: a damaged page can make it panic, sometimes on a
@@ -17,6 +19,33 @@ import (
 // records out of the leaf pages of a file that failed. Both are pure
 // functions of the bytes. The layout is bbolt's (version 2, little endian
 // on the platforms p2pchat supports).
+
+// mapFile maps path read-only (the raw checks walk it without copying a
+// file that may hold tens of MiB); unmap is never nil. We hold the home's
+// lock, so nobody truncates it under us.
+func mapFile(path string) (data []byte, unmap func(), err error) {
+	unmap = func() {}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, unmap, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, unmap, err
+	}
+	if fi.Size() == 0 {
+		return []byte{}, unmap, nil
+	}
+	if fi.Size() > 1<<40 {
+		return nil, unmap, fmt.Errorf("%s: %d bytes, too big", path, fi.Size())
+	}
+	data, err = unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, unmap, fmt.Errorf("map %s: %w", path, err)
+	}
+	return data, func() { unix.Munmap(data) }, nil
+}
 
 const (
 	bbMagic        = 0xED0CDAED

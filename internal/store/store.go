@@ -62,6 +62,10 @@ type inEntry struct {
 
 const dbName = "messages.db"
 
+// errDamaged marks bbolt panicking on the file: damage, not a passing
+// failure.
+var errDamaged = errors.New("damaged")
+
 // Open opens (or creates) the store in dir, waiting up to lockWait for
 // another process holding it. Zero fields of lim take the defaults.
 func Open(dir string, lim Limits, lockWait time.Duration) (*Store, Snapshot, error) {
@@ -136,16 +140,20 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 		return nil, Snapshot{}, err
 	}
 	path := filepath.Join(dir, dbName)
-	data, err := os.ReadFile(path)
+	if err := finishReplace(path); err != nil {
+		return fail(err)
+	}
+	data, unmap, err := mapFile(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fail(fmt.Errorf("message store: read %s: %w", path, err))
 	}
+	defer unmap()
 	var bad error
 	switch {
 	case err == nil && len(data) == 0:
 		bad = errors.New("the file is empty") // bbolt writes its first pages at creation
 	case err == nil:
-		bad = checkFile(data)
+		bad = guarded(func() error { return checkFile(data) })
 	}
 	if bad == nil {
 		s.db, err = openBolt(path, lockWait)
@@ -157,8 +165,11 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 			return fail(fmt.Errorf("message store: %s: %w", dir, ErrLocked))
 		case err != nil && notWritable(err):
 			return fail(fmt.Errorf("message store: home directory %s is not writable: %w", dir, err))
-		case err != nil:
+		case errors.Is(err, errDamaged) || errors.Is(err, bberrors.ErrInvalid) ||
+			errors.Is(err, bberrors.ErrVersionMismatch) || errors.Is(err, bberrors.ErrChecksum):
 			bad = err
+		case err != nil: // not damage (no memory, an I/O error): leave the file alone
+			return fail(fmt.Errorf("message store: %w", err))
 		}
 	}
 	var loaded *loadResult
@@ -206,18 +217,30 @@ func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("bbolt failed: %s", printable(fmt.Sprint(r)))
+			db, err = nil, fmt.Errorf("%w: bbolt failed: %s", errDamaged, printable(fmt.Sprint(r)))
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        wait,
-		NoFreelistSync: true, // rebuilt from the tree at open: nothing more to sync nor to damage
+		Timeout:        wait + 50*time.Millisecond, // bbolt gives up one 50ms poll before its Timeout
+		NoFreelistSync: true,                       // rebuilt from the tree at open: nothing more to sync nor to damage
 		FreelistType:   bolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// guarded runs f over the mapped file, turning a memory fault (the file
+// shrank under the map) or any panic into an error.
+func guarded(f func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reading the file failed: %s", printable(fmt.Sprint(r)))
+		}
+	}()
+	return f()
 }
 
 // printable keeps the printable ASCII of s, bounded.
@@ -481,24 +504,22 @@ func (s *Store) evictSenders() []Key {
 // from its bytes into a fresh one and opens that; it returns the line to
 // report.
 func (s *Store) replace(path string, data []byte, why error, lockWait time.Duration) (string, error) {
-	aside := fmt.Sprintf("%s.damaged-%d", path, s.now().Unix())
-	for i := 1; ; i++ {
-		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		aside = fmt.Sprintf("%s.damaged-%d.%d", path, s.now().Unix(), i)
+	var recs []*record
+	if err := guarded(func() error { recs = mergeSalvaged(salvage(data)); return nil }); err != nil {
+		recs = nil // the file changed under the map: salvage nothing
 	}
-	if _, err := os.Lstat(path); err == nil {
-		if err := os.Rename(path, aside); err != nil {
-			return "", fmt.Errorf("message store: %s is damaged (%v) and cannot be moved aside: %w", path, why, err)
-		}
+	// The rebuilt database is made beside the damaged one and only then
+	// put in its place: if anything fails before (a full disk), the
+	// damaged file stays where the next start looks for it.
+	tmp := path + ".rebuild"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("message store: remove %s: %w", tmp, err)
 	}
-	recs := mergeSalvaged(salvage(data))
-	db, err := openBolt(path, lockWait)
+	db, err := openBolt(tmp, lockWait)
 	if err != nil {
-		return "", fmt.Errorf("message store: %s was damaged and a fresh one cannot be made: %w", path, err)
+		os.Remove(tmp)
+		return "", wrapWriteErr(fmt.Sprintf("message store: %s is damaged (%s) and a fresh one cannot be made", path, printable(why.Error())), err)
 	}
-	s.db = db
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, r := range recs {
 			b, err := tx.CreateBucketIfNotExists(bucketOf(r.kind))
@@ -511,11 +532,52 @@ func (s *Store) replace(path string, data []byte, why error, lockWait time.Durat
 		}
 		return nil
 	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		return "", fmt.Errorf("message store: write what was salvaged from %s: %w", aside, err)
+		os.Remove(tmp)
+		return "", wrapWriteErr(fmt.Sprintf("message store: %s is damaged (%s); write what was salvaged from it", path, printable(why.Error())), err)
+	}
+	aside := fmt.Sprintf("%s.damaged-%d", path, s.now().Unix())
+	for i := 1; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s.damaged-%d.%d", path, s.now().Unix(), i)
+	}
+	if _, err := os.Lstat(path); err == nil {
+		if err := os.Rename(path, aside); err != nil {
+			return "", fmt.Errorf("message store: %s is damaged and cannot be moved aside: %w", path, err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", fmt.Errorf("message store: put the rebuilt %s in place: %w", path, err)
+	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return "", fmt.Errorf("message store: sync %s: %w", filepath.Dir(path), err)
+	}
+	if s.db, err = openBolt(path, lockWait); err != nil {
+		return "", fmt.Errorf("message store: open the rebuilt %s: %w", path, err)
 	}
 	return fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
 		dbName, printable(why.Error()), filepath.Base(aside), len(recs)), nil
+}
+
+// finishReplace completes a replace cut between its two renames: the
+// damaged file was moved aside, the complete rebuilt one not yet in place.
+func finishReplace(path string) error {
+	tmp := path + ".rebuild"
+	if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if _, err := os.Lstat(tmp); err != nil {
+		return nil
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("message store: put the rebuilt %s in place: %w", path, err)
+	}
+	return nil
 }
 
 // mergeSalvaged keeps one record per bucket and key: a salvaged file can

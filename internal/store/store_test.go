@@ -3,12 +3,16 @@ package store
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func key(b byte) Key {
@@ -356,22 +360,47 @@ func TestClosed(t *testing.T) {
 }
 
 func TestLocked(t *testing.T) {
-	dir := t.TempDir()
-	s, _ := openT(t, dir, Limits{})
-	start := time.Now()
-	_, _, err := Open(dir, Limits{}, 100*time.Millisecond)
-	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) {
-		t.Fatalf("second Open: %v, want ErrLocked naming %s", err, dir)
+	cases := []struct {
+		name string
+		hold func(t *testing.T, dir string) (release func())
+	}{
+		{"another store", func(t *testing.T, dir string) func() {
+			s, _ := openT(t, dir, Limits{})
+			return func() { s.Close() }
+		}},
+		{"messages.db locked by another program", func(t *testing.T, dir string) func() {
+			s, _ := openT(t, dir, Limits{})
+			s.Close()
+			f, err := os.OpenFile(filepath.Join(dir, dbName), os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+				t.Fatal(err)
+			}
+			return func() { f.Close() }
+		}},
 	}
-	if d := time.Since(start); d < 100*time.Millisecond {
-		t.Errorf("second Open gave up after %v, before lockWait", d)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			release := tc.hold(t, dir)
+			start := time.Now()
+			_, _, err := Open(dir, Limits{}, 100*time.Millisecond)
+			if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("second Open: %v, want ErrLocked naming %s", err, dir)
+			}
+			if d := time.Since(start); d < 100*time.Millisecond {
+				t.Errorf("second Open gave up after %v, before lockWait", d)
+			}
+			release()
+			s, _, err := Open(dir, Limits{}, 100*time.Millisecond)
+			if err != nil {
+				t.Fatalf("Open after the lock is released: %v", err)
+			}
+			s.Close()
+		})
 	}
-	s.Close()
-	s, _, err = Open(dir, Limits{}, 100*time.Millisecond)
-	if err != nil {
-		t.Fatalf("Open after Close: %v", err)
-	}
-	s.Close()
 }
 
 // TestMarkShownConcurrent: marks and writes from many goroutines (for the

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,7 +20,8 @@ const maxBatch = 4096
 // Write hands w to the writer goroutine, which commits it with every other
 // Write waiting at that moment in one synced transaction, then calls done
 // (which may be nil) on the writer goroutine, in the order of the Writes;
-// done must not block (every later Write waits for it). done's error is
+// done must not block (every later Write waits for it) nor call Close
+// (which waits for the writer). done's error is
 // nil once w is committed and synced. A Write of only Acked and Unsend may
 // be held up to a second and committed with the next Write that needs a
 // sync (an empty Write commits what is held at once); at a power cut it
@@ -95,7 +97,9 @@ func (s *Store) writer() {
 			timer, timeout = nil, nil
 		}
 		held = nil
+		start := time.Now()
 		errs := s.commit(batch)
+		slog.Debug("message store commit", "writes", len(batch), "took", time.Since(start))
 		for i, r := range batch {
 			if r.done != nil {
 				r.done(errs[i])
