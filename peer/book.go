@@ -153,7 +153,10 @@ func (b *book) admit(p *peerState) bool {
 // answer was recorded before, and is replayed).
 func (b *book) mayReturn(key [32]byte, made time.Time) bool {
 	t, ok := b.tombs[key]
-	return !ok || !made.Add(challengeTick).Before(t.forgot) // (made is rounded down to a tick)
+	// made is rounded down to a tick: the challenge was made in [made,
+	// made+tick). Only one surely made after the forget lets the key in;
+	// an honest peer answers the next challenge, a tick later.
+	return !ok || made.After(t.forgot)
 }
 
 // evict forgets one peer to make room, keeping a tombstone of it.

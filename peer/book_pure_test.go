@@ -509,3 +509,32 @@ func TestBookTombstonesBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestBookMayReturn: a forgotten key comes back only with the answer to a
+// challenge made after it was forgotten. Challenge times are rounded down
+// to challengeTick, so one from the same tick as the forget may be older
+// than it, and is refused (a recorded answer replayed within 10 ms of the
+// forget got in before).
+func TestBookMayReturn(t *testing.T) {
+	forgot := t0.Add(5 * time.Millisecond)
+	b := memBook(4, 4)
+	b.now = func() time.Time { return forgot }
+	p := testPeer(1, "bob", "h")
+	b.admit(p)
+	b.forget(p)
+	for _, c := range []struct {
+		name string
+		key  [32]byte
+		made time.Time
+		want bool
+	}{
+		{"never forgotten", testKey(2), t0, true},
+		{"challenge ticks before the forget", p.key, t0.Add(-challengeTick), false},
+		{"challenge of the forget's own tick (maybe older)", p.key, t0, false},
+		{"challenge of the next tick", p.key, t0.Add(challengeTick), true},
+	} {
+		if got := b.mayReturn(c.key, c.made); got != c.want {
+			t.Errorf("%s: mayReturn = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
