@@ -387,7 +387,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		_ = node.Flush(fctx)
 		cancel()
 	}
-	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive {
+	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive { // (end of input, /quit or a signal)
 		fmt.Fprintf(stderr, "p2pchat: %d messages are queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", waiting, o.home)
 		if code == exitOK {
 			code = exitQueue

@@ -111,8 +111,10 @@ func TestImpostorKeepsNoName(t *testing.T) {
 	// The pin is on disk: alice restarts with the same -home.
 	im := imp.Mark()
 	alice.Send("/quit")
-	if code := alice.ExitCode(t, exitTimeout); code != 0 {
-		t.Errorf("alice exited with %d after /quit", code)
+	// The message for the real bob still waits for him (on disk): a script
+	// that ends so exits 4.
+	if code := alice.ExitCode(t, exitTimeout); code != 4 {
+		t.Errorf("alice exited with %d after /quit with a message queued for the real bob, want 4", code)
 	}
 	alice2 := startWithHome(t, ha, "alice", aliceHome)
 	if j := alice2.Wait(t, joinTimeout, func(e Event) bool { return e.Event == "joined" && strings.HasPrefix(e.Name, "bob") }); j.Name != "bob" {
@@ -138,4 +140,7 @@ func TestImpostorKeepsNoName(t *testing.T) {
 		t.Errorf("restarted alice: the old key joined as %q, want %q", j.Name, oldName)
 	}
 	alice2.WaitFrom(t, a2, msgTimeout, func(e Event) bool { return e.Event == "warning" && strings.Contains(e.Text, oldName) })
+	// What alice queued for the real bob before her restart reaches him,
+	// and only him.
+	bob2.Wait(t, msgTimeout, IsMessage("alice", "bob", "for the real bob only"))
 }

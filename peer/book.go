@@ -210,6 +210,14 @@ func (b *book) compactTombOrder() []tombRef {
 	return kept
 }
 
+// unlabel takes p's label away, as if p had none yet.
+func (b *book) unlabel(p *peerState) {
+	if b.labels[p.label] == p {
+		delete(b.labels, p.label)
+	}
+	p.label = ""
+}
+
 // setNick records the nickname p claims (own is ours) and gives p a label if
 // it has none or the nickname changed. Other peers keep theirs, except that
 // the holder of the nickname's pin takes the plain nickname from a peer

@@ -82,28 +82,42 @@ func (n *Node) restore(snap *store.Snapshot) error {
 	return nil
 }
 
-// oneLineName is a stored nickname or label ("bob", "bob@laptop2") fit to
-// show: it was valid when it was stored, but the file may be damaged (the
-// shell sanitises what it prints in any case).
+// storedName is what the outbox keeps of a recipient's name: its nickname
+// and host ("bob@laptop2"), from which its label is made again after a
+// restart (by the pins of that time).
+func storedName(p *peerState) string {
+	if p.host == "" {
+		return p.nick
+	}
+	return p.nick + "@" + hostLabel(p.host)
+}
+
+// oneLineName is a stored name ("bob", "bob@laptop2") fit to show: it was
+// valid when it was stored, but the file may be damaged (the shell
+// sanitises what it prints in any case).
 func oneLineName(name string) string {
 	nick, host, at := strings.Cut(name, "@")
-	if wire.ValidName(nick) != nil || (at && wire.ValidName(host) != nil) {
+	if wire.ValidName(nick) != nil || (at && (host == "" || len(host) > wire.MaxHost || hostLabel(host) != host)) {
 		return "(unknown)"
 	}
 	return name
 }
 
 // park puts key into the book as an offline peer we can queue messages for
-// before it is seen in this run (n.mu held, or before start). Its packets
+// before it is seen in this run (n.mu held, or before start); label is
+// what it was shown as ("bob", or "bob@laptop2": the host part is kept
+// until the peer says its own, so that it keeps that label). Its packets
 // are treated as a stranger's until it answers a fresh challenge
 // (fromStranger), so a recorded hello cannot bring it online. It returns
 // nil when the book has no room.
-func (n *Node) park(key [32]byte, nick string, stream, next uint64) *peerState {
+func (n *Node) park(key [32]byte, label string, stream, next uint64) *peerState {
 	if p := n.book.peers[key]; p != nil {
 		return p
 	}
 	p := n.stranger(key, n.id.sharedKey(&key))
 	p.parked = true
+	nick, host, _ := strings.Cut(oneLineName(label), "@")
+	p.host = host
 	if stream == 0 {
 		stream, next = newStreamID(), 1
 	}
@@ -112,7 +126,7 @@ func (n *Node) park(key [32]byte, nick string, stream, next uint64) *peerState {
 	if !n.book.admit(p) {
 		return nil
 	}
-	n.book.setNick(p, oneLineName(nick), n.name)
+	n.book.setNick(p, nick, n.name)
 	n.takePosition(p)
 	return p
 }
@@ -155,7 +169,7 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 	for i, q := range batch {
 		q.m.saved = false
 		n.outBytes += len(q.m.text)
-		w.Queue[i] = store.Queued{Key: q.p.key, Nick: q.p.nick, Stream: q.p.out.id, Next: q.p.out.nextSeq,
+		w.Queue[i] = store.Queued{Key: q.p.key, Nick: storedName(q.p), Stream: q.p.out.id, Next: q.p.out.nextSeq,
 			Msg: store.OutMsg{ID: q.m.id, Seq: q.m.seq, Time: q.m.time.UnixMilli(), All: q.m.all, Text: q.m.text}}
 	}
 	n.write(w, func(err error) {

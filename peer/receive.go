@@ -176,7 +176,10 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 	}
 	p := parked
 	if p != nil {
+		// It gets its label afresh from its hello, with the warnings a
+		// newcomer's label brings (its parked label was a guess).
 		p.parked = false
+		n.book.unlabel(p)
 	} else {
 		p = n.stranger(key, shared)
 		if !n.book.admit(p) {

@@ -39,7 +39,7 @@ type OutMsg struct {
 // give, and what still waits.
 type OutStream struct {
 	Key    Key
-	Nick   string // the recipient's nickname when we last queued for it
+	Nick   string // the recipient's label ("bob", "bob@laptop2") when we last queued for it
 	Stream uint64
 	Next   uint64
 	Msgs   []OutMsg // seq order
