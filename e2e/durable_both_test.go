@@ -28,6 +28,7 @@ func TestDurableBothKilled(t *testing.T) {
 		texts := relNumbered(fmt.Sprintf("round %02d message ", r), durableFlow)
 		marker := fmt.Sprintf("round %02d marker", r)
 		am, bm := alice.Mark(), bob.Mark()
+		markBefore := shownMark(t, d.bobHome)
 		da, db := time.Duration(rng.Int63n(int64(window))), time.Duration(rng.Int63n(int64(window)))
 		sendLines(t, alice, "bob", texts)
 		first, second := alice, bob
@@ -41,6 +42,7 @@ func TestDurableBothKilled(t *testing.T) {
 		second.Kill()
 		claimed := sentCount(alice.Events()[am:], "bob")
 		shown1 := relMessages(bob.Events()[bm:], "alice", "bob")
+		markAfter := shownMark(t, d.bobHome)
 
 		alice2 := d.startAlice()
 		waiting := findPeer(t, alice2, "bob").Pending
@@ -51,8 +53,8 @@ func TestDurableBothKilled(t *testing.T) {
 		t.Logf("round %2d: alice killed %3v, bob %3v after alice was given the %d; alice had said %3d sent, her restarted process had %3d waiting; bob's first run showed %3d, his second %3d",
 			r, da.Round(time.Millisecond), db.Round(time.Millisecond), durableFlow, claimed, waiting, len(shown1), len(shown2))
 		if err := checkPrefix(append(shown1, shown2...), texts, claimed); err != nil {
-			t.Errorf("round %d: alice killed %v and bob %v into 300 messages, both restarted: over bob's two runs %v (first run showed %d, second %d)",
-				r, da.Round(time.Millisecond), db.Round(time.Millisecond), err, len(shown1), len(shown2))
+			t.Errorf("round %d: alice killed %v and bob %v into 300 messages, both restarted: over bob's two runs %v (first run showed %d, second %d; bob's shown mark in HOME/shown went from %d, read as the round began, to %d when he was killed)",
+				r, da.Round(time.Millisecond), db.Round(time.Millisecond), err, len(shown1), len(shown2), markBefore, markAfter)
 			break
 		}
 		alice, bob = alice2, bob2

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"testing"
@@ -133,4 +135,19 @@ func checkPrefix(got, want []string, atLeast int) error {
 		return fmt.Errorf("only the first %d shown, but the sender had said %d were sent (on disk): missing %v", len(got), atLeast, head(want[len(got):atLeast]))
 	}
 	return nil
+}
+
+// shownMark reads the shown mark a p2pchat keeps in HOME/shown (the
+// inbox index of the last message it has shown; internal/store's format:
+// the index, then its complement, little endian), for diagnostics.
+func shownMark(t *testing.T, home string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(home, "shown"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 16 || binary.LittleEndian.Uint64(b) != ^binary.LittleEndian.Uint64(b[8:]) {
+		t.Fatalf("%s/shown is not a valid mark: %x", home, b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }

@@ -44,11 +44,13 @@ func TestDurableReceiverKilled(t *testing.T) {
 		texts := relNumbered(fmt.Sprintf("round %02d message ", r), durableFlow)
 		marker := fmt.Sprintf("round %02d marker", r)
 		am, bm := alice.Mark(), bob.Mark()
+		markBefore := shownMark(t, d.bobHome)
 		delay := time.Duration(rng.Int63n(int64(window)))
 		sendLines(t, alice, "bob", texts)
 		after(delay)
 		bob.Kill()
 		first := relMessages(bob.Events()[bm:], "alice", "bob")
+		markAfter := shownMark(t, d.bobHome)
 		alice.WaitFrom(t, am, msgTimeout, relCountIDs("bob", durableFlow))
 
 		bob2 := d.startBob()
@@ -61,8 +63,8 @@ func TestDurableReceiverKilled(t *testing.T) {
 			midway++
 		}
 		if got, want := append(first, second...), append(texts, marker); !slices.Equal(got, want) {
-			t.Errorf("round %d: bob killed %v into 300 messages and restarted: over both runs he was shown: %s (first run %d, second %d)",
-				r, delay.Round(time.Millisecond), seqDiff(got, want), len(first), len(second))
+			t.Errorf("round %d: bob killed %v into 300 messages and restarted: over both runs he was shown: %s (first run %d, second %d; the first run printed %d messages of this round, but its shown mark in HOME/shown went from %d, read as the round began, to %d when it was killed)",
+				r, delay.Round(time.Millisecond), seqDiff(got, want), len(first), len(second), len(first), markBefore, markAfter)
 		}
 		if t.Failed() {
 			break
