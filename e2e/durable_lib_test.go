@@ -70,10 +70,13 @@ func (d *durableLab) exchange(alice, bob *Proc) {
 // that it exited on its own.
 func quit(t *testing.T, p *Proc) {
 	t.Helper()
+	start := time.Now()
 	p.CloseStdin()
-	if code := p.ExitCode(t, exitTimeout); code != 0 && code != exitQueued {
+	code := p.ExitCode(t, exitTimeout)
+	if code != 0 && code != exitQueued {
 		t.Fatalf("%s: quit with exit code %d, want 0 (or %d: messages queued)\n%s", p, code, exitQueued, p.Report())
 	}
+	t.Logf("%s quit (end of input): exit %d after %v", p, code, time.Since(start).Round(time.Millisecond))
 }
 
 // exitQueued is p2pchat's exit code when input ended with messages still
