@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/testnet"
+)
+
+// Helpers for the durable-message tests (issue 12): alice on the lab's
+// first laptop, bob on the second, each with a home that outlives its
+// processes, each told the other's address (-peer) so that a restarted
+// process finds its peer at once instead of after an mDNS round.
+
+// durableLab is a two-laptop lab with a home for alice and for bob.
+type durableLab struct {
+	t                  *testing.T
+	lab                *testnet.Lab
+	aliceHome, bobHome string
+}
+
+func newDurableLab(t *testing.T) *durableLab {
+	t.Helper()
+	return &durableLab{t: t, lab: testnet.New(t, 2), aliceHome: t.TempDir(), bobHome: t.TempDir()}
+}
+
+func (d *durableLab) aliceHost() *testnet.Host { return d.lab.Hosts[0] }
+func (d *durableLab) bobHost() *testnet.Host   { return d.lab.Hosts[1] }
+
+// aliceArgs are alice's flags besides -json -v -name -home.
+func (d *durableLab) aliceArgs() []string { return []string{"-peer", peerAddr(d.bobHost())} }
+func (d *durableLab) bobArgs() []string   { return []string{"-peer", peerAddr(d.aliceHost())} }
+
+// startAlice starts (or restarts) alice with her home and waits until she
+// is ready.
+func (d *durableLab) startAlice() *Proc {
+	d.t.Helper()
+	return startWithHome(d.t, d.aliceHost(), "alice", d.aliceHome, d.aliceArgs()...)
+}
+
+func (d *durableLab) startBob() *Proc {
+	d.t.Helper()
+	return startWithHome(d.t, d.bobHost(), "bob", d.bobHome, d.bobArgs()...)
+}
+
+// exchange has alice and bob send each other one message, delivered, so
+// that each has the other's name pinned in known_peers.
+func (d *durableLab) exchange(alice, bob *Proc) {
+	d.t.Helper()
+	alice.WaitJoined(d.t, "bob")
+	bob.WaitJoined(d.t, "alice")
+	am, bm := alice.Mark(), bob.Mark()
+	ids := alice.SendTo(d.t, "bob", "hello bob")
+	bob.WaitFrom(d.t, bm, msgTimeout, IsMessage("alice", "bob", "hello bob"))
+	alice.WaitFrom(d.t, am, msgTimeout, IsDelivered("bob", ids[0]))
+	am, bm = alice.Mark(), bob.Mark()
+	ids = bob.SendTo(d.t, "alice", "hello alice")
+	alice.WaitFrom(d.t, am, msgTimeout, IsMessage("bob", "alice", "hello alice"))
+	bob.WaitFrom(d.t, bm, msgTimeout, IsDelivered("alice", ids[0]))
+}
+
+// quit ends p as a user would (end of input, then its flush) and checks
+// that it exited on its own.
+func quit(t *testing.T, p *Proc) {
+	t.Helper()
+	start := time.Now()
+	p.CloseStdin()
+	code := p.ExitCode(t, exitTimeout)
+	if code != 0 && code != exitQueued {
+		t.Fatalf("%s: quit with exit code %d, want 0 (or %d: messages queued)\n%s", p, code, exitQueued, p.Report())
+	}
+	t.Logf("%s quit (end of input): exit %d after %v", p, code, time.Since(start).Round(time.Millisecond))
+}
+
+// exitQueued is p2pchat's exit code when input ended with messages still
+// waiting for peers that are away (kept on disk).
+const exitQueued = 4
+
+// sendLines types `/to to TEXT` for every text without waiting for the
+// answers. All of them together must fit in the stdin pipe (64 KiB), so
+// that this never blocks, even if the process is killed meanwhile.
+func sendLines(t *testing.T, p *Proc, to string, texts []string) {
+	t.Helper()
+	n := 0
+	for _, s := range texts {
+		n += len("/to  \n") + len(to) + len(s)
+	}
+	if n > 60<<10 {
+		t.Fatalf("sendLines: %d bytes of input would not fit in the pipe", n)
+	}
+	for _, s := range texts {
+		p.Send("/to " + to + " " + s)
+	}
+}
+
+// seededRand is a math/rand source whose seed is logged, and taken from
+// P2PCHAT_SEED if that is set, so that a failing run can be repeated.
+func seededRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("P2PCHAT_SEED"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			t.Fatalf("P2PCHAT_SEED=%q: %v", s, err)
+		}
+		seed = v
+	}
+	t.Logf("random kill points from seed %d (P2PCHAT_SEED=%d repeats them)", seed, seed)
+	return rand.New(rand.NewSource(seed))
+}
+
+// after blocks for d. It is not synchronisation: it picks the random
+// moment at which a test kills a process while messages flow.
+func after(d time.Duration) {
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	<-tm.C
+}
+
+// sentCount is how many message ids "sent" events to to gave in evs.
+func sentCount(evs []Event, to string) int { return len(relSentIDs(evs, to)) }
+
+// checkPrefix checks that got is want[:k] for some k >= atLeast: each of
+// the first k shown once, in order, none missing before the last shown,
+// and at least the first atLeast (those the sender said were on disk).
+func checkPrefix(got, want []string, atLeast int) error {
+	if len(got) > len(want) || !slices.Equal(got, want[:len(got)]) {
+		return fmt.Errorf("not the messages sent, once each and in order: %s", seqDiff(got, want[:min(len(want), max(len(got), atLeast))]))
+	}
+	if len(got) < atLeast {
+		return fmt.Errorf("only the first %d shown, but the sender had said %d were sent (on disk): missing %v", len(got), atLeast, head(want[len(got):atLeast]))
+	}
+	return nil
+}
+
+// shownMark reads the shown mark a p2pchat keeps in HOME/shown (the
+// inbox index of the last message it has shown; internal/store's format:
+// the index, then its complement, little endian), for diagnostics.
+func shownMark(t *testing.T, home string) uint64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(home, "shown"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 16 || binary.LittleEndian.Uint64(b) != ^binary.LittleEndian.Uint64(b[8:]) {
+		t.Fatalf("%s/shown is not a valid mark: %x", home, b)
+	}
+	return binary.LittleEndian.Uint64(b)
+}

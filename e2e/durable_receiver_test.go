@@ -1,0 +1,96 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// durableFlow is how many messages alice sends in each round of the
+// kill tests.
+const durableFlow = 300
+
+// durableRounds is how many rounds TestDurableReceiverKilled runs if they
+// fit in durableBudget; it stops earlier (saying how many ran) otherwise.
+const (
+	durableRounds = 20
+	durableBudget = 100 * time.Second
+)
+
+// TestDurableReceiverKilled: alice sends 300 messages to bob, and bob is
+// killed (-9) at a random moment while they flow, then restarted with the
+// same home; alice keeps running. Over both of bob's runs each message is
+// shown exactly once and in order (a marker after the 300 proves no late
+// duplicate). 20 rounds, each of bob's restarted processes being the one
+// killed in the next round. The kill points are random in [0, the time a
+// round takes without a kill], from a logged seed.
+func TestDurableReceiverKilled(t *testing.T) {
+	d := newDurableLab(t)
+	rng := seededRand(t)
+	alice, bob := d.startAlice(), d.startBob()
+	d.exchange(alice, bob)
+
+	window := durableWindow(t, alice, bob)
+
+	began := time.Now()
+	rounds, midway := 0, 0
+	for r := 1; r <= durableRounds; r++ {
+		if time.Since(began) > durableBudget {
+			t.Logf("stopping after %d of %d rounds: the test would take more than %v", rounds, durableRounds, durableBudget)
+			break
+		}
+		rounds++
+		texts := relNumbered(fmt.Sprintf("round %02d message ", r), durableFlow)
+		marker := fmt.Sprintf("round %02d marker", r)
+		am, bm := alice.Mark(), bob.Mark()
+		markBefore := shownMark(t, d.bobHome)
+		delay := time.Duration(rng.Int63n(int64(window)))
+		sendLines(t, alice, "bob", texts)
+		after(delay)
+		bob.Kill()
+		first := relMessages(bob.Events()[bm:], "alice", "bob")
+		markAfter := shownMark(t, d.bobHome)
+		alice.WaitFrom(t, am, msgTimeout, relCountIDs("bob", durableFlow))
+
+		bob2 := d.startBob()
+		alice.SendTo(t, "bob", marker)
+		end := bob2.Wait(t, joinTimeout, IsMessage("alice", "bob", marker))
+		second := relMessages(bob2.Events()[:end.Seq+1], "alice", "bob")
+		t.Logf("round %2d: bob killed %4v after alice was given the %d; his first run showed %3d, the restarted one %3d (and the marker) %v after its start",
+			r, delay.Round(time.Millisecond), durableFlow, len(first), len(second)-1, end.At.Sub(bob2.Started).Round(time.Millisecond))
+		if len(first) < durableFlow {
+			midway++
+		}
+		if got, want := append(first, second...), append(texts, marker); !slices.Equal(got, want) {
+			t.Errorf("round %d: bob killed %v into 300 messages and restarted: over both runs he was shown: %s (first run %d, second %d; the first run printed %d messages of this round, but its shown mark in HOME/shown went from %d, read as the round began, to %d when it was killed)",
+				r, delay.Round(time.Millisecond), seqDiff(got, want), len(first), len(second), len(first), markBefore, markAfter)
+		}
+		if t.Failed() {
+			break
+		}
+		bob = bob2
+	}
+	t.Logf("%d rounds in %v; in %d of them bob was killed before he had shown all %d", rounds, time.Since(began).Round(time.Second), midway, durableFlow)
+}
+
+// durableWindow measures how long alice's 300 take to be shown by bob
+// without a kill (the mean of two runs: the first, on a cold machine, is
+// often several times slower), the window for the random kill points.
+func durableWindow(t *testing.T, alice, bob *Proc) time.Duration {
+	t.Helper()
+	var took time.Duration
+	for w := 1; w <= 2; w++ {
+		texts := relNumbered(fmt.Sprintf("warm-up %d message ", w), durableFlow)
+		start, bm := time.Now(), bob.Mark()
+		sendLines(t, alice, "bob", texts)
+		last := bob.WaitFrom(t, bm, 60*time.Second, IsMessage("alice", "bob", texts[len(texts)-1]))
+		took += last.At.Sub(start) / 2
+		if got := relMessages(bob.Events()[bm:], "alice", "bob"); !slices.Equal(got, texts) {
+			t.Fatalf("bob, not killed, was shown: %s", seqDiff(got, texts))
+		}
+	}
+	t.Logf("%d messages from alice shown by bob in %v without a kill: kill points are random in [0, %v)",
+		durableFlow, took.Round(time.Millisecond), took.Round(time.Millisecond))
+	return took
+}
