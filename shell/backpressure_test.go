@@ -136,7 +136,7 @@ func TestHistoryBufferIsBounded(t *testing.T) {
 // order, none lost.
 func TestPrinterHeldIsBounded(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, true)
+	p := newPrinter(&b, true, nil)
 	p.live = false
 	p.redraw = func() { t.Error("redraw called in held mode") }
 	p.beginPrompt()

@@ -1,7 +1,7 @@
 package shell
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 	"strings"
 	"sync"
@@ -40,47 +40,55 @@ type printer struct {
 	held      []string
 	heldBytes int
 	closed    bool
-	buf       *bufio.Writer // plain output only
-	inline    bool          // a status line is on the current line (no prompt), without its newline
-	above     bool          // the line above the prompt is a status line
+	buf       bytes.Buffer // plain output waiting for flush
+	inline    bool         // a status line is on the current line (no prompt), without its newline
+	above     bool         // the line above the prompt is a status line
 
 	// Message lines carry the node's inbox index (peer.Event.Idx): the
-	// highest one buffered, held, and written out to the user; the shell
-	// reports the written one to the node (Node.Shown) after each flush.
-	bufIdx, heldIdx, written, reported uint64
+	// highest one buffered, held, and marked (reported to mark, the
+	// node's Shown, right after the write that put it out).
+	bufIdx, heldIdx, marked uint64
+	mark                    func(idx uint64)
 }
 
 // maxBuffered bounds what the printer keeps before it writes: plain output
 // and lines held while the user types.
 const maxBuffered = 64 << 10
 
-func newPrinter(out io.Writer, term bool) *printer {
-	p := &printer{out: out, term: term, live: canRedraw, redraw: redrawPrompt}
-	if !term {
-		p.buf = bufio.NewWriterSize(out, maxBuffered) // writes (blocking) when full
-	}
-	return p
+// newPrinter prints to out; mark (may be nil) is told the inbox index of
+// the last message line each write put out, right after that write.
+func newPrinter(out io.Writer, term bool, mark func(uint64)) *printer {
+	return &printer{out: out, term: term, live: canRedraw, redraw: redrawPrompt, mark: mark}
 }
 
 // flush writes what plain output buffered.
 func (p *printer) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.buf != nil && p.buf.Flush() == nil {
-		p.written = max(p.written, p.bufIdx)
+	p.writeBuf()
+}
+
+// writeBuf writes the buffered plain output, then marks its messages
+// shown (p.mu held). A message is shown once across a crash only if
+// nothing runs between the two: writeNow makes that so where it can
+// (printer_linux.go).
+func (p *printer) writeBuf() {
+	if p.buf.Len() == 0 {
+		return
+	}
+	err := writeNow(p.out, p.buf.Bytes())
+	p.buf.Reset()
+	if err == nil {
+		p.marks(p.bufIdx)
 	}
 }
 
-// takeWritten returns the highest inbox index written out to the user
-// since the last call, or 0.
-func (p *printer) takeWritten() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.written <= p.reported {
-		return 0
+// marks reports that the message lines up to idx are out (p.mu held).
+func (p *printer) marks(idx uint64) {
+	if idx > p.marked && p.mark != nil {
+		p.marked = idx
+		p.mark(idx)
 	}
-	p.reported = p.written
-	return p.written
 }
 
 // print writes text, which may hold several lines separated by "\n".
@@ -104,17 +112,20 @@ func (p *printer) printMsg(text string, bell bool, idx uint64) {
 	}
 	switch {
 	case !p.term:
+		if p.buf.Len()+len(text)+1 > maxBuffered {
+			p.writeBuf() // (blocks while the reader does not read)
+		}
 		p.buf.WriteString(strings.Join(lines, "\n") + "\n")
 		p.bufIdx = max(p.bufIdx, idx)
 	case !p.prompting:
 		if _, err := io.WriteString(p.out, strings.Join(lines, "\r\n")+"\r\n"+bellString(bell)); err == nil {
-			p.written = max(p.written, idx)
+			p.marks(idx)
 		}
 	case p.live:
 		// Erase the prompt line, print above it; liner redraws the prompt
 		// and the half-typed text on the new line when it sees SIGWINCH.
 		if _, err := io.WriteString(p.out, "\r\x1b[2K"+strings.Join(lines, "\r\n")+"\r\n"+bellString(bell)); err == nil {
-			p.written = max(p.written, idx)
+			p.marks(idx)
 		}
 		p.redraw()
 	default:
@@ -126,9 +137,10 @@ func (p *printer) printMsg(text string, bell bool, idx uint64) {
 		}
 		if p.heldBytes >= maxBuffered {
 			// Too much to keep: show it now, over the prompt line.
-			io.WriteString(p.out, "\r\n"+strings.Join(p.held, "\r\n")+"\r\n")
+			if _, err := io.WriteString(p.out, "\r\n"+strings.Join(p.held, "\r\n")+"\r\n"); err == nil {
+				p.marks(p.heldIdx)
+			}
 			p.held, p.heldBytes = nil, 0
-			p.written = max(p.written, p.heldIdx)
 		}
 	}
 }
@@ -183,8 +195,9 @@ func (p *printer) endPrompt() {
 	p.prompting = false
 	p.above = false // Enter moved the screen on: the prompt line is above now
 	if len(p.held) > 0 && !p.closed {
-		io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n")
-		p.written = max(p.written, p.heldIdx)
+		if _, err := io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n"); err == nil {
+			p.marks(p.heldIdx)
+		}
 	}
 	p.held, p.heldBytes = nil, 0
 }
@@ -206,9 +219,7 @@ func (p *printer) close() {
 		return
 	}
 	p.closed = true
-	if p.buf != nil {
-		p.buf.Flush()
-	}
+	p.writeBuf()
 	if p.term && p.prompting {
 		io.WriteString(p.out, "\r\n")
 	}

@@ -10,7 +10,7 @@ import (
 
 func TestPrinterPlain(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, false)
+	p := newPrinter(&b, false, nil)
 	p.print("one", true)
 	p.print("two\n      three", false)
 	if got := b.String(); got != "" {
@@ -31,7 +31,7 @@ func TestPrinterPlain(t *testing.T) {
 
 func TestPrinterTerminalNoPrompt(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, true)
+	p := newPrinter(&b, true, nil)
 	redraws := 0
 	p.redraw = func() { redraws++ }
 	p.print("a\nb", true)
@@ -47,7 +47,7 @@ func TestPrinterTerminalNoPrompt(t *testing.T) {
 // prompt line, print above it, then one redraw request per print.
 func TestPrinterLiveRedraw(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, true)
+	p := newPrinter(&b, true, nil)
 	p.live = true
 	redraws := 0
 	p.redraw = func() {
@@ -74,7 +74,7 @@ func TestPrinterLiveRedraw(t *testing.T) {
 // active, the count shows in the next prompt, Enter flushes them.
 func TestPrinterHeld(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, true)
+	p := newPrinter(&b, true, nil)
 	p.live = false
 	p.redraw = func() { t.Error("redraw called in held mode") }
 	s := &session{pr: p}
@@ -98,7 +98,7 @@ func TestPrinterHeld(t *testing.T) {
 
 func TestPrinterClose(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, true)
+	p := newPrinter(&b, true, nil)
 	p.redraw = func() {}
 	p.beginPrompt()
 	p.close()
@@ -119,7 +119,7 @@ func TestPrompt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		n := newFakeNode(peer.PeerInfo{Name: tt.name, ID: "0123456789abcdef"})
-		s := &session{node: n, pr: newPrinter(nil, true)}
+		s := &session{node: n, pr: newPrinter(nil, true, nil)}
 		if tt.name != "" {
 			s.target = "0123456789abcdef"
 		}
@@ -182,7 +182,7 @@ func TestBellOnlyOnDirectMessagesInteractive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b strings.Builder
-		s := &session{cfg: Config{Interactive: tt.interactive, Bell: tt.bell}, pr: newPrinter(&b, tt.interactive), now: func() time.Time { return at }}
+		s := &session{cfg: Config{Interactive: tt.interactive, Bell: tt.bell}, pr: newPrinter(&b, tt.interactive, nil), now: func() time.Time { return at }}
 		s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", To: tt.to, Text: "hi", Time: at})
 		if got := strings.Contains(b.String(), "\a"); got != tt.want {
 			t.Errorf("%+v: bell %v in %q", tt, got, b.String())
@@ -195,7 +195,7 @@ func TestBellOnlyOnDirectMessagesInteractive(t *testing.T) {
 // stays on the current line until something else is printed.
 func TestPrinterStatus(t *testing.T) {
 	var b strings.Builder
-	p := newPrinter(&b, true)
+	p := newPrinter(&b, true, nil)
 	p.live = true
 	p.redraw = func() { b.WriteString("<redraw>") }
 	p.beginPrompt()
@@ -216,7 +216,7 @@ func TestPrinterStatus(t *testing.T) {
 		t.Errorf("output\n got %q\nwant %q", got, want)
 	}
 	var plain strings.Builder
-	q := newPrinter(&plain, false)
+	q := newPrinter(&plain, false, nil)
 	q.status("50%")
 	q.flush()
 	if plain.Len() != 0 {

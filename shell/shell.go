@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -114,8 +115,9 @@ type session struct {
 	target     string // id of the peer plain lines go to; "" = everyone
 	label      string // the target's display name as last seen (shown if the node forgets it)
 	conv       *convLog
-	convOK     bool // a history error was reported already
-	markFailed bool // a Shown error was reported already
+	convOK     bool                  // a history error was reported already
+	markErr    atomic.Pointer[error] // the first Shown error (set under the printer's lock)
+	markFailed bool                  // it was reported
 
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
@@ -124,14 +126,24 @@ type session struct {
 
 // newSession prepares a run of the shell on cfg, with Run's defaults applied.
 func newSession(cfg Config) *session {
-	return &session{
+	s := &session{
 		cfg:  cfg,
 		node: cfg.Node,
-		pr:   newPrinter(cfg.Out, cfg.Interactive),
 		f:    formatter{color: cfg.Color && cfg.Interactive},
 		log:  cfg.Logger,
 		now:  time.Now,
 		conv: newConvLog(cfg.LogFile),
+	}
+	s.pr = newPrinter(cfg.Out, cfg.Interactive, s.shown)
+	return s
+}
+
+// shown tells the node that the messages up to inbox index idx are out,
+// right after the write that put them out (the printer's lock held: an
+// error is reported by the next flush).
+func (s *session) shown(idx uint64) {
+	if err := s.node.Shown(idx); err != nil {
+		s.markErr.CompareAndSwap(nil, &err)
 	}
 }
 
@@ -312,11 +324,9 @@ func (s *session) flush() {
 		s.historyFailed(err)
 	}
 	s.pr.flush()
-	if idx := s.pr.takeWritten(); idx > 0 {
-		if err := s.node.Shown(idx); err != nil && !s.markFailed {
-			s.markFailed = true
-			s.userError("cannot record which messages were shown (" + err.Error() + "): after a restart some may be shown again")
-		}
+	if err := s.markErr.Load(); err != nil && !s.markFailed {
+		s.markFailed = true
+		s.userError("cannot record which messages were shown (" + (*err).Error() + "): after a restart some may be shown again")
 	}
 }
 

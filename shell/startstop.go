@@ -46,7 +46,7 @@ func WriteStats(w io.Writer, st peer.Stats) error {
 func Drain(events <-chan peer.Event, out io.Writer, jsonMode bool) {
 	s := &session{
 		cfg: Config{Out: out, JSON: jsonMode},
-		pr:  newPrinter(out, false),
+		pr:  newPrinter(out, false, nil),
 		log: slog.New(slog.DiscardHandler),
 		now: time.Now,
 	}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // bbolt trusts its file: a damaged page can make it panic, sometimes on a
@@ -40,11 +38,11 @@ func mapFile(path string) (data []byte, unmap func(), err error) {
 	if fi.Size() > 1<<40 {
 		return nil, unmap, fmt.Errorf("%s: %d bytes, too big", path, fi.Size())
 	}
-	data, err = unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ, unix.MAP_SHARED)
+	data, unmap, err = mapOpen(f, int(fi.Size()))
 	if err != nil {
-		return nil, unmap, fmt.Errorf("map %s: %w", path, err)
+		return nil, func() {}, fmt.Errorf("map %s: %w", path, err)
 	}
-	return data, func() { unix.Munmap(data) }, nil
+	return data, unmap, nil
 }
 
 const (

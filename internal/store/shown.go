@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // HOME/shown holds the shown mark: 16 bytes, the idx and its complement
@@ -72,12 +70,12 @@ const lockPoll = 10 * time.Millisecond
 func lockFile(f *os.File, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
+		held, err := tryLock(f)
+		if err != nil {
 			return fmt.Errorf("lock %s: %w", f.Name(), err)
+		}
+		if held {
+			return nil
 		}
 		if !time.Now().Before(deadline) {
 			return ErrLocked
