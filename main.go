@@ -282,7 +282,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 		st, saved, err = store.Open(o.home, store.Limits{PeerBytes: peer.OutboxPeerBytes, TotalBytes: peer.OutboxBytes}, lockWait)
 		if errors.Is(err, store.ErrLocked) {
-			return fail("%v (%s): quit the other one, or give this one its own -home", err, o.home)
+			return fail("%v: quit the other one, or give this one its own -home", err)
 		}
 		if err != nil {
 			return fail("%v (choose another with -home, or -store=false to keep messages in memory only)", err)
@@ -388,7 +388,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		cancel()
 	}
 	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive { // (end of input, /quit or a signal)
-		fmt.Fprintf(stderr, "p2pchat: %d messages are queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", waiting, o.home)
+		fmt.Fprintf(stderr, "p2pchat: %s queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", plural(waiting, "message is", "messages are"), o.home)
 		if code == exitOK {
 			code = exitQueue
 		}
@@ -547,4 +547,12 @@ func (a *app) SetName(name string) error {
 		}
 	}
 	return nil
+}
+
+// plural says "1 message is" or "3 messages are".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
