@@ -161,7 +161,7 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 			snap.Damaged = append(snap.Damaged, "message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost")
 		}
 		switch {
-		case errors.Is(err, bolt.ErrTimeout):
+		case errors.Is(err, bberrors.ErrTimeout):
 			return fail(fmt.Errorf("message store: %s: %w", dir, ErrLocked))
 		case err != nil && notWritable(err):
 			return fail(fmt.Errorf("message store: home directory %s is not writable: %w", dir, err))
