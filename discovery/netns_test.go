@@ -96,6 +96,10 @@ func (l *lan) addHost(t *testing.T) int {
 	run(t, "ip", "netns", "add", ns)
 	t.Cleanup(func() { l.del(t, ns) })
 	run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	// No duplicate address detection: IPv6 link-local is usable at once
+	// (a tentative address cannot send, and appearing later it would make
+	// discovery announce again).
+	run(t, "ip", "netns", "exec", ns, "sh", "-c", "echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad")
 	l.hosts = append(l.hosts, ns)
 	l.ifname = append(l.ifname, "")
 	return i
@@ -429,7 +433,7 @@ func keys(m map[[2]int]bool) [][2]int {
 
 // TestDiscoveryNetnsForeignService runs two nodes, the first sharing its
 // namespace with foreign mDNS services (_other._tcp, one of them answering
-// every question), and checks over several query rounds that only the
+// every question), and checks over the first query rounds that only the
 // p2pchat nodes are reported. The second node also renames itself with
 // Update, which the first must see.
 func TestDiscoveryNetnsForeignService(t *testing.T) {
@@ -442,16 +446,24 @@ func TestDiscoveryNetnsForeignService(t *testing.T) {
 	nodes := []Info{a, b}
 	nodes[1].Name = "小明"
 
-	// Each query round reports the other node once.
-	const rounds = 2
+	// The first query round reports the other node (later rounds are
+	// quiet: each node's queries list the other's answer as known, RFC
+	// 6762 section 7.1), and Update's announcement the new name.
+	const rounds = 1
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	seen := map[int]int{}
 	renamed := false
-	for seen[1] < rounds || seen[2] < rounds {
+	// The foreign answers must reach host 2's querier (in its debug log),
+	// so that it is the filter that keeps them out.
+	const dropped = `msg="discovery: ignoring answer" name=ffffffffffffffff._other._tcp.local.`
+	poll := time.NewTicker(20 * time.Millisecond) // polling host 2's log
+	defer poll.Stop()
+	for seen[2] < rounds || !renamed || !strings.Contains(log2.String(), dropped) {
 		select {
+		case <-poll.C:
 		case <-ctx.Done():
-			t.Fatalf("after %v reports per host: %v, want %d each", time.Since(begin), seen, rounds)
+			t.Fatalf("after %v reports per host: %v, want %d each, renamed %v, foreign answer in host 2's log %v", time.Since(begin), seen, rounds, renamed, strings.Contains(log2.String(), dropped))
 		case r := <-reports:
 			if r.Found.ID == foreignInfo.ID || r.Found.Name == foreignInfo.Name {
 				t.Fatalf("host %d reports the foreign service: %+v", r.Host, r.Found)
@@ -468,12 +480,6 @@ func TestDiscoveryNetnsForeignService(t *testing.T) {
 	}
 	if !renamed {
 		t.Errorf("host 1 never saw host 2's new name %q", nodes[1].Name)
-	}
-	// The foreign answers did reach host 2's querier (in its debug log), so
-	// it was the filter that kept them out.
-	const dropped = `msg="discovery: ignoring answer" name=ffffffffffffffff._other._tcp.local.`
-	if !strings.Contains(log2.String(), dropped) {
-		t.Errorf("host 2 never received a foreign answer; its log does not contain %s", dropped)
 	}
 	t.Logf("%d query rounds each without foreign answers in %v", rounds, time.Since(begin))
 }
