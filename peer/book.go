@@ -42,7 +42,8 @@ type peerState struct {
 	queued int       // bytes of its messages in the event queue
 
 	learned int       // peer-exchange leads taken from it while online (exchange.go)
-	shareAt time.Time // when to send it our book (zero: sent, or not online)
+	shareAt time.Time // when to send it our book next (zero: sent, or not online)
+	books   int       // books sent to it since it came online (exchange.go)
 }
 
 // boot is the peer's current process (its start time), 0 before any packet.
