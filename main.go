@@ -64,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
 	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
 	fs.Var(listFlag{&o.ifaces}, "iface", "network `interface` for discovery, e.g. wlan0 (repeatable; default: every suitable one)")
-	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on (default: all)")
+	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on, alone (default: all, IPv4 and IPv6)")
 	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable; IPv6 as [2001:db8::5]:7117, link-local with its interface: [fe80::1%eth0]:7117)")
 	fs.BoolVar(&o.tcp, "tcp", false, "send everything over TCP and ask peers to answer over TCP")
 	fs.BoolVar(&o.json, "json", false, "print every event as one JSON object per line (for scripts and bots)")
@@ -116,7 +116,7 @@ Flags:
 	}
 	if o.bind != "" {
 		if a, err := netip.ParseAddr(o.bind); err != nil || !a.Unmap().Is4() {
-			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IPv4 address (p2pchat speaks IPv4)\n", o.bind)
+			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IPv4 address (-bind takes IPv4 only)\n", o.bind)
 			return o, errors.New("bad -bind")
 		}
 	}
