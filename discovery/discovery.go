@@ -16,7 +16,9 @@
 // each query the answers it already holds with more than half their TTL
 // left (known-answer suppression, RFC 6762 section 7.1: see known.go), so
 // that nodes it knows stay quiet. All of it runs on IPv4 (224.0.0.251) and
-// on IPv6 (ff02::fb), on each interface with an address of that family.
+// on IPv6 (ff02::fb), on each interface with an address of that family;
+// on an interface with both, a round's IPv6 query goes familyGap after the
+// IPv4 one, listing its answers as known.
 // A node advertising both is reported at one address (see pickAddr: IPv4
 // on the link first, so an IPv4 LAN works as before). At Close it
 // sends a goodbye (its records with TTL 0), so other mDNS browsers (avahi,
@@ -92,6 +94,11 @@ const (
 	// multicastGap is the least time between two multicast answers on one
 	// interface (RFC 6762 section 6: a record at most once a second).
 	multicastGap = time.Second
+	// familyGap is how long after the IPv4 query of a round the IPv6 one
+	// goes, on an interface with both: the IPv4 answers (milliseconds on a
+	// LAN) are then its known answers, so a dual-stack node answers once a
+	// round, not once per family (which doubled the mDNS traffic).
+	familyGap = 250 * time.Millisecond
 )
 
 // ErrClosed is returned by Update after Close, or after the context given
@@ -151,6 +158,7 @@ type link struct {
 	sched         schedule
 	lastMulticast map[*family]time.Time // last multicast answer sent on it, by family
 	known         knownAnswers          // what others answered on it (RFC 6762 section 7.1)
+	queryV6At     time.Time             // when the IPv6 query of the current round is due (zero: none)
 }
 
 // Discovery advertises this node and browses for others until Close.
@@ -483,9 +491,26 @@ func (d *Discovery) step(now time.Time) time.Time {
 			d.multicast(l, announcement(l.zone, false))
 		}
 		if query {
-			d.query(l, now)
+			for _, f := range l.fams {
+				if f.v6 && len(l.fams) > 1 {
+					l.queryV6At = now.Add(familyGap)
+					continue
+				}
+				d.query(l, f, now)
+			}
+		}
+		if !l.queryV6At.IsZero() && !now.Before(l.queryV6At) {
+			l.queryV6At = time.Time{}
+			for _, f := range l.fams {
+				if f.v6 {
+					d.query(l, f, now)
+				}
+			}
 		}
 		if n := l.sched.next(); next.IsZero() || n.Before(next) {
+			next = n
+		}
+		if n := l.queryV6At; !n.IsZero() && n.Before(next) {
 			next = n
 		}
 	}
@@ -570,19 +595,17 @@ func (d *Discovery) multicastOn(l *link, f *family, m *dns.Msg) {
 	}
 }
 
-// query sends our query on l, on every family, with the answers we know
-// there (d.mu held).
-func (d *Discovery) query(l *link, now time.Time) {
+// query sends our query on l to f's group, with the answers we know there
+// (d.mu held).
+func (d *Discovery) query(l *link, f *family, now time.Time) {
 	b, err := queryMsg(l.known.list(now, maxKnownInQuery)).Pack()
 	if err != nil {
 		return
 	}
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
-	for _, f := range l.fams {
-		if err := f.q.sendTo(b, l.ifi, f.group); err != nil {
-			d.log.Debug("discovery: query", "iface", l.cand.Name, "family", f, "err", err)
-		}
+	if err := f.q.sendTo(b, l.ifi, f.group); err != nil {
+		d.log.Debug("discovery: query", "iface", l.cand.Name, "family", f, "err", err)
 	}
 }
 
