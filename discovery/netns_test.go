@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -123,7 +124,9 @@ func (l *lan) plug(t *testing.T, i int, ifname, br string, addr netip.Prefix) {
 	run(t, "ip", "-n", sw, "link", "add", port, "type", "veth", "peer", "name", ifname, "netns", ns)
 	run(t, "ip", "-n", sw, "link", "set", port, "master", br)
 	run(t, "ip", "-n", sw, "link", "set", port, "up")
-	run(t, "ip", "-n", ns, "addr", "add", addr.String(), "dev", ifname)
+	if addr.IsValid() { // none: IPv6 link-local alone
+		run(t, "ip", "-n", ns, "addr", "add", addr.String(), "dev", ifname)
+	}
 	run(t, "ip", "-n", ns, "link", "set", ifname, "up")
 	if br == "br0" && l.ifname[i-1] == "" {
 		l.ifname[i-1] = ifname
@@ -619,5 +622,57 @@ func TestDiscoveryNetnsIfaceAdded(t *testing.T) {
 	t.Logf("found each other %v after wlan0 was plugged in", time.Since(plugged))
 	if !strings.Contains(log2.String(), "now=[wlan0]") {
 		t.Errorf("host %d never reported the interface change:\n%s", late, log2)
+	}
+}
+
+// TestDiscoveryNetnsIPv6Only: three hosts whose interface has only its
+// IPv6 link-local address find each other on ff02::fb, each reported at a
+// link-local address with the interface as zone, and at the advertised
+// port (with IPv4 sockets alone they found nothing).
+func TestDiscoveryNetnsIPv6Only(t *testing.T) {
+	l := newLAN(t, 0)
+	nodes := []Info{node(1, "alice"), node(2, "小明"), node(3, "carol")}
+	reports := make(chan report, 1024)
+	for range nodes {
+		h := l.addHost(t)
+		l.plug(t, h, "eth0", "br0", netip.Prefix{})
+	}
+	for i, n := range nodes {
+		l.startHelper(t, i+1, n, reports)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	found := map[[2]int]netip.AddrPort{}
+	for len(found) < 6 {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("found (finder, found): %v; want every pair", found)
+		case r := <-reports:
+			f := r.Found
+			j := slices.IndexFunc(nodes, func(n Info) bool { return n.ID == f.ID })
+			if j < 0 || j == r.Host-1 {
+				t.Fatalf("host %d reports %+v", r.Host, f)
+			}
+			a := f.Addr.Addr()
+			if !a.Is6() || !a.IsLinkLocalUnicast() || a.Zone() != "eth0" || int(f.Addr.Port()) != nodes[j].Port || f.Iface != "eth0" || f.Name != nodes[j].Name {
+				t.Errorf("host %d found %s at %v on %s, want a link-local address with zone eth0 and port %d", r.Host, f.Name, f.Addr, f.Iface, nodes[j].Port)
+			}
+			if prev, ok := found[[2]int{r.Host, j + 1}]; ok && prev != f.Addr {
+				t.Errorf("host %d found %s at %v, then at %v", r.Host, f.Name, prev, f.Addr)
+			}
+			found[[2]int{r.Host, j + 1}] = f.Addr
+		}
+	}
+	// Each node is reported at one address, the same to everyone.
+	for j := 1; j <= 3; j++ {
+		var addrs []netip.AddrPort
+		for k, a := range found {
+			if k[1] == j {
+				addrs = append(addrs, a)
+			}
+		}
+		if len(addrs) != 2 || addrs[0] != addrs[1] {
+			t.Errorf("node %d reported at %v", j, addrs)
+		}
 	}
 }
