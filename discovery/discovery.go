@@ -717,7 +717,7 @@ func (d *Discovery) handleResponse(m *dns.Msg, ifIndex int, from *net.UDPAddr) {
 	if l != nil {
 		cand = l.cand
 		if onLink {
-			l.known.learn(m, now)
+			l.known.learn(m, d.self.ID, now)
 		}
 	}
 	selfID, closed := d.self.ID, d.closed

@@ -46,8 +46,10 @@ type knownPTR struct {
 func (k knownPTR) expires() time.Time { return k.at.Add(time.Duration(k.ttl) * time.Second) }
 
 // learn remembers the PTR answers of Service in m, a response heard at
-// now; a PTR with TTL 0 (a goodbye) forgets its instance.
-func (ka *knownAnswers) learn(m *dns.Msg, now time.Time) {
+// now, but for the instance selfID (our own records, heard back through
+// multicast loopback: no responder but us would stay quiet for them); a
+// PTR with TTL 0 (a goodbye) forgets its instance.
+func (ka *knownAnswers) learn(m *dns.Msg, selfID string, now time.Time) {
 	if !m.Response {
 		return
 	}
@@ -57,7 +59,7 @@ func (ka *knownAnswers) learn(m *dns.Msg, now time.Time) {
 			continue
 		}
 		name := strings.ToLower(p.Ptr)
-		if !strings.HasSuffix(name, "."+serviceName) {
+		if !strings.HasSuffix(name, "."+serviceName) || name == selfID+"."+serviceName {
 			continue
 		}
 		if p.Hdr.Ttl == 0 {
