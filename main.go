@@ -71,8 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
 	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
 	fs.Var(listFlag{&o.ifaces}, "iface", "network `interface` for discovery, e.g. wlan0 (repeatable; default: every suitable one)")
-	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on (default: all)")
-	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable)")
+	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on, alone (default: all, IPv4 and IPv6)")
+	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable; IPv6 as [2001:db8::5]:7117, link-local with its interface: [fe80::1%eth0]:7117)")
 	fs.BoolVar(&o.tcp, "tcp", false, "send everything over TCP and ask peers to answer over TCP")
 	fs.BoolVar(&o.json, "json", false, "print every event as one JSON object per line (for scripts and bots)")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs to stderr")
@@ -125,7 +125,7 @@ Flags:
 	}
 	if o.bind != "" {
 		if a, err := netip.ParseAddr(o.bind); err != nil || !a.Unmap().Is4() {
-			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IPv4 address (p2pchat speaks IPv4)\n", o.bind)
+			fmt.Fprintf(stderr, "p2pchat: -bind %q: not an IPv4 address (-bind takes IPv4 only)\n", o.bind)
 			return o, errors.New("bad -bind")
 		}
 	}
@@ -186,19 +186,23 @@ func resolvePeer(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("bad port %q", port)
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.Is6() && ip.IsLinkLocalUnicast() && ip.Zone() == "" {
+			return netip.AddrPort{}, fmt.Errorf("%s is an IPv6 link-local address: name its interface, as in [%s%%eth0]:%d", host, host, pn)
+		}
 		return netip.AddrPortFrom(ip.Unmap(), uint16(pn)), nil
 	}
 	ips, err := net.LookupIP(host)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", host, err)
 	}
-	for _, ip := range ips {
-		if ip4 := ip.To4(); ip4 != nil {
-			a, _ := netip.AddrFromSlice(ip4)
-			return netip.AddrPortFrom(a, uint16(pn)), nil
+	for _, v6 := range []bool{false, true} { // IPv4 first, as discovery prefers it
+		for _, ip := range ips {
+			if a, ok := netip.AddrFromSlice(ip); ok && a.Unmap().Is6() == v6 && a.IsGlobalUnicast() {
+				return netip.AddrPortFrom(a.Unmap(), uint16(pn)), nil
+			}
 		}
 	}
-	return netip.AddrPort{}, fmt.Errorf("%s has no IPv4 address", host)
+	return netip.AddrPort{}, fmt.Errorf("%s has no usable address", host)
 }
 
 // hostName is the OS host name, cut to what peers and mDNS accept: a host

@@ -64,11 +64,17 @@ func TestHelpListsEveryFlag(t *testing.T) {
 }
 
 func TestResolvePeer(t *testing.T) {
-	for in, want := range map[string]string{"10.0.0.5:7000": "10.0.0.5:7000", "10.0.0.5": "10.0.0.5:7117", "127.0.0.1:1": "127.0.0.1:1"} {
+	for in, want := range map[string]string{"10.0.0.5:7000": "10.0.0.5:7000", "10.0.0.5": "10.0.0.5:7117", "127.0.0.1:1": "127.0.0.1:1",
+		"[fe80::1%eth0]:7000": "[fe80::1%eth0]:7000", "fe80::1%wlan0": "[fe80::1%wlan0]:7117", "[2001:db8::5]:7117": "[2001:db8::5]:7117",
+		"2001:db8::5": "[2001:db8::5]:7117", "[::ffff:10.0.0.5]:7000": "10.0.0.5:7000"} {
 		got, err := resolvePeer(in)
 		if err != nil || got.String() != want {
 			t.Errorf("resolvePeer(%q) = %v, %v; want %s", in, got, err, want)
 		}
+	}
+	// A link-local address means nothing without its interface.
+	if got, err := resolvePeer("[fe80::1]:7117"); err == nil || !strings.Contains(err.Error(), "%eth0") {
+		t.Errorf("resolvePeer of a link-local address without a zone = %v, %v; want an error naming the form", got, err)
 	}
 }
 

@@ -4,15 +4,23 @@
 //
 // Each node advertises one service instance of type Service in domain
 // "local.": the instance name is the node id (unique, so no name conflicts
-// arise), the SRV record carries the chat port, the A records the node's
-// IPv4 addresses on the interface the records are sent on, and the TXT
-// record the fields built by TXT:
+// arise), the SRV record carries the chat port, the A and AAAA records the
+// node's IPv4 and IPv6 addresses (link-local included) on the interface the
+// records are sent on, and the TXT record the fields built by TXT:
 //
 //	v=1  id=0123456789abcdef  name=小明  key=<X25519 public key, base64url>  host=laptop
 //
 // On each interface the node announces itself at once and again a second
 // later (unsolicited multicast answers), and browses: it queries at once,
-// then 1, 2, 4, ... seconds later, doubling up to once a minute. At Close it
+// then 1, 2, 4, ... seconds later, doubling up to once a minute, listing in
+// each query the answers it already holds with more than half their TTL
+// left (known-answer suppression, RFC 6762 section 7.1: see known.go), so
+// that nodes it knows stay quiet. All of it runs on IPv4 (224.0.0.251) and
+// on IPv6 (ff02::fb), on each interface with an address of that family;
+// on an interface with both, a round's IPv6 query goes familyGap after the
+// IPv4 one, listing its answers as known.
+// A node advertising both is reported at one address (see pickAddr: IPv4
+// on the link first, so an IPv4 LAN works as before). At Close it
 // sends a goodbye (its records with TTL 0), so other mDNS browsers (avahi,
 // Bonjour) drop it at once. Every valid answer or announcement from another
 // node is passed to Config.OnFound; answers repeat and the caller
@@ -31,11 +39,13 @@
 // querier's machine then misses), send no announcements and no goodbyes,
 // open four sockets per query, join the group on whichever interface the
 // routing table picks, and drop results when a channel is full. Here two
-// sockets serve every interface: one bound to port 5353, joined to
-// 224.0.0.251 on each interface, that answers queries and hears
-// announcements; and one on a random port that sends the queries (legacy
-// one-shot queries, RFC 6762 section 6.7, answered by unicast: a LAN where
-// every node queries sees no multicast answers) and hears their answers.
+// sockets per address family serve every interface (sock.go): one bound to
+// port 5353, joined to the group on each interface, that answers queries
+// and hears announcements; and one on a random port that sends the queries
+// (legacy one-shot queries, RFC 6762 section 6.7, answered by unicast: a
+// LAN where every node queries sees no multicast answers) and hears their
+// answers. Without IPv6 on the machine (or with Config.Bind) it is IPv4
+// alone.
 //
 // TXT strings pass through github.com/miekg/dns in DNS presentation format
 // (a Chinese name arrives as "\229\176..."): they are escaped before
@@ -57,7 +67,6 @@ import (
 
 	"github.com/hashicorp/mdns"
 	"github.com/miekg/dns"
-	"golang.org/x/net/ipv4"
 )
 
 // Service is the DNS-SD service type p2pchat nodes advertise and browse.
@@ -85,10 +94,12 @@ const (
 	// multicastGap is the least time between two multicast answers on one
 	// interface (RFC 6762 section 6: a record at most once a second).
 	multicastGap = time.Second
+	// familyGap is how long after the IPv4 query of a round the IPv6 one
+	// goes, on an interface with both: the IPv4 answers (milliseconds on a
+	// LAN) are then its known answers, so a dual-stack node answers once a
+	// round, not once per family (which doubled the mDNS traffic).
+	familyGap = 250 * time.Millisecond
 )
-
-// mdnsGroup is the IPv4 mDNS group and port.
-var mdnsGroup = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: mdnsPort}
 
 // ErrClosed is returned by Update after Close, or after the context given
 // to Start has ended.
@@ -107,7 +118,7 @@ type Info struct {
 // Found is a node seen on the network.
 type Found struct {
 	Info
-	Addr  netip.AddrPort // advertised IPv4 address and Port
+	Addr  netip.AddrPort // advertised address (see toFound) and Port; IPv6 link-local with the interface as zone
 	Iface string         // the interface it was seen on
 }
 
@@ -142,9 +153,12 @@ type Config struct {
 type link struct {
 	cand          candidate
 	ifi           *net.Interface
+	fams          []*family // the address families joined on it
 	zone          mdns.Zone
 	sched         schedule
-	lastMulticast time.Time // last multicast answer sent on it
+	lastMulticast map[*family]time.Time // last multicast answer sent on it, by family
+	known         knownAnswers          // what others answered on it (RFC 6762 section 7.1)
+	queryV6At     time.Time             // when the IPv6 query of the current round is due (zero: none)
 }
 
 // Discovery advertises this node and browses for others until Close.
@@ -156,8 +170,7 @@ type Discovery struct {
 	onFound  func(Found)
 	onChange func([]string)
 
-	mconn *ipv4.PacketConn // port 5353: responder, announcements
-	qconn *ipv4.PacketConn // random port: queries and their answers
+	fams []*family // IPv4, and IPv6 where the system has it (sock.go)
 
 	cancel context.CancelFunc
 	kick   chan struct{} // wakes the schedule loop
@@ -190,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Bind.IsValid() && !cfg.Bind.Unmap().Is4() {
+	if cfg.Bind.IsValid() && !cfg.Bind.Unmap().Is4() { // -bind is IPv4 (README)
 		return nil, fmt.Errorf("discovery: cannot bind to %v: only IPv4 addresses are supported", cfg.Bind)
 	}
 	logger := cfg.Logger
@@ -219,54 +232,46 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 	}
 	now := time.Now()
 	for _, c := range used {
+		if !d.servable(c) {
+			logger.Debug("discovery: no socket for the address families of an interface", "iface", c.Name)
+			continue
+		}
 		if err := d.join(c, now); err != nil {
-			d.mconn.Close()
-			d.qconn.Close()
+			for _, f := range d.fams {
+				f.close()
+			}
 			return nil, err
 		}
 	}
 	ctx, d.cancel = context.WithCancel(ctx)
 	logger.Debug("discovery: started", "ifaces", d.Ifaces(), "id", self.ID, "port", self.Port)
-	d.wg.Add(3)
-	go d.serve(d.mconn, true)
-	go d.serve(d.qconn, false)
+	for _, f := range d.fams {
+		d.wg.Add(2)
+		go d.serve(f, f.m, true)
+		go d.serve(f, f.q, false)
+	}
+	d.wg.Add(1)
 	go d.loop(ctx)
 	return d, nil
 }
 
-// listen opens the two sockets (see the package comment).
+// listen opens the sockets of IPv4 and, unless the system has no IPv6 or
+// d.bind (an IPv4 address) restricts discovery to it, of IPv6.
 func (d *Discovery) listen() error {
-	lc := net.ListenConfig{Control: reuse}
-	mc, err := lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf("0.0.0.0:%d", mdnsPort))
+	f4, err := listenFamily(false, d.bind)
 	if err != nil {
-		return fmt.Errorf("discovery: mDNS port: %w", err)
+		return err
 	}
-	qaddr := "0.0.0.0:0"
+	d.fams = []*family{f4}
 	if d.bind.IsValid() {
-		qaddr = netip.AddrPortFrom(d.bind, 0).String()
+		return nil
 	}
-	qc, err := net.ListenPacket("udp4", qaddr)
+	f6, err := listenFamily(true, netip.Addr{})
 	if err != nil {
-		mc.Close()
-		return fmt.Errorf("discovery: query socket: %w", err)
+		d.log.Debug("discovery: no IPv6 mDNS; IPv4 only", "err", err)
+		return nil
 	}
-	d.mconn, d.qconn = ipv4.NewPacketConn(mc), ipv4.NewPacketConn(qc)
-	for _, pc := range []*ipv4.PacketConn{d.mconn, d.qconn} {
-		// RFC 6762 section 11: IP TTL 255. Loopback: other mDNS stacks and
-		// p2pchats on this machine hear us too.
-		for _, err := range []error{pc.SetMulticastTTL(255), pc.SetTTL(255), pc.SetMulticastLoopback(true)} {
-			if err != nil {
-				mc.Close()
-				qc.Close()
-				return fmt.Errorf("discovery: socket options: %w", err)
-			}
-		}
-		// The arrival interface tells which interface's records to answer
-		// with; where the platform cannot say, the source's subnet does.
-		if err := pc.SetControlMessage(ipv4.FlagInterface|ipv4.FlagDst, true); err != nil {
-			d.log.Debug("discovery: no control messages; telling interfaces apart by subnet", "err", err)
-		}
-	}
+	d.fams = append(d.fams, f6)
 	return nil
 }
 
@@ -280,19 +285,46 @@ func (d *Discovery) join(c candidate, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := d.mconn.JoinGroup(ifi, &net.UDPAddr{IP: mdnsGroup.IP}); err != nil {
-		return fmt.Errorf("discovery: join %v on %s: %w", mdnsGroup.IP, c.Name, err)
+	l := &link{cand: c, ifi: ifi, zone: zone, sched: newSchedule(now), lastMulticast: map[*family]time.Time{}}
+	for _, f := range d.fams {
+		if !c.has(f.v6) {
+			continue
+		}
+		if err := f.m.join(ifi, f.group); err != nil {
+			if f.v6 {
+				d.log.Debug("discovery: IPv6 group; IPv4 only here", "iface", c.Name, "err", err)
+				continue
+			}
+			d.leaveGroups(l)
+			return fmt.Errorf("discovery: join %v on %s: %w", f.group.IP, c.Name, err)
+		}
+		l.fams = append(l.fams, f)
 	}
-	d.links[c.Index] = &link{cand: c, ifi: ifi, zone: zone, sched: newSchedule(now)}
-	d.log.Debug("discovery: joined", "iface", c.Name, "addrs", c.Addrs)
+	if len(l.fams) == 0 {
+		return fmt.Errorf("discovery: no mDNS group joined on %s", c.Name)
+	}
+	d.links[c.Index] = l
+	d.log.Debug("discovery: joined", "iface", c.Name, "addrs", c.Addrs, "families", len(l.fams))
 	return nil
+}
+
+// servable reports whether d has sockets for a family c has addresses of.
+func (d *Discovery) servable(c candidate) bool {
+	return slices.ContainsFunc(d.fams, func(f *family) bool { return c.has(f.v6) })
+}
+
+// leaveGroups leaves the groups l joined.
+func (d *Discovery) leaveGroups(l *link) {
+	for _, f := range l.fams {
+		if err := f.m.leave(l.ifi, f.group); err != nil {
+			d.log.Debug("discovery: leave group", "iface", l.cand.Name, "family", f, "err", err) // gone with the interface
+		}
+	}
 }
 
 // leave stops discovery on l (d.mu held).
 func (d *Discovery) leave(l *link) {
-	if err := d.mconn.LeaveGroup(l.ifi, &net.UDPAddr{IP: mdnsGroup.IP}); err != nil {
-		d.log.Debug("discovery: leave group", "iface", l.cand.Name, "err", err) // gone with the interface
-	}
+	d.leaveGroups(l)
 	delete(d.links, l.cand.Index)
 	d.log.Debug("discovery: left", "iface", l.cand.Name)
 }
@@ -382,8 +414,9 @@ func (d *Discovery) shutdown() {
 	for _, l := range d.links {
 		d.multicast(l, announcement(l.zone, true))
 	}
-	d.mconn.Close()
-	d.qconn.Close()
+	for _, f := range d.fams {
+		f.close()
+	}
 	d.log.Debug("discovery: stopped")
 }
 
@@ -458,9 +491,26 @@ func (d *Discovery) step(now time.Time) time.Time {
 			d.multicast(l, announcement(l.zone, false))
 		}
 		if query {
-			d.query(l)
+			for _, f := range l.fams {
+				if f.v6 && len(l.fams) > 1 {
+					l.queryV6At = now.Add(familyGap)
+					continue
+				}
+				d.query(l, f, now)
+			}
+		}
+		if !l.queryV6At.IsZero() && !now.Before(l.queryV6At) {
+			l.queryV6At = time.Time{}
+			for _, f := range l.fams {
+				if f.v6 {
+					d.query(l, f, now)
+				}
+			}
 		}
 		if n := l.sched.next(); next.IsZero() || n.Before(next) {
+			next = n
+		}
+		if n := l.queryV6At; !n.IsZero() && n.Before(next) {
 			next = n
 		}
 	}
@@ -497,6 +547,13 @@ func (d *Discovery) rescanNow(now time.Time) {
 				continue
 			}
 			changed = true
+		case l.cand.has(true) != c.has(true) || l.cand.has(false) != c.has(false):
+			// An address family came or went: join the groups afresh.
+			d.leave(l)
+			if err := d.join(c, now); err != nil {
+				d.log.Debug("discovery: join", "iface", c.Name, "err", err)
+			}
+			changed = true
 		case !l.cand.same(c):
 			zone, err := d.zone(d.self, c)
 			if err != nil {
@@ -517,8 +574,15 @@ func (d *Discovery) rescanNow(now time.Time) {
 	}
 }
 
-// multicast sends m to the group on l (d.mu held).
+// multicast sends m to the group of every family on l (d.mu held).
 func (d *Discovery) multicast(l *link, m *dns.Msg) {
+	for _, f := range l.fams {
+		d.multicastOn(l, f, m)
+	}
+}
+
+// multicastOn sends m to f's group on l (d.mu held).
+func (d *Discovery) multicastOn(l *link, f *family, m *dns.Msg) {
 	b, err := m.Pack()
 	if err != nil {
 		d.log.Debug("discovery: pack", "err", err)
@@ -526,39 +590,32 @@ func (d *Discovery) multicast(l *link, m *dns.Msg) {
 	}
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
-	if err := d.mconn.SetMulticastInterface(l.ifi); err != nil {
-		d.log.Debug("discovery: multicast interface", "iface", l.cand.Name, "err", err)
-		return
-	}
-	if _, err := d.mconn.WriteTo(b, nil, mdnsGroup); err != nil {
-		d.log.Debug("discovery: send", "iface", l.cand.Name, "err", err)
+	if err := f.m.sendTo(b, l.ifi, f.group); err != nil {
+		d.log.Debug("discovery: send", "iface", l.cand.Name, "family", f, "err", err)
 	}
 }
 
-// query sends our query on l (d.mu held).
-func (d *Discovery) query(l *link) {
-	b, err := queryMsg().Pack()
+// query sends our query on l to f's group, with the answers we know there
+// (d.mu held).
+func (d *Discovery) query(l *link, f *family, now time.Time) {
+	b, err := queryMsg(l.known.list(now, maxKnownInQuery)).Pack()
 	if err != nil {
 		return
 	}
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
-	if err := d.qconn.SetMulticastInterface(l.ifi); err != nil {
-		d.log.Debug("discovery: multicast interface", "iface", l.cand.Name, "err", err)
-		return
-	}
-	if _, err := d.qconn.WriteTo(b, nil, mdnsGroup); err != nil {
-		d.log.Debug("discovery: query", "iface", l.cand.Name, "err", err)
+	if err := f.q.sendTo(b, l.ifi, f.group); err != nil {
+		d.log.Debug("discovery: query", "iface", l.cand.Name, "family", f, "err", err)
 	}
 }
 
-// serve reads one socket until it is closed: queries (on the mDNS socket)
-// are answered, responses read for other nodes.
-func (d *Discovery) serve(pc *ipv4.PacketConn, responder bool) {
+// serve reads one socket of f until it is closed: queries (on the mDNS
+// socket) are answered, responses read for other nodes.
+func (d *Discovery) serve(f *family, c mconn, responder bool) {
 	defer d.wg.Done()
 	buf := make([]byte, 9000) // the largest mDNS message (RFC 6762 section 17)
 	for {
-		n, cm, src, err := pc.ReadFrom(buf)
+		n, ifIndex, src, err := c.read(buf)
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
@@ -576,80 +633,92 @@ func (d *Discovery) serve(pc *ipv4.PacketConn, responder bool) {
 			continue
 		}
 		if m.Response {
-			d.handleResponse(&m, cm, from)
+			d.handleResponse(&m, ifIndex, from)
 		} else if responder {
-			d.handleQuery(&m, cm, from)
+			d.handleQuery(f, &m, ifIndex, from)
 		}
 	}
 }
 
-// arrival finds the link a packet came in on and whether its source is on
-// that link's subnets (d.mu held).
-func (d *Discovery) arrival(cm *ipv4.ControlMessage, from *net.UDPAddr) (*link, bool) {
+// arrival finds the link a packet that came in on interface ifIndex (0:
+// not known) came in on and whether its source is on that link's subnets
+// (d.mu held).
+func (d *Discovery) arrival(ifIndex int, from *net.UDPAddr) (*link, bool) {
 	src, ok := netip.AddrFromSlice(from.IP)
 	if !ok {
 		return nil, false
 	}
 	src = src.Unmap()
-	if cm != nil && cm.IfIndex != 0 {
-		l := d.links[cm.IfIndex]
+	if ifIndex == 0 && from.Zone != "" {
+		if ifi, err := net.InterfaceByName(from.Zone); err == nil {
+			ifIndex = ifi.Index
+		}
+	}
+	if ifIndex != 0 {
+		l := d.links[ifIndex]
 		if l == nil {
 			return nil, false // an interface we are not on
 		}
 		return l, l.cand.onLink(src)
 	}
 	for _, l := range d.links {
-		if l.cand.onLink(src) {
+		if l.cand.onLink(src) && !src.IsLinkLocalUnicast() {
 			return l, true
 		}
 	}
 	return nil, false
 }
 
-// handleQuery answers a query (see answer).
-func (d *Discovery) handleQuery(q *dns.Msg, cm *ipv4.ControlMessage, from *net.UDPAddr) {
+// handleQuery answers a query that came in on f (see answer).
+func (d *Discovery) handleQuery(f *family, q *dns.Msg, ifIndex int, from *net.UDPAddr) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		return
 	}
-	l, onLink := d.arrival(cm, from)
-	if l == nil {
+	l, onLink := d.arrival(ifIndex, from)
+	if l == nil || !slices.Contains(l.fams, f) {
 		return
 	}
-	resp, to := answer(l.zone, q, from, onLink, mdnsGroup)
+	resp, to := answer(l.zone, q, from, onLink, f.group)
 	if resp == nil {
 		if !onLink {
 			d.log.Debug("discovery: not answering an off-link source", "from", from, "iface", l.cand.Name)
 		}
 		return
 	}
-	if to == mdnsGroup {
+	if to == f.group {
 		now := time.Now()
-		if now.Sub(l.lastMulticast) < multicastGap {
+		if now.Sub(l.lastMulticast[f]) < multicastGap {
 			return // answered by multicast within the last second: they heard it
 		}
-		l.lastMulticast = now
-		d.multicast(l, resp)
+		l.lastMulticast[f] = now
+		d.multicastOn(l, f, resp)
 		return
 	}
 	b, err := resp.Pack()
 	if err != nil {
 		return
 	}
-	if _, err := d.mconn.WriteTo(b, nil, to); err != nil {
+	d.sendMu.Lock()
+	defer d.sendMu.Unlock()
+	if err := f.m.sendTo(b, l.ifi, to); err != nil {
 		d.log.Debug("discovery: answer", "to", to, "err", err)
 	}
 }
 
 // handleResponse reports the other nodes a response from an on-link source
-// describes.
-func (d *Discovery) handleResponse(m *dns.Msg, cm *ipv4.ControlMessage, from *net.UDPAddr) {
+// describes, and remembers its answers as known answers.
+func (d *Discovery) handleResponse(m *dns.Msg, ifIndex int, from *net.UDPAddr) {
+	now := time.Now()
 	d.mu.Lock()
-	l, onLink := d.arrival(cm, from)
+	l, onLink := d.arrival(ifIndex, from)
 	var cand candidate
 	if l != nil {
 		cand = l.cand
+		if onLink {
+			l.known.learn(m, d.self.ID, now)
+		}
 	}
 	selfID, closed := d.self.ID, d.closed
 	d.mu.Unlock()
@@ -658,7 +727,6 @@ func (d *Discovery) handleResponse(m *dns.Msg, cm *ipv4.ControlMessage, from *ne
 	}
 	d.reportMu.Lock()
 	defer d.reportMu.Unlock()
-	now := time.Now()
 	es := entries(m)
 	if len(es) == 0 && len(m.Answer) > 0 {
 		d.log.Debug("discovery: ignoring answer", "name", ownerName(m.Answer[0]), "reason", "not a "+Service+" answer")
@@ -703,8 +771,8 @@ var errSelf = errors.New("our own answer")
 // toFound checks an instance read from a response on interface c and turns
 // it into a Found: it must not be a goodbye, the name must be
 // "<id>._p2pchat._udp.local.", the TXT must parse and carry the same id,
-// the id must not be selfID, and there must be a usable IPv4 address (one
-// on c's subnets preferred) and a port. The TXT fields are in DNS
+// the id must not be selfID, and there must be a usable address (see
+// pickAddr) and a port. The TXT fields are in DNS
 // presentation format (see unescapeTXT).
 func toFound(e entry, selfID string, c candidate) (Found, error) {
 	if e.Goodbye {
@@ -731,26 +799,53 @@ func toFound(e entry, selfID string, c candidate) (Found, error) {
 	if e.Port < 1 || e.Port > 65535 {
 		return Found{}, fmt.Errorf("bad port %d", e.Port)
 	}
-	var addr netip.Addr
-	for _, a := range e.Addrs {
-		if !a.Is4() || !(a.IsGlobalUnicast() || a.IsLinkLocalUnicast()) {
-			continue
-		}
-		if !addr.IsValid() || (c.onLink(a) && !c.onLink(addr)) {
-			addr = a
-		}
-	}
+	addr := pickAddr(e.Addrs, c)
 	if !addr.IsValid() {
-		return Found{}, errors.New("no usable IPv4 address")
+		return Found{}, errors.New("no usable address")
 	}
 	info.Port = e.Port
 	return Found{Info: info, Addr: netip.AddrPortFrom(addr, uint16(e.Port)), Iface: c.Name}, nil
 }
 
+// pickAddr picks the address to reach a node at among those it advertised
+// on interface c, so that a dual-stack node is reached at one address, the
+// same every time: an IPv4 address on c's subnets first (so an IPv4 LAN
+// works as it did before IPv6), then a global IPv6 address on c's
+// prefixes, then an IPv6 link-local address (given c as its zone), then
+// any other IPv4 address, then any other global IPv6 address. Within a
+// rank the first advertised wins. Nothing usable: the zero Addr.
+func pickAddr(addrs []netip.Addr, c candidate) netip.Addr {
+	var best netip.Addr
+	bestRank := 0
+	for _, a := range addrs {
+		a = a.Unmap()
+		rank := 0
+		switch {
+		case !(a.IsGlobalUnicast() || a.IsLinkLocalUnicast()):
+		case a.Is4() && c.onLink(a):
+			rank = 5
+		case a.Is6() && a.IsLinkLocalUnicast():
+			if c.has(true) {
+				rank, a = 3, a.WithZone(c.Name)
+			}
+		case a.Is6() && c.onLink(a):
+			rank = 4
+		case a.Is4():
+			rank = 2
+		default:
+			rank = 1
+		}
+		if rank > bestRank {
+			best, bestRank = a, rank
+		}
+	}
+	return best
+}
+
 // Hint is the line to show when no peer has been found a while after
 // start: the interfaces tried and the likely causes.
 func Hint(ifaces []string) string {
-	where := "no network interface is usable (up, multicast, with an IPv4 address)"
+	where := "no network interface is usable (up, multicast, with an IP address)"
 	if len(ifaces) > 0 {
 		where = "looked on " + strings.Join(ifaces, ", ")
 	}

@@ -62,8 +62,10 @@ func TestToFound(t *testing.T) {
 			e.TXT = TXT(Info{ID: self, Name: "me", Key: testKey(2)})
 			e.Name = self + "._p2pchat._udp.local."
 		}, "our own"},
-		{"IPv6 only", func(e *entry) { e.Addrs = []netip.Addr{netip.MustParseAddr("fe80::1")} }, "no usable IPv4"},
-		{"no address", func(e *entry) { e.Addrs = nil }, "no usable IPv4"},
+		{"IPv6 link-local on an IPv4-only interface", func(e *entry) { e.Addrs = []netip.Addr{netip.MustParseAddr("fe80::1")} }, "no usable address"},
+		{"no address", func(e *entry) { e.Addrs = nil }, "no usable address"},
+		{"IPv6 multicast", func(e *entry) { e.Addrs = []netip.Addr{netip.MustParseAddr("ff02::fb")} }, "no usable"},
+		{"IPv6 loopback", func(e *entry) { e.Addrs = []netip.Addr{netip.IPv6Loopback()} }, "no usable"},
 		{"unspecified address", func(e *entry) { e.Addrs = []netip.Addr{netip.IPv4Unspecified()} }, "no usable"},
 		{"multicast address", func(e *entry) { e.Addrs = []netip.Addr{netip.MustParseAddr("224.0.0.251")} }, "no usable"},
 		{"broadcast address", func(e *entry) { e.Addrs = []netip.Addr{netip.MustParseAddr("255.255.255.255")} }, "no usable"},
@@ -110,6 +112,46 @@ func TestStartRejectsBadSelf(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "discovery: ") {
 				t.Errorf("Start error %q, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestPickAddr: the address a node is reached at, of those it advertised:
+// one per node, IPv4 on the link first (an IPv4 LAN is unchanged), IPv6
+// link-local with the interface as zone.
+func TestPickAddr(t *testing.T) {
+	v4 := candidate{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.1.5/24"), netip.MustParsePrefix("fe80::5/64")}}
+	v4only := candidate{Name: "eth0", Addrs: []netip.Prefix{netip.MustParsePrefix("192.168.1.5/24")}}
+	v6 := candidate{Name: "wlan0", Addrs: []netip.Prefix{netip.MustParsePrefix("fe80::5/64"), netip.MustParsePrefix("2001:db8:1::5/64")}}
+	v6ll := candidate{Name: "wlan0", Addrs: []netip.Prefix{netip.MustParsePrefix("fe80::5/64")}}
+	tests := []struct {
+		name  string
+		addrs string
+		c     candidate
+		want  string
+	}{
+		{"IPv4 only", "192.168.1.20", v4, "192.168.1.20"},
+		{"dual-stack: IPv4 on the link wins", "fe80::20 2001:db8:1::20 192.168.1.20", v4, "192.168.1.20"},
+		{"dual-stack, our link IPv6 only", "192.168.1.20 fe80::20", v6ll, "fe80::20%wlan0"},
+		{"link-local gets the zone", "fe80::20", v6ll, "fe80::20%wlan0"},
+		{"global IPv6 on our prefix beats link-local", "fe80::20 2001:db8:1::20", v6, "2001:db8:1::20"},
+		{"link-local beats a global IPv6 elsewhere", "2001:db8:9::20 fe80::20", v6, "fe80::20%wlan0"},
+		{"link-local beats IPv4 off the link", "10.9.9.9 fe80::20", v4, "fe80::20%eth0"},
+		{"IPv4 off the link beats IPv6 elsewhere", "2001:db8:9::20 10.9.9.9", v4only, "10.9.9.9"},
+		{"no link-local without IPv6 here", "fe80::20", v4only, ""},
+		{"first of a rank", "192.168.1.21 192.168.1.22", v4, "192.168.1.21"},
+		{"nothing usable", "127.0.0.1 ::1 ff02::fb 224.0.0.251 0.0.0.0 ::", v6, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var addrs []netip.Addr
+			for _, a := range strings.Fields(tt.addrs) {
+				addrs = append(addrs, netip.MustParseAddr(a))
+			}
+			got := pickAddr(addrs, tt.c)
+			if (tt.want == "" && got.IsValid()) || (tt.want != "" && got != netip.MustParseAddr(tt.want)) {
+				t.Errorf("pickAddr(%s) on %v = %v, want %q", tt.addrs, tt.c.Addrs, got, tt.want)
 			}
 		})
 	}

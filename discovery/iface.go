@@ -11,7 +11,9 @@ import (
 // Which interfaces discovery runs on. The rule, as README.md states it:
 //
 //   - every interface that is up, multicast-capable, not loopback and has an
-//     IPv4 address is used, all at once (as avahi and Bonjour do);
+//     IP address (IPv4, or IPv6: a link-local fe80:: address is enough) is
+//     used, all at once (as avahi and Bonjour do), with each family it has
+//     an address of (mDNS on 224.0.0.251 and on ff02::fb);
 //   - interfaces whose names look like container, VM or tunnel interfaces
 //     (virtualPrefixes: docker0, br-*, veth*, virbr*, tun*, tap*, wg*, zt*,
 //     tailscale*, ...) are left out, because they lead to containers and
@@ -49,7 +51,7 @@ type candidate struct {
 	Name  string
 	Index int
 	Flags net.Flags
-	Addrs []netip.Prefix // the interface's IPv4 addresses and their subnets
+	Addrs []netip.Prefix // the interface's IP addresses and their subnets, IPv4 and IPv6 (no zones)
 }
 
 // unusable returns why c cannot carry mDNS, or "" if it can.
@@ -62,33 +64,44 @@ func (c candidate) unusable() string {
 	case c.Flags&net.FlagMulticast == 0:
 		return "does not support multicast"
 	case len(c.Addrs) == 0:
-		return "has no IPv4 address"
+		return "has no IP address"
 	}
 	return ""
 }
 
+// has reports whether c has an address of IPv6 (v6) or of IPv4.
+func (c candidate) has(v6 bool) bool {
+	return slices.ContainsFunc(c.Addrs, func(p netip.Prefix) bool { return p.Addr().Is6() == v6 })
+}
+
 // advertised returns the addresses worth advertising: the IPv4 addresses of
-// c, without link-local 169.254/16 ones unless there is nothing else.
+// c, without link-local 169.254/16 ones unless there is no other IPv4
+// address, then its IPv6 addresses, link-local ones included (on an
+// IPv6-only LAN they may be all there is; peers pick one, see pickAddr).
 func (c candidate) advertised() []netip.Addr {
-	var out, ll []netip.Addr
+	var out, ll, v6 []netip.Addr
 	for _, p := range c.Addrs {
-		if p.Addr().IsLinkLocalUnicast() {
+		switch {
+		case p.Addr().Is6():
+			v6 = append(v6, p.Addr())
+		case p.Addr().IsLinkLocalUnicast():
 			ll = append(ll, p.Addr())
-		} else {
+		default:
 			out = append(out, p.Addr())
 		}
 	}
 	if len(out) == 0 {
-		return ll
+		out = ll
 	}
-	return out
+	return append(out, v6...)
 }
 
 // onLink reports whether a is on one of c's subnets (169.254/16 always is,
-// RFC 3927).
+// RFC 3927, and so is fe80::/10 on an interface with IPv6, RFC 4291: that
+// it came in on c is the caller's to know).
 func (c candidate) onLink(a netip.Addr) bool {
-	a = a.Unmap()
-	if a.Is4() && a.IsLinkLocalUnicast() {
+	a = a.Unmap().WithZone("")
+	if a.IsLinkLocalUnicast() && (a.Is4() || c.has(true)) {
 		return true
 	}
 	for _, p := range c.Addrs {
@@ -185,11 +198,13 @@ func interfaces() ([]candidate, error) {
 		return nil, fmt.Errorf("discovery: list network interfaces: %w", err)
 	}
 	cands := make([]candidate, 0, len(ifaces))
+	bad := unusableAddrs()
 	for i := range ifaces {
-		addrs, err := ipv4Prefixes(&ifaces[i])
+		addrs, err := ipPrefixes(&ifaces[i])
 		if err != nil {
 			return nil, err
 		}
+		addrs = slices.DeleteFunc(addrs, func(p netip.Prefix) bool { return slices.Contains(bad[ifaces[i].Index], p.Addr()) })
 		cands = append(cands, candidate{Name: ifaces[i].Name, Index: ifaces[i].Index, Flags: ifaces[i].Flags, Addrs: addrs})
 	}
 	return cands, nil
@@ -214,28 +229,37 @@ func ChooseInterfaces(names []string) ([]string, error) {
 	return out, nil
 }
 
-// ipv4Prefixes returns the IPv4 addresses of ifi with their subnets.
-func ipv4Prefixes(ifi *net.Interface) ([]netip.Prefix, error) {
+// ipPrefixes returns the IP addresses of ifi with their subnets, IPv4 ones
+// first.
+func ipPrefixes(ifi *net.Interface) ([]netip.Prefix, error) {
 	addrs, err := ifi.Addrs()
 	if err != nil {
 		return nil, fmt.Errorf("discovery: addresses of %s: %w", ifi.Name, err)
 	}
-	var out []netip.Prefix
+	var out, v6 []netip.Prefix
 	for _, a := range addrs {
 		ipn, ok := a.(*net.IPNet)
 		if !ok {
 			continue
 		}
-		ip4 := ipn.IP.To4()
-		if ip4 == nil {
+		if ip4 := ipn.IP.To4(); ip4 != nil {
+			ones, bits := ipn.Mask.Size()
+			if bits != 32 {
+				ones = 32
+			}
+			addr, _ := netip.AddrFromSlice(ip4)
+			out = append(out, netip.PrefixFrom(addr, ones))
+			continue
+		}
+		addr, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok || addr.IsLoopback() || addr.IsMulticast() {
 			continue
 		}
 		ones, bits := ipn.Mask.Size()
-		if bits != 32 {
-			ones = 32
+		if bits != 128 {
+			ones = 128
 		}
-		addr, _ := netip.AddrFromSlice(ip4)
-		out = append(out, netip.PrefixFrom(addr, ones))
+		v6 = append(v6, netip.PrefixFrom(addr, ones))
 	}
-	return out, nil
+	return append(out, v6...), nil
 }

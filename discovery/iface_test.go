@@ -64,7 +64,7 @@ func TestChoose(t *testing.T) {
 		{"named missing", []candidate{lo, eth}, []string{"wlan9"}, "", true, nil, `discovery: no network interface "wlan9" (have: eth0, lo)`},
 		{"named missing later", []candidate{lo, eth}, []string{"wlan9", "eth0"}, "", false, []string{"eth0"}, ""},
 		{"named down later", []candidate{lo, down, eth}, []string{"eth1"}, "", false, nil, ""},
-		{"named no IPv4", []candidate{lo, noIPv4}, []string{"eth2"}, "", true, nil, `discovery: network interface "eth2" has no IPv4 address`},
+		{"named no address", []candidate{lo, noIPv4}, []string{"eth2"}, "", true, nil, `discovery: network interface "eth2" has no IP address`},
 		{"named down", []candidate{down}, []string{"eth1"}, "", true, nil, `discovery: network interface "eth1" is down`},
 		{"named loopback", []candidate{lo}, []string{"lo"}, "", true, nil, `"lo" is a loopback interface`},
 		{"named no multicast", []candidate{noMcast}, []string{"ppp0"}, "", true, nil, `"ppp0" does not support multicast`},

@@ -25,8 +25,12 @@ const legacyTTL = 10
 // QU bit (section 5.4).
 const cacheFlush = 1 << 15
 
-// maxEntries bounds what one received message is read for.
-const maxEntries = 64
+// maxEntries bounds what one received message is read for, and maxAddrs
+// the addresses (A and AAAA) read for one entry.
+const (
+	maxEntries = 64
+	maxAddrs   = 16
+)
 
 // serviceName is the fully qualified name of Service, whose PTR records
 // list the instances.
@@ -75,7 +79,7 @@ func answer(zone mdns.Zone, q *dns.Msg, from *net.UDPAddr, onLink bool, group *n
 		if lookup.Qclass != dns.ClassINET && lookup.Qclass != dns.ClassANY {
 			continue
 		}
-		answers = appendAnswers(answers, zone.Records(lookup), lookup, q.Answer)
+		answers = appendAnswers(answers, zone.Records(lookup), lookup, q.Answer, legacy)
 	}
 	if len(answers) == 0 {
 		return nil, nil
@@ -100,12 +104,13 @@ func answer(zone mdns.Zone, q *dns.Msg, from *net.UDPAddr, onLink bool, group *n
 // appendAnswers appends to answers the records that answer question
 // (those of its name and type) and their additional records, leaving out
 // what answers already holds and, when every direct answer is a known
-// answer, the whole group.
-func appendAnswers(answers, recs []dns.RR, question dns.Question, known []dns.RR) []dns.RR {
+// answer, the whole group. For a legacy query the TTL a known answer is
+// held against is the one the answer would carry (at most legacyTTL).
+func appendAnswers(answers, recs []dns.RR, question dns.Question, known []dns.RR, legacy bool) []dns.RR {
 	direct := 0
 	for _, rr := range recs {
 		h := rr.Header()
-		if strings.EqualFold(h.Name, question.Name) && (question.Qtype == dns.TypeANY || h.Rrtype == question.Qtype) && !knownAnswer(known, rr) {
+		if strings.EqualFold(h.Name, question.Name) && (question.Qtype == dns.TypeANY || h.Rrtype == question.Qtype) && !knownAnswer(known, rr, legacy) {
 			direct++
 		}
 	}
@@ -113,7 +118,7 @@ func appendAnswers(answers, recs []dns.RR, question dns.Question, known []dns.RR
 		return answers
 	}
 	for _, rr := range recs {
-		if !contains(answers, rr) && !knownAnswer(known, rr) {
+		if !contains(answers, rr) && !knownAnswer(known, rr, legacy) {
 			answers = append(answers, rr)
 		}
 	}
@@ -154,11 +159,15 @@ func announcement(zone mdns.Zone, goodbye bool) *dns.Msg {
 // queryMsg returns the query this package browses with: one question for
 // the PTR records of Service, sent from a port other than 5353 so that it
 // is a legacy query answered by unicast (RFC 6762 section 6.7): a LAN
-// where every node queries sees no multicast answers at all.
-func queryMsg() *dns.Msg {
+// where every node queries sees no multicast answers at all. known is its
+// known-answer list (section 7.1, see knownAnswers): responders whose
+// answer is in it stay quiet.
+func queryMsg(known []dns.RR) *dns.Msg {
 	q := new(dns.Msg)
 	q.SetQuestion(serviceName, dns.TypePTR)
 	q.RecursionDesired = false
+	q.Answer = known
+	q.Compress = true
 	return q
 }
 
@@ -173,14 +182,19 @@ func contains(rrs []dns.RR, rr dns.RR) bool {
 }
 
 // knownAnswer reports whether the querier's known answers hold rr with at
-// least half its TTL left (RFC 6762 section 7.1), so rr need not be sent.
-func knownAnswer(known []dns.RR, rr dns.RR) bool {
+// least half its TTL left (RFC 6762 section 7.1), so rr need not be sent;
+// with legacy, half the TTL it would be sent with (at most legacyTTL).
+func knownAnswer(known []dns.RR, rr dns.RR, legacy bool) bool {
+	ttl := rr.Header().Ttl
+	if legacy {
+		ttl = min(ttl, legacyTTL)
+	}
 	for _, k := range known {
 		kh := *k.Header()
 		kh.Class &^= cacheFlush
 		kc := dns.Copy(k)
 		*kc.Header() = kh
-		if dns.IsDuplicate(kc, rr) && 2*kh.Ttl >= rr.Header().Ttl {
+		if dns.IsDuplicate(kc, rr) && 2*kh.Ttl >= ttl {
 			return true
 		}
 	}
@@ -189,12 +203,12 @@ func knownAnswer(known []dns.RR, rr dns.RR) bool {
 
 // entry is one service instance as a received response describes it.
 type entry struct {
-	Name    string   // instance name, lower case: "<id>._p2pchat._udp.local."
-	Port    int      // from SRV
-	Target  string   // SRV target host name
-	TXT     []string // in DNS presentation format (see unescapeTXT)
-	Addrs   []netip.Addr
-	Goodbye bool // its PTR or SRV came with TTL 0: it is leaving
+	Name    string       // instance name, lower case: "<id>._p2pchat._udp.local."
+	Port    int          // from SRV
+	Target  string       // SRV target host name
+	TXT     []string     // in DNS presentation format (see unescapeTXT)
+	Addrs   []netip.Addr // from A and AAAA, in message order
+	Goodbye bool         // its PTR or SRV came with TTL 0: it is leaving
 }
 
 // entries reads the instances of Service out of a response: each instance
@@ -241,13 +255,20 @@ func entries(m *dns.Msg) []entry {
 			if i, ok := index[strings.ToLower(rr.Hdr.Name)]; ok && out[i].TXT == nil {
 				out[i].TXT = rr.Txt
 			}
-		case *dns.A:
-			a, ok := netip.AddrFromSlice(rr.A.To4())
+		case *dns.A, *dns.AAAA:
+			var a netip.Addr
+			var ok bool
+			if r4, is4 := rr.(*dns.A); is4 {
+				a, ok = netip.AddrFromSlice(r4.A.To4())
+			} else {
+				a, ok = netip.AddrFromSlice(rr.(*dns.AAAA).AAAA.To16())
+			}
 			if !ok {
 				continue
 			}
+			a = a.Unmap()
 			for i := range out {
-				if out[i].Target != "" && strings.EqualFold(out[i].Target, rr.Hdr.Name) && len(out[i].Addrs) < 8 {
+				if out[i].Target != "" && strings.EqualFold(out[i].Target, rr.Header().Name) && len(out[i].Addrs) < maxAddrs {
 					out[i].Addrs = append(out[i].Addrs, a)
 				}
 			}

@@ -44,7 +44,7 @@ var (
 // 0, no question, cache-flush on the unique records.
 func TestAnswerMulticast(t *testing.T) {
 	zone := testZone(t)
-	resp, to := answer(zone, query("_p2pchat._udp.local.", dns.TypePTR, false), avahiAddr, true, mdnsGroup)
+	resp, to := answer(zone, query("_p2pchat._udp.local.", dns.TypePTR, false), avahiAddr, true, mdnsGroup4)
 	if resp == nil {
 		t.Fatal("no answer")
 	}
@@ -105,7 +105,7 @@ func TestAnswerMulticast(t *testing.T) {
 // TestAnswerQU: a query from port 5353 whose questions all ask for unicast
 // (QU) is answered to its source.
 func TestAnswerQU(t *testing.T) {
-	resp, to := answer(testZone(t), query("_P2PCHAT._udp.local.", dns.TypePTR, true), avahiAddr, true, mdnsGroup)
+	resp, to := answer(testZone(t), query("_P2PCHAT._udp.local.", dns.TypePTR, true), avahiAddr, true, mdnsGroup4)
 	if resp == nil {
 		t.Fatal("no answer (QU bit or upper case not understood)")
 	}
@@ -119,7 +119,7 @@ func TestAnswerQU(t *testing.T) {
 // most 10 s and no cache-flush bits (RFC 6762 section 6.7).
 func TestAnswerLegacy(t *testing.T) {
 	q := query("_p2pchat._udp.local.", dns.TypePTR, false)
-	resp, to := answer(testZone(t), q, legacyAddr, true, mdnsGroup)
+	resp, to := answer(testZone(t), q, legacyAddr, true, mdnsGroup4)
 	if resp == nil {
 		t.Fatal("no answer")
 	}
@@ -165,7 +165,7 @@ func TestAnswerKnownAnswer(t *testing.T) {
 		known := dns.Copy(ptr)
 		known.Header().Ttl = tc.ttl
 		q.Answer = []dns.RR{known}
-		resp, _ := answer(zone, q, avahiAddr, true, mdnsGroup)
+		resp, _ := answer(zone, q, avahiAddr, true, mdnsGroup4)
 		gotPTR := false
 		if resp != nil {
 			for _, rr := range resp.Answer {
@@ -197,7 +197,7 @@ func TestAnswerIgnores(t *testing.T) {
 		"other class":   chaos,
 		"no question":   new(dns.Msg),
 	} {
-		if r, _ := answer(zone, q, avahiAddr, true, mdnsGroup); r != nil {
+		if r, _ := answer(zone, q, avahiAddr, true, mdnsGroup4); r != nil {
 			t.Errorf("%s: answered %v", name, r)
 		}
 	}
@@ -213,13 +213,13 @@ func TestAnswerKnownAnswerSilences(t *testing.T) {
 	for _, from := range []*net.UDPAddr{avahiAddr, legacyAddr} {
 		q := query("_p2pchat._udp.local.", dns.TypePTR, false)
 		q.Answer = []dns.RR{dns.Copy(ptr)}
-		if resp, _ := answer(zone, q, from, true, mdnsGroup); resp != nil {
+		if resp, _ := answer(zone, q, from, true, mdnsGroup4); resp != nil {
 			t.Errorf("from %v: known answer still answered with %v", from, resp.Answer)
 		}
 		other := dns.Copy(ptr).(*dns.PTR)
 		other.Ptr = "ffffffffffffffff._p2pchat._udp.local."
 		q.Answer = []dns.RR{other}
-		if resp, _ := answer(zone, q, from, true, mdnsGroup); resp == nil || len(resp.Answer) != 4 {
+		if resp, _ := answer(zone, q, from, true, mdnsGroup4); resp == nil || len(resp.Answer) != 4 {
 			t.Errorf("from %v: another instance known: answer %v, want 4 records", from, resp)
 		}
 	}
@@ -231,7 +231,7 @@ func TestAnswerOffLink(t *testing.T) {
 	zone := testZone(t)
 	for _, from := range []*net.UDPAddr{avahiAddr, legacyAddr} {
 		for _, qu := range []bool{false, true} {
-			if resp, to := answer(zone, query("_p2pchat._udp.local.", dns.TypePTR, qu), from, false, mdnsGroup); resp != nil {
+			if resp, to := answer(zone, query("_p2pchat._udp.local.", dns.TypePTR, qu), from, false, mdnsGroup4); resp != nil {
 				t.Errorf("off-link %v (QU %v): answered to %v", from, qu, to)
 			}
 		}
@@ -346,7 +346,7 @@ func TestEntries(t *testing.T) {
 // TestQueryMsg: the query asks for the PTRs of the service, one question,
 // no recursion, and fits one small datagram.
 func TestQueryMsg(t *testing.T) {
-	q := queryMsg()
+	q := queryMsg(nil)
 	b, err := q.Pack()
 	if err != nil {
 		t.Fatal(err)

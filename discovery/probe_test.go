@@ -113,11 +113,11 @@ func TestProbeProcess(t *testing.T) {
 	}
 	switch spec.Mode {
 	case "listen":
-		if err := pc.JoinGroup(ifi, &net.UDPAddr{IP: mdnsGroup.IP}); err != nil {
+		if err := pc.JoinGroup(ifi, &net.UDPAddr{IP: mdnsGroup4.IP}); err != nil {
 			t.Fatal(err)
 		}
 	case "unicast", "multicast":
-		q := queryMsg()
+		q := queryMsg(nil)
 		for _, id := range spec.Known {
 			q.Answer = append(q.Answer, &dns.PTR{
 				Hdr: dns.RR_Header{Name: serviceName, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 120},
@@ -128,7 +128,7 @@ func TestProbeProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		to := mdnsGroup
+		to := mdnsGroup4
 		if spec.Mode == "unicast" {
 			to = &net.UDPAddr{IP: spec.To.AsSlice(), Port: mdnsPort}
 		}

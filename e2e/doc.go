@@ -26,11 +26,16 @@
 //	                      appears while p2pchat runs
 //	exchange_test.go      peer exchange without multicast; a hostile peer
 //	                      feeding made-up entries (re-executed test binary)
+//	exchange_loss_test.go peer exchange whose first book is dropped (nftables)
+//	discovery_ipv6_test.go an IPv6-only LAN (link-local alone); a dual-stack
+//	                      LAN (each peer reached once); -peer [fe80::..%eth0]
+//	                      and peer exchange over IPv6
 //
 // Security: what a listener on the LAN, an impostor, a replaying machine
 // or a hostile peer can do:
 //
 //	capture_test.go       TestCaptureShowsNoText: no message text on the wire
+//	                      (pcap_test.go reads the capture, IPv4 and IPv6)
 //	impostor_test.go      TestImpostorKeepsNoName: another key calling itself
 //	                      bob is shown apart until /trust
 //	replay_test.go        TestReplayAcrossTheLAN: recorded datagrams replayed
@@ -64,6 +69,7 @@
 //	vanish_test.go        TestVanishAndReturn
 //	flood_test.go         TestFloodAndGarbage
 //	twenty_peers_test.go  TestTwentyPeers
+//	fifty_test.go         TestFiftyLaptops: 50, on IPv4 and IPv6-only LANs
 //	sigterm_test.go       TestSIGTERMInFlight
 //
 // File transfer:

@@ -9,13 +9,13 @@ import (
 )
 
 // A reader of the classic pcap files tcpdump writes, decoding Ethernet
-// frames down to IPv4 UDP and TCP payloads.
+// frames down to IPv4 and IPv6 UDP and TCP payloads.
 
 // frame is one captured Ethernet frame, decoded down to the transport
-// payload for IPv4 UDP and TCP.
+// payload for UDP and TCP over IPv4 and IPv6.
 type frame struct {
 	Data     []byte // the whole frame
-	Proto    byte   // IP protocol: 6 TCP, 17 UDP; 0 if not IPv4
+	Proto    byte   // IP protocol: 6 TCP, 17 UDP; 0 if neither (or IPv6 with extension headers)
 	Src, Dst netip.AddrPort
 	Payload  []byte // UDP or TCP payload
 }
@@ -64,20 +64,39 @@ func parsePcap(b []byte) ([]frame, error) {
 
 func decodeFrame(d []byte) frame {
 	f := frame{Data: d}
-	if len(d) < 14+20 || binary.BigEndian.Uint16(d[12:]) != 0x0800 {
+	if len(d) < 14 {
 		return f
 	}
-	ip := d[14:]
-	ihl := int(ip[0]&0x0f) * 4
-	total := int(binary.BigEndian.Uint16(ip[2:]))
-	if ip[0]>>4 != 4 || ihl < 20 || total < ihl || total > len(ip) {
+	var src, dst netip.Addr
+	var l4 []byte
+	var proto byte
+	switch ip := d[14:]; binary.BigEndian.Uint16(d[12:]) {
+	case 0x0800:
+		if len(ip) < 20 {
+			return f
+		}
+		ihl := int(ip[0]&0x0f) * 4
+		total := int(binary.BigEndian.Uint16(ip[2:]))
+		if ip[0]>>4 != 4 || ihl < 20 || total < ihl || total > len(ip) {
+			return f
+		}
+		ip = ip[:total] // drop Ethernet padding
+		src, dst = netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
+		l4, proto = ip[ihl:], ip[9]
+	case 0x86dd: // IPv6: a 40-byte header; next header straight TCP or UDP
+		if len(ip) < 40 || ip[0]>>4 != 6 {
+			return f
+		}
+		plen := int(binary.BigEndian.Uint16(ip[4:]))
+		if 40+plen > len(ip) {
+			return f
+		}
+		src, dst = netip.AddrFrom16([16]byte(ip[8:24])), netip.AddrFrom16([16]byte(ip[24:40]))
+		l4, proto = ip[40:40+plen], ip[6]
+	default:
 		return f
 	}
-	ip = ip[:total] // drop Ethernet padding
-	src := netip.AddrFrom4([4]byte(ip[12:16]))
-	dst := netip.AddrFrom4([4]byte(ip[16:20]))
-	l4 := ip[ihl:]
-	switch ip[9] {
+	switch proto {
 	case 17:
 		if len(l4) < 8 {
 			return f
@@ -148,12 +167,27 @@ func TestPcapOfForgedDatagrams(t *testing.T) {
 	copy(seg[20:], "stream")
 	record(ether(tcp))
 
+	// An IPv6 UDP datagram (mDNS to ff02::fb).
+	a6, b6 := netip.MustParseAddrPort("[fe80::1]:5353"), netip.MustParseAddrPort("[ff02::fb]:5353")
+	udp6 := []byte{0x60, 0, 0, 0, 0, 8 + 5, 17, 255}
+	udp6 = append(append(udp6, a6.Addr().AsSlice()...), b6.Addr().AsSlice()...)
+	udp6 = binary.BigEndian.AppendUint16(udp6, a6.Port())
+	udp6 = binary.BigEndian.AppendUint16(udp6, b6.Port())
+	udp6 = append(udp6, 0, 8+5, 0, 0)
+	udp6 = append(udp6, "mdns6"...)
+	f6 := make([]byte, 14, 14+len(udp6))
+	binary.BigEndian.PutUint16(f6[12:], 0x86dd)
+	record(append(f6, udp6...))
+
 	frames, err := parsePcap(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(frames) != len(payloads)+1 {
-		t.Fatalf("%d frames, want %d", len(frames), len(payloads)+1)
+	if len(frames) != len(payloads)+2 {
+		t.Fatalf("%d frames, want %d", len(frames), len(payloads)+2)
+	}
+	if f := frames[len(payloads)+1]; f.Proto != 17 || f.Src != a6 || f.Dst != b6 || string(f.Payload) != "mdns6" || !f.isUDP(5353) {
+		t.Errorf("IPv6 frame: proto %d %s -> %s payload %q", f.Proto, f.Src, f.Dst, f.Payload)
 	}
 	for i, p := range payloads {
 		f := frames[i]

@@ -14,8 +14,16 @@ import (
 // lists 19 peers), and one /all reaches the 19 others exactly once, all
 // acknowledged.
 func TestTwentyPeers(t *testing.T) {
-	const n = 20
-	lab := testnet.New(t, n)
+	allListAll(t, testnet.New(t, 20), 60*time.Second)
+}
+
+// allListAll starts a node on every host of lab at once and checks that
+// each sees every other join (once) within limit of the first start and
+// lists them all, and that one /all reaches all the others exactly once,
+// all acknowledged.
+func allListAll(t *testing.T, lab *testnet.Lab, limit time.Duration) {
+	t.Helper()
+	n := len(lab.Hosts)
 	names := make([]string, n)
 	procs := make([]*Proc, n)
 	start := time.Now()
@@ -30,7 +38,7 @@ func TestTwentyPeers(t *testing.T) {
 			if i == j {
 				continue
 			}
-			e := p.Wait(t, time.Until(start.Add(60*time.Second)), IsJoined(other))
+			e := p.Wait(t, time.Until(start.Add(limit)), IsJoined(other))
 			if e.At.After(lastJoin) {
 				lastJoin = e.At
 			}
@@ -47,15 +55,16 @@ func TestTwentyPeers(t *testing.T) {
 		}
 	}
 
-	// /all from one reaches the 19 others once each.
-	sender := procs[7]
+	// /all from one reaches the others once each.
+	si := n / 3
+	sender := procs[si]
 	marks := make([]int, n)
 	for i, p := range procs {
 		marks[i] = p.Mark()
 	}
 	sendAt := time.Now()
-	sender.Send("/all hello twenty")
-	sent := sender.WaitFrom(t, marks[7], msgTimeout, IsSent("all"))
+	sender.Send("/all hello everyone")
+	sent := sender.WaitFrom(t, marks[si], msgTimeout, IsSent("all"))
 	if len(sent.IDs) != n-1 {
 		t.Errorf("%s: /all gave %d ids, want %d", sender, len(sent.IDs), n-1)
 	}
@@ -65,14 +74,14 @@ func TestTwentyPeers(t *testing.T) {
 		if p == sender {
 			continue
 		}
-		e := p.WaitFrom(t, marks[i], msgTimeout, IsMessage(names[7], "all", "hello twenty"))
+		e := p.WaitFrom(t, marks[i], msgTimeout, IsMessage(names[si], "all", "hello everyone"))
 		if e.At.After(lastMsg) {
 			lastMsg = e.At
 		}
 		per = append(per, fmt.Sprintf("%s:%v", names[i], e.At.Sub(sendAt).Round(100*time.Microsecond)))
 	}
 	t.Logf("/all shown by each after: %s", strings.Join(per, " "))
-	relWaitDelivered(t, sender, marks[7], time.Now().Add(msgTimeout), sent.IDs)
+	relWaitDelivered(t, sender, marks[si], time.Now().Add(msgTimeout), sent.IDs)
 	t.Logf("/all reached all %d others %v after it was sent; all acknowledged after %v",
 		n-1, lastMsg.Sub(sendAt).Round(time.Millisecond), time.Since(sendAt).Round(time.Millisecond))
 	sender.Send("/all marker")
@@ -83,8 +92,8 @@ func TestTwentyPeers(t *testing.T) {
 			}
 			continue
 		}
-		end := p.WaitFrom(t, marks[i], msgTimeout, IsMessage(names[7], "all", "marker"))
-		if got := relMessages(p.Events()[marks[i]:end.Seq], names[7], "all"); !slices.Equal(got, []string{"hello twenty"}) {
+		end := p.WaitFrom(t, marks[i], msgTimeout, IsMessage(names[si], "all", "marker"))
+		if got := relMessages(p.Events()[marks[i]:end.Seq], names[si], "all"); !slices.Equal(got, []string{"hello everyone"}) {
 			t.Errorf("%s: got %q before the marker, want the message exactly once", p, got)
 		}
 	}

@@ -47,7 +47,8 @@ type peerState struct {
 	saveWarned bool   // told the user its messages cannot be saved
 
 	learned int       // peer-exchange leads taken from it while online (exchange.go)
-	shareAt time.Time // when to send it our book (zero: sent, or not online)
+	shareAt time.Time // when to send it our book next (zero: sent, or not online)
+	books   int       // books sent to it since it came online (exchange.go)
 }
 
 // boot is the peer's current process (its start time), 0 before any packet.

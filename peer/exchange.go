@@ -27,6 +27,18 @@ import (
 // (in the 20-node benchmark sharing at once made every node send its book
 // to the half of its peers that had said hello first).
 //
+// The book rides on one datagram (or a few) with no acknowledgement, so a
+// lost one would leave the newcomer knowing one peer for good: it is sent
+// shareRounds times, shareDelay after the peer came online and then 4, 8
+// and 16 s after the previous one (the current book each time: peers that
+// came online meanwhile are in it). A lead for a key already online costs
+// the receiver a map lookup, and a book with nothing to share sends no
+// packet, so a plain mDNS LAN still exchanges nothing.
+//
+// An IPv6 link-local address means nothing off its link: such an entry is
+// sent only to a peer we reach by link-local on the same interface, and
+// the receiver gives it the zone of the link it reaches the sender on.
+//
 // Bounded against poisoning (a hostile peer may send thousands of made-up
 // entries): entries of keys already online are skipped cheaply; each lead
 // costs a key agreement and one hello, so leads are taken at most
@@ -41,10 +53,26 @@ const (
 	maxShared      = 200 // entries sent to one peer when it comes online
 	// shareDelay is how long after a peer came online it gets our book.
 	shareDelay = 2 * time.Second
+	// shareRounds is how many times it gets it (see above).
+	shareRounds = 4
 )
 
-// shareBook sends p the peers we have online (n.mu held).
-func (n *Node) shareBook(p *peerState) {
+// startSharing schedules the books p gets, having come online at now (n.mu
+// held).
+func (n *Node) startSharing(p *peerState, now time.Time) {
+	p.books = 0
+	p.shareAt = now.Add(shareDelay)
+	n.wake(p.shareAt)
+}
+
+// shareBook sends p the peers we have online, and schedules the next round
+// (n.mu held).
+func (n *Node) shareBook(p *peerState, now time.Time) {
+	p.books++
+	if p.books < shareRounds {
+		p.shareAt = now.Add(shareDelay << p.books)
+		n.wake(p.shareAt)
+	}
 	var batch []wire.PeerEntry
 	flush := func() {
 		if len(batch) > 0 {
@@ -59,6 +87,9 @@ func (n *Node) shareBook(p *peerState) {
 		}
 		if p.via == "mdns" && q.via == "mdns" {
 			continue // it finds those by itself
+		}
+		if a := q.addr.Addr(); a.Is6() && a.IsLinkLocalUnicast() && !sameLink(a, p.addr.Addr()) {
+			continue // meaningless where p is
 		}
 		batch = append(batch, wire.PeerEntry{Key: q.key, Addr: q.addr})
 		shared++
@@ -75,6 +106,7 @@ func (n *Node) onPeers(p *peerState, pl *wire.Payload, now time.Time) {
 		return
 	}
 	for _, e := range pl.Peers {
+		e.Addr = zoned(e.Addr, p.addr)
 		if e.Key == n.id.Public || !usableLead(e.Addr, p.addr) {
 			continue
 		}
@@ -90,6 +122,27 @@ func (n *Node) onPeers(p *peerState, pl *wire.Payload, now time.Time) {
 	}
 }
 
+// sameLink reports whether a and b are IPv6 link-local addresses on one
+// interface (the same zone).
+func sameLink(a, b netip.Addr) bool {
+	return a.Is6() && b.Is6() && a.IsLinkLocalUnicast() && b.IsLinkLocalUnicast() && a.Zone() != "" && a.Zone() == b.Zone()
+}
+
+// zoned gives an IPv6 link-local lead (the wire carries no zone) the zone
+// of from, the address of the peer that sent it, when that is link-local
+// too: the lead is on the sender's link. Other addresses are unchanged.
+func zoned(lead, from netip.AddrPort) netip.AddrPort {
+	a := lead.Addr()
+	if !a.Is6() || !a.IsLinkLocalUnicast() {
+		return lead
+	}
+	f := from.Addr()
+	if !f.Is6() || !f.IsLinkLocalUnicast() {
+		return netip.AddrPortFrom(a.WithZone(""), lead.Port())
+	}
+	return netip.AddrPortFrom(a.WithZone(f.Zone()), lead.Port())
+}
+
 // usableLead reports whether addr may be said hello to on the word of a
 // peer at from: a unicast address with a port; loopback only from a peer
 // on loopback (a peer must not make us talk to our own machine).
@@ -102,6 +155,8 @@ func usableLead(addr, from netip.AddrPort) bool {
 		return false
 	case a.IsLoopback():
 		return from.Addr().Unmap().IsLoopback()
+	case a.Is6() && a.IsLinkLocalUnicast() && a.Zone() == "":
+		return false // no interface to reach it on
 	}
 	return a.IsGlobalUnicast() || a.IsLinkLocalUnicast() || a.IsPrivate()
 }

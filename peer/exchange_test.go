@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,6 +146,94 @@ func TestUsableLead(t *testing.T) {
 	} {
 		if got := usableLead(netip.MustParseAddrPort(tt.addr), tt.from); got != tt.want {
 			t.Errorf("usableLead(%s from %v) = %v, want %v", tt.addr, tt.from, got, tt.want)
+		}
+	}
+}
+
+// TestExchangeResentAfterLoss: the first book alice sends the newcomer
+// dave is lost; she sends it again, so dave still learns bob, whom only
+// she knew. Every other book on the network is lost too, so that alice's
+// books to dave are dave's only way to bob. (When the book was sent once,
+// dave never learned bob.)
+func TestExchangeResentAfterLoss(t *testing.T) {
+	mn := NewMemNet(4)
+	alice := startNode(t, mn, "alice")
+	bob := startNode(t, mn, "bob")
+	dave := startNode(t, mn, "dave")
+	keys := map[netip.AddrPort]*testNode{alice.tr.Addr(): alice, bob.tr.Addr(): bob, dave.tr.Addr(): dave}
+	var mu sync.Mutex
+	toDave, others := 0, 0
+	mn.DropIf(func(from, to netip.AddrPort, b []byte, tcp bool) bool {
+		src, dst := keys[from], keys[to]
+		if src == nil || dst == nil {
+			return false
+		}
+		o, err := wire.ParseOuter(b)
+		if err != nil || o.Type != wire.TypeSealed {
+			return false
+		}
+		pl, err := open(&o, dst.id.sharedKey(&src.id.Public))
+		if err != nil || pl.Kind != wire.KindPeers {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if src != alice || dst != dave {
+			others++
+			return true
+		}
+		toDave++
+		return toDave == 1 // the first is lost
+	})
+	bob.AddPeer(alice.tr.Addr())
+	waitOnline(t, alice, "bob")
+	dave.AddPeer(alice.tr.Addr())
+	waitOnline(t, dave, "alice")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*shareDelay+10*time.Second)
+	defer cancel()
+	err := dave.WaitPeer(ctx, "bob")
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil {
+		t.Fatalf("dave never learned bob (alice sent dave %d books, the first lost; %d other books lost): %v", toDave, others, err)
+	}
+	t.Logf("dave learned bob from alice's book number %d", toDave)
+}
+
+// TestShareBookLinkLocal: an IPv6 link-local address is shared only with a
+// peer reached by link-local on the same interface, and a link-local lead
+// takes the zone of the peer that sent it (the wire carries none).
+func TestShareBookLinkLocal(t *testing.T) {
+	for _, tt := range []struct {
+		lead, from, want string
+	}{
+		{"[fe80::2]:7117", "[fe80::1%eth0]:7117", "[fe80::2%eth0]:7117"},
+		{"[fe80::2%wlan0]:7117", "[fe80::1%eth0]:7117", "[fe80::2%eth0]:7117"},
+		{"[fe80::2]:7117", "192.168.1.5:7117", "[fe80::2]:7117"},
+		{"[2001:db8::2]:7117", "[fe80::1%eth0]:7117", "[2001:db8::2]:7117"},
+		{"10.0.0.2:7117", "[fe80::1%eth0]:7117", "10.0.0.2:7117"},
+	} {
+		lead, from := netip.MustParseAddrPort(tt.lead), netip.MustParseAddrPort(tt.from)
+		got := zoned(lead, from)
+		if got != netip.MustParseAddrPort(tt.want) {
+			t.Errorf("zoned(%s from %s) = %s, want %s", tt.lead, tt.from, got, tt.want)
+		}
+		if want := tt.want != "[fe80::2]:7117"; usableLead(got, from) != want {
+			t.Errorf("usableLead(%s from %s) = %v, want %v", got, tt.from, !want, want)
+		}
+	}
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{"fe80::1%eth0", "fe80::2%eth0", true},
+		{"fe80::1%eth0", "fe80::2%wlan0", false},
+		{"fe80::1", "fe80::2", false},
+		{"fe80::1%eth0", "10.0.0.1", false},
+		{"2001:db8::1", "2001:db8::2", false},
+	} {
+		if got := sameLink(netip.MustParseAddr(tt.a), netip.MustParseAddr(tt.b)); got != tt.want {
+			t.Errorf("sameLink(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }

@@ -16,6 +16,7 @@ type MemNet struct {
 	rng   *rand.Rand
 	next  byte
 	tap   func(from, to netip.AddrPort, b []byte, tcp bool)
+	drop  func(from, to netip.AddrPort, b []byte, tcp bool) bool
 }
 
 // Tap calls f with a copy of every packet sent (delivered or not), like a
@@ -23,6 +24,15 @@ type MemNet struct {
 func (m *MemNet) Tap(f func(from, to netip.AddrPort, b []byte, tcp bool)) {
 	m.mu.Lock()
 	m.tap = f
+	m.mu.Unlock()
+}
+
+// DropIf drops every packet for which f returns true (f sees a copy; it
+// runs outside the network's lock, and may be called with the sender's
+// node locked: it must not call into a node).
+func (m *MemNet) DropIf(f func(from, to netip.AddrPort, b []byte, tcp bool) bool) {
+	m.mu.Lock()
+	m.drop = f
 	m.mu.Unlock()
 }
 
@@ -104,10 +114,13 @@ func (t *MemTransport) deliver(to netip.AddrPort, b []byte, tcp bool) error {
 	drop := dst == nil || t.unplugged || dst.unplugged ||
 		(tcp && dst.blockTCP) ||
 		(!tcp && (dst.blockUDP || (dst.lossPct > 0 && m.rng.IntN(100) < dst.lossPct)))
-	tap := m.tap
+	tap, dropIf := m.tap, m.drop
 	m.mu.Unlock()
 	if tap != nil {
 		tap(t.addr, to, append([]byte(nil), b...), tcp)
+	}
+	if dropIf != nil && dropIf(t.addr, to, append([]byte(nil), b...), tcp) {
+		drop = true
 	}
 	if dst == nil && tcp {
 		return fmt.Errorf("peer: tcp to %s: connection refused", to)

@@ -12,7 +12,11 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // NetConfig configures the real UDP+TCP transport.
@@ -34,11 +38,19 @@ const (
 	udpReadBuffer   = 4 << 20
 )
 
-// NetTransport is the real transport: one UDP socket for all chat traffic
-// and a TCP listener on the same port number for the fallback.
+// NetTransport is the real transport: UDP sockets for all chat traffic and
+// a TCP listener on the same port number for the fallback. Unbound, it is
+// dual-stack: one UDP socket for IPv4 and one for IPv6 (IPV6_V6ONLY: the
+// IPv4 path is what it was before IPv6), on the same port, and one TCP
+// listener taking both; IPv6 link-local addresses carry their zone (the
+// interface name, as in fe80::1%eth0). Where the system has no IPv6 the
+// transport is IPv4 only. Bound to an address, it has that family alone.
 type NetTransport struct {
-	udp  *net.UDPConn
+	udp  *net.UDPConn // IPv4; nil when bound to an IPv6 address
+	udp6 *net.UDPConn // IPv6; nil without IPv6 or when bound to an IPv4 address
 	tcp  *net.TCPListener
+	bc4  batchConn // udp's recvmmsg/sendmmsg side (udp_linux.go)
+	bc6  batchConn // udp6's
 	port int
 	log  *slog.Logger
 
@@ -58,6 +70,13 @@ type NetTransport struct {
 	pending  []datagram // sent meanwhile, to leave together
 }
 
+// batchConn is the recvmmsg/sendmmsg side of a UDP socket: ipv4.PacketConn
+// and ipv6.PacketConn, whose Message types are one and the same.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
 // datagram is one UDP packet waiting to be sent.
 type datagram struct {
 	to netip.AddrPort
@@ -73,46 +92,115 @@ func (t *NetTransport) handleDatagram(h func(Packet), data []byte, from netip.Ad
 	h(Packet{Data: data, From: from, Reply: func(b []byte) { _ = t.SendUDP(from, b) }})
 }
 
-// Listen opens the UDP socket and the TCP listener on the same port. If the
-// port is taken the error wraps the system's "address already in use".
+// Listen opens the UDP sockets and the TCP listener on the same port. If
+// the port is taken the error wraps the system's "address already in use".
 func Listen(cfg NetConfig) (*NetTransport, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ip := net.IP(nil)
-	if cfg.Bind.IsValid() {
-		ip = cfg.Bind.AsSlice()
-	}
-	// With port 0 the kernel picks a UDP port that may be taken for TCP:
-	// try a few times.
+	// With port 0 the kernel picks a UDP port that may be taken for the
+	// other family or for TCP: try a few times.
 	var lastErr error
 	for attempt := 0; attempt < 8; attempt++ {
-		u, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: cfg.Port})
+		u4, u6, t, err := listenPort(cfg.Bind, cfg.Port, log)
 		if err != nil {
-			return nil, fmt.Errorf("peer: listen udp port %d: %w", cfg.Port, err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		t, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
-		if err != nil {
-			u.Close()
-			lastErr = fmt.Errorf("peer: listen tcp port %d: %w", port, err)
-			if cfg.Port != 0 {
-				return nil, lastErr
+			lastErr = err
+			if cfg.Port != 0 || !errors.Is(err, errPortTaken) {
+				return nil, err
 			}
 			continue
 		}
-		_ = u.SetReadBuffer(udpReadBuffer)
-		return &NetTransport{
-			udp: u, tcp: t, port: port, log: log,
+		var port int
+		for _, u := range []*net.UDPConn{u4, u6} {
+			if u != nil {
+				_ = u.SetReadBuffer(udpReadBuffer)
+				port = u.LocalAddr().(*net.UDPAddr).Port
+			}
+		}
+		tr := &NetTransport{
+			udp: u4, udp6: u6, tcp: t, port: port, log: log,
 			out:      map[netip.AddrPort]*tcpConn{},
 			in:       map[*tcpConn]struct{}{},
 			failed:   map[netip.AddrPort]time.Time{},
 			done:     make(chan struct{}),
 			incoming: make(chan struct{}, maxIncomingTCP),
-		}, nil
+		}
+		if u4 != nil {
+			tr.bc4 = ipv4.NewPacketConn(u4)
+		}
+		if u6 != nil {
+			tr.bc6 = ipv6.NewPacketConn(u6)
+		}
+		return tr, nil
 	}
 	return nil, lastErr
+}
+
+// errPortTaken marks a port that one of the sockets could not have after
+// another got it (worth another try with port 0).
+var errPortTaken = errors.New("port taken")
+
+// listenPort opens the sockets of one attempt: UDP for IPv4 and IPv6 (or
+// the family of bind alone) and TCP, all on port (0: the first socket
+// picks it).
+func listenPort(bind netip.Addr, port int, log *slog.Logger) (u4, u6 *net.UDPConn, t *net.TCPListener, err error) {
+	closeAll := func() {
+		for _, u := range []*net.UDPConn{u4, u6} {
+			if u != nil {
+				u.Close()
+			}
+		}
+	}
+	bind = bind.Unmap()
+	want4, want6 := !bind.IsValid() || bind.Is4(), !bind.IsValid() || bind.Is6()
+	first := true
+	if want4 {
+		ip := net.IPv4zero
+		if bind.IsValid() {
+			ip = bind.AsSlice()
+		}
+		if u4, err = net.ListenUDP("udp4", &net.UDPAddr{IP: ip, Port: port}); err != nil {
+			return nil, nil, nil, fmt.Errorf("peer: listen udp port %d: %w", port, err)
+		}
+		port, first = u4.LocalAddr().(*net.UDPAddr).Port, false
+	}
+	if want6 {
+		a := &net.UDPAddr{IP: net.IPv6unspecified, Port: port}
+		if bind.IsValid() {
+			a = net.UDPAddrFromAddrPort(netip.AddrPortFrom(bind, uint16(port)))
+		}
+		u6, err = net.ListenUDP("udp6", a)
+		switch {
+		case err == nil:
+			port = u6.LocalAddr().(*net.UDPAddr).Port
+		case bind.IsValid() || first:
+			return nil, nil, nil, fmt.Errorf("peer: listen udp6 port %d: %w", port, err)
+		case errors.Is(err, syscall.EADDRINUSE):
+			closeAll()
+			return nil, nil, nil, fmt.Errorf("peer: listen udp6 port %d: %w (%w)", port, err, errPortTaken)
+		default: // no IPv6 here: IPv4 alone
+			log.Debug("udp6: no IPv6 socket; IPv4 only", "err", err)
+			u6 = nil
+		}
+	}
+	var tip net.IP
+	if bind.IsValid() {
+		tip = bind.AsSlice()
+	}
+	network := "tcp" // both families on one listener
+	if u6 == nil {
+		network = "tcp4"
+	}
+	ta := &net.TCPAddr{IP: tip, Port: port}
+	if bind.IsValid() {
+		ta = net.TCPAddrFromAddrPort(netip.AddrPortFrom(bind, uint16(port)))
+	}
+	if t, err = net.ListenTCP(network, ta); err != nil {
+		closeAll()
+		return nil, nil, nil, fmt.Errorf("peer: listen tcp port %d: %w (%w)", port, err, errPortTaken)
+	}
+	return u4, u6, t, nil
 }
 
 // LocalPort implements Transport.
@@ -123,8 +211,13 @@ func (t *NetTransport) Serve(h func(Packet)) {
 	t.mu.Lock()
 	t.handler = h
 	t.mu.Unlock()
-	t.wg.Add(2)
-	go t.readUDPLoop(h)
+	for _, u := range []*net.UDPConn{t.udp, t.udp6} {
+		if u != nil {
+			t.wg.Add(1)
+			go t.readUDPLoop(u, h)
+		}
+	}
+	t.wg.Add(1)
 	go t.acceptTCP()
 }
 
@@ -138,10 +231,24 @@ func (t *NetTransport) SendUDP(to netip.AddrPort, b []byte) error {
 		return nil
 	}
 	t.bmu.Unlock()
-	if _, err := t.udp.WriteToUDPAddrPort(b, to); err != nil {
+	u, to := t.socketFor(to)
+	if u == nil {
+		return fmt.Errorf("peer: udp send to %s: no socket for its address family", to)
+	}
+	if _, err := u.WriteToUDPAddrPort(b, to); err != nil {
 		return fmt.Errorf("peer: udp send to %s: %w", to, err)
 	}
 	return nil
+}
+
+// socketFor returns the UDP socket that sends to to (nil: none of its
+// family) and to as that socket takes it (IPv4-mapped addresses unmapped).
+func (t *NetTransport) socketFor(to netip.AddrPort) (*net.UDPConn, netip.AddrPort) {
+	a := to.Addr().Unmap()
+	if a.Is4() {
+		return t.udp, netip.AddrPortFrom(a, to.Port())
+	}
+	return t.udp6, to
 }
 
 // SendTCP implements Transport.
@@ -243,7 +350,11 @@ func (t *NetTransport) Close() error {
 		c.closeWhenFlushed(deadline)
 	}
 	close(t.done)
-	t.udp.Close()
+	for _, u := range []*net.UDPConn{t.udp, t.udp6} {
+		if u != nil {
+			u.Close()
+		}
+	}
 	t.tcp.Close()
 	for _, c := range conns {
 		c.close()

@@ -39,8 +39,7 @@ func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
 	n.emit(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
 	n.signalChange()
 	p.learned = 0
-	p.shareAt = now.Add(shareDelay) // see exchange.go
-	n.wake(p.shareAt)
+	n.startSharing(p, now)
 	for _, s := range n.statics {
 		if s.addr == p.addr {
 			s.answered = true

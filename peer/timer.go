@@ -92,7 +92,7 @@ func (n *Node) tick(now time.Time) time.Time {
 		if !p.shareAt.IsZero() {
 			if !now.Before(p.shareAt) {
 				p.shareAt = time.Time{}
-				n.shareBook(p)
+				n.shareBook(p, now)
 			} else {
 				soon(p.shareAt)
 			}

@@ -3,7 +3,6 @@ package peer
 import (
 	"errors"
 	"net"
-	"net/netip"
 
 	"golang.org/x/net/ipv4"
 )
@@ -11,19 +10,22 @@ import (
 // batchSize is how many datagrams one recvmmsg/sendmmsg call moves at most.
 const batchSize = 32
 
-// readUDPLoop reads datagrams in batches (recvmmsg: one system call takes
-// whatever has arrived, up to batchSize). While a batch of several is
+// readUDPLoop reads datagrams from u in batches (recvmmsg: one system call
+// takes whatever has arrived, up to batchSize). While a batch of several is
 // handled, what the node sends (acknowledgements, the next messages of the
-// window) is collected and leaves in one sendmmsg at the end; a lone
-// datagram is handled as before, its answers sent at once.
-func (t *NetTransport) readUDPLoop(h func(Packet)) {
+// window) is collected and leaves in one sendmmsg per socket at the end; a
+// lone datagram is handled as before, its answers sent at once.
+func (t *NetTransport) readUDPLoop(u *net.UDPConn, h func(Packet)) {
 	defer t.wg.Done()
-	pc := ipv4.NewPacketConn(t.udp)
+	pc := t.bc6
+	if u == t.udp {
+		pc = t.bc4
+	}
 	msgs := make([]ipv4.Message, batchSize)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, 2048)}
 	}
-	var out []ipv4.Message
+	var out4, out6 []ipv4.Message
 	for {
 		n, err := pc.ReadBatch(msgs, 0)
 		if err != nil {
@@ -50,16 +52,37 @@ func (t *NetTransport) readUDPLoop(h func(Packet)) {
 			pending := t.pending
 			t.pending, t.batching = nil, false
 			t.bmu.Unlock()
-			out = t.writeBatch(pc, pending, out[:0])
+			out4, out6 = t.writeBatches(pending, out4[:0], out6[:0])
 		}
 	}
 }
 
-// writeBatch sends the datagrams with as few sendmmsg calls as it can.
-func (t *NetTransport) writeBatch(pc *ipv4.PacketConn, ds []datagram, ms []ipv4.Message) []ipv4.Message {
+// writeBatches sends the datagrams, each on the socket of its address
+// family, with as few sendmmsg calls as it can.
+func (t *NetTransport) writeBatches(ds []datagram, ms4, ms6 []ipv4.Message) ([]ipv4.Message, []ipv4.Message) {
 	for _, d := range ds {
-		ms = append(ms, ipv4.Message{Buffers: [][]byte{d.b}, Addr: net.UDPAddrFromAddrPort(netip.AddrPortFrom(d.to.Addr().Unmap(), d.to.Port()))})
+		u, to := t.socketFor(d.to)
+		m := ipv4.Message{Buffers: [][]byte{d.b}, Addr: net.UDPAddrFromAddrPort(to)}
+		switch {
+		case u == nil:
+			t.log.Debug("udp batch send: no socket for the address family", "to", d.to)
+		case u == t.udp:
+			ms4 = append(ms4, m)
+		default:
+			ms6 = append(ms6, m)
+		}
 	}
+	if len(ms4) > 0 {
+		t.writeBatch(t.bc4, ms4)
+	}
+	if len(ms6) > 0 {
+		t.writeBatch(t.bc6, ms6)
+	}
+	return ms4, ms6
+}
+
+// writeBatch sends ms on pc.
+func (t *NetTransport) writeBatch(pc batchConn, ms []ipv4.Message) {
 	for rest := ms; len(rest) > 0; {
 		n, err := pc.WriteBatch(rest, 0)
 		if err != nil {
@@ -70,5 +93,4 @@ func (t *NetTransport) writeBatch(pc *ipv4.PacketConn, ds []datagram, ms []ipv4.
 		}
 		rest = rest[n:]
 	}
-	return ms
 }

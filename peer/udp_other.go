@@ -8,11 +8,11 @@ import (
 )
 
 // readUDPLoop reads one datagram per system call (no recvmmsg here).
-func (t *NetTransport) readUDPLoop(h func(Packet)) {
+func (t *NetTransport) readUDPLoop(u *net.UDPConn, h func(Packet)) {
 	defer t.wg.Done()
 	buf := make([]byte, 2048)
 	for {
-		n, from, err := t.udp.ReadFromUDPAddrPort(buf)
+		n, from, err := u.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return

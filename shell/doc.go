@@ -120,6 +120,8 @@
 //	{"event":"warning","name":NAME,"peer_id":ID,"text":TEXT,"time":T}   name, peer_id only if one peer is concerned
 //	{"event":"info","name":NAME,"peer_id":ID,"text":TEXT,"time":T}      name, peer_id only if one peer is concerned
 //
+// IP:PORT is 10.0.0.5:7117, or for IPv6 [2001:db8::5]:7117 and, link-local
+// with the interface, [fe80::1%eth0]:7117.
 // "pending" means not delivered yet and still trying: a "delivered" (or
 // "failed") for the same id may follow. "failed" is final: the message was
 // never delivered. CODE is machine-readable (peer.Reason), TEXT says the

@@ -64,6 +64,9 @@ func (c P2PChat) Start(t T, h *testnet.Host) *Proc {
 		CheckLoopbackOnly(t, args)
 	} else {
 		where = h.Name + " " + h.IP.String()
+		if !h.IP.IsValid() {
+			where = h.Name + " IPv6 only"
+		}
 	}
 	kind := "node"
 	if c.Text {

@@ -6,8 +6,12 @@
 // namespace per Host. Each host namespace has lo up and an eth0 that is one
 // end of a veth pair whose other end is enslaved to the bridge; eth0 carries
 // 10.77.<k>.<i>/24, a default route and a 224.0.0.0/4 route, so multicast
-// sockets work exactly as on a real LAN. Nothing is created in the caller's
-// own network namespace: multicast sent by a host never leaves the lab.
+// sockets work exactly as on a real LAN, and the IPv6 link-local address
+// the kernel gives every interface (no duplicate address detection, so it
+// is usable at once). NewStack builds IPv6-only labs (link-local fe80::
+// alone, no IPv4 address) and dual-stack ones (fd77:<k>::<i>/64 too).
+// Nothing is created in the caller's own network namespace: multicast sent
+// by a host never leaves the lab.
 //
 // k is derived from the process id and namespace names embed the pid and a
 // per-process lab counter ("p2p<pid>-<n>-sw", "p2p<pid>-<n>-h<i>"), so two
@@ -56,6 +60,25 @@ const Iface = "eth0"
 // send crafted traffic check their destinations against it.
 var Net = netip.MustParsePrefix("10.77.0.0/16")
 
+// Net6 holds the IPv6 addresses a dual-stack lab gives its hosts
+// (fd77:k::i, a unique local prefix); IPv6-only hosts have link-local
+// addresses alone (fe80::/10, which never leave a link).
+var Net6 = netip.MustParsePrefix("fd77::/16")
+
+// Stack is which addresses a lab's hosts get on their LAN interface.
+type Stack int
+
+const (
+	// IPv4 is 10.77.k.i/24 (and the kernel's IPv6 link-local address, as
+	// on any LAN today).
+	IPv4 Stack = iota
+	// IPv6Only is the IPv6 link-local address alone: no IPv4 address and
+	// no IPv4 routes.
+	IPv6Only
+	// DualStack is 10.77.k.i/24, fd77:k::i/64 and link-local.
+	DualStack
+)
+
 const nftTable = "p2ptest"
 
 var labCounter atomic.Int64
@@ -67,8 +90,9 @@ type Lab struct {
 	Switch string // name of the namespace holding the bridge
 	Prefix string // common prefix of all namespace names of this lab
 
-	subnet byte // k in 10.77.k.0/24
-	nets   int  // networks added with AddNetwork
+	subnet byte  // k in 10.77.k.0/24
+	stack  Stack // the addresses AddHost gives
+	nets   int   // networks added with AddNetwork
 	mu     sync.Mutex
 	closed bool
 }
@@ -78,7 +102,8 @@ type Lab struct {
 type Host struct {
 	Name     string     // network namespace name, usable with `ip netns exec`
 	Hostname string     // host name programs started by Command see
-	IP       netip.Addr // address of eth0
+	IP       netip.Addr // IPv4 address of eth0 (invalid on an IPv6-only host)
+	IP6      netip.Addr // fd77:k::i on a dual-stack host (invalid otherwise); see LinkLocal
 	Index    int        // 1-based position in the lab (last byte of IP)
 	Lab      *Lab
 
@@ -93,6 +118,13 @@ type Host struct {
 // here (not root, no ip or nft command, namespaces not permitted).
 func New(t T, n int) *Lab {
 	t.Helper()
+	return NewStack(t, n, IPv4)
+}
+
+// NewStack is New with hosts whose LAN interface has the addresses of
+// stack.
+func NewStack(t T, n int, stack Stack) *Lab {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skipf("testnet: needs root to create network namespaces (run the tests as root, e.g. sudo go test)")
 	}
@@ -106,6 +138,7 @@ func New(t T, n int) *Lab {
 	l := &Lab{
 		Prefix: fmt.Sprintf("p2p%d-%d-", pid, labCounter.Add(1)),
 		subnet: byte(pid % 256),
+		stack:  stack,
 	}
 	l.Switch = l.Prefix + "sw"
 	t.Cleanup(l.Close)
@@ -132,10 +165,63 @@ func (l *Lab) AddHost(t T) *Host {
 	// straight into the host namespace: nothing ever appears in ours.
 	mustRun(t, "ip", "-n", l.Switch, "link", "add", h.port, "type", "veth", "peer", "name", Iface, "netns", h.Name)
 	mustRun(t, "ip", "-n", l.Switch, "link", "set", h.port, "master", "br0", "up")
-	mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP.String()+"/24", "dev", Iface)
+	switch l.stack {
+	case IPv6Only:
+		h.IP = netip.Addr{}
+	case DualStack:
+		mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP.String()+"/24", "dev", Iface)
+		b := Net6.Addr().As16()
+		b[3], b[15] = l.subnet, byte(h.Index)
+		h.IP6 = netip.AddrFrom16(b)
+		mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP6.String()+"/64", "dev", Iface, "nodad")
+	default:
+		mustRun(t, "ip", "-n", h.Name, "addr", "add", h.IP.String()+"/24", "dev", Iface)
+	}
 	mustRun(t, "ip", "-n", h.Name, "link", "set", Iface, "up")
 	h.addRoutes(t)
 	return h
+}
+
+// LinkLocal returns h's IPv6 link-local address on ifname, with ifname as
+// its zone, once the kernel has made it and it is no longer tentative
+// (duplicate address detection is off in the lab, so that is at once, but
+// the address appears only when the link's carrier is up): it polls for
+// up to 5 s.
+func (h *Host) LinkLocal(t T, ifname string) netip.Addr {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := exec.Command("ip", "-n", h.Name, "-6", "-o", "addr", "show", "dev", ifname, "scope", "link").CombinedOutput()
+		if err != nil {
+			t.Fatalf("testnet: ip -6 addr on %s: %v: %s", h.Name, err, out)
+		}
+		if a, ok := parseLinkLocal(string(out)); ok {
+			return a.WithZone(ifname)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testnet: no usable IPv6 link-local address on %s %s after 5 s:\n%s", h.Name, ifname, out)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the kernel for the address
+	}
+}
+
+// parseLinkLocal finds, in `ip -6 -o addr show` output, a link-local
+// address that is not tentative (nor failed duplicate detection).
+func parseLinkLocal(out string) (netip.Addr, bool) {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] != "inet6" {
+				continue
+			}
+			p, err := netip.ParsePrefix(f[i+1])
+			if err != nil || !p.Addr().IsLinkLocalUnicast() || strings.Contains(line, "tentative") || strings.Contains(line, "dadfailed") {
+				continue
+			}
+			return p.Addr(), true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // Other networks of a lab (AddNetwork) are 10.77.<k^128>.0/24 and up: still
@@ -246,6 +332,9 @@ func raiseNeighbourTables(t T) {
 
 func (h *Host) addRoutes(t T) {
 	t.Helper()
+	if h.Lab.stack == IPv6Only {
+		return // link-local and ff02:: need no route
+	}
 	mustRun(t, "ip", "-n", h.Name, "route", "replace", "224.0.0.0/4", "dev", Iface)
 	mustRun(t, "ip", "-n", h.Name, "route", "replace", "default", "dev", Iface)
 }

@@ -465,3 +465,67 @@ func TestSetLink(t *testing.T) {
 	startHelper(t, a, "mcast-send", "224.0.0.251:5353", "after-restore")
 	r.expect(t, 10*time.Second, "multicast after restore", func(s string) bool { return s == "got after-restore" })
 }
+
+// TestStacks: an IPv6-only lab's hosts have a link-local address and no
+// IPv4 address or route; a dual-stack lab's have IPv4, fd77:k::i/64 and
+// link-local; hosts reach each other over IPv6.
+func TestStacks(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		stack Stack
+	}{{"IPv6 only", IPv6Only}, {"dual stack", DualStack}} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := NewStack(t, 2, tt.stack)
+			a, b := l.Hosts[0], l.Hosts[1]
+			llA, llB := a.LinkLocal(t, Iface), b.LinkLocal(t, Iface)
+			if !llA.IsLinkLocalUnicast() || llA.Zone() != Iface || llA == llB {
+				t.Fatalf("link-local addresses %v, %v", llA, llB)
+			}
+			v4 := a.Run(t, "ip", "-4", "addr", "show", "dev", Iface)
+			v6 := a.Run(t, "ip", "-6", "addr", "show", "dev", Iface)
+			switch tt.stack {
+			case IPv6Only:
+				if a.IP.IsValid() || strings.Contains(v4, "inet ") {
+					t.Errorf("IPv6-only host has IPv4: IP %v, %s", a.IP, v4)
+				}
+				if routes := a.Run(t, "ip", "-4", "route"); strings.TrimSpace(routes) != "" {
+					t.Errorf("IPv6-only host has IPv4 routes: %s", routes)
+				}
+			case DualStack:
+				if !strings.Contains(v4, a.IP.String()+"/24") || !Net6.Contains(a.IP6) || !strings.Contains(v6, a.IP6.String()+"/64") || a.IP6 == b.IP6 {
+					t.Errorf("dual-stack host: IP %v IP6 %v\n%s\n%s", a.IP, a.IP6, v4, v6)
+				}
+			}
+			if strings.Contains(v6, "tentative") {
+				t.Errorf("tentative address after LinkLocal: %s", v6)
+			}
+			if _, err := exec.LookPath("ping"); err == nil {
+				targets := []string{llB.String()}
+				if b.IP6.IsValid() {
+					targets = append(targets, b.IP6.String())
+				}
+				for _, to := range targets {
+					a.Run(t, "ping", "-6", "-c", "1", "-W", "5", to)
+				}
+			}
+		})
+	}
+}
+
+func TestParseLinkLocal(t *testing.T) {
+	for _, tt := range []struct {
+		out  string
+		want string
+	}{
+		{"2: eth0    inet6 fe80::1c2b:3cff:fe4d:5e6f/64 scope link \\       valid_lft forever preferred_lft forever", "fe80::1c2b:3cff:fe4d:5e6f"},
+		{"2: eth0    inet6 fe80::1/64 scope link tentative \\       valid_lft forever", ""},
+		{"2: eth0    inet6 fe80::1/64 scope link dadfailed tentative", ""},
+		{"2: eth0    inet6 fd77::1/64 scope global \\ valid_lft forever\n2: eth0    inet6 fe80::2/64 scope link", "fe80::2"},
+		{"", ""},
+	} {
+		a, ok := parseLinkLocal(tt.out)
+		if (tt.want == "" && ok) || (tt.want != "" && a != netip.MustParseAddr(tt.want)) {
+			t.Errorf("parseLinkLocal(%q) = %v, %v; want %q", tt.out, a, ok, tt.want)
+		}
+	}
+}

@@ -66,6 +66,34 @@ func TestPayloadBytes(t *testing.T) {
 	}
 }
 
+// TestPeersAddressEncoding: a peers entry carries 4 bytes for IPv4 (an
+// IPv4-mapped IPv6 address too) and 16 for IPv6; an IPv6 zone (the
+// sender's interface name) is not sent: it means nothing to the receiver,
+// who gives link-local leads its own (peer/exchange.go).
+func TestPeersAddressEncoding(t *testing.T) {
+	key := [32]byte{0x11, 31: 0x12}
+	for _, tt := range []struct {
+		addr, wire, back string
+	}{
+		{"10.0.0.5:7117", "04 0a000005 1bcd", "10.0.0.5:7117"},
+		{"[::ffff:10.0.0.5]:7117", "04 0a000005 1bcd", "10.0.0.5:7117"},
+		{"[2001:db8::5]:7117", "10 20010db8000000000000000000000005 1bcd", "[2001:db8::5]:7117"},
+		{"[fe80::1%eth0]:7117", "10 fe800000000000000000000000000001 1bcd", "[fe80::1]:7117"},
+	} {
+		p := Payload{Kind: KindPeers, Peers: []PeerEntry{{Key: key, Addr: netip.MustParseAddrPort(tt.addr)}}}
+		got := p.AppendMarshal(nil)
+		want := append(append(append([]byte{}, got[:InnerHdr+1]...), key[:]...), unhex(t, tt.wire)...)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: bytes\n got %x\nwant %x", tt.addr, got, want)
+			continue
+		}
+		back, err := ParsePayload(got)
+		if err != nil || len(back.Peers) != 1 || back.Peers[0].Addr != netip.MustParseAddrPort(tt.back) {
+			t.Errorf("%s: parsed back as %+v, %v; want %s", tt.addr, back.Peers, err, tt.back)
+		}
+	}
+}
+
 func TestParsePayloadRejects(t *testing.T) {
 	hello := func(name string) []byte {
 		return (&Payload{Kind: KindHello, Port: 1, Name: name}).AppendMarshal(nil)
