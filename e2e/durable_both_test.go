@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -16,7 +17,9 @@ const durableBothRounds = 10
 // order over his two runs, including at least every message her first
 // run had said "sent" (on disk) about; a marker from her restarted
 // process comes after them. Several rounds, the restarted pair being the
-// next round's.
+// next round's. As in TestDurableReceiverKilled, a batch bob was writing
+// out when he was killed may be shown again, in exactly that form and in
+// at most maxReshown rounds.
 func TestDurableBothKilled(t *testing.T) {
 	d := newDurableLab(t)
 	rng := seededRand(t)
@@ -24,6 +27,7 @@ func TestDurableBothKilled(t *testing.T) {
 	d.exchange(alice, bob)
 	window := durableWindow(t, alice, bob)
 
+	reshown := 0
 	for r := 1; r <= durableBothRounds; r++ {
 		texts := relNumbered(fmt.Sprintf("round %02d message ", r), durableFlow)
 		marker := fmt.Sprintf("round %02d marker", r)
@@ -50,13 +54,33 @@ func TestDurableBothKilled(t *testing.T) {
 		alice2.SendTo(t, "bob", marker)
 		end := bob2.Wait(t, joinTimeout, IsMessage("alice", "bob", marker))
 		shown2 := relMessages(bob2.Events()[:end.Seq], "alice", "bob")
+		marked := int(markAfter - markBefore) // (one inbox index per message)
+		if r > 1 && len(shown2) > 0 && shown2[0] == fmt.Sprintf("round %02d marker", r-1) {
+			// Killed before the mark of the last round's marker, which
+			// was out: the documented exception, shown again.
+			reshown++
+			t.Logf("round %d: bob was killed before he marked the last round's marker shown: his restarted run showed it again", r)
+			shown2 = shown2[1:]
+			marked-- // the mark moved past the marker first
+		}
 		t.Logf("round %2d: alice killed %3v, bob %3v after alice was given the %d; alice had said %3d sent, her restarted process had %3d waiting; bob's first run showed %3d, his second %3d",
 			r, da.Round(time.Millisecond), db.Round(time.Millisecond), durableFlow, claimed, waiting, len(shown1), len(shown2))
-		if err := checkPrefix(append(shown1, shown2...), texts, claimed); err != nil {
+		got := append(slices.Clone(shown1), shown2...)
+		if marked = max(marked, 0); marked < len(shown1) && checkPrefix(shown1, texts, 0) == nil &&
+			checkPrefix(append(slices.Clone(shown1[:marked]), shown2...), texts, claimed) == nil {
+			reshown++
+			t.Logf("round %d: bob was killed while writing out messages %d to %d (his shown mark said %d): his restarted run showed those %d again, then the rest once, in order",
+				r, marked+1, len(shown1), marked, len(shown1)-marked)
+			got = append(slices.Clone(shown1[:marked]), shown2...)
+		}
+		if err := checkPrefix(got, texts, claimed); err != nil {
 			t.Errorf("round %d: alice killed %v and bob %v into 300 messages, both restarted: over bob's two runs %v (first run showed %d, second %d; bob's shown mark in HOME/shown went from %d, read as the round began, to %d when he was killed)",
 				r, da.Round(time.Millisecond), db.Round(time.Millisecond), err, len(shown1), len(shown2), markBefore, markAfter)
 			break
 		}
 		alice, bob = alice2, bob2
+	}
+	if reshown > maxReshown {
+		t.Errorf("in %d rounds a batch was shown again after the kill, more than %d: the shown mark lags behind the output", reshown, maxReshown)
 	}
 }

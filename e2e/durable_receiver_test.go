@@ -16,15 +16,23 @@ const durableFlow = 300
 const (
 	durableRounds = 20
 	durableBudget = 100 * time.Second
+	maxReshown    = 2
 )
 
 // TestDurableReceiverKilled: alice sends 300 messages to bob, and bob is
 // killed (-9) at a random moment while they flow, then restarted with the
 // same home; alice keeps running. Over both of bob's runs each message is
-// shown exactly once and in order (a marker after the 300 proves no late
-// duplicate). 20 rounds, each of bob's restarted processes being the one
-// killed in the next round. The kill points are random in [0, the time a
-// round takes without a kill], from a logged seed.
+// shown once and in order (a marker after the 300 proves no late
+// duplicate), nothing is lost. 20 rounds, each of bob's restarted
+// processes being the one killed in the next round. The kill points are
+// random in [0, the time a round takes without a kill], from a logged seed.
+//
+// The one exception the README states: a kill that lands while a batch of
+// lines is being written out (the kernel completes the write, the shown
+// mark right after it never comes) has the restarted bob show exactly the
+// lines after the mark again. The test accepts that only in its exact
+// form (the first run's lines past the mark, then everything from the mark
+// on, once), in at most maxReshown rounds (about 1 kill in 100 here).
 func TestDurableReceiverKilled(t *testing.T) {
 	d := newDurableLab(t)
 	rng := seededRand(t)
@@ -34,7 +42,7 @@ func TestDurableReceiverKilled(t *testing.T) {
 	window := durableWindow(t, alice, bob)
 
 	began := time.Now()
-	rounds, midway := 0, 0
+	rounds, midway, reshown := 0, 0, 0
 	for r := 1; r <= durableRounds; r++ {
 		if time.Since(began) > durableBudget {
 			t.Logf("stopping after %d of %d rounds: the test would take more than %v", rounds, durableRounds, durableBudget)
@@ -57,12 +65,26 @@ func TestDurableReceiverKilled(t *testing.T) {
 		alice.SendTo(t, "bob", marker)
 		end := bob2.Wait(t, joinTimeout, IsMessage("alice", "bob", marker))
 		second := relMessages(bob2.Events()[:end.Seq+1], "alice", "bob")
+		marked := int(markAfter - markBefore) // (one inbox index per message)
+		if r > 1 && len(second) > 0 && second[0] == fmt.Sprintf("round %02d marker", r-1) {
+			// Killed before the mark of the last round's marker, which
+			// was out: the documented exception, shown again.
+			reshown++
+			t.Logf("round %d: bob was killed before he marked the last round's marker shown: the restarted bob showed it again", r)
+			second = second[1:]
+			marked-- // the mark moved past the marker first
+		}
 		t.Logf("round %2d: bob killed %4v after alice was given the %d; his first run showed %3d, the restarted one %3d (and the marker) %v after its start",
 			r, delay.Round(time.Millisecond), durableFlow, len(first), len(second)-1, end.At.Sub(bob2.Started).Round(time.Millisecond))
 		if len(first) < durableFlow {
 			midway++
 		}
-		if got, want := append(first, second...), append(texts, marker); !slices.Equal(got, want) {
+		if got := append(slices.Clone(first), second...); marked < len(first) && slices.Equal(first, texts[:len(first)]) &&
+			slices.Equal(second, append(slices.Clone(texts[marked:]), marker)) {
+			reshown++
+			t.Logf("round %d: bob was killed while writing out messages %d to %d (his shown mark said %d): the restarted bob showed those %d again, then the rest once, in order",
+				r, marked+1, len(first), marked, len(first)-marked)
+		} else if got, want := got, append(texts, marker); !slices.Equal(got, want) {
 			t.Errorf("round %d: bob killed %v into 300 messages and restarted: over both runs he was shown: %s (first run %d, second %d; the first run printed %d messages of this round, but its shown mark in HOME/shown went from %d, read as the round began, to %d when it was killed)",
 				r, delay.Round(time.Millisecond), seqDiff(got, want), len(first), len(second), len(first), markBefore, markAfter)
 		}
@@ -71,7 +93,10 @@ func TestDurableReceiverKilled(t *testing.T) {
 		}
 		bob = bob2
 	}
-	t.Logf("%d rounds in %v; in %d of them bob was killed before he had shown all %d", rounds, time.Since(began).Round(time.Second), midway, durableFlow)
+	if reshown > maxReshown {
+		t.Errorf("in %d rounds a batch was shown again after the kill, more than %d: the shown mark lags behind the output", reshown, maxReshown)
+	}
+	t.Logf("%d rounds in %v; in %d of them bob was killed before he had shown all %d; in %d the kill came while a batch was being written out, and it was shown again", rounds, time.Since(began).Round(time.Second), midway, durableFlow, reshown)
 }
 
 // durableWindow measures how long alice's 300 take to be shown by bob

@@ -68,10 +68,11 @@ func (p *printer) flush() {
 	p.writeBuf()
 }
 
-// writeBuf writes the buffered plain output, then marks its messages
-// shown (p.mu held). A message is shown once across a crash only if
-// nothing runs between the two: writeNow makes that so where it can
-// (printer_linux.go).
+// writeBuf writes the buffered plain output, then at once marks its
+// messages shown (p.mu held). A kill -9 while the write is under way (the
+// kernel finishes it, the mark never comes) is the one way a message is
+// shown twice: the next run shows that batch again. writeNow keeps the
+// time between the two to that (printer_linux.go).
 func (p *printer) writeBuf() {
 	if p.buf.Len() == 0 {
 		return

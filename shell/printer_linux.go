@@ -14,11 +14,12 @@ import (
 // scheduler does not see: the goroutine keeps its processor, so the shown
 // mark that follows (printer.marks) is written the moment the output is
 // out. With an ordinary write, a write that takes a moment hands the
-// processor to another goroutine, which may run for milliseconds while the
-// lines are out but not marked; a kill -9 then, and the next run shows
-// them again (the durable e2e tests saw it in 1 to 2% of kills). A write
-// that could block (a full pipe, a terminal) goes the ordinary way: raw, it
-// would stop every goroutine until the reader reads.
+// processor (p2pchat runs on one) to another goroutine, which may run for a
+// millisecond or more while the lines are out but not marked; a kill -9
+// then, and the next run shows them again. (A kill that lands during the
+// write itself still does: the kernel completes the write, not the mark.)
+// A write that could block (a full pipe, a terminal) goes the ordinary
+// way: raw, it would stop every goroutine until the reader reads.
 func writeNow(out io.Writer, b []byte) error {
 	f, ok := out.(*os.File)
 	if !ok || len(b) == 0 {
