@@ -26,6 +26,13 @@
 //	data connection (below)           <->
 //	cancel(id, code)                  <->   either side, any time
 //
+// A sender waits as long as it takes (a paused transfer resumes when the
+// peer is back) unless Config.GiveUpAfter is set, as p2pchat does for
+// scripts (-send-timeout): then an offer not answered, or an accepted
+// transfer without progress (no more of it on the receiver's disk, no
+// connection that lasts a second with data flowing), for that long is
+// given up with CodeTimeout and the receiver is told (a cancel).
+//
 // Offers are bounded by the decoder (wire.MaxOfferFiles files,
 // wire.MaxFileNameBytes per name, wire.MaxFileSize per file,
 // wire.MaxOfferTotal in all, wire.MaxOfferBytes encoded) and here

@@ -39,7 +39,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	nc, err := net.DialTimeout("tcp", addr.String(), dialTimeout)
 	var se *sessErr
 	if err != nil {
-		se = lost("dial %s: %v", addr, err)
+		se = lost("%v", err) // "dial tcp ADDR: ..."
 	} else {
 		se = m.runSend(x, nc)
 		nc.Close()
@@ -54,6 +54,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 		return
 	}
 	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
+	x.pauseWhy = se.text
 	if se.final {
 		m.control(x, wire.KindCancel, wire.CodeFailed)
 	}
@@ -149,6 +150,9 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	x.conn = nc
 	x.state, _ = step(x.state, inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
+	if moved > x.confirmed {
+		x.confirmed, x.stallSince = moved, x.sess // the receiver has more than before
+	}
 	if x.wasLive {
 		m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: moved,
 			Text: fmt.Sprintf("%s to %s resumed at %s of %s", x.what(), x.peerName, FormatBytes(moved), FormatBytes(x.total))})
@@ -285,6 +289,7 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 		return false, nil
 	}
 	x.fileDone[i] = true
+	x.stallSince = time.Now()
 	all := true
 	for _, d := range x.fileDone {
 		all = all && d
