@@ -61,7 +61,9 @@
 //
 // with the frame's number in its direction as the nonce: a frame dropped,
 // repeated, reordered or altered fails authentication and ends the
-// connection. The receiver's first frame tells, per file, how much of it
+// connection. Both sides set keepalives and, on Linux, TCP_USER_TIMEOUT on
+// it (liveness.go), so a cut link ends it in about linkTimeout. The
+// receiver's first frame tells, per file, how much of it
 // is already on disk (resume); the sender then sends the rest, file by
 // file, in chunks of chunkSize; the receiver answers each completed file
 // with its verdict. Data past a file's offered size, for another file than

@@ -23,6 +23,7 @@ import (
 func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
 	defer m.wg.Done()
 	defer nc.Close()
+	watchLink(nc)
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	h, err := readHello(r)
 	if err != nil || h.receiver != m.pub {

@@ -41,6 +41,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	if err != nil {
 		se = lost("%v", err) // "dial tcp ADDR: ..."
 	} else {
+		watchLink(nc)
 		se = m.runSend(x, nc)
 		nc.Close()
 	}
@@ -182,7 +183,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 				// its verdict is still readable before the reset.
 				select {
 				case r := <-results:
-					if r != nil {
+					if r != nil && r.code != CodeLinkLost { // a verdict, not the same loss seen again
 						se = r
 					}
 				case <-time.After(time.Second):
