@@ -26,6 +26,11 @@
 //	data connection (below)           <->
 //	cancel(id, code)                  <->   either side, any time
 //
+// A pause is told once: a new connection that fails at once the same way
+// (the receiver's disk still full) says nothing, and the resume is told
+// once data has flowed on a connection for resumeQuiet, or a file on it
+// completed.
+//
 // A sender waits as long as it takes (a paused transfer resumes when the
 // peer is back) unless Config.GiveUpAfter is set, as p2pchat does for
 // scripts (-send-timeout): then an offer not answered, or an accepted

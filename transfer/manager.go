@@ -141,6 +141,12 @@ type xfer struct {
 	// on it), so the cancel decides only if it does not (see ended).
 	peerCancel *sessErr
 	lostSeq    int // counts lost connections, for the deferred pause notice
+	// The pause notice is said once until the transfer resumes (a full
+	// disk tried again says nothing new): the code of the pause shown, and
+	// a resume not announced yet, from resumeAt bytes (announceResume).
+	pauseShown    Code
+	resumePending bool
+	resumeAt      int64
 
 	// Giving up (Config.GiveUpAfter), sender only: when the offer went
 	// out, when the transfer last made progress (zero: not yet looked at),
@@ -695,6 +701,9 @@ func (m *Manager) tick(now time.Time) {
 			}
 			x.lastProg, x.progAt = now, x.moved
 			m.emitLocked(Event{Kind: EvProgress, ID: x.local, Bytes: x.moved, Total: x.total})
+		}
+		if x.resumePending && x.state == Active && x.conn != nil && x.moved > x.resumeAt && now.Sub(x.sess) >= resumeQuiet {
+			m.announceResume(x)
 		}
 		if x.out && m.giveUp(x, now) {
 			continue
