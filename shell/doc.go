@@ -61,9 +61,11 @@
 // # Output modes
 //
 // Interactive (a terminal): github.com/peterh/liner edits the line, with
-// history and tab completion; the prompt shows the target ("[all]> ",
-// "[bob]> "). Event lines are printed above the prompt without disturbing
-// what the user is typing (see printer.go). Sender names are coloured if
+// history and tab completion (commands, peer names, and the paths of
+// /send NAME, quoted as /send reads them, folders ending in '/'); the
+// prompt shows the target ("[all]> ", "[bob]> "). Event lines are printed
+// above the prompt without disturbing what the user is typing (see
+// printer.go). Sender names are coloured if
 // Config.Color.
 //
 // Plain (input not a terminal): lines are read as they come, no prompt, no
