@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,6 +294,37 @@ func TestGiveUpUnansweredOffer(t *testing.T) {
 	if n := a.m.GaveUp(); n != 1 {
 		t.Errorf("GaveUp = %d, want 1", n)
 	}
+	if a.m.Wait(context.Background()) {
+		t.Error("Wait says all done after a timeout")
+	}
+}
+
+// TestGiveUpReceiverGone: with GiveUpAfter, an accepted transfer whose
+// receiver is gone (its manager closed right after the accept: every data
+// connection is refused) fails with CodeTimeout, naming the lack of
+// progress, once that long has passed without any.
+func TestGiveUpReceiverGone(t *testing.T) {
+	const limit = 700 * time.Millisecond
+	a, b, bobID := link(t, newSideWith(t, "alice", func(c *Config) { c.GiveUpAfter = limit }), newSide(t, "bob"))
+	src := filepath.Join(t.TempDir(), "f")
+	writeRandom(t, src, 32<<20)
+	if _, err := a.m.Send(bobID, []string{src}); err != nil {
+		t.Fatal(err)
+	}
+	off := b.await(t, "offer", kind(EvOffer))
+	if err := b.m.Accept(off.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.m.Close()
+	acc := a.await(t, "accepted", kind(EvAccepted))
+	e := a.await(t, "given up", func(e Event) bool { return e.Kind == EvFailed && !e.Resumable })
+	if e.Code != CodeTimeout || !strings.Contains(e.Text, "no progress") {
+		t.Fatalf("sender: %+v, want a timeout for lack of progress", e)
+	}
+	if waited := e.Time.Sub(acc.Time); waited < limit {
+		t.Errorf("given up %v after the accept, before the %v bound", waited, limit)
+	}
+	t.Logf("sender: %s", e.Text)
 	if a.m.Wait(context.Background()) {
 		t.Error("Wait says all done after a timeout")
 	}
