@@ -85,6 +85,8 @@ func TestTransferScriptGivesUp(t *testing.T) {
 		if _, err := bob.Await(bm, 0, isTF("transfer-done", nil)); err == nil {
 			t.Fatal("the transfer was complete before the kill: the test proves nothing")
 		}
-		check(t, ci, killed, limit-time.Second, limit+5*time.Second, "no progress")
+		// Its last progress was a little before the kill returned: the
+		// lower bound is loose (the unit test holds the exact one).
+		check(t, ci, killed, limit/2, limit+5*time.Second, "no progress")
 	})
 }
