@@ -22,11 +22,10 @@ const (
 	// chunkSize is the file bytes in one data frame we send: 128 KiB,
 	// not 256 (most likely because a frame then stays in the receiver's
 	// cache from its decryption through its hashing to its copy into the
-	// page cache; bench
-	// -only files, 12 rounds each, alternating: 298 against 236 MB/s
-	// median, the receiver's CPU 2.9 against 3.5 s per GiB; 1 MiB frames
-	// were worse still). A receiver takes frames of up to maxChunk, what
-	// earlier versions sent.
+	// page cache; bench -only files, 12 rounds each, alternating: 298
+	// against 236 MB/s median, the receiver's CPU 2.9 against 3.5 s per
+	// GiB; 1 MiB frames were worse still). A receiver takes frames of up
+	// to maxChunk, what earlier versions sent.
 	chunkSize = 128 << 10
 	maxChunk  = 256 << 10
 	frameHdr  = 1 + 4 + 8
