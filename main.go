@@ -40,6 +40,7 @@ const (
 	exitUsage = 2 // bad flags or arguments
 	exitFiles = 3 // input ended, but a /send was not accepted and verified
 	exitQueue = 4 // input ended, but messages wait for peers that are away (kept on disk for the next run)
+	exitWait  = 5 // a piped /send gave up: no answer to the offer, or no progress, for -send-timeout
 )
 
 // flushTimeout bounds the wait for acknowledgements at end of input.
@@ -57,6 +58,7 @@ type options struct {
 	tcp, json, verbose    bool
 	mdns, bell, version   bool
 	keep                  bool
+	sendTimeout           time.Duration
 }
 
 type listFlag struct{ list *[]string }
@@ -81,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.keep, "store", true, "keep messages on disk in -home until their recipient has them (-store=false: in memory only, lost if p2pchat stops)")
 	fs.StringVar(&o.downloads, "downloads", defaultDownloads(), "folder where received files land")
+	fs.DurationVar(&o.sendTimeout, "send-timeout", 2*time.Minute, "when stdin is not a terminal: give up a /send whose offer is not answered, or that makes no progress (the peer is gone), for this long (exit 5); 0 waits for ever")
 	fs.StringVar(&o.acceptFrom, "accept-from", "", "accept files from these peers without asking, once the name is pinned to their key (comma-separated names, e.g. bob,张伟)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `p2pchat: chat with everyone on your local network, no server needed.
@@ -97,7 +100,7 @@ Flags:
 `)
 		fs.PrintDefaults()
 		fmt.Fprintf(fs.Output(), "\nExit status: 0 normal end, 1 could not start, 2 bad flags, 3 a /send not accepted and verified,\n"+
-			"4 messages still wait for peers that are away (kept in -home: the next run with it delivers them).\n"+
+			"4 messages still wait for peers that are away (kept in -home: the next run with it delivers them), 5 a /send given up after -send-timeout.\n"+
 			"Environment: NO_COLOR turns colours off; GOMAXPROCS=N lets Go use N processors (p2pchat uses one on Linux).\n")
 	}
 	fs.SetOutput(io.Discard) // errors are reported in one line below
@@ -118,6 +121,10 @@ Flags:
 	if err := peer.ValidName(o.name); err != nil {
 		fmt.Fprintf(stderr, "p2pchat: -name: %v\n", err)
 		return o, err
+	}
+	if o.sendTimeout < 0 {
+		fmt.Fprintf(stderr, "p2pchat: -send-timeout %v: must not be negative (0 waits for ever)\n", o.sendTimeout)
+		return o, errors.New("bad -send-timeout")
 	}
 	if o.port < 0 || o.port > 65535 {
 		fmt.Fprintf(stderr, "p2pchat: -port %d: must be between 0 and 65535\n", o.port)
@@ -329,8 +336,12 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			acceptFrom = append(acceptFrom, n)
 		}
 	}
+	var giveUp time.Duration // a person at the keyboard waits for a resume; a script gives up
+	if !isTerminal(stdin) {
+		giveUp = o.sendTimeout
+	}
 	files, err := transfer.New(transfer.Config{Node: node, Streams: tr, Downloads: o.downloads,
-		StateDir: filepath.Join(o.home, "transfers"), AcceptFrom: acceptFrom, Logger: logger})
+		StateDir: filepath.Join(o.home, "transfers"), AcceptFrom: acceptFrom, Logger: logger, GiveUpAfter: giveUp})
 	if err != nil {
 		node.Close()
 		return fail("%v (choose another with -downloads)", err)
@@ -398,9 +409,16 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		}
 	}
 	if sent := files.Sent(); sent > 0 && !interactive && !files.Wait(ctx) {
-		fmt.Fprintf(stderr, "p2pchat: not every file sent was accepted and verified (%d transfers)\n", sent)
-		if code == exitOK {
-			code = exitFiles
+		if n := files.GaveUp(); n > 0 {
+			fmt.Fprintf(stderr, "p2pchat: gave up on %d of %d transfers: no answer or no progress in %v (-send-timeout)\n", n, sent, giveUp)
+			if code == exitOK || code == exitFiles {
+				code = exitWait
+			}
+		} else {
+			fmt.Fprintf(stderr, "p2pchat: not every file sent was accepted and verified (%d transfers)\n", sent)
+			if code == exitOK {
+				code = exitFiles
+			}
 		}
 	}
 	files.Close()

@@ -78,20 +78,25 @@
 //	                         stays fast; TestTransferFolderRejectCancel: a
 //	                         folder with Chinese names (twice: no overwrite),
 //	                         reject, cancel by the receiver
-//	transfer_resume_test.go  TestTransferLinkCutResumes: link cut at a third,
-//	                         resumed from what arrived
+//	transfer_resume_test.go  TestTransferLinkCutResumes: link cut at a third
+//	                         (interface down; every packet dropped): both
+//	                         sides pause within 7 s, resumed from what arrived
 //	transfer_restart_test.go TestTransferRestart: receiver, then sender,
 //	                         killed (-9) and restarted with the same home:
 //	                         resumed, only the rest on the wire
 //	transfer_script_test.go  TestTransferScript: a piped /send exits 0 only
 //	                         once verified; 3 if rejected or no such peer
+//	transfer_giveup_test.go  TestTransferScriptGivesUp: offer unanswered,
+//	                         receiver killed (-9) for good: exit 4 within
+//	                         -send-timeout, one line
 //	transfer_capture_test.go TestTransferCaptureShowsNoFileBytes: no 32-byte
 //	                         window of the file in a capture of the LAN
 //	transfer_hostile_test.go TestTransferHostileSender: hostile names, hash
 //	                         and size lies (its own data-protocol client,
 //	                         a re-executed test binary)
 //	transfer_diskfull_test.go TestTransferDiskFull: a 6 MiB tmpfs fills up:
-//	                         clear error, partial kept, resumed once freed
+//	                         clear error (said once while it stays full),
+//	                         partial kept, resumed once freed
 //	transfer_tmux_test.go    TestTransferProgressInTmux: the progress line
 //	                         updates in place above a half-typed line
 //

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,6 +44,21 @@ func TestTransferDiskFull(t *testing.T) {
 	}
 	if _, err := bob.Await(bm, 0, isTF("transfer-done", nil)); err == nil {
 		t.Fatal("the file arrived on a full disk")
+	}
+
+	// While the disk stays full the sender keeps trying (a data connection
+	// every few seconds, each refused by the full disk): that is said once
+	// on each side, not once a try. Wait for three more tries.
+	tries := func(b []byte) bool { return bytes.Count(b, []byte("transfer: receive session ended")) >= 4 }
+	if !bob.Stderr().WaitFor(0, transferTimeout, bob.Done(), tries) {
+		t.Fatalf("bob did not see the sender try again on the full disk:\n%s", bob.Stderr())
+	}
+	for _, p := range []*Proc{alice, bob} {
+		fails := countEvents(p, isTF("transfer-failed", nil))
+		resumes := countEvents(p, IsKind("transfer-resumed"))
+		if fails != 1 || resumes != 0 {
+			t.Errorf("%s, after 4 tries on the full disk: %d transfer-failed and %d transfer-resumed events, want 1 and 0", p, fails, resumes)
+		}
 	}
 
 	// The partial file is kept, with what fitted.

@@ -8,11 +8,44 @@ import (
 	"github.com/p2pchat/p2pchat/internal/testnet"
 )
 
+// pauseBound is how soon after a link cut both sides must say that a
+// transfer paused: the data connection's loss is noticed in a few seconds
+// (TCP_USER_TIMEOUT and keepalives on it), not after a 15 s write timeout.
+const pauseBound = 7 * time.Second
+
 // TestTransferLinkCutResumes: bob's link goes down at about a third of a
-// 512 MiB transfer; both sides say it paused; when the link is back it
-// resumes from what bob has on disk (not from 0) and the file arrives
-// whole and verified.
+// 512 MiB transfer, either as an interface going down (Wi-Fi lost) or as
+// every packet dropped (nftables: the interface stays up, nothing gets
+// through); both sides say it paused within pauseBound; when the link is
+// back it resumes from what bob has on disk (not from 0) and the file
+// arrives whole and verified.
 func TestTransferLinkCutResumes(t *testing.T) {
+	cuts := []struct {
+		name string
+		cut  func(t *testing.T, h *testnet.Host, cut bool)
+	}{
+		{"link down", func(t *testing.T, h *testnet.Host, cut bool) { h.SetLink(t, !cut) }},
+		{"packets dropped", dropAll},
+	}
+	for _, c := range cuts {
+		t.Run(c.name, func(t *testing.T) { testLinkCut(t, c.cut) })
+	}
+}
+
+// dropAll drops (cut) every packet in and out of h's eth0, in an nftables
+// table of its own, or removes that table.
+func dropAll(t *testing.T, h *testnet.Host, cut bool) {
+	t.Helper()
+	script := "table inet p2pcut\ndelete table inet p2pcut\n"
+	if cut {
+		script += "table inet p2pcut {\n" +
+			" chain input {\n  type filter hook input priority -20; policy accept;\n  iifname \"eth0\" counter drop\n }\n" +
+			" chain output {\n  type filter hook output priority -20; policy accept;\n  oifname \"eth0\" counter drop\n }\n}\n"
+	}
+	h.NFT(t, script)
+}
+
+func testLinkCut(t *testing.T, cut func(t *testing.T, h *testnet.Host, cut bool)) {
 	lab := testnet.New(t, 2)
 	hb := lab.Hosts[1]
 	dl := t.TempDir()
@@ -28,18 +61,27 @@ func TestTransferLinkCutResumes(t *testing.T) {
 	exchangeMessage(t, alice, "bob")
 	alice.Send("/send bob " + src)
 	bob.WaitFrom(t, bm, transferTimeout, isTF("progress", func(e tfEvent) bool { return e.Bytes >= size/3 }))
-	hb.SetLink(t, false)
-	cut := time.Now()
+	cut(t, hb, true)
+	at := time.Now()
 	p := decodeTF(t, alice.WaitFrom(t, am, transferTimeout, isTF("transfer-failed", nil)))
+	took := time.Since(at)
 	if !p.Resumable || p.Code != "link-lost" {
 		t.Fatalf("alice: %+v, want a resumable link-lost", p)
 	}
-	t.Logf("alice paused %v after the cut: %s", time.Since(cut).Round(100*time.Millisecond), p.Reason)
+	t.Logf("alice paused %v after the cut: %s", took.Round(100*time.Millisecond), p.Reason)
+	if took > pauseBound {
+		t.Errorf("alice said it paused %v after the cut, more than %v", took.Round(100*time.Millisecond), pauseBound)
+	}
 	bp := decodeTF(t, bob.WaitFrom(t, bm, transferTimeout, isTF("transfer-failed", nil)))
+	took = time.Since(at)
 	if !bp.Resumable {
 		t.Fatalf("bob: %+v, want resumable", bp)
 	}
-	hb.SetLink(t, true)
+	t.Logf("bob paused %v after the cut: %s", took.Round(100*time.Millisecond), bp.Reason)
+	if took > pauseBound {
+		t.Errorf("bob said it paused %v after the cut, more than %v", took.Round(100*time.Millisecond), pauseBound)
+	}
+	cut(t, hb, false)
 	back := time.Now()
 	r := decodeTF(t, bob.WaitFrom(t, bm, transferTimeout, IsKind("transfer-resumed")))
 	t.Logf("resumed %v after the link came back, at %d of %d bytes", time.Since(back).Round(100*time.Millisecond), r.Bytes, size)

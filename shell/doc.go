@@ -39,7 +39,11 @@
 // touching what the user types; in plain output it is printed at 25%, 50%
 // and 75%. When input ends (a script) while a /send is still running, Run
 // keeps going until it ends; main then exits 3 unless every transfer was
-// accepted and verified. A /send that could not even be offered (no such
+// accepted and verified. The transfer manager ends it when it waits too
+// long (p2pchat's -send-timeout, 2 minutes by default, whenever stdin is
+// not a terminal): an offer not answered, or no progress, for that long is
+// given up in one line ("! ... given up: ...", code "timeout") and main
+// exits 5. A /send that could not even be offered (no such
 // peer, an unreadable file) makes Run return ErrNotSent at the end of the
 // input, and main exit 3 too.
 //
@@ -58,9 +62,11 @@
 // # Output modes
 //
 // Interactive (a terminal): github.com/peterh/liner edits the line, with
-// history and tab completion; the prompt shows the target ("[all]> ",
-// "[bob]> "). Event lines are printed above the prompt without disturbing
-// what the user is typing (see printer.go). Sender names are coloured if
+// history and tab completion (commands, peer names, and the paths of
+// /send NAME, quoted as /send reads them, folders ending in '/'); the
+// prompt shows the target ("[all]> ", "[bob]> "). Event lines are printed
+// above the prompt without disturbing what the user is typing (see
+// printer.go). Sender names are coloured if
 // Config.Color.
 //
 // Plain (input not a terminal): lines are read as they come, no prompt, no
@@ -165,8 +171,9 @@
 // transfer-resumed; with false it is over. CODE (transfer.Code): rejected,
 // cancelled, peer-cancelled, link-lost, hash-mismatch, source-changed,
 // source-error, disk-error, bad-offer, busy, unknown, protocol, stopped,
-// peer-failed, not-accepted. An offer with a name that would leave the
-// downloads folder gives a transfer-failed with "id":0 and code bad-offer.
+// peer-failed, not-accepted, timeout (a script gave up, see above). An
+// offer with a name that would leave the downloads folder gives a
+// transfer-failed with "id":0 and code bad-offer.
 //
 // Answers to commands (no "time"):
 //

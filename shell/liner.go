@@ -139,14 +139,18 @@ func (s *session) saveHistory(st *liner.State) {
 }
 
 // complete is the tab completion: command words at the start of the line,
-// peer names after /to, /msg, /w, /whois and /trust. pos counts runes, as
-// liner passes it.
+// peer names after /to, /msg, /w, /whois, /trust and /send, and paths
+// after /send NAME (pathcomplete.go). pos counts runes, as liner passes it.
 func complete(line string, pos int, names []string) (head string, completions []string, tail string) {
 	r := []rune(line)
 	if pos < 0 || pos > len(r) {
 		pos = len(r)
 	}
 	before, tail := string(r[:pos]), string(r[pos:])
+	if args, ok := sendPaths(before); ok {
+		start, list := completePaths(args)
+		return before[:len(before)-len(args)+start], list, tail
+	}
 	start := strings.LastIndexFunc(before, unicode.IsSpace) + 1
 	head, word := before[:start], before[start:]
 	if head == "" {
@@ -165,7 +169,7 @@ func complete(line string, pos int, names []string) (head string, completions []
 		return head, nil, tail
 	}
 	switch strings.ToLower(fields[0]) {
-	case "/to", "/msg", "/w", "/whois", "/trust":
+	case "/to", "/msg", "/w", "/whois", "/trust", "/send":
 	default:
 		return head, nil, tail
 	}
@@ -175,4 +179,19 @@ func complete(line string, pos int, names []string) (head string, completions []
 		}
 	}
 	return head, completions, tail
+}
+
+// sendPaths reports whether before (the line up to the cursor) is at the
+// paths of "/send NAME PATH...", and returns what follows the name.
+func sendPaths(before string) (string, bool) {
+	cmd, rest := cutSpace(before)
+	if !strings.EqualFold(cmd, "/send") {
+		return "", false
+	}
+	rest = strings.TrimLeftFunc(rest, unicode.IsSpace)
+	name, args := cutSpace(rest)
+	if name == "" || len(name) == len(rest) {
+		return "", false // still at the name
+	}
+	return args, true
 }

@@ -318,3 +318,40 @@ func TestTmuxCancelRestoresTerminal(t *testing.T) {
 		t.Errorf("the half line was sent")
 	}
 }
+
+// TestTmuxSendCompletion: Tab after "/send bob " completes paths on
+// screen: the common part of two names with a space (quoted), then a
+// folder (left open, with its '/'), then the file in it (closed).
+func TestTmuxSendCompletion(t *testing.T) {
+	p := startPane(t)
+	d := filepath.Join(p.dir, "files")
+	for _, f := range []string{"my file.txt", "my folder/inner.txt"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(d, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, f), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.waitPrompt("[all]> ", "", 7)
+	typed := "/send bob " + d + "/my"
+	p.typeText(typed)
+	p.waitPrompt("[all]> ", typed, 7+len(typed))
+	p.key("Tab")
+	typed = `/send bob "` + d + "/my f"
+	p.waitPrompt("[all]> ", typed, 7+len(typed))
+	p.typeText("o")
+	p.key("Tab")
+	typed = `/send bob "` + d + "/my folder/"
+	p.waitPrompt("[all]> ", typed, 7+len(typed))
+	p.key("Tab")
+	typed = `/send bob "` + d + `/my folder/inner.txt" `
+	s := p.waitPrompt("[all]> ", typed, 7+len(typed))
+	t.Logf("after three Tabs:\n%s", s)
+	p.key("C-c")
+	p.waitPrompt("[all]> ", "", 7)
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+}

@@ -26,6 +26,18 @@
 //	data connection (below)           <->
 //	cancel(id, code)                  <->   either side, any time
 //
+// A pause is told once: a new connection that fails at once the same way
+// (the receiver's disk still full) says nothing, and the resume is told
+// once data has flowed on a connection for resumeQuiet, or a file on it
+// completed.
+//
+// A sender waits as long as it takes (a paused transfer resumes when the
+// peer is back) unless Config.GiveUpAfter is set, as p2pchat does for
+// scripts (-send-timeout): then an offer not answered, or an accepted
+// transfer without progress (no more of it on the receiver's disk, no
+// connection that lasts a second with data flowing), for that long is
+// given up with CodeTimeout and the receiver is told (a cancel).
+//
 // Offers are bounded by the decoder (wire.MaxOfferFiles files,
 // wire.MaxFileNameBytes per name, wire.MaxFileSize per file,
 // wire.MaxOfferTotal in all, wire.MaxOfferBytes encoded) and here
@@ -54,7 +66,9 @@
 //
 // with the frame's number in its direction as the nonce: a frame dropped,
 // repeated, reordered or altered fails authentication and ends the
-// connection. The receiver's first frame tells, per file, how much of it
+// connection. Both sides set keepalives and, on Linux, TCP_USER_TIMEOUT on
+// it (liveness.go), so a cut link ends it in about linkTimeout. The
+// receiver's first frame tells, per file, how much of it
 // is already on disk (resume); the sender then sends the rest, file by
 // file, in chunks of chunkSize; the receiver answers each completed file
 // with its verdict. Data past a file's offered size, for another file than

@@ -38,6 +38,7 @@ const (
 	CodeStopped        Code = "stopped"        // p2pchat stopped (resumable when restarted with the same home)
 	CodePeerFailed     Code = "peer-failed"    // the peer gave up on it
 	CodeNotAcceptedYet Code = "not-accepted"   // p2pchat stopped while the offer waited
+	CodeTimeout        Code = "timeout"        // given up: the offer was not answered, or no progress, for Config.GiveUpAfter
 )
 
 // Event is one thing that happened to a transfer. Names that came from the

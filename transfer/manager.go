@@ -42,6 +42,13 @@ type Config struct {
 	StateDir   string       // where our outgoing transfers are remembered for a restart ("" = not remembered)
 	AcceptFrom []string     // names whose offers are accepted without asking, when pinned to the offering key
 	Logger     *slog.Logger // nil discards
+	// GiveUpAfter bounds how long an outgoing transfer waits: an offer not
+	// answered for this long, or an accepted transfer that makes no
+	// progress for this long (the peer is gone, or cannot take the data),
+	// is given up (CodeTimeout) and the peer told. 0 waits as long as it
+	// takes: interactive use, where a paused transfer resumes when the
+	// peer is back. p2pchat sets it for scripts (-send-timeout).
+	GiveUpAfter time.Duration
 }
 
 // Bounds on what peers can make the manager hold.
@@ -134,6 +141,20 @@ type xfer struct {
 	// on it), so the cancel decides only if it does not (see ended).
 	peerCancel *sessErr
 	lostSeq    int // counts lost connections, for the deferred pause notice
+	// The pause notice is said once until the transfer resumes (a full
+	// disk tried again says nothing new): the code of the pause shown, and
+	// a resume not announced yet, from resumeAt bytes (announceResume).
+	pauseShown    Code
+	resumePending bool
+	resumeAt      int64
+
+	// Giving up (Config.GiveUpAfter), sender only: when the offer went
+	// out, when the transfer last made progress (zero: not yet looked at),
+	// the most the receiver said it had, and why it last paused.
+	offeredAt  time.Time
+	stallSince time.Time
+	confirmed  int64
+	pauseWhy   string
 
 	sessMu sync.Mutex // receiver: one data connection at a time writes the files
 }
@@ -278,6 +299,7 @@ func (m *Manager) prepare(x *xfer) {
 	x.stamps = stamps
 	x.ready = true
 	x.next = time.Time{}
+	x.offeredAt = time.Now()
 	m.save(x)
 	m.emitLocked(Event{Kind: EvOffered, ID: x.local, Files: x.names(), Total: x.total,
 		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept (/cancel %d)", x.what(), x.peerName, x.peerName, x.local)})
@@ -560,6 +582,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			x.key = pl.TransferKey
 			x.state, _ = step(x.state, inAccept)
 			x.next = time.Time{} // dial at once
+			x.stallSince = now
 			m.save(x)
 			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Text: fmt.Sprintf("%s accepted %s", x.peerName, x.what())})
 		case x.state == Connecting || x.state == Paused:
@@ -673,8 +696,17 @@ func (m *Manager) tick(now time.Time) {
 			continue
 		}
 		if x.state == Active && x.moved != x.progAt && now.Sub(x.lastProg) >= tickEvery {
+			if x.conn != nil && now.Sub(x.sess) >= time.Second {
+				x.stallSince = now // data flows on a connection that lasts
+			}
 			x.lastProg, x.progAt = now, x.moved
 			m.emitLocked(Event{Kind: EvProgress, ID: x.local, Bytes: x.moved, Total: x.total})
+		}
+		if x.resumePending && x.state == Active && x.conn != nil && x.moved > x.resumeAt && now.Sub(x.sess) >= resumeQuiet {
+			m.announceResume(x)
+		}
+		if x.out && m.giveUp(x, now) {
+			continue
 		}
 		if now.Before(x.next) {
 			continue
@@ -705,6 +737,56 @@ func (m *Manager) tick(now time.Time) {
 			go m.sendSession(x, addr)
 		}
 	}
+}
+
+// giveUp ends outgoing transfer x if it waited longer than
+// Config.GiveUpAfter for an answer to its offer or for progress, and
+// reports whether it did (m.mu held).
+func (m *Manager) giveUp(x *xfer, now time.Time) bool {
+	limit := m.cfg.GiveUpAfter
+	if limit <= 0 {
+		return false
+	}
+	var text string
+	switch x.state {
+	case Offered:
+		if !x.ready || now.Sub(x.offeredAt) < limit {
+			return false
+		}
+		text = fmt.Sprintf("%s to %s given up: %s did not answer the offer in %v", x.what(), x.peerName, x.peerName, limit)
+	case Connecting, Paused, Active:
+		if x.stallSince.IsZero() {
+			x.stallSince = now // taken over from an earlier run
+		}
+		if now.Sub(x.stallSince) < limit {
+			return false
+		}
+		why := "no data connection"
+		if x.pauseWhy != "" {
+			why = x.pauseWhy
+		}
+		text = fmt.Sprintf("%s to %s given up at %s of %s: no progress in %v (%s)", x.what(), x.peerName,
+			FormatBytes(x.moved), FormatBytes(x.total), limit, why)
+	default:
+		return false
+	}
+	m.control(x, wire.KindCancel, wire.CodeFailed)
+	m.finish(x, Failed, CodeTimeout, text)
+	return true
+}
+
+// GaveUp is the number of outgoing transfers of this run given up after
+// Config.GiveUpAfter (CodeTimeout).
+func (m *Manager) GaveUp() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, x := range m.all {
+		if x.out && x.code == CodeTimeout {
+			n++
+		}
+	}
+	return n
 }
 
 // emitLocked queues an event (m.mu held). Progress events are dropped

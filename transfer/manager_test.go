@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,12 @@ type side struct {
 
 func newSide(t testing.TB, name string, acceptFrom ...string) *side {
 	t.Helper()
+	return newSideWith(t, name, func(c *Config) { c.AcceptFrom = acceptFrom })
+}
+
+// newSideWith is newSide with the manager's Config adjusted by set.
+func newSideWith(t testing.TB, name string, set func(*Config)) *side {
+	t.Helper()
 	tr, err := peer.Listen(peer.NetConfig{Bind: netip.MustParseAddr("127.0.0.1")})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +42,9 @@ func newSide(t testing.TB, name string, acceptFrom ...string) *side {
 	}
 	s := &side{node: node, tr: tr, dl: t.TempDir(), ev: make(chan Event, 1024),
 		addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(tr.LocalPort()))}
-	s.m, err = New(Config{Node: node, Streams: tr, Downloads: s.dl, StateDir: t.TempDir(), AcceptFrom: acceptFrom})
+	cfg := Config{Node: node, Streams: tr, Downloads: s.dl, StateDir: t.TempDir()}
+	set(&cfg)
+	s.m, err = New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +65,12 @@ func newSide(t testing.TB, name string, acceptFrom ...string) *side {
 // pair makes two sides that know each other.
 func pair(t testing.TB, acceptFrom ...string) (a, b *side, bID string) {
 	t.Helper()
-	a, b = newSide(t, "alice"), newSide(t, "bob", acceptFrom...)
+	return link(t, newSide(t, "alice"), newSide(t, "bob", acceptFrom...))
+}
+
+// link makes a (alice) and b (bob) know each other.
+func link(t testing.TB, a, b *side) (*side, *side, string) {
+	t.Helper()
 	a.node.AddPeer(b.addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -250,5 +264,68 @@ func TestAcceptFrom(t *testing.T) {
 	b.await(t, "done", kind(EvDone))
 	if got, _ := os.ReadFile(filepath.Join(b.dl, "auto.txt")); !bytes.Equal(got, want) {
 		t.Error("content differs")
+	}
+}
+
+// TestGiveUpUnansweredOffer: with GiveUpAfter (a script's /send), an offer
+// nobody answers fails with CodeTimeout once that long has passed, not
+// before; the receiver is told (its offer goes away) and GaveUp counts it.
+func TestGiveUpUnansweredOffer(t *testing.T) {
+	const limit = 600 * time.Millisecond
+	a, b, bobID := link(t, newSideWith(t, "alice", func(c *Config) { c.GiveUpAfter = limit }), newSide(t, "bob"))
+	src := filepath.Join(t.TempDir(), "f")
+	writeRandom(t, src, 1000)
+	if _, err := a.m.Send(bobID, []string{src}); err != nil {
+		t.Fatal(err)
+	}
+	offered := a.await(t, "offered", kind(EvOffered))
+	off := b.await(t, "offer", kind(EvOffer))
+	e := a.await(t, "given up", kind(EvFailed))
+	if e.Code != CodeTimeout || e.Resumable {
+		t.Fatalf("sender: %+v, want a final timeout", e)
+	}
+	if waited := e.Time.Sub(offered.Time); waited < limit {
+		t.Errorf("given up %v after the offer, before the %v bound", waited, limit)
+	}
+	t.Logf("sender: %s", e.Text)
+	if r := b.await(t, "offer withdrawn", kind(EvFailed)); r.ID != off.ID || r.Code != CodePeerFailed {
+		t.Errorf("receiver: %+v, want its offer %d ended as peer-failed", r, off.ID)
+	}
+	if n := a.m.GaveUp(); n != 1 {
+		t.Errorf("GaveUp = %d, want 1", n)
+	}
+	if a.m.Wait(context.Background()) {
+		t.Error("Wait says all done after a timeout")
+	}
+}
+
+// TestGiveUpReceiverGone: with GiveUpAfter, an accepted transfer whose
+// receiver is gone (its manager closed right after the accept: every data
+// connection is refused) fails with CodeTimeout, naming the lack of
+// progress, once that long has passed without any.
+func TestGiveUpReceiverGone(t *testing.T) {
+	const limit = 700 * time.Millisecond
+	a, b, bobID := link(t, newSideWith(t, "alice", func(c *Config) { c.GiveUpAfter = limit }), newSide(t, "bob"))
+	src := filepath.Join(t.TempDir(), "f")
+	writeRandom(t, src, 32<<20)
+	if _, err := a.m.Send(bobID, []string{src}); err != nil {
+		t.Fatal(err)
+	}
+	off := b.await(t, "offer", kind(EvOffer))
+	if err := b.m.Accept(off.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.m.Close()
+	acc := a.await(t, "accepted", kind(EvAccepted))
+	e := a.await(t, "given up", func(e Event) bool { return e.Kind == EvFailed && !e.Resumable })
+	if e.Code != CodeTimeout || !strings.Contains(e.Text, "no progress") {
+		t.Fatalf("sender: %+v, want a timeout for lack of progress", e)
+	}
+	if waited := e.Time.Sub(acc.Time); waited < limit {
+		t.Errorf("given up %v after the accept, before the %v bound", waited, limit)
+	}
+	t.Logf("sender: %s", e.Text)
+	if a.m.Wait(context.Background()) {
+		t.Error("Wait says all done after a timeout")
 	}
 }

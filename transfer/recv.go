@@ -23,6 +23,7 @@ import (
 func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
 	defer m.wg.Done()
 	defer nc.Close()
+	watchLink(nc)
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	h, err := readHello(r)
 	if err != nil || h.receiver != m.pub {
@@ -121,10 +122,7 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 	}
 	x.state, _ = step(x.state, inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
-	if x.wasLive {
-		m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: moved,
-			Text: fmt.Sprintf("%s from %s resumed at %s of %s", x.what(), x.peerName, FormatBytes(moved), FormatBytes(x.total))})
-	}
+	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResume)
 	x.wasLive = true
 	m.mu.Unlock()
 
@@ -292,6 +290,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			all = all && d
 		}
 		w.m.save(x)
+		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
 		if all {

@@ -39,8 +39,9 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	nc, err := net.DialTimeout("tcp", addr.String(), dialTimeout)
 	var se *sessErr
 	if err != nil {
-		se = lost("dial %s: %v", addr, err)
+		se = lost("%v", err) // "dial tcp ADDR: ..."
 	} else {
+		watchLink(nc)
 		se = m.runSend(x, nc)
 		nc.Close()
 	}
@@ -54,6 +55,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 		return
 	}
 	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
+	x.pauseWhy = se.text
 	if se.final {
 		m.control(x, wire.KindCancel, wire.CodeFailed)
 	}
@@ -66,6 +68,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 // arrives on the chat channel, so a lost link is reported endGrace later,
 // unless the cancel came meanwhile.
 func (m *Manager) ended(x *xfer, se *sessErr) {
+	x.resumePending = false // it did not last: no resume to announce
 	if pc := x.peerCancel; !se.final && pc != nil {
 		m.finish(x, Cancelled, pc.code, pc.text)
 		return
@@ -84,10 +87,32 @@ func (m *Manager) ended(x *xfer, se *sessErr) {
 			return // finished, or a new connection runs already
 		}
 		x.state, _ = step(x.state, inLost)
+		if x.pauseShown == se.code {
+			return // said already, and it has not resumed since (a full disk, tried again)
+		}
+		x.pauseShown = se.code
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: se.code, Resumable: true, Bytes: x.moved,
 			Text: fmt.Sprintf("%s %s %s paused at %s of %s (%s): it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName,
 				FormatBytes(x.moved), FormatBytes(x.total), se.text, x.peerName)})
 	})
+}
+
+// resumeQuiet is how long a new data connection of a paused transfer must
+// last, data flowing, before the resume is announced: a try that fails at
+// once (the receiver's disk is still full) says nothing, so the pause is
+// said once until something changes.
+const resumeQuiet = 500 * time.Millisecond
+
+// announceResume tells that x resumed, if a connection after a pause has
+// not said so yet (m.mu held). Called once the connection has lasted
+// resumeQuiet with data flowing (tick), or when it completes a file.
+func (m *Manager) announceResume(x *xfer) {
+	if !x.resumePending {
+		return
+	}
+	x.resumePending, x.pauseShown = false, ""
+	m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: x.resumeAt,
+		Text: fmt.Sprintf("%s %s %s resumed at %s of %s", x.what(), x.dir("to", "from"), x.peerName, FormatBytes(x.resumeAt), FormatBytes(x.total))})
 }
 
 // runSend speaks the sender's side of a data connection.
@@ -149,10 +174,10 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	x.conn = nc
 	x.state, _ = step(x.state, inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
-	if x.wasLive {
-		m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: moved,
-			Text: fmt.Sprintf("%s to %s resumed at %s of %s", x.what(), x.peerName, FormatBytes(moved), FormatBytes(x.total))})
+	if moved > x.confirmed {
+		x.confirmed, x.stallSince = moved, x.sess // the receiver has more than before
 	}
+	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResume)
 	x.wasLive = true
 	stamps := x.stamps
 	m.mu.Unlock()
@@ -178,7 +203,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 				// its verdict is still readable before the reset.
 				select {
 				case r := <-results:
-					if r != nil {
+					if r != nil && r.code != CodeLinkLost { // a verdict, not the same loss seen again
 						se = r
 					}
 				case <-time.After(time.Second):
@@ -285,6 +310,8 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 		return false, nil
 	}
 	x.fileDone[i] = true
+	x.stallSince = time.Now()
+	m.announceResume(x)
 	all := true
 	for _, d := range x.fileDone {
 		all = all && d

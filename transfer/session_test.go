@@ -26,7 +26,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	w := newFrameWriter(&buf, toR)
-	big := bytes.Repeat([]byte("x"), chunkSize)
+	big := bytes.Repeat([]byte("x"), maxChunk) // the largest a receiver takes
 	w.write(frameData, 0, 0, []byte("hello"))
 	w.write(frameData, 1, 5, big)
 	w.write(frameAbort, 0, 0, []byte{1})

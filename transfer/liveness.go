@@ -1,0 +1,32 @@
+package transfer
+
+import (
+	"net"
+	"time"
+)
+
+// A data connection whose peer has stopped answering (a link cut, a
+// laptop closed, a receiver killed on a host that vanished) is noticed by
+// the kernel in about linkTimeout, not after ioTimeout: unacknowledged data
+// is given up after linkTimeout (TCP_USER_TIMEOUT, on Linux), and a side
+// that only reads sends keepalive probes after keepIdle of silence, which
+// the same bound ends. A peer that is alive but slow to read (a slow disk)
+// still answers, so it is not taken for gone; ioTimeout stays as the
+// backstop for a peer process that is stuck.
+const (
+	linkTimeout  = 4 * time.Second
+	keepIdle     = time.Second
+	keepInterval = time.Second
+	keepCount    = 4
+)
+
+// watchLink sets the liveness checks above on data connection nc (best
+// effort: a connection that is not TCP keeps ioTimeout only).
+func watchLink(nc net.Conn) {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepInterval, Count: keepCount})
+	setUserTimeout(tc, linkTimeout)
+}
