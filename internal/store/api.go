@@ -65,7 +65,7 @@ type InMsg struct {
 
 // Snapshot is what Open found.
 type Snapshot struct {
-	Out     []OutStream   // in key order: every stream ever queued to (a head is kept after its last message is acked or unsent), Msgs possibly empty
+	Out     []OutStream   // in key order: the streams with messages waiting (a stream emptied by acks or Unsend is dropped; Msgs empty only after salvage)
 	In      map[Key]InPos // every sender's position
 	Unshown []InMsg       // inbox entries above the shown mark, in Idx order
 	LastIdx uint64        // highest Idx ever given (0: none); never below the shown mark
@@ -101,7 +101,7 @@ type KeyPos struct {
 type Write struct {
 	Queue  []Queued // new outbox messages (durable before done is called)
 	Acked  []MsgRef // acknowledged: removed from the outbox
-	Unsend []Key    // every waiting message to these keys removed (the stream head stays)
+	Unsend []Key    // every waiting message to these keys removed (and the stream with them)
 	Inbox  []InMsg  // received messages (durable before done is called)
 	InPos  []KeyPos // senders' new positions, in the same transaction as Inbox
 }

@@ -358,6 +358,30 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 		s.st.outTotal -= s.st.outBytes[k]
 		delete(s.st.outBytes, k)
 	}
+	// A stream with nothing waiting keeps no head: the next run gives that
+	// peer a new stream, which its recipient takes as such. (Else every
+	// key we ever wrote to, such as those our away answer goes to, would
+	// stay in the file.) A Queue below puts the head back.
+	emptied := func(k Key) error {
+		if s.st.outBytes[k] > 0 {
+			return nil
+		}
+		delete(s.st.outBytes, k)
+		if out.Get(outHeadKey(k)) == nil {
+			return nil
+		}
+		return out.Delete(outHeadKey(k))
+	}
+	for _, a := range w.Acked {
+		if err := emptied(a.Key); err != nil {
+			return err
+		}
+	}
+	for _, k := range w.Unsend {
+		if err := emptied(k); err != nil {
+			return err
+		}
+	}
 	for _, q := range w.Queue {
 		head := &record{kind: kindHead, key: outHeadKey(q.Key), nick: q.Nick, stream: q.Stream, next: q.Next}
 		if err := out.Put(head.key, encode(head)); err != nil {
