@@ -71,7 +71,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("p2pchat", flag.ContinueOnError)
 	fs.StringVar(&o.name, "name", defaultName(), "your nickname (no spaces, '@' or '/'; at most 32 characters)")
 	fs.IntVar(&o.port, "port", peer.DefaultPort, "UDP and TCP port to listen on; if taken, a free one is used instead")
-	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers and input history")
+	fs.StringVar(&o.home, "home", defaultHome(), "directory for your identity key, trusted peers, messages not yet delivered or shown, and input history (one p2pchat per home)")
 	fs.Var(listFlag{&o.ifaces}, "iface", "network `interface` for discovery, e.g. wlan0 (repeatable; default: every suitable one)")
 	fs.StringVar(&o.bind, "bind", "", "IPv4 address to listen on, alone (default: all, IPv4 and IPv6)")
 	fs.Var(listFlag{&o.peers}, "peer", "`host:port` of a peer to contact directly, where multicast is blocked (repeatable; IPv6 as [2001:db8::5]:7117, link-local with its interface: [fe80::1%eth0]:7117)")
