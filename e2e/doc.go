@@ -100,6 +100,22 @@
 //	transfer_tmux_test.go    TestTransferProgressInTmux: the progress line
 //	                         updates in place above a half-typed line
 //
+// Messages kept on disk (issue 12):
+//
+//	durable_sender_test.go   TestDurableSenderKilled: kill -9 with 5 queued
+//	                         for an away peer; after the restart they arrive
+//	                         once, in order, under the same ids
+//	durable_receiver_test.go TestDurableReceiverKilled: the receiver killed
+//	                         at a random point of 300, 20 rounds: each shown
+//	                         once over both runs (one stated exception)
+//	durable_both_test.go     TestDurableBothKilled: both killed mid-stream
+//	durable_script_test.go   TestDurableOneShot: a piped one-shot to an away
+//	                         peer exits 4; the next run delivers it
+//	durable_damage_test.go   TestDurableDamagedStore: a flipped byte, torn
+//	                         tails of messages.db
+//	durable_diskfull_test.go TestDurableDiskFull: home on a full tmpfs
+//	durable_lock_test.go     TestDurableHomeLocked: two processes, one home
+//
 // # Libraries
 //
 //	main_test.go          TestMain: the binary under test
@@ -117,4 +133,5 @@
 //	                      a lab namespace driving internal/hostile peers on
 //	                      JSON commands)
 //	transfer_test_lib_test.go  transfer events, random files, SHA-256
+//	durable_lib_test.go   the durable tests' lab, kill points, shown mark
 package e2e
