@@ -224,6 +224,9 @@ func (n *Node) take(p *peerState, ready []inMsg) {
 		}
 		return
 	}
+	if len(ready) == 0 {
+		return // (a duplicate, or a message held behind a gap: nothing to save; no sync per such packet)
+	}
 	msgs := make([]inMsg, len(ready))
 	copy(msgs, ready)
 	w := store.Write{Inbox: make([]store.InMsg, len(msgs)),

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/store"
+	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
 // durable returns a Config option that keeps messages (and pins) in dir,
@@ -246,5 +248,64 @@ func TestOneLineName(t *testing.T) {
 		if got := oneLineName(c.in); got != c.want {
 			t.Errorf("oneLineName(%q) = %q, want %q", c.in, got, c.want)
 		}
+	}
+}
+
+// countingStore counts the Writes a node hands its Store.
+type countingStore struct {
+	Store
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countingStore) Write(w store.Write, done func(error)) {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	c.Store.Write(w, done)
+}
+
+func (c *countingStore) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writes
+}
+
+// TestDurableDuplicatesCostNoWrite: a message sent again (a lost ack, or a
+// peer replaying its own stream) is acknowledged from what is on disk
+// without another write (each write is a sync): a peer cannot make us
+// sync once per packet.
+func TestDurableDuplicatesCostNoWrite(t *testing.T) {
+	mn := NewMemNet(26)
+	opt, _ := durable(t, t.TempDir())
+	var cs *countingStore
+	b := startNode(t, mn, "bob", opt, func(c *Config) { cs = &countingStore{Store: c.Store}; c.Store = cs })
+	a := startNode(t, mn, "alice")
+	introduce(a, b)
+	a.waitJoined("bob")
+	ids, err := a.Send("bob", "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitMessage("alice", "once")
+	a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] })
+	before := cs.count()
+	// alice's node sends the same message again, as after a lost ack.
+	a.mu.Lock()
+	p := a.book.byName("bob")
+	pl := &wire.Payload{Kind: wire.KindMsg, Stream: p.out.id, Seq: 1, Base: 1, Time: time.Now().UnixMilli(), Text: "once"}
+	for range 20 {
+		a.send(p, pl, nil, pathAuto)
+	}
+	a.mu.Unlock()
+	if _, err := a.Send("bob", "marker"); err != nil {
+		t.Fatal(err)
+	}
+	b.waitMessage("alice", "marker")
+	if got := cs.count() - before; got > 2 {
+		t.Errorf("20 duplicates and one new message cost bob %d store writes, want at most 2 (the new message, and maybe its ack removal)", got)
+	}
+	if d := b.Stats().Duplicates; d < 20 {
+		t.Errorf("bob counted %d duplicates, want 20", d)
 	}
 }
