@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,5 +222,51 @@ func TestPrinterStatus(t *testing.T) {
 	q.flush()
 	if plain.Len() != 0 {
 		t.Errorf("plain output got a status line: %q", plain.String())
+	}
+}
+
+// TestPrinterMarksWhatIsOut: the inbox index of a message line is reported
+// (Node.Shown) only once the line is out: in plain output at the flush
+// that writes it, on a terminal at once; never for a line still buffered
+// or held, and never twice.
+func TestPrinterMarksWhatIsOut(t *testing.T) {
+	var marks []uint64
+	mark := func(idx uint64) { marks = append(marks, idx) }
+
+	var plain strings.Builder
+	p := newPrinter(&plain, false, mark)
+	p.printMsg("bob: one", false, 7)
+	p.print("* notice", false)
+	p.printMsg("bob: two", false, 8)
+	if len(marks) != 0 || plain.Len() != 0 {
+		t.Fatalf("before the flush: marks %v, output %q; want none", marks, plain.String())
+	}
+	p.flush()
+	if !slices.Equal(marks, []uint64{8}) || plain.String() != "bob: one\n* notice\nbob: two\n" {
+		t.Fatalf("after the flush: marks %v, output %q", marks, plain.String())
+	}
+	p.flush()
+	p.print("* another notice", false)
+	p.flush()
+	if !slices.Equal(marks, []uint64{8}) {
+		t.Fatalf("flushes with no new message line marked again: %v", marks)
+	}
+
+	marks = nil
+	var term strings.Builder
+	q := newPrinter(&term, true, mark)
+	q.printMsg("bob: three", false, 9)
+	if !slices.Equal(marks, []uint64{9}) {
+		t.Fatalf("terminal: marks %v after the line was written, want [9]", marks)
+	}
+	q.live = false // a system where lines wait while the user types
+	q.beginPrompt()
+	q.printMsg("bob: four", false, 10)
+	if !slices.Equal(marks, []uint64{9}) {
+		t.Fatalf("terminal, held line: marked %v before it was shown", marks)
+	}
+	q.endPrompt()
+	if !slices.Equal(marks, []uint64{9, 10}) {
+		t.Fatalf("terminal, held line shown at Enter: marks %v, want [9 10]", marks)
 	}
 }
