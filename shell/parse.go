@@ -197,43 +197,64 @@ func cutSpace(s string) (word, rest string) {
 // inside "double" or 'single' quotes together; a backslash outside single
 // quotes takes the next character as it is.
 func splitPaths(s string) ([]string, error) {
-	var out []string
+	args, open, escaped := scanArgs(s)
+	if open != 0 {
+		return nil, errors.New("a quote is not closed")
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = a.text
+	}
+	if escaped { // a backslash at the very end stands for itself
+		out[len(out)-1] += "\\"
+	}
+	return out, nil
+}
+
+// shellArg is one argument of a line, as splitPaths reads it: where it
+// is in the line (end is len(line) for one still open at the end) and its
+// text without quotes and escapes.
+type shellArg struct {
+	start, end int
+	text       string
+}
+
+// scanArgs splits s the way splitPaths reads it, for it and for Tab
+// completion (pathcomplete.go): the arguments, the quote still open at
+// the end (0 if none), and whether s ends in a lone backslash.
+func scanArgs(s string) (args []shellArg, open rune, escaped bool) {
 	var cur strings.Builder
-	in, quote, escaped := false, rune(0), false
-	for _, r := range s {
+	in, start := false, 0
+	for i, r := range s {
+		if !in && !unicode.IsSpace(r) {
+			start, in = i, true
+			cur.Reset()
+		}
 		switch {
 		case escaped:
 			cur.WriteRune(r)
-			escaped, in = false, true
-		case r == '\\' && quote != '\'':
+			escaped = false
+		case r == '\\' && open != '\'':
 			escaped = true
-		case quote != 0:
-			if r == quote {
-				quote = 0
+		case open != 0:
+			if r == open {
+				open = 0
 			} else {
 				cur.WriteRune(r)
 			}
 		case r == '"' || r == '\'':
-			quote, in = r, true
+			open = r
 		case unicode.IsSpace(r):
 			if in {
-				out = append(out, cur.String())
-				cur.Reset()
+				args = append(args, shellArg{start, i, cur.String()})
 				in = false
 			}
 		default:
 			cur.WriteRune(r)
-			in = true
 		}
 	}
-	if quote != 0 {
-		return nil, errors.New("a quote is not closed")
+	if in {
+		args = append(args, shellArg{start, len(s), cur.String()})
 	}
-	if escaped {
-		cur.WriteRune('\\')
-	}
-	if in || escaped {
-		out = append(out, cur.String())
-	}
-	return out, nil
+	return args, open, escaped
 }

@@ -3,6 +3,7 @@ package shell
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,40 @@ func TestCommandKindString(t *testing.T) {
 	}
 	if got := CommandKind(99).String(); !strings.Contains(got, "99") {
 		t.Errorf("CommandKind(99).String() = %q", got)
+	}
+}
+
+// TestSplitPathsAndLastArg: /send's paths and the argument Tab completes
+// are read by the same rules (scanArgs).
+func TestSplitPathsAndLastArg(t *testing.T) {
+	for _, c := range []struct {
+		in        string
+		paths     []string // nil: an error (open quote)
+		lastStart int
+		lastText  string
+		lastOpen  rune
+	}{
+		{`a b`, []string{"a", "b"}, 2, "b", 0},
+		{`"my file.pdf" x`, []string{"my file.pdf", "x"}, 14, "x", 0},
+		{`a\ b`, []string{"a b"}, 0, "a b", 0},
+		{`'a\b' c`, []string{`a\b`, "c"}, 6, "c", 0},
+		{`"" x`, []string{"", "x"}, 3, "x", 0},
+		{`x\`, []string{`x\`}, 0, "x", 0},
+		{`x `, []string{"x"}, 2, "", 0},
+		{`a "my fi`, nil, 2, "my fi", '"'},
+		{`  `, []string{}, 2, "", 0},
+	} {
+		got, err := splitPaths(c.in)
+		if c.paths == nil {
+			if err == nil {
+				t.Errorf("splitPaths(%q) = %q, want an error (open quote)", c.in, got)
+			}
+		} else if err != nil || !slices.Equal(got, c.paths) {
+			t.Errorf("splitPaths(%q) = %q, %v; want %q", c.in, got, err, c.paths)
+		}
+		start, text, open := lastArg(c.in)
+		if start != c.lastStart || text != c.lastText || open != c.lastOpen {
+			t.Errorf("lastArg(%q) = %d %q %q; want %d %q %q", c.in, start, text, open, c.lastStart, c.lastText, c.lastOpen)
+		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Tab completion of the paths of /send NAME PATH..., read the way
-// splitPaths reads them ("double" or 'single' quotes, a\ b).
+// splitPaths reads them ("double" or 'single' quotes, a\ b: scanArgs).
 
 // maxPathCompletions bounds what one Tab lists from a huge folder.
 const maxPathCompletions = 500
@@ -18,37 +18,12 @@ const maxPathCompletions = 500
 // paths of a /send up to the cursor): its start in s, its text without
 // quotes and escapes, and the quote still open at the end (0 if none).
 func lastArg(s string) (start int, text string, open rune) {
-	var cur strings.Builder
-	in, quote, escaped := false, rune(0), false
-	for i, r := range s {
-		if !in && !unicode.IsSpace(r) {
-			start, in = i, true
-			cur.Reset()
-		}
-		switch {
-		case escaped:
-			cur.WriteRune(r)
-			escaped = false
-		case r == '\\' && quote != '\'':
-			escaped = true
-		case quote != 0:
-			if r == quote {
-				quote = 0
-			} else {
-				cur.WriteRune(r)
-			}
-		case r == '"' || r == '\'':
-			quote = r
-		case unicode.IsSpace(r):
-			in = false
-		default:
-			cur.WriteRune(r)
-		}
+	args, open, _ := scanArgs(s)
+	if len(args) == 0 || args[len(args)-1].end != len(s) {
+		return len(s), "", 0 // the cursor is after white space: a new argument
 	}
-	if !in {
-		return len(s), "", 0
-	}
-	return start, cur.String(), quote
+	last := args[len(args)-1]
+	return last.start, last.text, open
 }
 
 // completePaths completes the path argument the cursor is at the end of
