@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -185,5 +186,33 @@ func relQuitStats(t testing.TB, p *Proc) {
 	}
 	if code := p.ExitCode(t, exitTimeout); code != 0 {
 		t.Errorf("%s exited with %d after /quit", p, code)
+	}
+}
+
+// relChatUntil has from send to to one numbered message (prefix NNN) every
+// 200 ms until stop is closed, each awaited on to's side within wait; it
+// returns each one's latency, and those slower than 1 s in words.
+func relChatUntil(t *testing.T, from, to *Proc, prefix string, wait time.Duration, stop <-chan struct{}) (lat []time.Duration, late []string) {
+	t.Helper()
+	tk := time.NewTicker(200 * time.Millisecond)
+	defer tk.Stop()
+	for i := 1; ; i++ {
+		select {
+		case <-stop:
+			return lat, late
+		case <-tk.C:
+		}
+		text := fmt.Sprintf("%s %03d", prefix, i)
+		sent := time.Now()
+		from.Send("/to " + to.Ready().Name + " " + text)
+		e, err := to.Await(0, wait, IsMessage(from.Ready().Name, to.Ready().Name, text))
+		if err != nil {
+			t.Fatalf("%s did not show %q: %v\n%s", to, text, err, to.Report())
+		}
+		l := e.At.Sub(sent)
+		lat = append(lat, l)
+		if l > time.Second {
+			late = append(late, fmt.Sprintf("%s after %v", text, l.Round(time.Millisecond)))
+		}
 	}
 }

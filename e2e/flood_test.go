@@ -43,33 +43,7 @@ func TestFloodAndGarbage(t *testing.T) {
 	sampler := proctest.SampleRSS(pid, 250*time.Millisecond)
 
 	// bob -> alice, one message every 200 ms, each must be shown within 1 s.
-	var lat []time.Duration
-	var late []string
-	tk := time.NewTicker(200 * time.Millisecond)
-	flooding := true
-	i := 0
-	for flooding {
-		select {
-		case <-fl.Done():
-			flooding = false
-			continue
-		case <-tk.C:
-		}
-		i++
-		text := fmt.Sprintf("during flood %03d", i)
-		start := time.Now()
-		bob.Send("/to alice " + text)
-		e, err := alice.Await(0, 5*time.Second, IsMessage("bob", "alice", text))
-		if err != nil {
-			t.Fatalf("alice did not show %q: %v\n%s", text, err, alice.Report())
-		}
-		l := e.At.Sub(start)
-		lat = append(lat, l)
-		if l > time.Second {
-			late = append(late, fmt.Sprintf("%s after %v", text, l.Round(time.Millisecond)))
-		}
-	}
-	tk.Stop()
+	lat, late := relChatUntil(t, bob, alice, "during flood", 5*time.Second, fl.Done())
 	floodTime := time.Since(floodStart)
 	samples := sampler.Stop()
 	floodErr, flOut := fl.ExitErr(), fl.Stdout().String()

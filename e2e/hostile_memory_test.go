@@ -55,40 +55,19 @@ func TestHostileReorderMemory(t *testing.T) {
 	attackStart := time.Now()
 	hm0 := hp.Mark()
 	hp.Send(fmt.Sprintf(`{"op":"flood","conn":"tcp","keys":%d,"stream":77,"from":2,"to":%d,"size":%d}`, keys, lastN, size))
-	flooded := make(chan Event, 1)
+	var fe Event
+	flooded := make(chan struct{})
 	go func() {
 		e, err := hp.Await(hm0, 3*time.Minute, func(e Event) bool { return e.Event == "flooded" || e.Event == "error" })
 		if err != nil {
 			e = Event{Event: "error", Raw: err.Error()}
 		}
-		flooded <- e
+		fe = e
+		close(flooded)
 	}()
 
 	// bob -> alice every 200 ms during the attack: each shown within 1 s.
-	var lat []time.Duration
-	var late []string
-	var fe Event
-	tk := time.NewTicker(200 * time.Millisecond)
-	for i := 1; fe.Event == ""; i++ {
-		select {
-		case fe = <-flooded:
-			continue
-		case <-tk.C:
-		}
-		text := fmt.Sprintf("during the attack %03d", i)
-		sent := time.Now()
-		bob.Send("/to alice " + text)
-		e, err := alice.Await(0, 10*time.Second, IsMessage("bob", "alice", text))
-		if err != nil {
-			t.Fatalf("alice did not show %q: %v\n%s", text, err, alice.Report())
-		}
-		l := e.At.Sub(sent)
-		lat = append(lat, l)
-		if l > time.Second {
-			late = append(late, fmt.Sprintf("%s after %v", text, l.Round(time.Millisecond)))
-		}
-	}
-	tk.Stop()
+	lat, late := relChatUntil(t, bob, alice, "during the attack", 10*time.Second, flooded)
 	attackTime := time.Since(attackStart)
 	samples := sampler.Stop()
 	if fe.Event != "flooded" {

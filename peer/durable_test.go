@@ -44,6 +44,15 @@ func restart(t *testing.T, mn *MemNet, tn *testNode, stop func(), dir string, mo
 	return startNode(t, mn, tn.Name(), mod...), stop2
 }
 
+// goneAway has a meet b, then b quit: a knows b, and b is away.
+func goneAway(a, b *testNode) {
+	a.t.Helper()
+	introduce(a, b)
+	a.waitJoined(b.Name())
+	b.Close()
+	a.wait(b.Name()+" left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == b.Name() })
+}
+
 func (tn *testNode) messages(from string, n int) []Event {
 	tn.t.Helper()
 	var got []Event
@@ -71,10 +80,7 @@ func TestDurableOutboxAcrossRestart(t *testing.T) {
 	a := startNode(t, mn, "alice", opt)
 	bobID := mustIdentity(t)
 	b := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
-	introduce(a, b)
-	a.waitJoined("bob")
-	b.Close()
-	a.wait("bob left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
+	goneAway(a, b)
 
 	var ids []uint64
 	for _, text := range []string{"one", "two", "three"} {
@@ -161,11 +167,8 @@ func TestDurableUnsend(t *testing.T) {
 	opt, stop := durable(t, dir)
 	a := startNode(t, mn, "alice", opt)
 	b := startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
+	goneAway(a, b)
 	p, _ := a.Resolve("bob")
-	b.Close()
-	a.wait("bob left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
 	ids, _ := a.Send("bob", "oops")
 	a.wait("sent", func(e Event) bool { return e.Kind == EvSent })
 	n, err := a.Unsend(p.ID)
@@ -218,10 +221,7 @@ func TestDurableOutboxBound(t *testing.T) {
 	opt, _ := durable(t, t.TempDir())
 	a := startNode(t, mn, "alice", opt)
 	b := startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
-	b.Close()
-	a.wait("bob left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
+	goneAway(a, b)
 	big := strings.Repeat("x", MaxTextBytes)
 	n := 0
 	for ; n <= OutboxPeerBytes/MaxTextBytes; n++ {
