@@ -31,17 +31,7 @@ import (
 // hostileEnvTarget names the target (a lab IP:PORT) of the hostile helper.
 const hostileEnvTarget = "P2PCHAT_E2E_HOSTILE_TARGET"
 
-func init() {
-	target := os.Getenv(hostileEnvTarget)
-	if target == "" {
-		return
-	}
-	if err := hostileHelper(target); err != nil {
-		fmt.Fprintf(os.Stderr, "hostile helper: %v\n", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
+func init() { helperMain(hostileEnvTarget, "hostile helper", hostileHelper) }
 
 // hcmd is one command to the hostile helper. Op says what; the other
 // fields are its arguments:

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -29,6 +30,22 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// helperMain makes this test binary, re-executed by a test with the
+// environment variable env set, act as the helper that run is (its
+// argument: the variable's value) instead of running tests: it exits 0,
+// or 1 with "what: error" on stderr. Called from init, before TestMain.
+func helperMain(env, what string, run func(string) error) {
+	v := os.Getenv(env)
+	if v == "" {
+		return
+	}
+	if err := run(v); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", what, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // needBinary fails the test if p2pchat could not be built.

@@ -33,17 +33,13 @@ const (
 )
 
 func init() {
-	file := os.Getenv(replayEnvFile)
-	if file == "" {
-		return
-	}
-	n, err := replayHelper(file, os.Getenv(replayEnvTo), os.Getenv(replayEnvFrom))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "replay helper: %v\n", err)
-		os.Exit(1)
-	}
-	fmt.Printf("sent %d datagrams\n", n)
-	os.Exit(0)
+	helperMain(replayEnvFile, "replay helper", func(file string) error {
+		n, err := replayHelper(file, os.Getenv(replayEnvTo), os.Getenv(replayEnvFrom))
+		if err == nil {
+			fmt.Printf("sent %d datagrams\n", n)
+		}
+		return err
+	})
 }
 
 func replayHelper(file, to, from string) (int, error) {

@@ -78,17 +78,7 @@ type hfEvent struct {
 	Text    string `json:"text,omitempty"`
 }
 
-func init() {
-	target := os.Getenv(hostileFilesEnv)
-	if target == "" {
-		return
-	}
-	if err := hostileFiles(target); err != nil {
-		fmt.Fprintf(os.Stderr, "hostile file sender: %v\n", err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
+func init() { helperMain(hostileFilesEnv, "hostile file sender", hostileFiles) }
 
 func hostileFiles(target string) error {
 	to, err := netip.ParseAddrPort(target)
