@@ -65,7 +65,7 @@ func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort)
 		m.dropConn(x, nc, fatal(CodeProtocol, "%v", err))
 		return
 	}
-	fr := newFrameReader(r, toR)
+	fr := newFrameReader(bufio.NewReaderSize(r, recvBuffer), toR)
 	fw := newFrameWriter(nc, toS)
 	se := m.runRecv(x, nc, fr, fw)
 	m.dropConn(x, nc, se)
