@@ -49,6 +49,12 @@ type Config struct {
 	// takes: interactive use, where a paused transfer resumes when the
 	// peer is back. p2pchat sets it for scripts (-send-timeout).
 	GiveUpAfter time.Duration
+	// Busy, if set, is called with true when a data connection starts
+	// moving files and no other is, and with false when the last one ends
+	// (never under the manager's lock, never two calls at once). p2pchat
+	// uses it to let Go use every processor while files move, so that
+	// chat does not wait behind a transfer.
+	Busy func(busy bool)
 }
 
 // Bounds on what peers can make the manager hold.
@@ -97,6 +103,9 @@ type Manager struct {
 	wg       sync.WaitGroup
 	dropped  int // progress events dropped for a slow reader
 	finished []int
+
+	busyMu sync.Mutex
+	busyN  int // data connections moving files (Config.Busy)
 }
 
 // tkey identifies a transfer: the peer's key and the sender's id for it.
@@ -905,4 +914,21 @@ func (m *Manager) serveStream(nc net.Conn, r *bufio.Reader, from netip.AddrPort)
 	m.mu.Unlock()
 	defer func() { <-m.slots }()
 	m.recvSession(nc, r, from)
+}
+
+// busy counts a data connection that moves files in (+1) or out (-1) and
+// tells Config.Busy when the first starts and the last ends.
+func (m *Manager) busy(d int) {
+	if m.cfg.Busy == nil {
+		return
+	}
+	m.busyMu.Lock()
+	defer m.busyMu.Unlock()
+	m.busyN += d
+	switch {
+	case d > 0 && m.busyN == 1:
+		m.cfg.Busy(true)
+	case d < 0 && m.busyN == 0:
+		m.cfg.Busy(false)
+	}
 }

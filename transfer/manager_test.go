@@ -329,3 +329,43 @@ func TestGiveUpReceiverGone(t *testing.T) {
 		t.Error("Wait says all done after a timeout")
 	}
 }
+
+// TestBusy: Config.Busy is told when files start to move (after the
+// accept, not before) and when they stop, on both sides, once each.
+func TestBusy(t *testing.T) {
+	record := func(c chan bool) func(*Config) {
+		return func(cfg *Config) { cfg.Busy = func(b bool) { c <- b } }
+	}
+	ac, bc := make(chan bool, 8), make(chan bool, 8)
+	a, b, bobID := link(t, newSideWith(t, "alice", record(ac)), newSideWith(t, "bob", record(bc)))
+	src := filepath.Join(t.TempDir(), "f.bin")
+	writeRandom(t, src, 5*chunkSize)
+	id, err := a.m.Send(bobID, []string{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := b.await(t, "offer", kind(EvOffer))
+	if len(ac)+len(bc) != 0 {
+		t.Fatalf("busy before the accept: %d calls at the sender, %d at the receiver", len(ac), len(bc))
+	}
+	if err := b.m.Accept(off.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.await(t, "received", func(e Event) bool { return e.Kind == EvDone && e.Last })
+	a.await(t, "sender done", func(e Event) bool { return e.Kind == EvDone && e.Last && e.ID == id })
+	for who, c := range map[string]chan bool{"sender": ac, "receiver": bc} {
+		for _, want := range []bool{true, false} {
+			select {
+			case got := <-c:
+				if got != want {
+					t.Fatalf("%s: Busy(%v), want Busy(%v)", who, got, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: no Busy(%v) within 10 s", who, want)
+			}
+		}
+		if len(c) != 0 {
+			t.Errorf("%s: %d more Busy calls", who, len(c))
+		}
+	}
+}

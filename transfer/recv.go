@@ -126,6 +126,8 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 	x.wasLive = true
 	m.mu.Unlock()
 
+	m.busy(1)
+	defer m.busy(-1)
 	w := &fileWriter{m: m, x: x}
 	defer w.close()
 	// Empty files need no data.

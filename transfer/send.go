@@ -182,6 +182,8 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	stamps := x.stamps
 	m.mu.Unlock()
 	_ = nc.SetDeadline(time.Time{})
+	m.busy(1)
+	defer m.busy(-1)
 
 	// The receiver's verdicts come back while we send.
 	results := make(chan *sessErr, 1)
