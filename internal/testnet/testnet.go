@@ -512,6 +512,21 @@ func (h *Host) SetLink(t T, up bool) {
 	}
 }
 
+// LimitRate shapes what h sends to bitsPerSec (a token bucket, tc tbf,
+// on its eth0), as a wired or wireless link of that speed would; 0 removes
+// the limit. The bucket holds 1 ms of the rate (at least 64 KiB), and
+// packets wait at most 20 ms in it.
+func (h *Host) LimitRate(t T, bitsPerSec int64) {
+	t.Helper()
+	if bitsPerSec <= 0 {
+		mustRun(t, "ip", "netns", "exec", h.Name, "tc", "qdisc", "del", "dev", Iface, "root")
+		return
+	}
+	burst := max(bitsPerSec/8/1000, 64<<10)
+	mustRun(t, "ip", "netns", "exec", h.Name, "tc", "qdisc", "replace", "dev", Iface, "root", "tbf",
+		"rate", strconv.FormatInt(bitsPerSec, 10)+"bit", "burst", strconv.FormatInt(burst, 10), "latency", "20ms")
+}
+
 func ipCmd(args ...string) (string, error) {
 	out, err := exec.Command("ip", args...).CombinedOutput()
 	return string(bytes.TrimSpace(out)), err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -136,6 +137,38 @@ func helper(mode string, args []string) error {
 			}
 			c.WriteToUDP(buf[:n], from)
 		}
+	case "tcp-sink":
+		ln, err := net.Listen("tcp4", ":"+args[0])
+		if err != nil {
+			return err
+		}
+		say("ready")
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return err
+			}
+			n, err := io.Copy(io.Discard, c)
+			c.Close()
+			say("got %d %v", n, err)
+		}
+	case "tcp-blast":
+		n, _ := strconv.ParseInt(args[1], 10, 64)
+		t0 := time.Now()
+		c, err := net.Dial("tcp4", args[0])
+		if err != nil {
+			return err
+		}
+		if _, err := io.CopyN(c, zeros{}, n); err != nil {
+			return err
+		}
+		// Done when the receiver has it all: it closes after EOF.
+		c.(*net.TCPConn).CloseWrite()
+		if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+			return fmt.Errorf("after the data: %v", err)
+		}
+		say("took %d", time.Since(t0).Microseconds())
+		return nil
 	case "icmp-ping":
 		return icmpPing(args[0], 5*time.Second)
 	case "udp-probe":
@@ -440,6 +473,49 @@ func TestDropUDP(t *testing.T) {
 	t.Logf("DropUDP(50): %d of 200 datagrams arrived", n)
 	if n < 50 || n > 150 {
 		t.Fatalf("DropUDP(50) let %d of 200 through", n)
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestLimitRate: a TCP copy from a host limited to 80 Mbit/s takes at
+// least the time the rate allows (10 MB: 1 s, less one bucket), and runs
+// far faster once the limit is removed.
+func TestLimitRate(t *testing.T) {
+	l := New(t, 2)
+	a, b := l.Hosts[0], l.Hosts[1]
+	sink := startHelper(t, b, "tcp-sink", "7200")
+	sink.expect(t, 10*time.Second, "sink ready", func(s string) bool { return s == "ready" })
+	const size = 10_000_000
+	blast := func() time.Duration {
+		t.Helper()
+		exe, _ := os.Executable()
+		cmd := a.Command(context.Background(), exe, "-test.run=^TestHelperProcess$", "--", netip.AddrPortFrom(b.IP, 7200).String(), strconv.Itoa(size))
+		cmd.Env = append(os.Environ(), helperEnv+"=tcp-blast")
+		out, err := cmd.CombinedOutput()
+		var us int64
+		if _, serr := fmt.Sscanf(string(out), "took %d", &us); err != nil || serr != nil {
+			t.Fatalf("tcp-blast: %v: %s", err, out)
+		}
+		sink.expect(t, 10*time.Second, "the sink's count", func(s string) bool { return s == fmt.Sprintf("got %d <nil>", size) })
+		return time.Duration(us) * time.Microsecond
+	}
+	a.LimitRate(t, 80_000_000)
+	limited := blast()
+	a.LimitRate(t, 0)
+	free := blast()
+	t.Logf("10 MB: %v at 80 Mbit/s, %v without the limit", limited, free)
+	if want := time.Duration(float64(size-64<<10) * 8 / 80e6 * float64(time.Second)); limited < want {
+		t.Errorf("at 80 Mbit/s 10 MB took %v, less than the %v the rate allows", limited, want)
+	}
+	if free > limited/2 {
+		t.Errorf("without the limit 10 MB took %v, against %v with it", free, limited)
 	}
 }
 
