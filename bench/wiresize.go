@@ -74,18 +74,44 @@ func wireSizes() (msg, ack int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	if _, err := a.Send(pb.ID, chatText); err != nil {
-		return 0, 0, err
+	// Other packets flow meanwhile (the peer exchange is sent again a few
+	// times after the handshake), so the first datagram after the send
+	// and the last before its acknowledgement arrives are taken in several
+	// rounds, and the size seen most often wins.
+	const rounds = 7
+	msgs, acks := map[int]int{}, map[int]int{}
+	for range rounds {
+		mu.Lock()
+		na, nb := len(ab), len(ba)
+		mu.Unlock()
+		if _, err := a.Send(pb.ID, chatText); err != nil {
+			return 0, 0, err
+		}
+		select {
+		case <-delivered:
+		case <-ctx.Done():
+			return 0, 0, fmt.Errorf("in-memory message not acknowledged")
+		}
+		mu.Lock()
+		if len(ab) > na && len(ba) > nb {
+			msgs[ab[na]]++
+			acks[ba[len(ba)-1]]++
+		}
+		mu.Unlock()
 	}
-	select {
-	case <-delivered:
-	case <-ctx.Done():
-		return 0, 0, fmt.Errorf("in-memory message not acknowledged")
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(ab) == 0 || len(ba) == 0 {
+	if len(msgs) == 0 {
 		return 0, 0, fmt.Errorf("no packets captured")
 	}
-	return ab[0], ba[0], nil
+	return mostSeen(msgs), mostSeen(acks), nil
+}
+
+// mostSeen is the key with the largest count (the smallest such key).
+func mostSeen(counts map[int]int) int {
+	best, n := 0, -1
+	for k, c := range counts {
+		if c > n || (c == n && k < best) {
+			best, n = k, c
+		}
+	}
+	return best
 }
