@@ -506,6 +506,10 @@ func TestLimitRate(t *testing.T) {
 		sink.expect(t, 10*time.Second, "the sink's count", func(s string) bool { return s == fmt.Sprintf("got %d <nil>", size) })
 		return time.Duration(us) * time.Microsecond
 	}
+	probe := a.Command(context.Background(), "tc", "qdisc", "replace", "dev", Iface, "root", "tbf", "rate", "1gbit", "burst", "65536", "latency", "20ms")
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("tc tbf is not available here (tc from iproute2, the kernel's sch_tbf): %v: %s", err, strings.TrimSpace(string(out)))
+	}
 	a.LimitRate(t, 80_000_000)
 	limited := blast()
 	a.LimitRate(t, 0)
