@@ -121,6 +121,20 @@ func (c corpus) reopen(t testing.TB, dir string) Snapshot {
 
 func dbPath(dir string) string { return filepath.Join(dir, dbName) }
 
+// opensClean fails t unless the store in dir opens with nothing reported
+// damaged.
+func opensClean(t testing.TB, dir string) {
+	t.Helper()
+	s, snap, err := Open(dir, Limits{}, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if len(snap.Damaged) != 0 {
+		t.Errorf("second open: Damaged = %q", snap.Damaged)
+	}
+}
+
 func copyDir(t testing.TB, from string, mutate func([]byte) []byte) string {
 	t.Helper()
 	data, err := os.ReadFile(dbPath(from))
@@ -204,15 +218,7 @@ func TestTruncated(t *testing.T) {
 			if len(asides) != 1 {
 				t.Errorf("damaged file moved aside as %v, want one", asides)
 			}
-			// The rebuilt store opens clean.
-			s, snap2, err := Open(d, Limits{}, time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
-			if len(snap2.Damaged) != 0 {
-				t.Errorf("second open: Damaged = %q", snap2.Damaged)
-			}
+			opensClean(t, d) // the rebuilt store
 		})
 	}
 }
@@ -265,15 +271,7 @@ func TestFlippedText(t *testing.T) {
 			if n != want || len(snap.Unshown) != wantIn {
 				t.Errorf("%d outbox, %d inbox entries kept, want %d, %d", n, len(snap.Unshown), want, wantIn)
 			}
-			// Skipped once: the record is gone, the next open is clean.
-			s, snap2, err := Open(d, Limits{}, time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.Close()
-			if len(snap2.Damaged) != 0 {
-				t.Errorf("second open: Damaged = %q", snap2.Damaged)
-			}
+			opensClean(t, d) // skipped once: the record is gone
 		})
 	}
 }
