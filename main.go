@@ -271,7 +271,7 @@ var processors int
 // transfer's goroutine, busy with AES-GCM and SHA-256 for seconds on end,
 // then no longer makes chat wait for its turn on the one processor. bench
 // -only files on the 2-core machine, builds alternating, 1 GiB: chat
-// latency during the transfer p50 15-29 ms with one processor, 3-6 ms
+// latency during the transfer p50 19-29 ms with one processor, 3-6 ms
 // with this; the transfer's rate the same within the noise (472-614
 // against 456-573 MB/s).
 func filesFlowing(busy bool) {

@@ -11,12 +11,12 @@ import (
 // The benchmark machine is a VM whose balloon driver hands memory the
 // guest frees back to its host within seconds (virtio-balloon free page
 // reporting). A page used again after that costs a fault in the host:
-// 2-4 s of system time per GiB of page cache, measured on the first raw
-// copy of a run. A raw copy, done in under a second, reuses the pages the
+// 2.6-4.4 s of system time per GiB of page cache, measured on the first
+// raw copy of a run. A raw copy, done in under a second, reuses the pages the
 // run before it freed before they are handed back; a p2pchat transfer of
 // 2-4 s, or croc's 10 s, gets fresh ones: the same p2pchat build moved
 // 206-253 MB/s with the reporting on and 301-373 with it off, in the
-// same hour, against a floor of 1,100-1,600 either way. A laptop has no host to give pages to, so the file phases
+// same hour, against a floor of 1,040-1,670 either way. A laptop has no host to give pages to, so the file phases
 // turn the reporting off (pages freed stay with the guest, as on a laptop)
 // and touch enough memory first that the page cache finds it backed, for
 // the floor and p2pchat alike. The setting is put back at the end of the

@@ -34,8 +34,9 @@ const (
 	// 128 KiB, its kernel time in reads fell from 0.74 to 0.24 s per GiB
 	// (perf: most of it was window updates sent from inside each read,
 	// crossing the bridge and waking the sender), and its CPU per GiB from
-	// 2.8-3.3 s to 1.6-2.0 s (bench -only files on the 2-core machine,
-	// alternating builds); 4 MiB gave nothing more.
+	// 2.7-3.1 s to 1.6-2.0 s, the rate from 300-370 to 470-610 MB/s (bench
+	// -only files on the 2-core machine, alternating builds, one
+	// processor); 4 MiB gave nothing more.
 	recvBuffer = 1 << 20
 	maxFrame   = frameHdr + maxChunk + 16 // sealed frame, without its length
 )
