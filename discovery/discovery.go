@@ -204,6 +204,7 @@ type Stats struct {
 	QueriesRateLimited uint64 // queries dropped unread: over the budget of their source's /24 (/64) or of all sources
 	AnswersRateLimited uint64 // unicast answers not sent: over the budget of the address they were for
 	MulticastSpaced    uint64 // multicast answers not sent: one went on that interface and family less than a second before
+	ResponsesOverCap   uint64 // responses dropped unread: more than 64 records
 	BadPackets         uint64 // datagrams that are not DNS messages
 	SourcesForgotten   uint64 // per-source budgets forgotten to make room for a new source (queries and answers)
 	KnownRefused       uint64 // PTR answers not remembered as known answers: not tied to their sender's address, or the table full
@@ -214,7 +215,7 @@ type Stats struct {
 // counters are the atomic counters behind Stats.
 type counters struct {
 	queriesOverCap, queriesRateLimited, answersRateLimited, multicastSpaced,
-	badPackets, knownRefused, reportsDropped, recentForgotten atomic.Uint64
+	responsesOverCap, badPackets, knownRefused, reportsDropped, recentForgotten atomic.Uint64
 }
 
 // Stats returns the counters of what was dropped at a bound.
@@ -227,6 +228,7 @@ func (d *Discovery) Stats() Stats {
 		QueriesRateLimited: d.stats.queriesRateLimited.Load(),
 		AnswersRateLimited: d.stats.answersRateLimited.Load(),
 		MulticastSpaced:    d.stats.multicastSpaced.Load(),
+		ResponsesOverCap:   d.stats.responsesOverCap.Load(),
 		BadPackets:         d.stats.badPackets.Load(),
 		SourcesForgotten:   forgotten,
 		KnownRefused:       d.stats.knownRefused.Load(),
@@ -690,6 +692,10 @@ func (d *Discovery) serve(f *family, c mconn, responder bool) {
 			continue
 		}
 		m, err := parseMsg(buf[:n])
+		if errors.Is(err, errOverCap) {
+			d.stats.responsesOverCap.Add(1)
+			continue
+		}
 		if err != nil {
 			d.stats.badPackets.Add(1)
 			d.log.Debug("discovery: bad packet", "from", from, "err", err)

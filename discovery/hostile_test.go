@@ -368,3 +368,56 @@ func TestSourceBudgetsEvict(t *testing.T) {
 		t.Error("the source forgotten did not start again with a full bucket")
 	}
 }
+
+// TestCraftedResponseCost: a 9 KB response of 550 records from an
+// on-link stranger costs a node no more than an announcement within a
+// small factor, in allocations and in time (read it, learn its known
+// answers, report its nodes); so does the largest response still read.
+func TestCraftedResponseCost(t *testing.T) {
+	crafted := func(records int) []byte {
+		m := new(dns.Msg)
+		m.Response = true
+		for range records {
+			m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: serviceName, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 120}, A: net.IPv4(10, 0, 0, 2)})
+		}
+		m.Compress = true
+		b, err := m.Pack()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	ann, err := announcement(zoneOf(t, node(2, "bob"), netip.MustParseAddr("10.0.0.2")), false).Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testDiscovery(nil)
+	from := &net.UDPAddr{IP: net.IPv4(10, 0, 0, 2), Port: mdnsPort}
+	heard := func(b []byte) {
+		if m, err := parseMsg(b); err == nil {
+			d.handleResponse(m, 1, from)
+		}
+	}
+	measure := func(b []byte) (float64, time.Duration) {
+		allocs := testing.AllocsPerRun(20, func() { heard(b) })
+		least := time.Hour
+		for range 20 {
+			start := time.Now()
+			heard(b)
+			least = min(least, time.Since(start))
+		}
+		return allocs, least
+	}
+	baseAllocs, baseTime := measure(ann)
+	t.Logf("announcement of %d bytes: %.0f allocations, %v", len(ann), baseAllocs, baseTime)
+	for _, records := range []int{550, maxResponseRecords} {
+		b := crafted(records)
+		allocs, least := measure(b)
+		t.Logf("response of %d records, %d bytes: %.0f allocations (%.1fx), %v (%.1fx)",
+			records, len(b), allocs, allocs/baseAllocs, least, float64(least)/float64(baseTime))
+		if allocs > 10*baseAllocs || least > 10*baseTime {
+			t.Errorf("a response of %d records costs %.0f allocations and %v, more than 10x an announcement's %.0f and %v",
+				records, allocs, least, baseAllocs, baseTime)
+		}
+	}
+}

@@ -49,7 +49,14 @@ const (
 	maxOtherRecords = 16
 )
 
-// errOverCap marks a query dropped unread for its record counts.
+// maxResponseRecords bounds the records of a response read: p2pchat's own
+// hold about 5 (PTR, SRV, TXT and the addresses of one interface), and
+// only p2pchat's responders answer for Service. A larger one is dropped
+// unread (a 9 KB response of 550 records took 63x the allocations of an
+// announcement to read).
+const maxResponseRecords = 64
+
+// errOverCap marks a message dropped unread for its record counts.
 var errOverCap = errors.New("query over the record caps")
 
 // headerSize is the size of a DNS message header (RFC 1035 section 4.1.1).
@@ -59,21 +66,24 @@ const headerSize = 12
 // datagram too short to be a message is not.
 func isQuery(b []byte) bool { return len(b) >= headerSize && b[2]&0x80 == 0 }
 
-// overCap reports whether the datagram b is a query whose header counts
-// more records than the caps allow.
+// overCap reports whether the datagram b is a DNS message whose header
+// counts more records than the caps allow: for a query maxQuestions,
+// maxKnownAnswers and maxOtherRecords, for a response maxResponseRecords.
 func overCap(b []byte) bool {
-	if !isQuery(b) {
+	if len(b) < headerSize {
 		return false
 	}
-	qd, an := binary.BigEndian.Uint16(b[4:]), binary.BigEndian.Uint16(b[6:])
+	qd, an := int(binary.BigEndian.Uint16(b[4:])), int(binary.BigEndian.Uint16(b[6:]))
 	other := int(binary.BigEndian.Uint16(b[8:])) + int(binary.BigEndian.Uint16(b[10:]))
+	if !isQuery(b) {
+		return qd+an+other > maxResponseRecords
+	}
 	return qd > maxQuestions || an > maxKnownAnswers || other > maxOtherRecords
 }
 
-// parseMsg reads the DNS message b. A query with more than maxQuestions
-// questions, maxKnownAnswers known answers or maxOtherRecords other
-// records is refused from its header alone (errOverCap), before any of it
-// is unpacked.
+// parseMsg reads the DNS message b. A message over the caps (overCap) is
+// refused from its header alone (errOverCap), before any of it is
+// unpacked.
 func parseMsg(b []byte) (*dns.Msg, error) {
 	if overCap(b) {
 		return nil, errOverCap
