@@ -56,17 +56,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/p2pchat/p2pchat/internal/rate"
 	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/mdns"
 	"github.com/miekg/dns"
+	"github.com/p2pchat/p2pchat/internal/rate"
 )
 
 // Service is the DNS-SD service type p2pchat nodes advertise and browse.
@@ -89,7 +90,8 @@ const (
 	reportRate  = 100
 	reportBurst = 200
 	reportAgain = 2 * time.Second
-	// maxRecent bounds the memory of what was reported.
+	// maxRecent bounds the memory of what was reported; when full, the
+	// reports older than reportAgain are forgotten, then the oldest.
 	maxRecent = 1024
 	// multicastGap is the least time between two multicast answers on one
 	// interface (RFC 6762 section 6: a record at most once a second).
@@ -183,9 +185,56 @@ type Discovery struct {
 
 	sendMu sync.Mutex // the multicast interface of a socket, set for each send
 
-	reportMu sync.Mutex  // one OnFound at a time
+	limitMu sync.Mutex     // guards the responder's budgets (limit.go)
+	queries *sourceBudgets // queries read, by source prefix
+	allQ    rate.Bucket    // queries read, from all sources
+	answers *sourceBudgets // unicast answers, by address answered
+
+	reportMu sync.Mutex  // one OnFound at a time; guards budget and recent
 	budget   rate.Bucket // reports of new answers: hostile mDNS traffic must not make the node say hello to thousands of made-up keys
 	recent   map[string]recentReport
+
+	stats counters
+}
+
+// Stats counts what discovery dropped or forgot because a bound was
+// reached, since Start. Each field only grows.
+type Stats struct {
+	QueriesOverCap     uint64 // queries dropped unread: more than 16 questions, 64 known answers or 16 other records
+	QueriesRateLimited uint64 // queries dropped unread: over the budget of their source's /24 (/64) or of all sources
+	AnswersRateLimited uint64 // unicast answers not sent: over the budget of the address they were for
+	MulticastSpaced    uint64 // multicast answers not sent: one went on that interface and family less than a second before
+	ResponsesOverCap   uint64 // responses dropped unread: more than 64 records
+	BadPackets         uint64 // datagrams that are not DNS messages
+	SourcesForgotten   uint64 // per-source budgets forgotten to make room for a new source (queries and answers)
+	KnownRefused       uint64 // PTR answers not remembered as known answers: not tied to their sender's address, or the table full
+	ReportsDropped     uint64 // answers not reported: over the report budget
+	RecentForgotten    uint64 // reports forgotten from the memory that keeps an answer from being reported twice within 2 s
+}
+
+// counters are the atomic counters behind Stats.
+type counters struct {
+	queriesOverCap, queriesRateLimited, answersRateLimited, multicastSpaced,
+	responsesOverCap, badPackets, knownRefused, reportsDropped, recentForgotten atomic.Uint64
+}
+
+// Stats returns the counters of what was dropped at a bound.
+func (d *Discovery) Stats() Stats {
+	d.limitMu.Lock()
+	forgotten := d.queries.evicted + d.answers.evicted
+	d.limitMu.Unlock()
+	return Stats{
+		QueriesOverCap:     d.stats.queriesOverCap.Load(),
+		QueriesRateLimited: d.stats.queriesRateLimited.Load(),
+		AnswersRateLimited: d.stats.answersRateLimited.Load(),
+		MulticastSpaced:    d.stats.multicastSpaced.Load(),
+		ResponsesOverCap:   d.stats.responsesOverCap.Load(),
+		BadPackets:         d.stats.badPackets.Load(),
+		SourcesForgotten:   forgotten,
+		KnownRefused:       d.stats.knownRefused.Load(),
+		ReportsDropped:     d.stats.reportsDropped.Load(),
+		RecentForgotten:    d.stats.recentForgotten.Load(),
+	}
 }
 
 type recentReport struct {
@@ -224,6 +273,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 		kick: make(chan struct{}, 1), self: self, links: map[int]*link{},
 		budget: rate.Bucket{Rate: reportRate, Burst: reportBurst}, recent: map[string]recentReport{},
 	}
+	d.initBudgets()
 	if d.rescan <= 0 {
 		d.rescan = DefaultRescan
 	}
@@ -253,6 +303,13 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 	d.wg.Add(1)
 	go d.loop(ctx)
 	return d, nil
+}
+
+// initBudgets sets up the responder's budgets (limit.go).
+func (d *Discovery) initBudgets() {
+	d.queries = newSourceBudgets(queryRate, queryBurst, maxSources)
+	d.allQ = rate.Bucket{Rate: allQueryRate, Burst: allQueryBurst}
+	d.answers = newSourceBudgets(answerRate, answerBurst, maxSources)
 }
 
 // listen opens the sockets of IPv4 and, unless the system has no IPv6 or
@@ -610,7 +667,8 @@ func (d *Discovery) query(l *link, f *family, now time.Time) {
 }
 
 // serve reads one socket of f until it is closed: queries (on the mDNS
-// socket) are answered, responses read for other nodes.
+// socket) are answered, responses read for other nodes. A query is looked
+// at (see reply) before it is unpacked.
 func (d *Discovery) serve(f *family, c mconn, responder bool) {
 	defer d.wg.Done()
 	buf := make([]byte, 9000) // the largest mDNS message (RFC 6762 section 17)
@@ -627,16 +685,23 @@ func (d *Discovery) serve(f *family, c mconn, responder bool) {
 		if !ok {
 			continue
 		}
-		var m dns.Msg
-		if err := m.Unpack(buf[:n]); err != nil {
+		if isQuery(buf[:n]) {
+			if responder {
+				d.handleQuery(f, buf[:n], ifIndex, from, time.Now())
+			}
+			continue
+		}
+		m, err := parseMsg(buf[:n])
+		if errors.Is(err, errOverCap) {
+			d.stats.responsesOverCap.Add(1)
+			continue
+		}
+		if err != nil {
+			d.stats.badPackets.Add(1)
 			d.log.Debug("discovery: bad packet", "from", from, "err", err)
 			continue
 		}
-		if m.Response {
-			d.handleResponse(&m, ifIndex, from)
-		} else if responder {
-			d.handleQuery(f, &m, ifIndex, from)
-		}
+		d.handleResponse(m, ifIndex, from)
 	}
 }
 
@@ -669,42 +734,95 @@ func (d *Discovery) arrival(ifIndex int, from *net.UDPAddr) (*link, bool) {
 	return nil, false
 }
 
-// handleQuery answers a query that came in on f (see answer).
-func (d *Discovery) handleQuery(f *family, q *dns.Msg, ifIndex int, from *net.UDPAddr) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return
-	}
-	l, onLink := d.arrival(ifIndex, from)
-	if l == nil || !slices.Contains(l.fams, f) {
-		return
-	}
-	resp, to := answer(l.zone, q, from, onLink, f.group)
-	if resp == nil {
-		if !onLink {
-			d.log.Debug("discovery: not answering an off-link source", "from", from, "iface", l.cand.Name)
-		}
-		return
-	}
-	if to == f.group {
-		now := time.Now()
-		if now.Sub(l.lastMulticast[f]) < multicastGap {
-			return // answered by multicast within the last second: they heard it
-		}
-		l.lastMulticast[f] = now
-		d.multicastOn(l, f, resp)
-		return
-	}
-	b, err := resp.Pack()
-	if err != nil {
+// handleQuery answers the query b that came in on f (see reply).
+func (d *Discovery) handleQuery(f *family, b []byte, ifIndex int, from *net.UDPAddr, now time.Time) {
+	out, ifi, to := d.reply(f, b, ifIndex, from, now)
+	if out == nil {
 		return
 	}
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
-	if err := f.m.sendTo(b, l.ifi, to); err != nil {
+	if err := f.m.sendTo(out, ifi, to); err != nil {
 		d.log.Debug("discovery: answer", "to", to, "err", err)
 	}
+}
+
+// reply returns the answer to the query b that came in on f at now, the
+// interface to send it on and where to (nil: none), in this order:
+//
+//   - a query over the record caps (parseMsg) is dropped from its header;
+//   - a source off the link is not answered (answer);
+//   - a query over the budget of its source's /24 (/64) or of all sources
+//     (limit.go) is dropped before it is unpacked;
+//   - the answer (answer) is built without d.mu held;
+//   - a multicast answer goes at most once a multicastGap per interface
+//     and family, a unicast one within the budget of the address it is for.
+func (d *Discovery) reply(f *family, b []byte, ifIndex int, from *net.UDPAddr, now time.Time) ([]byte, *net.Interface, *net.UDPAddr) {
+	if overCap(b) {
+		d.stats.queriesOverCap.Add(1)
+		return nil, nil, nil
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil, nil, nil
+	}
+	l, onLink := d.arrival(ifIndex, from)
+	if l == nil || !slices.Contains(l.fams, f) {
+		d.mu.Unlock()
+		return nil, nil, nil
+	}
+	zone, ifi, name := l.zone, l.ifi, l.cand.Name
+	d.mu.Unlock()
+	if !onLink {
+		d.log.Debug("discovery: not answering an off-link source", "from", from, "iface", name)
+		return nil, nil, nil
+	}
+	src, _ := netip.AddrFromSlice(from.IP)
+	src = src.Unmap()
+	d.limitMu.Lock()
+	ok := d.queries.take(sourcePrefix(src), now) && d.allQ.Take(now)
+	d.limitMu.Unlock()
+	if !ok {
+		d.stats.queriesRateLimited.Add(1)
+		return nil, nil, nil
+	}
+	q, err := parseMsg(b)
+	if err != nil {
+		d.stats.badPackets.Add(1)
+		d.log.Debug("discovery: bad query", "from", from, "err", err)
+		return nil, nil, nil
+	}
+	resp, to := answer(zone, q, from, onLink, f.group)
+	if resp == nil {
+		return nil, nil, nil
+	}
+	if to == f.group {
+		d.mu.Lock()
+		spaced := now.Sub(l.lastMulticast[f]) < multicastGap
+		if !spaced {
+			l.lastMulticast[f] = now
+		}
+		d.mu.Unlock()
+		if spaced {
+			d.stats.multicastSpaced.Add(1)
+			return nil, nil, nil // answered by multicast within the last second: they heard it
+		}
+	} else {
+		d.limitMu.Lock()
+		ok := d.answers.take(src.WithZone(""), now)
+		d.limitMu.Unlock()
+		if !ok {
+			d.stats.answersRateLimited.Add(1)
+			return nil, nil, nil
+		}
+	}
+	out, err := resp.Pack()
+	if err != nil {
+		d.log.Debug("discovery: pack", "err", err)
+		return nil, nil, nil
+	}
+	return out, ifi, to
 }
 
 // handleResponse reports the other nodes a response from an on-link source
@@ -717,7 +835,10 @@ func (d *Discovery) handleResponse(m *dns.Msg, ifIndex int, from *net.UDPAddr) {
 	if l != nil {
 		cand = l.cand
 		if onLink {
-			l.known.learn(m, d.self.ID, now)
+			src, _ := netip.AddrFromSlice(from.IP)
+			if n := l.known.learn(m, d.self.ID, src, now); n > 0 {
+				d.stats.knownRefused.Add(uint64(n))
+			}
 		}
 	}
 	selfID, closed := d.self.ID, d.closed
@@ -743,11 +864,12 @@ func (d *Discovery) handleResponse(m *dns.Msg, ifIndex int, from *net.UDPAddr) {
 			continue
 		}
 		if !d.budget.Take(now) {
+			d.stats.reportsDropped.Add(1)
 			d.log.Debug("discovery: too many answers; dropping", "name", e.Name)
 			continue
 		}
-		if len(d.recent) >= maxRecent {
-			clear(d.recent)
+		if _, ok := d.recent[f.ID]; !ok && len(d.recent) >= maxRecent {
+			d.forgetRecent(now)
 		}
 		d.recent[f.ID] = recentReport{addr: f.Addr, name: f.Name, at: now}
 		d.log.Debug("discovery: found", "id", f.ID, "name", f.Name, "addr", f.Addr, "iface", f.Iface)
@@ -755,6 +877,27 @@ func (d *Discovery) handleResponse(m *dns.Msg, ifIndex int, from *net.UDPAddr) {
 			d.onFound(f)
 		}
 	}
+}
+
+// forgetRecent makes room in d.recent (full) at now: it forgets the
+// reports older than reportAgain, which no longer keep anything from being
+// reported, and if none is, the oldest (d.reportMu held). With the report
+// budget (reportBurst + reportRate a second) fewer than maxRecent reports
+// are ever younger than reportAgain, so the first step always makes room.
+func (d *Discovery) forgetRecent(now time.Time) {
+	n := len(d.recent)
+	oldest, oldestAt := "", now
+	for id, r := range d.recent {
+		if now.Sub(r.at) >= reportAgain {
+			delete(d.recent, id)
+		} else if !r.at.After(oldestAt) {
+			oldest, oldestAt = id, r.at
+		}
+	}
+	if len(d.recent) >= maxRecent {
+		delete(d.recent, oldest)
+	}
+	d.stats.recentForgotten.Add(uint64(n - len(d.recent)))
 }
 
 // ownerName is what a record is about: a PTR's target, or its own name.

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,15 @@ import (
 // our queries (legacy unicast answers, TTL at most 10 s), the multicast
 // answers others got and the announcements (TTL 120 s). It is pure: callers
 // pass the time.
+//
+// A known answer keeps its responder quiet to us, so a forged one could
+// hide a node (finding 13 of the attack review: a stranger's PTR with TTL
+// 2^32-1 s hid it for 136 years). Only answers tied to their sender are
+// taken: the response must carry the instance's SRV and an A or AAAA
+// record of its target holding the address the response came from, as
+// p2pchat's announcements and answers do. And a TTL is held for at most
+// maxKnownTTL, the TTL p2pchat sends: a sender forging the source address
+// of the node it hides keeps it quiet for a minute per forgery, not more.
 
 const (
 	// maxKnown bounds the answers remembered per interface.
@@ -29,6 +39,9 @@ const (
 	maxKnownInQuery = 40
 	// maxQuerySize is the largest query we send.
 	maxQuerySize = 1452
+	// maxKnownTTL caps the TTL of a known answer: the TTL of p2pchat's own
+	// records (github.com/hashicorp/mdns's).
+	maxKnownTTL = 120
 )
 
 // knownAnswers holds the PTR answers of Service heard on one interface.
@@ -45,14 +58,18 @@ type knownPTR struct {
 // expires is when k's TTL runs out.
 func (k knownPTR) expires() time.Time { return k.at.Add(time.Duration(k.ttl) * time.Second) }
 
-// learn remembers the PTR answers of Service in m, a response heard at
-// now, but for the instance selfID (our own records, heard back through
-// multicast loopback: no responder but us would stay quiet for them); a
-// PTR with TTL 0 (a goodbye) forgets its instance.
-func (ka *knownAnswers) learn(m *dns.Msg, selfID string, now time.Time) {
+// learn remembers the PTR answers of Service in m, a response heard from
+// src at now, but for the instance selfID (our own records, heard back
+// through multicast loopback: no responder but us would stay quiet for
+// them) and but for those not tied to src (see above); TTLs are capped at
+// maxKnownTTL. A PTR with TTL 0 (a goodbye) forgets its instance. It
+// returns how many PTRs it did not remember: untied, or the table full.
+func (ka *knownAnswers) learn(m *dns.Msg, selfID string, src netip.Addr, now time.Time) (refused int) {
 	if !m.Response {
-		return
+		return 0
 	}
+	src = src.Unmap().WithZone("")
+	var tied map[string]bool // instances whose SRV target has an address src
 	for _, rr := range m.Answer {
 		p, ok := rr.(*dns.PTR)
 		if !ok || !strings.EqualFold(p.Hdr.Name, serviceName) || p.Hdr.Class&^cacheFlush != dns.ClassINET {
@@ -66,18 +83,32 @@ func (ka *knownAnswers) learn(m *dns.Msg, selfID string, now time.Time) {
 			delete(ka.m, name)
 			continue
 		}
+		if tied == nil {
+			tied = map[string]bool{}
+			for _, e := range entries(m) {
+				if slices.Contains(e.Addrs, src) {
+					tied[e.Name] = true
+				}
+			}
+		}
+		if !tied[name] {
+			refused++
+			continue
+		}
 		if ka.m == nil {
 			ka.m = map[string]knownPTR{}
 		}
 		if _, ok := ka.m[name]; !ok && len(ka.m) >= maxKnown {
 			ka.expire(now)
 			if len(ka.m) >= maxKnown {
+				refused++
 				continue
 			}
 		}
 		c := &dns.PTR{Hdr: dns.RR_Header{Name: serviceName, Rrtype: dns.TypePTR, Class: dns.ClassINET}, Ptr: name}
-		ka.m[name] = knownPTR{rr: c, ttl: p.Hdr.Ttl, at: now}
+		ka.m[name] = knownPTR{rr: c, ttl: min(p.Hdr.Ttl, maxKnownTTL), at: now}
 	}
+	return refused
 }
 
 // expire forgets the answers whose TTL has run out at now.

@@ -3,18 +3,27 @@ package discovery
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 )
 
+// peerAddr is the address the responses of ptrAnswer come from.
+var peerAddr = netip.MustParseAddr("10.0.0.2")
+
 // ptrAnswer is a response holding PTR answers of Service for the instances
-// ids, with TTL ttl.
+// ids, with TTL ttl, each with its SRV and an A record of peerAddr (the
+// records that tie it to its sender, see knownAnswers).
 func ptrAnswer(ttl uint32, ids ...string) *dns.Msg {
 	m := &dns.Msg{MsgHdr: dns.MsgHdr{Response: true}}
 	for _, id := range ids {
 		m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: serviceName, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl}, Ptr: id + "." + serviceName})
+		host := "p2pchat-" + id + "." + domain
+		m.Extra = append(m.Extra,
+			&dns.SRV{Hdr: dns.RR_Header{Name: id + "." + serviceName, Rrtype: dns.TypeSRV, Class: dns.ClassINET, Ttl: ttl}, Port: 7000, Target: host},
+			&dns.A{Hdr: dns.RR_Header{Name: host, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: ttl}, A: peerAddr.AsSlice()})
 	}
 	return m
 }
@@ -26,21 +35,21 @@ func ptrAnswer(ttl uint32, ids ...string) *dns.Msg {
 func TestKnownAnswers(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	var ka knownAnswers
-	ka.learn(ptrAnswer(120, "00000000000000a1"), "ffffffffffffffff", t0)
-	ka.learn(ptrAnswer(10, "00000000000000a2"), "ffffffffffffffff", t0)
+	ka.learn(ptrAnswer(120, "00000000000000a1"), "ffffffffffffffff", peerAddr, t0)
+	ka.learn(ptrAnswer(10, "00000000000000a2"), "ffffffffffffffff", peerAddr, t0)
 	other := ptrAnswer(120, "00000000000000a3")
 	other.Answer[0].(*dns.PTR).Hdr.Name = "_other._tcp.local."
-	ka.learn(other, "ffffffffffffffff", t0)
+	ka.learn(other, "ffffffffffffffff", peerAddr, t0)
 	q := ptrAnswer(120, "00000000000000a4")
 	q.Response = false
-	ka.learn(q, "ffffffffffffffff", t0)
+	ka.learn(q, "ffffffffffffffff", peerAddr, t0)
 	chaos := ptrAnswer(120, "00000000000000a5")
 	chaos.Answer[0].Header().Class = dns.ClassCHAOS
-	ka.learn(chaos, "ffffffffffffffff", t0)
+	ka.learn(chaos, "ffffffffffffffff", peerAddr, t0)
 	// A flushed class bit is still IN; upper case is the same name.
 	flushed := ptrAnswer(120, "00000000000000A6")
 	flushed.Answer[0].Header().Class |= cacheFlush
-	ka.learn(flushed, "ffffffffffffffff", t0)
+	ka.learn(flushed, "ffffffffffffffff", peerAddr, t0)
 
 	type want struct {
 		name string
@@ -77,12 +86,12 @@ func TestKnownAnswers(t *testing.T) {
 		})
 	}
 	// Our own records, heard back, are not known answers.
-	ka.learn(ptrAnswer(120, "ffffffffffffffff"), "ffffffffffffffff", t0)
+	ka.learn(ptrAnswer(120, "ffffffffffffffff"), "ffffffffffffffff", peerAddr, t0)
 	if _, ok := ka.m["ffffffffffffffff."+serviceName]; ok {
 		t.Error("our own PTR was learned")
 	}
 	// A goodbye forgets.
-	ka.learn(ptrAnswer(0, "00000000000000a1"), "ffffffffffffffff", t0.Add(time.Second))
+	ka.learn(ptrAnswer(0, "00000000000000a1"), "ffffffffffffffff", peerAddr, t0.Add(time.Second))
 	if got := ka.list(t0.Add(time.Second), maxKnownInQuery); len(got) != 2 {
 		t.Errorf("after a goodbye: %v, want a6 and a2 only", got)
 	}
@@ -95,18 +104,18 @@ func TestKnownAnswersBounded(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	var ka knownAnswers
 	for i := range 5000 {
-		ka.learn(ptrAnswer(120, fmt.Sprintf("%016x", i)), "ffffffffffffffff", t0)
+		ka.learn(ptrAnswer(120, fmt.Sprintf("%016x", i)), "ffffffffffffffff", peerAddr, t0)
 	}
 	if len(ka.m) != maxKnown {
 		t.Errorf("%d answers remembered, want %d", len(ka.m), maxKnown)
 	}
 	// Expired ones make room.
-	ka.learn(ptrAnswer(120, "fffffffffffffffe"), "ffffffffffffffff", t0.Add(121*time.Second))
+	ka.learn(ptrAnswer(120, "fffffffffffffffe"), "ffffffffffffffff", peerAddr, t0.Add(121*time.Second))
 	if len(ka.m) != 1 {
 		t.Errorf("after expiry: %d answers, want 1", len(ka.m))
 	}
 	for i := range 100 {
-		ka.learn(ptrAnswer(120, fmt.Sprintf("%016x", i)), "ffffffffffffffff", t0.Add(121*time.Second))
+		ka.learn(ptrAnswer(120, fmt.Sprintf("%016x", i)), "ffffffffffffffff", peerAddr, t0.Add(121*time.Second))
 	}
 	known := ka.list(t0.Add(122*time.Second), maxKnownInQuery)
 	if len(known) != maxKnownInQuery {
@@ -152,7 +161,7 @@ func TestQueryKnownAnswerSuppression(t *testing.T) {
 				t.Fatal(err)
 			}
 			var ka knownAnswers
-			ka.learn(&heard, "ffffffffffffffff", t0)
+			ka.learn(&heard, "ffffffffffffffff", netip.MustParseAddr("10.0.0.1"), t0)
 			for _, at := range []time.Duration{0, time.Second, tt.quiet - time.Second, tt.quiet, tt.quiet + time.Second} {
 				b, err := queryMsg(ka.list(t0.Add(at), maxKnownInQuery)).Pack()
 				if err != nil {

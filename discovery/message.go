@@ -1,8 +1,11 @@
 package discovery
 
 import (
+	"encoding/binary"
+	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/mdns"
@@ -32,6 +35,66 @@ const (
 	maxAddrs   = 16
 )
 
+// maxQuestions and maxKnownAnswers bound the questions and the known
+// answers of a query the responder reads, and maxOtherRecords its
+// authority and additional records (probes, EDNS): a query over any of
+// them is dropped unread (parseMsg), so that the work one query makes is
+// bounded (finding 2 of the attack review: 745 questions and 372 known
+// answers in 9 KB cost 40-78 ms). Our own queries carry one question and
+// at most maxKnownInQuery known answers; avahi and Bonjour split theirs at
+// the MTU.
+const (
+	maxQuestions    = 16
+	maxKnownAnswers = 64
+	maxOtherRecords = 16
+)
+
+// maxResponseRecords bounds the records of a response read: p2pchat's own
+// hold about 5 (PTR, SRV, TXT and the addresses of one interface), and
+// only p2pchat's responders answer for Service. A larger one is dropped
+// unread (a 9 KB response of 550 records took 63x the allocations of an
+// announcement to read).
+const maxResponseRecords = 64
+
+// errOverCap marks a message dropped unread for its record counts.
+var errOverCap = errors.New("query over the record caps")
+
+// headerSize is the size of a DNS message header (RFC 1035 section 4.1.1).
+const headerSize = 12
+
+// isQuery reports whether the datagram b is a DNS query (QR bit clear); a
+// datagram too short to be a message is not.
+func isQuery(b []byte) bool { return len(b) >= headerSize && b[2]&0x80 == 0 }
+
+// overCap reports whether the datagram b is a DNS message whose header
+// counts more records than the caps allow: for a query maxQuestions,
+// maxKnownAnswers and maxOtherRecords, for a response maxResponseRecords.
+func overCap(b []byte) bool {
+	if len(b) < headerSize {
+		return false
+	}
+	qd, an := int(binary.BigEndian.Uint16(b[4:])), int(binary.BigEndian.Uint16(b[6:]))
+	other := int(binary.BigEndian.Uint16(b[8:])) + int(binary.BigEndian.Uint16(b[10:]))
+	if !isQuery(b) {
+		return qd+an+other > maxResponseRecords
+	}
+	return qd > maxQuestions || an > maxKnownAnswers || other > maxOtherRecords
+}
+
+// parseMsg reads the DNS message b. A message over the caps (overCap) is
+// refused from its header alone (errOverCap), before any of it is
+// unpacked.
+func parseMsg(b []byte) (*dns.Msg, error) {
+	if overCap(b) {
+		return nil, errOverCap
+	}
+	m := new(dns.Msg)
+	if err := m.Unpack(b); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // serviceName is the fully qualified name of Service, whose PTR records
 // list the instances.
 const serviceName = Service + "." + domain
@@ -56,19 +119,25 @@ const serviceName = Service + "." + domain
 //     records of an answer left out (section 7.1): a querier that knows us
 //     gets nothing;
 //   - multicast answers set the cache-flush bit on the unique records (SRV,
-//     TXT, A: section 10.2).
+//     TXT, A: section 10.2);
+//   - a query over the caps (maxQuestions, maxKnownAnswers,
+//     maxOtherRecords) gets nothing.
 //
-// group is the multicast group and port to answer to.
+// group is the multicast group and port to answer to. answer clears the
+// cache-flush bit of q's known answers.
 func answer(zone mdns.Zone, q *dns.Msg, from *net.UDPAddr, onLink bool, group *net.UDPAddr) (*dns.Msg, *net.UDPAddr) {
 	// RFC 6762 section 18: ignore responses and anything that is not a
 	// standard query with rcode 0.
-	if q.Response || q.Opcode != dns.OpcodeQuery || q.Rcode != dns.RcodeSuccess || !onLink {
+	if q.Response || q.Opcode != dns.OpcodeQuery || q.Rcode != dns.RcodeSuccess || !onLink ||
+		len(q.Question) > maxQuestions || len(q.Answer) > maxKnownAnswers || len(q.Ns)+len(q.Extra) > maxOtherRecords {
 		return nil, nil
 	}
 	legacy := from.Port != mdnsPort
+	known := indexKnown(q.Answer)
 	unicast := legacy
 	allQU := true
 	var answers []dns.RR
+	var asked []dns.Question // the questions looked up: each once
 	for _, question := range q.Question {
 		if question.Qclass&cacheFlush == 0 {
 			allQU = false
@@ -76,10 +145,11 @@ func answer(zone mdns.Zone, q *dns.Msg, from *net.UDPAddr, onLink bool, group *n
 		// Names are case-insensitive; the zone compares them exactly and
 		// holds only lower-case names.
 		lookup := dns.Question{Name: strings.ToLower(question.Name), Qtype: question.Qtype, Qclass: question.Qclass &^ cacheFlush}
-		if lookup.Qclass != dns.ClassINET && lookup.Qclass != dns.ClassANY {
+		if lookup.Qclass != dns.ClassINET && lookup.Qclass != dns.ClassANY || slices.Contains(asked, lookup) {
 			continue
 		}
-		answers = appendAnswers(answers, zone.Records(lookup), lookup, q.Answer, legacy)
+		asked = append(asked, lookup)
+		answers = appendAnswers(answers, zone.Records(lookup), lookup, known, legacy)
 	}
 	if len(answers) == 0 {
 		return nil, nil
@@ -106,7 +176,7 @@ func answer(zone mdns.Zone, q *dns.Msg, from *net.UDPAddr, onLink bool, group *n
 // what answers already holds and, when every direct answer is a known
 // answer, the whole group. For a legacy query the TTL a known answer is
 // held against is the one the answer would carry (at most legacyTTL).
-func appendAnswers(answers, recs []dns.RR, question dns.Question, known []dns.RR, legacy bool) []dns.RR {
+func appendAnswers(answers, recs []dns.RR, question dns.Question, known knownIndex, legacy bool) []dns.RR {
 	direct := 0
 	for _, rr := range recs {
 		h := rr.Header()
@@ -181,20 +251,46 @@ func contains(rrs []dns.RR, rr dns.RR) bool {
 	return false
 }
 
+// knownIndex holds the known answers of one query by owner name (lower
+// case) and type, with the cache-flush bit of their class cleared, so that
+// a record is looked up among the few of its own name and type.
+type knownIndex map[knownKey][]dns.RR
+
+type knownKey struct {
+	name   string
+	rrtype uint16
+}
+
+// indexKnown indexes the known answers rrs, clearing the cache-flush bit
+// of their class in place.
+func indexKnown(rrs []dns.RR) knownIndex {
+	if len(rrs) == 0 {
+		return nil
+	}
+	ix := make(knownIndex, len(rrs))
+	for _, rr := range rrs {
+		h := rr.Header()
+		h.Class &^= cacheFlush
+		k := knownKey{strings.ToLower(h.Name), h.Rrtype}
+		ix[k] = append(ix[k], rr)
+	}
+	return ix
+}
+
 // knownAnswer reports whether the querier's known answers hold rr with at
 // least half its TTL left (RFC 6762 section 7.1), so rr need not be sent;
 // with legacy, half the TTL it would be sent with (at most legacyTTL).
-func knownAnswer(known []dns.RR, rr dns.RR, legacy bool) bool {
-	ttl := rr.Header().Ttl
+func knownAnswer(known knownIndex, rr dns.RR, legacy bool) bool {
+	if len(known) == 0 {
+		return false
+	}
+	h := rr.Header()
+	ttl := h.Ttl
 	if legacy {
 		ttl = min(ttl, legacyTTL)
 	}
-	for _, k := range known {
-		kh := *k.Header()
-		kh.Class &^= cacheFlush
-		kc := dns.Copy(k)
-		*kc.Header() = kh
-		if dns.IsDuplicate(kc, rr) && 2*kh.Ttl >= ttl {
+	for _, k := range known[knownKey{strings.ToLower(h.Name), h.Rrtype}] {
+		if 2*uint64(k.Header().Ttl) >= uint64(ttl) && dns.IsDuplicate(k, rr) {
 			return true
 		}
 	}
