@@ -18,7 +18,7 @@ func TestParseName(t *testing.T) {
 		{"#午饭", "#午饭", nil},
 		{"#team-3_b", "#team-3_b", nil},
 		{"#ΣΟΦΙΑ", "#σοφια", nil},
-		{"#σοφιας", "#σοφιασ", nil}, // final sigma folds with sigma
+		{"#σοφιας", "#σοφιασ", nil},      // final sigma folds with sigma
 		{"#\u212Aelvin", "#kelvin", nil}, // Kelvin sign
 		{"#Straße", "#straße", nil},
 		{"#" + strings.Repeat("a", 32), "#" + strings.Repeat("a", 32), nil},
