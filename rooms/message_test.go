@@ -121,3 +121,19 @@ func FuzzDecodeMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestDocumentedSizes: the sizes doc.go states are the code's.
+func TestDocumentedSizes(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		got, want int
+	}{
+		{"MaxMessageBytes", MaxMessageBytes, 33210},
+		{"MaxSummaryBytes", MaxSummaryBytes, 5164},
+		{"message fixed part", msgFixed, 115},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s = %d, doc.go says %d", tt.name, tt.got, tt.want)
+		}
+	}
+}
