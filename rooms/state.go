@@ -795,3 +795,39 @@ func (s *State) Log(id ID) []*Message {
 	}
 	return out
 }
+
+// MemberInfo is a member as /names lists it.
+type MemberInfo struct {
+	Identity Key
+	Signing  SignKey
+	Nick     string // the nickname on its last message we took ("" if none yet)
+}
+
+// Members lists room id's members in identity order (us included).
+func (s *State) Members(id ID) []MemberInfo {
+	r := s.rooms[id]
+	if r == nil {
+		return nil
+	}
+	var out []MemberInfo
+	add := func(k Key, sk SignKey) {
+		mi := MemberInfo{Identity: k, Signing: sk}
+		if a := r.authors[sk]; a != nil {
+			mi.Nick = a.nick
+		}
+		out = append(out, mi)
+	}
+	if r.private {
+		for _, m := range r.list.Members {
+			if !r.parted[m.Identity] {
+				add(m.Identity, m.Signing)
+			}
+		}
+	} else {
+		for k, sk := range r.members {
+			add(k, sk)
+		}
+	}
+	slices.SortFunc(out, func(a, b MemberInfo) int { return cmp.Compare(string(a.Identity[:]), string(b.Identity[:])) })
+	return out
+}

@@ -116,6 +116,10 @@ func TestOpenRoomJoinAndPost(t *testing.T) {
 	if got := alice.Recipients(ra); !slices.Equal(got, []Key{bob.id()}) {
 		t.Fatalf("alice fans out to %x", got)
 	}
+	names := alice.Members(ra)
+	if len(names) != 2 || !slices.ContainsFunc(names, func(m MemberInfo) bool { return m.Nick == "bob" && m.Identity == bob.id() }) {
+		t.Fatalf("/names: %+v", names)
+	}
 	m := alice.mustPost(t, ra, "noon?", t0)
 	d, err := bob.give(alice, m, t0)
 	if err != nil || len(d) != 1 || d[0].Earlier || d[0].Msg.Text != "noon?" {
