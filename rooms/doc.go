@@ -116,7 +116,8 @@
 // position). A message at position+1 is taken and shown, and with it any
 // held behind it; a message at or below the position, or already held,
 // is a duplicate (dropped, counted); one ahead of a gap is held, at most
-// MaxAhead seqs ahead and MaxHeld messages (MaxHeldBytes) per room, and
+// MaxAhead seqs ahead, MaxHeld messages (MaxHeldBytes) per room and
+// MaxHeldPerAuthor of one author, and
 // refused (not taken: a later relay brings it again) past that. A gap not
 // filled within GapWait (2 minutes: long enough for the members met to
 // answer a summary) is given up: the held messages are shown and the
@@ -157,7 +158,8 @@
 // (4 MiB) encoded, none taken more than MaxAge (7 days) ago, the oldest
 // evicted first (LogEvicted); per author its position and what it holds
 // ahead; the topic (the topic message with the latest time wins, then the
-// greater author key, so every member settles on the same one); members
+// greater author key, so every member settles on the same one; one dated
+// more than MaxSkew, a day, ahead of our clock sets nothing); members
 // (open: who joined and has not parted; private: the newest list). Every
 // bound on what a stranger or a hostile member can make a node hold:
 //
@@ -166,7 +168,7 @@
 //	members per room             MaxMembers 64        Join/Invite refused; a 65th joiner is not made a member
 //	authors per room             MaxAuthors 128       an author no longer a member with nothing logged or held is
 //	                                                  forgotten, else the new author's message is not taken
-//	held ahead of a gap          MaxHeld 256, 1 MiB per room, MaxAhead 256 seqs: not taken
+//	held ahead of a gap          MaxHeld 256 and 1 MiB per room, 64 per author, MaxAhead 256 seqs: not taken
 //	log                          1,000 messages, 4 MiB, 7 days per room: oldest evicted
 //	summary                      128 authors, 5,164 bytes
 //	relay batch                  128 messages, 256 KiB

@@ -25,6 +25,7 @@ const (
 	LateJoinHistory   = 100     // messages of an open room a newcomer is sent
 	MaxHeld           = 256     // messages held ahead of a gap, per room
 	MaxHeldBytes      = 1 << 20 // their encoded bytes, per room
+	MaxHeldPerAuthor  = 64      // of which one author\'s (one member cannot take the room\'s whole budget)
 	MaxAhead          = 256     // how far past an author's position a seq may be and be held
 	MaxSummaryAuthors = MaxAuthors
 	MaxRelayMsgs      = 128       // messages in one relay batch
@@ -32,6 +33,9 @@ const (
 	// GapWait is how long a gap in an author's messages is waited on
 	// before it is given up (the messages after it are taken and shown).
 	GapWait = 2 * time.Minute
+	// MaxSkew is how far ahead of our clock a topic may be dated and
+	// still set the topic.
+	MaxSkew = 24 * time.Hour
 	// FreshFor is how long after our own join our summary says "fresh".
 	FreshFor = time.Minute
 )

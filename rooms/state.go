@@ -18,9 +18,10 @@ type Stats struct {
 	Stale        uint64 // messages older than MaxAge, dropped
 	Duplicates   uint64 // messages already taken or already held, dropped
 	TooFarAhead  uint64 // messages more than MaxAhead past their author's position, not taken (a later relay brings them)
-	HeldFull     uint64 // messages ahead of a gap not held for want of room (MaxHeld, MaxHeldBytes), not taken
+	HeldFull     uint64 // messages ahead of a gap not held for want of room (MaxHeld, MaxHeldBytes, MaxHeldPerAuthor), not taken
 	AuthorsFull  uint64 // messages of a new author not taken: the room tracks MaxAuthors and none could go
 	MembersFull  uint64 // joins taken without making the author a member: the room had MaxMembers
+	FutureTopics uint64 // topic messages dated more than MaxSkew ahead, taken without changing the topic
 	Skipped      uint64 // seqs given up after waiting GapWait for them (the messages after the gap were shown)
 	LogEvicted   uint64 // messages dropped from a room's log by its bounds (MaxLog, MaxLogBytes, MaxAge), oldest first
 	KnownEvicted uint64 // open rooms heard of forgotten for newer ones (MaxKnownRooms)
@@ -136,11 +137,16 @@ func (s *State) Join(name string, now time.Time) (ID, *Message, error) {
 	if err != nil {
 		return ID{}, nil, err
 	}
-	if r := s.find(name); r != nil {
-		return r.id, nil, ErrAlreadyJoined
-	}
 	id := OpenID(name)
+	if s.rooms[id] != nil {
+		return id, nil, ErrAlreadyJoined
+	}
+	// With no open room of that name known, the name may be a private
+	// room's: ours (then it is only made the target), or another's.
 	if _, open := s.known[id]; !open {
+		if r := s.find(name); r != nil {
+			return r.id, nil, ErrAlreadyJoined
+		}
 		for _, k := range s.known {
 			if k.private && k.name == name {
 				return ID{}, nil, ErrInviteOnly
@@ -401,7 +407,7 @@ func (s *State) Receive(from Key, b []byte, batch bool, now time.Time) ([]Delive
 		return nil, ErrTooFarAhead
 	}
 	size := m.Size()
-	if r.held >= MaxHeld || r.heldSz+size > MaxHeldBytes {
+	if r.held >= MaxHeld || r.heldSz+size > MaxHeldBytes || len(a.held) >= MaxHeldPerAuthor {
 		s.stats.HeldFull++
 		return nil, ErrHeldFull
 	}
@@ -471,7 +477,11 @@ func (s *State) take(r *room, a *author, m *Message, relayed bool, now time.Time
 	case KindJoin:
 		delete(r.parted, m.Identity)
 	case KindTopic:
-		if m.Time > r.topicAt || (m.Time == r.topicAt && keyLess(r.topicBy, m.Author)) {
+		// The latest topic wins, but none dated more than MaxSkew ahead
+		// of our clock: it would stay for ever.
+		if m.Time > now.Add(MaxSkew).UnixMilli() {
+			s.stats.FutureTopics++
+		} else if m.Time > r.topicAt || (m.Time == r.topicAt && keyLess(r.topicBy, m.Author)) {
 			r.topic, r.topicAt, r.topicBy = m.Text, m.Time, m.Author
 		}
 	}

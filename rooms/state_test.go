@@ -725,3 +725,72 @@ func FuzzDecodeSummary(f *testing.F) {
 		}
 	})
 }
+
+// TestHeldPerAuthor: one member holding its gap open cannot take the
+// room's whole budget for messages held ahead of a gap.
+func TestHeldPerAuthor(t *testing.T) {
+	mallory, alice, bob := newNode(t, "mallory"), newNode(t, "alice"), newNode(t, "bob")
+	id, jm := mallory.mustJoin(t, "#lunch", t0)
+	_, ja := alice.mustJoin(t, "#lunch", t0)
+	bob.mustJoin(t, "#lunch", t0)
+	bob.give(mallory, jm, t0)
+	bob.give(alice, ja, t0)
+	mallory.mustPost(t, id, "never sent", t0)
+	for range MaxAhead {
+		bob.give(mallory, mallory.mustPost(t, id, "x", t0), t0)
+	}
+	if n := len(bob.rooms[id].authors[mallory.sg.Public].held); n != MaxHeldPerAuthor {
+		t.Fatalf("mallory has %d held, want %d", n, MaxHeldPerAuthor)
+	}
+	alice.mustPost(t, id, "lost", t0)
+	late := alice.mustPost(t, id, "held", t0)
+	if _, err := bob.give(alice, late, t0); err != nil {
+		t.Fatalf("alice's message ahead of her gap: %v", err)
+	}
+}
+
+func TestTopic(t *testing.T) {
+	alice, bob := newNode(t, "alice"), newNode(t, "bob")
+	id, _ := alice.mustJoin(t, "#lunch", t0)
+	bob.mustJoin(t, "#lunch", t0)
+	early, _ := alice.Post(id, KindTopic, "early", t0)
+	late, _ := alice.Post(id, KindTopic, "late", t0.Add(time.Minute))
+	// Any arrival order: the latest wins. (bob takes alice's from seq 2.)
+	bob.give(alice, late, t0)
+	bob.give(alice, early, t0)
+	if got := bob.Topic(id); got != "late" {
+		t.Fatalf("topic %q", got)
+	}
+	far, _ := alice.Post(id, KindTopic, "for ever", t0.Add(MaxSkew+time.Hour))
+	if _, err := bob.give(alice, far, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := bob.Topic(id); got != "late" || bob.Stats().FutureTopics != 1 {
+		t.Fatalf("topic %q after one dated a day ahead (%d counted)", got, bob.Stats().FutureTopics)
+	}
+}
+
+// TestPrivateNeverShadowsOpen: our private #x does not stop us joining
+// an open #x that shows up later, and Find prefers the open one.
+func TestPrivateNeverShadowsOpen(t *testing.T) {
+	alice := newNode(t, "alice")
+	l, _, err := alice.CreatePrivate("#x", [16]byte{1}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _, err := alice.Join("#X", t0); !errors.Is(err, ErrAlreadyJoined) || id != l.Room {
+		t.Fatalf("/join of our private room: %v %v", id, err)
+	}
+	alice.Heard(OpenID("#x"), "#x", false, 2, "", t0)
+	id, _, err := alice.Join("#x", t0)
+	if err != nil || id != OpenID("#x") {
+		t.Fatalf("join the open #x: %v", err)
+	}
+	if got, _ := alice.Find("#X"); got != id {
+		t.Fatal("Find gives the private room")
+	}
+	rs := alice.Rooms()
+	if len(rs) != 2 || rs[0].Private || !rs[1].Private {
+		t.Fatalf("/rooms: %+v", rs)
+	}
+}
