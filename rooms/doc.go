@@ -164,6 +164,8 @@
 // bound on what a stranger or a hostile member can make a node hold:
 //
 //	rooms we are in              MaxRooms 32          Join refused (ErrRoomsFull)
+//	rooms entered by invitation  MaxInvitedRooms 16   further invitations refused until the user
+//	  and not yet /join-ed                            /join-s or /part-s one (strangers' keys are free)
 //	open rooms heard of          MaxKnownRooms 256    the one heard of longest ago is forgotten
 //	members per room             MaxMembers 64        Join/Invite refused; a 65th joiner is not made a member
 //	authors per room             MaxAuthors 128       an author no longer a member with nothing logged or held is

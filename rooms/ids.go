@@ -16,6 +16,7 @@ const (
 	MaxTopicBytes     = 512      // a topic; also a join or part message's text
 	maxNickBytes      = 4 * 32   // the author's nickname (wire.ValidName: 32 characters)
 	MaxRooms          = 32       // rooms a node is in
+	MaxInvitedRooms   = 16       // of MaxRooms, rooms entered by invitation the user has not /join-ed yet
 	MaxKnownRooms     = 256      // open rooms heard of but not joined (for /rooms)
 	MaxMembers        = 64       // members of one room
 	MaxAuthors        = 128      // authors one room tracks (members and authors gone whose messages are kept)

@@ -10,25 +10,26 @@ import (
 
 // Stats counts what was dropped or refused; one field per counter.
 type Stats struct {
-	Malformed    uint64 // room messages, summaries or lists that did not decode (or named a room other than theirs)
-	Forged       uint64 // messages whose signature did not verify under their author's key (forged or altered relays), dropped
-	KeyMismatch  uint64 // messages signed by a key other than the one bound to their author's identity, dropped
-	NotJoined    uint64 // messages for rooms we are not in, dropped
-	NotMember    uint64 // messages of a private room by a non-member (or a removed one), dropped
-	Stale        uint64 // messages older than MaxAge, dropped
-	Duplicates   uint64 // messages already taken or already held, dropped
-	TooFarAhead  uint64 // messages more than MaxAhead past their author's position, not taken (a later relay brings them)
-	HeldFull     uint64 // messages ahead of a gap not held for want of room (MaxHeld, MaxHeldBytes, MaxHeldPerAuthor), not taken
-	AuthorsFull  uint64 // messages of a new author not taken: the room tracks MaxAuthors and none could go
-	MembersFull  uint64 // joins taken without making the author a member: the room had MaxMembers
-	FutureTopics uint64 // topic messages dated more than MaxSkew ahead, taken without changing the topic
-	Skipped      uint64 // seqs given up after waiting GapWait for them (the messages after the gap were shown)
-	LogEvicted   uint64 // messages dropped from a room's log by its bounds (MaxLog, MaxLogBytes, MaxAge), oldest first
-	KnownEvicted uint64 // open rooms heard of forgotten for newer ones (MaxKnownRooms)
-	BadLists     uint64 // member lists refused: malformed, bad signature, wrong id
-	StaleLists   uint64 // member lists not newer than the one we hold
-	Uninvited    uint64 // member lists of private rooms we are not in that do not list us
-	RelayRefused uint64 // summaries of a private room from a non-member, answered with nothing
+	Malformed      uint64 // room messages, summaries or lists that did not decode (or named a room other than theirs)
+	Forged         uint64 // messages whose signature did not verify under their author's key (forged or altered relays), dropped
+	KeyMismatch    uint64 // messages signed by a key other than the one bound to their author's identity, dropped
+	NotJoined      uint64 // messages for rooms we are not in, dropped
+	NotMember      uint64 // messages of a private room by a non-member (or a removed one), dropped
+	Stale          uint64 // messages older than MaxAge, dropped
+	Duplicates     uint64 // messages already taken or already held, dropped
+	TooFarAhead    uint64 // messages more than MaxAhead past their author's position, not taken (a later relay brings them)
+	HeldFull       uint64 // messages ahead of a gap not held for want of room (MaxHeld, MaxHeldBytes, MaxHeldPerAuthor), not taken
+	AuthorsFull    uint64 // messages of a new author not taken: the room tracks MaxAuthors and none could go
+	MembersFull    uint64 // joins taken without making the author a member: the room had MaxMembers
+	FutureTopics   uint64 // topic messages dated more than MaxSkew ahead, taken without changing the topic
+	Skipped        uint64 // seqs given up after waiting GapWait for them (the messages after the gap were shown)
+	LogEvicted     uint64 // messages dropped from a room's log by its bounds (MaxLog, MaxLogBytes, MaxAge), oldest first
+	KnownEvicted   uint64 // open rooms heard of forgotten for newer ones (MaxKnownRooms)
+	BadLists       uint64 // member lists refused: malformed, bad signature, wrong id
+	StaleLists     uint64 // member lists not newer than the one we hold
+	Uninvited      uint64 // member lists of private rooms we are not in that do not list us
+	InvitesRefused uint64 // invitations not taken: MaxRooms rooms, or MaxInvitedRooms not yet joined by the user
+	RelayRefused   uint64 // summaries of a private room from a non-member, answered with nothing
 }
 
 // Delivery is a message taken, to show: every author's messages come out
@@ -88,6 +89,7 @@ type room struct {
 	topicAt int64
 	topicBy SignKey
 	joined  time.Time
+	invited bool // entered by an invitation the user has not /join-ed yet
 }
 
 type author struct {
@@ -145,6 +147,7 @@ func (s *State) Join(name string, now time.Time) (ID, *Message, error) {
 	// room's: ours (then it is only made the target), or another's.
 	if _, open := s.known[id]; !open {
 		if r := s.find(name); r != nil {
+			r.invited = false // the user takes the invitation
 			return r.id, nil, ErrAlreadyJoined
 		}
 		for _, k := range s.known {
@@ -706,10 +709,21 @@ func (s *State) ApplyList(b []byte, now time.Time) (ID, ListResult, *Message, er
 			return l.Room, 0, nil, ErrNotMember
 		}
 		if len(s.rooms) >= MaxRooms {
+			s.stats.InvitesRefused++
+			return l.Room, 0, nil, ErrRoomsFull
+		}
+		n := 0
+		for _, r := range s.rooms {
+			if r.invited {
+				n++
+			}
+		}
+		if n >= MaxInvitedRooms {
+			s.stats.InvitesRefused++
 			return l.Room, 0, nil, ErrRoomsFull
 		}
 		r = s.newRoom(l.Room, l.Name, true, now)
-		r.list = l
+		r.list, r.invited = l, true
 		m, err := s.post(r, KindJoin, "", now)
 		return l.Room, ListInvited, m, err
 	}

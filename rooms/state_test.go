@@ -794,3 +794,36 @@ func TestPrivateNeverShadowsOpen(t *testing.T) {
 		t.Fatalf("/rooms: %+v", rs)
 	}
 }
+
+// TestInviteFlood: strangers inviting us cannot take all our rooms.
+func TestInviteFlood(t *testing.T) {
+	bob := newNode(t, "bob")
+	taken := 0
+	for i := range MaxRooms {
+		s := newNode(t, fmt.Sprint("stranger", i))
+		l, _, err := s.CreatePrivate(fmt.Sprintf("#spam%d", i), [16]byte{byte(i)}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ = s.Invite(l.Room, bob.id(), bob.sg.Public, t0)
+		if _, res, _, err := bob.ApplyList(l.AppendEncode(nil), t0); err == nil && res == ListInvited {
+			taken++
+		}
+	}
+	if taken != MaxInvitedRooms || bob.Stats().InvitesRefused != MaxRooms-MaxInvitedRooms {
+		t.Fatalf("%d invitations taken, %d refused", taken, bob.Stats().InvitesRefused)
+	}
+	if _, _, err := bob.Join("#lunch", t0); err != nil {
+		t.Fatalf("bob's own /join after the flood: %v", err)
+	}
+	// Taking an invitation (/join of its name) frees its place.
+	if _, _, err := bob.Join("#spam0", t0); !errors.Is(err, ErrAlreadyJoined) {
+		t.Fatal(err)
+	}
+	s := newNode(t, "friend")
+	l, _, _ := s.CreatePrivate("#friends", [16]byte{99}, t0)
+	l, _ = s.Invite(l.Room, bob.id(), bob.sg.Public, t0)
+	if _, res, _, err := bob.ApplyList(l.AppendEncode(nil), t0); err != nil || res != ListInvited {
+		t.Fatalf("invitation after one was taken: %v", err)
+	}
+}
