@@ -17,6 +17,7 @@ type Saved struct {
 	Private bool
 	List    []byte // private rooms: the newest member list, encoded
 	Joined  int64  // Unix ms, when we joined
+	Invited bool   // entered by an invitation the user has not /join-ed yet
 	Topic   string
 	TopicAt int64
 	TopicBy SignKey
@@ -47,7 +48,7 @@ func (s *State) Export(id ID) (*Saved, error) {
 	if r == nil {
 		return nil, ErrNotJoined
 	}
-	sv := &Saved{Name: r.name, Private: r.private, Joined: r.joined.UnixMilli(),
+	sv := &Saved{Name: r.name, Private: r.private, Joined: r.joined.UnixMilli(), Invited: r.invited,
 		Topic: r.topic, TopicAt: r.topicAt, TopicBy: r.topicBy}
 	if r.private {
 		sv.List = r.list.AppendEncode(nil)
@@ -97,7 +98,7 @@ func (s *State) Restore(sv *Saved, now time.Time) (ID, error) {
 		return id, ErrRoomsFull
 	}
 	r := s.newRoom(id, sv.Name, sv.Private, time.UnixMilli(sv.Joined))
-	r.list = list
+	r.list, r.invited = list, sv.Invited && sv.Private
 	if len(sv.Topic) <= MaxTopicBytes {
 		r.topic, r.topicAt, r.topicBy = sv.Topic, sv.TopicAt, sv.TopicBy
 	}
