@@ -178,6 +178,19 @@
 //
 // Everything dropped or refused is counted in Stats, one field per reason.
 //
+// # Carrying it (the intended integration)
+//
+// Room messages and member lists are sealed payloads of new kinds on the
+// per-peer durable streams (kept in the outbox until acknowledged,
+// exactly once per peer), so fan-out to a member that is away waits on
+// disk like a direct message; a member acknowledges a room message once
+// it and the position it advances are on disk (Saved). Summaries are
+// plain sealed payloads (a lost one is sent again at the next meeting);
+// relay batches go on the streams like fan-out. The node answers at most
+// one summary per peer per room at a time (the next batch only once the
+// previous one is acknowledged), and rate-limits a member's room messages
+// like its direct ones.
+//
 // # Known limits
 //
 // A private room heard of (the node advertises the private rooms it is in
