@@ -53,7 +53,8 @@
 // identity with another key is dropped (KeyMismatch). An author never
 // met first-hand is known only by what its signed messages claim: in an
 // open room the first signing key seen for an identity is kept for it
-// (KeyMismatch for another), and the shell should mark such an author
+// (KeyMismatch for another, unless the other is the one known
+// first-hand: that replaces it), and the shell should mark such an author
 // as not verified until it is met; in a private room the creator's
 // signed member list names each member's signing key.
 //
@@ -198,7 +199,10 @@
 // the name is known, so a name can be squatted by making a private room
 // first. Two nodes in an open room's first minute may each be sent
 // another's last 100 messages by different members and so see slightly
-// different "earlier" history. Members of a private room still hold the
+// different "earlier" history. Keys are free: a stranger with many keys
+// can fill an open room's 64 members and 128 authors (the bounds hold,
+// but a newcomer may then not be taken until the log turns over); the
+// node's limits on unknown keys slow that, nothing here prevents it. Members of a private room still hold the
 // messages a removed member wrote before its removal only if they took
 // them before the new list (later relays of them are dropped).
 package rooms

@@ -362,11 +362,14 @@ func (s *State) Receive(from Key, b []byte, batch bool, now time.Time) ([]Delive
 		s.stats.Forged++
 		return nil, err
 	}
+	verified := false // the author's binding is known first-hand
 	if s.Bound != nil {
-		if k, ok := s.Bound(m.Identity); ok && k != m.Author {
+		k, ok := s.Bound(m.Identity)
+		if ok && k != m.Author {
 			s.stats.KeyMismatch++
 			return nil, ErrKeyMismatch
 		}
+		verified = ok
 	}
 	if r.private {
 		if mem, ok := r.list.Member(m.Identity); !ok || mem.Signing != m.Author {
@@ -374,8 +377,13 @@ func (s *State) Receive(from Key, b []byte, batch bool, now time.Time) ([]Delive
 			return nil, ErrNotMember
 		}
 	} else if k, ok := r.members[m.Identity]; ok && k != m.Author {
-		s.stats.KeyMismatch++
-		return nil, ErrKeyMismatch
+		if !verified {
+			s.stats.KeyMismatch++
+			return nil, ErrKeyMismatch
+		}
+		// Someone claimed this identity with its own key before its
+		// owner spoke here: the owner's key, known first-hand, wins.
+		delete(r.members, m.Identity)
 	}
 	if m.Time < now.Add(-MaxAge).UnixMilli() {
 		s.stats.Stale++

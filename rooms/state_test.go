@@ -827,3 +827,38 @@ func TestInviteFlood(t *testing.T) {
 		t.Fatalf("invitation after one was taken: %v", err)
 	}
 }
+
+// TestImpostorFirst: mallory claims alice's identity in #lunch before
+// alice speaks there; once alice (known first-hand) does, her key wins.
+func TestImpostorFirst(t *testing.T) {
+	alice, mallory, carol := newNode(t, "alice"), newNode(t, "mallory"), newNode(t, "carol")
+	id, ja := alice.mustJoin(t, "#lunch", t0)
+	carol.mustJoin(t, "#lunch", t0)
+	fake := New(&Signer{Identity: alice.id(), Public: mallory.sg.Public, Private: mallory.sg.Private}, "alice")
+	fake.NextSeq = func(ID) uint64 { return 1 }
+	_, jf, _ := fake.Join("#lunch", t0)
+	// Without the first-hand binding carol takes the impostor's join...
+	if _, err := carol.Receive(mallory.id(), jf.AppendEncode(nil), false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := carol.give(alice, ja, t0); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("alice after the impostor, no binding known: %v", err)
+	}
+	// ... with it, alice's own key wins and the impostor's is refused.
+	carol.Bound = func(k Key) (SignKey, bool) {
+		if k == alice.id() {
+			return alice.sg.Public, true
+		}
+		return SignKey{}, false
+	}
+	if _, err := carol.give(alice, ja, t0); err != nil {
+		t.Fatalf("alice, known first-hand: %v", err)
+	}
+	if got := carol.Members(id); !slices.ContainsFunc(got, func(m MemberInfo) bool { return m.Identity == alice.id() && m.Signing == alice.sg.Public }) {
+		t.Fatalf("members %+v", got)
+	}
+	next, _ := fake.Post(id, KindText, "I am alice", t0)
+	if _, err := carol.Receive(mallory.id(), next.AppendEncode(nil), false, t0); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("impostor after: %v", err)
+	}
+}
