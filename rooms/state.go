@@ -477,6 +477,12 @@ func (s *State) member(r *room, id Key) bool {
 
 // take applies m, the next message of a, and logs it.
 func (s *State) take(r *room, a *author, m *Message, relayed bool, now time.Time, out *[]Delivery) {
+	// Share one copy of the room's name and the author's nick among
+	// the logged messages.
+	m.Name = r.name
+	if m.Nick == a.nick {
+		m.Nick = a.nick
+	}
 	a.pos, a.nick, a.last = m.Seq, m.Nick, now
 	switch m.Kind {
 	case KindPart:
