@@ -118,8 +118,8 @@
 // held behind it; a message at or below the position, or already held,
 // is a duplicate (dropped, counted); one ahead of a gap is held, at most
 // MaxAhead seqs ahead, MaxHeld messages (MaxHeldBytes) per room and
-// MaxHeldPerAuthor of one author, and
-// refused (not taken: a later relay brings it again) past that. A gap not
+// MaxHeldPerAuthor of one author, and refused (not taken: a later relay
+// brings it again) past that. A gap not
 // filled within GapWait (2 minutes: long enough for the members met to
 // answer a summary) is given up: the held messages are shown and the
 // missing seqs counted (Skipped). An author never seen before starts at
@@ -207,7 +207,9 @@
 // different "earlier" history. Keys are free: a stranger with many keys
 // can fill an open room's 64 members and 128 authors (the bounds hold,
 // but a newcomer may then not be taken until the log turns over); the
-// node's limits on unknown keys slow that, nothing here prevents it. Members of a private room still hold the
-// messages a removed member wrote before its removal only if they took
-// them before the new list (later relays of them are dropped).
+// node's limits on unknown keys slow that, nothing here prevents it.
+// Members of a private room keep the messages a removed member wrote
+// before its removal only if they took them before the new list (later
+// relays of them are dropped). Room names with combining marks (most
+// Indic scripts) are refused until names are normalised (NFC).
 package rooms
