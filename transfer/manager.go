@@ -95,7 +95,7 @@ type Manager struct {
 	byTID    map[tkey]*xfer
 	accept   map[string]bool
 	evq      []Event
-	evCond   *sync.Cond
+	evNote   chan struct{} // a token: evq has something, or the manager closed
 	changed  chan struct{}
 	closed   bool
 	events   chan Event
@@ -185,12 +185,11 @@ func New(cfg Config) (*Manager, error) {
 		cfg: cfg, node: cfg.Node, pub: cfg.Node.PublicKey(), log: cfg.Logger, root: root,
 		ctl: make(chan peer.FileMsg, ctlQueue), slots: make(chan struct{}, maxStreams),
 		all: map[int]*xfer{}, byTID: map[tkey]*xfer{}, accept: map[string]bool{},
-		events: make(chan Event, 64), done: make(chan struct{}),
+		events: make(chan Event, 64), done: make(chan struct{}), evNote: make(chan struct{}, 1),
 	}
 	for _, n := range cfg.AcceptFrom {
 		m.accept[n] = true
 	}
-	m.evCond = sync.NewCond(&m.mu)
 	m.load()
 	cfg.Node.SetFileHandler(func(f peer.FileMsg) {
 		select {
@@ -232,7 +231,7 @@ func (m *Manager) Close() error {
 				Text: fmt.Sprintf("%s to %s stopped: p2pchat is quitting", x.what(), x.peerName)})
 		}
 	}
-	m.evCond.Broadcast()
+	m.noteEvents()
 	m.mu.Unlock()
 	close(m.done)
 	m.wg.Wait()
@@ -816,7 +815,15 @@ func (m *Manager) emitLocked(e Event) {
 		return
 	}
 	m.evq = append(m.evq, e)
-	m.evCond.Signal()
+	m.noteEvents()
+}
+
+// noteEvents wakes pump, without blocking.
+func (m *Manager) noteEvents() {
+	select {
+	case m.evNote <- struct{}{}:
+	default: // a token is there already
+	}
 }
 
 // pump hands queued events to the Events channel.
@@ -825,7 +832,9 @@ func (m *Manager) pump() {
 	for {
 		m.mu.Lock()
 		for len(m.evq) == 0 && !m.closed {
-			m.evCond.Wait()
+			m.mu.Unlock()
+			<-m.evNote // a channel, not a sync.Cond: testing/synctest sees pump durably blocked
+			m.mu.Lock()
 		}
 		if len(m.evq) == 0 {
 			m.mu.Unlock()
