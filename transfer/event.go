@@ -60,7 +60,12 @@ type Event struct {
 	Last      bool     // done: the transfer is complete
 	Code      Code     // failed
 	Resumable bool     // failed: not final, it continues when possible
-	Text      string   // for people
+	// Count: failed with code bad-offer (ID 0): the offers of that peer
+	// this event stands for. Refusals are reported at most once a peer
+	// every 10 s: the first at once, the next ones together, with the
+	// latest one's name.
+	Count int
+	Text  string // for people
 }
 
 // Info is one transfer as /transfers lists it.

@@ -64,6 +64,22 @@ const (
 	maxStreams    = 16  // data connections being received at once
 	maxKept       = 200 // finished transfers /transfers remembers
 	ctlQueue      = 256 // control payloads waiting for the manager
+
+	// The reader of Events may stall (a -json reader that stopped): what
+	// waits for it is bounded, with 1/4 kept for our own transfers' events.
+	maxEvents     = 1024    // events waiting for the reader
+	maxEventBytes = 1 << 20 // their names and texts (eventSize)
+
+	// New offers a peer may make (a token bucket per key, before anything
+	// else is looked at), and how many peers are tracked at once.
+	offerRate   = 4 // a second
+	offerBurst  = 8
+	maxRateKeys = 1024
+
+	// Refusals of bad offers are said once per peer per refusalEvery,
+	// with a count; that many peers' refusals are counted at once.
+	refusalEvery   = 10 * time.Second
+	maxRefusalKeys = 256
 )
 
 // Timing of the control protocol.
@@ -101,8 +117,13 @@ type Manager struct {
 	events   chan Event
 	done     chan struct{}
 	wg       sync.WaitGroup
-	dropped  int // progress events dropped for a slow reader
+	evBytes  int // eventSize of what evq holds
 	finished []int
+	stats    Stats
+	// New offers per peer (allowOffer), and refusals not said yet per
+	// peer (refuseOffer); tick forgets idle entries.
+	offerRate map[[32]byte]*bucket
+	refusals  map[[32]byte]*refusal
 
 	busyMu sync.Mutex
 	busyN  int // data connections moving files (Config.Busy)
@@ -185,6 +206,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg: cfg, node: cfg.Node, pub: cfg.Node.PublicKey(), log: cfg.Logger, root: root,
 		ctl: make(chan peer.FileMsg, ctlQueue), slots: make(chan struct{}, maxStreams),
 		all: map[int]*xfer{}, byTID: map[tkey]*xfer{}, accept: map[string]bool{},
+		offerRate: map[[32]byte]*bucket{}, refusals: map[[32]byte]*refusal{},
 		events: make(chan Event, 64), done: make(chan struct{}), evNote: make(chan struct{}, 1),
 	}
 	for _, n := range cfg.AcceptFrom {
@@ -654,6 +676,9 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		}
 		return
 	}
+	if !m.allowOffer(f.Key, now) {
+		return // unread and unanswered: an honest sender repeats it
+	}
 	reply := func(kind wire.Kind, code wire.TransferCode) {
 		_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: kind, Transfer: pl.Transfer, Code: code})
 	}
@@ -677,8 +702,8 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		s, err := SanitizeName(e.Name)
 		if err != nil {
 			reply(wire.KindReject, wire.CodeBadOffer)
-			m.emitLocked(Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer,
-				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, e.Name, err)})
+			m.refuseOffer(f.Key, Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer, Count: 1,
+				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, shortName(e.Name), err)}, now)
 			return
 		}
 		x.safe[i] = s
@@ -699,6 +724,7 @@ func (m *Manager) tick(now time.Time) {
 	if m.closed {
 		return
 	}
+	m.tickPeers(now)
 	for _, x := range m.all {
 		if x.state.Final() {
 			continue
@@ -798,9 +824,15 @@ func (m *Manager) GaveUp() int {
 }
 
 // emitLocked queues an event (m.mu held). Progress events are dropped
-// when the reader is behind; the others are kept (they are bounded by the
-// transfers, which are bounded).
-func (m *Manager) emitLocked(e Event) {
+// when the reader is behind; the others up to maxEvents and
+// maxEventBytes (counted).
+func (m *Manager) emitLocked(e Event) { m.emit(e, 1) }
+
+// emitFromPeer queues an event that a peer's offer caused (m.mu held):
+// those may take 3/4 of the queue, the rest is kept for our transfers.
+func (m *Manager) emitFromPeer(e Event) { m.emit(e, 3.0/4) }
+
+func (m *Manager) emit(e Event, share float64) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -811,11 +843,26 @@ func (m *Manager) emitLocked(e Event) {
 		}
 	}
 	if e.Kind == EvProgress && len(m.evq) > 16 {
-		m.dropped++
+		m.stats.ProgressDropped++
+		return
+	}
+	n := eventSize(&e)
+	if len(m.evq) >= int(share*maxEvents) || m.evBytes+n > int(share*maxEventBytes) {
+		m.stats.EventsDropped++
 		return
 	}
 	m.evq = append(m.evq, e)
+	m.evBytes += n
 	m.noteEvents()
+}
+
+// eventSize is about what e takes in memory.
+func eventSize(e *Event) int {
+	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.Text)
+	for _, f := range e.Files {
+		n += 16 + len(f)
+	}
+	return n
 }
 
 // noteEvents wakes pump, without blocking.
@@ -841,7 +888,9 @@ func (m *Manager) pump() {
 			return
 		}
 		e := m.evq[0]
+		m.evq[0] = Event{}
 		m.evq = m.evq[1:]
+		m.evBytes -= eventSize(&e)
 		m.mu.Unlock()
 		m.events <- e
 	}
