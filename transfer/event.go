@@ -39,6 +39,7 @@ const (
 	CodePeerFailed     Code = "peer-failed"    // the peer gave up on it
 	CodeNotAcceptedYet Code = "not-accepted"   // p2pchat stopped while the offer waited
 	CodeTimeout        Code = "timeout"        // given up: the offer was not answered, or no progress, for Config.GiveUpAfter
+	CodeOfferExpired   Code = "offer-expired"  // receiver: the sender stopped repeating its undecided offer, or went offline; it is gone
 )
 
 // Event is one thing that happened to a transfer. Names that came from the

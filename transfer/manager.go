@@ -59,11 +59,20 @@ type Config struct {
 
 // Bounds on what peers can make the manager hold.
 const (
-	maxPending    = 8   // offers waiting for a decision, per peer
+	maxPending    = 8   // offers waiting for a decision, per peer whose name is pinned to its key
 	maxPendingAll = 32  // offers waiting for a decision, in all
 	maxStreams    = 16  // data connections being received at once
 	maxKept       = 200 // finished transfers /transfers remembers
 	ctlQueue      = 256 // control payloads waiting for the manager
+)
+
+// Bounds on what peers can make the manager hold, continued.
+const (
+	// A stranger (a key whose name is pinned to nobody: anyone can make
+	// keys) has one offer waiting at a time, and strangers together half
+	// of maxPendingAll: the other half is kept for known peers.
+	maxPendingStranger  = 1
+	maxPendingStrangers = 16
 
 	// The reader of Events may stall (a -json reader that stopped): what
 	// waits for it is bounded, with 1/4 kept for our own transfers' events.
@@ -86,6 +95,7 @@ const (
 const (
 	tickEvery     = 250 * time.Millisecond // also the shortest interval between progress events (4/s)
 	offerEvery    = 2 * time.Second        // the sender repeats an unanswered offer
+	offerExpire   = 4 * offerEvery         // an undecided offer not repeated for this long is dropped (its sender left)
 	acceptEvery   = 3 * time.Second        // the receiver repeats its accept while no data comes
 	dialMin       = time.Second            // first wait before dialing again
 	dialMax       = 5 * time.Second
@@ -185,6 +195,12 @@ type xfer struct {
 	stallSince time.Time
 	confirmed  int64
 	pauseWhy   string
+
+	// Receiver, while the offer waits for the user: when its sender last
+	// repeated it (offerExpire), and whether the sender was a stranger
+	// (its name pinned to nobody) when it came.
+	lastOffer time.Time
+	stranger  bool
 
 	sessMu sync.Mutex // receiver: one data connection at a time writes the files
 }
@@ -666,6 +682,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	pl := &f.Payload
 	if x := m.byTID[tkey{f.Key, pl.Transfer, false}]; x != nil {
 		x.peerID, x.peerName = f.PeerID, f.Peer
+		x.lastOffer = now
 		switch x.state {
 		case Connecting, Paused, Active:
 			m.sendAccept(x, now)
@@ -682,20 +699,29 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	reply := func(kind wire.Kind, code wire.TransferCode) {
 		_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: kind, Transfer: pl.Transfer, Code: code})
 	}
-	pending, perPeer := 0, 0
+	pending, perPeer, strangers := 0, 0, 0
 	for _, x := range m.all {
 		if !x.out && x.state == Offered {
 			pending++
 			if x.peerKey == f.Key {
 				perPeer++
 			}
+			if x.stranger {
+				strangers++
+			}
 		}
 	}
-	if pending >= maxPendingAll || perPeer >= maxPending {
+	limit := maxPending
+	if !f.Pinned {
+		limit = maxPendingStranger
+	}
+	if pending >= maxPendingAll || perPeer >= limit || (!f.Pinned && strangers >= maxPendingStrangers) {
+		m.stats.OffersBusy++
 		reply(wire.KindReject, wire.CodeBusy)
 		return
 	}
-	x := &xfer{tid: pl.Transfer, peerID: f.PeerID, peerName: f.Peer, peerKey: f.Key, files: pl.Files, state: Offered}
+	x := &xfer{tid: pl.Transfer, peerID: f.PeerID, peerName: f.Peer, peerKey: f.Key, files: pl.Files, state: Offered,
+		stranger: !f.Pinned, lastOffer: now}
 	x.safe = make([]string, len(x.files))
 	x.fileDone = make([]bool, len(x.files))
 	for i, e := range x.files {
@@ -710,7 +736,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		x.total += int64(e.Size)
 	}
 	m.add(x)
-	m.emitLocked(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
+	m.emitFromPeer(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
 		Text: fmt.Sprintf("%s offers %s: /accept %d or /reject %d", x.peerName, x.what(), x.local, x.local)})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
 		m.acceptLocked(x, " (-accept-from)")
@@ -742,6 +768,12 @@ func (m *Manager) tick(now time.Time) {
 		if x.out && m.giveUp(x, now) {
 			continue
 		}
+		if !x.out && x.state == Offered {
+			if now.Sub(x.lastOffer) >= offerExpire || !m.online(x.peerID) {
+				m.expireOffer(x)
+			}
+			continue
+		}
 		if now.Before(x.next) {
 			continue
 		}
@@ -770,6 +802,24 @@ func (m *Manager) tick(now time.Time) {
 			m.wg.Add(1)
 			go m.sendSession(x, addr)
 		}
+	}
+}
+
+// online reports whether the node sees the peer with id online (m.mu
+// held).
+func (m *Manager) online(id string) bool {
+	p, ok := m.node.Peer(id)
+	return ok && p.Online
+}
+
+// expireOffer drops the undecided incoming offer x: its sender stopped
+// repeating it, or went offline (m.mu held). If the sender comes back and
+// repeats it, it is a new offer.
+func (m *Manager) expireOffer(x *xfer) {
+	m.stats.OffersExpired++
+	m.finish(x, Cancelled, CodeOfferExpired, "")
+	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
+		delete(m.byTID, k)
 	}
 }
 

@@ -8,6 +8,8 @@ type Stats struct {
 	OffersRateLimited uint64 // new offers dropped unread: their peer sent more than 4 a second (burst 8); the sender repeats them
 	OffersRateFull    uint64 // new offers dropped unread: the offer rates of 1,024 other peers were being tracked
 	OffersBadName     uint64 // offers refused (bad-offer) for a name that would land outside the downloads folder
+	OffersBusy        uint64 // offers refused (busy): 8 waiting from that peer (1 from a stranger), 16 from strangers, or 32 in all
+	OffersExpired     uint64 // undecided offers dropped: not repeated by their sender for 8 s, or the sender went offline
 
 	// Events for the reader of Events.
 	RefusalsCoalesced uint64 // bad-offer refusals folded into a later event with a Count (one event per peer every 10 s)
