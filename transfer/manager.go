@@ -74,6 +74,13 @@ const (
 	maxPendingStranger  = 1
 	maxPendingStrangers = 16
 
+	// Accepted incoming transfers not finished (each holds a state file
+	// and sends an accept every 3 s while no data comes), whether accepted
+	// by the user or by -accept-from.
+	maxLivePerPeer     = 4
+	maxLiveAll         = 32
+	maxPromisedPerPeer = 1 << 40 // bytes offered in them, per peer
+
 	// The reader of Events may stall (a -json reader that stopped): what
 	// waits for it is bounded, with 1/4 kept for our own transfers' events.
 	maxEvents     = 1024    // events waiting for the reader
@@ -363,7 +370,41 @@ func (m *Manager) Accept(id int) error {
 	if x.state != Offered {
 		return fmt.Errorf("transfer %d is %s already", id, x.state)
 	}
+	if err := m.roomFor(x); err != nil {
+		return err
+	}
 	m.acceptLocked(x, "")
+	return nil
+}
+
+// ErrTooManyTransfers is wrapped by Accept's error when accepting would
+// pass a bound on the transfers being received: 4 per peer or 1 TiB
+// offered in them, 32 in all. The offer keeps waiting.
+var ErrTooManyTransfers = errors.New("transfer: too many transfers being received")
+
+// roomFor says whether incoming offer x may be accepted within the
+// bounds on live incoming transfers (m.mu held).
+func (m *Manager) roomFor(x *xfer) error {
+	all, peer := 0, 0
+	var promised int64
+	for _, y := range m.all {
+		if y.out || y.state == Offered || y.state.Final() {
+			continue
+		}
+		all++
+		if y.peerKey == x.peerKey {
+			peer++
+			promised += y.total
+		}
+	}
+	switch {
+	case all >= maxLiveAll:
+		return fmt.Errorf("%w: %d in all", ErrTooManyTransfers, all)
+	case peer >= maxLivePerPeer:
+		return fmt.Errorf("%w: %d from %s", ErrTooManyTransfers, peer, x.peerName)
+	case promised+x.total > maxPromisedPerPeer:
+		return fmt.Errorf("%w: %s offered by %s in them", ErrTooManyTransfers, FormatBytes(promised), x.peerName)
+	}
 	return nil
 }
 
@@ -739,6 +780,10 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	m.emitFromPeer(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
 		Text: fmt.Sprintf("%s offers %s: /accept %d or /reject %d", x.peerName, x.what(), x.local, x.local)})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
+		if m.roomFor(x) != nil {
+			m.stats.AutoAcceptsHeld++ // it waits for the user
+			return
+		}
 		m.acceptLocked(x, " (-accept-from)")
 	}
 }

@@ -10,6 +10,7 @@ type Stats struct {
 	OffersBadName     uint64 // offers refused (bad-offer) for a name that would land outside the downloads folder
 	OffersBusy        uint64 // offers refused (busy): 8 waiting from that peer (1 from a stranger), 16 from strangers, or 32 in all
 	OffersExpired     uint64 // undecided offers dropped: not repeated by their sender for 8 s, or the sender went offline
+	AutoAcceptsHeld   uint64 // -accept-from offers left for the user: 4 transfers (or 1 TiB) from that peer, or 32 in all, were being received
 
 	// Events for the reader of Events.
 	RefusalsCoalesced uint64 // bad-offer refusals folded into a later event with a Count (one event per peer every 10 s)
