@@ -209,6 +209,12 @@ type xfer struct {
 	lastOffer time.Time
 	stranger  bool
 
+	// lname: receiver, once accepted: the local name of its partial files
+	// (partialName), chosen by us. stateName: its state file's name
+	// (statePath); "" until there is one to keep.
+	lname     string
+	stateName string
+
 	sessMu sync.Mutex // receiver: one data connection at a time writes the files
 }
 
@@ -309,6 +315,7 @@ func (m *Manager) Send(peerID string, paths []string) (int, error) {
 		rand.Read(b[:])
 		x.tid = binary.BigEndian.Uint64(b[:])
 	}
+	x.stateName = outStateName(x)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -410,6 +417,8 @@ func (m *Manager) roomFor(x *xfer) error {
 
 func (m *Manager) acceptLocked(x *xfer, why string) {
 	rand.Read(x.key[:])
+	x.lname = newLocalName()
+	x.stateName = x.lname + ".json"
 	x.state, _ = step(x.state, inAccept)
 	x.hashers = make([]*fileHash, len(x.files))
 	x.final = make([]string, len(x.files))
@@ -736,6 +745,15 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	}
 	if !m.allowOffer(f.Key, now) {
 		return // unread and unanswered: an honest sender repeats it
+	}
+	for _, y := range m.all {
+		if !y.out && !y.state.Final() && y.tid == pl.Transfer {
+			// Another sender's live transfer has this id: ids are random,
+			// so this one is made up. Refused, whoever sent it.
+			m.stats.OffersCollided++
+			_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: wire.KindReject, Transfer: pl.Transfer, Code: wire.CodeBusy})
+			return
+		}
 	}
 	reply := func(kind wire.Kind, code wire.TransferCode) {
 		_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: kind, Transfer: pl.Transfer, Code: code})

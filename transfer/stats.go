@@ -9,6 +9,7 @@ type Stats struct {
 	OffersRateFull    uint64 // new offers dropped unread: the offer rates of 1,024 other peers were being tracked
 	OffersBadName     uint64 // offers refused (bad-offer) for a name that would land outside the downloads folder
 	OffersBusy        uint64 // offers refused (busy): 8 waiting from that peer (1 from a stranger), 16 from strangers, or 32 in all
+	OffersCollided    uint64 // offers refused (busy): their id is that of another sender's live incoming transfer
 	OffersExpired     uint64 // undecided offers dropped: not repeated by their sender for 8 s, or the sender went offline
 	AutoAcceptsHeld   uint64 // -accept-from offers left for the user: 4 transfers (or 1 TiB) from that peer, or 32 in all, were being received
 

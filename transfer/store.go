@@ -18,6 +18,7 @@ import (
 type saved struct {
 	Out      bool        `json:"out"`
 	TID      string      `json:"tid"`
+	Local    string      `json:"local,omitempty"` // receiver: the local name of the partial files (partialName)
 	PeerKey  string      `json:"peer_key"`
 	PeerName string      `json:"peer_name"`
 	Key      string      `json:"key,omitempty"`
@@ -34,16 +35,24 @@ type savedFile struct {
 	Final  string `json:"final,omitempty"`
 }
 
+// outStateName is the name of outgoing transfer x's state file in
+// Config.StateDir: its id and the whole key of its peer.
+func outStateName(x *xfer) string {
+	return fmt.Sprintf("out-%016x-%s.json", x.tid, hex.EncodeToString(x.peerKey[:]))
+}
+
 // statePath is where x is kept: "" if it is not kept.
 func (m *Manager) statePath(x *xfer) string {
-	name := fmt.Sprintf("%016x-%s.json", x.tid, hex.EncodeToString(x.peerKey[:4]))
+	if x.stateName == "" {
+		return ""
+	}
 	if x.out {
 		if m.cfg.StateDir == "" {
 			return ""
 		}
-		return filepath.Join(m.cfg.StateDir, "out-"+name)
+		return filepath.Join(m.cfg.StateDir, x.stateName)
 	}
-	return filepath.Join(m.cfg.Downloads, partialDir, name)
+	return filepath.Join(m.cfg.Downloads, partialDir, x.stateName)
 }
 
 // save writes x's state (m.mu held). Only accepted transfers (and our
@@ -53,7 +62,7 @@ func (m *Manager) save(x *xfer) error {
 	if p == "" || x.state.Final() || (!x.out && x.state == Offered) {
 		return nil
 	}
-	s := saved{Out: x.out, TID: fmt.Sprintf("%016x", x.tid), PeerKey: hex.EncodeToString(x.peerKey[:]), PeerName: x.peerName}
+	s := saved{Out: x.out, TID: fmt.Sprintf("%016x", x.tid), Local: x.lname, PeerKey: hex.EncodeToString(x.peerKey[:]), PeerName: x.peerName}
 	if x.key != ([32]byte{}) {
 		s.Key = hex.EncodeToString(x.key[:])
 	}
@@ -90,9 +99,9 @@ func (m *Manager) forget(x *xfer) {
 	if p := m.statePath(x); p != "" {
 		os.Remove(p)
 	}
-	if !x.out {
+	if !x.out && x.lname != "" { // accepted: it may have partial files
 		for i := range x.files {
-			_ = m.root.Remove(partialName(x.tid, i))
+			_ = m.root.Remove(partialName(x, i))
 		}
 	}
 }
@@ -133,9 +142,18 @@ func (m *Manager) loadOne(p string) (*xfer, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
 	}
-	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true}
+	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true, stateName: filepath.Base(p)}
 	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
 		return nil, fmt.Errorf("bad transfer id %q", s.TID)
+	}
+	if !s.Out {
+		x.lname = s.Local
+		if x.lname == "" {
+			x.lname = fmt.Sprintf("%016x", x.tid) // an earlier version's: named by the id
+		}
+		if !validLocalName(x.lname) {
+			return nil, fmt.Errorf("bad local name %q", s.Local)
+		}
 	}
 	if err := unhex32(s.PeerKey, &x.peerKey); err != nil {
 		return nil, err
