@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -224,8 +223,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Downloads, partialDir), 0o700); err != nil {
-		return nil, fmt.Errorf("transfer: downloads folder %s is unusable: %w", cfg.Downloads, err)
+	if err := partialFolder(cfg.Downloads); err != nil {
+		return nil, err
 	}
 	root, err := os.OpenRoot(cfg.Downloads)
 	if err != nil {

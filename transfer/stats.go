@@ -13,6 +13,9 @@ type Stats struct {
 	OffersExpired     uint64 // undecided offers dropped: not repeated by their sender for 8 s, or the sender went offline
 	AutoAcceptsHeld   uint64 // -accept-from offers left for the user: 4 transfers (or 1 TiB) from that peer, or 32 in all, were being received
 
+	// State files.
+	StatesRefused uint64 // state files not taken in at start: damaged, or in the wrong folder for their direction (an outgoing one in the downloads folder)
+
 	// Events for the reader of Events.
 	RefusalsCoalesced uint64 // bad-offer refusals folded into a later event with a Count (one event per peer every 10 s)
 	RefusalsUnsaid    uint64 // bad-offer refusals never reported: the refusals of 256 other peers were being counted

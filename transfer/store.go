@@ -109,31 +109,40 @@ func (m *Manager) forget(x *xfer) {
 // load takes in the transfers kept by an earlier run: they are paused and
 // resume when their peer is back.
 func (m *Manager) load() {
-	var paths []string
-	if ps, err := filepath.Glob(filepath.Join(m.cfg.Downloads, partialDir, "*.json")); err == nil {
-		paths = append(paths, ps...)
+	type place struct {
+		pattern string
+		out     bool // what states it may hold
 	}
+	// Received transfers are kept next to their partial files, ours in
+	// HOME: a state file is taken only from its own place. The downloads
+	// folder may be shared: an outgoing state planted there would send
+	// any file we can read.
+	places := []place{{filepath.Join(m.cfg.Downloads, partialDir, "*.json"), false}}
 	if m.cfg.StateDir != "" {
-		if ps, err := filepath.Glob(filepath.Join(m.cfg.StateDir, "out-*.json")); err == nil {
-			paths = append(paths, ps...)
-		}
+		places = append(places, place{filepath.Join(m.cfg.StateDir, "out-*.json"), true})
 	}
-	for _, p := range paths {
-		x, err := m.loadOne(p)
-		if err != nil {
-			m.log.Warn("transfer: ignoring a damaged state file", "path", p, "err", err)
-			continue
+	for _, pl := range places {
+		paths, _ := filepath.Glob(pl.pattern)
+		for _, p := range paths {
+			x, err := m.loadOne(p, pl.out)
+			if err != nil {
+				m.stats.StatesRefused++
+				m.log.Warn("transfer: ignoring a state file", "path", p, "err", err)
+				continue
+			}
+			if m.byTID[tkey{x.peerKey, x.tid, x.out}] != nil {
+				continue
+			}
+			m.add(x)
+			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
+				Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back (/cancel %d drops it)", x.what(), x.dir("to", "from"), x.peerName, x.peerName, x.local)})
 		}
-		if m.byTID[tkey{x.peerKey, x.tid, x.out}] != nil {
-			continue
-		}
-		m.add(x)
-		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
-			Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back (/cancel %d drops it)", x.what(), x.dir("to", "from"), x.peerName, x.peerName, x.local)})
 	}
 }
 
-func (m *Manager) loadOne(p string) (*xfer, error) {
+// loadOne reads the state file at p, which must be of an outgoing
+// transfer if out, else of an incoming one.
+func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 	b, err := os.ReadFile(p)
 	if err != nil {
 		return nil, err
@@ -141,6 +150,9 @@ func (m *Manager) loadOne(p string) (*xfer, error) {
 	var s saved
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
+	}
+	if s.Out != out {
+		return nil, fmt.Errorf("the state of an %s transfer, in the place of %s ones", map[bool]string{true: "outgoing", false: "incoming"}[s.Out], map[bool]string{true: "outgoing", false: "incoming"}[out])
 	}
 	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true, stateName: filepath.Base(p)}
 	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
