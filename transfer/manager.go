@@ -120,6 +120,11 @@ type Manager struct {
 	root  *os.Root // the downloads folder
 	ctl   chan peer.FileMsg
 	slots chan struct{} // incoming data connections
+	// The saver goroutine: woken by saveNote, stopped by saveStop once
+	// everything else has, closes saverDone when all is written.
+	saveNote  chan struct{}
+	saveStop  chan struct{}
+	saverDone chan struct{}
 
 	mu       sync.Mutex
 	next     int
@@ -140,6 +145,11 @@ type Manager struct {
 	// peer (refuseOffer); tick forgets idle entries.
 	offerRate map[[32]byte]*bucket
 	refusals  map[[32]byte]*refusal
+	// State files to write or remove (queueState), in order, for the
+	// saver goroutine; saving: it is writing a batch.
+	saveq     map[stateKey]*stateOp
+	saveOrder []stateKey
+	saving    bool
 
 	busyMu sync.Mutex
 	busyN  int // data connections moving files (Config.Busy)
@@ -235,6 +245,8 @@ func New(cfg Config) (*Manager, error) {
 		ctl: make(chan peer.FileMsg, ctlQueue), slots: make(chan struct{}, maxStreams),
 		all: map[int]*xfer{}, byTID: map[tkey]*xfer{}, accept: map[string]bool{},
 		offerRate: map[[32]byte]*bucket{}, refusals: map[[32]byte]*refusal{},
+		saveq: map[stateKey]*stateOp{}, saveNote: make(chan struct{}, 1),
+		saveStop: make(chan struct{}), saverDone: make(chan struct{}),
 		events: make(chan Event, 64), done: make(chan struct{}), evNote: make(chan struct{}, 1),
 	}
 	for _, n := range cfg.AcceptFrom {
@@ -253,6 +265,7 @@ func New(cfg Config) (*Manager, error) {
 	m.wg.Add(1)
 	go m.loop()
 	go m.pump()
+	go m.saver(m.saveStop, m.saverDone)
 	return m, nil
 }
 
@@ -285,6 +298,8 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	close(m.done)
 	m.wg.Wait()
+	close(m.saveStop) // what the transfers queued is written before the root closes
+	<-m.saverDone
 	return m.root.Close()
 }
 
@@ -1003,7 +1018,13 @@ func (m *Manager) pump() {
 		m.evq[0] = Event{}
 		m.evq = m.evq[1:]
 		m.evBytes -= eventSize(&e)
+		pending := len(m.saveOrder) > 0 || m.saving
 		m.mu.Unlock()
+		if pending {
+			// What the event says is on disk when it is read (a state
+			// file written or removed before it was emitted).
+			m.flushState()
+		}
 		m.events <- e
 	}
 }
