@@ -112,34 +112,40 @@ const (
 )
 
 // Manager runs the transfers of one node, both ways.
+//
+// Goroutines: loop (control payloads, tick), pump (Events), saver (state
+// files), prepare (hashing an offer), one per data connection (sendSession,
+// recvSession and readResults), and the node's and streams' callers.
 type Manager struct {
-	cfg   Config
-	node  Node
-	pub   [32]byte
-	log   *slog.Logger
-	root  *os.Root // the downloads folder
-	ctl   chan peer.FileMsg
-	slots chan struct{} // incoming data connections
-	// The saver goroutine: woken by saveNote, stopped by saveStop once
-	// everything else has, closes saverDone when all is written.
-	saveNote  chan struct{}
-	saveStop  chan struct{}
-	saverDone chan struct{}
+	// Set by New, never changed after.
+	cfg       Config
+	node      Node
+	pub       [32]byte
+	log       *slog.Logger
+	root      *os.Root          // the downloads folder
+	accept    map[string]bool   // Config.AcceptFrom; read only
+	ctl       chan peer.FileMsg // control payloads for loop
+	slots     chan struct{}     // incoming data connections
+	events    chan Event        // Events; pump sends, and closes it
+	done      chan struct{}     // closed by Close
+	evNote    chan struct{}     // a token: evq has something, or the manager closed
+	saveNote  chan struct{}     // a token: saveq has something
+	saveStop  chan struct{}     // closed by Close once everything but the saver stopped
+	saverDone chan struct{}     // closed by the saver when all is written
+	wg        sync.WaitGroup    // loop, prepare and the data connections' goroutines
 
+	// mu guards these, and the fields of every xfer marked so (below).
+	// State files are written and removed without it (saver), and
+	// Config.Busy is never called under it.
 	mu       sync.Mutex
-	next     int
+	closed   bool
+	next     int // the last local id given
 	all      map[int]*xfer
 	byTID    map[tkey]*xfer
-	accept   map[string]bool
-	evq      []Event
-	evNote   chan struct{} // a token: evq has something, or the manager closed
-	changed  chan struct{}
-	closed   bool
-	events   chan Event
-	done     chan struct{}
-	wg       sync.WaitGroup
-	evBytes  int // eventSize of what evq holds
-	finished []int
+	finished []int         // local ids of final transfers, oldest first (maxKept)
+	changed  chan struct{} // closed at the next change (changes, signal)
+	evq      []Event       // events for pump
+	evBytes  int           // eventSize of what evq holds
 	stats    Stats
 	// New offers per peer (allowOffer), and refusals not said yet per
 	// peer (refuseOffer); tick forgets idle entries.
@@ -152,7 +158,7 @@ type Manager struct {
 	saving    bool
 
 	busyMu sync.Mutex
-	busyN  int // data connections moving files (Config.Busy)
+	busyN  int // data connections moving files (Config.Busy); busyMu
 }
 
 // tkey identifies a transfer: the peer's key and the sender's id for it.
@@ -162,36 +168,60 @@ type tkey struct {
 	out  bool
 }
 
-// xfer is one transfer (Manager.mu).
+// xfer is one transfer. Its fields are in three groups, by who may
+// touch them:
+//
+//   - fixed: set before the xfer is added to Manager.all (or, where said,
+//     once under Manager.mu before any data connection can find it), never
+//     changed after; read without a lock;
+//   - guarded by Manager.mu;
+//   - owned by the receiving data connection's goroutine, which holds
+//     sessMu for as long as it runs (one connection at a time writes the
+//     files).
 type xfer struct {
-	local    int
-	tid      uint64
-	out      bool
+	// Fixed.
+	local   int
+	tid     uint64
+	out     bool
+	peerKey [32]byte
+	// files is as offered (the sender's names). The sender fills in the
+	// SHA-256s under Manager.mu in prepare, before ready; fixed after.
+	files    []wire.FileEntry
+	srcs     []string // sender: the source paths
+	safe     []string // receiver: sanitised names
+	total    int64
+	stranger bool // receiver: the sender's name was pinned to nobody when it offered
+	// lname: receiver: the local name of the partial files (partialName),
+	// chosen by us at the accept, under Manager.mu, before any data
+	// connection is let in. stateName: the state file's name (statePath),
+	// set at Send, at the accept or by load.
+	lname     string
+	stateName string
+
+	// Guarded by Manager.mu.
 	peerID   string
 	peerName string
-	peerKey  [32]byte
-	files    []wire.FileEntry // as offered (the sender's names)
-	srcs     []string         // sender: the source paths
-	stamps   []fileStamp      // sender: size and mtime when hashed
-	safe     []string         // receiver: sanitised names
-	key      [32]byte         // the transfer key, once accepted
+	stamps   []fileStamp // sender: size and mtime when hashed (data connections copy it under mu)
+	key      [32]byte    // the transfer key, once accepted
 	state    State
 	code     Code
-	total    int64
-	moved    int64  // bytes on the receiver's disk, as far as we know
-	fileDone []bool // verified
-	final    []string
-	conn     net.Conn // the data connection, while one runs
-	dialing  bool
-	attempts int
-	next     time.Time // next offer, accept or dial
-	wasLive  bool      // data flowed once: a new connection is a resume
-	ready    bool      // sender: hashed, the offer can go out
-	sess     time.Time // when the current connection started
-	sessAt   int64     // moved when it started
-	lastProg time.Time
-	progAt   int64
-	hashers  []*fileHash // receiver: running SHA-256 per file
+	moved    int64 // bytes on the receiver's disk, as far as we know
+	// fileDone (verified) and final (where each file landed): on the
+	// receiver, only the data connection's goroutine writes them (under
+	// mu too), so it reads them without mu.
+	fileDone  []bool
+	final     []string
+	conn      net.Conn // the data connection, while one runs
+	dialing   bool
+	attempts  int
+	next      time.Time // next offer, accept or dial
+	wasLive   bool      // data flowed once: a new connection is a resume
+	ready     bool      // sender: hashed, the offer can go out
+	sess      time.Time // when the current connection started
+	sessAt    int64     // moved when it started
+	lastProg  time.Time
+	progAt    int64
+	lastOffer time.Time // receiver, while the offer waits: when its sender last repeated it (offerExpire)
 	// The peer's cancel that came while a data connection ran: that
 	// connection's end says more precisely what happened (a verdict travels
 	// on it), so the cancel decides only if it does not (see ended).
@@ -203,7 +233,6 @@ type xfer struct {
 	pauseShown    Code
 	resumePending bool
 	resumeAt      int64
-
 	// Giving up (Config.GiveUpAfter), sender only: when the offer went
 	// out, when the transfer last made progress (zero: not yet looked at),
 	// the most the receiver said it had, and why it last paused.
@@ -212,19 +241,12 @@ type xfer struct {
 	confirmed  int64
 	pauseWhy   string
 
-	// Receiver, while the offer waits for the user: when its sender last
-	// repeated it (offerExpire), and whether the sender was a stranger
-	// (its name pinned to nobody) when it came.
-	lastOffer time.Time
-	stranger  bool
-
-	// lname: receiver, once accepted: the local name of its partial files
-	// (partialName), chosen by us. stateName: its state file's name
-	// (statePath); "" until there is one to keep.
-	lname     string
-	stateName string
-
-	sessMu sync.Mutex // receiver: one data connection at a time writes the files
+	// Receiver, owned by the data connection holding sessMu: the running
+	// SHA-256 of each file (the slice is made at the accept or by load,
+	// under Manager.mu, before any connection; its elements are the
+	// connection's), and the partial files' contents.
+	sessMu  sync.Mutex
+	hashers []*fileHash
 }
 
 // New starts a manager and takes over the node's transfer payloads and
