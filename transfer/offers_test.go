@@ -100,3 +100,27 @@ func TestStrangerOffersCapped(t *testing.T) {
 		}
 	})
 }
+
+// TestOfferDroppedWhenSenderOffline: an undecided offer whose sender the
+// node sees go offline is dropped at the next tick, without waiting for
+// it to stop repeating; the offer of a peer still online stays.
+func TestOfferDroppedWhenSenderOffline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newFakeSide(t, true, nil)
+		bob, carol := s.n.addPeer("bob", true), s.n.addPeer("carol", true)
+		s.n.deliver(bob.offer(1, "b.txt", 10))
+		s.n.deliver(carol.offer(2, "c.txt", 10))
+		synctest.Wait()
+		s.n.setOnline(bob, false)
+		time.Sleep(2 * tickEvery)
+		synctest.Wait()
+		var waiting []string
+		for _, in := range s.listed(func(in Info) bool { return in.State == Offered }) {
+			waiting = append(waiting, in.Peer)
+		}
+		t.Logf("%v after bob went offline: offers waiting from %v", 2*tickEvery, waiting)
+		if len(waiting) != 1 || waiting[0] != "carol" {
+			t.Errorf("offers waiting from %v, want carol's only", waiting)
+		}
+	})
+}
