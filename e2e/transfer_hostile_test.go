@@ -332,6 +332,15 @@ func TestTransferHostileSender(t *testing.T) {
 	}
 
 	// Bob's side: every refusal and every lie told, once each kind.
+	// Refusals of one peer come once every 10 s, the later ones together
+	// with their count: wait for all four to be told.
+	told := 0
+	bob.WaitFrom(t, bm, 30*time.Second, func(e Event) bool {
+		if v, ok := tfOf(e); ok && v.Code == "bad-offer" {
+			told += max(v.Count, 1)
+		}
+		return told >= 4
+	})
 	evs := bob.Events()[bm:]
 	count := func(code string) (n int, reasons []string) {
 		for _, e := range evs {
@@ -340,7 +349,7 @@ func TestTransferHostileSender(t *testing.T) {
 			}
 			v := decodeTF(t, e)
 			if v.Code == code {
-				n++
+				n += max(v.Count, 1)
 				reasons = append(reasons, v.Reason)
 			}
 		}

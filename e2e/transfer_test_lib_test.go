@@ -30,6 +30,7 @@ type tfEvent struct {
 	Code      string   `json:"code"`
 	Resumable bool     `json:"resumable"`
 	Reason    string   `json:"reason"`
+	Count     int      `json:"count"` // bad-offer: the refused offers the line stands for
 }
 
 func decodeTF(t *testing.T, e Event) tfEvent {
@@ -39,6 +40,15 @@ func decodeTF(t *testing.T, e Event) tfEvent {
 		t.Fatalf("%s: %v", e.Raw, err)
 	}
 	return v
+}
+
+// tfOf decodes e if it is a transfer-failed event.
+func tfOf(e Event) (tfEvent, bool) {
+	var v tfEvent
+	if e.Event != "transfer-failed" || e.Decode(&v) != nil {
+		return v, false
+	}
+	return v, true
 }
 
 func isTF(kind string, f func(tfEvent) bool) func(Event) bool {

@@ -171,9 +171,12 @@
 // transfer-resumed; with false it is over. CODE (transfer.Code): rejected,
 // cancelled, peer-cancelled, link-lost, hash-mismatch, source-changed,
 // source-error, disk-error, bad-offer, busy, unknown, protocol, stopped,
-// peer-failed, not-accepted, timeout (a script gave up, see above). An
-// offer with a name that would leave the downloads folder gives a
-// transfer-failed with "id":0 and code bad-offer.
+// peer-failed, not-accepted, timeout (a script gave up, see above),
+// offer-expired (an offer waiting for /accept whose sender stopped
+// repeating it or went offline). An offer with a name that would leave
+// the downloads folder gives a transfer-failed with "id":0 and code
+// bad-offer; such refusals come at most once per peer every 10 s, with
+// "count": the offers the line stands for.
 //
 // Answers to commands (no "time"):
 //

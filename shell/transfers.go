@@ -161,7 +161,7 @@ func (s *session) printTransfer(e transfer.Event) {
 		return
 	}
 	stamp := e.Time.Format("15:04")
-	text := Sanitize(oneLine(e.Text))
+	text := Sanitize(oneLine(transferText(e)))
 	switch e.Kind {
 	case transfer.EvFailed:
 		s.pr.print(stamp+" ! "+text, false)
@@ -288,6 +288,7 @@ type jsonTransferFailed struct {
 	Code      string `json:"code"`
 	Resumable bool   `json:"resumable"`
 	Reason    string `json:"reason"`
+	Count     int    `json:"count,omitempty"` // bad-offer: the offers this line stands for
 	Time      string `json:"time"`
 }
 
@@ -326,8 +327,25 @@ func transferJSON(e transfer.Event) any {
 	case transfer.EvDone:
 		return jsonTransferDone{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, e.Path, e.Bytes, e.SHA256, e.Last, ts}
 	case transfer.EvFailed:
-		return jsonTransferFailed{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, string(e.Code), e.Resumable, e.Text, ts}
+		return jsonTransferFailed{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, string(e.Code), e.Resumable, transferText(e), e.Count, ts}
 	default: // accepted, transfer-resumed
 		return jsonTransferState{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, e.Bytes, e.Total, ts}
 	}
+}
+
+// transferText is what a transfer event says: its text, or words for the
+// codes that come without one, with a bad-offer refusal's count.
+func transferText(e transfer.Event) string {
+	text := e.Text
+	switch {
+	case text != "":
+	case e.Code == transfer.CodeOfferExpired:
+		text = fmt.Sprintf("%s's offer %d is gone: %s stopped repeating it or went offline", e.Peer, e.ID, e.Peer)
+	default:
+		text = fmt.Sprintf("transfer %d: %s", e.ID, e.Code)
+	}
+	if e.Code == transfer.CodeBadOffer && e.Count > 1 {
+		text += fmt.Sprintf(" (%d offers refused like this)", e.Count)
+	}
+	return text
 }

@@ -39,6 +39,7 @@ const (
 	CodePeerFailed     Code = "peer-failed"    // the peer gave up on it
 	CodeNotAcceptedYet Code = "not-accepted"   // p2pchat stopped while the offer waited
 	CodeTimeout        Code = "timeout"        // given up: the offer was not answered, or no progress, for Config.GiveUpAfter
+	CodeOfferExpired   Code = "offer-expired"  // receiver: the sender stopped repeating its undecided offer, or went offline; it is gone
 )
 
 // Event is one thing that happened to a transfer. Names that came from the
@@ -60,7 +61,12 @@ type Event struct {
 	Last      bool     // done: the transfer is complete
 	Code      Code     // failed
 	Resumable bool     // failed: not final, it continues when possible
-	Text      string   // for people
+	// Count: failed with code bad-offer (ID 0): the offers of that peer
+	// this event stands for. Refusals are reported at most once a peer
+	// every 10 s: the first at once, the next ones together, with the
+	// latest one's name.
+	Count int
+	Text  string // for people
 }
 
 // Info is one transfer as /transfers lists it.

@@ -1,7 +1,9 @@
 package transfer
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -136,10 +138,28 @@ type fileHash struct {
 	at int64
 }
 
-// partialName is where file i of transfer tid is received, inside the
-// downloads folder.
-func partialName(tid uint64, i int) string {
-	return fmt.Sprintf("%s/%016x-%d.part", partialDir, tid, i)
+// partialName is where file i of incoming transfer x is received, inside
+// the downloads folder: under x's local name, chosen by us at the accept,
+// so that no peer can name (or guess) another transfer's files.
+func partialName(x *xfer, i int) string {
+	return fmt.Sprintf("%s/%s-%d.part", partialDir, x.lname, i)
+}
+
+// newLocalName is a fresh local name for an accepted incoming transfer.
+func newLocalName() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// validLocalName reports whether s can be a local name from a state file:
+// ours (32 hex digits) or an earlier version's (the transfer id, 16).
+func validLocalName(s string) bool {
+	if len(s) != 32 && len(s) != 16 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // shortName is a name cut for one line of text.

@@ -20,9 +20,17 @@ func TestHostileNamesRefused(t *testing.T) {
 	for i, name := range []string{"../../.bashrc", "/etc/passwd", `C:\x`, `..\..\x`} {
 		b.m.onControl(peer.FileMsg{PeerID: alice.ID, Peer: "alice", Key: aliceKey,
 			Payload: wire.Payload{Kind: wire.KindOffer, Transfer: uint64(100 + i), Files: []wire.FileEntry{{Name: "ok.txt", Size: 1}, {Name: name, Size: 1}}}}, time.Now())
-		if e := b.await(t, "refusal", kind(EvFailed)); e.Code != CodeBadOffer {
-			t.Errorf("%q: %+v", name, e)
-		}
+	}
+	// The first refusal is said at once, the next ones of that peer
+	// together, with their count, refusalEvery later.
+	if e := b.await(t, "refusal", kind(EvFailed)); e.Code != CodeBadOffer || e.Count != 1 {
+		t.Errorf("first refusal: %+v", e)
+	}
+	b.m.mu.Lock()
+	b.m.tickPeers(time.Now().Add(refusalEvery))
+	b.m.mu.Unlock()
+	if e := b.await(t, "refusals", kind(EvFailed)); e.Code != CodeBadOffer || e.Count != 3 {
+		t.Errorf("the next refusals: %+v, want one bad-offer event with Count 3", e)
 	}
 	if l := b.m.List(); len(l) != 0 {
 		t.Errorf("refused offers are listed: %+v", l)

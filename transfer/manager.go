@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -59,17 +58,50 @@ type Config struct {
 
 // Bounds on what peers can make the manager hold.
 const (
-	maxPending    = 8   // offers waiting for a decision, per peer
+	maxPending    = 8   // offers waiting for a decision, per peer whose name is pinned to its key
 	maxPendingAll = 32  // offers waiting for a decision, in all
 	maxStreams    = 16  // data connections being received at once
 	maxKept       = 200 // finished transfers /transfers remembers
 	ctlQueue      = 256 // control payloads waiting for the manager
 )
 
+// Bounds on what peers can make the manager hold, continued.
+const (
+	// A stranger (a key whose name is pinned to nobody: anyone can make
+	// keys) has one offer waiting at a time, and strangers together half
+	// of maxPendingAll: the other half is kept for known peers.
+	maxPendingStranger  = 1
+	maxPendingStrangers = 16
+
+	// Accepted incoming transfers not finished (each holds a state file
+	// and sends an accept every 3 s while no data comes), whether accepted
+	// by the user or by -accept-from.
+	maxLivePerPeer     = 4
+	maxLiveAll         = 32
+	maxPromisedPerPeer = 1 << 40 // bytes offered in them, per peer
+
+	// The reader of Events may stall (a -json reader that stopped): what
+	// waits for it is bounded, with 1/4 kept for our own transfers' events.
+	maxEvents     = 1024    // events waiting for the reader
+	maxEventBytes = 1 << 20 // their names and texts (eventSize)
+
+	// New offers a peer may make (a token bucket per key, before anything
+	// else is looked at), and how many peers are tracked at once.
+	offerRate   = 4 // a second
+	offerBurst  = 8
+	maxRateKeys = 1024
+
+	// Refusals of bad offers are said once per peer per refusalEvery,
+	// with a count; that many peers' refusals are counted at once.
+	refusalEvery   = 10 * time.Second
+	maxRefusalKeys = 256
+)
+
 // Timing of the control protocol.
 const (
 	tickEvery     = 250 * time.Millisecond // also the shortest interval between progress events (4/s)
 	offerEvery    = 2 * time.Second        // the sender repeats an unanswered offer
+	offerExpire   = 4 * offerEvery         // an undecided offer not repeated for this long is dropped (its sender left)
 	acceptEvery   = 3 * time.Second        // the receiver repeats its accept while no data comes
 	dialMin       = time.Second            // first wait before dialing again
 	dialMax       = 5 * time.Second
@@ -80,32 +112,53 @@ const (
 )
 
 // Manager runs the transfers of one node, both ways.
+//
+// Goroutines: loop (control payloads, tick), pump (Events), saver (state
+// files), prepare (hashing an offer), one per data connection (sendSession,
+// recvSession and readResults), and the node's and streams' callers.
 type Manager struct {
-	cfg   Config
-	node  Node
-	pub   [32]byte
-	log   *slog.Logger
-	root  *os.Root // the downloads folder
-	ctl   chan peer.FileMsg
-	slots chan struct{} // incoming data connections
+	// Set by New, never changed after.
+	cfg       Config
+	node      Node
+	pub       [32]byte
+	log       *slog.Logger
+	root      *os.Root          // the downloads folder
+	accept    map[string]bool   // Config.AcceptFrom; read only
+	ctl       chan peer.FileMsg // control payloads for loop
+	slots     chan struct{}     // incoming data connections
+	events    chan Event        // Events; pump sends, and closes it
+	done      chan struct{}     // closed by Close
+	evNote    chan struct{}     // a token: evq has something, or the manager closed
+	saveNote  chan struct{}     // a token: saveq has something
+	saveStop  chan struct{}     // closed by Close once everything but the saver stopped
+	saverDone chan struct{}     // closed by the saver when all is written
+	wg        sync.WaitGroup    // loop, prepare and the data connections' goroutines
 
+	// mu guards these, and the fields of every xfer marked so (below).
+	// State files are written and removed without it (saver), and
+	// Config.Busy is never called under it.
 	mu       sync.Mutex
-	next     int
+	closed   bool
+	next     int // the last local id given
 	all      map[int]*xfer
 	byTID    map[tkey]*xfer
-	accept   map[string]bool
-	evq      []Event
-	evCond   *sync.Cond
-	changed  chan struct{}
-	closed   bool
-	events   chan Event
-	done     chan struct{}
-	wg       sync.WaitGroup
-	dropped  int // progress events dropped for a slow reader
-	finished []int
+	finished []int         // local ids of final transfers, oldest first (maxKept)
+	changed  chan struct{} // closed at the next change (changes, signal)
+	evq      []Event       // events for pump
+	evBytes  int           // eventSize of what evq holds
+	stats    Stats
+	// New offers per peer (allowOffer), and refusals not said yet per
+	// peer (refuseOffer); tick forgets idle entries.
+	offerRate map[[32]byte]*bucket
+	refusals  map[[32]byte]*refusal
+	// State files to write or remove (queueState), in order, for the
+	// saver goroutine; saving: it is writing a batch.
+	saveq     map[stateKey]*stateOp
+	saveOrder []stateKey
+	saving    bool
 
 	busyMu sync.Mutex
-	busyN  int // data connections moving files (Config.Busy)
+	busyN  int // data connections moving files (Config.Busy); busyMu
 }
 
 // tkey identifies a transfer: the peer's key and the sender's id for it.
@@ -115,36 +168,60 @@ type tkey struct {
 	out  bool
 }
 
-// xfer is one transfer (Manager.mu).
+// xfer is one transfer. Its fields are in three groups, by who may
+// touch them:
+//
+//   - fixed: set before the xfer is added to Manager.all (or, where said,
+//     once under Manager.mu before any data connection can find it), never
+//     changed after; read without a lock;
+//   - guarded by Manager.mu;
+//   - owned by the receiving data connection's goroutine, which holds
+//     sessMu for as long as it runs (one connection at a time writes the
+//     files).
 type xfer struct {
-	local    int
-	tid      uint64
-	out      bool
+	// Fixed.
+	local   int
+	tid     uint64
+	out     bool
+	peerKey [32]byte
+	// files is as offered (the sender's names). The sender fills in the
+	// SHA-256s under Manager.mu in prepare, before ready; fixed after.
+	files    []wire.FileEntry
+	srcs     []string // sender: the source paths
+	safe     []string // receiver: sanitised names
+	total    int64
+	stranger bool // receiver: the sender's name was pinned to nobody when it offered
+	// lname: receiver: the local name of the partial files (partialName),
+	// chosen by us at the accept, under Manager.mu, before any data
+	// connection is let in. stateName: the state file's name (statePath),
+	// set at Send, at the accept or by load.
+	lname     string
+	stateName string
+
+	// Guarded by Manager.mu.
 	peerID   string
 	peerName string
-	peerKey  [32]byte
-	files    []wire.FileEntry // as offered (the sender's names)
-	srcs     []string         // sender: the source paths
-	stamps   []fileStamp      // sender: size and mtime when hashed
-	safe     []string         // receiver: sanitised names
-	key      [32]byte         // the transfer key, once accepted
+	stamps   []fileStamp // sender: size and mtime when hashed (data connections copy it under mu)
+	key      [32]byte    // the transfer key, once accepted
 	state    State
 	code     Code
-	total    int64
-	moved    int64  // bytes on the receiver's disk, as far as we know
-	fileDone []bool // verified
-	final    []string
-	conn     net.Conn // the data connection, while one runs
-	dialing  bool
-	attempts int
-	next     time.Time // next offer, accept or dial
-	wasLive  bool      // data flowed once: a new connection is a resume
-	ready    bool      // sender: hashed, the offer can go out
-	sess     time.Time // when the current connection started
-	sessAt   int64     // moved when it started
-	lastProg time.Time
-	progAt   int64
-	hashers  []*fileHash // receiver: running SHA-256 per file
+	moved    int64 // bytes on the receiver's disk, as far as we know
+	// fileDone (verified) and final (where each file landed): on the
+	// receiver, only the data connection's goroutine writes them (under
+	// mu too), so it reads them without mu.
+	fileDone  []bool
+	final     []string
+	conn      net.Conn // the data connection, while one runs
+	dialing   bool
+	attempts  int
+	next      time.Time // next offer, accept or dial
+	wasLive   bool      // data flowed once: a new connection is a resume
+	ready     bool      // sender: hashed, the offer can go out
+	sess      time.Time // when the current connection started
+	sessAt    int64     // moved when it started
+	lastProg  time.Time
+	progAt    int64
+	lastOffer time.Time // receiver, while the offer waits: when its sender last repeated it (offerExpire)
 	// The peer's cancel that came while a data connection ran: that
 	// connection's end says more precisely what happened (a verdict travels
 	// on it), so the cancel decides only if it does not (see ended).
@@ -156,7 +233,6 @@ type xfer struct {
 	pauseShown    Code
 	resumePending bool
 	resumeAt      int64
-
 	// Giving up (Config.GiveUpAfter), sender only: when the offer went
 	// out, when the transfer last made progress (zero: not yet looked at),
 	// the most the receiver said it had, and why it last paused.
@@ -165,7 +241,12 @@ type xfer struct {
 	confirmed  int64
 	pauseWhy   string
 
-	sessMu sync.Mutex // receiver: one data connection at a time writes the files
+	// Receiver, owned by the data connection holding sessMu: the running
+	// SHA-256 of each file (the slice is made at the accept or by load,
+	// under Manager.mu, before any connection; its elements are the
+	// connection's), and the partial files' contents.
+	sessMu  sync.Mutex
+	hashers []*fileHash
 }
 
 // New starts a manager and takes over the node's transfer payloads and
@@ -174,8 +255,8 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.Downloads, partialDir), 0o700); err != nil {
-		return nil, fmt.Errorf("transfer: downloads folder %s is unusable: %w", cfg.Downloads, err)
+	if err := partialFolder(cfg.Downloads); err != nil {
+		return nil, err
 	}
 	root, err := os.OpenRoot(cfg.Downloads)
 	if err != nil {
@@ -185,12 +266,14 @@ func New(cfg Config) (*Manager, error) {
 		cfg: cfg, node: cfg.Node, pub: cfg.Node.PublicKey(), log: cfg.Logger, root: root,
 		ctl: make(chan peer.FileMsg, ctlQueue), slots: make(chan struct{}, maxStreams),
 		all: map[int]*xfer{}, byTID: map[tkey]*xfer{}, accept: map[string]bool{},
-		events: make(chan Event, 64), done: make(chan struct{}),
+		offerRate: map[[32]byte]*bucket{}, refusals: map[[32]byte]*refusal{},
+		saveq: map[stateKey]*stateOp{}, saveNote: make(chan struct{}, 1),
+		saveStop: make(chan struct{}), saverDone: make(chan struct{}),
+		events: make(chan Event, 64), done: make(chan struct{}), evNote: make(chan struct{}, 1),
 	}
 	for _, n := range cfg.AcceptFrom {
 		m.accept[n] = true
 	}
-	m.evCond = sync.NewCond(&m.mu)
 	m.load()
 	cfg.Node.SetFileHandler(func(f peer.FileMsg) {
 		select {
@@ -204,6 +287,7 @@ func New(cfg Config) (*Manager, error) {
 	m.wg.Add(1)
 	go m.loop()
 	go m.pump()
+	go m.saver(m.saveStop, m.saverDone)
 	return m, nil
 }
 
@@ -232,10 +316,12 @@ func (m *Manager) Close() error {
 				Text: fmt.Sprintf("%s to %s stopped: p2pchat is quitting", x.what(), x.peerName)})
 		}
 	}
-	m.evCond.Broadcast()
+	m.noteEvents()
 	m.mu.Unlock()
 	close(m.done)
 	m.wg.Wait()
+	close(m.saveStop) // what the transfers queued is written before the root closes
+	<-m.saverDone
 	return m.root.Close()
 }
 
@@ -265,6 +351,7 @@ func (m *Manager) Send(peerID string, paths []string) (int, error) {
 		rand.Read(b[:])
 		x.tid = binary.BigEndian.Uint64(b[:])
 	}
+	x.stateName = outStateName(x)
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -326,12 +413,48 @@ func (m *Manager) Accept(id int) error {
 	if x.state != Offered {
 		return fmt.Errorf("transfer %d is %s already", id, x.state)
 	}
+	if err := m.roomFor(x); err != nil {
+		return err
+	}
 	m.acceptLocked(x, "")
+	return nil
+}
+
+// ErrTooManyTransfers is wrapped by Accept's error when accepting would
+// pass a bound on the transfers being received: 4 per peer or 1 TiB
+// offered in them, 32 in all. The offer keeps waiting.
+var ErrTooManyTransfers = errors.New("transfer: too many transfers being received")
+
+// roomFor says whether incoming offer x may be accepted within the
+// bounds on live incoming transfers (m.mu held).
+func (m *Manager) roomFor(x *xfer) error {
+	all, peer := 0, 0
+	var promised int64
+	for _, y := range m.all {
+		if y.out || y.state == Offered || y.state.Final() {
+			continue
+		}
+		all++
+		if y.peerKey == x.peerKey {
+			peer++
+			promised += y.total
+		}
+	}
+	switch {
+	case all >= maxLiveAll:
+		return fmt.Errorf("%w: %d in all", ErrTooManyTransfers, all)
+	case peer >= maxLivePerPeer:
+		return fmt.Errorf("%w: %d from %s", ErrTooManyTransfers, peer, x.peerName)
+	case promised+x.total > maxPromisedPerPeer:
+		return fmt.Errorf("%w: %s offered by %s in them", ErrTooManyTransfers, FormatBytes(promised), x.peerName)
+	}
 	return nil
 }
 
 func (m *Manager) acceptLocked(x *xfer, why string) {
 	rand.Read(x.key[:])
+	x.lname = newLocalName()
+	x.stateName = x.lname + ".json"
 	x.state, _ = step(x.state, inAccept)
 	x.hashers = make([]*fileHash, len(x.files))
 	x.final = make([]string, len(x.files))
@@ -645,6 +768,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	pl := &f.Payload
 	if x := m.byTID[tkey{f.Key, pl.Transfer, false}]; x != nil {
 		x.peerID, x.peerName = f.PeerID, f.Peer
+		x.lastOffer = now
 		switch x.state {
 		case Connecting, Paused, Active:
 			m.sendAccept(x, now)
@@ -655,40 +779,65 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		}
 		return
 	}
+	if !m.allowOffer(f.Key, now) {
+		return // unread and unanswered: an honest sender repeats it
+	}
+	for _, y := range m.all {
+		if !y.out && !y.state.Final() && y.tid == pl.Transfer {
+			// Another sender's live transfer has this id: ids are random,
+			// so this one is made up. Refused, whoever sent it.
+			m.stats.OffersCollided++
+			_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: wire.KindReject, Transfer: pl.Transfer, Code: wire.CodeBusy})
+			return
+		}
+	}
 	reply := func(kind wire.Kind, code wire.TransferCode) {
 		_ = m.node.SendFile(f.PeerID, wire.Payload{Kind: kind, Transfer: pl.Transfer, Code: code})
 	}
-	pending, perPeer := 0, 0
+	pending, perPeer, strangers := 0, 0, 0
 	for _, x := range m.all {
 		if !x.out && x.state == Offered {
 			pending++
 			if x.peerKey == f.Key {
 				perPeer++
 			}
+			if x.stranger {
+				strangers++
+			}
 		}
 	}
-	if pending >= maxPendingAll || perPeer >= maxPending {
+	limit := maxPending
+	if !f.Pinned {
+		limit = maxPendingStranger
+	}
+	if pending >= maxPendingAll || perPeer >= limit || (!f.Pinned && strangers >= maxPendingStrangers) {
+		m.stats.OffersBusy++
 		reply(wire.KindReject, wire.CodeBusy)
 		return
 	}
-	x := &xfer{tid: pl.Transfer, peerID: f.PeerID, peerName: f.Peer, peerKey: f.Key, files: pl.Files, state: Offered}
+	x := &xfer{tid: pl.Transfer, peerID: f.PeerID, peerName: f.Peer, peerKey: f.Key, files: pl.Files, state: Offered,
+		stranger: !f.Pinned, lastOffer: now}
 	x.safe = make([]string, len(x.files))
 	x.fileDone = make([]bool, len(x.files))
 	for i, e := range x.files {
 		s, err := SanitizeName(e.Name)
 		if err != nil {
 			reply(wire.KindReject, wire.CodeBadOffer)
-			m.emitLocked(Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer,
-				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, e.Name, err)})
+			m.refuseOffer(f.Key, Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer, Count: 1,
+				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, shortName(e.Name), err)}, now)
 			return
 		}
 		x.safe[i] = s
 		x.total += int64(e.Size)
 	}
 	m.add(x)
-	m.emitLocked(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
+	m.emitFromPeer(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
 		Text: fmt.Sprintf("%s offers %s: /accept %d or /reject %d", x.peerName, x.what(), x.local, x.local)})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
+		if m.roomFor(x) != nil {
+			m.stats.AutoAcceptsHeld++ // it waits for the user
+			return
+		}
 		m.acceptLocked(x, " (-accept-from)")
 	}
 }
@@ -700,6 +849,7 @@ func (m *Manager) tick(now time.Time) {
 	if m.closed {
 		return
 	}
+	m.tickPeers(now)
 	for _, x := range m.all {
 		if x.state.Final() {
 			continue
@@ -715,6 +865,12 @@ func (m *Manager) tick(now time.Time) {
 			m.announceResume(x)
 		}
 		if x.out && m.giveUp(x, now) {
+			continue
+		}
+		if !x.out && x.state == Offered {
+			if now.Sub(x.lastOffer) >= offerExpire || !m.online(x.peerID) {
+				m.expireOffer(x)
+			}
 			continue
 		}
 		if now.Before(x.next) {
@@ -745,6 +901,24 @@ func (m *Manager) tick(now time.Time) {
 			m.wg.Add(1)
 			go m.sendSession(x, addr)
 		}
+	}
+}
+
+// online reports whether the node sees the peer with id online (m.mu
+// held).
+func (m *Manager) online(id string) bool {
+	p, ok := m.node.Peer(id)
+	return ok && p.Online
+}
+
+// expireOffer drops the undecided incoming offer x: its sender stopped
+// repeating it, or went offline (m.mu held). If the sender comes back and
+// repeats it, it is a new offer.
+func (m *Manager) expireOffer(x *xfer) {
+	m.stats.OffersExpired++
+	m.finish(x, Cancelled, CodeOfferExpired, "")
+	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
+		delete(m.byTID, k)
 	}
 }
 
@@ -799,9 +973,15 @@ func (m *Manager) GaveUp() int {
 }
 
 // emitLocked queues an event (m.mu held). Progress events are dropped
-// when the reader is behind; the others are kept (they are bounded by the
-// transfers, which are bounded).
-func (m *Manager) emitLocked(e Event) {
+// when the reader is behind; the others up to maxEvents and
+// maxEventBytes (counted).
+func (m *Manager) emitLocked(e Event) { m.emit(e, 1) }
+
+// emitFromPeer queues an event that a peer's offer caused (m.mu held):
+// those may take 3/4 of the queue, the rest is kept for our transfers.
+func (m *Manager) emitFromPeer(e Event) { m.emit(e, 3.0/4) }
+
+func (m *Manager) emit(e Event, share float64) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -812,11 +992,34 @@ func (m *Manager) emitLocked(e Event) {
 		}
 	}
 	if e.Kind == EvProgress && len(m.evq) > 16 {
-		m.dropped++
+		m.stats.ProgressDropped++
+		return
+	}
+	n := eventSize(&e)
+	if len(m.evq) >= int(share*maxEvents) || m.evBytes+n > int(share*maxEventBytes) {
+		m.stats.EventsDropped++
 		return
 	}
 	m.evq = append(m.evq, e)
-	m.evCond.Signal()
+	m.evBytes += n
+	m.noteEvents()
+}
+
+// eventSize is about what e takes in memory.
+func eventSize(e *Event) int {
+	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.Text)
+	for _, f := range e.Files {
+		n += 16 + len(f)
+	}
+	return n
+}
+
+// noteEvents wakes pump, without blocking.
+func (m *Manager) noteEvents() {
+	select {
+	case m.evNote <- struct{}{}:
+	default: // a token is there already
+	}
 }
 
 // pump hands queued events to the Events channel.
@@ -825,15 +1028,25 @@ func (m *Manager) pump() {
 	for {
 		m.mu.Lock()
 		for len(m.evq) == 0 && !m.closed {
-			m.evCond.Wait()
+			m.mu.Unlock()
+			<-m.evNote // a channel, not a sync.Cond: testing/synctest sees pump durably blocked
+			m.mu.Lock()
 		}
 		if len(m.evq) == 0 {
 			m.mu.Unlock()
 			return
 		}
 		e := m.evq[0]
+		m.evq[0] = Event{}
 		m.evq = m.evq[1:]
+		m.evBytes -= eventSize(&e)
+		pending := len(m.saveOrder) > 0 || m.saving
 		m.mu.Unlock()
+		if pending {
+			// What the event says is on disk when it is read (a state
+			// file written or removed before it was emitted).
+			m.flushState()
+		}
 		m.events <- e
 	}
 }

@@ -102,7 +102,7 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		done := byte(0)
 		if x.fileDone[i] {
 			off, done = int64(x.files[i].Size), 1
-		} else if st, err := m.root.Stat(partialName(x.tid, i)); err == nil {
+		} else if st, err := m.root.Stat(partialName(x, i)); err == nil {
 			off = min(st.Size(), int64(x.files[i].Size))
 		}
 		moved += off
@@ -216,7 +216,7 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 // up to there (reading what an earlier connection or run wrote).
 func (w *fileWriter) open(i int) *sessErr {
 	x := w.x
-	f, err := w.m.root.OpenFile(partialName(x.tid, i), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := w.m.root.OpenFile(partialName(x, i), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write in %s: %v", w.m.cfg.Downloads, err)}
 	}
@@ -312,7 +312,7 @@ var errMismatch = errors.New("SHA-256 mismatch")
 // finalize checks file i's hash and gives it its final name, never over
 // an existing file; on a mismatch the data is deleted.
 func (m *Manager) finalize(x *xfer, i int) (string, error) {
-	part := partialName(x.tid, i)
+	part := partialName(x, i)
 	var sum [32]byte
 	copy(sum[:], x.hashers[i].h.Sum(nil))
 	if sum != x.files[i].SHA256 {

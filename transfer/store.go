@@ -1,10 +1,14 @@
 package transfer
 
 import (
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -18,6 +22,7 @@ import (
 type saved struct {
 	Out      bool        `json:"out"`
 	TID      string      `json:"tid"`
+	Local    string      `json:"local,omitempty"` // receiver: the local name of the partial files (partialName)
 	PeerKey  string      `json:"peer_key"`
 	PeerName string      `json:"peer_name"`
 	Key      string      `json:"key,omitempty"`
@@ -34,26 +39,34 @@ type savedFile struct {
 	Final  string `json:"final,omitempty"`
 }
 
+// outStateName is the name of outgoing transfer x's state file in
+// Config.StateDir: its id and the whole key of its peer.
+func outStateName(x *xfer) string {
+	return fmt.Sprintf("out-%016x-%s.json", x.tid, hex.EncodeToString(x.peerKey[:]))
+}
+
 // statePath is where x is kept: "" if it is not kept.
 func (m *Manager) statePath(x *xfer) string {
-	name := fmt.Sprintf("%016x-%s.json", x.tid, hex.EncodeToString(x.peerKey[:4]))
+	if x.stateName == "" {
+		return ""
+	}
 	if x.out {
 		if m.cfg.StateDir == "" {
 			return ""
 		}
-		return filepath.Join(m.cfg.StateDir, "out-"+name)
+		return filepath.Join(m.cfg.StateDir, x.stateName)
 	}
-	return filepath.Join(m.cfg.Downloads, partialDir, name)
+	return filepath.Join(m.cfg.Downloads, partialDir, x.stateName)
 }
 
-// save writes x's state (m.mu held). Only accepted transfers (and our
-// ready offers) are kept.
+// save has x's state written (m.mu held): it is queued for the saver
+// goroutine, which writes it without m.mu. Only accepted transfers (and
+// our ready offers) are kept. Its error is that of encoding the state.
 func (m *Manager) save(x *xfer) error {
-	p := m.statePath(x)
-	if p == "" || x.state.Final() || (!x.out && x.state == Offered) {
+	if m.statePath(x) == "" || x.state.Final() || (!x.out && x.state == Offered) {
 		return nil
 	}
-	s := saved{Out: x.out, TID: fmt.Sprintf("%016x", x.tid), PeerKey: hex.EncodeToString(x.peerKey[:]), PeerName: x.peerName}
+	s := saved{Out: x.out, TID: fmt.Sprintf("%016x", x.tid), Local: x.lname, PeerKey: hex.EncodeToString(x.peerKey[:]), PeerName: x.peerName}
 	if x.key != ([32]byte{}) {
 		s.Key = hex.EncodeToString(x.key[:])
 	}
@@ -71,61 +84,197 @@ func (m *Manager) save(x *xfer) error {
 	}
 	b, err := json.Marshal(s)
 	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return fmt.Errorf("transfer: save: %w", err)
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("transfer: save: %w", err)
-	}
-	return os.Rename(tmp, p)
+	m.queueState(stateOp{out: x.out, name: x.stateName, data: b})
+	return nil
 }
 
 // forget removes x's state and, unless it is done, its partial files
 // (m.mu held). A transfer paused by a disk error keeps them: it is not
-// final.
+// final. The state file goes through the saver, after any write of it
+// queued before.
 func (m *Manager) forget(x *xfer) {
-	if p := m.statePath(x); p != "" {
-		os.Remove(p)
+	if m.statePath(x) != "" {
+		m.queueState(stateOp{out: x.out, name: x.stateName})
 	}
-	if !x.out {
+	if !x.out && x.lname != "" { // accepted: it may have partial files
 		for i := range x.files {
-			_ = m.root.Remove(partialName(x.tid, i))
+			_ = m.root.Remove(partialName(x, i))
 		}
 	}
+}
+
+// stateOp is a state file to write (data) or remove (data nil).
+type stateOp struct {
+	out  bool   // in Config.StateDir; else in the partial folder
+	name string // xfer.stateName
+	data []byte
+}
+
+// queueState queues op for the saver (m.mu held). A newer op on the same
+// file replaces one not written yet: the last word counts.
+func (m *Manager) queueState(op stateOp) {
+	k := stateKey{op.out, op.name}
+	if m.saveq[k] == nil {
+		m.saveOrder = append(m.saveOrder, k)
+	}
+	m.saveq[k] = &op
+	select {
+	case m.saveNote <- struct{}{}:
+	default:
+	}
+}
+
+type stateKey struct {
+	out  bool
+	name string
+}
+
+// saver writes and removes state files, outside m.mu, until stop is
+// closed and nothing is left to write.
+func (m *Manager) saver(stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for {
+		m.mu.Lock()
+		order, q := m.saveOrder, m.saveq
+		m.saveOrder, m.saveq = nil, map[stateKey]*stateOp{}
+		m.saving = len(order) > 0
+		m.mu.Unlock()
+		for _, k := range order {
+			if err := m.writeState(q[k]); err != nil {
+				m.log.Warn("transfer: state not saved", "err", err)
+			}
+		}
+		m.mu.Lock()
+		m.saving = false
+		idle := len(m.saveOrder) == 0
+		m.signal()
+		m.mu.Unlock()
+		if !idle {
+			continue
+		}
+		select {
+		case <-m.saveNote:
+		case <-stop:
+			m.mu.Lock()
+			idle := len(m.saveOrder) == 0
+			m.mu.Unlock()
+			if idle {
+				return
+			}
+		}
+	}
+}
+
+// flushState waits until the state files queued so far are written.
+func (m *Manager) flushState() {
+	for {
+		m.mu.Lock()
+		if len(m.saveOrder) == 0 && !m.saving {
+			m.mu.Unlock()
+			return
+		}
+		ch := m.changes()
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-m.saverDone: // stopped: nothing more is written
+			return
+		}
+	}
+}
+
+// writeState carries out op (saver goroutine). The receiver's states live
+// in the downloads folder, which others may have written before us: they
+// go through m.root, to a fresh temporary name (O_EXCL: never through a
+// planted link), renamed over the state file (a link there is replaced,
+// not followed). Ours go the same way through a root on Config.StateDir.
+func (m *Manager) writeState(op *stateOp) error {
+	root, dir := m.root, partialDir
+	if op.out {
+		if err := os.MkdirAll(m.cfg.StateDir, 0o700); err != nil {
+			return fmt.Errorf("transfer: save: %w", err)
+		}
+		r, err := os.OpenRoot(m.cfg.StateDir)
+		if err != nil {
+			return fmt.Errorf("transfer: save: %w", err)
+		}
+		defer r.Close()
+		root, dir = r, "."
+	}
+	name := path.Join(dir, op.name)
+	if op.data == nil {
+		if err := root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("transfer: forget: %w", err)
+		}
+		return nil
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := path.Join(dir, fmt.Sprintf(".state-%x.tmp", rnd))
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("transfer: save: %w", err)
+	}
+	_, err = f.Write(op.data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = root.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+		return fmt.Errorf("transfer: save %s: %w", op.name, err)
+	}
+	return nil
 }
 
 // load takes in the transfers kept by an earlier run: they are paused and
 // resume when their peer is back.
 func (m *Manager) load() {
-	var paths []string
-	if ps, err := filepath.Glob(filepath.Join(m.cfg.Downloads, partialDir, "*.json")); err == nil {
-		paths = append(paths, ps...)
+	type place struct {
+		pattern string
+		out     bool // what states it may hold
 	}
+	// Received transfers are kept next to their partial files, ours in
+	// HOME: a state file is taken only from its own place. The downloads
+	// folder may be shared: an outgoing state planted there would send
+	// any file we can read.
+	places := []place{{filepath.Join(m.cfg.Downloads, partialDir, "*.json"), false}}
 	if m.cfg.StateDir != "" {
-		if ps, err := filepath.Glob(filepath.Join(m.cfg.StateDir, "out-*.json")); err == nil {
-			paths = append(paths, ps...)
-		}
+		places = append(places, place{filepath.Join(m.cfg.StateDir, "out-*.json"), true})
 	}
-	for _, p := range paths {
-		x, err := m.loadOne(p)
-		if err != nil {
-			m.log.Warn("transfer: ignoring a damaged state file", "path", p, "err", err)
-			continue
+	for _, pl := range places {
+		paths, _ := filepath.Glob(pl.pattern)
+		for _, p := range paths {
+			x, err := m.loadOne(p, pl.out)
+			if err != nil {
+				m.stats.StatesRefused++
+				m.log.Warn("transfer: ignoring a state file", "path", p, "err", err)
+				continue
+			}
+			if m.byTID[tkey{x.peerKey, x.tid, x.out}] != nil {
+				continue
+			}
+			m.add(x)
+			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
+				Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back (/cancel %d drops it)", x.what(), x.dir("to", "from"), x.peerName, x.peerName, x.local)})
 		}
-		if m.byTID[tkey{x.peerKey, x.tid, x.out}] != nil {
-			continue
-		}
-		m.add(x)
-		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
-			Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back (/cancel %d drops it)", x.what(), x.dir("to", "from"), x.peerName, x.peerName, x.local)})
 	}
 }
 
-func (m *Manager) loadOne(p string) (*xfer, error) {
-	b, err := os.ReadFile(p)
+// loadOne reads the state file at p, which must be of an outgoing
+// transfer if out, else of an incoming one.
+func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
+	var b []byte
+	var err error
+	if out {
+		b, err = os.ReadFile(p)
+	} else {
+		b, err = m.root.ReadFile(path.Join(partialDir, filepath.Base(p))) // a link cannot lead out
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -133,9 +282,21 @@ func (m *Manager) loadOne(p string) (*xfer, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, err
 	}
-	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true}
+	if s.Out != out {
+		return nil, fmt.Errorf("the state of an %s transfer, in the place of %s ones", map[bool]string{true: "outgoing", false: "incoming"}[s.Out], map[bool]string{true: "outgoing", false: "incoming"}[out])
+	}
+	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true, stateName: filepath.Base(p)}
 	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
 		return nil, fmt.Errorf("bad transfer id %q", s.TID)
+	}
+	if !s.Out {
+		x.lname = s.Local
+		if x.lname == "" {
+			x.lname = fmt.Sprintf("%016x", x.tid) // an earlier version's: named by the id
+		}
+		if !validLocalName(x.lname) {
+			return nil, fmt.Errorf("bad local name %q", s.Local)
+		}
 	}
 	if err := unhex32(s.PeerKey, &x.peerKey); err != nil {
 		return nil, err
