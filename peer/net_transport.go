@@ -55,9 +55,9 @@ type NetTransport struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	out      map[netip.AddrPort]*tcpConn // connections we dialed
-	in       map[*tcpConn]struct{}       // connections we accepted
-	failed   map[netip.AddrPort]time.Time
+	out      map[netip.AddrPort]*tcpConn     // connections we dialed
+	in       map[*tcpConn]struct{}           // connections we accepted
+	failed   *lru[netip.AddrPort, time.Time] // recent dial failures (the newest maxOutgoingTCP)
 	handler  func(Packet)
 	closed   bool
 	done     chan struct{}
@@ -122,7 +122,7 @@ func Listen(cfg NetConfig) (*NetTransport, error) {
 			udp: u4, udp6: u6, tcp: t, port: port, log: log,
 			out:      map[netip.AddrPort]*tcpConn{},
 			in:       map[*tcpConn]struct{}{},
-			failed:   map[netip.AddrPort]time.Time{},
+			failed:   newLRU[netip.AddrPort, time.Time](maxOutgoingTCP),
 			done:     make(chan struct{}),
 			incoming: make(chan struct{}, maxIncomingTCP),
 		}
@@ -260,16 +260,13 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 	}
 	c := t.out[to]
 	if c == nil {
-		if when, ok := t.failed[to]; ok && time.Since(when) < tcpDialTimeout {
+		if when, ok := t.failed.get(to); ok && time.Since(when) < tcpDialTimeout {
 			t.mu.Unlock()
 			return fmt.Errorf("peer: tcp to %s: recent connection failure", to)
 		}
 		if len(t.out) >= maxOutgoingTCP {
 			t.mu.Unlock()
 			return fmt.Errorf("peer: tcp to %s: %d connections open already", to, maxOutgoingTCP)
-		}
-		if len(t.failed) > maxOutgoingTCP {
-			clear(t.failed)
 		}
 		c = newTCPConn(t, nil, to)
 		t.out[to] = c
@@ -284,7 +281,7 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 func (t *NetTransport) Forget(addr netip.AddrPort) {
 	t.mu.Lock()
 	c := t.out[addr]
-	delete(t.failed, addr)
+	t.failed.remove(addr)
 	t.mu.Unlock()
 	if c != nil {
 		c.close()
@@ -406,7 +403,7 @@ func (c *tcpConn) dialAndServe() {
 	if err != nil {
 		c.t.log.Debug("tcp dial", "to", c.addr, "err", err)
 		c.t.mu.Lock()
-		c.t.failed[c.addr] = time.Now()
+		c.t.failed.put(c.addr, time.Now())
 		c.t.mu.Unlock()
 		c.close()
 		c.t.wg.Done()

@@ -120,7 +120,7 @@ type Node struct {
 	counter uint64
 	book    *book
 	statics []*static
-	hints   map[[32]byte]string // how a not-yet-known key was learned
+	hints   *lru[[32]byte, string] // how a not-yet-known key was learned (the newest maxPeers)
 	nextID  uint64
 	stats   Stats
 	closed  bool
@@ -192,7 +192,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		boot:     uint64(now.UnixNano()),
 		name:     cfg.Name,
 		book:     newBook(ps, maxPeers, maxTombstones),
-		hints:    map[[32]byte]string{},
+		hints:    newLRU[[32]byte, string](maxPeers),
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
 		answers:  map[netip.Addr]time.Time{},
@@ -405,10 +405,7 @@ func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 		return
 	}
 	if p == nil {
-		if len(n.hints) > maxPeers {
-			clear(n.hints)
-		}
-		n.hints[key] = via
+		n.hints.put(key, via)
 		p = n.stranger(key, n.id.sharedKey(&key))
 		p.addr = addr
 		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge

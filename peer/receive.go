@@ -191,8 +191,8 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		n.takePosition(p)
 	}
 	p.win.floor(pl.Boot, pl.Counter)
-	p.via = n.hints[key]
-	delete(n.hints, key)
+	p.via, _ = n.hints.get(key)
+	n.hints.remove(key)
 	if p.via == "" {
 		p.via = "traffic"
 		for _, s := range n.statics {
