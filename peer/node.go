@@ -94,6 +94,12 @@ type Stats struct {
 	NoRoom        uint64 // messages ahead of a gap not taken for want of room (sent again)
 	EventsDropped uint64 // notices about peers dropped because the event queue was full
 	LeadsDropped  uint64 // peer-exchange entries not followed (over the bounds in exchange.go)
+	LeadsRefused  uint64 // peer-exchange entries not followed for their address (broadcast or network address of a local prefix, multicast, loopback from afar: usableLead)
+	// AnswersLimited counts answers to strangers (probes, packets of keys
+	// we do not know) not sent: over the budget of the source's /24 or
+	// /64, or of all strangers together (receive.go).
+	AnswersLimited uint64
+	ProbesUnproven uint64 // probes echoing a cookie we did not make for that key and address in the last 10 s (dropped)
 }
 
 // static is an address given with -peer, probed until someone answers there.
@@ -124,10 +130,10 @@ type Node struct {
 	nextID  uint64
 	stats   Stats
 	closed  bool
-	budget  rate.Bucket              // opens of packets from unknown keys
-	leads   rate.Bucket              // peer-exchange leads followed (exchange.go)
-	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
-	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
+	budget  rate.Bucket         // opens of packets from unknown keys
+	leads   rate.Bucket         // peer-exchange leads followed (exchange.go)
+	answers answerLimiter       // answers to strangers (receive.go)
+	vwarn   map[netip.Addr]bool // incompatible-version warnings given
 	chal    challenger
 	reorder reorderBudget
 	ready   []inMsg       // scratch: messages a packet made ready to show
@@ -195,7 +201,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		hints:    newLRU[[32]byte, string](maxPeers),
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
-		answers:  map[netip.Addr]time.Time{},
+		answers:  newAnswerLimiter(),
 		vwarn:    map[netip.Addr]bool{},
 		chal:     challenger{start: now},
 		reorder:  reorderBudget{ahead: maxReorderAhead, perPeer: maxReorderPeerBytes, total: maxReorderBytes},
