@@ -234,6 +234,9 @@ func New(cfg Config, tr Transport) (*Node, error) {
 	go n.pumpEvents() // not in wg: it ends once the consumer took every event
 	go n.timerLoop()
 	go n.savePins()
+	if k, ok := tr.(interface{ SetKnown(func(netip.Addr) bool) }); ok {
+		k.SetKnown(n.knownAddr) // the reserve of TCP slots (net_transport.go)
+	}
 	tr.Serve(n.handle)
 	return n, nil
 }

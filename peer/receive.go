@@ -61,6 +61,9 @@ func (n *Node) handle(pkt Packet) {
 		n.log.Debug("drop", "from", pkt.From, "err", err)
 		return
 	}
+	if pkt.Authenticated != nil {
+		pkt.Authenticated()
+	}
 	if p == nil || p.parked {
 		n.fromStranger(o.Key, shared, &pl, pkt, now, p)
 		return
@@ -125,6 +128,22 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 	case wire.KindPeers:
 		n.onPeers(p, pl, now)
 	}
+}
+
+// knownAddr reports whether a peer in the book was last heard from at
+// address a: the real transport keeps a reserve of TCP slots for those
+// (net_transport.go). Called from the transport's accept loop, never with
+// n.mu held.
+func (n *Node) knownAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range n.book.peers {
+		if p.addr.Addr().Unmap() == a && p.label != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // stranger is a peer that is not in the book: enough to talk to it, nothing
