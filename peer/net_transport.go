@@ -126,6 +126,9 @@ func Listen(cfg NetConfig) (*NetTransport, error) {
 		for _, u := range []*net.UDPConn{u4, u6} {
 			if u != nil {
 				_ = u.SetReadBuffer(udpReadBuffer)
+				if err := noBroadcast(u); err != nil {
+					log.Debug("udp: SO_BROADCAST stays set", "err", err)
+				}
 				port = u.LocalAddr().(*net.UDPAddr).Port
 			}
 		}
