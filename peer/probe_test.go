@@ -59,12 +59,14 @@ func TestProbeReflection(t *testing.T) {
 		t.Errorf("%d probe answers in %v to spoofed sources: the global bound is %d a second", toOthers, elapsed, probeAnswerRate)
 	}
 
-	// The victim's whole /24, spoofed, shares one budget.
+	// The victim's whole /24, spoofed, shares one budget (a fresh node:
+	// the common budget of the first is spent).
+	n2 := startNode(t, mn, "carol")
 	toVictim, victimBytes = 0, 0
 	start = time.Now()
 	for i := range 2000 {
 		from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 7117)
-		n.handle(Packet{Data: probe, From: from, Reply: func(b []byte) { toVictim++; victimBytes += len(b) }})
+		n2.handle(Packet{Data: probe, From: from, Reply: func(b []byte) { toVictim++; victimBytes += len(b) }})
 	}
 	elapsed = time.Since(start)
 	t.Logf("2000 probes from 256 addresses of one /24 in %v: %d answered (%d bytes)", elapsed.Round(time.Millisecond), toVictim, victimBytes)
