@@ -24,7 +24,7 @@ func TestChallenge(t *testing.T) {
 	tampered := ch
 	tampered[15] ^= 1
 	aged := ch
-	aged[3]-- // claims to be a tick older: the MAC does not match
+	aged[stampLen-1]-- // claims to be a tick older: the MAC does not match
 	for _, tc := range []struct {
 		name string
 		c    *challenger
@@ -84,5 +84,35 @@ func TestChallengeMadeAtStart(t *testing.T) {
 	ch := c.make(&k, t0)
 	if ok, _ := c.valid(&k, ch, t0.Add(time.Second)); !ok {
 		t.Fatal("a challenge of the first second is refused")
+	}
+}
+
+// TestChallengeAcrossTickWrap: challenges still validate after the 32-bit
+// tick count wraps (497 days of uptime), and still expire (review B9).
+func TestChallengeAcrossTickWrap(t *testing.T) {
+	wrap := time.Duration(1<<32) * challengeTick
+	k := testKey(1)
+	for _, tc := range []struct {
+		name   string
+		uptime time.Duration // when the challenge is made
+		answer time.Duration // how long after that it is answered
+		want   bool
+	}{
+		{"made before the wrap, answered after", wrap - 500*time.Millisecond, 2 * time.Second, true},
+		{"made after the wrap", wrap + time.Hour, time.Second, true},
+		{"made after the wrap, expired", wrap + time.Hour, challengeLife + 2*time.Second, false},
+		{"made two wraps on", 2*wrap + 7*time.Minute, 3 * time.Second, true},
+		{"answered a wrap later", time.Hour, wrap + time.Second, false},
+	} {
+		c := testChallenger(1)
+		made := t0.Add(tc.uptime)
+		ch := c.make(&k, made)
+		got, when := c.valid(&k, ch, made.Add(tc.answer))
+		if got != tc.want {
+			t.Errorf("%s: valid = %v, want %v", tc.name, got, tc.want)
+		}
+		if got && (when.After(made) || made.Sub(when) >= challengeTick) {
+			t.Errorf("%s: made at %v, want %v to the tick", tc.name, when, made)
+		}
 	}
 }

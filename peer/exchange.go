@@ -1,7 +1,9 @@
 package peer
 
 import (
+	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -107,7 +109,11 @@ func (n *Node) onPeers(p *peerState, pl *wire.Payload, now time.Time) {
 	}
 	for _, e := range pl.Peers {
 		e.Addr = zoned(e.Addr, p.addr)
-		if e.Key == n.id.Public || !usableLead(e.Addr, p.addr) {
+		if e.Key == n.id.Public {
+			continue
+		}
+		if !usableLead(e.Addr, p.addr, localPrefixes(now)) {
+			n.stats.LeadsRefused++
 			continue
 		}
 		if q := n.book.peers[e.Key]; q != nil && q.online {
@@ -145,13 +151,19 @@ func zoned(lead, from netip.AddrPort) netip.AddrPort {
 
 // usableLead reports whether addr may be said hello to on the word of a
 // peer at from: a unicast address with a port; loopback only from a peer
-// on loopback (a peer must not make us talk to our own machine).
-func usableLead(addr, from netip.AddrPort) bool {
+// on loopback (a peer must not make us talk to our own machine); not the
+// broadcast or network address of a prefix of ours (local: our
+// interfaces' prefixes), where a hello would reach every host on the link.
+// (The chat sockets cannot send to a broadcast address anyway: Listen
+// clears SO_BROADCAST.)
+func usableLead(addr, from netip.AddrPort, local []netip.Prefix) bool {
 	a := addr.Addr().Unmap()
 	switch {
 	case addr.Port() == 0, !a.IsValid(), a.IsUnspecified(), a.IsMulticast(), a.IsInterfaceLocalMulticast():
 		return false
 	case a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return false
+	case a.Is4() && subnetEdge(a, local):
 		return false
 	case a.IsLoopback():
 		return from.Addr().Unmap().IsLoopback()
@@ -159,4 +171,64 @@ func usableLead(addr, from netip.AddrPort) bool {
 		return false // no interface to reach it on
 	}
 	return a.IsGlobalUnicast() || a.IsLinkLocalUnicast() || a.IsPrivate()
+}
+
+// subnetEdge reports whether the IPv4 address a is the network or the
+// broadcast address of one of prefixes (those of /31 and /32 have none).
+func subnetEdge(a netip.Addr, prefixes []netip.Prefix) bool {
+	for _, p := range prefixes {
+		if !p.Addr().Is4() || p.Bits() > 30 || !p.Contains(a) {
+			continue
+		}
+		b := a.As4()
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		host := uint32(1)<<(32-p.Bits()) - 1
+		if v&host == 0 || v&host == host {
+			return true
+		}
+	}
+	return false
+}
+
+// localPrefixesAge is how long localPrefixes trusts its last reading.
+const localPrefixesAge = 30 * time.Second
+
+// local caches the interfaces' prefixes for localPrefixes.
+var local struct {
+	mu       sync.Mutex
+	at       time.Time
+	prefixes []netip.Prefix // replaced, never changed in place: callers keep it
+}
+
+// localPrefixes returns the prefixes of this machine's interface
+// addresses, read again at most every localPrefixesAge.
+func localPrefixes(now time.Time) []netip.Prefix {
+	local.mu.Lock()
+	defer local.mu.Unlock()
+	if !local.at.IsZero() && now.Sub(local.at) < localPrefixesAge && !now.Before(local.at) {
+		return local.prefixes
+	}
+	local.at = now
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return local.prefixes // the last reading
+	}
+	var ps []netip.Prefix
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ones, bits := ipn.Mask.Size()
+		if ip4 := ipn.IP.To4(); ip4 != nil {
+			if bits == 128 {
+				ones -= 96
+			}
+			ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte(ip4)), ones))
+		} else if ip, ok := netip.AddrFromSlice(ipn.IP); ok && bits == 128 {
+			ps = append(ps, netip.PrefixFrom(ip, ones))
+		}
+	}
+	local.prefixes = ps
+	return ps
 }

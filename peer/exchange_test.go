@@ -107,7 +107,7 @@ func TestExchangeFromStrangerIgnored(t *testing.T) {
 	key[0] = 9
 	f.say(wire.Payload{Kind: wire.KindPeers, Peers: []wire.PeerEntry{{Key: key, Addr: netip.MustParseAddrPort("10.0.0.50:7117")}}})
 	n.mu.Lock()
-	_, hinted := n.hints[key]
+	_, hinted := n.hints.get(key)
 	n.mu.Unlock()
 	if hinted {
 		t.Error("a stranger's peers packet was followed")
@@ -127,6 +127,11 @@ func waitOnline(t *testing.T, tn *testNode, name string) {
 func TestUsableLead(t *testing.T) {
 	lan := netip.MustParseAddrPort("192.168.1.5:7117")
 	lo := netip.MustParseAddrPort("127.0.0.1:7117")
+	local := []netip.Prefix{
+		netip.MustParsePrefix("192.168.1.5/24"), netip.MustParsePrefix("10.1.2.3/8"),
+		netip.MustParsePrefix("172.16.0.0/31"), netip.MustParsePrefix("127.0.0.1/8"),
+		netip.MustParsePrefix("2001:db8::5/64"),
+	}
 	for _, tt := range []struct {
 		addr string
 		from netip.AddrPort
@@ -143,8 +148,17 @@ func TestUsableLead(t *testing.T) {
 		{"255.255.255.255:7117", lan, false},
 		{"127.0.0.1:7118", lan, false},
 		{"127.0.0.1:7118", lo, true},
+		// The broadcast and network addresses of our prefixes (finding 14).
+		{"192.168.1.255:7117", lan, false},
+		{"192.168.1.0:7117", lan, false},
+		{"10.255.255.255:9", lan, false},
+		{"10.0.0.0:7117", lan, false},
+		{"10.8.0.255:7117", lan, true},    // inside 10.0.0.0/8: a host
+		{"192.168.2.255:7117", lan, true}, // not a prefix of ours: maybe a host of a /23 elsewhere
+		{"172.16.0.0:7117", lan, true},    // a /31's two addresses are hosts
+		{"127.255.255.255:7117", lo, false},
 	} {
-		if got := usableLead(netip.MustParseAddrPort(tt.addr), tt.from); got != tt.want {
+		if got := usableLead(netip.MustParseAddrPort(tt.addr), tt.from, local); got != tt.want {
 			t.Errorf("usableLead(%s from %v) = %v, want %v", tt.addr, tt.from, got, tt.want)
 		}
 	}
@@ -218,7 +232,7 @@ func TestShareBookLinkLocal(t *testing.T) {
 		if got != netip.MustParseAddrPort(tt.want) {
 			t.Errorf("zoned(%s from %s) = %s, want %s", tt.lead, tt.from, got, tt.want)
 		}
-		if want := tt.want != "[fe80::2]:7117"; usableLead(got, from) != want {
+		if want := tt.want != "[fe80::2]:7117"; usableLead(got, from, nil) != want {
 			t.Errorf("usableLead(%s from %s) = %v, want %v", got, tt.from, !want, want)
 		}
 	}

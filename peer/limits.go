@@ -77,6 +77,9 @@ const (
 	maxEventBytes     = 8 << 20 // all messages waiting for the user
 	maxEvents         = 4096    // notices (joined, renamed, ...) waiting for the user
 
-	maxAnswers         = 1024 // stranger addresses remembered for rate-limiting answers
+	maxAnswers         = 1024 // stranger prefixes (/24, /64) remembered for rate-limiting answers (receive.go)
+	answerRate         = 10   // answers a second to one stranger prefix
+	answerBurst        = 10   // answers at once to one stranger prefix
+	probeAnswerRate    = 200  // answers a second (and at once) to all strangers together
 	maxVersionWarnings = 256  // addresses warned about an incompatible version
 )

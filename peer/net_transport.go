@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -34,8 +35,14 @@ const (
 	tcpQueue        = 1024    // packets waiting per connection
 	tcpQueueBytes   = 4 << 20 // bytes waiting per connection
 	maxIncomingTCP  = 256     // concurrent accepted connections
-	maxOutgoingTCP  = 64      // concurrent connections we dialed
-	udpReadBuffer   = 4 << 20
+	tcpReserve      = 64      // of which only peers in the book may take the last ones
+	maxTCPPerSource = 8       // accepted connections from one IPv4 address or IPv6 /64 (peers in the book may have more)
+	// tcpAuthTimeout is how long an accepted connection may go without
+	// carrying a packet the node opens (Packet.Authenticated): a stream's
+	// first four bytes, or a peer's first packet, come within milliseconds.
+	tcpAuthTimeout = 5 * time.Second
+	maxOutgoingTCP = 64 // concurrent connections we dialed
+	udpReadBuffer  = 4 << 20
 )
 
 // NetTransport is the real transport: UDP sockets for all chat traffic and
@@ -54,16 +61,20 @@ type NetTransport struct {
 	port int
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	out      map[netip.AddrPort]*tcpConn // connections we dialed
-	in       map[*tcpConn]struct{}       // connections we accepted
-	failed   map[netip.AddrPort]time.Time
-	handler  func(Packet)
-	closed   bool
-	done     chan struct{}
-	wg       sync.WaitGroup
-	incoming chan struct{} // semaphore for accepted connections
-	streams  StreamHandler // takes accepted stream connections (streams.go)
+	mu      sync.Mutex
+	out     map[netip.AddrPort]*tcpConn     // connections we dialed
+	in      map[*tcpConn]struct{}           // connections we accepted
+	failed  *lru[netip.AddrPort, time.Time] // recent dial failures (the newest maxOutgoingTCP)
+	handler func(Packet)
+	closed  bool
+	done    chan struct{}
+	wg      sync.WaitGroup
+	inCount int                  // accepted connections holding a slot (streams free theirs when handed off)
+	perSrc  map[netip.Prefix]int // inCount by source (tcpSource)
+	known   func(netip.Addr) bool
+	streams StreamHandler // takes accepted stream connections (streams.go)
+
+	stats tcpCounters // atomic: no lock
 
 	bmu      sync.Mutex
 	batching bool       // the reader is handling several datagrams
@@ -115,16 +126,19 @@ func Listen(cfg NetConfig) (*NetTransport, error) {
 		for _, u := range []*net.UDPConn{u4, u6} {
 			if u != nil {
 				_ = u.SetReadBuffer(udpReadBuffer)
+				if err := noBroadcast(u); err != nil {
+					log.Debug("udp: SO_BROADCAST stays set", "err", err)
+				}
 				port = u.LocalAddr().(*net.UDPAddr).Port
 			}
 		}
 		tr := &NetTransport{
 			udp: u4, udp6: u6, tcp: t, port: port, log: log,
-			out:      map[netip.AddrPort]*tcpConn{},
-			in:       map[*tcpConn]struct{}{},
-			failed:   map[netip.AddrPort]time.Time{},
-			done:     make(chan struct{}),
-			incoming: make(chan struct{}, maxIncomingTCP),
+			out:    map[netip.AddrPort]*tcpConn{},
+			in:     map[*tcpConn]struct{}{},
+			failed: newLRU[netip.AddrPort, time.Time](maxOutgoingTCP),
+			perSrc: map[netip.Prefix]int{},
+			done:   make(chan struct{}),
 		}
 		if u4 != nil {
 			tr.bc4 = ipv4.NewPacketConn(u4)
@@ -260,16 +274,13 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 	}
 	c := t.out[to]
 	if c == nil {
-		if when, ok := t.failed[to]; ok && time.Since(when) < tcpDialTimeout {
+		if when, ok := t.failed.get(to); ok && time.Since(when) < tcpDialTimeout {
 			t.mu.Unlock()
 			return fmt.Errorf("peer: tcp to %s: recent connection failure", to)
 		}
 		if len(t.out) >= maxOutgoingTCP {
 			t.mu.Unlock()
 			return fmt.Errorf("peer: tcp to %s: %d connections open already", to, maxOutgoingTCP)
-		}
-		if len(t.failed) > maxOutgoingTCP {
-			clear(t.failed)
 		}
 		c = newTCPConn(t, nil, to)
 		t.out[to] = c
@@ -284,13 +295,100 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 func (t *NetTransport) Forget(addr netip.AddrPort) {
 	t.mu.Lock()
 	c := t.out[addr]
-	delete(t.failed, addr)
+	t.failed.remove(addr)
 	t.mu.Unlock()
 	if c != nil {
 		c.close()
 	}
 }
 
+// TCPStats counts what the transport refused or closed on its TCP
+// listener.
+type TCPStats struct {
+	RefusedFull     uint64 // accepted connections closed at once: all maxIncomingTCP slots taken
+	RefusedSource   uint64 // closed at once: maxTCPPerSource from that address (IPv6: /64) already, and no peer in the book there
+	RefusedReserve  uint64 // closed at once: only the reserve (tcpReserve) was left, and no peer in the book there
+	Unauthenticated uint64 // closed after tcpAuthTimeout without a stream header or a packet the node opened
+}
+
+type tcpCounters struct {
+	refusedFull, refusedSource, refusedReserve, unauthenticated atomic.Uint64
+}
+
+// Stats returns the counters of the TCP listener.
+func (t *NetTransport) Stats() TCPStats {
+	return TCPStats{
+		RefusedFull:     t.stats.refusedFull.Load(),
+		RefusedSource:   t.stats.refusedSource.Load(),
+		RefusedReserve:  t.stats.refusedReserve.Load(),
+		Unauthenticated: t.stats.unauthenticated.Load(),
+	}
+}
+
+// SetKnown gives the transport a way to tell whether a peer in the node's
+// book is at an address: such a peer may take the reserve of slots, and
+// more than maxTCPPerSource connections. known must not call into the
+// transport. Call it before Serve.
+func (t *NetTransport) SetKnown(known func(netip.Addr) bool) {
+	t.mu.Lock()
+	t.known = known
+	t.mu.Unlock()
+}
+
+// tcpSource is what the per-source cap counts by: one IPv4 address, or an
+// IPv6 /64 (one host may hold all of it).
+func tcpSource(a netip.Addr) netip.Prefix {
+	a = a.Unmap().WithZone("")
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// admit takes a slot for a connection from a, or says which bound refused
+// it (nil: admitted). The accept loop alone calls it.
+func (t *NetTransport) admit(a netip.Addr) *atomic.Uint64 {
+	src := tcpSource(a)
+	t.mu.Lock()
+	full := t.inCount >= maxIncomingTCP
+	crowded := t.perSrc[src] >= maxTCPPerSource
+	reserve := t.inCount >= maxIncomingTCP-tcpReserve
+	known := t.known
+	t.mu.Unlock()
+	switch {
+	case full:
+		return &t.stats.refusedFull
+	case (crowded || reserve) && (known == nil || !known(a)): // (without t.mu: known takes the node's lock)
+		if crowded {
+			return &t.stats.refusedSource
+		}
+		return &t.stats.refusedReserve
+	}
+	t.mu.Lock()
+	t.inCount++
+	t.perSrc[src]++
+	t.mu.Unlock()
+	return nil
+}
+
+// release gives back the slot of a connection from a.
+func (t *NetTransport) release(a netip.Addr) {
+	src := tcpSource(a)
+	t.mu.Lock()
+	t.inCount--
+	if t.perSrc[src]--; t.perSrc[src] <= 0 {
+		delete(t.perSrc, src)
+	}
+	t.mu.Unlock()
+}
+
+// acceptTCP takes connections within the bounds above: a stranger's
+// address gets at most maxTCPPerSource and none of the last tcpReserve
+// slots, and a connection that carries nothing the node can open is
+// closed after tcpAuthTimeout, so idle or junk sockets cannot keep peers
+// out.
 func (t *NetTransport) acceptTCP() {
 	defer t.wg.Done()
 	for {
@@ -302,27 +400,29 @@ func (t *NetTransport) acceptTCP() {
 			t.log.Debug("tcp accept", "err", err)
 			continue
 		}
-		select {
-		case t.incoming <- struct{}{}:
-		default:
-			t.log.Debug("tcp: too many connections, refusing", "from", nc.RemoteAddr())
+		ap := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		if refused := t.admit(ap.Addr()); refused != nil {
+			refused.Add(1)
+			t.log.Debug("tcp: over the bounds, refusing", "from", ap)
 			nc.Close()
 			continue
 		}
-		ap := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
-		c := newTCPConn(t, nc, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+		c := newTCPConn(t, nc, ap)
 		c.accepted = true
+		c.authBy = time.Now().Add(tcpAuthTimeout)
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()
 			nc.Close()
+			t.release(ap.Addr())
 			return
 		}
 		t.in[c] = struct{}{}
 		t.mu.Unlock()
 		t.wg.Add(1)
 		go func() {
-			defer func() { <-t.incoming }()
+			defer t.release(ap.Addr())
 			c.serve()
 		}()
 	}
@@ -375,7 +475,9 @@ type tcpConn struct {
 	once   sync.Once
 	queued atomic.Int64 // bytes in queue
 
-	accepted bool // we accepted it: it may be a stream (streams.go)
+	accepted bool        // we accepted it: it may be a stream (streams.go)
+	authBy   time.Time   // accepted: closed at this time unless authed (set before serve)
+	authed   atomic.Bool // accepted: carried a packet the node opened
 }
 
 func newTCPConn(t *NetTransport, nc net.Conn, addr netip.AddrPort) *tcpConn {
@@ -406,7 +508,7 @@ func (c *tcpConn) dialAndServe() {
 	if err != nil {
 		c.t.log.Debug("tcp dial", "to", c.addr, "err", err)
 		c.t.mu.Lock()
-		c.t.failed[c.addr] = time.Now()
+		c.t.failed.put(c.addr, time.Now())
 		c.t.mu.Unlock()
 		c.close()
 		c.t.wg.Done()
@@ -436,9 +538,18 @@ func (c *tcpConn) serve() {
 	go c.writeLoop()
 	var hdr [4]byte
 	reply := func(b []byte) { _ = c.enqueue(b) }
+	var authenticated func()
+	if c.accepted {
+		authenticated = func() { c.authed.Store(true) }
+	}
 	for {
-		_ = c.nc.SetReadDeadline(time.Now().Add(tcpIdleTimeout))
+		deadline := time.Now().Add(tcpIdleTimeout)
+		if c.accepted && !c.authed.Load() {
+			deadline = c.authBy
+		}
+		_ = c.nc.SetReadDeadline(deadline)
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			c.noteUnauthenticated(err)
 			return
 		}
 		n := binary.BigEndian.Uint32(hdr[:])
@@ -448,14 +559,24 @@ func (c *tcpConn) serve() {
 		}
 		data := make([]byte, n)
 		if _, err := io.ReadFull(r, data); err != nil {
+			c.noteUnauthenticated(err)
 			return
 		}
 		c.t.mu.Lock()
 		h := c.t.handler
 		c.t.mu.Unlock()
 		if h != nil {
-			h(Packet{Data: data, From: c.addr, TCP: true, Reply: reply})
+			h(Packet{Data: data, From: c.addr, TCP: true, Reply: reply, Authenticated: authenticated})
 		}
+	}
+}
+
+// noteUnauthenticated counts an accepted connection closed because it
+// authenticated too late (err: the read that ended it).
+func (c *tcpConn) noteUnauthenticated(err error) {
+	if c.accepted && !c.authed.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+		c.t.stats.unauthenticated.Add(1)
+		c.t.log.Debug("tcp: nothing authenticated in time, closing", "from", c.addr)
 	}
 }
 

@@ -94,6 +94,12 @@ type Stats struct {
 	NoRoom        uint64 // messages ahead of a gap not taken for want of room (sent again)
 	EventsDropped uint64 // notices about peers dropped because the event queue was full
 	LeadsDropped  uint64 // peer-exchange entries not followed (over the bounds in exchange.go)
+	LeadsRefused  uint64 // peer-exchange entries not followed for their address (broadcast or network address of a local prefix, multicast, loopback from afar: usableLead)
+	// AnswersLimited counts answers to strangers (probes, packets of keys
+	// we do not know) not sent: over the budget of the source's /24 or
+	// /64, or of all strangers together (receive.go).
+	AnswersLimited uint64
+	ProbesUnproven uint64 // probes echoing a cookie we did not make for that key and address in the last 10 s (dropped)
 }
 
 // static is an address given with -peer, probed until someone answers there.
@@ -120,14 +126,14 @@ type Node struct {
 	counter uint64
 	book    *book
 	statics []*static
-	hints   map[[32]byte]string // how a not-yet-known key was learned
+	hints   *lru[[32]byte, string] // how a not-yet-known key was learned (the newest maxPeers)
 	nextID  uint64
 	stats   Stats
 	closed  bool
-	budget  rate.Bucket              // opens of packets from unknown keys
-	leads   rate.Bucket              // peer-exchange leads followed (exchange.go)
-	answers map[netip.Addr]time.Time // last hello sent in answer to a stranger
-	vwarn   map[netip.Addr]bool      // incompatible-version warnings given
+	budget  rate.Bucket         // opens of packets from unknown keys
+	leads   rate.Bucket         // peer-exchange leads followed (exchange.go)
+	answers answerLimiter       // answers to strangers (receive.go)
+	vwarn   map[netip.Addr]bool // incompatible-version warnings given
 	chal    challenger
 	reorder reorderBudget
 	ready   []inMsg       // scratch: messages a packet made ready to show
@@ -192,10 +198,10 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		boot:     uint64(now.UnixNano()),
 		name:     cfg.Name,
 		book:     newBook(ps, maxPeers, maxTombstones),
-		hints:    map[[32]byte]string{},
+		hints:    newLRU[[32]byte, string](maxPeers),
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
-		answers:  map[netip.Addr]time.Time{},
+		answers:  newAnswerLimiter(),
 		vwarn:    map[netip.Addr]bool{},
 		chal:     challenger{start: now},
 		reorder:  reorderBudget{ahead: maxReorderAhead, perPeer: maxReorderPeerBytes, total: maxReorderBytes},
@@ -228,6 +234,9 @@ func New(cfg Config, tr Transport) (*Node, error) {
 	go n.pumpEvents() // not in wg: it ends once the consumer took every event
 	go n.timerLoop()
 	go n.savePins()
+	if k, ok := tr.(interface{ SetKnown(func(netip.Addr) bool) }); ok {
+		k.SetKnown(n.knownAddr) // the reserve of TCP slots (net_transport.go)
+	}
 	tr.Serve(n.handle)
 	return n, nil
 }
@@ -405,10 +414,7 @@ func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 		return
 	}
 	if p == nil {
-		if len(n.hints) > maxPeers {
-			clear(n.hints)
-		}
-		n.hints[key] = via
+		n.hints.put(key, via)
 		p = n.stranger(key, n.id.sharedKey(&key))
 		p.addr = addr
 		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge

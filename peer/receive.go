@@ -6,11 +6,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"github.com/p2pchat/p2pchat/internal/wire"
 )
-
-// answerPeriod spaces the answers to one stranger's address.
-const answerPeriod = time.Second
 
 // handle processes one incoming packet. Anything that does not parse,
 // authenticate or fit is dropped and counted, never shown.
@@ -35,17 +33,7 @@ func (n *Node) handle(pkt Packet) {
 	p := n.book.peers[o.Key]
 	switch o.Type {
 	case wire.TypeProbe:
-		if n.mayAnswer(pkt.From.Addr(), now) {
-			q := p
-			if q == nil {
-				if !n.budget.Take(now) {
-					n.stats.UnknownBudget++
-					return
-				}
-				q = n.stranger(o.Key, n.id.sharedKey(&o.Key))
-			}
-			n.sendHello(q, wire.FlagReply, zeroChallenge, pkt.Reply)
-		}
+		n.onProbe(&o, p, pkt, now)
 		return
 	case wire.TypeSealed:
 	default:
@@ -72,6 +60,9 @@ func (n *Node) handle(pkt Packet) {
 		}
 		n.log.Debug("drop", "from", pkt.From, "err", err)
 		return
+	}
+	if pkt.Authenticated != nil {
+		pkt.Authenticated()
 	}
 	if p == nil || p.parked {
 		n.fromStranger(o.Key, shared, &pl, pkt, now, p)
@@ -139,6 +130,22 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 	}
 }
 
+// knownAddr reports whether a peer in the book was last heard from at
+// address a: the real transport keeps a reserve of TCP slots for those
+// (net_transport.go). Called from the transport's accept loop, never with
+// n.mu held.
+func (n *Node) knownAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, p := range n.book.peers {
+		if p.addr.Addr().Unmap() == a && p.label != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // stranger is a peer that is not in the book: enough to talk to it, nothing
 // remembered (n.mu held).
 func (n *Node) stranger(key [32]byte, shared *[32]byte) *peerState {
@@ -162,8 +169,8 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 	}
 	if !fresh {
 		// A hello is answered at once (opening it took the strangers'
-		// budget already, and the answer is no larger); anything else at
-		// most every answerPeriod/10 per address.
+		// budget already, and the answer is no larger); anything else
+		// within the answer budgets (mayAnswer).
 		if pl.Kind == wire.KindHello || (pl.Kind != wire.KindBye && n.mayAnswer(pkt.From.Addr(), now)) {
 			q := n.stranger(key, shared)
 			var echo [16]byte
@@ -191,8 +198,8 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		n.takePosition(p)
 	}
 	p.win.floor(pl.Boot, pl.Counter)
-	p.via = n.hints[key]
-	delete(n.hints, key)
+	p.via, _ = n.hints.get(key)
+	n.hints.remove(key)
 	if p.via == "" {
 		p.via = "traffic"
 		for _, s := range n.statics {
@@ -332,16 +339,110 @@ func (n *Node) rtt(p *peerState, sample time.Duration) {
 	}
 }
 
-// mayAnswer rate-limits answers to strangers, per source address, so that
-// spoofed probes cannot turn us into an amplifier (n.mu held).
-func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
-	if last, ok := n.answers[from]; ok && now.Sub(last) < answerPeriod/10 {
+// onProbe answers a probe (wire.go has the exchange): a plain probe over
+// UDP with a cookie probe, a cookie probe with its echo, the echo of a
+// cookie of ours (the prober proved its address) and any probe over TCP
+// with our hello. Every answer is within the answer budgets (n.mu held).
+func (n *Node) onProbe(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
+	kind, cookie := wire.ParseProbe(pkt.Data)
+	hello := pkt.TCP
+	switch {
+	case hello:
+	case kind == wire.ProbeEcho:
+		if !n.chal.validCookie(&o.Key, pkt.From, cookie, now) {
+			n.stats.Dropped++
+			n.stats.ProbesUnproven++
+			return
+		}
+		hello = true
+	case kind == wire.ProbeCookie:
+	default:
+		cookie = n.chal.cookie(&o.Key, pkt.From, now)
+	}
+	if !n.mayAnswer(pkt.From.Addr(), now) {
+		return
+	}
+	switch {
+	case hello:
+		q := p
+		if q == nil {
+			if !n.budget.Take(now) {
+				n.stats.UnknownBudget++
+				return
+			}
+			q = n.stranger(o.Key, n.id.sharedKey(&o.Key))
+		}
+		n.sendHello(q, wire.FlagReply, zeroChallenge, pkt.Reply)
+	case kind == wire.ProbeCookie:
+		pkt.Reply(wire.AppendProbe(make([]byte, 0, wire.CookieProbeLen), &n.id.Public, wire.ProbeEcho, &cookie))
+	default:
+		pkt.Reply(wire.AppendProbe(make([]byte, 0, wire.CookieProbeLen), &n.id.Public, wire.ProbeCookie, &cookie))
+	}
+}
+
+// answerLimiter bounds the answers to strangers: a token bucket per source
+// prefix (IPv4 /24, IPv6 /64: what one spoofer, or one victim, may hold),
+// answerRate a second and answerBurst at once, and one bucket for all of
+// them together, probeAnswerRate a second. Whatever a stranger spoofs, one
+// victim gets at most answerRate answers a second, and the node sends at
+// most probeAnswerRate to everyone.
+//
+// The prefixes' buckets are kept for the maxAnswers prefixes answered
+// last; a new one replaces the one answered longest ago (never all). That
+// loses nothing: an entry exists only once a prefix was answered, so the
+// common bucket lets at most probeAnswerRate entries in a second, and an
+// entry evicted had maxAnswers-1 answers after it, over at least 4 s, by
+// which time its bucket was full again (answerBurst/answerRate = 1 s), as
+// a new one is. (Owned by Node.mu.)
+type answerLimiter struct {
+	prefixes *lru[netip.Prefix, rate.Bucket]
+	all      rate.Bucket
+}
+
+func newAnswerLimiter() answerLimiter {
+	return answerLimiter{
+		prefixes: newLRU[netip.Prefix, rate.Bucket](maxAnswers),
+		all:      rate.Bucket{Rate: probeAnswerRate, Burst: probeAnswerRate},
+	}
+}
+
+// answerPrefix is the prefix that shares an answer budget with a.
+func answerPrefix(a netip.Addr) netip.Prefix {
+	a = a.Unmap().WithZone("")
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
+
+// take reports whether an answer to from may be sent at now, and counts it.
+func (l *answerLimiter) take(from netip.Addr, now time.Time) bool {
+	pfx := answerPrefix(from)
+	b, known := l.prefixes.get(pfx)
+	if !known {
+		b = rate.Bucket{Rate: answerRate, Burst: answerBurst}
+	}
+	if !b.Take(now) {
+		l.prefixes.put(pfx, b)
 		return false
 	}
-	if len(n.answers) > maxAnswers {
-		clear(n.answers)
+	if !l.all.Take(now) {
+		return false // the prefix keeps its token
 	}
-	n.answers[from] = now
+	l.prefixes.put(pfx, b)
+	return true
+}
+
+// mayAnswer rate-limits answers to strangers (answerLimiter), so that
+// spoofed packets cannot turn us into an amplifier; what it refuses is
+// counted (n.mu held).
+func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
+	if !n.answers.take(from, now) {
+		n.stats.AnswersLimited++
+		return false
+	}
 	return true
 }
 

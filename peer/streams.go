@@ -13,10 +13,6 @@ import (
 // so its first byte is 0: the two cannot be confused.
 const StreamMagic = "p2pf"
 
-// streamPeekTimeout bounds how long an accepted connection may take to
-// send its first four bytes.
-const streamPeekTimeout = 10 * time.Second
-
 // StreamHandler takes over an accepted connection that starts with
 // StreamMagic; r holds what was read from nc so far (the magic included,
 // unconsumed). It owns nc from then on and must close it.
@@ -33,7 +29,7 @@ func (t *NetTransport) HandleStreams(h StreamHandler) {
 // handOff reports whether the accepted connection c is a stream, and if so
 // gives it to the stream handler: c forgets it, so closing c leaves it open.
 func (c *tcpConn) handOff(r *bufio.Reader) bool {
-	_ = c.nc.SetReadDeadline(time.Now().Add(streamPeekTimeout))
+	_ = c.nc.SetReadDeadline(c.authBy) // the first four bytes come within tcpAuthTimeout
 	head, err := r.Peek(len(StreamMagic))
 	if err != nil || string(head) != StreamMagic {
 		return false

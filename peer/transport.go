@@ -10,6 +10,12 @@ type Packet struct {
 	// Reply sends a packet back the way this one came: to From over UDP, or
 	// on the same TCP connection. It never blocks.
 	Reply func([]byte)
+	// Authenticated, when set, is called by the handler once the packet
+	// opened under its sender's key: the connection it came on carries a
+	// peer (any key, in the book or not), not a stranger's idle socket.
+	// The real transport sets it on accepted TCP connections, and closes
+	// those that carry no such packet within tcpAuthTimeout.
+	Authenticated func()
 }
 
 // Transport moves packets between nodes. Sends never block: a packet that

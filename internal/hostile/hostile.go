@@ -35,9 +35,10 @@ type Peer struct {
 	toBoot  uint64
 	prefix  [16]byte // nonce prefix
 
-	conn  Conn
-	mu    sync.Mutex
-	inbox chan wire.Payload
+	conn    Conn
+	mu      sync.Mutex
+	inbox   chan wire.Payload
+	cookies chan [16]byte // cookies of the target's cookie probes (any peer's on this Conn)
 }
 
 // Conn carries a Peer's packets: a UDP socket, or a shared TCP connection.
@@ -53,7 +54,7 @@ func New(target netip.AddrPort, c Conn) (*Peer, error) {
 		return nil, fmt.Errorf("hostile: key: %w", err)
 	}
 	p := &Peer{Public: *pub, private: *priv, target: target, conn: c,
-		boot: uint64(time.Now().UnixNano()), inbox: make(chan wire.Payload, 4096)}
+		boot: uint64(time.Now().UnixNano()), inbox: make(chan wire.Payload, 4096), cookies: make(chan [16]byte, 16)}
 	if !wire.CanonicalKey(&p.Public) { // one key in 2^250: make another
 		return New(target, c)
 	}
@@ -64,18 +65,19 @@ func New(target netip.AddrPort, c Conn) (*Peer, error) {
 	return p, nil
 }
 
-// Join introduces the peer as name: a probe, then the answer to the
-// target's challenge, as an honest peer would. It returns once the target
-// has taken the key in (its hello answering ours came back), or an error
-// after timeout.
+// Join introduces the peer as name: a probe (over UDP the echo of the
+// cookie the target answers it with), then the answer to the target's
+// challenge, as an honest peer would. It returns once the target has taken
+// the key in (its hello answering ours came back), or an error after
+// timeout.
 func (p *Peer) Join(name, host string, timeout time.Duration) error {
-	probe := wire.AppendHeader(nil, wire.TypeProbe, &p.Public)
+	probe := wire.AppendProbe(nil, &p.Public, wire.ProbePlain, nil)
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		if err := p.conn.send(probe); err != nil {
 			return err
 		}
-		hello, err := p.Await(wire.KindHello, 500*time.Millisecond)
+		hello, err := p.awaitHello(500 * time.Millisecond)
 		if err != nil {
 			continue // lost: probe again
 		}
@@ -187,6 +189,28 @@ func (p *Peer) Await(kind wire.Kind, timeout time.Duration) (wire.Payload, error
 	}
 }
 
+// awaitHello waits for the target's hello, echoing every cookie probe
+// that comes meanwhile (the cookies of other peers on the Conn too: the
+// target drops those echoes), or fails after timeout.
+func (p *Peer) awaitHello(timeout time.Duration) (wire.Payload, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case pl := <-p.inbox:
+			if pl.Kind == wire.KindHello {
+				return pl, nil
+			}
+		case c := <-p.cookies:
+			if err := p.conn.send(wire.AppendProbe(nil, &p.Public, wire.ProbeEcho, &c)); err != nil {
+				return wire.Payload{}, err
+			}
+		case <-t.C:
+			return wire.Payload{}, fmt.Errorf("hostile: no hello from %s within %v", p.target, timeout)
+		}
+	}
+}
+
 // Inbox delivers every packet the target sent this peer, opened.
 func (p *Peer) Inbox() <-chan wire.Payload { return p.inbox }
 
@@ -230,12 +254,28 @@ func (d *demux) register(p *Peer) {
 
 func (d *demux) dispatch(b []byte) {
 	o, err := wire.ParseOuter(b)
-	if err != nil || o.Type != wire.TypeSealed {
+	if err != nil {
 		return
 	}
 	d.mu.Lock()
 	peers := d.peers
 	d.mu.Unlock()
+	if o.Type == wire.TypeProbe {
+		// A cookie probe does not say whose probe it answers: every peer
+		// gets it, the one it was made for proves its address with it.
+		if kind, cookie := wire.ParseProbe(b); kind == wire.ProbeCookie {
+			for _, p := range peers {
+				select {
+				case p.cookies <- cookie:
+				default:
+				}
+			}
+		}
+		return
+	}
+	if o.Type != wire.TypeSealed {
+		return
+	}
 	for _, p := range peers {
 		shared, target := p.learn(o.Key)
 		if target != o.Key {

@@ -85,8 +85,9 @@ func TestJoinAndTalk(t *testing.T) {
 
 // TestJoinKnowing: once one hostile peer learned the target's key, others
 // join with a sealed hello instead of a probe, many in a row from one
-// address (answers to probes from one address are spaced 100 ms apart, so
-// 20 probing joins would take 2 s; these do not wait for that).
+// address (answers to probes are 10 a second per /24, and a probing join
+// takes two, so 20 probing joins would take 3 s; these do not wait for
+// that).
 func TestJoinKnowing(t *testing.T) {
 	n, addr := target(t)
 	conn, err := DialUDP(addr)

@@ -12,9 +12,9 @@ package wire
 //	5      1    packet type: 1 probe, 2 sealed
 //	6      32   sender's X25519 public key
 //
-// A probe ends there (trailing bytes are ignored): it says "this key is at
-// this address, tell me who you are" and is the only packet sent in the clear.
-// A sealed packet goes on with
+// A probe ends there: it says "this key is at this address, tell me who you
+// are" and, with its two variants below, is the only packet sent in the
+// clear. A sealed packet goes on with
 //
 //	38     24   nonce, never repeated under one key: 16 random bytes
 //	            chosen when the sender starts, then its 8-byte counter
@@ -61,6 +61,35 @@ package wire
 // append fields to any kind.
 //
 // Over TCP every packet is framed by a 4-byte big-endian length.
+//
+// Probes and their cookies. The source address of a UDP probe can be
+// spoofed, and a sealed hello is several times its size, so a node does
+// not answer a UDP probe with its hello: it first makes the prober prove
+// its address. Two variants of the probe append to the header:
+//
+//	offset size field
+//	38     1    probe kind: 1 cookie, 2 echo
+//	39     16   cookie
+//
+// A plain probe (38 bytes) is answered with a cookie probe: our key and a
+// cookie, a MAC of the prober's key, its address and the time under a
+// secret of ours (55 bytes: 1.45 times the probe). A node that gets a
+// cookie probe answers with an echo probe carrying the same cookie (the
+// same size). A node that gets an echo of a cookie it made for that key at
+// that address within 10 s answers with its hello, as it answered a probe
+// before: the prober has shown that it receives at its address. So a
+// spoofed probe draws at most a packet 1.45 times its size, and no
+// answer draws another probe: an echo is answered with a hello or not at
+// all. Over TCP the handshake proves the address, and a probe there is
+// answered with the hello at once.
+//
+// This keeps version 1: decoders of version 1 ignore trailing bytes, so a
+// node that does not know the variants takes a cookie probe for a plain
+// probe and answers it with its hello, which then goes on as any
+// stranger's hello does (answered with ours and a challenge); and an
+// older prober is answered with a cookie probe, which it answers the same
+// way. Probe kinds are append-only; an unknown kind is taken for a plain
+// probe.
 
 import (
 	"encoding/binary"
@@ -271,6 +300,45 @@ type Payload struct {
 	Code        TransferCode
 	// peers
 	Peers []PeerEntry
+}
+
+// Probe kinds: the byte after the header of a probe (none: a plain probe).
+const (
+	ProbePlain  byte = 0 // no kind byte: tell me who you are
+	ProbeCookie byte = 1 // here is a cookie: echo it to prove your address
+	ProbeEcho   byte = 2 // the echo of your cookie: now tell me who you are
+)
+
+// Sizes of probes.
+const (
+	ProbeLen       = HeaderLen          // plain probe
+	CookieProbeLen = HeaderLen + 1 + 16 // cookie and echo probes
+)
+
+// AppendProbe appends a probe from key: a plain one (ProbePlain, cookie
+// ignored), or a cookie or echo probe carrying cookie.
+func AppendProbe(b []byte, key *[32]byte, kind byte, cookie *[16]byte) []byte {
+	b = AppendHeader(b, TypeProbe, key)
+	if kind == ProbePlain {
+		return b
+	}
+	b = append(b, kind)
+	return append(b, cookie[:]...)
+}
+
+// ParseProbe returns the kind and cookie of a probe whose outer header
+// parsed. A plain probe, an unknown kind or a truncated variant is
+// ProbePlain.
+func ParseProbe(b []byte) (kind byte, cookie [16]byte) {
+	if len(b) < CookieProbeLen {
+		return ProbePlain, cookie
+	}
+	switch k := b[HeaderLen]; k {
+	case ProbeCookie, ProbeEcho:
+		copy(cookie[:], b[HeaderLen+1:CookieProbeLen])
+		return k, cookie
+	}
+	return ProbePlain, cookie
 }
 
 // Hello flags.

@@ -209,3 +209,41 @@ func FuzzParsePayload(f *testing.F) {
 		}
 	})
 }
+
+// TestProbeVariants: the three probes round-trip, each starts with the
+// plain probe (so a version 1 decoder that ignores trailing bytes takes it
+// for one), and anything else after the header reads as a plain probe.
+func TestProbeVariants(t *testing.T) {
+	var key [32]byte
+	key[0] = 7
+	cookie := [16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	plain := AppendProbe(nil, &key, ProbePlain, &cookie)
+	for _, tc := range []struct {
+		name       string
+		b          []byte
+		size       int
+		kind       byte
+		withCookie bool
+	}{
+		{"plain", plain, ProbeLen, ProbePlain, false},
+		{"cookie", AppendProbe(nil, &key, ProbeCookie, &cookie), CookieProbeLen, ProbeCookie, true},
+		{"echo", AppendProbe(nil, &key, ProbeEcho, &cookie), CookieProbeLen, ProbeEcho, true},
+		{"unknown kind", append(append(append([]byte{}, plain...), 9), cookie[:]...), CookieProbeLen, ProbePlain, false},
+		{"truncated", append(append([]byte{}, plain...), ProbeEcho, 1, 2), ProbeLen + 3, ProbePlain, false},
+	} {
+		if len(tc.b) != tc.size {
+			t.Errorf("%s: %d bytes, want %d", tc.name, len(tc.b), tc.size)
+		}
+		o, err := ParseOuter(tc.b)
+		if err != nil || o.Type != TypeProbe || o.Key != key {
+			t.Errorf("%s: outer %v %v", tc.name, o.Type, err)
+		}
+		if string(tc.b[:ProbeLen]) != string(plain) {
+			t.Errorf("%s: does not start with the plain probe", tc.name)
+		}
+		kind, c := ParseProbe(tc.b)
+		if kind != tc.kind || (tc.withCookie && c != cookie) {
+			t.Errorf("%s: kind %d cookie %x, want kind %d", tc.name, kind, c, tc.kind)
+		}
+	}
+}

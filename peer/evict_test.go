@@ -1,0 +1,113 @@
+package peer
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestLRU: a full lru drops its oldest entry (put longest ago) for a new
+// key, never more; putting a key again makes it the newest.
+func TestLRU(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		puts []int
+		want []int // keys present afterwards
+		gone []int
+	}{
+		{"under the bound", []int{1, 2, 3}, []int{1, 2, 3}, nil},
+		{"one over drops the oldest", []int{1, 2, 3, 4}, []int{2, 3, 4}, []int{1}},
+		{"a put again is a use", []int{1, 2, 3, 1, 4}, []int{1, 3, 4}, []int{2}},
+		{"a flood keeps the newest", []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{7, 8, 9}, []int{1, 2, 3, 4, 5, 6}},
+	} {
+		c := newLRU[int, int](3)
+		for _, k := range tc.puts {
+			c.put(k, k*10)
+		}
+		for _, k := range tc.want {
+			if v, ok := c.get(k); !ok || v != k*10 {
+				t.Errorf("%s: key %d: %d, %v; want %d", tc.name, k, v, ok, k*10)
+			}
+		}
+		for _, k := range tc.gone {
+			if _, ok := c.get(k); ok {
+				t.Errorf("%s: key %d still there", tc.name, k)
+			}
+		}
+		if c.len() != len(tc.want) {
+			t.Errorf("%s: %d entries, want %d", tc.name, c.len(), len(tc.want))
+		}
+	}
+	c := newLRU[int, int](2)
+	c.put(1, 1)
+	c.remove(1)
+	c.remove(7)
+	if c.len() != 0 {
+		t.Errorf("after remove: %d entries", c.len())
+	}
+}
+
+// TestHintsEvict: how a key was learned is remembered for the newest
+// maxPeers keys said hello to; past that the oldest is forgotten, never all
+// of them at once.
+func TestHintsEvict(t *testing.T) {
+	mn := NewMemNet(10)
+	n := startNode(t, mn, "alice")
+	addr := netip.MustParseAddrPort("10.0.0.200:7117")
+	const total = maxPeers + 100
+	n.mu.Lock()
+	for i := range total {
+		n.discover(testKey(1000+i), addr, "exchange")
+	}
+	var kept, newest int
+	for i := range total {
+		if hinted(n.Node, testKey(1000+i)) {
+			kept++
+			if i >= total-maxPeers {
+				newest++
+			}
+		}
+	}
+	n.mu.Unlock()
+	t.Logf("%d keys said hello to: %d hints kept, %d of the newest %d", total, kept, newest, maxPeers)
+	if newest != maxPeers || kept != maxPeers {
+		t.Errorf("%d hints kept, %d of the newest %d: want the newest %d", kept, newest, maxPeers, maxPeers)
+	}
+}
+
+// TestNetTransportFailedEvicts: the memory of recent dial failures (which
+// keeps us from dialing a dead address on every packet) forgets its oldest
+// entry when full, not every entry.
+func TestNetTransportFailedEvicts(t *testing.T) {
+	tr := listenLoopback(t)
+	now := time.Now()
+	addr := func(i int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(20000+i))
+	}
+	for i := range maxOutgoingTCP + 10 {
+		noteFailed(tr, addr(i), now)
+	}
+	// A new connection (to a port nobody listens on) makes room.
+	_ = tr.SendTCP(addr(1000), []byte("x"))
+	refused := 0
+	for i := 10; i < maxOutgoingTCP+10; i++ {
+		if err := tr.SendTCP(addr(i), []byte("x")); err != nil && strings.Contains(err.Error(), "recent connection failure") {
+			refused++
+		}
+	}
+	t.Logf("%d of the newest %d failed addresses still remembered", refused, maxOutgoingTCP)
+	if refused < maxOutgoingTCP-1 {
+		t.Errorf("%d of the newest %d failed addresses remembered", refused, maxOutgoingTCP)
+	}
+}
+
+// hinted reports whether n remembers how it learned key (n.mu held).
+func hinted(n *Node, key [32]byte) bool { _, ok := n.hints.get(key); return ok }
+
+// noteFailed records a failed dial to a, as dialAndServe does.
+func noteFailed(t *NetTransport, a netip.AddrPort, when time.Time) {
+	t.mu.Lock()
+	t.failed.put(a, when)
+	t.mu.Unlock()
+}
