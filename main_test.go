@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,39 @@ func TestScriptWaitsForPeers(t *testing.T) {
 	a.started = time.Now().Add(-graceTime)
 	if _, err := a.Resolve("nobody"); !errors.Is(err, peer.ErrUnknownPeer) {
 		t.Errorf("Resolve(nobody) = %v, want ErrUnknownPeer", err)
+	}
+}
+
+// TestCICommandIsREADMEs: .ci/run runs the test command README.md gives,
+// and both set go test's timeout: its default of 10 minutes per package is
+// too short for e2e on a loaded machine.
+func TestCICommandIsREADMEs(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromREADME, fromCI string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if c := strings.TrimSpace(l); strings.HasPrefix(l, "    go test ") && fromREADME == "" {
+			fromREADME = c
+		}
+	}
+	for _, l := range strings.Split(string(ci), "\n") {
+		if strings.HasPrefix(l, "go test -race") {
+			fromCI = strings.TrimSpace(l)
+		}
+	}
+	if fromREADME == "" || fromREADME != fromCI {
+		t.Fatalf("README.md's test command %q, .ci/run's %q: they must be the same", fromREADME, fromCI)
+	}
+	if !strings.Contains(fromCI, " -timeout ") {
+		t.Fatalf("the test command %q sets no -timeout: go test's default (10 min per package) is too short for e2e", fromCI)
+	}
+	if !strings.Contains(string(readme), "`"+fromCI+"` runs:") {
+		t.Errorf("README.md's Tests section does not quote the command %q", fromCI)
 	}
 }
