@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -37,8 +39,8 @@ func TestParseFlags(t *testing.T) {
 				if err != nil {
 					t.Fatalf("rejected: %v %s", err, stderr.String())
 				}
-				if len(o.peers) != 2 {
-					t.Fatalf("peers = %v", o.peers)
+				if len(o.peers) != 2 || len(o.peerAddrs) != 2 {
+					t.Fatalf("peers = %v, resolved %v", o.peers, o.peerAddrs)
 				}
 				return
 			}
@@ -170,5 +172,54 @@ func TestCICommandIsREADMEs(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), "`"+fromCI+"` runs:") {
 		t.Errorf("README.md's Tests section does not quote the command %q", fromCI)
+	}
+}
+
+// TestPeerFlagResolvedOnce: a -peer host name is resolved once, when the
+// flags are read, and that address is the one probed: a second lookup
+// failing (DNS gone a moment later) must not replace it with nothing.
+func TestPeerFlagResolvedOnce(t *testing.T) {
+	// The "peer": a UDP socket on loopback that records what reaches it.
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	lookups := 0
+	lookupIP = func(host string) ([]net.IP, error) {
+		lookups++
+		if lookups > 1 {
+			return nil, fmt.Errorf("lookup %s: no answer (DNS is down now)", host)
+		}
+		return []net.IP{net.IPv4(127, 0, 0, 1)}, nil
+	}
+	defer func() { lookupIP = net.LookupIP }()
+
+	in, feed, err := os.Pipe() // a script's standard input, held open until the peer was probed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"-name", "probe", "-home", dir, "-downloads", dir, "-store=false", "-mdns=false",
+			"-bind", "127.0.0.1", "-port", "0", "-json",
+			"-peer", fmt.Sprintf("peerhost.invalid:%d", pc.LocalAddr().(*net.UDPAddr).Port)}, in, &stdout, &stderr)
+	}()
+	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	_, _, rerr := pc.ReadFromUDP(buf)
+	feed.Close() // end of input: p2pchat quits
+	code := <-done
+	if rerr != nil {
+		t.Fatalf("the -peer address was never probed (%v); %d lookups; stderr: %s", rerr, lookups, stderr.String())
+	}
+	if code != exitOK {
+		t.Errorf("exit %d, stderr: %s", code, stderr.String())
+	}
+	if lookups != 1 {
+		t.Errorf("-peer resolved %d times, want once", lookups)
 	}
 }
