@@ -168,7 +168,6 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 	w := store.Write{Queue: make([]store.Queued, len(batch))}
 	for i, q := range batch {
 		q.m.saved = false
-		n.outBytes += len(q.m.text)
 		w.Queue[i] = store.Queued{Key: q.p.key, Nick: storedName(q.p), Stream: q.p.out.id, Next: q.p.out.nextSeq,
 			Msg: store.OutMsg{ID: q.m.id, Seq: q.m.seq, Time: q.m.time.UnixMilli(), All: q.m.all, Text: q.m.text}}
 	}
@@ -203,14 +202,15 @@ type queuedMsg struct {
 	m *outMsg
 }
 
-// acked removes an acknowledged message from the disk (n.mu held). It
-// needs no sync of its own: if it is lost, the next run sends the message
-// again and the recipient knows it.
+// acked gives an acknowledged message's room in the outbox back and
+// removes it from the disk (n.mu held). The removal needs no sync of its
+// own: if it is lost, the next run sends the message again and the
+// recipient knows it.
 func (n *Node) acked(p *peerState, m *outMsg) {
+	n.outBytes -= len(m.text)
 	if !n.durable() {
 		return
 	}
-	n.outBytes -= len(m.text)
 	n.write(store.Write{Acked: []store.MsgRef{{Key: p.key, Seq: m.seq}}}, nil)
 }
 

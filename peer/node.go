@@ -136,7 +136,7 @@ type Node struct {
 	st       Store                    // nil: messages live in memory only (durable.go)
 	inpos    map[[32]byte]store.InPos // saved stream positions of senders not in the book yet
 	lastIdx  uint64                   // the last inbox index given
-	outBytes int                      // text of our messages waiting, to all peers
+	outBytes int                      // text of our messages waiting, to all peers (with or without a Store)
 	saving   int                      // bytes of received messages on their way to disk
 	wq       []storeReq               // writes waiting for feedStore
 	wCond    *sync.Cond               // wakes feedStore
@@ -460,7 +460,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 			continue
 		}
 		n.nextID++
-		batch = append(batch, queuedMsg{p, p.out.push(n.nextID, text, to == "", now)})
+		batch = append(batch, queuedMsg{p, n.push(p, n.nextID, text, to == "", now)})
 		if !p.online {
 			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
 			n.wake(p.nextPing) // the timer knocks on peers we owe messages
@@ -489,6 +489,14 @@ func (n *Node) roomToSend(p *peerState, size int) error {
 		return fmt.Errorf("%w: %d MiB of messages wait for their recipients (at most %d MiB)", ErrQueueFull, n.outBytes>>20, maxOutBytes>>20)
 	}
 	return nil
+}
+
+// push puts a message into p's outbox and counts its text against the
+// outbox's bound, with or without a Store (n.mu held). Whatever takes it
+// out again (acked, Unsend, a failed save) gives the room back.
+func (n *Node) push(p *peerState, id uint64, text string, all bool, now time.Time) *outMsg {
+	n.outBytes += len(text)
+	return p.out.push(id, text, all, now)
 }
 
 // pendingOnline counts messages not yet acknowledged by peers that are

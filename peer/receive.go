@@ -293,7 +293,7 @@ func (n *Node) deliver(p *peerState, m *inMsg) {
 		// Away: answer the first direct message once, as a normal message.
 		p.awayAnswered = true
 		n.nextID++
-		n.queue(p.id, []queuedMsg{{p, p.out.push(n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
+		n.queue(p.id, []queuedMsg{{p, n.push(p, n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
 	}
 }
 
