@@ -135,8 +135,8 @@
 //
 //	no-answer   pending: the peer is online but has not acknowledged for a while
 //	peer-left   pending: the peer left; delivered if it comes back
-//	queued      pending: p2pchat stops; the message is kept on disk (-home) and sent by its next run
-//	stopped     failed: p2pchat stopped before the peer acknowledged (-store=false: nothing was kept)
+//	queued      pending: p2pchat stops; the message is kept on disk (-home), or its save is under way, and sent by its next run
+//	stopped     failed: p2pchat stopped before the peer acknowledged (-store=false, or not on disk yet: nothing was kept)
 //	not-saved   failed: the message could not be put on disk (disk full, store damaged), so it was not sent
 //	discarded   failed: dropped by /unsend before the peer acknowledged it
 //
