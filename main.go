@@ -459,7 +459,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
 		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)
 	if o.json {
-		shell.WriteStats(stdout, stats)
+		shell.WriteStats(stdout, shell.StatsLine{Peer: stats})
 	}
 	return code
 }
