@@ -186,10 +186,14 @@ func New(cfg Config, tr Transport) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	boot, err := newBoot(cfg.Home) // replay.go
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	n := &Node{
 		cfg: cfg, tm: cfg.Timing.withDefaults(), id: cfg.Identity, tr: tr, log: log,
-		boot:     uint64(now.UnixNano()),
+		boot:     boot,
 		name:     cfg.Name,
 		book:     newBook(ps, maxPeers, maxTombstones),
 		hints:    map[[32]byte]string{},

@@ -88,7 +88,10 @@ func (n *Node) handle(pkt Packet) {
 		}
 		return
 	}
-	ok, restarted := p.win.check(pl.Boot, pl.Counter)
+	ok, restarted := p.win.checkAt(pl.Boot, pl.Counter, now)
+	if !ok && n.olderBoot(p, &pl, pkt, now) { // replay.go: a restart with the clock stepped back
+		ok, restarted = true, true
+	}
 	if !ok {
 		n.stats.Dropped++
 		n.stats.Replayed++
@@ -190,7 +193,7 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		p.out = newOutStream(newStreamID())
 		n.takePosition(p)
 	}
-	p.win.floor(pl.Boot, pl.Counter)
+	p.win.floorAt(pl.Boot, pl.Counter, now)
 	p.via = n.hints[key]
 	delete(n.hints, key)
 	if p.via == "" {
