@@ -141,11 +141,12 @@ type Node struct {
 	wq       []storeReq               // writes waiting for feedStore
 	wCond    *sync.Cond               // wakes feedStore
 
-	evq     []queuedEvent
-	evBytes int  // message bytes in evq
-	pumping bool // pumpEvents holds an event it has not handed over yet
-	evCond  *sync.Cond
-	events  chan Event
+	evq         []queuedEvent
+	evBytes     int  // message bytes in evq
+	noticeBytes int  // notice bytes in evq (noticeSize)
+	pumping     bool // pumpEvents holds an event it has not handed over yet
+	evCond      *sync.Cond
+	events      chan Event
 
 	changed chan struct{} // closed when acks arrive or peers leave; nil until Flush or WaitPeer waits
 	plain   []byte        // scratch: the clear text of the packet being sealed
