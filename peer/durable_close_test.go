@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/p2pchat/p2pchat/internal/store"
 )
@@ -131,6 +132,10 @@ func saveOutcome(err error) string {
 // never reached the store is, and is then never written: the next run
 // sends the first and not the second.
 func TestCloseWhileSavingTellsTruth(t *testing.T) {
+	synctest.Test(t, closeWhileSaving) // saveWait passes in virtual time
+}
+
+func closeWhileSaving(t *testing.T) {
 	mn := NewMemNet(28)
 	dir := t.TempDir()
 	opt, stop := durable(t, dir)
