@@ -55,6 +55,7 @@ type options struct {
 	downloads, acceptFrom string
 	port                  int
 	peers, ifaces         []string
+	peerAddrs             []netip.AddrPort // peers resolved, once, by parseFlags
 	tcp, json, verbose    bool
 	mdns, bell, version   bool
 	keep                  bool
@@ -137,10 +138,12 @@ Flags:
 		}
 	}
 	for _, p := range o.peers {
-		if _, err := resolvePeer(p); err != nil {
+		addr, err := resolvePeer(p)
+		if err != nil {
 			fmt.Fprintf(stderr, "p2pchat: -peer %q: %v\n", p, err)
 			return o, err
 		}
+		o.peerAddrs = append(o.peerAddrs, addr)
 	}
 	return o, nil
 }
@@ -182,6 +185,9 @@ func defaultHome() string {
 	return ".p2pchat"
 }
 
+// lookupIP resolves host names (a variable for tests).
+var lookupIP = net.LookupIP
+
 // resolvePeer turns host[:port] into an address (port defaults to 7117).
 func resolvePeer(s string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(s)
@@ -198,13 +204,13 @@ func resolvePeer(s string) (netip.AddrPort, error) {
 		}
 		return netip.AddrPortFrom(ip.Unmap(), uint16(pn)), nil
 	}
-	ips, err := net.LookupIP(host)
+	ips, err := lookupIP(host)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", host, err)
 	}
 	for _, v6 := range []bool{false, true} { // IPv4 first, as discovery prefers it
 		for _, ip := range ips {
-			if a, ok := netip.AddrFromSlice(ip); ok && a.Unmap().Is6() == v6 && a.IsGlobalUnicast() {
+			if a, ok := netip.AddrFromSlice(ip); ok && a.Unmap().Is6() == v6 && (a.IsGlobalUnicast() || a.IsLoopback()) {
 				return netip.AddrPortFrom(a.Unmap(), uint16(pn)), nil
 			}
 		}
@@ -383,8 +389,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "p2pchat: discovery is off: %v; use -peer host:port to reach peers\n", err)
 		}
 	}
-	for _, p := range o.peers {
-		addr, _ := resolvePeer(p)
+	for _, addr := range o.peerAddrs { // (resolved once: a second lookup could fail)
 		node.AddPeer(addr)
 	}
 
@@ -454,7 +459,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
 		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)
 	if o.json {
-		shell.WriteStats(stdout, stats)
+		shell.WriteStats(stdout, shell.StatsLine{Peer: stats})
 	}
 	return code
 }

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
+	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +39,8 @@ func TestParseFlags(t *testing.T) {
 				if err != nil {
 					t.Fatalf("rejected: %v %s", err, stderr.String())
 				}
-				if len(o.peers) != 2 {
-					t.Fatalf("peers = %v", o.peers)
+				if len(o.peers) != 2 || len(o.peerAddrs) != 2 {
+					t.Fatalf("peers = %v, resolved %v", o.peers, o.peerAddrs)
 				}
 				return
 			}
@@ -135,5 +138,88 @@ func TestScriptWaitsForPeers(t *testing.T) {
 	a.started = time.Now().Add(-graceTime)
 	if _, err := a.Resolve("nobody"); !errors.Is(err, peer.ErrUnknownPeer) {
 		t.Errorf("Resolve(nobody) = %v, want ErrUnknownPeer", err)
+	}
+}
+
+// TestCICommandIsREADMEs: .ci/run runs the test command README.md gives,
+// and both set go test's timeout: its default of 10 minutes per package is
+// too short for e2e on a loaded machine.
+func TestCICommandIsREADMEs(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromREADME, fromCI string
+	for _, l := range strings.Split(string(readme), "\n") {
+		if c := strings.TrimSpace(l); strings.HasPrefix(l, "    go test ") && fromREADME == "" {
+			fromREADME = c
+		}
+	}
+	for _, l := range strings.Split(string(ci), "\n") {
+		if strings.HasPrefix(l, "go test -race") {
+			fromCI = strings.TrimSpace(l)
+		}
+	}
+	if fromREADME == "" || fromREADME != fromCI {
+		t.Fatalf("README.md's test command %q, .ci/run's %q: they must be the same", fromREADME, fromCI)
+	}
+	if !strings.Contains(fromCI, " -timeout ") {
+		t.Fatalf("the test command %q sets no -timeout: go test's default (10 min per package) is too short for e2e", fromCI)
+	}
+	if !strings.Contains(string(readme), "`"+fromCI+"` runs:") {
+		t.Errorf("README.md's Tests section does not quote the command %q", fromCI)
+	}
+}
+
+// TestPeerFlagResolvedOnce: a -peer host name is resolved once, when the
+// flags are read, and that address is the one probed: a second lookup
+// failing (DNS gone a moment later) must not replace it with nothing.
+func TestPeerFlagResolvedOnce(t *testing.T) {
+	// The "peer": a UDP socket on loopback that records what reaches it.
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	lookups := 0
+	lookupIP = func(host string) ([]net.IP, error) {
+		lookups++
+		if lookups > 1 {
+			return nil, fmt.Errorf("lookup %s: no answer (DNS is down now)", host)
+		}
+		return []net.IP{net.IPv4(127, 0, 0, 1)}, nil
+	}
+	defer func() { lookupIP = net.LookupIP }()
+
+	in, feed, err := os.Pipe() // a script's standard input, held open until the peer was probed
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"-name", "probe", "-home", dir, "-downloads", dir, "-store=false", "-mdns=false",
+			"-bind", "127.0.0.1", "-port", "0", "-json",
+			"-peer", fmt.Sprintf("peerhost.invalid:%d", pc.LocalAddr().(*net.UDPAddr).Port)}, in, &stdout, &stderr)
+	}()
+	_ = pc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 2048)
+	_, _, rerr := pc.ReadFromUDP(buf)
+	feed.Close() // end of input: p2pchat quits
+	code := <-done
+	if rerr != nil {
+		t.Fatalf("the -peer address was never probed (%v); %d lookups; stderr: %s", rerr, lookups, stderr.String())
+	}
+	if code != exitOK {
+		t.Errorf("exit %d, stderr: %s", code, stderr.String())
+	}
+	if lookups != 1 {
+		t.Errorf("-peer resolved %d times, want once", lookups)
 	}
 }

@@ -168,33 +168,45 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 	w := store.Write{Queue: make([]store.Queued, len(batch))}
 	for i, q := range batch {
 		q.m.saved = false
-		n.outBytes += len(q.m.text)
 		w.Queue[i] = store.Queued{Key: q.p.key, Nick: storedName(q.p), Stream: q.p.out.id, Next: q.p.out.nextSeq,
 			Msg: store.OutMsg{ID: q.m.id, Seq: q.m.seq, Time: q.m.time.UnixMilli(), All: q.m.all, Text: q.m.text}}
 	}
-	n.write(w, func(err error) {
+	msgs := make([]*outMsg, len(batch))
+	for i, q := range batch {
+		msgs[i] = q.m
+	}
+	n.wq = append(n.wq, storeReq{w: w, msgs: msgs, done: func(err error) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		now := time.Now()
+		if n.closed {
+			return // Close reported each of them already
+		}
+		var saved []uint64
 		for _, q := range batch {
+			if !q.p.out.has(q.m) {
+				continue // dropped by Unsend meanwhile, and reported then
+			}
 			if err != nil {
-				if q.p.out.remove(q.m) {
-					n.outBytes -= len(q.m.text)
-				}
+				q.p.out.remove(q.m)
+				n.outBytes -= len(q.m.text)
 				n.emit(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, Reason: ReasonNotSaved,
 					Text: fmt.Sprintf("not sent: %v", err)})
 				continue
 			}
 			q.m.saved = true
+			saved = append(saved, q.m.id)
 		}
-		if err == nil && announce {
+		if len(saved) > 0 && announce {
+			sent.IDs = saved
 			n.emit(sent)
 		}
 		for _, q := range batch {
 			n.pump(q.p, now)
 		}
 		n.signalChange()
-	})
+	}})
+	n.wCond.Signal()
 }
 
 // queuedMsg is a message Send pushed, with its recipient.
@@ -203,14 +215,15 @@ type queuedMsg struct {
 	m *outMsg
 }
 
-// acked removes an acknowledged message from the disk (n.mu held). It
-// needs no sync of its own: if it is lost, the next run sends the message
-// again and the recipient knows it.
+// acked gives an acknowledged message's room in the outbox back and
+// removes it from the disk (n.mu held). The removal needs no sync of its
+// own: if it is lost, the next run sends the message again and the
+// recipient knows it.
 func (n *Node) acked(p *peerState, m *outMsg) {
+	n.outBytes -= len(m.text)
 	if !n.durable() {
 		return
 	}
-	n.outBytes -= len(m.text)
 	n.write(store.Write{Acked: []store.MsgRef{{Key: p.key, Seq: m.seq}}}, nil)
 }
 
@@ -346,6 +359,20 @@ func (n *Node) awaitSaves() {
 	}
 }
 
+// dropUnhanded takes the saves of queued messages the Store has not been
+// handed yet out of the write queue, so that a message Close reports as
+// failed is never written (n.mu held, by Close).
+func (n *Node) dropUnhanded() {
+	kept := n.wq[:0]
+	for _, r := range n.wq {
+		if r.msgs == nil {
+			kept = append(kept, r)
+		}
+	}
+	clear(n.wq[len(kept):])
+	n.wq = kept
+}
+
 // Waiting counts the messages not yet acknowledged, to every peer.
 func (n *Node) Waiting() int {
 	n.mu.Lock()
@@ -361,11 +388,12 @@ func (n *Node) Waiting() int {
 type storeReq struct {
 	w    store.Write
 	done func(error)
+	msgs []*outMsg // the messages a Queue write (queue) saves: marked handed once the Store has it
 }
 
 // write queues w for the Store, in order (n.mu held).
 func (n *Node) write(w store.Write, done func(error)) {
-	n.wq = append(n.wq, storeReq{w, done})
+	n.wq = append(n.wq, storeReq{w: w, done: done})
 	n.wCond.Signal()
 }
 
@@ -384,6 +412,11 @@ func (n *Node) feedStore() {
 		}
 		reqs := n.wq
 		n.wq = nil
+		for _, r := range reqs {
+			for _, m := range r.msgs {
+				m.handed = true
+			}
+		}
 		n.mu.Unlock()
 		for _, r := range reqs {
 			n.st.Write(r.w, r.done)

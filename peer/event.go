@@ -46,8 +46,8 @@ type Reason string
 const (
 	ReasonNoAnswer Reason = "no-answer" // pending: the peer is online but has not acknowledged for a while
 	ReasonPeerLeft Reason = "peer-left" // pending: the peer left; delivered if it comes back
-	ReasonStopped  Reason = "stopped"   // failed: this node stopped before the peer acknowledged (no Store: nothing is kept)
-	ReasonQueued   Reason = "queued"    // pending: this node stops; the message is kept on disk and sent by the next run
+	ReasonStopped  Reason = "stopped"   // failed: this node stopped before the peer acknowledged (no Store, or not saved yet: nothing is kept)
+	ReasonQueued   Reason = "queued"    // pending: this node stops; the message is kept on disk (or its save is under way) and sent by the next run
 	ReasonNotSaved Reason = "not-saved" // failed: it could not be saved (disk full, store full), so it was not sent
 	ReasonUnsent   Reason = "discarded" // failed: the user dropped it with Unsend before it was acknowledged
 )

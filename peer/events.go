@@ -8,9 +8,16 @@ import (
 // queuedEvent is an event waiting for the consumer, with what it holds of
 // the peer's share of the queue.
 type queuedEvent struct {
-	e     Event
-	p     *peerState // the peer whose message it is, or nil
-	bytes int
+	e      Event
+	p      *peerState // the peer whose message it is, or nil
+	bytes  int        // what it counts against its bound (a peer's message share, or the notices')
+	notice bool       // a notice: counted in noticeBytes
+}
+
+// noticeSize is what a notice counts against maxNoticeBytes: its strings
+// (peer names in them are up to ~200 bytes each) and its overhead.
+func noticeSize(e *Event) int {
+	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + eventOverhead
 }
 
 // roomFor reports whether the event queue can take a message of size bytes
@@ -28,8 +35,8 @@ const eventOverhead = 256
 // emit queues an event (n.mu held). Events about our own messages
 // (delivered, pending, failed) are never dropped: they are bounded by the
 // queues the user filled. Notices about peers are dropped, and counted,
-// once maxEvents wait: a peer cannot grow the queue by changing its name
-// or coming and going.
+// once maxEvents or maxNoticeBytes of them wait: a peer cannot grow the
+// queue by changing its name or coming and going.
 func (n *Node) emit(e Event) {
 	n.emitFor(nil, e)
 }
@@ -59,10 +66,13 @@ func (n *Node) emitFor(p *peerState, e Event) {
 		}
 	case EvDelivered, EvPending, EvFailed:
 	default:
-		if len(n.evq) >= maxEvents {
+		size := noticeSize(&e)
+		if len(n.evq) >= maxEvents || n.noticeBytes+size > maxNoticeBytes {
 			n.stats.EventsDropped++
 			return
 		}
+		q.bytes, q.notice = size, true
+		n.noticeBytes += size
 	}
 	n.evq = append(n.evq, q)
 	n.evCond.Signal()
@@ -86,6 +96,9 @@ func (n *Node) pumpEvents() {
 		if q.p != nil {
 			q.p.queued -= q.bytes
 			n.evBytes -= q.bytes
+		}
+		if q.notice {
+			n.noticeBytes -= q.bytes
 		}
 		n.pumping = true // an event is on its way: emit must not overtake it
 		n.mu.Unlock()

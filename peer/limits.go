@@ -76,6 +76,7 @@ const (
 	maxPeerEventBytes = 1 << 20 // one peer's messages waiting for the user
 	maxEventBytes     = 8 << 20 // all messages waiting for the user
 	maxEvents         = 4096    // notices (joined, renamed, ...) waiting for the user
+	maxNoticeBytes    = 2 << 20 // their text and names, with eventOverhead each
 
 	maxAnswers         = 1024 // stranger prefixes (/24, /64) remembered for rate-limiting answers (receive.go)
 	answerRate         = 10   // answers a second to one stranger prefix

@@ -142,16 +142,17 @@ type Node struct {
 	st       Store                    // nil: messages live in memory only (durable.go)
 	inpos    map[[32]byte]store.InPos // saved stream positions of senders not in the book yet
 	lastIdx  uint64                   // the last inbox index given
-	outBytes int                      // text of our messages waiting, to all peers
+	outBytes int                      // text of our messages waiting, to all peers (with or without a Store)
 	saving   int                      // bytes of received messages on their way to disk
 	wq       []storeReq               // writes waiting for feedStore
 	wCond    *sync.Cond               // wakes feedStore
 
-	evq     []queuedEvent
-	evBytes int  // message bytes in evq
-	pumping bool // pumpEvents holds an event it has not handed over yet
-	evCond  *sync.Cond
-	events  chan Event
+	evq         []queuedEvent
+	evBytes     int  // message bytes in evq
+	noticeBytes int  // notice bytes in evq (noticeSize)
+	pumping     bool // pumpEvents holds an event it has not handed over yet
+	evCond      *sync.Cond
+	events      chan Event
 
 	changed chan struct{} // closed when acks arrive or peers leave; nil until Flush or WaitPeer waits
 	plain   []byte        // scratch: the clear text of the packet being sealed
@@ -192,10 +193,14 @@ func New(cfg Config, tr Transport) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	boot, err := newBoot(cfg.Home) // replay.go
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	n := &Node{
 		cfg: cfg, tm: cfg.Timing.withDefaults(), id: cfg.Identity, tr: tr, log: log,
-		boot:     uint64(now.UnixNano()),
+		boot:     boot,
 		name:     cfg.Name,
 		book:     newBook(ps, maxPeers, maxTombstones),
 		hints:    newLRU[[32]byte, string](maxPeers),
@@ -466,7 +471,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 			continue
 		}
 		n.nextID++
-		batch = append(batch, queuedMsg{p, p.out.push(n.nextID, text, to == "", now)})
+		batch = append(batch, queuedMsg{p, n.push(p, n.nextID, text, to == "", now)})
 		if !p.online {
 			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
 			n.wake(p.nextPing) // the timer knocks on peers we owe messages
@@ -495,6 +500,14 @@ func (n *Node) roomToSend(p *peerState, size int) error {
 		return fmt.Errorf("%w: %d MiB of messages wait for their recipients (at most %d MiB)", ErrQueueFull, n.outBytes>>20, maxOutBytes>>20)
 	}
 	return nil
+}
+
+// push puts a message into p's outbox and counts its text against the
+// outbox's bound, with or without a Store (n.mu held). Whatever takes it
+// out again (acked, Unsend, a failed save) gives the room back.
+func (n *Node) push(p *peerState, id uint64, text string, all bool, now time.Time) *outMsg {
+	n.outBytes += len(text)
+	return p.out.push(id, text, all, now)
 }
 
 // pendingOnline counts messages not yet acknowledged by peers that are
@@ -576,16 +589,26 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		return nil
 	}
+	if n.durable() {
+		n.dropUnhanded() // what is reported failed below is then never written
+	}
 	for _, p := range n.book.sorted(func(p *peerState) string { return p.label }) {
 		if p.online {
 			n.send(p, &wire.Payload{Kind: wire.KindBye}, nil, pathAuto)
 		}
 		for _, m := range p.out.msgs {
-			if n.durable() && m.saved {
+			switch {
+			case n.durable() && m.saved:
 				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
-				continue
+			case n.durable() && m.handed:
+				// The store has its save and may still complete it: then
+				// the next run sends it. Not "failed": it may arrive.
+				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
+			case n.durable():
+				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
+			default:
+				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 			}
-			n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 		}
 	}
 	n.closed = true

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,6 +20,7 @@ type outMsg struct {
 	nextTry  time.Time // when it is sent again unless acknowledged
 	pending  bool      // the user was told it is not delivered yet
 	saved    bool      // on disk (always true without a Store): only then is it transmitted
+	handed   bool      // with a Store: its save was handed to the Store (feedStore), which may still complete it
 }
 
 // outStream is our message stream to one peer: the messages it has not
@@ -65,6 +67,9 @@ func (s *outStream) remove(m *outMsg) bool {
 	}
 	return false
 }
+
+// has reports whether m still waits in the stream.
+func (s *outStream) has(m *outMsg) bool { return slices.Contains(s.msgs, m) }
 
 // drop takes every waiting message out of the stream and returns them.
 func (s *outStream) drop() []*outMsg {

@@ -79,7 +79,10 @@ func (n *Node) handle(pkt Packet) {
 		}
 		return
 	}
-	ok, restarted := p.win.check(pl.Boot, pl.Counter)
+	ok, restarted := p.win.checkAt(pl.Boot, pl.Counter, now)
+	if !ok && n.olderBoot(p, &pl, pkt, now) { // replay.go: a restart with the clock stepped back
+		ok, restarted = true, true
+	}
 	if !ok {
 		n.stats.Dropped++
 		n.stats.Replayed++
@@ -197,7 +200,7 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		p.out = newOutStream(newStreamID())
 		n.takePosition(p)
 	}
-	p.win.floor(pl.Boot, pl.Counter)
+	p.win.floorAt(pl.Boot, pl.Counter, now)
 	p.via, _ = n.hints.get(key)
 	n.hints.remove(key)
 	if p.via == "" {
@@ -300,7 +303,7 @@ func (n *Node) deliver(p *peerState, m *inMsg) {
 		// Away: answer the first direct message once, as a normal message.
 		p.awayAnswered = true
 		n.nextID++
-		n.queue(p.id, []queuedMsg{{p, p.out.push(n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
+		n.queue(p.id, []queuedMsg{{p, n.push(p, n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
 	}
 }
 

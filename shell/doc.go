@@ -105,7 +105,7 @@
 // by WriteStats after Drain:
 //
 //	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP,"ifaces":[IFACE,...]}
-//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N}
+//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...}}
 //
 // In ready, ifaces lists the network interfaces mDNS discovery runs on, in
 // interface order ([] with -mdns=false or when none is usable yet).
@@ -113,6 +113,10 @@
 // acknowledge) because the user side was behind, no_room messages ahead of
 // a gap it had no room to hold, notices_dropped notices about peers dropped
 // from a full event queue; the senders send such messages again.
+// leads_dropped counts peer-exchange entries not followed (over their
+// bounds). "transfer" and "discovery" hold those parts' counters (their
+// Stats: each field's name in snake case, e.g. events_dropped), each
+// object absent when its part does not run (discovery with -mdns=false).
 //
 // Node events:
 //
@@ -135,8 +139,8 @@
 //
 //	no-answer   pending: the peer is online but has not acknowledged for a while
 //	peer-left   pending: the peer left; delivered if it comes back
-//	queued      pending: p2pchat stops; the message is kept on disk (-home) and sent by its next run
-//	stopped     failed: p2pchat stopped before the peer acknowledged (-store=false: nothing was kept)
+//	queued      pending: p2pchat stops; the message is kept on disk (-home), or its save is under way, and sent by its next run
+//	stopped     failed: p2pchat stopped before the peer acknowledged (-store=false, or not on disk yet: nothing was kept)
 //	not-saved   failed: the message could not be put on disk (disk full, store damaged), so it was not sent
 //	discarded   failed: dropped by /unsend before the peer acknowledged it
 //

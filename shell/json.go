@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/p2pchat/p2pchat/peer"
 )
@@ -97,19 +100,23 @@ type jsonReady struct {
 	Ifaces      []string `json:"ifaces"`
 }
 
-// jsonStats is the last line of -json mode.
+// jsonStats is the last line of -json mode. The peer's counters keep the
+// keys scripts already read; other packages' come in objects of their own.
 type jsonStats struct {
-	Event       string `json:"event"`
-	Retransmits uint64 `json:"retransmits"`
-	TCPSends    uint64 `json:"tcp_sends"`
-	Dropped     uint64 `json:"dropped"`
-	Replayed    uint64 `json:"replayed"`
-	Unauthentic uint64 `json:"unauthentic"`
-	Duplicates  uint64 `json:"duplicates"`
-	NotOpened   uint64 `json:"not_opened"`
-	Held        uint64 `json:"held_back"`
-	NoRoom      uint64 `json:"no_room"`
-	Notices     uint64 `json:"notices_dropped"`
+	Event        string   `json:"event"`
+	Retransmits  uint64   `json:"retransmits"`
+	TCPSends     uint64   `json:"tcp_sends"`
+	Dropped      uint64   `json:"dropped"`
+	Replayed     uint64   `json:"replayed"`
+	Unauthentic  uint64   `json:"unauthentic"`
+	Duplicates   uint64   `json:"duplicates"`
+	NotOpened    uint64   `json:"not_opened"`
+	Held         uint64   `json:"held_back"`
+	NoRoom       uint64   `json:"no_room"`
+	Notices      uint64   `json:"notices_dropped"`
+	LeadsDropped uint64   `json:"leads_dropped"`
+	Transfer     counters `json:"transfer,omitempty"`
+	Discovery    counters `json:"discovery,omitempty"`
 }
 
 type jsonSent struct {
@@ -204,8 +211,108 @@ func readyJSON(r Ready) jsonReady {
 	return jsonReady{"ready", r.Name, r.ID, r.Port, r.Fingerprint, ifaces}
 }
 
-func statsJSON(st peer.Stats) jsonStats {
-	return jsonStats{"stats", st.Retransmits, st.TCPSends, st.Dropped, st.Replayed, st.Unauthentic, st.Duplicates, st.UnknownBudget, st.Backpressure, st.NoRoom, st.EventsDropped}
+func statsJSON(sl StatsLine) (jsonStats, error) {
+	st := sl.Peer
+	js := jsonStats{
+		Event:        "stats",
+		Retransmits:  st.Retransmits,
+		TCPSends:     st.TCPSends,
+		Dropped:      st.Dropped,
+		Replayed:     st.Replayed,
+		Unauthentic:  st.Unauthentic,
+		Duplicates:   st.Duplicates,
+		NotOpened:    st.UnknownBudget,
+		Held:         st.Backpressure,
+		NoRoom:       st.NoRoom,
+		Notices:      st.EventsDropped,
+		LeadsDropped: st.LeadsDropped,
+	}
+	var err error
+	if js.Transfer, err = countersOf(sl.Transfer); err != nil {
+		return js, fmt.Errorf("transfer: %w", err)
+	}
+	if js.Discovery, err = countersOf(sl.Discovery); err != nil {
+		return js, fmt.Errorf("discovery: %w", err)
+	}
+	return js, nil
+}
+
+// counters are a package's counters as a JSON object, in field order.
+type counters []counter
+
+type counter struct {
+	key string
+	n   uint64
+}
+
+// countersOf reads the counters of a package's Stats struct (or a pointer
+// to one; nil gives none): every exported field must be an unsigned
+// integer, and its key is its json tag if it has one, else its name in
+// snake case (EventsDropped: events_dropped).
+func countersOf(stats any) (counters, error) {
+	if stats == nil {
+		return nil, nil
+	}
+	v := reflect.ValueOf(stats)
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, nil
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil, fmt.Errorf("%s is not a struct of counters", v.Type())
+	}
+	cs := counters{}
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		switch f.Type.Kind() {
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			key := snakeCase(f.Name)
+			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" && tag != "-" {
+				key = tag
+			}
+			cs = append(cs, counter{key, v.Field(i).Uint()})
+		default:
+			return nil, fmt.Errorf("%s.%s is a %s, not a counter", v.Type(), f.Name, f.Type)
+		}
+	}
+	return cs, nil
+}
+
+// MarshalJSON writes the counters as one object, in their order.
+func (cs counters) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, c := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, c.key)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, c.n, 10)
+	}
+	return append(b, '}'), nil
+}
+
+// snakeCase turns a Go field name into a JSON key: TCPSends is tcp_sends,
+// QueriesOverCap queries_over_cap.
+func snakeCase(name string) string {
+	r := []rune(name)
+	var b strings.Builder
+	for i, c := range r {
+		if unicode.IsUpper(c) && i > 0 {
+			prevLower := unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1])
+			nextLower := i+1 < len(r) && unicode.IsLower(r[i+1])
+			if prevLower || (unicode.IsUpper(r[i-1]) && nextLower) {
+				b.WriteByte('_')
+			}
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
 }
 
 func peerJSON(p peer.PeerInfo) jsonPeer {

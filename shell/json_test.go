@@ -73,8 +73,8 @@ func TestReadyStatsSentJSON(t *testing.T) {
 	}{
 		{readyJSON(Ready{Name: "alice", ID: "a81234c80fc808fb", Port: 7117, Fingerprint: "a812 34c8", Ifaces: []string{"eth0", "wlan0"}}),
 			`{"event":"ready","name":"alice","id":"a81234c80fc808fb","port":7117,"fingerprint":"a812 34c8","ifaces":["eth0","wlan0"]}`},
-		{statsJSON(peer.Stats{Retransmits: 1, TCPSends: 2, Dropped: 3, Replayed: 4, Unauthentic: 5, Duplicates: 6, UnknownBudget: 7}),
-			`{"event":"stats","retransmits":1,"tcp_sends":2,"dropped":3,"replayed":4,"unauthentic":5,"duplicates":6,"not_opened":7,"held_back":0,"no_room":0,"notices_dropped":0}`},
+		{mustStatsJSON(t, StatsLine{Peer: peer.Stats{Retransmits: 1, TCPSends: 2, Dropped: 3, Replayed: 4, Unauthentic: 5, Duplicates: 6, UnknownBudget: 7}}),
+			`{"event":"stats","retransmits":1,"tcp_sends":2,"dropped":3,"replayed":4,"unauthentic":5,"duplicates":6,"not_opened":7,"held_back":0,"no_room":0,"notices_dropped":0,"leads_dropped":0}`},
 		{jsonSent{Event: "sent", To: "bob", PeerID: "b0b0b0b0b0b0b0b0", IDs: []uint64{3}},
 			`{"event":"sent","to":"bob","peer_id":"b0b0b0b0b0b0b0b0","ids":[3]}`},
 		{jsonSent{Event: "sent", To: "all", IDs: []uint64{1, 2}},
@@ -92,11 +92,11 @@ func TestWriteReadyStats(t *testing.T) {
 	if err := WriteReady(&b, Ready{Name: "小明", ID: "0123456789abcdef", Port: 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteStats(&b, peer.Stats{Dropped: 9}); err != nil {
+	if err := WriteStats(&b, StatsLine{Peer: peer.Stats{Dropped: 9}}); err != nil {
 		t.Fatal(err)
 	}
 	want := `{"event":"ready","name":"小明","id":"0123456789abcdef","port":1,"fingerprint":"","ifaces":[]}` + "\n" +
-		`{"event":"stats","retransmits":0,"tcp_sends":0,"dropped":9,"replayed":0,"unauthentic":0,"duplicates":0,"not_opened":0,"held_back":0,"no_room":0,"notices_dropped":0}` + "\n"
+		`{"event":"stats","retransmits":0,"tcp_sends":0,"dropped":9,"replayed":0,"unauthentic":0,"duplicates":0,"not_opened":0,"held_back":0,"no_room":0,"notices_dropped":0,"leads_dropped":0}` + "\n"
 	if b.String() != want {
 		t.Errorf("got\n%swant\n%s", b.String(), want)
 	}
@@ -142,4 +142,13 @@ func TestJSONEscapesTerminalControls(t *testing.T) {
 	if err := json.Unmarshal([]byte(line), &back); err != nil || back.Text != text {
 		t.Fatalf("round trip: %q %v", back.Text, err)
 	}
+}
+
+func mustStatsJSON(t *testing.T, sl StatsLine) jsonStats {
+	t.Helper()
+	js, err := statsJSON(sl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

@@ -9,17 +9,21 @@ import (
 	"unsafe"
 )
 
-// writeNow writes b to out. Where out is a regular file, or a pipe with
-// room for all of b, it does so with one raw system call, which the Go
-// scheduler does not see: the goroutine keeps its processor, so the shown
-// mark that follows (printer.marks) is written the moment the output is
-// out. With an ordinary write, a write that takes a moment hands the
-// processor (p2pchat runs on one) to another goroutine, which may run for a
+// writeNow writes b to out. Where out is a pipe with room for all of b, it
+// does so with one raw system call, which the Go scheduler does not see:
+// the goroutine keeps its processor, so the shown mark that follows
+// (printer.marks) is written the moment the output is out. With an
+// ordinary write, a write that takes a moment hands the processor
+// (p2pchat runs on one) to another goroutine, which may run for a
 // millisecond or more while the lines are out but not marked; a kill -9
 // then, and the next run shows them again. (A kill that lands during the
 // write itself still does: the kernel completes the write, not the mark.)
-// A write that could block (a full pipe, a terminal) goes the ordinary
-// way: raw, it would stop every goroutine until the reader reads.
+// Anything that could block goes the ordinary way: a full pipe, a
+// terminal, and a regular file too (writeback throttling after a large
+// transfer, an NFS or FUSE home, a slow disk). Raw, such a write would stop
+// every goroutine (timers, heartbeats, the network) until it returns; a
+// stall of the whole process is worse than the wider duplicate-after-kill
+// window of the ordinary write.
 func writeNow(out io.Writer, b []byte) error {
 	f, ok := out.(*os.File)
 	if !ok || len(b) == 0 {
@@ -50,17 +54,15 @@ func writeNow(out io.Writer, b []byte) error {
 	return err
 }
 
-// wontBlock reports whether writing size bytes to fd cannot block: a
-// regular file, or a pipe whose free space (with a page to spare: the pipe
-// counts in pages) holds them.
+// wontBlock reports whether writing size bytes to fd cannot block: only a
+// pipe whose free space (with a page to spare: the pipe counts in pages)
+// holds them. A regular file can block (see writeNow).
 func wontBlock(fd uintptr, size int) bool {
 	var st syscall.Stat_t
 	if syscall.Fstat(int(fd), &st) != nil {
 		return false
 	}
 	switch st.Mode & syscall.S_IFMT {
-	case syscall.S_IFREG:
-		return true
 	case syscall.S_IFIFO:
 		const fGetPipeSz = 1032 // F_GETPIPE_SZ
 		capacity, _, errno := syscall.Syscall(syscall.SYS_FCNTL, fd, fGetPipeSz, 0)

@@ -247,36 +247,36 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			e     peer.Event
 			in    input
 			evOK  bool
-			which int // 1: event, 2: line
+			which source // what is ready (fromNothing: nothing yet)
 		)
 		select { // whatever is ready, without waiting
 		case <-ctx.Done():
 			return nil
 		case e, evOK = <-events:
-			which = 1
+			which = fromNode
 		case in = <-lines:
-			which = 2
+			which = fromInput
 		case te, tok = <-tevents:
-			which = 3
+			which = fromTransfers
 		default:
 		}
-		if which == 0 {
+		if which == fromNothing {
 			// Nothing is waiting: write out what was buffered, then wait.
 			s.flush()
 			select {
 			case <-ctx.Done():
 				return nil
 			case e, evOK = <-events:
-				which = 1
+				which = fromNode
 			case in = <-lines:
-				which = 2
+				which = fromInput
 			case te, tok = <-tevents:
-				which = 3
+				which = fromTransfers
 			case <-tick:
 				continue
 			}
 		}
-		if which == 3 {
+		if which == fromTransfers {
 			if !tok {
 				tevents = nil // closed
 			} else {
@@ -284,7 +284,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			}
 			continue
 		}
-		if which == 1 {
+		if which == fromNode {
 			if !evOK {
 				s.log.Debug("shell: node closed its events")
 				return nil
@@ -732,3 +732,13 @@ func promptSafe(name string) string {
 	}
 	return name
 }
+
+// source is what the shell's loop took its next item from.
+type source int
+
+const (
+	fromNothing   source = iota
+	fromNode             // an event of the node
+	fromInput            // a line of input
+	fromTransfers        // an event of the transfers
+)

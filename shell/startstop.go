@@ -31,10 +31,25 @@ func WriteReady(w io.Writer, r Ready) error {
 	return nil
 }
 
+// StatsLine is what the "stats" line of -json mode reports: the counters
+// of each package (see doc.go). Transfer and Discovery take those
+// packages' Stats structs (transfer.Manager.Stats, discovery.Stats; a
+// value or a pointer, nil for none): every field must be an unsigned
+// integer, reported under its json tag or else its name in snake case.
+type StatsLine struct {
+	Peer      peer.Stats
+	Transfer  any // transfer's Stats: the "transfer" object
+	Discovery any // discovery's Stats: the "discovery" object
+}
+
 // WriteStats writes the "stats" line of -json mode: the last line, after
 // Drain.
-func WriteStats(w io.Writer, st peer.Stats) error {
-	if _, err := io.WriteString(w, encodeJSON(statsJSON(st))+"\n"); err != nil {
+func WriteStats(w io.Writer, sl StatsLine) error {
+	js, err := statsJSON(sl)
+	if err != nil {
+		return fmt.Errorf("shell: stats: %w", err)
+	}
+	if _, err := io.WriteString(w, encodeJSON(js)+"\n"); err != nil {
 		return fmt.Errorf("shell: writing stats: %w", err)
 	}
 	return nil
