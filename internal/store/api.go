@@ -18,10 +18,7 @@
 // (HOME/shown), written with one pwrite right after the output it marks.
 package store
 
-import (
-	"errors"
-	"time"
-)
+import "errors"
 
 // Key is a peer's public key.
 type Key = [32]byte
@@ -137,4 +134,3 @@ var (
 //	func (s *Store) Write(w Write, done func(error)) // queued for the writer; done (may be nil) runs on the writer goroutine, in order, and must not block
 //	func (s *Store) MarkShown(idx uint64) error       // synchronous: one pwrite of HOME/shown, no sync
 //	func (s *Store) Close() error                     // commits what waits, then closes; a second Close returns ErrClosed
-var _ = time.Second
