@@ -291,3 +291,58 @@ func TestSumsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestFreelistListsUsedPage: a store file bbolt created but p2pchat never
+// committed to (a crash at the first start) has a freelist page, which
+// bbolt trusts. One that lists the root page (or a meta page) makes bbolt
+// write over it: Open must find it damaged, and messages queued after it
+// must still be there at the next start.
+func TestFreelistListsUsedPage(t *testing.T) {
+	dir := t.TempDir()
+	db, err := openBolt(dbPath(dir), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(dbPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := currentMeta(data)
+	if err != nil || m.freelist == noFreelist {
+		t.Fatalf("a fresh file has no freelist page (meta %+v, %v)", m, err)
+	}
+	for _, id := range []uint64{m.root, 1} {
+		t.Run(fmt.Sprint("page ", id), func(t *testing.T) {
+			base := int(m.freelist) * int(m.pageSize)
+			d := copyDir(t, dir, func(b []byte) []byte {
+				binary.LittleEndian.PutUint16(b[base+10:], 1)
+				binary.LittleEndian.PutUint64(b[base+pageHeaderSize:], id)
+				return b
+			})
+			s, snap, err := open(d, Limits{}, time.Second, tick())
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			if len(snap.Damaged) == 0 {
+				t.Errorf("a freelist listing page %d (in use) not reported", id)
+			}
+			for i := range 3 {
+				mustWrite(t, s, Write{Queue: []Queued{queued(byte(i+1), 0, uint64(i+1), "kept")}})
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s, snap, err = open(d, Limits{}, time.Second, tick())
+			if err != nil {
+				t.Fatalf("second Open: %v", err)
+			}
+			s.Close()
+			if len(snap.Out) != 3 || len(snap.Damaged) != 0 {
+				t.Errorf("second open: %d of 3 streams, Damaged %q", len(snap.Out), snap.Damaged)
+			}
+		})
+	}
+}

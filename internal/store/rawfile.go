@@ -201,6 +201,7 @@ func checkFile(data []byte) error {
 		return fmt.Errorf("file ends before its last page (%d pages of %d bytes, file %d bytes)", m.hwm, m.pageSize, len(data))
 	}
 	c := &checker{data: data, m: m, seen: map[uint64]bool{0: true, 1: true}}
+	var free []byte // the freelist's ids, 8 bytes each
 	if m.freelist != noFreelist {
 		p, err := c.page(m.freelist)
 		if err != nil {
@@ -221,12 +222,26 @@ func checkFile(data []byte) error {
 		if n < 0 || n > len(ids)/8 {
 			return errors.New("freelist longer than its page")
 		}
+		free = ids[:n*8]
 	}
-	if m.root == 0 {
-		return nil
+	if m.root != 0 {
+		if _, err := c.tree(m.root, nil, nil, 0); err != nil {
+			return err
+		}
 	}
-	_, err = c.tree(m.root, nil, nil, 0)
-	return err
+	// p2pchat writes no freelist (bbolt rebuilds it from the tree), but a
+	// file bbolt created and we never committed to has one. bbolt takes
+	// it as given: a page it lists that is in use, or a meta page, would
+	// be written over.
+	listed := map[uint64]bool{}
+	for i := 0; i+8 <= len(free); i += 8 {
+		id := binary.LittleEndian.Uint64(free[i:])
+		if id < 2 || id >= m.hwm || c.seen[id] || listed[id] {
+			return fmt.Errorf("the freelist lists page %d, which is not free", id)
+		}
+		listed[id] = true
+	}
+	return nil
 }
 
 // page returns page id, checking it lies in the used part of the file and
