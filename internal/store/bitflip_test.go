@@ -61,10 +61,14 @@ func flipsOf(data []byte, m bbMeta) []flip {
 		case flags == flagLeaf || flags == flagBranch:
 			span := (int(binary.LittleEndian.Uint32(p[12:])) + 1) * ps
 			elems := pageHeaderSize + count*elemSize
-			for _, e := range []int{0, count - 1} {
-				if e < 0 || (e == 0 && count == 1) {
-					continue
-				}
+			var ends []int // the first and last elements
+			switch {
+			case count == 1:
+				ends = []int{0}
+			case count > 1:
+				ends = []int{0, count - 1}
+			}
+			for _, e := range ends {
 				for i := range elemSize {
 					off := base + pageHeaderSize + e*elemSize + i
 					if i%4 == 0 && (i > 0) == (flags == flagLeaf) { // low byte of pos, ksize, vsize or pgid: every bit
