@@ -13,8 +13,9 @@ import (
 // goroutine of its own (where no recover can reach), or recurse forever.
 // So before bbolt sees messages.db, checkFile walks the raw bytes the way
 // bbolt's own consistency check does (bounds, page types, one reference
-// per page, key order), with every access bounded; and salvage reads
-// records out of the leaf pages of a file that failed. Both are pure
+// per page, key order, and each page's elements exactly where bbolt puts
+// them), with every access bounded; and salvage finds the records of a
+// file that failed by their own framing, trusting no page. Both are pure
 // functions of the bytes. The layout is bbolt's (version 2, little endian
 // on the platforms p2pchat supports).
 
