@@ -12,16 +12,16 @@
 // bbolt could not open safely (a torn or truncated file, a damaged page)
 // is checked before bbolt reads it, moved aside as
 // messages.db.damaged-<unix time>, and the records whose CRC still holds
-// are salvaged into a fresh one. The home is locked (HOME/shown and
+// are salvaged into a fresh one. So is a file whose buckets do not hold
+// the number of records and the XOR of their CRCs that the last commit
+// wrote beside them (a flipped bit in a page header can hide part of a
+// tree from bbolt). The home is locked (HOME/shown and
 // messages.db are flocked): a second process on the same home gets
 // ErrLocked. What has been shown is marked in that small file
 // (HOME/shown), written with one pwrite right after the output it marks.
 package store
 
-import (
-	"errors"
-	"time"
-)
+import "errors"
 
 // Key is a peer's public key.
 type Key = [32]byte
@@ -137,4 +137,3 @@ var (
 //	func (s *Store) Write(w Write, done func(error)) // queued for the writer; done (may be nil) runs on the writer goroutine, in order, and must not block
 //	func (s *Store) MarkShown(idx uint64) error       // synchronous: one pwrite of HOME/shown, no sync
 //	func (s *Store) Close() error                     // commits what waits, then closes; a second Close returns ErrClosed
-var _ = time.Second

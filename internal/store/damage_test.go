@@ -421,7 +421,7 @@ func FuzzOpen(f *testing.F) {
 	for _, seed := range []struct {
 		off uint32
 		b   []byte
-	}{{0, []byte{0xff}}, {4096 + 20, []byte{1}}, {2 * 4096, []byte{0, 0, 0, 0}}, {3*4096 + 18, []byte{0x10}}, {9000, []byte("garbage")}} {
+	}{{0, []byte{0xff}}, {4096 + 20, []byte{1}}, {2 * 4096, []byte{0, 0, 0, 0}}, {3*4096 + 18, []byte{0x10}}, {9000, []byte("garbage")}, {3*4096 + 10, []byte{2}}} { // the last: a page's count, as the attack review found
 		f.Add(seed.off, seed.b)
 	}
 	f.Fuzz(func(t *testing.T, off uint32, b []byte) {

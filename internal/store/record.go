@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -20,6 +21,7 @@ var (
 var (
 	metaLastIdx = []byte("lastidx")
 	metaLastID  = []byte("lastid")
+	metaSums    = []byte("sums") // kindSums: what the four buckets hold
 )
 
 // A value is CRC-32C (Castagnoli, big endian, over the rest) followed by
@@ -37,7 +39,38 @@ const (
 	kindIn                   // InMsg, bucket in, key idx
 	kindPos                  // InPos, bucket pos, key K
 	kindMeta                 // counter, bucket meta
+	kindSums                 // sums, bucket meta, key "sums"
 )
+
+// The buckets' indexes in sums.
+const (
+	iOut = iota
+	iIn
+	iPos
+	iMeta // the counters: every meta record but the sums themselves
+	nBuckets
+)
+
+// bucketSum is what one bucket holds: how many values, and the XOR of
+// their first 4 bytes (each value's CRC). bbolt's pages carry no checksum:
+// a flipped bit can hide part of a bucket from bbolt (a page's element
+// count, a branch's child, a bucket's root page id) and leave it looking
+// whole. The writer keeps these in the sums record, in the transaction
+// that changes the buckets; load compares them with what it read.
+type bucketSum struct {
+	n uint64
+	x uint32
+}
+
+// tag is v's share of its bucket's sum.
+func tag(v []byte) uint32 {
+	var b [4]byte
+	copy(b[:], v)
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func (s *bucketSum) add(v []byte) { s.n++; s.x ^= tag(v) }
+func (s *bucketSum) sub(v []byte) { s.n--; s.x ^= tag(v) }
 
 // maxRecord bounds what decode accepts; no record we write comes near it
 // (texts are bounded by the node far below).
@@ -61,7 +94,8 @@ type record struct {
 	seq     uint64 // kindIn
 	time    int64  // kindOut, kindIn: message time; kindPos: last update (Unix ms)
 	all     bool
-	counter uint64 // kindMeta
+	counter uint64              // kindMeta
+	sums    [nBuckets]bucketSum // kindSums
 }
 
 func outHeadKey(k Key) []byte { return append([]byte(nil), k[:]...) }
@@ -131,6 +165,11 @@ func encode(r *record) []byte {
 		b = binary.AppendVarint(b, r.time)
 	case kindMeta:
 		b = binary.AppendUvarint(b, r.counter)
+	case kindSums:
+		for _, x := range r.sums {
+			b = binary.AppendUvarint(b, x.n)
+			b = binary.AppendUvarint(b, uint64(x.x))
+		}
 	}
 	binary.BigEndian.PutUint32(b, crc32.Checksum(b[4:], castagnoli))
 	return b
@@ -185,20 +224,25 @@ func (r *reader) bool() bool {
 // decode checks a value's CRC and shape and returns its record; key is a
 // copy (the value may live in bbolt's memory map).
 func decode(v []byte) (*record, error) {
-	if len(v) < 6 || len(v) > maxRecord {
+	rec, n, err := decodePrefix(v)
+	if err != nil || n != len(v) {
 		return nil, errRecord
 	}
-	if binary.BigEndian.Uint32(v) != crc32.Checksum(v[4:], castagnoli) {
-		return nil, errRecord
-	}
-	if v[4] != recordVersion {
-		return nil, errRecord
+	return rec, nil
+}
+
+// decodePrefix decodes the record v begins with and returns its length:
+// salvage finds records in raw pages by their own framing.
+func decodePrefix(v []byte) (*record, int, error) {
+	if len(v) < 6 || v[4] != recordVersion || v[5] < byte(kindHead) || v[5] > byte(kindSums) {
+		return nil, 0, errRecord
 	}
 	rec := &record{kind: kind(v[5])}
-	r := &reader{b: v[6:]}
+	end := min(len(v), maxRecord)
+	r := &reader{b: v[6:end]}
 	klen := r.uvarint()
 	if klen > 64 {
-		return nil, errRecord
+		return nil, 0, errRecord
 	}
 	rec.key = append([]byte(nil), r.bytes(klen)...)
 	switch rec.kind {
@@ -207,7 +251,7 @@ func decode(v []byte) (*record, error) {
 		rec.stream = r.uvarint()
 		rec.next = r.uvarint()
 		if len(rec.key) != 32 {
-			return nil, errRecord
+			return nil, 0, errRecord
 		}
 		copy(rec.k[:], rec.key)
 	case kindOut:
@@ -216,7 +260,7 @@ func decode(v []byte) (*record, error) {
 		rec.all = r.bool()
 		rec.text = r.string()
 		if len(rec.key) != 40 {
-			return nil, errRecord
+			return nil, 0, errRecord
 		}
 		copy(rec.k[:], rec.key)
 		rec.seq = binary.BigEndian.Uint64(rec.key[32:])
@@ -229,7 +273,7 @@ func decode(v []byte) (*record, error) {
 		rec.all = r.bool()
 		rec.text = r.string()
 		if len(rec.key) != 8 {
-			return nil, errRecord
+			return nil, 0, errRecord
 		}
 		rec.id = binary.BigEndian.Uint64(rec.key) // the idx
 	case kindPos:
@@ -237,16 +281,30 @@ func decode(v []byte) (*record, error) {
 		rec.next = r.uvarint()
 		rec.time = r.varint()
 		if len(rec.key) != 32 {
-			return nil, errRecord
+			return nil, 0, errRecord
 		}
 		copy(rec.k[:], rec.key)
 	case kindMeta:
 		rec.counter = r.uvarint()
-	default:
-		return nil, errRecord
+	case kindSums:
+		for i := range rec.sums {
+			rec.sums[i].n = r.uvarint()
+			x := r.uvarint()
+			if x > 0xFFFFFFFF {
+				r.bad = true
+			}
+			rec.sums[i].x = uint32(x)
+		}
+		if !bytes.Equal(rec.key, metaSums) {
+			return nil, 0, errRecord
+		}
 	}
-	if r.bad || len(r.b) != 0 {
-		return nil, errRecord
+	if r.bad {
+		return nil, 0, errRecord
 	}
-	return rec, nil
+	n := end - len(r.b)
+	if binary.BigEndian.Uint32(v) != crc32.Checksum(v[4:n], castagnoli) {
+		return nil, 0, errRecord
+	}
+	return rec, n, nil
 }

@@ -53,6 +53,7 @@ type state struct {
 	posTime  map[Key]int64
 	lastIdx  uint64
 	lastID   uint64
+	sums     [nBuckets]bucketSum // what the buckets hold (see bucketSum)
 }
 
 type inEntry struct {
@@ -147,7 +148,20 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fail(fmt.Errorf("message store: read %s: %w", path, err))
 	}
-	defer unmap()
+	if err == nil && len(data) > 0 {
+		var fixes []metaFix
+		if guarded(func() error { fixes = fixMetas(data); return nil }) == nil && len(fixes) > 0 {
+			unmap()
+			if err := writeFixes(path, fixes); err != nil {
+				return fail(err)
+			}
+			snap.Damaged = append(snap.Damaged, "message store: a flipped bit in a meta page of messages.db was found and set right")
+			if data, unmap, err = mapFile(path); err != nil {
+				return fail(fmt.Errorf("message store: read %s: %w", path, err))
+			}
+		}
+	}
+	defer func() { unmap() }()
 	var bad error
 	switch {
 	case err == nil && len(data) == 0:
@@ -181,11 +195,11 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 		}
 	}
 	if bad != nil {
-		line, err := s.replace(path, data, bad, lockWait)
+		lines, err := s.replace(path, data, bad, lockWait)
 		if err != nil {
 			return fail(err)
 		}
-		snap.Damaged = append(snap.Damaged, line)
+		snap.Damaged = append(snap.Damaged, lines...)
 		if loaded, err = s.load(); err != nil {
 			return fail(fmt.Errorf("message store: the rebuilt %s cannot be read: %w", path, err))
 		}
@@ -211,6 +225,26 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 	return s, snap, nil
 }
 
+// writeFixes writes fixMetas' bytes into the file at path, synced.
+func writeFixes(path string, fixes []metaFix) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("message store: set right a meta page of %s: %w", path, err)
+	}
+	defer f.Close()
+	for _, x := range fixes {
+		if _, err := f.WriteAt([]byte{x.b}, int64(x.off)); err != nil {
+			return wrapWriteErr("message store: set right a meta page of "+path, err)
+		}
+	}
+	if !noSync {
+		if err := f.Sync(); err != nil {
+			return wrapWriteErr("message store: sync "+path, err)
+		}
+	}
+	return nil
+}
+
 // openBolt opens the database, turning a panic or a memory fault of bbolt
 // into an error.
 func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
@@ -224,6 +258,7 @@ func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
 		Timeout:        wait + 50*time.Millisecond, // bbolt gives up one 50ms poll before its Timeout
 		NoFreelistSync: true,                       // rebuilt from the tree at open: nothing more to sync nor to damage
 		FreelistType:   bolt.FreelistMapType,
+		NoSync:         noSync,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -294,14 +329,38 @@ func (s *Store) load() (res *loadResult, err error) {
 				return fmt.Errorf("the %s bucket is not a bucket", name)
 			}
 		}
+		// A file that has had a transaction beyond bbolt's two initial
+		// ones has been through tidy, which makes every bucket.
+		if tx.Bucket(bucketMeta) == nil && tx.ID() > 1 {
+			return errors.New("the meta bucket is missing")
+		}
 		damaged := func(bucket, k []byte) {
 			res.deletes = append(res.deletes, dbKey{bucket, append([]byte(nil), k...)})
 			res.damaged = append(res.damaged, damageLine(bucket, k))
 		}
+		// A record whose CRC holds under another key is whole, but bbolt's
+		// key of it is not: salvage files it under its own.
+		misfiled := func(bucket []byte) error {
+			return fmt.Errorf("a record of the %s bucket is under a damaged key", bucket)
+		}
+		var sums [nBuckets]bucketSum
+		var stored *[nBuckets]bucketSum
 		if b := tx.Bucket(bucketMeta); b != nil {
 			err := b.ForEach(func(k, v []byte) error {
+				if bytes.Equal(k, metaSums) {
+					r, err := decode(v)
+					if err != nil || r.kind != kindSums {
+						return errors.New("the record of what the buckets hold is damaged")
+					}
+					stored = &r.sums
+					return nil
+				}
+				sums[iMeta].add(v)
 				r, err := decode(v)
-				if err != nil || r.kind != kindMeta || !bytes.Equal(r.key, k) {
+				if err == nil && !bytes.Equal(r.key, k) {
+					return misfiled(bucketMeta)
+				}
+				if err != nil || r.kind != kindMeta {
 					damaged(bucketMeta, k)
 					return nil
 				}
@@ -319,8 +378,12 @@ func (s *Store) load() (res *loadResult, err error) {
 		}
 		if b := tx.Bucket(bucketOut); b != nil {
 			err := b.ForEach(func(k, v []byte) error {
+				sums[iOut].add(v)
 				r, err := decode(v)
-				if err != nil || (r.kind != kindHead && r.kind != kindOut) || !bytes.Equal(r.key, k) {
+				if err == nil && !bytes.Equal(r.key, k) {
+					return misfiled(bucketOut)
+				}
+				if err != nil || (r.kind != kindHead && r.kind != kindOut) {
 					damaged(bucketOut, k)
 					return nil
 				}
@@ -348,8 +411,12 @@ func (s *Store) load() (res *loadResult, err error) {
 		}
 		if b := tx.Bucket(bucketIn); b != nil {
 			err := b.ForEach(func(k, v []byte) error {
+				sums[iIn].add(v)
 				r, err := decode(v)
-				if err != nil || r.kind != kindIn || !bytes.Equal(r.key, k) {
+				if err == nil && !bytes.Equal(r.key, k) {
+					return misfiled(bucketIn)
+				}
+				if err != nil || r.kind != kindIn {
 					damaged(bucketIn, k)
 					return nil
 				}
@@ -369,8 +436,12 @@ func (s *Store) load() (res *loadResult, err error) {
 		}
 		if b := tx.Bucket(bucketPos); b != nil {
 			err := b.ForEach(func(k, v []byte) error {
+				sums[iPos].add(v)
 				r, err := decode(v)
-				if err != nil || r.kind != kindPos || !bytes.Equal(r.key, k) {
+				if err == nil && !bytes.Equal(r.key, k) {
+					return misfiled(bucketPos)
+				}
+				if err != nil || r.kind != kindPos {
 					damaged(bucketPos, k)
 					return nil
 				}
@@ -382,6 +453,11 @@ func (s *Store) load() (res *loadResult, err error) {
 				return err
 			}
 		}
+		// A file written before the sums has none: tidy writes them.
+		if stored != nil && *stored != sums {
+			return fmt.Errorf("the buckets do not hold what was last written (%s, written %s, or a record replaced): a damaged page", sumsString(sums), sumsString(*stored))
+		}
+		s.st.sums = sums
 		return nil
 	})
 	if err != nil {
@@ -393,18 +469,38 @@ func (s *Store) load() (res *loadResult, err error) {
 	return res, nil
 }
 
+// sumsString shows the record counts of sums.
+func sumsString(sums [nBuckets]bucketSum) string {
+	return fmt.Sprintf("%d/%d/%d/%d records", sums[iOut].n, sums[iIn].n, sums[iPos].n, sums[iMeta].n)
+}
+
 // damageLine is the report of one damaged record; it shows at most four
 // bytes of the key, in hex.
 func damageLine(bucket, k []byte) string {
 	where := map[string]string{"out": "outbox", "in": "inbox", "pos": "sender positions", "meta": "counters"}[string(bucket)]
 	switch {
-	case len(k) == 8 && string(bucket) == "in":
-		return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, uint64FromBE(k))
+	case len(k) >= 8 && string(bucket) == "in":
+		return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, uint64FromBE(k[:8]))
+	case len(k) >= 40 && string(bucket) == "out":
+		return fmt.Sprintf("message store: damaged record in %s for key %x… (message %d), skipped", where, k[:4], uint64FromBE(k[32:40]))
 	case len(k) >= 4:
 		return fmt.Sprintf("message store: damaged record in %s for key %x…, skipped", where, k[:4])
 	default:
 		return fmt.Sprintf("message store: damaged record in %s, skipped", where)
 	}
+}
+
+// bucketIndex is the index in the sums of the bucket named b.
+func bucketIndex(b []byte) int {
+	switch string(b) {
+	case string(bucketOut):
+		return iOut
+	case string(bucketIn):
+		return iIn
+	case string(bucketPos):
+		return iPos
+	}
+	return iMeta
 }
 
 func uint64FromBE(b []byte) uint64 {
@@ -427,17 +523,21 @@ func (s *Store) tidy(res *loadResult) error {
 		}
 		for _, d := range res.deletes {
 			b := tx.Bucket(d.bucket)
-			err := b.Delete(d.key)
-			if errors.Is(err, bberrors.ErrIncompatibleValue) {
-				err = b.DeleteBucket(d.key) // a record damaged into a bucket
+			i := bucketIndex(d.bucket)
+			if b.Get(d.key) == nil { // a record damaged into a bucket
+				if err := b.DeleteBucket(d.key); err != nil {
+					return err
+				}
+				s.st.sums[i].sub(nil)
+				continue
 			}
-			if err != nil {
+			if err := s.del(b, i, d.key); err != nil {
 				return err
 			}
 		}
 		for _, k := range s.evictSenders() {
 			delete(res.in, k)
-			if err := tx.Bucket(bucketPos).Delete(k[:]); err != nil {
+			if err := s.del(tx.Bucket(bucketPos), iPos, k[:]); err != nil {
 				return err
 			}
 		}
@@ -458,8 +558,15 @@ func wrapWriteErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// noSync turns off every fsync, for tests that open thousands of stores
+// (TestBitFlipNoSilentLoss); nothing else sets it.
+var noSync bool
+
 // syncDir makes a new or renamed file's directory entry durable.
 func syncDir(dir string) error {
+	if noSync {
+		return nil
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
@@ -468,12 +575,17 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
+// putCounters writes the counters, then the sums (last: they count the
+// counters).
 func (s *Store) putCounters(tx *bolt.Tx) error {
 	b := tx.Bucket(bucketMeta)
-	if err := b.Put(metaLastIdx, encode(&record{kind: kindMeta, key: metaLastIdx, counter: s.st.lastIdx})); err != nil {
+	if err := s.put(b, iMeta, metaLastIdx, encode(&record{kind: kindMeta, key: metaLastIdx, counter: s.st.lastIdx})); err != nil {
 		return err
 	}
-	return b.Put(metaLastID, encode(&record{kind: kindMeta, key: metaLastID, counter: s.st.lastID}))
+	if err := s.put(b, iMeta, metaLastID, encode(&record{kind: kindMeta, key: metaLastID, counter: s.st.lastID})); err != nil {
+		return err
+	}
+	return b.Put(metaSums, encode(&record{kind: kindSums, key: metaSums, sums: s.st.sums}))
 }
 
 // evictSenders removes from posTime the least recently updated senders past
@@ -501,32 +613,40 @@ func (s *Store) evictSenders() []Key {
 }
 
 // replace moves a damaged database aside, writes what could be salvaged
-// from its bytes into a fresh one and opens that; it returns the line to
+// from its bytes into a fresh one and opens that; it returns the lines to
 // report.
-func (s *Store) replace(path string, data []byte, why error, lockWait time.Duration) (string, error) {
+func (s *Store) replace(path string, data []byte, why error, lockWait time.Duration) ([]string, error) {
 	var recs []*record
-	if err := guarded(func() error { recs = mergeSalvaged(salvage(data)); return nil }); err != nil {
-		recs = nil // the file changed under the map: salvage nothing
+	var lost []string
+	err := guarded(func() error {
+		var all []*record
+		all, lost = salvage(data)
+		recs = mergeSalvaged(all)
+		return nil
+	})
+	if err != nil {
+		recs, lost = nil, nil // the file changed under the map: salvage nothing
 	}
 	// The rebuilt database is made beside the damaged one and only then
 	// put in its place: if anything fails before (a full disk), the
 	// damaged file stays where the next start looks for it.
 	tmp := path + ".rebuild"
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("message store: remove %s: %w", tmp, err)
+		return nil, fmt.Errorf("message store: remove %s: %w", tmp, err)
 	}
 	db, err := openBolt(tmp, lockWait)
 	if err != nil {
 		os.Remove(tmp)
-		return "", wrapWriteErr(fmt.Sprintf("message store: %s is damaged (%s) and a fresh one cannot be made", path, printable(why.Error())), err)
+		return nil, wrapWriteErr(fmt.Sprintf("message store: %s is damaged (%s) and a fresh one cannot be made", path, printable(why.Error())), err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, r := range recs {
-			b, err := tx.CreateBucketIfNotExists(bucketOf(r.kind))
-			if err != nil {
+		for _, name := range [][]byte{bucketOut, bucketIn, bucketPos, bucketMeta} {
+			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}
-			if err := b.Put(r.key, encode(r)); err != nil {
+		}
+		for _, r := range recs {
+			if err := tx.Bucket(bucketOf(r.kind)).Put(r.key, encode(r)); err != nil {
 				return err
 			}
 		}
@@ -537,7 +657,7 @@ func (s *Store) replace(path string, data []byte, why error, lockWait time.Durat
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return "", wrapWriteErr(fmt.Sprintf("message store: %s is damaged (%s); write what was salvaged from it", path, printable(why.Error())), err)
+		return nil, wrapWriteErr(fmt.Sprintf("message store: %s is damaged (%s); write what was salvaged from it", path, printable(why.Error())), err)
 	}
 	aside := fmt.Sprintf("%s.damaged-%d", path, s.now().Unix())
 	for i := 1; ; i++ {
@@ -548,20 +668,21 @@ func (s *Store) replace(path string, data []byte, why error, lockWait time.Durat
 	}
 	if _, err := os.Lstat(path); err == nil {
 		if err := os.Rename(path, aside); err != nil {
-			return "", fmt.Errorf("message store: %s is damaged and cannot be moved aside: %w", path, err)
+			return nil, fmt.Errorf("message store: %s is damaged and cannot be moved aside: %w", path, err)
 		}
 	}
 	if err := os.Rename(tmp, path); err != nil {
-		return "", fmt.Errorf("message store: put the rebuilt %s in place: %w", path, err)
+		return nil, fmt.Errorf("message store: put the rebuilt %s in place: %w", path, err)
 	}
 	if err := syncDir(filepath.Dir(path)); err != nil {
-		return "", fmt.Errorf("message store: sync %s: %w", filepath.Dir(path), err)
+		return nil, fmt.Errorf("message store: sync %s: %w", filepath.Dir(path), err)
 	}
 	if s.db, err = openBolt(path, lockWait); err != nil {
-		return "", fmt.Errorf("message store: open the rebuilt %s: %w", path, err)
+		return nil, fmt.Errorf("message store: open the rebuilt %s: %w", path, err)
 	}
-	return fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
-		dbName, printable(why.Error()), filepath.Base(aside), len(recs)), nil
+	line := fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
+		dbName, printable(why.Error()), filepath.Base(aside), len(recs))
+	return append([]string{line}, lost...), nil
 }
 
 // finishReplace completes a replace cut between its two renames: the

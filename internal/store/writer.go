@@ -158,11 +158,12 @@ type undo struct {
 	inBytes  int
 	lastIdx  uint64
 	lastID   uint64
+	sums     [nBuckets]bucketSum
 }
 
 func (s *Store) newUndo() *undo {
 	return &undo{outBytes: map[Key]*int{}, posTime: map[Key]*int64{},
-		outTotal: s.st.outTotal, inq: s.st.inq, inBytes: s.st.inBytes, lastIdx: s.st.lastIdx, lastID: s.st.lastID}
+		outTotal: s.st.outTotal, inq: s.st.inq, inBytes: s.st.inBytes, lastIdx: s.st.lastIdx, lastID: s.st.lastID, sums: s.st.sums}
 }
 
 func (u *undo) touchOut(s *Store, k Key) {
@@ -203,6 +204,30 @@ func (u *undo) restore(s *Store) {
 		}
 	}
 	s.st.outTotal, s.st.inq, s.st.inBytes, s.st.lastIdx, s.st.lastID = u.outTotal, u.inq, u.inBytes, u.lastIdx, u.lastID
+	s.st.sums = u.sums
+}
+
+// put stores v at k in b, bucket i of the sums, keeping the sums.
+func (s *Store) put(b *bolt.Bucket, i int, k, v []byte) error {
+	if old := b.Get(k); old != nil {
+		s.st.sums[i].sub(old)
+	}
+	if err := b.Put(k, v); err != nil {
+		return err
+	}
+	s.st.sums[i].add(v)
+	return nil
+}
+
+// del deletes k from b, bucket i of the sums, keeping the sums; a key
+// that is not there is no error.
+func (s *Store) del(b *bolt.Bucket, i int, k []byte) error {
+	old := b.Get(k)
+	if old == nil {
+		return nil
+	}
+	s.st.sums[i].sub(old)
+	return b.Delete(k)
 }
 
 // commit applies a batch in one transaction and returns each Write's
@@ -253,7 +278,7 @@ func (s *Store) trimShown(tx *bolt.Tx) error {
 	b := tx.Bucket(bucketIn)
 	n := 0
 	for ; n < len(s.st.inq) && s.st.inq[n].idx <= shown; n++ {
-		if err := b.Delete(inKey(s.st.inq[n].idx)); err != nil {
+		if err := s.del(b, iIn, inKey(s.st.inq[n].idx)); err != nil {
 			return err
 		}
 		s.st.inBytes -= s.st.inq[n].n
@@ -334,7 +359,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 		if out.Get(key) == nil {
 			continue
 		}
-		if err := out.Delete(key); err != nil {
+		if err := s.del(out, iOut, key); err != nil {
 			return err
 		}
 		u.touchOut(s, a.Key)
@@ -350,7 +375,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 			}
 		}
 		for _, ck := range keys {
-			if err := out.Delete(ck); err != nil {
+			if err := s.del(out, iOut, ck); err != nil {
 				return err
 			}
 		}
@@ -367,10 +392,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 			return nil
 		}
 		delete(s.st.outBytes, k)
-		if out.Get(outHeadKey(k)) == nil {
-			return nil
-		}
-		return out.Delete(outHeadKey(k))
+		return s.del(out, iOut, outHeadKey(k))
 	}
 	for _, a := range w.Acked {
 		if err := emptied(a.Key); err != nil {
@@ -384,12 +406,12 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 	}
 	for _, q := range w.Queue {
 		head := &record{kind: kindHead, key: outHeadKey(q.Key), nick: q.Nick, stream: q.Stream, next: q.Next}
-		if err := out.Put(head.key, encode(head)); err != nil {
+		if err := s.put(out, iOut, head.key, encode(head)); err != nil {
 			return err
 		}
 		m := &record{kind: kindOut, key: outMsgKey(q.Key, q.Msg.Seq), id: q.Msg.ID, time: q.Msg.Time, all: q.Msg.All, text: q.Msg.Text}
 		n := len(m.text) - textLen(out, m.key)
-		if err := out.Put(m.key, encode(m)); err != nil {
+		if err := s.put(out, iOut, m.key, encode(m)); err != nil {
 			return err
 		}
 		u.touchOut(s, q.Key)
@@ -400,7 +422,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 	in := tx.Bucket(bucketIn)
 	for _, m := range w.Inbox {
 		r := &record{kind: kindIn, key: inKey(m.Idx), k: m.Key, nick: m.Nick, stream: m.Stream, seq: m.Seq, time: m.Time, all: m.All, text: m.Text}
-		if err := in.Put(r.key, encode(r)); err != nil {
+		if err := s.put(in, iIn, r.key, encode(r)); err != nil {
 			return err
 		}
 		s.st.inq = append(s.st.inq, inEntry{m.Idx, len(m.Text)})
@@ -411,7 +433,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 	now := s.now().UnixMilli()
 	for _, p := range w.InPos {
 		r := &record{kind: kindPos, key: p.Key[:], stream: p.Pos.Stream, next: p.Pos.Next, time: now}
-		if err := pos.Put(append([]byte(nil), r.key...), encode(r)); err != nil {
+		if err := s.put(pos, iPos, append([]byte(nil), r.key...), encode(r)); err != nil {
 			return err
 		}
 		u.touchPos(s, p.Key)
@@ -422,7 +444,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 			u.touchPos(s, k)
 		}
 		for _, k := range s.evictSenders() {
-			if err := pos.Delete(k[:]); err != nil {
+			if err := s.del(pos, iPos, k[:]); err != nil {
 				return err
 			}
 		}
