@@ -459,7 +459,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
 		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)
 	if o.json {
-		shell.WriteStats(stdout, shell.StatsLine{Peer: stats})
+		line := shell.StatsLine{Peer: stats, Transfer: files.Stats()}
+		if disc != nil {
+			line.Discovery = disc.Stats()
+		}
+		shell.WriteStats(stdout, line)
 	}
 	return code
 }

@@ -100,6 +100,12 @@ type Stats struct {
 	// /64, or of all strangers together (receive.go).
 	AnswersLimited uint64
 	ProbesUnproven uint64 // probes echoing a cookie we did not make for that key and address in the last 10 s (dropped)
+
+	// The TCP listener's counters (NetTransport; zero on other transports).
+	TCPRefusedFull     uint64 // accepted connections closed at once: every slot taken
+	TCPRefusedSource   uint64 // closed at once: the source address (IPv6: /64) holds its share already
+	TCPRefusedReserve  uint64 // closed at once: only the reserve for peers in the book was left
+	TCPUnauthenticated uint64 // closed for sending no stream header nor a packet that opened in time
 }
 
 // static is an address given with -peer, probed until someone answers there.
@@ -269,8 +275,14 @@ func (n *Node) Name() string {
 // Stats returns the counters.
 func (n *Node) Stats() Stats {
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.stats
+	st := n.stats
+	n.mu.Unlock()
+	if t, ok := n.tr.(interface{ Stats() TCPStats }); ok {
+		ts := t.Stats()
+		st.TCPRefusedFull, st.TCPRefusedSource = ts.RefusedFull, ts.RefusedSource
+		st.TCPRefusedReserve, st.TCPUnauthenticated = ts.RefusedReserve, ts.Unauthenticated
+	}
+	return st
 }
 
 // SetName changes the nickname and tells every peer.

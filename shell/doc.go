@@ -105,7 +105,7 @@
 // by WriteStats after Drain:
 //
 //	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP,"ifaces":[IFACE,...]}
-//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...}}
+//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"leads_refused":N,"answers_limited":N,"probes_unproven":N,"tcp_refused_full":N,"tcp_refused_source":N,"tcp_refused_reserve":N,"tcp_unauthenticated":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...}}
 //
 // In ready, ifaces lists the network interfaces mDNS discovery runs on, in
 // interface order ([] with -mdns=false or when none is usable yet).
@@ -114,7 +114,11 @@
 // a gap it had no room to hold, notices_dropped notices about peers dropped
 // from a full event queue; the senders send such messages again.
 // leads_dropped counts peer-exchange entries not followed (over their
-// bounds). "transfer" and "discovery" hold those parts' counters (their
+// bounds), leads_refused those refused for their address; answers_limited
+// answers to strangers not sent (over a budget), probes_unproven probes
+// echoing a cookie we did not make; tcp_* connections the TCP listener
+// refused or closed (README, table of bounds). Every counter of the node
+// is on the line (a new one comes after these). "transfer" and "discovery" hold those parts' counters (their
 // Stats: each field's name in snake case, e.g. events_dropped), each
 // object absent when its part does not run (discovery with -mdns=false).
 //

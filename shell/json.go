@@ -100,23 +100,45 @@ type jsonReady struct {
 	Ifaces      []string `json:"ifaces"`
 }
 
-// jsonStats is the last line of -json mode. The peer's counters keep the
-// keys scripts already read; other packages' come in objects of their own.
+// jsonStats is the last line of -json mode: "event", then the peer's
+// counters at the top level (every field of peer.Stats: a counter added
+// there reaches the line by itself; the first keys are kept as scripts
+// read them), then the "transfer" and "discovery" objects.
 type jsonStats struct {
-	Event        string   `json:"event"`
-	Retransmits  uint64   `json:"retransmits"`
-	TCPSends     uint64   `json:"tcp_sends"`
-	Dropped      uint64   `json:"dropped"`
-	Replayed     uint64   `json:"replayed"`
-	Unauthentic  uint64   `json:"unauthentic"`
-	Duplicates   uint64   `json:"duplicates"`
-	NotOpened    uint64   `json:"not_opened"`
-	Held         uint64   `json:"held_back"`
-	NoRoom       uint64   `json:"no_room"`
-	Notices      uint64   `json:"notices_dropped"`
-	LeadsDropped uint64   `json:"leads_dropped"`
-	Transfer     counters `json:"transfer,omitempty"`
-	Discovery    counters `json:"discovery,omitempty"`
+	Peer      counters
+	Transfer  counters
+	Discovery counters
+}
+
+// peerKeys are the keys of peer.Stats fields whose JSON key is not their
+// name in snake case (kept from the first stats lines).
+var peerKeys = map[string]string{
+	"UnknownBudget": "not_opened",
+	"Backpressure":  "held_back",
+	"EventsDropped": "notices_dropped",
+}
+
+// MarshalJSON writes the line as one object, the peer's counters first.
+func (js jsonStats) MarshalJSON() ([]byte, error) {
+	b := []byte(`{"event":"stats"`)
+	for _, c := range js.Peer {
+		b = append(b, ',')
+		b = strconv.AppendQuote(b, c.key)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, c.n, 10)
+	}
+	for _, part := range []struct {
+		key string
+		cs  counters
+	}{{"transfer", js.Transfer}, {"discovery", js.Discovery}} {
+		if part.cs == nil {
+			continue
+		}
+		v, _ := part.cs.MarshalJSON()
+		b = append(b, `,"`+part.key+`":`...)
+		b = append(b, v...)
+	}
+	return append(b, '}'), nil
 }
 
 type jsonSent struct {
@@ -212,22 +234,16 @@ func readyJSON(r Ready) jsonReady {
 }
 
 func statsJSON(sl StatsLine) (jsonStats, error) {
-	st := sl.Peer
-	js := jsonStats{
-		Event:        "stats",
-		Retransmits:  st.Retransmits,
-		TCPSends:     st.TCPSends,
-		Dropped:      st.Dropped,
-		Replayed:     st.Replayed,
-		Unauthentic:  st.Unauthentic,
-		Duplicates:   st.Duplicates,
-		NotOpened:    st.UnknownBudget,
-		Held:         st.Backpressure,
-		NoRoom:       st.NoRoom,
-		Notices:      st.EventsDropped,
-		LeadsDropped: st.LeadsDropped,
-	}
+	var js jsonStats
 	var err error
+	if js.Peer, err = countersOf(sl.Peer); err != nil {
+		return js, fmt.Errorf("peer: %w", err)
+	}
+	for i, c := range js.Peer {
+		if k, ok := peerKeys[c.field]; ok {
+			js.Peer[i].key = k
+		}
+	}
 	if js.Transfer, err = countersOf(sl.Transfer); err != nil {
 		return js, fmt.Errorf("transfer: %w", err)
 	}
@@ -241,8 +257,8 @@ func statsJSON(sl StatsLine) (jsonStats, error) {
 type counters []counter
 
 type counter struct {
-	key string
-	n   uint64
+	field, key string // the Go field, its JSON key
+	n          uint64
 }
 
 // countersOf reads the counters of a package's Stats struct (or a pointer
@@ -275,7 +291,7 @@ func countersOf(stats any) (counters, error) {
 			if tag, _, _ := strings.Cut(f.Tag.Get("json"), ","); tag != "" && tag != "-" {
 				key = tag
 			}
-			cs = append(cs, counter{key, v.Field(i).Uint()})
+			cs = append(cs, counter{f.Name, key, v.Field(i).Uint()})
 		default:
 			return nil, fmt.Errorf("%s.%s is a %s, not a counter", v.Type(), f.Name, f.Type)
 		}
