@@ -29,11 +29,11 @@ func TestSlowTransferFinishesOnce(t *testing.T) {
 				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
 				defer a.m.Close()
 				defer b.m.Close()
-				conns := connect(a, b, tc.rate, nil)
+				l := connect(a, b, linkOpts{rate: tc.rate})
 				src := filepath.Join(t.TempDir(), "f.bin")
 				want := writeRandom(t, src, tc.size)
 				done, took := vTransfer(t, a, b, src, 3*time.Minute)
-				t.Logf("done: %v after %v of virtual time, %d data connections, downloads: %q", done, took, *conns, downloads(t, b.dl))
+				t.Logf("done: %v after %v of virtual time, %d data connections, downloads: %q", done, took, conns(l), downloads(t, b.dl))
 				if !done {
 					t.Errorf("the transfer (%v at the link's rate) is not done after 3 minutes", time.Duration(int64(tc.size)*int64(time.Second)/tc.rate))
 				}
@@ -69,7 +69,7 @@ func TestResumeAfterVerified(t *testing.T) {
 				defer noPartial(t, b.dl)
 				// The first connection breaks at the receiver's second
 				// write: its first verdict, after its status and the resume frame.
-				conns := connect(a, b, 0, func(conn, n int) bool { return conn == 1 && n == 3 })
+				l := connect(a, b, linkOpts{recvFail: func(conn, n int) bool { return conn == 1 && n == 3 }})
 				dir := filepath.Join(t.TempDir(), "d")
 				want := map[string][]byte{}
 				for i := range tc.files {
@@ -81,7 +81,7 @@ func TestResumeAfterVerified(t *testing.T) {
 					src = filepath.Join(dir, "a.bin")
 				}
 				done, took := vTransfer(t, a, b, src, time.Minute)
-				t.Logf("done: %v after %v, %d data connections, downloads: %q", done, took, *conns, downloads(t, b.dl))
+				t.Logf("done: %v after %v, %d data connections, downloads: %q", done, took, conns(l), downloads(t, b.dl))
 				if !done {
 					t.Error("the transfer is not done after a minute")
 				}
@@ -102,3 +102,5 @@ func TestResumeAfterVerified(t *testing.T) {
 		})
 	}
 }
+
+func conns(l *vlink) int { n, _ := l.dialed(); return n }

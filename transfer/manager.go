@@ -107,6 +107,8 @@ type Manager struct {
 	busyMu sync.Mutex
 	busyN  int // data connections moving files (Config.Busy)
 
+	stats streamStats // counters (atomics)
+
 	// dial opens a data connection (nil: TCP; tests replace it before the
 	// first Send). Read-only once a transfer runs.
 	dial func(addr netip.AddrPort) (net.Conn, error)

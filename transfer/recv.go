@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -20,60 +21,113 @@ import (
 )
 
 // recvSession runs one data connection of an incoming transfer (wg held).
+// Nothing about the transfer changes until the sender has proved, on this
+// connection, that it holds the transfer's key (recvHandshake): a hello
+// replayed by someone who saw it, or a connection that fails before that,
+// ends here and is only counted.
 func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
 	defer m.wg.Done()
 	defer nc.Close()
 	watchLink(nc)
-	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
-	h, err := readHello(r)
-	if err != nil || h.receiver != m.pub {
-		m.log.Debug("transfer: bad data connection", "from", from, "err", err)
+	x, keys, ok := m.recvHandshake(nc, r, from)
+	if !ok {
 		return
 	}
-	status := statusOK
 	m.mu.Lock()
-	x := m.byTID[tkey{h.sender, h.transfer, false}]
-	switch {
-	case x == nil:
-		status = statusUnknown
-	case x.state == Offered || (x.state.Final() && x.state != Done) || m.closed:
-		// A transfer done here is answered: its resume frame tells a
-		// sender that missed the last verdict that every file is in.
-		status = statusRefused
-	default:
-		if x.conn != nil {
-			x.conn.Close() // an older connection, from before the link broke
-		}
-		x.conn = nc
+	if (x.state.Final() && x.state != Done) || m.closed {
+		m.mu.Unlock()
+		return
 	}
-	var key [32]byte
-	if x != nil {
-		key = x.key
+	if x.conn != nil {
+		// An older connection, from before the link broke: the sender
+		// proved it opened this one, so that one is dead to it.
+		x.conn.Close()
 	}
+	x.conn = nc
 	m.mu.Unlock()
-	if status == statusOK {
-		// An older connection of x may still be winding down: wait for it.
-		x.sessMu.Lock()
-		defer x.sessMu.Unlock()
-	}
-	var rNonce [16]byte
-	rand.Read(rNonce[:])
-	if _, err := nc.Write(append([]byte{status}, rNonce[:]...)); err != nil || status != statusOK {
-		m.dropConn(x, nc, lost("%v", err))
-		return
-	}
-	toR, toS, err := sessionKeys(&key, &h, rNonce)
-	if err != nil {
-		m.dropConn(x, nc, fatal(CodeProtocol, "%v", err))
-		return
-	}
+	// An older connection of x may still be winding down: wait for it.
+	x.sessMu.Lock()
+	defer x.sessMu.Unlock()
 	// The handshake's deadline ends here: every read and write from now
 	// on has its own (ioTimeout), however long the transfer takes.
 	_ = nc.SetDeadline(time.Time{})
-	fr := newFrameReader(bufio.NewReaderSize(r, recvBuffer), toR)
-	fw := newFrameWriter(deadlineWriter{nc}, toS)
+	fr := newFrameReader(bufio.NewReaderSize(r, recvBuffer), keys.toReceiver)
+	fw := newFrameWriter(deadlineWriter{nc}, keys.toSender)
 	se := m.runRecv(x, nc, fr, fw)
 	m.dropConn(x, nc, se)
+}
+
+// recvHandshake reads the hello, finds the transfer it names, answers with
+// an authenticated status and checks the sender's proof of the key, all
+// within handshakeTimeout. It reports the transfer and the connection's
+// keys if the sender proved the key and the status was statusOK.
+func (m *Manager) recvHandshake(nc net.Conn, r *bufio.Reader, from netip.AddrPort) (*xfer, *sessKeys, bool) {
+	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	h, err := readHello(r)
+	if err != nil {
+		m.stats.badHello.Add(1)
+		m.log.Debug("transfer: bad data connection", "from", from, "err", err)
+		return nil, nil, false
+	}
+	h.receiver = m.pub
+	status := statusOK
+	m.mu.Lock()
+	x := m.lookup(&h)
+	var key [32]byte
+	if x != nil {
+		key = x.key
+		switch {
+		case m.closed:
+			status = statusBusy
+		case x.state.Final() && x.state != Done:
+			// A transfer done here is answered: its resume frame tells a
+			// sender that missed the last verdict that every file is in.
+			status = statusRefused
+		}
+	}
+	m.mu.Unlock()
+	if x == nil {
+		// No transfer of ours that key could name: nothing to answer
+		// with (a status needs the key). The sender takes the close as a
+		// lost link.
+		m.stats.badHello.Add(1)
+		m.log.Debug("transfer: data connection for no transfer", "from", from)
+		return nil, nil, false
+	}
+	var rNonce [16]byte
+	rand.Read(rNonce[:])
+	keys, err := sessionKeys(&key, &h, rNonce)
+	if err != nil {
+		return nil, nil, false
+	}
+	reply := append(append([]byte{status}, rNonce[:]...), keys.replyMAC(status, &h, rNonce)...)
+	if _, err := nc.Write(reply); err != nil || status != statusOK {
+		return nil, nil, false
+	}
+	var proof [confirmLen]byte
+	if _, err := io.ReadFull(r, proof[:]); err != nil || !hmac.Equal(proof[:], keys.senderMAC(&h, rNonce)) {
+		m.stats.unauthenticated.Add(1)
+		m.log.Debug("transfer: data connection without the key", "from", from, "id", x.local, "err", err)
+		return nil, nil, false
+	}
+	return x, keys, true
+}
+
+// lookup finds the incoming transfer from h.sender whose lookup tag is
+// h.tag, and sets h.transfer (m.mu held). Only accepted transfers have a
+// key to match.
+func (m *Manager) lookup(h *hello) *xfer {
+	for _, x := range m.all {
+		if x.out || x.peerKey != h.sender || x.state == Offered || x.key == ([32]byte{}) {
+			continue
+		}
+		h.transfer = x.tid
+		if t := lookupTag(&x.key, h); hmac.Equal(t[:], h.tag[:]) {
+			return x
+		}
+	}
+	h.transfer = 0
+	return nil
 }
 
 // dropConn ends connection nc of x (x may be nil) for reason se.
@@ -143,9 +197,9 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		_ = nc.SetReadDeadline(time.Now().Add(ioTimeout))
 		f, err := fr.read()
 		if err != nil {
-			if errors.Is(err, errProtocol) {
-				return fatal(CodeProtocol, "%v", err)
-			}
+			// A frame that fails authentication (errProtocol) ends the
+			// connection, not the transfer: anyone on the path can inject
+			// one, and the next connection resumes.
 			return lost("%v", err)
 		}
 		switch f.typ {

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -126,6 +127,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	key := x.key
 	m.mu.Unlock()
 	rand.Read(h.nonce[:])
+	h.tag = lookupTag(&key, &h)
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	if _, err := nc.Write(h.marshal()); err != nil {
 		return lost("%v", err)
@@ -133,25 +135,34 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	br := bufio.NewReaderSize(nc, 64<<10)
 	var reply [replyLen]byte
 	if _, err := io.ReadFull(br, reply[:]); err != nil {
+		// A receiver that does not know the transfer closes without a
+		// word (it has no key to sign one with): a lost link here too.
 		return lost("no answer on the data connection: %v", err)
 	}
-	switch reply[0] {
+	status := reply[0]
+	var rNonce [16]byte
+	copy(rNonce[:], reply[1:17])
+	keys, err := sessionKeys(&key, &h, rNonce)
+	if err != nil {
+		return lost("%v", err)
+	}
+	if !hmac.Equal(reply[17:], keys.replyMAC(status, &h, rNonce)) {
+		// Not from the receiver (it would know the key): whoever answered
+		// cannot end the transfer.
+		return lost("an answer on the data connection without the transfer's key")
+	}
+	switch status {
 	case statusOK:
-	case statusUnknown:
-		return fatal(CodeUnknown, "the receiver does not know this transfer")
 	case statusRefused:
 		return fatal(CodePeerCancelled, "the receiver refused the data connection")
 	default:
 		return lost("the receiver is busy")
 	}
-	var rNonce [16]byte
-	copy(rNonce[:], reply[1:])
-	toR, toS, err := sessionKeys(&key, &h, rNonce)
-	if err != nil {
-		return fatal(CodeProtocol, "%v", err)
+	if _, err := nc.Write(keys.senderMAC(&h, rNonce)); err != nil {
+		return lost("%v", err)
 	}
-	fr := newFrameReader(br, toS)
-	fw := newFrameWriter(deadlineWriter{nc}, toR)
+	fr := newFrameReader(br, keys.toSender)
+	fw := newFrameWriter(deadlineWriter{nc}, keys.toReceiver)
 	f, err := fr.read()
 	if err != nil {
 		return lost("%v", err)
@@ -291,10 +302,7 @@ func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn) *sessErr {
 	for {
 		f, err := fr.read()
 		if err != nil {
-			if errors.Is(err, errProtocol) {
-				return fatal(CodeProtocol, "%v", err)
-			}
-			return lost("%v", err)
+			return lost("%v", err) // a frame failing authentication too: see runRecv
 		}
 		switch f.typ {
 		case frameResult:

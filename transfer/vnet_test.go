@@ -126,6 +126,7 @@ type shaped struct {
 	mu        sync.Mutex
 	writes    int
 	failWrite func(n int) bool
+	onWrite   func(n int, p []byte) // sees write n before it goes
 }
 
 func (c *shaped) Write(b []byte) (int, error) {
@@ -133,6 +134,9 @@ func (c *shaped) Write(b []byte) (int, error) {
 	c.writes++
 	n := c.writes
 	c.mu.Unlock()
+	if c.onWrite != nil {
+		c.onWrite(n, b)
+	}
 	if c.failWrite != nil && c.failWrite(n) {
 		c.Conn.Close()
 		return 0, errors.New("vnet: link broken")
@@ -143,29 +147,64 @@ func (c *shaped) Write(b []byte) (int, error) {
 	return c.Conn.Write(b)
 }
 
-// connect makes from's data connections reach to's stream handler, the
-// sender's end shaped to rate; recvFail, if set, breaks the receiver's
-// end at its nth write (counted per connection).
-func connect(from, to *vnode, rate int64, recvFail func(conn, n int) bool) *int {
-	conns := new(int)
-	var mu sync.Mutex
+// vlink is the data path from one vnode to another: mu guards its
+// fields, written by the sender's dialing goroutines.
+type vlink struct {
+	mu     sync.Mutex
+	conns  int      // data connections dialed
+	hellos [][]byte // the first write of each (its hello)
+}
+
+func (l *vlink) dialed() (int, [][]byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.conns, append([][]byte(nil), l.hellos...)
+}
+
+// linkOpts shape a vlink: the sender's rate (bytes a second of virtual
+// time, 0: no limit); recvFail breaks the receiver's end of connection
+// conn at its nth write; fake, if it returns a function, answers
+// connection conn instead of the receiver.
+type linkOpts struct {
+	rate     int64
+	recvFail func(conn, n int) bool
+	fake     func(conn int) func(net.Conn)
+}
+
+// connect makes from's data connections reach to's stream handler.
+func connect(from, to *vnode, o linkOpts) *vlink {
+	l := &vlink{}
 	from.m.dial = func(addr netip.AddrPort) (net.Conn, error) {
 		if addr != to.addr {
 			return nil, errors.New("vnet: no route")
 		}
-		mu.Lock()
-		*conns++
-		k := *conns
-		mu.Unlock()
+		l.mu.Lock()
+		l.conns++
+		k := len(l.hellos)
+		l.hellos = append(l.hellos, nil)
+		l.mu.Unlock()
 		a, b := net.Pipe()
+		sa := &shaped{Conn: a, rate: o.rate, onWrite: func(n int, p []byte) {
+			if n == 1 {
+				l.mu.Lock()
+				l.hellos[k] = append([]byte(nil), p...)
+				l.mu.Unlock()
+			}
+		}}
+		if o.fake != nil {
+			if f := o.fake(k + 1); f != nil {
+				go f(b)
+				return sa, nil
+			}
+		}
 		rb := &shaped{Conn: b}
-		if recvFail != nil {
-			rb.failWrite = func(n int) bool { return recvFail(k, n) }
+		if o.recvFail != nil {
+			rb.failWrite = func(n int) bool { return o.recvFail(k+1, n) }
 		}
 		go to.m.serveStream(rb, bufio.NewReader(rb), netip.AddrPortFrom(from.addr.Addr(), 40000))
-		return &shaped{Conn: a, rate: rate}, nil
+		return sa, nil
 	}
-	return conns
+	return l
 }
 
 // awaitV returns the first event of n that f accepts within d of virtual
