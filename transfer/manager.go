@@ -61,7 +61,7 @@ type Config struct {
 const (
 	maxPending    = 8   // offers waiting for a decision, per peer
 	maxPendingAll = 32  // offers waiting for a decision, in all
-	maxStreams    = 16  // data connections being received at once
+	maxStreams    = 16  // authenticated data connections being received at once
 	maxKept       = 200 // finished transfers /transfers remembers
 	ctlQueue      = 256 // control payloads waiting for the manager
 )
@@ -87,7 +87,7 @@ type Manager struct {
 	log   *slog.Logger
 	root  *os.Root // the downloads folder
 	ctl   chan peer.FileMsg
-	slots chan struct{} // incoming data connections
+	slots chan struct{} // authenticated incoming data connections (maxStreams)
 
 	mu       sync.Mutex
 	next     int
@@ -108,6 +108,7 @@ type Manager struct {
 	busyN  int // data connections moving files (Config.Busy)
 
 	stats streamStats // counters (atomics)
+	hs    handshakes  // data connections not authenticated yet (its own lock)
 
 	// dial opens a data connection (nil: TCP; tests replace it before the
 	// first Send). Read-only once a transfer runs.
@@ -901,25 +902,28 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
 }
 
-// serveStream is the stream handler: a data connection to receive.
+// serveStream is the stream handler: a data connection to receive. An
+// unauthenticated connection holds no slot: it waits for its hello and
+// the sender's proof of the key for handshakeTimeout at most, within a
+// budget per source (maxHandshakesPerSource) and in all (maxHandshakes);
+// a slot (maxStreams) is taken only by a connection whose sender proved
+// the key (recvSession).
 func (m *Manager) serveStream(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
-	select {
-	case m.slots <- struct{}{}:
-	default:
+	release, ok := m.hs.take(from.Addr(), &m.stats)
+	if !ok {
 		nc.Close()
 		return
 	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
+		release()
 		nc.Close()
-		<-m.slots
 		return
 	}
 	m.wg.Add(1)
 	m.mu.Unlock()
-	defer func() { <-m.slots }()
-	m.recvSession(nc, r, from)
+	m.recvSession(nc, r, from, release)
 }
 
 // busy counts a data connection that moves files in (+1) or out (-1) and

@@ -25,12 +25,23 @@ import (
 // connection, that it holds the transfer's key (recvHandshake): a hello
 // replayed by someone who saw it, or a connection that fails before that,
 // ends here and is only counted.
-func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
+// release gives back the handshake budget nc took (serveStream).
+func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort, release func()) {
 	defer m.wg.Done()
 	defer nc.Close()
 	watchLink(nc)
 	x, keys, ok := m.recvHandshake(nc, r, from)
+	release()
 	if !ok {
+		return
+	}
+	select {
+	case m.slots <- struct{}{}:
+		defer func() { <-m.slots }()
+	default:
+		// maxStreams transfers are being received: the sender tries
+		// again later (a lost link to it).
+		m.stats.noSlot.Add(1)
 		return
 	}
 	m.mu.Lock()
@@ -351,22 +362,22 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		if err := w.m.save(x); err != nil {
 			w.m.log.Warn("transfer: state not saved", "err", err)
 		}
-		w.m.announceResume(x)
-		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
-			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
 		w.m.mu.Unlock()
 		err = fw.write(frameResult, uint32(i), 0, []byte{verdictOK})
 		if err == nil {
 			err = fw.flush()
 		}
+		// Done here whether or not the verdict got through: a sender
+		// that missed it learns it from the next connection's resume
+		// frame (a transfer done is still answered).
+		w.m.mu.Lock()
+		w.m.announceResume(x)
+		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
+			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
 		if all {
-			// Done here whether or not the verdict got through: a sender
-			// that missed it learns it from the next connection's resume
-			// frame (a transfer done is still answered).
-			w.m.mu.Lock()
 			w.m.finish(x, Done, "", "")
-			w.m.mu.Unlock()
 		}
+		w.m.mu.Unlock()
 		if err != nil {
 			return false, lost("%v", err)
 		}
