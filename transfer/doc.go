@@ -96,10 +96,13 @@
 // Nothing is written before the user accepts (or -accept-from names the
 // peer and that name is pinned to the offering key: FileMsg.Pinned). Data goes to <downloads>/.p2pchat-partial/<id>-<n>.part, opened
 // through os.Root so no name can leave the downloads folder; when a file's
-// last byte is in, its SHA-256 is compared with the offer's, and only a
+// last byte is in, its SHA-256, read back from the disk (what was
+// received is what is checked), is compared with the offer's, and only a
 // match is linked to its final, sanitised name, never over an existing
 // file ("report (1).pdf"). A mismatch deletes the data and both sides are
-// told. The accepted transfer's state (the offer, the key) is kept next to
+// told. A partial file is created, and a verified one named, under the
+// manager's lock and only while the transfer is live, so a cancel comes
+// wholly before (nothing left) or after (the file is done and stays). The accepted transfer's state (the offer, the key) is kept next to
 // the partial files, the sender's in its home directory, so a transfer
 // cut by a lost link or a restart of either side continues from what is
 // on disk when both are back.

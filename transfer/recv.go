@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"os"
 	"path"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -266,15 +267,12 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 		return fatal(CodeProtocol, "data at %d..%d of file %d, which has %d of %d bytes", off, off+int64(len(data)), i, w.at, size)
 	}
 	if _, err := w.f.Write(data); err != nil {
-		// Keep what is on disk consistent with what was hashed.
+		// Keep what is on disk what was written whole.
 		_ = w.f.Truncate(w.at)
 		// One event says it (ended, with this text): paused, resumable.
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes",
 			shortName(x.safe[i]), errors.Unwrap(err))}
 	}
-	hs := x.hashers[i]
-	hs.h.Write(data)
-	hs.at += int64(len(data))
 	w.at += int64(len(data))
 	w.m.mu.Lock()
 	x.moved += int64(len(data))
@@ -282,11 +280,19 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 	return nil
 }
 
-// open opens the partial file of file i where it ends, and brings its hash
-// up to there (reading what an earlier connection or run wrote).
+// open opens the partial file of file i where it ends. It is created
+// under m.mu and only while x is live: a cancel (forget, under m.mu)
+// either comes first, and nothing is created, or after, and removes it.
 func (w *fileWriter) open(i int) *sessErr {
 	x := w.x
+	testHook(hookOpen)
+	w.m.mu.Lock()
+	if x.state.Final() {
+		w.m.mu.Unlock()
+		return lost("the transfer ended")
+	}
 	f, err := w.m.root.OpenFile(partialName(x.tid, i), os.O_RDWR|os.O_CREATE, 0o600)
+	w.m.mu.Unlock()
 	if err != nil {
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write in %s: %v", w.m.cfg.Downloads, err)}
 	}
@@ -298,16 +304,6 @@ func (w *fileWriter) open(i int) *sessErr {
 	at := min(st.Size(), int64(x.files[i].Size))
 	if st.Size() != at {
 		_ = f.Truncate(at)
-	}
-	hs := x.hashers[i]
-	if hs == nil || hs.at != at {
-		hs = &fileHash{h: sha256.New()}
-		if _, err := io.Copy(hs.h, io.NewSectionReader(f, 0, at)); err != nil {
-			f.Close()
-			return &sessErr{code: CodeDiskError, text: err.Error()}
-		}
-		hs.at = at
-		x.hashers[i] = hs
 	}
 	if _, err := f.Seek(at, io.SeekStart); err != nil {
 		f.Close()
@@ -338,8 +334,10 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			return false, nil
 		}
 		w.close()
-		final, err := w.m.finalize(x, i)
+		testHook(hookFinalize)
+		err := w.m.verify(x, i)
 		if errors.Is(err, errMismatch) {
+			_ = w.m.root.Remove(partialName(x.tid, i))
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictMismatch})
 			_ = fw.flush()
 			return false, fatal(CodeHashMismatch, "%s did not match its SHA-256: discarded", shortName(x.safe[i]))
@@ -349,11 +347,24 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			_ = fw.flush()
 			return false, &sessErr{code: CodeDiskError, text: err.Error()}
 		}
-		// The file is in under its name: that is recorded (and saved)
-		// before the sender is told, so that a connection lost before
-		// the verdict gets through resumes with the file done (the
-		// resume frame says so) instead of sending it again.
+		// Named, recorded done and saved in one hold of m.mu, so that a
+		// cancel comes either before (nothing is named) or after (the
+		// file is done: it stays), and before the sender is told, so that
+		// a connection lost before the verdict gets through resumes with
+		// the file done (the resume frame says so) instead of sending it
+		// again.
 		w.m.mu.Lock()
+		if x.state.Final() {
+			w.m.mu.Unlock()
+			return false, nil // cancelled while it was verified
+		}
+		final, err := w.m.name(x, i)
+		if err != nil {
+			w.m.mu.Unlock()
+			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictDisk})
+			_ = fw.flush()
+			return false, &sessErr{code: CodeDiskError, text: err.Error()}
+		}
 		x.fileDone[i], x.final[i] = true, final
 		all := true
 		for _, d := range x.fileDone {
@@ -362,22 +373,24 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		if err := w.m.save(x); err != nil {
 			w.m.log.Warn("transfer: state not saved", "err", err)
 		}
-		w.m.mu.Unlock()
-		err = fw.write(frameResult, uint32(i), 0, []byte{verdictOK})
-		if err == nil {
-			err = fw.flush()
-		}
-		// Done here whether or not the verdict got through: a sender
-		// that missed it learns it from the next connection's resume
-		// frame (a transfer done is still answered).
-		w.m.mu.Lock()
 		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
 		if all {
+			// Done here whether or not the verdict gets through: a
+			// sender that misses it learns it from the next connection's
+			// resume frame (a transfer done is still answered). This
+			// connection still carries the verdict: finish leaves it
+			// open (recvSession closes it).
+			x.conn = nil
 			w.m.finish(x, Done, "", "")
 		}
 		w.m.mu.Unlock()
+		testHook(hookLinked)
+		err = fw.write(frameResult, uint32(i), 0, []byte{verdictOK})
+		if err == nil {
+			err = fw.flush()
+		}
 		if err != nil {
 			return false, lost("%v", err)
 		}
@@ -391,17 +404,33 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 
 var errMismatch = errors.New("SHA-256 mismatch")
 
-// finalize checks file i's hash and gives it its final name, never over
-// an existing file; on a mismatch the data is deleted.
-func (m *Manager) finalize(x *xfer, i int) (string, error) {
-	part := partialName(x.tid, i)
-	var sum [32]byte
-	copy(sum[:], x.hashers[i].h.Sum(nil))
-	if sum != x.files[i].SHA256 {
-		_ = m.root.Remove(part)
-		x.hashers[i] = nil
-		return "", errMismatch
+// verify hashes the partial file of file i as it is on disk (not as it
+// was received: a disk that lost or changed bytes is caught) and compares
+// it with the offer: errMismatch if it differs.
+func (m *Manager) verify(x *xfer, i int) error {
+	f, err := m.root.Open(partialName(x.tid, i))
+	if err != nil {
+		return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), errors.Unwrap(err))
 	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
+	if err != nil {
+		return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), err)
+	}
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	if n != int64(x.files[i].Size) || sum != x.files[i].SHA256 {
+		return errMismatch
+	}
+	return nil
+}
+
+// name gives verified file i its final name, never over an existing file,
+// and removes its partial name (m.mu held, so that no cancel comes in
+// between).
+func (m *Manager) name(x *xfer, i int) (string, error) {
+	part := partialName(x.tid, i)
 	name := x.safe[i]
 	if dir := path.Dir(name); dir != "." {
 		if err := m.root.MkdirAll(dir, 0o755); err != nil {
@@ -422,5 +451,21 @@ func (m *Manager) finalize(x *xfer, i int) (string, error) {
 		if !errors.Is(err, fs.ErrExist) || k >= 1000 {
 			return "", fmt.Errorf("cannot name %s: %w", cand, err)
 		}
+	}
+}
+
+// Points in the receiver's file handling where a test can act (testHook).
+const (
+	hookOpen     = "open"     // a partial file is about to be opened or created
+	hookFinalize = "finalize" // a file is complete, about to be verified
+	hookLinked   = "linked"   // a file verified and named
+)
+
+// testHooks, set by tests only, runs at those points (nil: nothing).
+var testHooks atomic.Pointer[func(point string)]
+
+func testHook(point string) {
+	if f := testHooks.Load(); f != nil {
+		(*f)(point)
 	}
 }
