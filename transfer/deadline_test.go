@@ -104,3 +104,53 @@ func TestResumeAfterVerified(t *testing.T) {
 }
 
 func conns(l *vlink) int { n, _ := l.dialed(); return n }
+
+// TestSlowVerification: the receiver reads each file back from its disk
+// to verify it, which for a big file on a slow disk takes minutes (here
+// 10 s per MiB, in virtual time): the sender, whose next file's data waits
+// meanwhile and whose verdict comes late, does not take that for a dead
+// peer. The transfer finishes on its first connection, once.
+func TestSlowVerification(t *testing.T) {
+	tests := []struct {
+		name  string
+		files int
+	}{
+		{"one file", 1},
+		{"the first of two files", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				vn := &vnet{}
+				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
+				defer a.m.Close()
+				defer b.m.Close()
+				defer noPartial(t, b.dl)
+				slow := func(point string) {
+					if point == hookVerifyChunk {
+						time.Sleep(10 * time.Second)
+					}
+				}
+				testHooks.Store(&slow)
+				defer testHooks.Store(nil)
+				l := connect(a, b, linkOpts{})
+				dir := filepath.Join(t.TempDir(), "d")
+				for i := range tc.files {
+					writeRandom(t, filepath.Join(dir, string(rune('a'+i))+".bin"), 8<<20)
+				}
+				src := dir
+				if tc.files == 1 {
+					src = filepath.Join(dir, "a.bin")
+				}
+				done, took := vTransfer(t, a, b, src, 10*time.Minute)
+				t.Logf("done: %v after %v, %d data connections", done, took, conns(l))
+				if !done {
+					t.Error("the transfer is not done after 10 minutes")
+				}
+				if n := conns(l); n != 1 {
+					t.Errorf("%d data connections: the sender took a verification for a dead peer", n)
+				}
+			})
+		})
+	}
+}

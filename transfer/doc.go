@@ -83,8 +83,10 @@
 // it (liveness.go), so a cut link ends it in about linkTimeout. The
 // receiver's first frame tells, per file, how much of it
 // is already on disk (resume); the sender then sends the rest, file by
-// file, in chunks of chunkSize; the receiver answers each completed file
-// with its verdict, after it has recorded the file done: a file the
+// file, in chunks of chunkSize; the receiver reads each completed file
+// back from its disk to verify it (saying so every aliveEvery, so that a
+// long verification is not taken for a dead peer) and answers with its
+// verdict, after it has recorded the file done: a file the
 // resume frame says is done is verified (its verdict was lost with an
 // earlier connection), and a transfer done at the receiver still answers
 // its sender, so no file is sent, nor saved, twice. Data past a file's offered size, for another file than

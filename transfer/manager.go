@@ -172,7 +172,11 @@ type xfer struct {
 	confirmed  int64
 	pauseWhy   string
 
-	sessMu sync.Mutex // receiver: one data connection at a time writes the files
+	// receiver: one data connection at a time writes the files: it holds
+	// the token of turn, a channel of one (made under Manager.mu when
+	// first needed; a channel rather than a mutex, so that a connection
+	// waiting for an older one to end can also give up).
+	turn chan struct{}
 }
 
 // New starts a manager and takes over the node's transfer payloads and

@@ -56,10 +56,19 @@ func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort,
 		x.conn.Close()
 	}
 	x.conn = nc
+	if x.turn == nil {
+		x.turn = make(chan struct{}, 1)
+	}
+	turn := x.turn
 	m.mu.Unlock()
-	// An older connection of x may still be winding down: wait for it.
-	x.sessMu.Lock()
-	defer x.sessMu.Unlock()
+	// An older connection of x may still be winding down: wait for it
+	// (it was closed above), unless the manager stops.
+	select {
+	case turn <- struct{}{}:
+		defer func() { <-turn }()
+	case <-m.done:
+		return
+	}
 	// The handshake's deadline ends here: every read and write from now
 	// on has its own (ioTimeout), however long the transfer takes.
 	_ = nc.SetDeadline(time.Time{})
@@ -335,7 +344,16 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		}
 		w.close()
 		testHook(hookFinalize)
-		err := w.m.verify(x, i)
+		var aliveErr error
+		err := w.m.verify(x, i, func(read int64) error {
+			if aliveErr = fw.write(frameAlive, uint32(i), uint64(read), nil); aliveErr == nil {
+				aliveErr = fw.flush()
+			}
+			return aliveErr
+		})
+		if aliveErr != nil {
+			return false, lost("%v", aliveErr)
+		}
 		if errors.Is(err, errMismatch) {
 			_ = w.m.root.Remove(partialName(x.tid, i))
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictMismatch})
@@ -406,17 +424,35 @@ var errMismatch = errors.New("SHA-256 mismatch")
 
 // verify hashes the partial file of file i as it is on disk (not as it
 // was received: a disk that lost or changed bytes is caught) and compares
-// it with the offer: errMismatch if it differs.
-func (m *Manager) verify(x *xfer, i int) error {
+// it with the offer: errMismatch if it differs. It calls alive with the
+// bytes read so far every aliveEvery, and stops if that fails.
+func (m *Manager) verify(x *xfer, i int, alive func(read int64) error) error {
 	f, err := m.root.Open(partialName(x.tid, i))
 	if err != nil {
 		return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), errors.Unwrap(err))
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
-	if err != nil {
-		return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), err)
+	buf := make([]byte, 1<<20)
+	var n int64
+	last := time.Now()
+	for {
+		k, err := f.Read(buf)
+		h.Write(buf[:k])
+		n += int64(k)
+		testHook(hookVerifyChunk)
+		if time.Since(last) >= aliveEvery {
+			if err := alive(n); err != nil {
+				return err
+			}
+			last = time.Now()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), err)
+		}
 	}
 	var sum [32]byte
 	copy(sum[:], h.Sum(nil))
@@ -459,6 +495,8 @@ const (
 	hookOpen     = "open"     // a partial file is about to be opened or created
 	hookFinalize = "finalize" // a file is complete, about to be verified
 	hookLinked   = "linked"   // a file verified and named
+	// a MiB of a file read back to verify it
+	hookVerifyChunk = "verify-chunk"
 )
 
 // testHooks, set by tests only, runs at those points (nil: nothing).

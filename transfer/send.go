@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -216,9 +217,12 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	m.busy(1)
 	defer m.busy(-1)
 
-	// The receiver's verdicts come back while we send.
+	// The receiver's verdicts come back while we send; heard is when a
+	// frame from it last came (unix nanoseconds).
 	results := make(chan *sessErr, 1)
-	go func() { results <- m.readResults(x, fr, nc) }()
+	var heard atomic.Int64
+	heard.Store(time.Now().UnixNano())
+	go func() { results <- m.readResults(x, fr, nc, &heard) }()
 
 	buf := make([]byte, chunkSize)
 	for i := range n {
@@ -248,13 +252,24 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	if err := fw.flush(); err != nil {
 		return lost("%v", err)
 	}
-	select {
-	case se := <-results:
-		return se
-	case <-time.After(resultTimeout):
-		return lost("no verdict from the receiver")
-	case <-m.done:
-		return nil
+	// The last verdicts: the receiver reads each file back from its disk
+	// first, saying so every aliveEvery; resultTimeout of silence is a
+	// dead peer.
+	t := time.NewTimer(resultTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case se := <-results:
+			return se
+		case <-t.C:
+			if quiet := time.Since(time.Unix(0, heard.Load())); quiet < resultTimeout {
+				t.Reset(resultTimeout - quiet)
+				continue
+			}
+			return lost("no verdict from the receiver")
+		case <-m.done:
+			return nil
+		}
 	}
 }
 
@@ -297,14 +312,19 @@ func (m *Manager) sendFile(x *xfer, i int, st fileStamp, off, size int64, fw *fr
 }
 
 // readResults reads the receiver's verdicts until every file has one (nil)
-// or the connection ends.
-func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn) *sessErr {
+// or the connection ends, storing in heard when a frame last came.
+func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn, heard *atomic.Int64) *sessErr {
 	for {
 		f, err := fr.read()
 		if err != nil {
 			return lost("%v", err) // a frame failing authentication too: see runRecv
 		}
+		heard.Store(time.Now().UnixNano())
 		switch f.typ {
+		case frameAlive:
+			// Verifying a file, not reading: our data waits, but the
+			// peer is alive.
+			_ = nc.SetWriteDeadline(time.Now().Add(ioTimeout))
 		case frameResult:
 			if int(f.file) >= len(x.files) || len(f.data) < 1 {
 				return fatal(CodeProtocol, "a verdict about no file")

@@ -62,7 +62,14 @@ const (
 	frameData   byte = 2 // sender: file, offset, bytes
 	frameResult byte = 3 // receiver: file's verdict, data[0] (a verdict)
 	frameAbort  byte = 4 // either: giving up, data[0] (a wire.TransferCode)
+	frameAlive  byte = 5 // receiver: still verifying file, offset bytes read back so far (no data)
 )
+
+// aliveEvery is how often a receiver reading a file back to verify it
+// says so (frameAlive): a big file on a slow disk takes minutes, during
+// which it reads no data and sends no verdict, and its sender must not
+// take that for a dead peer (ioTimeout, resultTimeout).
+const aliveEvery = 5 * time.Second
 
 // Verdicts in a result frame.
 const (
