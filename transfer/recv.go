@@ -21,12 +21,12 @@ import (
 	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
-// recvSession runs one data connection of an incoming transfer (wg held).
+// recvSession runs one data connection of an incoming transfer (wg held;
+// release gives back the handshake budget nc took in serveStream).
 // Nothing about the transfer changes until the sender has proved, on this
 // connection, that it holds the transfer's key (recvHandshake): a hello
 // replayed by someone who saw it, or a connection that fails before that,
 // ends here and is only counted.
-// release gives back the handshake budget nc took (serveStream).
 func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort, release func()) {
 	defer m.wg.Done()
 	defer nc.Close()
@@ -243,7 +243,8 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 	}
 }
 
-// fileWriter writes the files of one data connection in order.
+// fileWriter writes the files of one data connection in order; it is
+// owned by that connection's goroutine (runRecv).
 type fileWriter struct {
 	m   *Manager
 	x   *xfer
