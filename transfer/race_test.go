@@ -95,3 +95,46 @@ func TestCancelWhileFilesChange(t *testing.T) {
 		})
 	}
 }
+
+// TestNamedBeforeACrash: a run that gave a verified file its name and
+// stopped before it recorded the file done (killed, power cut) leaves the
+// file under its name and the partial file, the same file on disk; the
+// next run, verifying the partial file again, keeps that name instead of
+// making a second ("f (1).bin"). Here the hook does what that run did.
+func TestNamedBeforeACrash(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		vn := &vnet{}
+		a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
+		defer a.m.Close()
+		defer b.m.Close()
+		defer noPartial(t, b.dl)
+		connect(a, b, linkOpts{})
+		src := filepath.Join(t.TempDir(), "f.bin")
+		want := writeRandom(t, src, 3*chunkSize)
+		var once sync.Once
+		hook := func(point string) {
+			if point != hookFinalize {
+				return
+			}
+			once.Do(func() {
+				parts, _ := filepath.Glob(filepath.Join(b.dl, partialDir, "*.part"))
+				for _, p := range parts {
+					if err := os.Link(p, filepath.Join(b.dl, "f.bin")); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		testHooks.Store(&hook)
+		defer testHooks.Store(nil)
+		done, _ := vTransfer(t, a, b, src, time.Minute)
+		t.Logf("done: %v; downloads: %q", done, downloads(t, b.dl))
+		if !done {
+			t.Error("not done")
+		}
+		if files := downloads(t, b.dl); len(files) != 1 {
+			t.Errorf("the downloads folder holds %q, want f.bin only", files)
+		}
+		checkOneCopy(t, b.dl, "f.bin", want)
+	})
+}

@@ -390,7 +390,10 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			all = all && d
 		}
 		if err := w.m.save(x); err != nil {
+			// Kept: a later run finds the name is the partial file.
 			w.m.log.Warn("transfer: state not saved", "err", err)
+		} else {
+			_ = w.m.root.Remove(partialName(x.tid, i)) // recorded done: the name is all
 		}
 		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
@@ -463,11 +466,18 @@ func (m *Manager) verify(x *xfer, i int, alive func(read int64) error) error {
 	return nil
 }
 
-// name gives verified file i its final name, never over an existing file,
-// and removes its partial name (m.mu held, so that no cancel comes in
-// between).
+// name gives verified file i its final name, never over an existing file
+// (m.mu held, so that no cancel comes in between). The partial name stays
+// until the file is recorded done (the caller removes it then): a name
+// that is already the partial file itself (the same inode, not through a
+// symbolic link) was given by a run that stopped before it recorded the
+// file done, and is kept, not doubled.
 func (m *Manager) name(x *xfer, i int) (string, error) {
 	part := partialName(x.tid, i)
+	partInfo, err := m.root.Lstat(part)
+	if err != nil {
+		return "", fmt.Errorf("cannot name %s: %w", shortName(x.safe[i]), err)
+	}
 	name := x.safe[i]
 	if dir := path.Dir(name); dir != "." {
 		if err := m.root.MkdirAll(dir, 0o755); err != nil {
@@ -481,12 +491,15 @@ func (m *Manager) name(x *xfer, i int) (string, error) {
 		}
 		err := m.root.Link(part, cand)
 		if err == nil {
-			_ = m.root.Remove(part)
 			_ = m.root.Chmod(cand, 0o644)
 			return path.Join(m.cfg.Downloads, cand), nil
 		}
 		if !errors.Is(err, fs.ErrExist) || k >= 1000 {
 			return "", fmt.Errorf("cannot name %s: %w", cand, err)
+		}
+		if st, err := m.root.Lstat(cand); err == nil && os.SameFile(st, partInfo) {
+			_ = m.root.Chmod(cand, 0o644)
+			return path.Join(m.cfg.Downloads, cand), nil
 		}
 	}
 }
