@@ -6,6 +6,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -181,35 +182,55 @@ func hostileDataConn(target netip.AddrPort, self, peerKey [32]byte, tid uint64, 
 	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
 	var nonceS [16]byte
 	rand.Read(nonceS[:])
-	hello := append([]byte(peer.StreamMagic), 1)
+	// Version 2: the transfer named by a tag, the status signed, the key
+	// proved (see the transfer package comment).
+	info := binary.BigEndian.AppendUint64([]byte("p2pchat file lookup v2 "), tid)
+	info = append(append(info, self[:]...), peerKey[:]...)
+	lk, err := hkdf.Key(sha256.New, key[:], nil, string(info), 32)
+	if err != nil {
+		return -1, err.Error()
+	}
+	hm := func(k []byte, parts ...[]byte) []byte {
+		m := hmac.New(sha256.New, k)
+		for _, p := range parts {
+			m.Write(p)
+		}
+		return m.Sum(nil)[:16]
+	}
+	hello := append([]byte(peer.StreamMagic), 2)
 	hello = append(hello, self[:]...)
-	hello = append(hello, peerKey[:]...)
-	hello = binary.BigEndian.AppendUint64(hello, tid)
 	hello = append(hello, nonceS[:]...)
+	hello = append(hello, hm(lk, nonceS[:])...)
 	if _, err := nc.Write(hello); err != nil {
 		return -1, "hello: " + err.Error()
 	}
 	br := bufio.NewReader(nc)
-	var reply [17]byte
+	var reply [33]byte
 	if _, err := io.ReadFull(br, reply[:]); err != nil {
 		return -1, "reply: " + err.Error()
+	}
+	salt := append(nonceS[:], reply[1:17]...)
+	info = binary.BigEndian.AppendUint64([]byte("p2pchat file v2 "), tid)
+	info = append(append(info, self[:]...), peerKey[:]...)
+	okm, err := hkdf.Key(sha256.New, key[:], salt, string(info), 96)
+	if err != nil {
+		return -1, err.Error()
+	}
+	if !hmac.Equal(reply[17:], hm(okm[64:], []byte("p2pchat file receiver"), reply[:1], nonceS[:], reply[1:17])) {
+		return -1, "reply: not signed with the transfer's key"
 	}
 	if reply[0] != 0 {
 		return -1, fmt.Sprintf("status %d", reply[0])
 	}
-	salt := append(nonceS[:], reply[1:]...)
-	info := binary.BigEndian.AppendUint64([]byte("p2pchat file v1 "), tid)
-	info = append(append(info, self[:]...), peerKey[:]...)
-	okm, err := hkdf.Key(sha256.New, key[:], salt, string(info), 64)
-	if err != nil {
-		return -1, err.Error()
+	if _, err := nc.Write(hm(okm[64:], []byte("p2pchat file sender"), nonceS[:], reply[1:17])); err != nil {
+		return -1, "proof: " + err.Error()
 	}
 	gcm := func(k []byte) cipher.AEAD {
 		b, _ := aes.NewCipher(k)
 		a, _ := cipher.NewGCM(b)
 		return a
 	}
-	toR, toS := gcm(okm[:32]), gcm(okm[32:])
+	toR, toS := gcm(okm[:32]), gcm(okm[32:64])
 	var seqW, seqR uint64
 	nonce := func(seq uint64) []byte {
 		var n [12]byte

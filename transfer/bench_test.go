@@ -53,7 +53,7 @@ func pin(tb testing.TB, a *side, id string) {
 // BenchmarkFrames seals and opens full data frames in memory.
 func BenchmarkFrames(b *testing.B) {
 	h, key, rn := testSession(b)
-	toR, _, err := sessionKeys(&key, h, rn)
+	toR, _, err := aeads(&key, h, rn)
 	if err != nil {
 		b.Fatal(err)
 	}

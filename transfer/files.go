@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -129,13 +128,6 @@ func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, error) {
 	}
 	copy(sum[:], h.Sum(nil))
 	return sum, fileStamp{size: st.Size(), mtime: st.ModTime()}, nil
-}
-
-// fileHash is the running SHA-256 of a file being received: of its first
-// at bytes.
-type fileHash struct {
-	h  hash.Hash
-	at int64
 }
 
 // partialName is where file i of incoming transfer x is received, inside

@@ -60,7 +60,7 @@ type Config struct {
 const (
 	maxPending    = 8   // offers waiting for a decision, per peer whose name is pinned to its key
 	maxPendingAll = 32  // offers waiting for a decision, in all
-	maxStreams    = 16  // data connections being received at once
+	maxStreams    = 16  // authenticated data connections being received at once
 	maxKept       = 200 // finished transfers /transfers remembers
 	ctlQueue      = 256 // control payloads waiting for the manager
 )
@@ -125,7 +125,7 @@ type Manager struct {
 	root      *os.Root          // the downloads folder
 	accept    map[string]bool   // Config.AcceptFrom; read only
 	ctl       chan peer.FileMsg // control payloads for loop
-	slots     chan struct{}     // incoming data connections
+	slots     chan struct{}     // authenticated incoming data connections (maxStreams)
 	events    chan Event        // Events; pump sends, and closes it
 	done      chan struct{}     // closed by Close
 	evNote    chan struct{}     // a token: evq has something, or the manager closed
@@ -159,6 +159,13 @@ type Manager struct {
 
 	busyMu sync.Mutex
 	busyN  int // data connections moving files (Config.Busy); busyMu
+
+	sstats streamStats // data-connection counters (atomics)
+	hs     handshakes  // data connections not authenticated yet (its own lock)
+
+	// dial opens a data connection (nil: TCP; tests replace it before the
+	// first Send). Read-only once a transfer runs.
+	dial func(addr netip.AddrPort) (net.Conn, error)
 }
 
 // tkey identifies a transfer: the peer's key and the sender's id for it.
@@ -176,8 +183,8 @@ type tkey struct {
 //     changed after; read without a lock;
 //   - guarded by Manager.mu;
 //   - owned by the receiving data connection's goroutine, which holds
-//     sessMu for as long as it runs (one connection at a time writes the
-//     files).
+//     the token of turn for as long as it runs (one connection at a time
+//     writes the files).
 type xfer struct {
 	// Fixed.
 	local   int
@@ -241,12 +248,11 @@ type xfer struct {
 	confirmed  int64
 	pauseWhy   string
 
-	// Receiver, owned by the data connection holding sessMu: the running
-	// SHA-256 of each file (the slice is made at the accept or by load,
-	// under Manager.mu, before any connection; its elements are the
-	// connection's), and the partial files' contents.
-	sessMu  sync.Mutex
-	hashers []*fileHash
+	// receiver: one data connection at a time writes the files: it holds
+	// the token of turn, a channel of one (made under Manager.mu when
+	// first needed; a channel rather than a mutex, so that a connection
+	// waiting for an older one to end can also give up).
+	turn chan struct{}
 }
 
 // New starts a manager and takes over the node's transfer payloads and
@@ -456,7 +462,6 @@ func (m *Manager) acceptLocked(x *xfer, why string) {
 	x.lname = newLocalName()
 	x.stateName = x.lname + ".json"
 	x.state, _ = step(x.state, inAccept)
-	x.hashers = make([]*fileHash, len(x.files))
 	x.final = make([]string, len(x.files))
 	if err := m.save(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
@@ -1108,25 +1113,28 @@ func FormatBytes(n int64) string {
 	return fmt.Sprintf("%.2f GB", float64(n)/1e9)
 }
 
-// serveStream is the stream handler: a data connection to receive.
+// serveStream is the stream handler: a data connection to receive. An
+// unauthenticated connection holds no slot: it waits for its hello and
+// the sender's proof of the key for handshakeTimeout at most, within a
+// budget per source (maxHandshakesPerSource) and in all (maxHandshakes);
+// a slot (maxStreams) is taken only by a connection whose sender proved
+// the key (recvSession).
 func (m *Manager) serveStream(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
-	select {
-	case m.slots <- struct{}{}:
-	default:
+	release, ok := m.hs.take(from.Addr(), &m.sstats)
+	if !ok {
 		nc.Close()
 		return
 	}
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
+		release()
 		nc.Close()
-		<-m.slots
 		return
 	}
 	m.wg.Add(1)
 	m.mu.Unlock()
-	defer func() { <-m.slots }()
-	m.recvSession(nc, r, from)
+	m.recvSession(nc, r, from, release)
 }
 
 // busy counts a data connection that moves files in (+1) or out (-1) and

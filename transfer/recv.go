@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
@@ -14,61 +15,140 @@ import (
 	"net/netip"
 	"os"
 	"path"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
-// recvSession runs one data connection of an incoming transfer (wg held).
-func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort) {
+// recvSession runs one data connection of an incoming transfer (wg held;
+// release gives back the handshake budget nc took in serveStream).
+// Nothing about the transfer changes until the sender has proved, on this
+// connection, that it holds the transfer's key (recvHandshake): a hello
+// replayed by someone who saw it, or a connection that fails before that,
+// ends here and is only counted.
+func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort, release func()) {
 	defer m.wg.Done()
 	defer nc.Close()
 	watchLink(nc)
-	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
-	h, err := readHello(r)
-	if err != nil || h.receiver != m.pub {
-		m.log.Debug("transfer: bad data connection", "from", from, "err", err)
+	x, keys, ok := m.recvHandshake(nc, r, from)
+	release()
+	if !ok {
 		return
 	}
+	select {
+	case m.slots <- struct{}{}:
+		defer func() { <-m.slots }()
+	default:
+		// maxStreams transfers are being received: the sender tries
+		// again later (a lost link to it).
+		m.sstats.noSlot.Add(1)
+		return
+	}
+	m.mu.Lock()
+	if (x.state.Final() && x.state != Done) || m.closed {
+		m.mu.Unlock()
+		return
+	}
+	if x.conn != nil {
+		// An older connection, from before the link broke: the sender
+		// proved it opened this one, so that one is dead to it.
+		x.conn.Close()
+	}
+	x.conn = nc
+	if x.turn == nil {
+		x.turn = make(chan struct{}, 1)
+	}
+	turn := x.turn
+	m.mu.Unlock()
+	// An older connection of x may still be winding down: wait for it
+	// (it was closed above), unless the manager stops.
+	select {
+	case turn <- struct{}{}:
+		defer func() { <-turn }()
+	case <-m.done:
+		return
+	}
+	// The handshake's deadline ends here: every read and write from now
+	// on has its own (ioTimeout), however long the transfer takes.
+	_ = nc.SetDeadline(time.Time{})
+	fr := newFrameReader(bufio.NewReaderSize(r, recvBuffer), keys.toReceiver)
+	fw := newFrameWriter(deadlineWriter{nc}, keys.toSender)
+	se := m.runRecv(x, nc, fr, fw)
+	m.dropConn(x, nc, se)
+}
+
+// recvHandshake reads the hello, finds the transfer it names, answers with
+// an authenticated status and checks the sender's proof of the key, all
+// within handshakeTimeout. It reports the transfer and the connection's
+// keys if the sender proved the key and the status was statusOK.
+func (m *Manager) recvHandshake(nc net.Conn, r *bufio.Reader, from netip.AddrPort) (*xfer, *sessKeys, bool) {
+	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	h, err := readHello(r)
+	if err != nil {
+		m.sstats.badHello.Add(1)
+		m.log.Debug("transfer: bad data connection", "from", from, "err", err)
+		return nil, nil, false
+	}
+	h.receiver = m.pub
 	status := statusOK
 	m.mu.Lock()
-	x := m.byTID[tkey{h.sender, h.transfer, false}]
-	switch {
-	case x == nil:
-		status = statusUnknown
-	case x.state == Offered || x.state.Final() || m.closed:
-		status = statusRefused
-	default:
-		if x.conn != nil {
-			x.conn.Close() // an older connection, from before the link broke
-		}
-		x.conn = nc
-	}
+	x := m.lookup(&h)
 	var key [32]byte
 	if x != nil {
 		key = x.key
+		switch {
+		case m.closed:
+			status = statusBusy
+		case x.state.Final() && x.state != Done:
+			// A transfer done here is answered: its resume frame tells a
+			// sender that missed the last verdict that every file is in.
+			status = statusRefused
+		}
 	}
 	m.mu.Unlock()
-	if status == statusOK {
-		// An older connection of x may still be winding down: wait for it.
-		x.sessMu.Lock()
-		defer x.sessMu.Unlock()
+	if x == nil {
+		// No transfer of ours that key could name: nothing to answer
+		// with (a status needs the key). The sender takes the close as a
+		// lost link.
+		m.sstats.badHello.Add(1)
+		m.log.Debug("transfer: data connection for no transfer", "from", from)
+		return nil, nil, false
 	}
 	var rNonce [16]byte
 	rand.Read(rNonce[:])
-	if _, err := nc.Write(append([]byte{status}, rNonce[:]...)); err != nil || status != statusOK {
-		m.dropConn(x, nc, lost("%v", err))
-		return
-	}
-	toR, toS, err := sessionKeys(&key, &h, rNonce)
+	keys, err := sessionKeys(&key, &h, rNonce)
 	if err != nil {
-		m.dropConn(x, nc, fatal(CodeProtocol, "%v", err))
-		return
+		return nil, nil, false
 	}
-	fr := newFrameReader(bufio.NewReaderSize(r, recvBuffer), toR)
-	fw := newFrameWriter(nc, toS)
-	se := m.runRecv(x, nc, fr, fw)
-	m.dropConn(x, nc, se)
+	reply := append(append([]byte{status}, rNonce[:]...), keys.replyMAC(status, &h, rNonce)...)
+	if _, err := nc.Write(reply); err != nil || status != statusOK {
+		return nil, nil, false
+	}
+	var proof [confirmLen]byte
+	if _, err := io.ReadFull(r, proof[:]); err != nil || !hmac.Equal(proof[:], keys.senderMAC(&h, rNonce)) {
+		m.sstats.unauthenticated.Add(1)
+		m.log.Debug("transfer: data connection without the key", "from", from, "id", x.local, "err", err)
+		return nil, nil, false
+	}
+	return x, keys, true
+}
+
+// lookup finds the incoming transfer from h.sender whose lookup tag is
+// h.tag, and sets h.transfer (m.mu held). Only accepted transfers have a
+// key to match.
+func (m *Manager) lookup(h *hello) *xfer {
+	for _, x := range m.all {
+		if x.out || x.peerKey != h.sender || x.state == Offered || x.key == ([32]byte{}) {
+			continue
+		}
+		h.transfer = x.tid
+		if t := lookupTag(&x.key, h); hmac.Equal(t[:], h.tag[:]) {
+			return x
+		}
+	}
+	h.transfer = 0
+	return nil
 }
 
 // dropConn ends connection nc of x (x may be nil) for reason se.
@@ -138,9 +218,9 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		_ = nc.SetReadDeadline(time.Now().Add(ioTimeout))
 		f, err := fr.read()
 		if err != nil {
-			if errors.Is(err, errProtocol) {
-				return fatal(CodeProtocol, "%v", err)
-			}
+			// A frame that fails authentication (errProtocol) ends the
+			// connection, not the transfer: anyone on the path can inject
+			// one, and the next connection resumes.
 			return lost("%v", err)
 		}
 		switch f.typ {
@@ -163,7 +243,8 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 	}
 }
 
-// fileWriter writes the files of one data connection in order.
+// fileWriter writes the files of one data connection in order; it is
+// owned by that connection's goroutine (runRecv).
 type fileWriter struct {
 	m   *Manager
 	x   *xfer
@@ -196,15 +277,12 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 		return fatal(CodeProtocol, "data at %d..%d of file %d, which has %d of %d bytes", off, off+int64(len(data)), i, w.at, size)
 	}
 	if _, err := w.f.Write(data); err != nil {
-		// Keep what is on disk consistent with what was hashed.
+		// Keep what is on disk what was written whole.
 		_ = w.f.Truncate(w.at)
 		// One event says it (ended, with this text): paused, resumable.
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes",
 			shortName(x.safe[i]), errors.Unwrap(err))}
 	}
-	hs := x.hashers[i]
-	hs.h.Write(data)
-	hs.at += int64(len(data))
 	w.at += int64(len(data))
 	w.m.mu.Lock()
 	x.moved += int64(len(data))
@@ -212,11 +290,19 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 	return nil
 }
 
-// open opens the partial file of file i where it ends, and brings its hash
-// up to there (reading what an earlier connection or run wrote).
+// open opens the partial file of file i where it ends. It is created
+// under m.mu and only while x is live: a cancel (forget, under m.mu)
+// either comes first, and nothing is created, or after, and removes it.
 func (w *fileWriter) open(i int) *sessErr {
 	x := w.x
+	testHook(hookOpen)
+	w.m.mu.Lock()
+	if x.state.Final() {
+		w.m.mu.Unlock()
+		return lost("the transfer ended")
+	}
 	f, err := w.m.root.OpenFile(partialName(x, i), os.O_RDWR|os.O_CREATE, 0o600)
+	w.m.mu.Unlock()
 	if err != nil {
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write in %s: %v", w.m.cfg.Downloads, err)}
 	}
@@ -228,16 +314,6 @@ func (w *fileWriter) open(i int) *sessErr {
 	at := min(st.Size(), int64(x.files[i].Size))
 	if st.Size() != at {
 		_ = f.Truncate(at)
-	}
-	hs := x.hashers[i]
-	if hs == nil || hs.at != at {
-		hs = &fileHash{h: sha256.New()}
-		if _, err := io.Copy(hs.h, io.NewSectionReader(f, 0, at)); err != nil {
-			f.Close()
-			return &sessErr{code: CodeDiskError, text: err.Error()}
-		}
-		hs.at = at
-		x.hashers[i] = hs
 	}
 	if _, err := f.Seek(at, io.SeekStart); err != nil {
 		f.Close()
@@ -268,8 +344,19 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			return false, nil
 		}
 		w.close()
-		final, err := w.m.finalize(x, i)
+		testHook(hookFinalize)
+		var aliveErr error
+		err := w.m.verify(x, i, func(read int64) error {
+			if aliveErr = fw.write(frameAlive, uint32(i), uint64(read), nil); aliveErr == nil {
+				aliveErr = fw.flush()
+			}
+			return aliveErr
+		})
+		if aliveErr != nil {
+			return false, lost("%v", aliveErr)
+		}
 		if errors.Is(err, errMismatch) {
+			_ = w.m.root.Remove(partialName(x, i))
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictMismatch})
 			_ = fw.flush()
 			return false, fatal(CodeHashMismatch, "%s did not match its SHA-256: discarded", shortName(x.safe[i]))
@@ -279,26 +366,56 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			_ = fw.flush()
 			return false, &sessErr{code: CodeDiskError, text: err.Error()}
 		}
-		if err := fw.write(frameResult, uint32(i), 0, []byte{verdictOK}); err != nil {
-			return false, lost("%v", err)
-		}
-		if err := fw.flush(); err != nil {
-			return false, lost("%v", err)
-		}
+		// Named, recorded done and saved in one hold of m.mu, so that a
+		// cancel comes either before (nothing is named) or after (the
+		// file is done: it stays), and before the sender is told, so that
+		// a connection lost before the verdict gets through resumes with
+		// the file done (the resume frame says so) instead of sending it
+		// again.
 		w.m.mu.Lock()
+		if x.state.Final() {
+			w.m.mu.Unlock()
+			return false, nil // cancelled while it was verified
+		}
+		final, err := w.m.name(x, i)
+		if err != nil {
+			w.m.mu.Unlock()
+			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictDisk})
+			_ = fw.flush()
+			return false, &sessErr{code: CodeDiskError, text: err.Error()}
+		}
 		x.fileDone[i], x.final[i] = true, final
 		all := true
 		for _, d := range x.fileDone {
 			all = all && d
 		}
-		w.m.save(x)
+		if err := w.m.save(x); err != nil {
+			// Kept: a later run finds the name is the partial file.
+			w.m.log.Warn("transfer: state not saved", "err", err)
+		} else {
+			_ = w.m.root.Remove(partialName(x, i)) // recorded done: the name is all
+		}
 		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
 		if all {
+			// Done here whether or not the verdict gets through: a
+			// sender that misses it learns it from the next connection's
+			// resume frame (a transfer done is still answered). This
+			// connection still carries the verdict: finish leaves it
+			// open (recvSession closes it).
+			x.conn = nil
 			w.m.finish(x, Done, "", "")
 		}
 		w.m.mu.Unlock()
+		testHook(hookLinked)
+		err = fw.write(frameResult, uint32(i), 0, []byte{verdictOK})
+		if err == nil {
+			err = fw.flush()
+		}
+		if err != nil {
+			return false, lost("%v", err)
+		}
 		if all {
 			return true, nil
 		}
@@ -309,16 +426,57 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 
 var errMismatch = errors.New("SHA-256 mismatch")
 
-// finalize checks file i's hash and gives it its final name, never over
-// an existing file; on a mismatch the data is deleted.
-func (m *Manager) finalize(x *xfer, i int) (string, error) {
-	part := partialName(x, i)
+// verify hashes the partial file of file i as it is on disk (not as it
+// was received: a disk that lost or changed bytes is caught) and compares
+// it with the offer: errMismatch if it differs. It calls alive with the
+// bytes read so far every aliveEvery, and stops if that fails.
+func (m *Manager) verify(x *xfer, i int, alive func(read int64) error) error {
+	f, err := m.root.Open(partialName(x, i))
+	if err != nil {
+		return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), errors.Unwrap(err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	var n int64
+	last := time.Now()
+	for {
+		k, err := f.Read(buf)
+		h.Write(buf[:k])
+		n += int64(k)
+		testHook(hookVerifyChunk)
+		if time.Since(last) >= aliveEvery {
+			if err := alive(n); err != nil {
+				return err
+			}
+			last = time.Now()
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), err)
+		}
+	}
 	var sum [32]byte
-	copy(sum[:], x.hashers[i].h.Sum(nil))
-	if sum != x.files[i].SHA256 {
-		_ = m.root.Remove(part)
-		x.hashers[i] = nil
-		return "", errMismatch
+	copy(sum[:], h.Sum(nil))
+	if n != int64(x.files[i].Size) || sum != x.files[i].SHA256 {
+		return errMismatch
+	}
+	return nil
+}
+
+// name gives verified file i its final name, never over an existing file
+// (m.mu held, so that no cancel comes in between). The partial name stays
+// until the file is recorded done (the caller removes it then): a name
+// that is already the partial file itself (the same inode, not through a
+// symbolic link) was given by a run that stopped before it recorded the
+// file done, and is kept, not doubled.
+func (m *Manager) name(x *xfer, i int) (string, error) {
+	part := partialName(x, i)
+	partInfo, err := m.root.Lstat(part)
+	if err != nil {
+		return "", fmt.Errorf("cannot name %s: %w", shortName(x.safe[i]), err)
 	}
 	name := x.safe[i]
 	if dir := path.Dir(name); dir != "." {
@@ -333,12 +491,33 @@ func (m *Manager) finalize(x *xfer, i int) (string, error) {
 		}
 		err := m.root.Link(part, cand)
 		if err == nil {
-			_ = m.root.Remove(part)
 			_ = m.root.Chmod(cand, 0o644)
 			return path.Join(m.cfg.Downloads, cand), nil
 		}
 		if !errors.Is(err, fs.ErrExist) || k >= 1000 {
 			return "", fmt.Errorf("cannot name %s: %w", cand, err)
 		}
+		if st, err := m.root.Lstat(cand); err == nil && os.SameFile(st, partInfo) {
+			_ = m.root.Chmod(cand, 0o644)
+			return path.Join(m.cfg.Downloads, cand), nil
+		}
+	}
+}
+
+// Points in the receiver's file handling where a test can act (testHook).
+const (
+	hookOpen     = "open"     // a partial file is about to be opened or created
+	hookFinalize = "finalize" // a file is complete, about to be verified
+	hookLinked   = "linked"   // a file verified and named
+	// a MiB of a file read back to verify it
+	hookVerifyChunk = "verify-chunk"
+)
+
+// testHooks, set by tests only, runs at those points (nil: nothing).
+var testHooks atomic.Pointer[func(point string)]
+
+func testHook(point string) {
+	if f := testHooks.Load(); f != nil {
+		(*f)(point)
 	}
 }

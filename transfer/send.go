@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -36,7 +38,11 @@ func fatal(code Code, format string, a ...any) *sessErr {
 // sendSession runs one data connection of an outgoing transfer.
 func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	defer m.wg.Done()
-	nc, err := net.DialTimeout("tcp", addr.String(), dialTimeout)
+	dial := m.dial
+	if dial == nil {
+		dial = func(a netip.AddrPort) (net.Conn, error) { return net.DialTimeout("tcp", a.String(), dialTimeout) }
+	}
+	nc, err := dial(addr)
 	var se *sessErr
 	if err != nil {
 		se = lost("%v", err) // "dial tcp ADDR: ..."
@@ -122,6 +128,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	key := x.key
 	m.mu.Unlock()
 	rand.Read(h.nonce[:])
+	h.tag = lookupTag(&key, &h)
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	if _, err := nc.Write(h.marshal()); err != nil {
 		return lost("%v", err)
@@ -129,25 +136,34 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	br := bufio.NewReaderSize(nc, 64<<10)
 	var reply [replyLen]byte
 	if _, err := io.ReadFull(br, reply[:]); err != nil {
+		// A receiver that does not know the transfer closes without a
+		// word (it has no key to sign one with): a lost link here too.
 		return lost("no answer on the data connection: %v", err)
 	}
-	switch reply[0] {
+	status := reply[0]
+	var rNonce [16]byte
+	copy(rNonce[:], reply[1:17])
+	keys, err := sessionKeys(&key, &h, rNonce)
+	if err != nil {
+		return lost("%v", err)
+	}
+	if !hmac.Equal(reply[17:], keys.replyMAC(status, &h, rNonce)) {
+		// Not from the receiver (it would know the key): whoever answered
+		// cannot end the transfer.
+		return lost("an answer on the data connection without the transfer's key")
+	}
+	switch status {
 	case statusOK:
-	case statusUnknown:
-		return fatal(CodeUnknown, "the receiver does not know this transfer")
 	case statusRefused:
 		return fatal(CodePeerCancelled, "the receiver refused the data connection")
 	default:
 		return lost("the receiver is busy")
 	}
-	var rNonce [16]byte
-	copy(rNonce[:], reply[1:])
-	toR, toS, err := sessionKeys(&key, &h, rNonce)
-	if err != nil {
-		return fatal(CodeProtocol, "%v", err)
+	if _, err := nc.Write(keys.senderMAC(&h, rNonce)); err != nil {
+		return lost("%v", err)
 	}
-	fr := newFrameReader(br, toS)
-	fw := newFrameWriter(nc, toR)
+	fr := newFrameReader(br, keys.toSender)
+	fw := newFrameWriter(deadlineWriter{nc}, keys.toReceiver)
 	f, err := fr.read()
 	if err != nil {
 		return lost("%v", err)
@@ -163,13 +179,29 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 		m.mu.Unlock()
 		return nil
 	}
+	all := true
 	for i := range n {
 		off := int64(binary.BigEndian.Uint64(f.data[9*i:]))
-		if f.data[9*i+8] == 1 || uint64(off) > x.files[i].Size {
+		if f.data[9*i+8] == 1 {
+			// Verified and named there: the verdict of an earlier
+			// connection that did not get through.
+			off = int64(x.files[i].Size)
+			if !x.fileDone[i] {
+				m.verified(x, i)
+			}
+		}
+		if uint64(off) > x.files[i].Size {
 			off = int64(x.files[i].Size)
 		}
+		all = all && x.fileDone[i]
 		offsets[i] = off
 		moved += off
+	}
+	if all {
+		x.moved = moved
+		m.finish(x, Done, "", "")
+		m.mu.Unlock()
+		return nil
 	}
 	x.conn = nc
 	x.state, _ = step(x.state, inConnected)
@@ -185,9 +217,12 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	m.busy(1)
 	defer m.busy(-1)
 
-	// The receiver's verdicts come back while we send.
+	// The receiver's verdicts come back while we send; heard is when a
+	// frame from it last came (unix nanoseconds).
 	results := make(chan *sessErr, 1)
-	go func() { results <- m.readResults(x, fr, nc) }()
+	var heard atomic.Int64
+	heard.Store(time.Now().UnixNano())
+	go func() { results <- m.readResults(x, fr, nc, &heard) }()
 
 	buf := make([]byte, chunkSize)
 	for i := range n {
@@ -217,13 +252,24 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	if err := fw.flush(); err != nil {
 		return lost("%v", err)
 	}
-	select {
-	case se := <-results:
-		return se
-	case <-time.After(resultTimeout):
-		return lost("no verdict from the receiver")
-	case <-m.done:
-		return nil
+	// The last verdicts: the receiver reads each file back from its disk
+	// first, saying so every aliveEvery; resultTimeout of silence is a
+	// dead peer.
+	t := time.NewTimer(resultTimeout)
+	defer t.Stop()
+	for {
+		select {
+		case se := <-results:
+			return se
+		case <-t.C:
+			if quiet := time.Since(time.Unix(0, heard.Load())); quiet < resultTimeout {
+				t.Reset(resultTimeout - quiet)
+				continue
+			}
+			return lost("no verdict from the receiver")
+		case <-m.done:
+			return nil
+		}
 	}
 }
 
@@ -254,7 +300,6 @@ func (m *Manager) sendFile(x *xfer, i int, st fileStamp, off, size int64, fw *fr
 		if _, err := io.ReadFull(src, buf[:k]); err != nil {
 			return fatal(CodeSourceChanged, "%s got shorter while it was sent", x.srcs[i])
 		}
-		_ = nc.SetWriteDeadline(time.Now().Add(ioTimeout))
 		if err := fw.write(frameData, uint32(i), uint64(off), buf[:k]); err != nil {
 			return lost("%v", err)
 		}
@@ -267,17 +312,19 @@ func (m *Manager) sendFile(x *xfer, i int, st fileStamp, off, size int64, fw *fr
 }
 
 // readResults reads the receiver's verdicts until every file has one (nil)
-// or the connection ends.
-func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn) *sessErr {
+// or the connection ends, storing in heard when a frame last came.
+func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn, heard *atomic.Int64) *sessErr {
 	for {
 		f, err := fr.read()
 		if err != nil {
-			if errors.Is(err, errProtocol) {
-				return fatal(CodeProtocol, "%v", err)
-			}
-			return lost("%v", err)
+			return lost("%v", err) // a frame failing authentication too: see runRecv
 		}
+		heard.Store(time.Now().UnixNano())
 		switch f.typ {
+		case frameAlive:
+			// Verifying a file, not reading: our data waits, but the
+			// peer is alive.
+			_ = nc.SetWriteDeadline(time.Now().Add(ioTimeout))
 		case frameResult:
 			if int(f.file) >= len(x.files) || len(f.data) < 1 {
 				return fatal(CodeProtocol, "a verdict about no file")
@@ -311,6 +358,16 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	if x.fileDone[i] {
 		return false, nil
 	}
+	if m.verified(x, i) {
+		m.finish(x, Done, "", "")
+		return true, nil
+	}
+	return false, nil
+}
+
+// verified records that the receiver verified file i of x and tells the
+// user; it reports whether every file is now verified (m.mu held).
+func (m *Manager) verified(x *xfer, i int) bool {
 	x.fileDone[i] = true
 	x.stallSince = time.Now()
 	m.announceResume(x)
@@ -320,9 +377,5 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	}
 	m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: x.srcs[i], Bytes: int64(x.files[i].Size), SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 		Text: fmt.Sprintf("%s: %s arrived at %s and verified", x.peerName, shortName(x.files[i].Name), x.peerName)})
-	if all {
-		m.finish(x, Done, "", "")
-		return true, nil
-	}
-	return false, nil
+	return all
 }

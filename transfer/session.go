@@ -5,20 +5,30 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/p2pchat/p2pchat/peer"
 )
 
 // The data connection's wire format (see the package comment).
 const (
-	streamVersion = 1
-	helloLen      = 4 + 1 + 32 + 32 + 8 + 16
-	replyLen      = 1 + 16
+	// streamVersion 2: the hello names the transfer by a tag only its two
+	// peers can compute, the receiver's status is authenticated and the
+	// sender proves the key before the receiver acts on the connection.
+	// Version 1 (the id in the clear, a status anyone could send) is not
+	// spoken any more.
+	streamVersion = 2
+	tagLen        = 16
+	macLen        = 16
+	helloLen      = 4 + 1 + 32 + 16 + tagLen
+	replyLen      = 1 + 16 + macLen
+	confirmLen    = macLen
 	// chunkSize is the file bytes in one data frame we send: 128 KiB,
 	// not 256 (most likely because a frame then stays in the receiver's
 	// cache from its decryption through its hashing to its copy into the
@@ -41,13 +51,25 @@ const (
 	maxFrame   = frameHdr + maxChunk + 16 // sealed frame, without its length
 )
 
+// handshakeTimeout bounds how long a receiver waits for a data
+// connection's hello and then for the sender's proof of the key: what an
+// unauthenticated connection can hold.
+const handshakeTimeout = 2 * time.Second
+
 // Frame types.
 const (
 	frameResume byte = 1 // receiver: per file, offset(8) done(1)
 	frameData   byte = 2 // sender: file, offset, bytes
 	frameResult byte = 3 // receiver: file's verdict, data[0] (a verdict)
 	frameAbort  byte = 4 // either: giving up, data[0] (a wire.TransferCode)
+	frameAlive  byte = 5 // receiver: still verifying file, offset bytes read back so far (no data)
 )
+
+// aliveEvery is how often a receiver reading a file back to verify it
+// says so (frameAlive): a big file on a slow disk takes minutes, during
+// which it reads no data and sends no verdict, and its sender must not
+// take that for a dead peer (ioTimeout, resultTimeout).
+const aliveEvery = 5 * time.Second
 
 // Verdicts in a result frame.
 const (
@@ -56,21 +78,24 @@ const (
 	verdictDisk     byte = 2 // could not be written (disk full): partial kept
 )
 
-// Handshake statuses.
+// Handshake statuses, each authenticated with the transfer's key (a
+// receiver that does not know the transfer cannot answer: it closes).
 const (
 	statusOK      byte = 0
-	statusUnknown byte = 1 // no such transfer here (or not from this key)
-	statusRefused byte = 2 // not accepted, or finished, cancelled
-	statusBusy    byte = 3 // a connection for it is already running
+	statusRefused byte = 2 // cancelled or failed here: final
+	statusBusy    byte = 3 // not now (stopping, no slot): try again later
 )
 
 var errProtocol = errors.New("protocol error")
 
-// hello is the sender's first message on a data connection.
+// hello is the sender's first message on a data connection. On the wire
+// are the sender's key, its nonce and the tag; the receiver's key and the
+// transfer id are not sent: the receiver finds them (lookupTag).
 type hello struct {
 	sender, receiver [32]byte
 	transfer         uint64
 	nonce            [16]byte
+	tag              [tagLen]byte
 }
 
 func (h *hello) marshal() []byte {
@@ -78,11 +103,12 @@ func (h *hello) marshal() []byte {
 	b = append(b, peer.StreamMagic...)
 	b = append(b, streamVersion)
 	b = append(b, h.sender[:]...)
-	b = append(b, h.receiver[:]...)
-	b = binary.BigEndian.AppendUint64(b, h.transfer)
-	return append(b, h.nonce[:]...)
+	b = append(b, h.nonce[:]...)
+	return append(b, h.tag[:]...)
 }
 
+// readHello reads a hello; its receiver and transfer are left to the
+// receiver to find.
 func readHello(r io.Reader) (hello, error) {
 	var h hello
 	b := make([]byte, helloLen)
@@ -93,24 +119,73 @@ func readHello(r io.Reader) (hello, error) {
 		return h, fmt.Errorf("transfer: %w: stream version %d", errProtocol, b[4])
 	}
 	copy(h.sender[:], b[5:37])
-	copy(h.receiver[:], b[37:69])
-	h.transfer = binary.BigEndian.Uint64(b[69:77])
-	copy(h.nonce[:], b[77:93])
+	copy(h.nonce[:], b[37:53])
+	copy(h.tag[:], b[53:53+tagLen])
 	return h, nil
 }
 
-// sessionKeys derives the two directions' AEADs of one data connection
-// from the transfer key, both nonces, the transfer id and both identities.
-func sessionKeys(key *[32]byte, h *hello, rNonce [16]byte) (toReceiver, toSender cipher.AEAD, err error) {
-	salt := append(append([]byte{}, h.nonce[:]...), rNonce[:]...)
-	info := make([]byte, 0, 64)
-	info = append(info, "p2pchat file v1 "...)
+// lookupTag is HMAC-SHA256(lookup key, sender's nonce), cut to tagLen,
+// where the lookup key is derived (HKDF) from the transfer key, the
+// transfer id and both identities: it names the transfer to its receiver
+// without telling anyone else its id, and differs on every connection.
+// A replayed hello still matches; the key confirmation below does not.
+func lookupTag(key *[32]byte, h *hello) [tagLen]byte {
+	info := make([]byte, 0, 96)
+	info = append(info, "p2pchat file lookup v2 "...)
 	info = binary.BigEndian.AppendUint64(info, h.transfer)
 	info = append(info, h.sender[:]...)
 	info = append(info, h.receiver[:]...)
-	okm, err := hkdf.Key(sha256.New, key[:], salt, string(info), 64)
+	lk, err := hkdf.Key(sha256.New, key[:], nil, string(info), 32)
+	var t [tagLen]byte
 	if err != nil {
-		return nil, nil, fmt.Errorf("transfer: hkdf: %w", err)
+		return t // cannot happen (32 bytes of SHA-256 output)
+	}
+	mac := hmac.New(sha256.New, lk)
+	mac.Write(h.nonce[:])
+	copy(t[:], mac.Sum(nil))
+	return t
+}
+
+// sessKeys are one data connection's keys: an AEAD per direction and the
+// key of the handshake's MACs.
+type sessKeys struct {
+	toReceiver, toSender cipher.AEAD
+	confirm              []byte
+}
+
+// replyMAC authenticates the receiver's status on the connection of h.
+func (k *sessKeys) replyMAC(status byte, h *hello, rNonce [16]byte) []byte {
+	mac := hmac.New(sha256.New, k.confirm)
+	mac.Write([]byte("p2pchat file receiver"))
+	mac.Write([]byte{status})
+	mac.Write(h.nonce[:])
+	mac.Write(rNonce[:])
+	return mac.Sum(nil)[:macLen]
+}
+
+// senderMAC is the sender's proof that it holds the transfer key, on the
+// connection of h: it covers the receiver's fresh nonce, so it cannot be
+// replayed.
+func (k *sessKeys) senderMAC(h *hello, rNonce [16]byte) []byte {
+	mac := hmac.New(sha256.New, k.confirm)
+	mac.Write([]byte("p2pchat file sender"))
+	mac.Write(h.nonce[:])
+	mac.Write(rNonce[:])
+	return mac.Sum(nil)[:macLen]
+}
+
+// sessionKeys derives the keys of one data connection from the transfer
+// key, both nonces, the transfer id and both identities.
+func sessionKeys(key *[32]byte, h *hello, rNonce [16]byte) (*sessKeys, error) {
+	salt := append(append([]byte{}, h.nonce[:]...), rNonce[:]...)
+	info := make([]byte, 0, 96)
+	info = append(info, "p2pchat file v2 "...)
+	info = binary.BigEndian.AppendUint64(info, h.transfer)
+	info = append(info, h.sender[:]...)
+	info = append(info, h.receiver[:]...)
+	okm, err := hkdf.Key(sha256.New, key[:], salt, string(info), 96)
+	if err != nil {
+		return nil, fmt.Errorf("transfer: hkdf: %w", err)
 	}
 	mk := func(k []byte) (cipher.AEAD, error) {
 		b, err := aes.NewCipher(k)
@@ -119,13 +194,14 @@ func sessionKeys(key *[32]byte, h *hello, rNonce [16]byte) (toReceiver, toSender
 		}
 		return cipher.NewGCM(b)
 	}
-	if toReceiver, err = mk(okm[:32]); err != nil {
-		return nil, nil, fmt.Errorf("transfer: cipher: %w", err)
+	k := &sessKeys{confirm: okm[64:96]}
+	if k.toReceiver, err = mk(okm[:32]); err != nil {
+		return nil, fmt.Errorf("transfer: cipher: %w", err)
 	}
-	if toSender, err = mk(okm[32:]); err != nil {
-		return nil, nil, fmt.Errorf("transfer: cipher: %w", err)
+	if k.toSender, err = mk(okm[32:64]); err != nil {
+		return nil, fmt.Errorf("transfer: cipher: %w", err)
 	}
-	return toReceiver, toSender, nil
+	return k, nil
 }
 
 // frameWriter seals frames onto a connection, numbering them.

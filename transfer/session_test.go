@@ -2,9 +2,19 @@ package transfer
 
 import (
 	"bytes"
+	"crypto/cipher"
 	"errors"
 	"testing"
 )
+
+// aeads are the two directions' AEADs of a connection.
+func aeads(key *[32]byte, h *hello, rn [16]byte) (toR, toS cipher.AEAD, err error) {
+	k, err := sessionKeys(key, h, rn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k.toReceiver, k.toSender, nil
+}
 
 func testSession(t testing.TB) (*hello, [32]byte, [16]byte) {
 	t.Helper()
@@ -16,11 +26,15 @@ func testSession(t testing.TB) (*hello, [32]byte, [16]byte) {
 // hello survives its encoding.
 func TestFramesRoundTrip(t *testing.T) {
 	h, key, rn := testSession(t)
+	h.tag = [tagLen]byte{5, 6}
 	back, err := readHello(bytes.NewReader(h.marshal()))
-	if err != nil || back != *h {
+	if err != nil || back.sender != h.sender || back.nonce != h.nonce || back.tag != h.tag {
 		t.Fatalf("hello round trip: %+v, %v", back, err)
 	}
-	toR, _, err := sessionKeys(&key, h, rn)
+	if bytes.Contains(h.marshal(), h.receiver[:]) || bytes.Contains(h.marshal(), []byte{0, 0, 0, 0, 0, 0, 0, 77}) {
+		t.Fatal("the hello carries the receiver's key or the transfer id in the clear")
+	}
+	toR, _, err := aeads(&key, h, rn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +65,7 @@ func TestFramesRoundTrip(t *testing.T) {
 func TestFramesTampering(t *testing.T) {
 	h, key, rn := testSession(t)
 	write := func() [][]byte {
-		toR, _, _ := sessionKeys(&key, h, rn)
+		toR, _, _ := aeads(&key, h, rn)
 		var frames [][]byte
 		for i := range 3 {
 			var buf bytes.Buffer
@@ -88,7 +102,7 @@ func TestFramesTampering(t *testing.T) {
 			if tt.mod != nil {
 				tt.mod(&h2, &key2, &rn2)
 			}
-			toR, _, _ := sessionKeys(&key2, &h2, rn2)
+			toR, _, _ := aeads(&key2, &h2, rn2)
 			_, err := newFrameReader(bytes.NewReader(tt.stream), toR).read()
 			if !errors.Is(err, errProtocol) {
 				t.Fatalf("err = %v, want a protocol error", err)
@@ -96,7 +110,7 @@ func TestFramesTampering(t *testing.T) {
 		})
 	}
 	// The untouched stream reads.
-	toR, _, _ := sessionKeys(&key, h, rn)
+	toR, _, _ := aeads(&key, h, rn)
 	r := newFrameReader(bytes.NewReader(cat(fr...)), toR)
 	for i := range 3 {
 		if f, err := r.read(); err != nil || f.off != uint64(i) {
@@ -104,7 +118,7 @@ func TestFramesTampering(t *testing.T) {
 		}
 	}
 	// The two directions have different keys.
-	_, toS, _ := sessionKeys(&key, h, rn)
+	_, toS, _ := aeads(&key, h, rn)
 	if _, err := newFrameReader(bytes.NewReader(fr[0]), toS).read(); !errors.Is(err, errProtocol) {
 		t.Fatalf("a frame to the receiver opened with the key to the sender: %v", err)
 	}

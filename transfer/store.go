@@ -343,9 +343,6 @@ func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 			x.final = append(x.final, f.Final)
 		}
 	}
-	if !s.Out {
-		x.hashers = make([]*fileHash, len(x.files))
-	}
 	return x, nil
 }
 
