@@ -185,10 +185,10 @@ type Discovery struct {
 
 	sendMu sync.Mutex // the multicast interface of a socket, set for each send
 
-	limitMu sync.Mutex     // guards the responder's budgets (limit.go)
-	queries *sourceBudgets // queries read, by source prefix
-	allQ    rate.Bucket    // queries read, from all sources
-	answers *sourceBudgets // unicast answers, by address answered
+	limitMu sync.Mutex                // guards the responder's budgets (limit.go)
+	queries *rate.Keyed[netip.Prefix] // queries read, by source prefix
+	allQ    rate.Bucket               // queries read, from all sources
+	answers *rate.Keyed[netip.Addr]   // unicast answers, by address answered
 
 	reportMu sync.Mutex  // one OnFound at a time; guards budget and recent
 	budget   rate.Bucket // reports of new answers: hostile mDNS traffic must not make the node say hello to thousands of made-up keys
@@ -221,7 +221,7 @@ type counters struct {
 // Stats returns the counters of what was dropped at a bound.
 func (d *Discovery) Stats() Stats {
 	d.limitMu.Lock()
-	forgotten := d.queries.evicted + d.answers.evicted
+	forgotten := d.queries.Evicted() + d.answers.Evicted()
 	d.limitMu.Unlock()
 	return Stats{
 		QueriesOverCap:     d.stats.queriesOverCap.Load(),
@@ -307,9 +307,9 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 
 // initBudgets sets up the responder's budgets (limit.go).
 func (d *Discovery) initBudgets() {
-	d.queries = newSourceBudgets(queryRate, queryBurst, maxSources)
+	d.queries = rate.NewKeyed[netip.Prefix](queryRate, queryBurst, maxSources)
 	d.allQ = rate.Bucket{Rate: allQueryRate, Burst: allQueryBurst}
-	d.answers = newSourceBudgets(answerRate, answerBurst, maxSources)
+	d.answers = rate.NewKeyed[netip.Addr](answerRate, answerBurst, maxSources)
 }
 
 // listen opens the sockets of IPv4 and, unless the system has no IPv6 or
@@ -781,7 +781,7 @@ func (d *Discovery) reply(f *family, b []byte, ifIndex int, from *net.UDPAddr, n
 	src, _ := netip.AddrFromSlice(from.IP)
 	src = src.Unmap()
 	d.limitMu.Lock()
-	ok := d.queries.take(sourcePrefix(src), now) && d.allQ.Take(now)
+	ok := d.queries.Take(rate.Prefix(src), now) && d.allQ.Take(now)
 	d.limitMu.Unlock()
 	if !ok {
 		d.stats.queriesRateLimited.Add(1)
@@ -810,7 +810,7 @@ func (d *Discovery) reply(f *family, b []byte, ifIndex int, from *net.UDPAddr, n
 		}
 	} else {
 		d.limitMu.Lock()
-		ok := d.answers.take(src.WithZone(""), now)
+		ok := d.answers.Take(src.WithZone(""), now)
 		d.limitMu.Unlock()
 		if !ok {
 			d.stats.answersRateLimited.Add(1)

@@ -345,30 +345,6 @@ func TestQueryBudgets(t *testing.T) {
 	}
 }
 
-// TestSourceBudgetsEvict: the budgets remember maxSources sources at most,
-// forgetting the one used longest ago.
-func TestSourceBudgetsEvict(t *testing.T) {
-	s := newSourceBudgets(1, 1, 3)
-	t0 := time.Unix(1000, 0)
-	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i), 1}) }
-	for i := range 3 {
-		if !s.take(addr(i), t0) {
-			t.Fatalf("source %d: no token at first", i)
-		}
-	}
-	s.take(addr(0), t0) // 0 used last: 1 is now the one used longest ago
-	s.take(addr(3), t0) // forgets 1
-	if len(s.m) != 3 || s.evicted != 1 {
-		t.Fatalf("%d sources, %d forgotten; want 3, 1", len(s.m), s.evicted)
-	}
-	if s.take(addr(0), t0) || s.take(addr(2), t0) {
-		t.Error("a source remembered got a second token at once")
-	}
-	if !s.take(addr(1), t0) {
-		t.Error("the source forgotten did not start again with a full bucket")
-	}
-}
-
 // TestCraftedResponseCost: a 9 KB response of 550 records from an
 // on-link stranger costs a node no more than an announcement within a
 // small factor, in allocations and in time (read it, learn its known

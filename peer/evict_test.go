@@ -7,47 +7,6 @@ import (
 	"time"
 )
 
-// TestLRU: a full lru drops its oldest entry (put longest ago) for a new
-// key, never more; putting a key again makes it the newest.
-func TestLRU(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		puts []int
-		want []int // keys present afterwards
-		gone []int
-	}{
-		{"under the bound", []int{1, 2, 3}, []int{1, 2, 3}, nil},
-		{"one over drops the oldest", []int{1, 2, 3, 4}, []int{2, 3, 4}, []int{1}},
-		{"a put again is a use", []int{1, 2, 3, 1, 4}, []int{1, 3, 4}, []int{2}},
-		{"a flood keeps the newest", []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{7, 8, 9}, []int{1, 2, 3, 4, 5, 6}},
-	} {
-		c := newLRU[int, int](3)
-		for _, k := range tc.puts {
-			c.put(k, k*10)
-		}
-		for _, k := range tc.want {
-			if v, ok := c.get(k); !ok || v != k*10 {
-				t.Errorf("%s: key %d: %d, %v; want %d", tc.name, k, v, ok, k*10)
-			}
-		}
-		for _, k := range tc.gone {
-			if _, ok := c.get(k); ok {
-				t.Errorf("%s: key %d still there", tc.name, k)
-			}
-		}
-		if c.len() != len(tc.want) {
-			t.Errorf("%s: %d entries, want %d", tc.name, c.len(), len(tc.want))
-		}
-	}
-	c := newLRU[int, int](2)
-	c.put(1, 1)
-	c.remove(1)
-	c.remove(7)
-	if c.len() != 0 {
-		t.Errorf("after remove: %d entries", c.len())
-	}
-}
-
 // TestHintsEvict: how a key was learned is remembered for the newest
 // maxPeers keys said hello to; past that the oldest is forgotten, never all
 // of them at once.
@@ -103,11 +62,11 @@ func TestNetTransportFailedEvicts(t *testing.T) {
 }
 
 // hinted reports whether n remembers how it learned key (n.mu held).
-func hinted(n *Node, key [32]byte) bool { _, ok := n.hints.get(key); return ok }
+func hinted(n *Node, key [32]byte) bool { _, ok := n.hints.Get(key); return ok }
 
 // noteFailed records a failed dial to a, as dialAndServe does.
 func noteFailed(t *NetTransport, a netip.AddrPort, when time.Time) {
 	t.mu.Lock()
-	t.failed.put(a, when)
+	t.failed.Put(a, when)
 	t.mu.Unlock()
 }

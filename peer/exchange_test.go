@@ -107,7 +107,7 @@ func TestExchangeFromStrangerIgnored(t *testing.T) {
 	key[0] = 9
 	f.say(wire.Payload{Kind: wire.KindPeers, Peers: []wire.PeerEntry{{Key: key, Addr: netip.MustParseAddrPort("10.0.0.50:7117")}}})
 	n.mu.Lock()
-	_, hinted := n.hints.get(key)
+	_, hinted := n.hints.Get(key)
 	n.mu.Unlock()
 	if hinted {
 		t.Error("a stranger's peers packet was followed")

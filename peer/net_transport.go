@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/lru"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 )
@@ -62,9 +63,9 @@ type NetTransport struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	out     map[netip.AddrPort]*tcpConn     // connections we dialed
-	in      map[*tcpConn]struct{}           // connections we accepted
-	failed  *lru[netip.AddrPort, time.Time] // recent dial failures (the newest maxOutgoingTCP)
+	out     map[netip.AddrPort]*tcpConn           // connections we dialed
+	in      map[*tcpConn]struct{}                 // connections we accepted
+	failed  *lru.Cache[netip.AddrPort, time.Time] // recent dial failures (the newest maxOutgoingTCP)
 	handler func(Packet)
 	closed  bool
 	done    chan struct{}
@@ -136,7 +137,7 @@ func Listen(cfg NetConfig) (*NetTransport, error) {
 			udp: u4, udp6: u6, tcp: t, port: port, log: log,
 			out:    map[netip.AddrPort]*tcpConn{},
 			in:     map[*tcpConn]struct{}{},
-			failed: newLRU[netip.AddrPort, time.Time](maxOutgoingTCP),
+			failed: lru.New[netip.AddrPort, time.Time](maxOutgoingTCP),
 			perSrc: map[netip.Prefix]int{},
 			done:   make(chan struct{}),
 		}
@@ -274,7 +275,7 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 	}
 	c := t.out[to]
 	if c == nil {
-		if when, ok := t.failed.get(to); ok && time.Since(when) < tcpDialTimeout {
+		if when, ok := t.failed.Get(to); ok && time.Since(when) < tcpDialTimeout {
 			t.mu.Unlock()
 			return fmt.Errorf("peer: tcp to %s: recent connection failure", to)
 		}
@@ -295,7 +296,7 @@ func (t *NetTransport) SendTCP(to netip.AddrPort, b []byte) error {
 func (t *NetTransport) Forget(addr netip.AddrPort) {
 	t.mu.Lock()
 	c := t.out[addr]
-	t.failed.remove(addr)
+	t.failed.Remove(addr)
 	t.mu.Unlock()
 	if c != nil {
 		c.close()
@@ -508,7 +509,7 @@ func (c *tcpConn) dialAndServe() {
 	if err != nil {
 		c.t.log.Debug("tcp dial", "to", c.addr, "err", err)
 		c.t.mu.Lock()
-		c.t.failed.put(c.addr, time.Now())
+		c.t.failed.Put(c.addr, time.Now())
 		c.t.mu.Unlock()
 		c.close()
 		c.t.wg.Done()

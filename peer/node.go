@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/p2pchat/p2pchat/internal/lru"
 	"github.com/p2pchat/p2pchat/internal/rate"
 	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -132,7 +133,7 @@ type Node struct {
 	counter uint64
 	book    *book
 	statics []*static
-	hints   *lru[[32]byte, string] // how a not-yet-known key was learned (the newest maxPeers)
+	hints   *lru.Cache[[32]byte, string] // how a not-yet-known key was learned (the newest maxPeers)
 	nextID  uint64
 	stats   Stats
 	closed  bool
@@ -209,7 +210,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		boot:     boot,
 		name:     cfg.Name,
 		book:     newBook(ps, maxPeers, maxTombstones),
-		hints:    newLRU[[32]byte, string](maxPeers),
+		hints:    lru.New[[32]byte, string](maxPeers),
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
 		answers:  newAnswerLimiter(),
@@ -431,7 +432,7 @@ func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 		return
 	}
 	if p == nil {
-		n.hints.put(key, via)
+		n.hints.Put(key, via)
 		p = n.stranger(key, n.id.sharedKey(&key))
 		p.addr = addr
 		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge

@@ -201,8 +201,8 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		n.takePosition(p)
 	}
 	p.win.floorAt(pl.Boot, pl.Counter, now)
-	p.via, _ = n.hints.get(key)
-	n.hints.remove(key)
+	p.via, _ = n.hints.Get(key)
+	n.hints.Remove(key)
 	if p.via == "" {
 		p.via = "traffic"
 		for _, s := range n.statics {
@@ -398,44 +398,28 @@ func (n *Node) onProbe(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
 // which time its bucket was full again (answerBurst/answerRate = 1 s), as
 // a new one is. (Owned by Node.mu.)
 type answerLimiter struct {
-	prefixes *lru[netip.Prefix, rate.Bucket]
+	prefixes *rate.Keyed[netip.Prefix]
 	all      rate.Bucket
 }
 
 func newAnswerLimiter() answerLimiter {
 	return answerLimiter{
-		prefixes: newLRU[netip.Prefix, rate.Bucket](maxAnswers),
+		prefixes: rate.NewKeyed[netip.Prefix](answerRate, answerBurst, maxAnswers),
 		all:      rate.Bucket{Rate: probeAnswerRate, Burst: probeAnswerRate},
 	}
 }
 
-// answerPrefix is the prefix that shares an answer budget with a.
-func answerPrefix(a netip.Addr) netip.Prefix {
-	a = a.Unmap().WithZone("")
-	bits := 64
-	if a.Is4() {
-		bits = 24
-	}
-	p, _ := a.Prefix(bits)
-	return p
-}
-
 // take reports whether an answer to from may be sent at now, and counts it.
 func (l *answerLimiter) take(from netip.Addr, now time.Time) bool {
-	pfx := answerPrefix(from)
-	b, known := l.prefixes.get(pfx)
-	if !known {
-		b = rate.Bucket{Rate: answerRate, Burst: answerBurst}
-	}
-	if !b.Take(now) {
-		l.prefixes.put(pfx, b)
+	pfx := rate.Prefix(from)
+	if !l.prefixes.Has(pfx, now) {
+		l.prefixes.Take(pfx, now) // refused; counts as a use of the prefix
 		return false
 	}
 	if !l.all.Take(now) {
 		return false // the prefix keeps its token
 	}
-	l.prefixes.put(pfx, b)
-	return true
+	return l.prefixes.Take(pfx, now)
 }
 
 // mayAnswer rate-limits answers to strangers (answerLimiter), so that

@@ -69,7 +69,7 @@ func TestBadOfferFloodBounded(t *testing.T) {
 					offers, time.Since(start), tc.keys, queued, text, before>>10, after>>10, grew>>10, refusals, offersSaid)
 				st := s.m.Stats()
 				t.Logf("stats: %+v", st)
-				if n := st.OffersBadName + st.OffersRateLimited + st.OffersRateFull; n != offers {
+				if n := st.OffersBadName + st.OffersRateLimited; n != offers {
 					t.Errorf("%d offers counted (refused for a name, dropped for rate), want %d", n, offers)
 				}
 				if queued > 1024 {

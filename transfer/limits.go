@@ -2,13 +2,6 @@ package transfer
 
 import "time"
 
-// bucket is a peer's budget of new offers: offerRate a second, up to
-// offerBurst (Manager.mu).
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
 // refusal is what a peer's refused offers have not said yet (Manager.mu).
 type refusal struct {
 	since time.Time // the last refusal event of this peer
@@ -17,32 +10,15 @@ type refusal struct {
 }
 
 // allowOffer takes one of key's new-offer tokens, if it has one (m.mu
-// held). A key not tracked yet starts with offerBurst; with maxRateKeys
-// tracked, new keys wait until tick forgets idle ones.
+// held): offerRate a second, offerBurst at once, for the maxRateKeys
+// peers that offered last (a new one replaces the one that offered
+// longest ago).
 func (m *Manager) allowOffer(key [32]byte, now time.Time) bool {
-	b := m.offerRate[key]
-	if b == nil {
-		if len(m.offerRate) >= maxRateKeys {
-			m.stats.OffersRateFull++
-			return false
-		}
-		b = &bucket{tokens: offerBurst, at: now}
-		m.offerRate[key] = b
-	}
-	b.fill(now)
-	if b.tokens < 1 {
+	if !m.offerRate.Take(key, now) {
 		m.stats.OffersRateLimited++
 		return false
 	}
-	b.tokens--
 	return true
-}
-
-func (b *bucket) fill(now time.Time) {
-	if d := now.Sub(b.at); d > 0 {
-		b.tokens = min(offerBurst, b.tokens+d.Seconds()*offerRate)
-	}
-	b.at = now
 }
 
 // refuseOffer reports a refused offer of key (m.mu held): at once if the
@@ -79,10 +55,5 @@ func (m *Manager) tickPeers(now time.Time) {
 		e.Count, e.Time = r.n, now
 		r.since, r.n, r.last = now, 0, Event{}
 		m.emitFromPeer(e)
-	}
-	for k, b := range m.offerRate {
-		if b.fill(now); b.tokens >= offerBurst {
-			delete(m.offerRate, k) // as good as new
-		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"github.com/p2pchat/p2pchat/peer"
 )
@@ -147,9 +148,9 @@ type Manager struct {
 	evq      []Event       // events for pump
 	evBytes  int           // eventSize of what evq holds
 	stats    Stats
-	// New offers per peer (allowOffer), and refusals not said yet per
-	// peer (refuseOffer); tick forgets idle entries.
-	offerRate map[[32]byte]*bucket
+	// New offers per peer (allowOffer: the peers that offered last), and
+	// refusals not said yet per peer (refuseOffer; tick forgets idle ones).
+	offerRate *rate.Keyed[[32]byte]
 	refusals  map[[32]byte]*refusal
 	// State files to write or remove (queueState), in order, for the
 	// saver goroutine; saving: it is writing a batch.
@@ -272,7 +273,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg: cfg, node: cfg.Node, pub: cfg.Node.PublicKey(), log: cfg.Logger, root: root,
 		ctl: make(chan peer.FileMsg, ctlQueue), slots: make(chan struct{}, maxStreams),
 		all: map[int]*xfer{}, byTID: map[tkey]*xfer{}, accept: map[string]bool{},
-		offerRate: map[[32]byte]*bucket{}, refusals: map[[32]byte]*refusal{},
+		offerRate: rate.NewKeyed[[32]byte](offerRate, offerBurst, maxRateKeys), refusals: map[[32]byte]*refusal{},
 		saveq: map[stateKey]*stateOp{}, saveNote: make(chan struct{}, 1),
 		saveStop: make(chan struct{}), saverDone: make(chan struct{}),
 		events: make(chan Event, 64), done: make(chan struct{}), evNote: make(chan struct{}, 1),

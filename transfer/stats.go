@@ -7,13 +7,13 @@ import "sync/atomic"
 // Each field counts since New.
 type Stats struct {
 	// Offers.
-	OffersRateLimited uint64 // new offers dropped unread: their peer sent more than 4 a second (burst 8); the sender repeats them
-	OffersRateFull    uint64 // new offers dropped unread: the offer rates of 1,024 other peers were being tracked
-	OffersBadName     uint64 // offers refused (bad-offer) for a name that would land outside the downloads folder
-	OffersBusy        uint64 // offers refused (busy): 8 waiting from that peer (1 from a stranger), 16 from strangers, or 32 in all
-	OffersCollided    uint64 // offers refused (busy): their id is that of another sender's live incoming transfer
-	OffersExpired     uint64 // undecided offers dropped: not repeated by their sender for 8 s, or the sender went offline
-	AutoAcceptsHeld   uint64 // -accept-from offers left for the user: 4 transfers (or 1 TiB) from that peer, or 32 in all, were being received
+	OffersRateLimited   uint64 // new offers dropped unread: their peer sent more than 4 a second (burst 8); the sender repeats them
+	OfferRatesForgotten uint64 // peers' offer rates forgotten to make room for a new peer's (1,024 kept, the one that offered longest ago goes)
+	OffersBadName       uint64 // offers refused (bad-offer) for a name that would land outside the downloads folder
+	OffersBusy          uint64 // offers refused (busy): 8 waiting from that peer (1 from a stranger), 16 from strangers, or 32 in all
+	OffersCollided      uint64 // offers refused (busy): their id is that of another sender's live incoming transfer
+	OffersExpired       uint64 // undecided offers dropped: not repeated by their sender for 8 s, or the sender went offline
+	AutoAcceptsHeld     uint64 // -accept-from offers left for the user: 4 transfers (or 1 TiB) from that peer, or 32 in all, were being received
 
 	// State files.
 	StatesRefused uint64 // state files not taken in at start: damaged, or in the wrong folder for their direction (an outgoing one in the downloads folder)
@@ -46,6 +46,7 @@ type streamStats struct {
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	st := m.stats
+	st.OfferRatesForgotten = m.offerRate.Evicted()
 	m.mu.Unlock()
 	st.StreamsBadHello = m.sstats.badHello.Load()
 	st.StreamsUnauthenticated = m.sstats.unauthenticated.Load()
