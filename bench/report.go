@@ -21,10 +21,13 @@ const (
 	unitMBs    = "MB/s"    // 10^6 bytes per second
 	unitSecs   = "s"       // seconds (CPU time)
 	unitMiB    = "MiB"     // 2^20 bytes
+	unitPct    = "%"       // per cent of one core
+	unitCount  = "count"   // a number of things
 )
 
 // figure is one measured figure next to its raw floor.
 type figure struct {
+	Phase     string // the phase that measured it (-only)
 	Name      string
 	Impl      string // what was measured: p2pchat process, peer.Node library
 	Value     float64
@@ -36,6 +39,8 @@ type figure struct {
 	Stated    bool // no pass/fail: the figure is stated
 	Higher    bool // higher is better (ratio shown as a percentage)
 	Note      string
+	Text      string // the measured value in words, instead of Value (Unit unused)
+	FloorText string // the floor in words, instead of Floor
 }
 
 type report struct {
@@ -47,6 +52,7 @@ type report struct {
 	gobench  []string
 	profiles []string // pprof -top summaries
 	failures []string
+	phase    string // the phase running
 
 	fileRate  float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
 	fileWhole float64 // the same from /send, the offer's hashing included
@@ -54,6 +60,9 @@ type report struct {
 }
 
 func (r *report) add(f figure) {
+	if f.Phase == "" {
+		f.Phase = r.phase
+	}
 	r.figures = append(r.figures, f)
 	logf("  %s [%s]: %s (floor %s, %s) goal %s: %s", f.Name, f.Impl, f.value(), f.floor(), f.ratio(), f.Goal, f.met())
 }
@@ -82,20 +91,35 @@ func fmtUnit(v float64, unit string) string {
 	case unitCPU:
 		return fmt.Sprintf("%.3f s/min", v)
 	case unitMBs:
+		if v < 100 {
+			return fmt.Sprintf("%.2f MB/s", v)
+		}
 		return fmt.Sprintf("%.0f MB/s", v)
 	case unitSecs:
 		return fmt.Sprintf("%.2f s", v)
 	case unitMiB:
 		return fmt.Sprintf("%.1f MiB", v)
+	case unitCount:
+		return fmt.Sprintf("%.0f", v)
+	case unitPct:
+		return fmt.Sprintf("%.1f%%", v)
 	case unitPerMin:
 		return fmt.Sprintf("%.1f /min", v)
 	}
 	return fmt.Sprintf("%g %s", v, unit)
 }
 
-func (f figure) value() string { return fmtUnit(f.Value, f.Unit) }
+func (f figure) value() string {
+	if f.Text != "" {
+		return f.Text
+	}
+	return fmtUnit(f.Value, f.Unit)
+}
 
 func (f figure) floor() string {
+	if f.FloorText != "" {
+		return f.FloorText
+	}
 	if f.Floor < 0 {
 		return "—"
 	}
@@ -127,9 +151,9 @@ func (f figure) met() string {
 	case f.Stated:
 		return "stated"
 	case f.Met:
-		return "yes"
+		return "PASS"
 	default:
-		return "**NO**"
+		return "**FAIL**"
 	}
 }
 
