@@ -209,6 +209,7 @@ func run() int {
 		}
 		logf("phase %s", ph.name)
 		r.phase = ph.name
+		r.ran = append(r.ran, ph.name)
 		runPhase(r, ph.name, func() { ph.fn(r, sz, *profDir) })
 	}
 	r.finished = time.Now()
@@ -216,6 +217,9 @@ func run() int {
 	path := *out
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(modRoot, path)
+	}
+	if *only != "" {
+		r.keepPrevious(path)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(r.markdown()), 0o644); err != nil {

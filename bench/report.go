@@ -5,7 +5,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -41,6 +44,13 @@ type figure struct {
 	Note      string
 	Text      string // the measured value in words, instead of Value (Unit unused)
 	FloorText string // the floor in words, instead of Floor
+
+	// A figure kept from the previous report (a phase not run this
+	// time): its cells and its note as they were.
+	Kept      bool
+	RatioText string
+	MetText   string
+	NoteText  string // the whole "floor: ... ." line
 }
 
 type report struct {
@@ -52,7 +62,12 @@ type report struct {
 	gobench  []string
 	profiles []string // pprof -top summaries
 	failures []string
-	phase    string // the phase running
+	phase    string   // the phase running
+	ran      []string // the phases run
+
+	keptPhases []string // phases whose figures come from the previous report
+	keptRun    string   // the previous report's run line
+	keptBench  string   // the previous report's hot paths section (gobench not run)
 
 	fileRate  float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
 	fileWhole float64 // the same from /send, the offer's hashing included
@@ -120,13 +135,16 @@ func (f figure) floor() string {
 	if f.FloorText != "" {
 		return f.FloorText
 	}
-	if f.Floor < 0 {
+	if f.Floor < 0 || f.Kept {
 		return "—"
 	}
 	return fmtUnit(f.Floor, f.Unit)
 }
 
 func (f figure) ratio() string {
+	if f.Kept {
+		return f.RatioText
+	}
 	if f.Floor < 0 {
 		return "—"
 	}
@@ -148,6 +166,8 @@ func (f figure) ratio() string {
 
 func (f figure) met() string {
 	switch {
+	case f.Kept:
+		return f.MetText
 	case f.Stated:
 		return "stated"
 	case f.Met:
@@ -214,7 +234,14 @@ func (r *report) markdown() string {
 	sz := r.sizes
 	b.WriteString("# p2pchat benchmarks\n\n")
 	b.WriteString("This file is written by `go run ./bench` (as root; see `bench/main.go`). Do not edit it by hand: run the program again.\n\n")
-	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s\n", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
+	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
+	if len(r.ran) > 0 && len(r.keptPhases) > 0 {
+		fmt.Fprintf(&b, ", phases %s", strings.Join(r.ran, ", "))
+	}
+	b.WriteString("\n")
+	if len(r.keptPhases) > 0 {
+		fmt.Fprintf(&b, "- **Kept:** the figures of %s (not run this time) are those of the previous report, whose run line read: %s\n", strings.Join(r.keptPhases, ", "), r.keptRun)
+	}
 	fmt.Fprintf(&b, "- **Machine:** %d cores (runtime.NumCPU; %s), %s, Linux kernel %s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
 	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time and a %v throughput window, each split into %d rounds; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement)\n",
 		sz.messages, sz.throughput, sz.rounds, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups, msgSize, textLen, ackSize)
@@ -229,12 +256,16 @@ func (r *report) markdown() string {
 	}
 
 	b.WriteString("## Figures\n\n")
-	b.WriteString("| # | figure | measured through | measured | raw floor | ratio | goal | met |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| # | phase | figure | measured through | measured | raw floor | ratio | goal | met |\n|---|---|---|---|---|---|---|---|---|\n")
 	for i, f := range r.figures {
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s |\n", i+1, mdEscape(f.Name), mdEscape(f.Impl), f.value(), f.floor(), f.ratio(), mdEscape(f.Goal), f.met())
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", i+1, f.Phase, mdEscape(f.Name), mdEscape(f.Impl), mdEscape(f.value()), mdEscape(f.floor()), mdEscape(f.ratio()), mdEscape(f.Goal), f.met())
 	}
 	b.WriteString("\nFloors, and how each figure was taken:\n\n")
 	for i, f := range r.figures {
+		if f.Kept {
+			fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(f.NoteText))
+			continue
+		}
 		floor := f.FloorName
 		if floor == "" {
 			floor = "no floor"
@@ -244,6 +275,12 @@ func (r *report) markdown() string {
 
 	missed := []string{}
 	for i, f := range r.figures {
+		if f.Kept {
+			if strings.Contains(f.MetText, "FAIL") {
+				missed = append(missed, fmt.Sprintf("#%d %s (%s): %s against goal %s (kept from the previous report)", i+1, f.Name, f.Impl, f.value(), f.Goal))
+			}
+			continue
+		}
 		if !f.Stated && !f.Met {
 			missed = append(missed, fmt.Sprintf("#%d %s (%s): %s against goal %s", i+1, f.Name, f.Impl, f.value(), f.Goal))
 		}
@@ -257,7 +294,9 @@ func (r *report) markdown() string {
 	}
 
 	b.WriteString("\n## Hot paths (`go test -run '^$' -bench . -benchmem ./peer`)\n\n")
-	if len(r.gobench) == 0 {
+	if len(r.gobench) == 0 && r.keptBench != "" {
+		b.WriteString(r.keptBench)
+	} else if len(r.gobench) == 0 {
 		b.WriteString("Not run in this invocation.\n")
 	} else {
 		fmt.Fprintf(&b, "From `peer/bench_test.go`, -benchtime %s:\n\n```\n", sz.benchtime)
@@ -319,3 +358,142 @@ const method = `
 - Ratios are measured / floor (for throughput: measured as a percentage of
   the floor). "stated" figures have no pass/fail goal.
 `
+
+// phaseOrder is the order of the phases in the report.
+var phaseOrder = []string{"pair", "idle", "lan", "gobench", "files", "croc", "attack"}
+
+// oldPhase is the phase of a figure in a report written before figures
+// named their phase.
+func oldPhase(name string) string {
+	switch {
+	case strings.HasPrefix(name, "under "):
+		return "attack"
+	case strings.Contains(name, "croc"):
+		return "croc"
+	case strings.HasPrefix(name, "file transfer"), strings.HasPrefix(name, "chat latency during a file"), strings.HasPrefix(name, "copies of the file"):
+		return "files"
+	case strings.HasPrefix(name, "memory"), strings.HasPrefix(name, "idle CPU"):
+		return "idle"
+	case strings.HasPrefix(name, "discovery"), strings.HasPrefix(name, "fan-out"), strings.HasPrefix(name, "steady-state"):
+		return "lan"
+	}
+	return "pair"
+}
+
+// splitRow splits a markdown table row into its cells, unescaped.
+func splitRow(l string) []string {
+	l = strings.TrimSpace(l)
+	l = strings.TrimPrefix(strings.TrimSuffix(l, "|"), "|")
+	var cells []string
+	var cur strings.Builder
+	for i := 0; i < len(l); i++ {
+		switch {
+		case l[i] == '\\' && i+1 < len(l) && l[i+1] == '|':
+			cur.WriteByte('|')
+			i++
+		case l[i] == '|':
+			cells = append(cells, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		default:
+			cur.WriteByte(l[i])
+		}
+	}
+	return append(cells, strings.TrimSpace(cur.String()))
+}
+
+var noteRE = regexp.MustCompile(`^(\d+)\. (floor: .*)$`)
+
+// keepPrevious reads the report at path (if any) and keeps its figures of
+// the phases this run did not run, in the report's phase order; the
+// figures of this run's phases replace theirs.
+func (r *report) keepPrevious(path string) {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var kept []figure
+	notes := map[int]string{}
+	var benchSec strings.Builder
+	inBench := false
+	for _, l := range strings.Split(string(old), "\n") {
+		if strings.HasPrefix(l, "## ") {
+			inBench = strings.HasPrefix(l, "## Hot paths")
+			continue
+		}
+		if inBench {
+			benchSec.WriteString(l + "\n")
+			continue
+		}
+		if strings.HasPrefix(l, "- **Run:** ") && r.keptRun == "" {
+			r.keptRun = strings.TrimPrefix(l, "- **Run:** ")
+			continue
+		}
+		if m := noteRE.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			notes[n] = strings.ReplaceAll(m[2], "\\|", "|")
+			continue
+		}
+		if !strings.HasPrefix(l, "| ") {
+			continue
+		}
+		c := splitRow(l)
+		n, err := strconv.Atoi(c[0])
+		if err != nil {
+			continue // the header
+		}
+		var f figure
+		switch len(c) {
+		case 8: // # figure through measured floor ratio goal met
+			f = figure{Phase: oldPhase(c[1]), Name: c[1], Impl: c[2], Text: c[3], FloorText: c[4], RatioText: c[5], Goal: c[6], MetText: c[7]}
+		case 9: // # phase figure ...
+			f = figure{Phase: c[1], Name: c[2], Impl: c[3], Text: c[4], FloorText: c[5], RatioText: c[6], Goal: c[7], MetText: c[8]}
+		default:
+			continue
+		}
+		f.MetText = strings.NewReplacer("**NO**", "**FAIL**", "yes", "PASS").Replace(f.MetText)
+		f.Kept, f.Floor, f.Value = true, -1, float64(n) // Value: the old number, for the notes
+		kept = append(kept, f)
+	}
+	ran := map[string]bool{}
+	for _, p := range r.ran {
+		ran[p] = true
+	}
+	var all []figure
+	keptPhases := map[string]bool{}
+	for _, ph := range append(slices.Clone(phaseOrder), "") {
+		if ran[ph] {
+			for _, f := range r.figures {
+				if f.Phase == ph {
+					all = append(all, f)
+				}
+			}
+			continue
+		}
+		for _, f := range kept {
+			if f.Phase == ph || (ph == "" && !slices.Contains(phaseOrder, f.Phase)) {
+				f.NoteText = notes[int(f.Value)]
+				if f.NoteText == "" {
+					f.NoteText = "floor: (no note in the previous report)."
+				}
+				all = append(all, f)
+				keptPhases[f.Phase] = true
+			}
+		}
+	}
+	for _, f := range r.figures { // figures of a phase not in phaseOrder
+		if !slices.Contains(phaseOrder, f.Phase) {
+			all = append(all, f)
+		}
+	}
+	if !ran["gobench"] && strings.Contains(benchSec.String(), "Benchmark") {
+		r.keptBench = strings.TrimLeft(benchSec.String(), "\n")
+		r.keptBench = strings.TrimRight(r.keptBench, "\n") + "\n"
+		keptPhases["gobench"] = true
+	}
+	for _, ph := range phaseOrder {
+		if keptPhases[ph] {
+			r.keptPhases = append(r.keptPhases, ph)
+		}
+	}
+	r.figures = all
+}
