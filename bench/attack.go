@@ -75,7 +75,7 @@ var attacks = []attack{
 		mdnsQueryRate, len(craftedQuery()), mdnsQuestions, mdnsKnown)},
 	{"tcp", "idle TCP sockets", fmt.Sprintf("%d idle TCP connections to a's chat port (each reopened 1 s after a closes it) and %d that send only \"p2pf\" (the data-connection prefix) and are reopened as soon as a closes them (findings 6, 7)",
 		idleConns, prefixConns)},
-	{"probes", "spoofed probes", fmt.Sprintf("%d probes a second naming b's key (a key in a's book, public in b's mDNS record), from %d spoofed source addresses in 10.77.0.0/16 (raw socket in the stranger's namespace; finding 8)",
+	{"probes", "spoofed probes", fmt.Sprintf("%d probes a second naming b's key (a key in a's book, public in b's mDNS record), from %d spoofed source addresses in 10.77.0.0/16 (raw socket in the stranger's namespace; finding 8); those addresses are on-link in the lab (its laptops route 10.77.0.0/16 on eth0) and belong to no laptop, so a's answers to them wait for ARP that never answers",
 		probeRate, probeSources)},
 	{"offers", "offer floods", fmt.Sprintf("an authenticated stranger (internal/hostile) sends %d offers a second of a file named \"/\" + 500 x \\x01 (refused), after 4 throwaway keys left %d offers undecided (findings 5, 9)",
 		badOfferRate, undecidedOffers)},

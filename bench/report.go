@@ -243,8 +243,8 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "- **Kept:** the figures of %s (not run this time) are those of the previous report, whose run line read: %s\n", strings.Join(r.keptPhases, ", "), r.keptRun)
 	}
 	fmt.Fprintf(&b, "- **Machine:** %d cores (runtime.NumCPU; %s), %s, Linux kernel %s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
-	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time and a %v throughput window, each split into %d rounds; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement)\n",
-		sz.messages, sz.throughput, sz.rounds, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups, msgSize, textLen, ackSize)
+	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time and a %v throughput window, each split into %d rounds; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement); files of %d MiB (%d MiB over Wi-Fi rates); attack windows of %v\n",
+		sz.messages, sz.throughput, sz.rounds, sz.nodes, sz.fanRounds, sz.mdnsWindow, sz.mdnsWarm, sz.memPeers, sz.idleWindow, sz.startups, msgSize, textLen, ackSize, sz.fileBytes>>20, sz.wifiBytes>>20, sz.attackWindow)
 	b.WriteString("- **Where:** every process runs in its own network namespace on one Linux bridge (`internal/testnet`), addresses 10.77.k.i; nothing runs in the host's namespace. Each figure's floor was measured in the same run on the same bridge.\n\n")
 
 	if len(r.failures) > 0 {
