@@ -77,7 +77,7 @@ func TestKeepPrevious(t *testing.T) {
 	if err := os.WriteFile(path, prev, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r3 := &report{started: time.Now(), finished: time.Now(), ran: []string{"attack"}}
+	r3 := &report{started: time.Now(), finished: time.Now()}
 	r3.keepPrevious(path)
 	rows := strings.Count(string(prev), "\n| ") - 1
 	if len(r3.figures) != rows {
