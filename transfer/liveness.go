@@ -30,3 +30,14 @@ func watchLink(nc net.Conn) {
 	_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: keepIdle, Interval: keepInterval, Count: keepCount})
 	setUserTimeout(tc, linkTimeout)
 }
+
+// deadlineWriter gives every write on a data connection ioTimeout to go
+// out, however long the connection has run: a peer that stops reading
+// for that long ends it. A data connection keeps no deadline from its
+// handshake: a transfer may take hours.
+type deadlineWriter struct{ nc net.Conn }
+
+func (w deadlineWriter) Write(b []byte) (int, error) {
+	_ = w.nc.SetWriteDeadline(time.Now().Add(ioTimeout))
+	return w.nc.Write(b)
+}

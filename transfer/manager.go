@@ -106,6 +106,10 @@ type Manager struct {
 
 	busyMu sync.Mutex
 	busyN  int // data connections moving files (Config.Busy)
+
+	// dial opens a data connection (nil: TCP; tests replace it before the
+	// first Send). Read-only once a transfer runs.
+	dial func(addr netip.AddrPort) (net.Conn, error)
 }
 
 // tkey identifies a transfer: the peer's key and the sender's id for it.

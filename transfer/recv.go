@@ -36,7 +36,9 @@ func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort)
 	switch {
 	case x == nil:
 		status = statusUnknown
-	case x.state == Offered || x.state.Final() || m.closed:
+	case x.state == Offered || (x.state.Final() && x.state != Done) || m.closed:
+		// A transfer done here is answered: its resume frame tells a
+		// sender that missed the last verdict that every file is in.
 		status = statusRefused
 	default:
 		if x.conn != nil {
@@ -65,8 +67,11 @@ func (m *Manager) recvSession(nc net.Conn, r *bufio.Reader, from netip.AddrPort)
 		m.dropConn(x, nc, fatal(CodeProtocol, "%v", err))
 		return
 	}
+	// The handshake's deadline ends here: every read and write from now
+	// on has its own (ioTimeout), however long the transfer takes.
+	_ = nc.SetDeadline(time.Time{})
 	fr := newFrameReader(bufio.NewReaderSize(r, recvBuffer), toR)
-	fw := newFrameWriter(nc, toS)
+	fw := newFrameWriter(deadlineWriter{nc}, toS)
 	se := m.runRecv(x, nc, fr, fw)
 	m.dropConn(x, nc, se)
 }
@@ -279,26 +284,38 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			_ = fw.flush()
 			return false, &sessErr{code: CodeDiskError, text: err.Error()}
 		}
-		if err := fw.write(frameResult, uint32(i), 0, []byte{verdictOK}); err != nil {
-			return false, lost("%v", err)
-		}
-		if err := fw.flush(); err != nil {
-			return false, lost("%v", err)
-		}
+		// The file is in under its name: that is recorded (and saved)
+		// before the sender is told, so that a connection lost before
+		// the verdict gets through resumes with the file done (the
+		// resume frame says so) instead of sending it again.
 		w.m.mu.Lock()
 		x.fileDone[i], x.final[i] = true, final
 		all := true
 		for _, d := range x.fileDone {
 			all = all && d
 		}
-		w.m.save(x)
+		if err := w.m.save(x); err != nil {
+			w.m.log.Warn("transfer: state not saved", "err", err)
+		}
 		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
-		if all {
-			w.m.finish(x, Done, "", "")
-		}
 		w.m.mu.Unlock()
+		err = fw.write(frameResult, uint32(i), 0, []byte{verdictOK})
+		if err == nil {
+			err = fw.flush()
+		}
+		if all {
+			// Done here whether or not the verdict got through: a sender
+			// that missed it learns it from the next connection's resume
+			// frame (a transfer done is still answered).
+			w.m.mu.Lock()
+			w.m.finish(x, Done, "", "")
+			w.m.mu.Unlock()
+		}
+		if err != nil {
+			return false, lost("%v", err)
+		}
 		if all {
 			return true, nil
 		}

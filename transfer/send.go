@@ -36,7 +36,11 @@ func fatal(code Code, format string, a ...any) *sessErr {
 // sendSession runs one data connection of an outgoing transfer.
 func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	defer m.wg.Done()
-	nc, err := net.DialTimeout("tcp", addr.String(), dialTimeout)
+	dial := m.dial
+	if dial == nil {
+		dial = func(a netip.AddrPort) (net.Conn, error) { return net.DialTimeout("tcp", a.String(), dialTimeout) }
+	}
+	nc, err := dial(addr)
 	var se *sessErr
 	if err != nil {
 		se = lost("%v", err) // "dial tcp ADDR: ..."
@@ -147,7 +151,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 		return fatal(CodeProtocol, "%v", err)
 	}
 	fr := newFrameReader(br, toS)
-	fw := newFrameWriter(nc, toR)
+	fw := newFrameWriter(deadlineWriter{nc}, toR)
 	f, err := fr.read()
 	if err != nil {
 		return lost("%v", err)
@@ -163,13 +167,29 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 		m.mu.Unlock()
 		return nil
 	}
+	all := true
 	for i := range n {
 		off := int64(binary.BigEndian.Uint64(f.data[9*i:]))
-		if f.data[9*i+8] == 1 || uint64(off) > x.files[i].Size {
+		if f.data[9*i+8] == 1 {
+			// Verified and named there: the verdict of an earlier
+			// connection that did not get through.
+			off = int64(x.files[i].Size)
+			if !x.fileDone[i] {
+				m.verified(x, i)
+			}
+		}
+		if uint64(off) > x.files[i].Size {
 			off = int64(x.files[i].Size)
 		}
+		all = all && x.fileDone[i]
 		offsets[i] = off
 		moved += off
+	}
+	if all {
+		x.moved = moved
+		m.finish(x, Done, "", "")
+		m.mu.Unlock()
+		return nil
 	}
 	x.conn = nc
 	x.state, _ = step(x.state, inConnected)
@@ -254,7 +274,6 @@ func (m *Manager) sendFile(x *xfer, i int, st fileStamp, off, size int64, fw *fr
 		if _, err := io.ReadFull(src, buf[:k]); err != nil {
 			return fatal(CodeSourceChanged, "%s got shorter while it was sent", x.srcs[i])
 		}
-		_ = nc.SetWriteDeadline(time.Now().Add(ioTimeout))
 		if err := fw.write(frameData, uint32(i), uint64(off), buf[:k]); err != nil {
 			return lost("%v", err)
 		}
@@ -311,6 +330,16 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	if x.fileDone[i] {
 		return false, nil
 	}
+	if m.verified(x, i) {
+		m.finish(x, Done, "", "")
+		return true, nil
+	}
+	return false, nil
+}
+
+// verified records that the receiver verified file i of x and tells the
+// user; it reports whether every file is now verified (m.mu held).
+func (m *Manager) verified(x *xfer, i int) bool {
 	x.fileDone[i] = true
 	x.stallSince = time.Now()
 	m.announceResume(x)
@@ -320,9 +349,5 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	}
 	m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: x.srcs[i], Bytes: int64(x.files[i].Size), SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 		Text: fmt.Sprintf("%s: %s arrived at %s and verified", x.peerName, shortName(x.files[i].Name), x.peerName)})
-	if all {
-		m.finish(x, Done, "", "")
-		return true, nil
-	}
-	return false, nil
+	return all
 }

@@ -1,0 +1,104 @@
+package transfer
+
+import (
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// TestSlowTransferFinishesOnce: a transfer that takes longer than the
+// data connection's handshake bound (10 s) finishes, once: one file in the
+// downloads folder, whole, and the sender sees it done. On a slow link
+// (Wi-Fi) the receiver's answer after the last byte used to fail on the
+// deadline set for the handshake, and the transfer started over, saving
+// another copy each time.
+func TestSlowTransferFinishesOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		size int
+		rate int64 // bytes per second of virtual time
+	}{
+		{"16 MiB at 1 MiB/s", 16 << 20, 1 << 20},
+		{"3 MiB at 200 kB/s", 3 << 20, 200_000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				vn := &vnet{}
+				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
+				defer a.m.Close()
+				defer b.m.Close()
+				conns := connect(a, b, tc.rate, nil)
+				src := filepath.Join(t.TempDir(), "f.bin")
+				want := writeRandom(t, src, tc.size)
+				done, took := vTransfer(t, a, b, src, 3*time.Minute)
+				t.Logf("done: %v after %v of virtual time, %d data connections, downloads: %q", done, took, *conns, downloads(t, b.dl))
+				if !done {
+					t.Errorf("the transfer (%v at the link's rate) is not done after 3 minutes", time.Duration(int64(tc.size)*int64(time.Second)/tc.rate))
+				}
+				if files := downloads(t, b.dl); len(files) != 1 {
+					t.Errorf("the downloads folder holds %q, want only f.bin", files)
+				}
+				checkOneCopy(t, b.dl, "f.bin", want)
+				noPartial(t, b.dl)
+			})
+		})
+	}
+}
+
+// TestResumeAfterVerified: the receiver verifies a file and names it, and
+// then its answer is lost with the connection (the link broke at that
+// moment): the next connection finishes the transfer without sending the
+// file again, and the downloads folder holds one copy of it.
+func TestResumeAfterVerified(t *testing.T) {
+	tests := []struct {
+		name  string
+		files int
+	}{
+		{"one file", 1},
+		{"the first of two files", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				vn := &vnet{}
+				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
+				defer a.m.Close()
+				defer b.m.Close()
+				defer noPartial(t, b.dl)
+				// The first connection breaks at the receiver's second
+				// write: its first verdict, after its status and the resume frame.
+				conns := connect(a, b, 0, func(conn, n int) bool { return conn == 1 && n == 3 })
+				dir := filepath.Join(t.TempDir(), "d")
+				want := map[string][]byte{}
+				for i := range tc.files {
+					name := string(rune('a'+i)) + ".bin"
+					want[name] = writeRandom(t, filepath.Join(dir, name), 3*chunkSize+i)
+				}
+				src := dir
+				if tc.files == 1 {
+					src = filepath.Join(dir, "a.bin")
+				}
+				done, took := vTransfer(t, a, b, src, time.Minute)
+				t.Logf("done: %v after %v, %d data connections, downloads: %q", done, took, *conns, downloads(t, b.dl))
+				if !done {
+					t.Error("the transfer is not done after a minute")
+				}
+				if tc.files == 1 {
+					if files := downloads(t, b.dl); len(files) != 1 {
+						t.Errorf("the downloads folder holds %q, want only a.bin", files)
+					}
+					checkOneCopy(t, b.dl, "a.bin", want["a.bin"])
+					return
+				}
+				if files := downloads(t, b.dl); len(files) != 1 || files[0] != "d" {
+					t.Errorf("the downloads folder holds %q, want only the folder d", files)
+				}
+				for name, w := range want {
+					checkOneCopy(t, filepath.Join(b.dl, "d"), name, w)
+				}
+			})
+		})
+	}
+}
