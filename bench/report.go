@@ -65,9 +65,9 @@ type report struct {
 	phase    string   // the phase running
 	ran      []string // the phases run
 
-	keptPhases []string // phases whose figures come from the previous report
-	keptRun    string   // the previous report's run line
-	keptBench  string   // the previous report's hot paths section (gobench not run)
+	keptPhases []string          // phases whose figures come from the previous report
+	keptWhen   map[string]string // kept phase -> the run that measured it
+	keptBench  string            // the previous report's hot paths section (gobench not run)
 
 	fileRate  float64 // files phase: p2pchat's median rate (bytes/s), for croc's ratio
 	fileWhole float64 // the same from /send, the offer's hashing included
@@ -235,12 +235,12 @@ func (r *report) markdown() string {
 	b.WriteString("# p2pchat benchmarks\n\n")
 	b.WriteString("This file is written by `go run ./bench` (as root; see `bench/main.go`). Do not edit it by hand: run the program again.\n\n")
 	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
-	if len(r.ran) > 0 && len(r.keptPhases) > 0 {
+	if len(r.keptPhases) > 0 {
 		fmt.Fprintf(&b, ", phases %s", strings.Join(r.ran, ", "))
 	}
 	b.WriteString("\n")
 	if len(r.keptPhases) > 0 {
-		fmt.Fprintf(&b, "- **Kept:** the figures of %s (not run this time) are those of the previous report, whose run line read: %s\n", strings.Join(r.keptPhases, ", "), r.keptRun)
+		b.WriteString(keptPrefix + r.keptLine() + "\n")
 	}
 	fmt.Fprintf(&b, "- **Machine:** %d cores (runtime.NumCPU; %s), %s, Linux kernel %s\n", runtime.NumCPU(), cpuModel(), runtime.Version(), kernel())
 	fmt.Fprintf(&b, "- **Sizes:** %d latency messages one at a time and a %v throughput window, each split into %d rounds; LAN of %d nodes (+1 joining) with %d `/all` rounds; mDNS window %v opening %v after the last node started; %d peers for memory; %v idle CPU window; %d start-ups; datagrams of %d bytes (a %d-byte message) and %d bytes (its acknowledgement); files of %d MiB (%d MiB over Wi-Fi rates); attack windows of %v\n",
@@ -412,6 +412,7 @@ func (r *report) keepPrevious(path string) {
 		return
 	}
 	var kept []figure
+	var oldRun, oldKept string
 	notes := map[int]string{}
 	var benchSec strings.Builder
 	inBench := false
@@ -424,8 +425,12 @@ func (r *report) keepPrevious(path string) {
 			benchSec.WriteString(l + "\n")
 			continue
 		}
-		if strings.HasPrefix(l, "- **Run:** ") && r.keptRun == "" {
-			r.keptRun = strings.TrimPrefix(l, "- **Run:** ")
+		if strings.HasPrefix(l, "- **Run:** ") && oldRun == "" {
+			oldRun = strings.TrimPrefix(l, "- **Run:** ")
+			continue
+		}
+		if strings.HasPrefix(l, "- **Kept:** ") && oldKept == "" {
+			oldKept = l
 			continue
 		}
 		if m := noteRE.FindStringSubmatch(l); m != nil {
@@ -490,10 +495,93 @@ func (r *report) keepPrevious(path string) {
 		r.keptBench = strings.TrimRight(r.keptBench, "\n") + "\n"
 		keptPhases["gobench"] = true
 	}
-	for _, ph := range phaseOrder {
+	when := keptWhen(oldRun, oldKept)
+	r.keptWhen = map[string]string{}
+	for _, ph := range append(slices.Clone(phaseOrder), "") {
 		if keptPhases[ph] {
 			r.keptPhases = append(r.keptPhases, ph)
+			r.keptWhen[ph] = when(ph)
 		}
 	}
 	r.figures = all
+}
+
+const (
+	keptPrefix = "- **Kept:** "
+	keptIntro  = "the figures of phases not run this time are those of earlier runs: "
+)
+
+// keptLine says which run measured each kept phase: "pair, idle from the
+// full run of 2026-12-01 15:52 UTC; attack from ...".
+func (r *report) keptLine() string {
+	var parts []string
+	done := map[string]bool{}
+	for _, ph := range r.keptPhases {
+		w := r.keptWhen[ph]
+		if done[w] {
+			continue
+		}
+		done[w] = true
+		var phs []string
+		for _, p := range r.keptPhases {
+			if r.keptWhen[p] == w {
+				phs = append(phs, p)
+			}
+		}
+		parts = append(parts, strings.Join(phs, ", ")+" from "+w)
+	}
+	return keptIntro + strings.Join(parts, "; ")
+}
+
+// runWhen reads a report's run line ("full, 2026-12-01 15:52 UTC, took
+// 9m3s[, phases a, b]") as "the full run of 2026-12-01 15:52 UTC" and the
+// phases it names (none: all).
+func runWhen(run string) (string, []string) {
+	f := strings.SplitN(run, ", ", 3)
+	if len(f) < 2 {
+		return "an earlier run", nil
+	}
+	w := "the " + f[0] + " run of " + f[1]
+	var phs []string
+	if i := strings.Index(run, ", phases "); i >= 0 {
+		phs = strings.Split(run[i+len(", phases "):], ", ")
+	}
+	return w, phs
+}
+
+// keptWhen attributes each phase of the previous report to the run that
+// measured it, from its run and kept lines (also the first kept line
+// format, which quoted only the previous run line).
+func keptWhen(oldRun, oldKept string) func(string) string {
+	runW, runPhases := runWhen(oldRun)
+	m := map[string]string{}
+	switch k := strings.TrimPrefix(oldKept, keptPrefix); {
+	case strings.HasPrefix(k, keptIntro):
+		for _, part := range strings.Split(strings.TrimPrefix(k, keptIntro), "; ") {
+			phs, w, ok := strings.Cut(part, " from ")
+			if !ok {
+				continue
+			}
+			for _, p := range strings.Split(phs, ", ") {
+				m[p] = w
+			}
+		}
+	case strings.HasPrefix(k, "the figures of "):
+		phs, rest, _ := strings.Cut(strings.TrimPrefix(k, "the figures of "), " (not run this time)")
+		_, quoted, _ := strings.Cut(rest, "run line read: ")
+		w, named := runWhen(quoted)
+		for _, p := range strings.Split(phs, ", ") {
+			if named == nil || slices.Contains(named, p) {
+				m[p] = w
+			} else {
+				m[p] = "a run before " + w
+			}
+		}
+	}
+	return func(ph string) string {
+		if w, ok := m[ph]; ok && (runPhases == nil || !slices.Contains(runPhases, ph)) {
+			return w
+		}
+		return runW
+	}
 }

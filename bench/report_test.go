@@ -57,7 +57,7 @@ func TestKeepPrevious(t *testing.T) {
 		"| 2 | lan | fan-out: /all | p2pchat process | 13.57 ms | 2.12 ms | 6.41x | <= 3x floor | **FAIL** |",
 		"2. floor: 20 raw round trips. 50 rounds.",
 		"BenchmarkSeal-2 100 ns/op",
-		"whose run line read: full, 2026-12-01 15:52 UTC, took 9m3s",
+		"- **Kept:** the figures of phases not run this time are those of earlier runs: pair, lan, gobench from the full run of 2026-12-01 15:52 UTC\n",
 		"#2 fan-out: /all (p2pchat process): 13.57 ms against goal <= 3x floor (kept from the previous report)",
 	} {
 		if !strings.Contains(md, s) {
@@ -70,8 +70,22 @@ func TestKeepPrevious(t *testing.T) {
 	}
 	r2 := &report{started: time.Now(), finished: time.Now(), ran: []string{"pair"}}
 	r2.keepPrevious(path)
+	if got, want := r2.keptLine(), keptIntro+"lan, gobench from the full run of 2026-12-01 15:52 UTC; files, attack from the full run of "+r.started.UTC().Format("2006-01-02 15:04 UTC"); got != want {
+		t.Errorf("kept line %q, want %q", got, want)
+	}
 	if len(r2.figures) != 3 || r2.figures[1].Name != "file transfer 1 MiB over a 20 Mbit/s link" || r2.figures[2].NoteText != "floor: no floor. shared." {
 		t.Fatalf("second pass kept %+v", r2.figures)
+	}
+	// The first kept line format: phases the quoted run did not name were
+	// kept from a run before it.
+	w := keptWhen("full, 2026-12-07 03:19 UTC, took 22m10s, phases files",
+		"- **Kept:** the figures of pair, croc, attack (not run this time) are those of the previous report, whose run line read: full, 2026-12-07 03:14 UTC, took 2m36s, phases attack")
+	for ph, want := range map[string]string{
+		"pair": "a run before the full run of 2026-12-07 03:14 UTC", "attack": "the full run of 2026-12-07 03:14 UTC", "files": "the full run of 2026-12-07 03:19 UTC",
+	} {
+		if got := w(ph); got != want {
+			t.Errorf("%s kept from %q, want %q", ph, got, want)
+		}
 	}
 	// The real report parses: every row is kept with its note.
 	if err := os.WriteFile(path, prev, 0o644); err != nil {
