@@ -78,7 +78,7 @@ func run() int {
 	out := flag.String("o", "BENCHMARKS.md", "report file to rewrite (relative to the module root)")
 	profDir := flag.String("profile", "", "directory for CPU profiles of the peer.Node throughput roles")
 	binFlag := flag.String("bin", "", "p2pchat binary to measure instead of building one (to compare two builds)")
-	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc,attack); default all")
+	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc,attack; none: only rewrite the report); the others' figures are kept from the previous report; default all")
 	wifiSize := flag.String("wifi-size", "", "size of the file the files phase sends over Wi-Fi-rate links, e.g. 64MiB or 1GiB (default 1GiB, 32MiB with -quick)")
 	wifiList := flag.String("wifi-rates", "80,20", "the Wi-Fi link rates of the files phase, in Mbit/s, comma-separated (empty: none)")
 	flag.Usage = func() {
@@ -91,6 +91,14 @@ func run() int {
 	if err := requireLab(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
+	}
+	if *only != "" {
+		for _, p := range strings.Split(*only, ",") {
+			if p != "none" && !slices.Contains(phaseOrder, p) {
+				fmt.Fprintf(os.Stderr, "bench: -only: no phase %q (phases: %s, or none to rewrite the report from the previous one)\n", p, strings.Join(phaseOrder, ","))
+				return 2
+			}
+		}
 	}
 	sz := fullSizes
 	if *quick {

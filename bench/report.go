@@ -234,11 +234,17 @@ func (r *report) markdown() string {
 	sz := r.sizes
 	b.WriteString("# p2pchat benchmarks\n\n")
 	b.WriteString("This file is written by `go run ./bench` (as root; see `bench/main.go`). Do not edit it by hand: run the program again.\n\n")
-	fmt.Fprintf(&b, "- **Run:** %s, %s, took %s", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
-	if len(r.keptPhases) > 0 {
+	if len(r.ran) == 0 && len(r.keptPhases) > 0 {
+		fmt.Fprintf(&b, "- **Rewritten:** %s, from the previous report, no phase run (`-only none`)\n", r.started.UTC().Format("2006-01-02 15:04 UTC"))
+	} else {
+		fmt.Fprintf(&b, "- **Run:** %s, %s, took %s", r.mode(), r.started.UTC().Format("2006-01-02 15:04 UTC"), r.finished.Sub(r.started).Round(time.Second))
+	}
+	if len(r.ran) > 0 && len(r.keptPhases) > 0 {
 		fmt.Fprintf(&b, ", phases %s", strings.Join(r.ran, ", "))
 	}
-	b.WriteString("\n")
+	if len(r.ran) > 0 {
+		b.WriteString("\n")
+	}
 	if len(r.keptPhases) > 0 {
 		b.WriteString(keptPrefix + r.keptLine() + "\n")
 	}
@@ -355,8 +361,25 @@ const method = `
 - **Memory** is VmRSS from /proc/PID/status; **idle CPU** is utime+stime from
   /proc/PID/stat over the window; **mDNS traffic** is counted by nftables
   counters on every node's eth0 (UDP port 5353 either way).
+- **Wi-Fi rates** (files phase): both laptops' eth0 shaped with ` + "`tc tbf`" + `
+  (testnet ` + "`LimitRate`" + `) to 80 and to 20 Mbit/s; a raw TCP copy of the
+  same file over the same link is the floor. Each copy is given twice the
+  link's time and 30 s: a transfer that does not finish by then is reported
+  as such, with the copies of the file left in the downloads folder.
+- **Attack phase** (` + "`bench/attack.go`" + `): three laptops, a fresh lab per
+  attack. Node a (` + "`-accept-from b`" + `) is measured twice: a window
+  unloaded, then a window under the attack, while b sends ` + "`/to a`" + ` every
+  100 ms; after each window b sends a 5,000-character message and a 1 MiB
+  file, and between the windows b starts again with the same key, so that
+  they need new TCP connections. The stranger is this program in the third
+  laptop (` + "`-role=attack`" + `), in Go: the crafted mDNS query built byte by
+  byte, TCP sockets, spoofed probes through a raw socket, offers through
+  ` + "`internal/hostile`" + `. CPU is a's utime+stime over the window, RSS growth
+  a's VmRSS at the end of the attacked window minus the unloaded one. The
+  stranger's own work shares the machine's cores with a and b.
 - Ratios are measured / floor (for throughput: measured as a percentage of
-  the floor). "stated" figures have no pass/fail goal.
+  the floor). "stated" figures have no pass/fail goal; the others say PASS
+  or FAIL.
 `
 
 // phaseOrder is the order of the phases in the report.
