@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -49,6 +50,7 @@ var roles = map[string]func([]string){
 	"node-send":  roleNodeSend,
 	"tcp-recv":   roleTCPRecv,
 	"tcp-send":   roleTCPSend,
+	"attack":     roleAttack,
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -76,9 +78,11 @@ func run() int {
 	out := flag.String("o", "BENCHMARKS.md", "report file to rewrite (relative to the module root)")
 	profDir := flag.String("profile", "", "directory for CPU profiles of the peer.Node throughput roles")
 	binFlag := flag.String("bin", "", "p2pchat binary to measure instead of building one (to compare two builds)")
-	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc); default all")
+	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc,attack; none: only rewrite the report); the others' figures are kept from the previous report; default all")
+	wifiSize := flag.String("wifi-size", "", "size of the file the files phase sends over Wi-Fi-rate links, e.g. 64MiB or 1GiB (default 1GiB, 32MiB with -quick)")
+	wifiList := flag.String("wifi-rates", "80,20", "the Wi-Fi link rates of the files phase, in Mbit/s, comma-separated (empty: none)")
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [-quick] [-o BENCHMARKS.md] [-profile DIR] [-only PHASES] [-bin P2PCHAT]\n\n"+
+		fmt.Fprintf(os.Stderr, "Usage: go run ./bench [-quick] [-o BENCHMARKS.md] [-profile DIR] [-only PHASES] [-bin P2PCHAT] [-wifi-size SIZE] [-wifi-rates MBITS]\n\n"+
 			"Measures p2pchat against raw UDP floors on a simulated LAN of network\n"+
 			"namespaces and rewrites BENCHMARKS.md. Needs root.\n\n")
 		flag.PrintDefaults()
@@ -88,9 +92,44 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		return 1
 	}
+	if *only != "" {
+		for _, p := range strings.Split(*only, ",") {
+			if p != "none" && !slices.Contains(phaseOrder, p) {
+				fmt.Fprintf(os.Stderr, "bench: -only: no phase %q (phases: %s, or none to rewrite the report from the previous one)\n", p, strings.Join(phaseOrder, ","))
+				return 2
+			}
+		}
+	}
 	sz := fullSizes
 	if *quick {
 		sz = quickSizes
+	}
+	if *wifiSize != "" {
+		n, err := parseSize(*wifiSize)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: -wifi-size: %v\n", err)
+			return 2
+		}
+		sz.wifiBytes = n
+	}
+	wifiRates = nil
+	for _, f := range strings.Split(*wifiList, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "bench: -wifi-rates: %q is not a rate in Mbit/s\n", f)
+			return 2
+		}
+		wifiRates = append(wifiRates, n)
+	}
+	// The Wi-Fi rounds are as long as their links make them: the
+	// watchdog gives them their limits on top of the rest.
+	if *only == "" || slices.Contains(strings.Split(*only, ","), "files") {
+		for _, mbit := range wifiRates {
+			sz.watchdog += 2 * wifiLimit(sz.wifiBytes, mbit)
+		}
 	}
 
 	// Clean up on SIGINT/SIGTERM, and end the run if it overruns.
@@ -167,6 +206,7 @@ func run() int {
 		{"gobench", phaseGoBench},
 		{"files", phaseFiles},
 		{"croc", phaseCroc},
+		{"attack", phaseAttack},
 	}
 	for _, ph := range phases {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), ph.name) {
@@ -176,6 +216,8 @@ func run() int {
 			break
 		}
 		logf("phase %s", ph.name)
+		r.phase = ph.name
+		r.ran = append(r.ran, ph.name)
 		runPhase(r, ph.name, func() { ph.fn(r, sz, *profDir) })
 	}
 	r.finished = time.Now()
@@ -183,6 +225,9 @@ func run() int {
 	path := *out
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(modRoot, path)
+	}
+	if *only != "" {
+		r.keepPrevious(path)
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, []byte(r.markdown()), 0o644); err != nil {
@@ -216,6 +261,25 @@ func runPhase(r *report, name string, fn func()) {
 		}
 	}()
 	fn()
+}
+
+// parseSize reads a size such as 1GiB, 64MiB, 512KiB or a number of bytes.
+func parseSize(s string) (int64, error) {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size (e.g. 1GiB, 64MiB)", s)
+	}
+	return n * mult, nil
 }
 
 func firstLine(s string) string {

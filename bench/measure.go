@@ -18,28 +18,30 @@ import (
 
 // sizes are the counts and windows of one run.
 type sizes struct {
-	messages   int           // latency: messages one at a time
-	throughput time.Duration // throughput window
-	rounds     int           // latency and throughput are split into rounds, kinds alternating
-	nodes      int           // LAN size for discovery and fan-out
-	fanRounds  int           // /all rounds
-	mdnsWarm   time.Duration // run time before the mDNS window opens
-	mdnsWindow time.Duration // mDNS counting window
-	settle     time.Duration // before reading memory
-	idleWindow time.Duration // CPU window
-	startups   int           // process starts timed
-	memPeers   int           // peers for the memory figure
-	fileBytes  int64         // file-transfer phase: the file's size
-	fileRounds int           // file-transfer rounds (raw copy and p2pchat alternating)
-	benchtime  string        // go test -benchtime
-	watchdog   time.Duration // the whole run ends after this
+	messages     int           // latency: messages one at a time
+	throughput   time.Duration // throughput window
+	rounds       int           // latency and throughput are split into rounds, kinds alternating
+	nodes        int           // LAN size for discovery and fan-out
+	fanRounds    int           // /all rounds
+	mdnsWarm     time.Duration // run time before the mDNS window opens
+	mdnsWindow   time.Duration // mDNS counting window
+	settle       time.Duration // before reading memory
+	idleWindow   time.Duration // CPU window
+	startups     int           // process starts timed
+	memPeers     int           // peers for the memory figure
+	fileBytes    int64         // file-transfer phase: the file's size
+	fileRounds   int           // file-transfer rounds (raw copy and p2pchat alternating)
+	attackWindow time.Duration // attack phase: each measuring window (unloaded, then attacked)
+	wifiBytes    int64         // files phase: the file sent over the Wi-Fi-rate links
+	benchtime    string        // go test -benchtime
+	watchdog     time.Duration // the whole run ends after this
 }
 
 var fullSizes = sizes{
 	messages: 10000, throughput: 10 * time.Second, rounds: 5, nodes: 20, fanRounds: 50,
 	mdnsWarm: 60 * time.Second, mdnsWindow: 2 * time.Minute,
 	settle: 10 * time.Second, idleWindow: time.Minute, startups: 10, memPeers: 50,
-	fileBytes: 1 << 30, fileRounds: 3,
+	fileBytes: 1 << 30, fileRounds: 3, attackWindow: 10 * time.Second, wifiBytes: 1 << 30,
 	benchtime: "1s", watchdog: 30 * time.Minute,
 }
 
@@ -47,7 +49,7 @@ var quickSizes = sizes{
 	messages: 1000, throughput: 2 * time.Second, rounds: 2, nodes: 10, fanRounds: 10,
 	mdnsWarm: 5 * time.Second, mdnsWindow: 20 * time.Second,
 	settle: 3 * time.Second, idleWindow: 10 * time.Second, startups: 3, memPeers: 50,
-	fileBytes: 256 << 20, fileRounds: 2,
+	fileBytes: 256 << 20, fileRounds: 2, attackWindow: 5 * time.Second, wifiBytes: 32 << 20,
 	benchtime: "100ms", watchdog: 8 * time.Minute,
 }
 
