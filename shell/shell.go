@@ -233,6 +233,19 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 	ended := false // input ended: waiting for our transfers (a script's /send)
 	for {
 		if ended && (s.cfg.Transfers == nil || !s.cfg.Transfers.Live()) {
+			// Our transfers ended, and every event about them is in the
+			// channel (Live): show those before returning.
+			for tevents != nil {
+				select {
+				case te, ok := <-tevents:
+					if !ok {
+						return nil
+					}
+					s.printTransfer(te)
+				default:
+					return nil
+				}
+			}
 			return nil
 		}
 		var (

@@ -147,6 +147,7 @@ type Manager struct {
 	changed  chan struct{} // closed at the next change (changes, signal)
 	evq      []Event       // events for pump
 	evBytes  int           // eventSize of what evq holds
+	handing  bool          // pump took an event from evq and has not put it in events yet
 	stats    Stats
 	// New offers per peer (allowOffer: the peers that offered last), and
 	// refusals not said yet per peer (refuseOffer; tick forgets idle ones).
@@ -590,10 +591,15 @@ func (m *Manager) Sent() int {
 	return n
 }
 
-// Live reports whether an outgoing transfer is still running.
+// Live reports whether an outgoing transfer is still running, or an
+// event is not in the Events channel yet: once it is false, every event
+// about the ended transfers can be read from Events without waiting.
 func (m *Manager) Live() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.evq) > 0 || m.handing {
+		return true // events not in the Events channel yet
+	}
 	for _, x := range m.all {
 		if x.out && !x.state.Final() {
 			return true
@@ -1046,6 +1052,7 @@ func (m *Manager) pump() {
 		m.evq[0] = Event{}
 		m.evq = m.evq[1:]
 		m.evBytes -= eventSize(&e)
+		m.handing = true
 		pending := len(m.saveOrder) > 0 || m.saving
 		m.mu.Unlock()
 		if pending {
@@ -1054,6 +1061,9 @@ func (m *Manager) pump() {
 			m.flushState()
 		}
 		m.events <- e
+		m.mu.Lock()
+		m.handing = false
+		m.mu.Unlock()
 	}
 }
 

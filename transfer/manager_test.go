@@ -32,6 +32,20 @@ func newSide(t testing.TB, name string, acceptFrom ...string) *side {
 // newSideWith is newSide with the manager's Config adjusted by set.
 func newSideWith(t testing.TB, name string, set func(*Config)) *side {
 	t.Helper()
+	s := newSideRaw(t, name, set)
+	go func() {
+		for e := range s.m.Events() {
+			s.ev <- e
+		}
+		close(s.ev)
+	}()
+	return s
+}
+
+// newSideRaw is newSideWith with nobody reading the manager's Events (the
+// test reads them; s.ev stays empty).
+func newSideRaw(t testing.TB, name string, set func(*Config)) *side {
+	t.Helper()
 	tr, err := peer.Listen(peer.NetConfig{Bind: netip.MustParseAddr("127.0.0.1")})
 	if err != nil {
 		t.Fatal(err)
@@ -48,12 +62,6 @@ func newSideWith(t testing.TB, name string, set func(*Config)) *side {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		for e := range s.m.Events() {
-			s.ev <- e
-		}
-		close(s.ev)
-	}()
 	go func() {
 		for range node.Events() {
 		}

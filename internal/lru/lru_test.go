@@ -42,4 +42,3 @@ func TestLRU(t *testing.T) {
 		t.Errorf("after remove: %d entries", c.Len())
 	}
 }
-
