@@ -119,6 +119,10 @@ type session struct {
 	markErr    atomic.Pointer[error] // the first Shown error (set under the printer's lock)
 	markFailed bool                  // it was reported
 
+	filter  *inputFilter // interactive: what reads the terminal (paste.go)
+	suggest string       // interactive: text put on the next prompt (the prompt loop only)
+	pasted  bool         // the line being executed holds a paste
+
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
 	notSent  int                    // /send commands that did not
@@ -149,8 +153,9 @@ func (s *session) shown(idx uint64) {
 
 // input is one line from the user, or why there is none.
 type input struct {
-	line string
-	err  error
+	line   string
+	err    error
+	pasted bool // the line holds a paste, or line breaks typed by hand
 }
 
 // runPlain reads lines from cfg.In without a prompt (pipe, file, -json).
@@ -311,6 +316,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 		default:
 			return fmt.Errorf("shell: reading input: %w", in.err)
 		}
+		s.pasted = in.pasted
 		if s.execute(in.line) {
 			return nil
 		}
@@ -373,6 +379,19 @@ func (s *session) execute(line string) (quit bool) {
 	if err != nil {
 		s.userError(err.Error())
 		return false
+	}
+	if s.pasted && len(cmd.Text) > peer.MaxTextBytes {
+		switch cmd.Kind {
+		case CmdSay:
+			s.pasteTooLong(cmd.Text, s.targetName())
+			return false
+		case CmdTo:
+			s.pasteTooLong(cmd.Text, cmd.Name)
+			return false
+		case CmdAll:
+			s.pasteTooLong(cmd.Text, "")
+			return false
+		}
 	}
 	switch cmd.Kind {
 	case CmdNone:
@@ -512,6 +531,10 @@ func (s *session) send(id, label, text string) {
 		dest = "all"
 	}
 	s.record(s.now(), s.node.Name(), dest, text)
+	if s.pasted && s.cfg.Interactive && strings.Contains(text, "\n") {
+		// The line on the screen shows ␤ or a summary: show the message.
+		s.pr.print(stamp(time.Time{}, s.now())+" you → "+oneLine(dest)+": "+multiLine(text), false)
+	}
 	// Text mode prints nothing: the typed line is still on the screen. In
 	// -json mode the node's "sent" event says when the message is saved
 	// and on its way.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/p2pchat/p2pchat/internal/tmuxtest"
@@ -73,7 +75,7 @@ func TestHelperShell(t *testing.T) {
 	}
 	runErr := Run(ctx, Config{
 		Node: n, In: os.Stdin, Out: os.Stdout, Interactive: true, Color: true, Bell: true,
-		HistoryFile: filepath.Join(dir, "history"),
+		HistoryFile: filepath.Join(dir, "history"), LogFile: filepath.Join(dir, "conversations.log"),
 	})
 	after, err := termios(0)
 	restored := err == nil && after == before
@@ -108,6 +110,14 @@ type pane struct {
 
 func startPane(t *testing.T) *pane {
 	t.Helper()
+	return startPaneIn(t, false)
+}
+
+// startPaneIn starts the pane; with underShell the helper runs under a
+// shell that waits for it, as in a terminal, rather than as tmux's own
+// child (tmux continues a child that stops, a shell does not).
+func startPaneIn(t *testing.T, underShell bool) *pane {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +137,9 @@ func startPane(t *testing.T) *pane {
 		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
 		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
 	}, " ")
+	if underShell {
+		cmd = "sh -c " + quote(cmd+"; true")
+	}
 	p.Pane = tmuxtest.Start(t, tmuxtest.Config{Command: cmd, Width: 100, Height: 30, Poll: pollInterval})
 	return p
 }
@@ -354,4 +367,112 @@ func TestTmuxSendCompletion(t *testing.T) {
 	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)
 	}
+}
+
+// TestTmuxPaste: a 5-line block pasted (bracketed paste) after half a typed
+// line is shown in the line, and Enter sends it all as one message with its
+// line breaks, shown above the prompt as one message; a paste too long for
+// a message is saved as a file and /send of it offered.
+func TestTmuxPaste(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("look: ")
+	p.Paste("one\ntwo\nthree\nfour\nfive\n")
+	p.waitPrompt("[all]> ", "look: one␤two␤three␤four␤five", 7+utf8.RuneCountInString("look: one␤two␤three␤four␤five"))
+	if _, err := os.Stat(filepath.Join(p.dir, "sent")); err == nil {
+		t.Fatalf("the paste was sent before Enter")
+	}
+	p.key("Enter")
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"})
+	s := p.waitScreen("the message shown with its lines", func(s screen) bool {
+		i := s.Find(stampRE + `you → all: look: one$`)
+		return i >= 0 && i+5 < len(s.Lines) && s.Lines[i+4] == indent+"five" && s.Lines[s.Last()] == "[all]>"
+	})
+	t.Logf("after the paste:\n%s", s)
+
+	// Too long for a message: told, saved, and /send offered on the prompt.
+	big := strings.Repeat("0123456789 abcdefghijklmnopqrstuvwxyz\n", 1000) // 38,000 bytes
+	p.typeText("/to bob ")
+	p.Paste(big)
+	p.waitPrompt("[all]> ", "/to bob [pasted 1000 lines]", 7+len("/to bob [pasted 1000 lines]"))
+	p.key("Enter")
+	s = p.waitScreen("the offer", func(s screen) bool {
+		return s.Find(`^! message too long: 37999 bytes, at most 32768; nothing sent`) >= 0 &&
+			s.Find(`^\* press Enter to send it to bob as a file$`) >= 0 &&
+			strings.HasPrefix(s.Lines[s.Last()], "[all]> /send bob ")
+	})
+	t.Logf("the offer:\n%s", s)
+	saved, _ := filepath.Glob(filepath.Join(p.dir, "pastes", "paste-*.txt"))
+	if len(saved) != 1 {
+		t.Fatalf("saved pastes: %v", saved)
+	}
+	if b, err := os.ReadFile(saved[0]); err != nil || string(b) != big {
+		t.Errorf("saved paste: %d bytes, %v; want the %d pasted", len(b), err, len(big))
+	}
+	p.key("C-c")
+	p.waitPrompt("[all]> ", "", 7)
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"})
+}
+
+// TestTmuxSuspend: Ctrl-Z at the prompt stops p2pchat with the terminal
+// given back as it was (canonical mode, echo); when continued, the prompt
+// is back and typing works.
+func TestTmuxSuspend(t *testing.T) {
+	p := startPaneIn(t, true)
+	p.waitPrompt("[all]> ", "", 7)
+	tty := strings.TrimSpace(p.Tmux("display-message", "-p", "-t", "main", "#{pane_tty}"))
+	stty := func() string {
+		out, err := exec.Command("stty", "-F", tty, "-a").CombinedOutput()
+		if err != nil {
+			t.Fatalf("stty: %v: %s", err, out)
+		}
+		return " " + strings.Join(strings.Fields(string(out)), " ") + " "
+	}
+	if m := stty(); !strings.Contains(m, " -icanon ") {
+		t.Fatalf("not in raw mode at the prompt: %s", m)
+	}
+	pid, err := strconv.Atoi(p.waitFile("pid", func(s string) bool { return s != "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.typeText("ab")
+	p.key("C-z")
+	deadline := time.Now().Add(screenWait)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for !stopped(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not stopped after Ctrl-Z")
+		}
+		<-tick.C
+	}
+	if m := stty(); !strings.Contains(m, " icanon ") || !strings.Contains(m, " echo ") {
+		t.Errorf("stopped with the terminal in raw mode: %s", m)
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	p.typeText("c")
+	p.waitPrompt("[all]> ", "abc", 10)
+	p.key("Enter")
+	p.waitSent(sendCall{"", "abc"})
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+}
+
+// stopped reports whether process pid is stopped (state T in /proc).
+func stopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'T'
 }
