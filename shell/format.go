@@ -222,6 +222,7 @@ const helpText = `/to NAME TEXT   send TEXT to NAME only (also /msg, /w)
 /all            send what you type from now on to everyone
 TEXT            send TEXT to the current target (shown in the prompt)
 //TEXT          send "/TEXT" (a line starting with a slash)
+/paste [NAME]   the lines that follow, up to a line /end, are one message (to NAME or the current target)
 /peers          list peers: address, transport, last seen, pending messages
 /whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
 /trust NAME     accept NAME's new key after checking its fingerprint with them

@@ -32,9 +32,11 @@ const (
 	CmdCancel                       // /cancel ID
 	CmdTransfers                    // /transfers
 	CmdUnsend                       // /unsend NAME: drop the messages waiting for NAME
+	CmdPaste                        // /paste [NAME]: the lines up to /end are one message, to Name or the current target
+	CmdEnd                          // /end: closes a /paste block
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -74,11 +76,13 @@ var commands = map[string]CommandKind{
 	"cancel":    CmdCancel,
 	"transfers": CmdTransfers,
 	"unsend":    CmdUnsend,
+	"paste":     CmdPaste,
+	"end":       CmdEnd,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -171,6 +175,12 @@ func Parse(line string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: /%s ID (the number /transfers shows)", ErrUsage, kind)
 		}
 		cmd.Count = n
+	case CmdPaste:
+		name, extra := cutSpace(rest)
+		if strings.TrimSpace(extra) != "" {
+			return Command{}, fmt.Errorf("%w: /paste [NAME], then the lines, then /end", ErrUsage)
+		}
+		cmd.Name = name
 	case CmdWhois:
 		name, extra := cutSpace(rest)
 		if strings.TrimSpace(extra) != "" {

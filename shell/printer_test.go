@@ -139,10 +139,10 @@ func TestComplete(t *testing.T) {
 		want []string
 		tail string
 	}{
-		{"/p", 2, "", []string{"/peers "}, ""},
+		{"/p", 2, "", []string{"/peers ", "/paste "}, ""},
 		{"/t", 2, "", []string{"/to ", "/trust ", "/transfers "}, ""},
 		{"/W", 2, "", []string{"/whois ", "/w "}, ""},
-		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
+		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/paste ", "/end ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
 		{"hello", 5, "", nil, ""},
 		{"/to b", 5, "/to ", []string{"bob ", "bob@laptop2 "}, ""},
 		{"/to  c", 6, "/to  ", []string{"carol "}, ""},

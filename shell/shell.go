@@ -123,6 +123,8 @@ type session struct {
 	suggest string       // interactive: text put on the next prompt (the prompt loop only)
 	pasted  bool         // the line being executed holds a paste
 
+	block *pasteBlock // a /paste block being read (the command loop only)
+
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
 	notSent  int                    // /send commands that did not
@@ -307,6 +309,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			next()
 			continue
 		case in.err == io.EOF:
+			s.endOfInput()
 			if s.sends > 0 && s.cfg.Transfers != nil && s.cfg.Transfers.Live() {
 				// A script's /send: wait until its transfers end.
 				ended, lines = true, nil
@@ -375,6 +378,9 @@ func (s *session) info(text string) {
 
 // execute runs one input line; it reports whether the user wants to leave.
 func (s *session) execute(line string) (quit bool) {
+	if s.block != nil && s.blockLine(line) {
+		return false
+	}
 	cmd, err := Parse(line)
 	if err != nil {
 		s.userError(err.Error())
@@ -437,6 +443,10 @@ func (s *session) execute(line string) (quit bool) {
 		s.history(cmd.Name, cmd.Count)
 	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
 		s.execTransfer(cmd)
+	case CmdPaste:
+		s.startBlock(cmd.Name)
+	case CmdEnd:
+		s.userError("/end without /paste: nothing to end")
 	case CmdQuit:
 		return true
 	}

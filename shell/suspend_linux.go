@@ -54,7 +54,15 @@ func (s *suspender) suspend() {
 	if s.ok {
 		setTermios(0, s.orig)
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGSTOP) // returns when continued
+	// The stop takes effect when some thread of the process takes the
+	// signal, maybe after kill returns: wait for SIGCONT, which comes
+	// only once the process was stopped and continued.
+	cont := make(chan os.Signal, 1)
+	signal.Notify(cont, syscall.SIGCONT)
+	if syscall.Kill(os.Getpid(), syscall.SIGSTOP) == nil {
+		<-cont
+	}
+	signal.Stop(cont)
 	if curOK {
 		setTermios(0, cur)
 	}
