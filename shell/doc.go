@@ -117,6 +117,7 @@
 // Node events:
 //
 //	{"event":"message","from":NAME,"peer_id":ID,"to":"all"|OUR_NAME,"text":TEXT,"time":T}
+//	{"event":"message","from":NAME,"peer_id":ID,"to":"all"|OUR_NAME,"text":TEXT,"action":true,"time":T}   /me TEXT
 //	{"event":"joined","name":NAME,"peer_id":ID,"addr":"IP:PORT","time":T}
 //	{"event":"left","name":NAME,"peer_id":ID,"reason":"quit"|"no answer","time":T}
 //	{"event":"renamed","old":OLD_NAME,"name":NEW_NAME,"peer_id":ID,"time":T}

@@ -109,6 +109,9 @@ func TestDocMatchesEncoder(t *testing.T) {
 		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo} {
 		samples = append(samples, eventJSON(full(k), ts))
 	}
+	action := full(peer.EvMessage)
+	action.Text = "/me waves"
+	samples = append(samples, eventJSON(action, ts))
 	docs := docTemplates(t)
 	written := map[string]bool{}
 	for _, v := range samples {

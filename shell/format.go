@@ -64,7 +64,12 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 			body += " (" + oneLine(e.Text) + ")"
 		}
 	case peer.EvMessage:
-		if isDirect(e) {
+		if act, ok := actionText(e.Text); ok {
+			body = "* " + f.name(e.Peer) + " " + multiLine(act)
+			if isDirect(e) {
+				body += " (to you)"
+			}
+		} else if isDirect(e) {
 			body = f.name(e.Peer) + " → you: " + multiLine(e.Text)
 		} else {
 			body = f.name(e.Peer) + ": " + multiLine(e.Text)
@@ -222,6 +227,7 @@ const helpText = `/to NAME TEXT   send TEXT to NAME only (also /msg, /w)
 /all            send what you type from now on to everyone
 TEXT            send TEXT to the current target (shown in the prompt)
 //TEXT          send "/TEXT" (a line starting with a slash)
+/me TEXT        send TEXT as an action to the current target, shown "* alice TEXT"
 /paste [NAME]   the lines that follow, up to a line /end, are one message (to NAME or the current target)
 /peers          list peers: address, transport, last seen, pending messages
 /whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
@@ -236,3 +242,19 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /transfers      list transfers and their progress
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
+
+// actionPrefix starts the text of a /me message. It travels in the text
+// itself, so that a p2pchat without /me shows "alice: /me waves", still
+// readable, and nothing in the wire format changes. Any message whose text
+// starts with it is shown as an action ("//me waves" sends one too).
+const actionPrefix = "/me "
+
+// actionText reports whether text is a /me action and returns what the
+// sender does.
+func actionText(text string) (string, bool) {
+	act, ok := strings.CutPrefix(text, actionPrefix)
+	if !ok || strings.TrimSpace(act) == "" {
+		return text, false
+	}
+	return act, true
+}

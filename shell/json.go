@@ -22,6 +22,7 @@ type jsonMessage struct {
 	PeerID string `json:"peer_id"`
 	To     string `json:"to"`
 	Text   string `json:"text"`
+	Action bool   `json:"action,omitempty"` // /me: Text is what the sender does
 	Time   string `json:"time"`
 }
 
@@ -176,7 +177,8 @@ func eventJSON(e peer.Event, now time.Time) any {
 		if to == "" {
 			to = "all"
 		}
-		return jsonMessage{kind, e.Peer, e.PeerID, to, e.Text, ts}
+		text, action := actionText(e.Text)
+		return jsonMessage{kind, e.Peer, e.PeerID, to, text, action, ts}
 	case peer.EvJoined:
 		return jsonJoined{kind, e.Peer, e.PeerID, e.Addr, ts}
 	case peer.EvLeft:

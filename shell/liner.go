@@ -37,7 +37,9 @@ func (s *session) runLiner(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("shell: input pipe: %w", err)
 	}
-	defer pr.Close()
+	// pr stays open: closing it would end the Prompt still blocked in
+	// the input goroutine, which then puts liner's raw mode back after
+	// Run restored the terminal.
 	susp := newSuspender(os.Stdout)
 	defer susp.close()
 	stdin := os.Stdin

@@ -34,9 +34,10 @@ const (
 	CmdUnsend                       // /unsend NAME: drop the messages waiting for NAME
 	CmdPaste                        // /paste [NAME]: the lines up to /end are one message, to Name or the current target
 	CmdEnd                          // /end: closes a /paste block
+	CmdMe                           // /me TEXT: send Text as an action to the current target
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -78,11 +79,12 @@ var commands = map[string]CommandKind{
 	"unsend":    CmdUnsend,
 	"paste":     CmdPaste,
 	"end":       CmdEnd,
+	"me":        CmdMe,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -137,6 +139,11 @@ func Parse(line string) (Command, error) {
 		cmd.Name = name
 		cmd.Text = strings.TrimLeftFunc(text, unicode.IsSpace)
 	case CmdAll:
+		cmd.Text = rest
+	case CmdMe:
+		if strings.TrimSpace(rest) == "" {
+			return Command{}, fmt.Errorf("%w: /me TEXT", ErrUsage)
+		}
 		cmd.Text = rest
 	case CmdNick, CmdTrust, CmdUnsend:
 		name := strings.TrimSpace(rest)

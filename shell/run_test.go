@@ -406,3 +406,17 @@ func TestRunPasteBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestRunMe: /me sends an action to the current target, in the text, as
+// "/me TEXT"; /me alone is a usage error.
+func TestRunMe(t *testing.T) {
+	n := newFakeNode(testPeers()...)
+	out := run(t, n, Config{}, "/me waves\n/to bob\n/me nods\n/me\n")
+	want := []sendCall{{"", "/me waves"}, {"k1", "/me nods"}}
+	if !slices.Equal(n.sent, want) {
+		t.Errorf("sent %q, want %q", n.sent, want)
+	}
+	if !strings.Contains(out, "! usage: /me TEXT") {
+		t.Errorf("output:\n%s", out)
+	}
+}

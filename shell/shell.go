@@ -443,6 +443,8 @@ func (s *session) execute(line string) (quit bool) {
 		s.history(cmd.Name, cmd.Count)
 	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
 		s.execTransfer(cmd)
+	case CmdMe:
+		s.send(s.target, s.targetName(), actionPrefix+cmd.Text)
 	case CmdPaste:
 		s.startBlock(cmd.Name)
 	case CmdEnd:

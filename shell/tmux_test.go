@@ -476,3 +476,21 @@ func stopped(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'T'
 }
+
+// TestTmuxMe: /me sends an action; one received is shown "* bob TEXT".
+func TestTmuxMe(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("/me nods")
+	p.key("Enter")
+	p.waitSent(sendCall{"", "/me nods"})
+	p.incoming("/me waves back")
+	p.waitScreen("the action", func(s screen) bool {
+		i := s.Find(stampRE + `\* bob waves back$`)
+		return i >= 0 && s.Lines[s.Last()] == "[all]>"
+	})
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+}
