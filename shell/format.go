@@ -240,6 +240,7 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /accept ID      accept offer ID; /reject ID rejects it
 /cancel ID      stop transfer ID (either way)
 /transfers      list transfers and their progress
+/notify on|off  notifications of direct messages and mentions of your name (bell, -notify)
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
 

@@ -35,9 +35,10 @@ const (
 	CmdPaste                        // /paste [NAME]: the lines up to /end are one message, to Name or the current target
 	CmdEnd                          // /end: closes a /paste block
 	CmdMe                           // /me TEXT: send Text as an action to the current target
+	CmdNotify                       // /notify [on|off] (in Name)
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me", "notify"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -80,11 +81,12 @@ var commands = map[string]CommandKind{
 	"paste":     CmdPaste,
 	"end":       CmdEnd,
 	"me":        CmdMe,
+	"notify":    CmdNotify,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/notify", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -182,6 +184,8 @@ func Parse(line string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: /%s ID (the number /transfers shows)", ErrUsage, kind)
 		}
 		cmd.Count = n
+	case CmdNotify:
+		cmd.Name = strings.TrimSpace(rest)
 	case CmdPaste:
 		name, extra := cutSpace(rest)
 		if strings.TrimSpace(extra) != "" {

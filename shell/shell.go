@@ -52,7 +52,8 @@ type Config struct {
 	Interactive bool         // stdin and stdout are terminals -> liner
 	JSON        bool         // -json: every event one JSON object per line on Out, no prompt
 	Color       bool         // colour sender names (main sets false when NO_COLOR is set or not a terminal)
-	Bell        bool         // ring the bell on direct messages
+	Bell        bool         // ring the bell on direct messages and mentions
+	Notify      string       // -notify: a program run with a title and a body on direct messages and mentions; "" = none
 	HistoryFile string       // liner history (~/.config/p2pchat/history); "" = none
 	LogFile     string       // conversation history for /history (~/.config/p2pchat/conversations.log); "" = none
 	Logger      *slog.Logger // nil: discard
@@ -124,6 +125,9 @@ type session struct {
 	pasted  bool         // the line being executed holds a paste
 
 	block *pasteBlock // a /paste block being read (the command loop only)
+
+	notifyOff    bool // /notify off (the command loop only)
+	notifyFailed bool // the notifier could not be run, said once
 
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
@@ -348,14 +352,19 @@ func (s *session) printEvent(e peer.Event) {
 		s.record(e.Time, e.Peer, e.To, e.Text)
 	}
 	if s.cfg.JSON {
+		s.notify(e, s.notifyWhy(e))
 		s.pr.printMsg(encodeJSON(eventJSON(e, s.now())), false, e.Idx)
 		return
+	}
+	why := s.notifyWhy(e)
+	if why == "mention" && s.f.color {
+		e.Text = highlight(Sanitize(e.Text), s.node.Name())
 	}
 	text, ok := s.f.event(e, s.now())
 	if !ok {
 		return
 	}
-	s.pr.printMsg(text, s.cfg.Bell && s.cfg.Interactive && isDirect(e), e.Idx)
+	s.pr.printMsg(text, s.notify(e, why), e.Idx)
 }
 
 // userError reports a mistake of the user's in one line.
@@ -443,6 +452,8 @@ func (s *session) execute(line string) (quit bool) {
 		s.history(cmd.Name, cmd.Count)
 	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
 		s.execTransfer(cmd)
+	case CmdNotify:
+		s.setNotify(cmd.Name)
 	case CmdMe:
 		s.send(s.target, s.targetName(), actionPrefix+cmd.Text)
 	case CmdPaste:

@@ -29,9 +29,10 @@ import (
 // test drops a file "msgN" into the shared directory.
 
 const (
-	helperEnv    = "P2PCHAT_SHELL_HELPER_DIR"
-	screenWait   = 15 * time.Second
-	pollInterval = 20 * time.Millisecond
+	helperEnv       = "P2PCHAT_SHELL_HELPER_DIR"
+	helperNotifyEnv = "P2PCHAT_SHELL_HELPER_NOTIFY"
+	screenWait      = 15 * time.Second
+	pollInterval    = 20 * time.Millisecond
 )
 
 // TestHelperShell is not a test: it is the process inside the tmux pane.
@@ -64,7 +65,11 @@ func TestHelperShell(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "all", Text: string(text), Time: time.Now()}
+			to := "all"
+			if t, ok := strings.CutPrefix(string(text), "to-me:"); ok {
+				to, text = n.Name(), []byte(t)
+			}
+			n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", PeerID: "k1", To: to, Text: string(text), Time: time.Now()}
 			i++
 		}
 	}()
@@ -76,6 +81,7 @@ func TestHelperShell(t *testing.T) {
 	runErr := Run(ctx, Config{
 		Node: n, In: os.Stdin, Out: os.Stdout, Interactive: true, Color: true, Bell: true,
 		HistoryFile: filepath.Join(dir, "history"), LogFile: filepath.Join(dir, "conversations.log"),
+		Notify: os.Getenv(helperNotifyEnv),
 	})
 	after, err := termios(0)
 	restored := err == nil && after == before
@@ -116,7 +122,7 @@ func startPane(t *testing.T) *pane {
 // startPaneIn starts the pane; with underShell the helper runs under a
 // shell that waits for it, as in a terminal, rather than as tmux's own
 // child (tmux continues a child that stops, a shell does not).
-func startPaneIn(t *testing.T, underShell bool) *pane {
+func startPaneIn(t *testing.T, underShell bool, env ...string) *pane {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -133,7 +139,7 @@ func startPaneIn(t *testing.T, underShell bool) *pane {
 		}
 	})
 	cmd := strings.Join([]string{
-		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color",
+		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color", strings.Join(env, " "),
 		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
 		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
 	}, " ")
@@ -492,5 +498,62 @@ func TestTmuxMe(t *testing.T) {
 	p.key("C-d")
 	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)
+	}
+}
+
+// TestTmuxNotify: with -notify, a direct message and a mention of the
+// user's name run the notifier with a title and a body; a message without
+// a mention does not, nor anything while the terminal reports the focus
+// in; /notify off stops it.
+func TestTmuxNotify(t *testing.T) {
+	dir := t.TempDir()
+	record := filepath.Join(dir, "notified")
+	script := filepath.Join(dir, "notify")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >> "+quote(record)+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := startPaneIn(t, false, helperNotifyEnv+"="+quote(script))
+	notified := func(want string) {
+		t.Helper()
+		p.waitScreen("the notifier's record "+want, func(screen) bool {
+			b, _ := os.ReadFile(record)
+			return string(b) == want
+		})
+	}
+	p.waitPrompt("[all]> ", "", 7)
+	p.incoming("hello everyone, malice aforethought")
+	p.incoming("ping ALICE: the build is -red-")
+	notified("p2pchat: bob mentioned you|ping ALICE: the build is -red-\n")
+	p.incoming("to-me:psst\n\x1b[31msecond line")
+	want := "p2pchat: bob mentioned you|ping ALICE: the build is -red-\np2pchat: bob (to you)|psst second line\n"
+	notified(want)
+	s := p.waitScreen("the mention highlighted", func(s screen) bool {
+		return s.Find(stampRE+`bob: ping ALICE: the build is -red-$`) >= 0
+	})
+	t.Logf("screen:\n%s", s)
+
+	// The terminal reports the focus in: nothing is notified.
+	p.typeText("\x1b[I/notify")
+	p.key("Enter")
+	p.waitScreen("/notify's answer", func(s screen) bool {
+		return s.Find(`^\* notifications on, but not while this window has the focus \(as now\)$`) >= 0
+	})
+	p.incoming("to-me:while focused")
+	p.waitScreen("the message", func(s screen) bool { return s.Find(`bob → you: while focused$`) >= 0 })
+	// Focus out: notified again; /notify off: not.
+	p.typeText("\x1b[O/notify off")
+	p.key("Enter")
+	p.incoming("to-me:while off")
+	p.waitScreen("the message", func(s screen) bool { return s.Find(`bob → you: while off$`) >= 0 })
+	p.typeText("/notify on")
+	p.key("Enter")
+	p.incoming("to-me:back on")
+	notified(want + "p2pchat: bob (to you)|back on\n")
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+	if b, _ := os.ReadFile(record); string(b) != want+"p2pchat: bob (to you)|back on\n" {
+		t.Errorf("notifier calls:\n%s", b)
 	}
 }
