@@ -241,6 +241,8 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /cancel ID      stop transfer ID (either way)
 /transfers      list transfers and their progress
 /notify on|off  notifications of direct messages and mentions of your name (bell, -notify)
+/ignore [NAME]  hide NAME's messages and reject its files, by its key, across restarts (no NAME: list)
+/unignore NAME  stop ignoring NAME
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
 

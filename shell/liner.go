@@ -204,7 +204,7 @@ func complete(line string, pos int, names []string) (head string, completions []
 		return head, nil, tail
 	}
 	switch strings.ToLower(fields[0]) {
-	case "/to", "/msg", "/w", "/whois", "/trust", "/send":
+	case "/to", "/msg", "/w", "/whois", "/trust", "/send", "/ignore", "/unignore":
 	default:
 		return head, nil, tail
 	}

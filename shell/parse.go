@@ -36,9 +36,11 @@ const (
 	CmdEnd                          // /end: closes a /paste block
 	CmdMe                           // /me TEXT: send Text as an action to the current target
 	CmdNotify                       // /notify [on|off] (in Name)
+	CmdIgnore                       // /ignore [NAME]: ignore Name's key; no Name: list
+	CmdUnignore                     // /unignore NAME
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me", "notify"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me", "notify", "ignore", "unignore"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -82,11 +84,13 @@ var commands = map[string]CommandKind{
 	"end":       CmdEnd,
 	"me":        CmdMe,
 	"notify":    CmdNotify,
+	"ignore":    CmdIgnore,
+	"unignore":  CmdUnignore,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/notify", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/notify", "/ignore", "/unignore", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -184,8 +188,13 @@ func Parse(line string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: /%s ID (the number /transfers shows)", ErrUsage, kind)
 		}
 		cmd.Count = n
-	case CmdNotify:
+	case CmdNotify, CmdIgnore:
 		cmd.Name = strings.TrimSpace(rest)
+	case CmdUnignore:
+		cmd.Name = strings.TrimSpace(rest)
+		if cmd.Name == "" {
+			return Command{}, fmt.Errorf("%w: /unignore NAME", ErrUsage)
+		}
 	case CmdPaste:
 		name, extra := cutSpace(rest)
 		if strings.TrimSpace(extra) != "" {

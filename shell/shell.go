@@ -126,8 +126,10 @@ type session struct {
 
 	block *pasteBlock // a /paste block being read (the command loop only)
 
-	notifyOff    bool // /notify off (the command loop only)
-	notifyFailed bool // the notifier could not be run, said once
+	ignores      ignoreList   // /ignore (the command loop only)
+	hiddenOffers map[int]bool // offers of ignored peers, rejected (the command loop only)
+	notifyOff    bool         // /notify off (the command loop only)
+	notifyFailed bool         // the notifier could not be run, said once
 
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
@@ -143,6 +145,10 @@ func newSession(cfg Config) *session {
 		log:  cfg.Logger,
 		now:  time.Now,
 		conv: newConvLog(cfg.LogFile),
+	}
+	s.ignores.file = ignoreFile(cfg.LogFile)
+	if err := s.ignores.load(); err != nil {
+		s.log.Debug("shell: ignore list", "err", err)
 	}
 	s.pr = newPrinter(cfg.Out, cfg.Interactive, s.shown)
 	return s
@@ -333,6 +339,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 
 // flush writes the history and the output buffered so far.
 func (s *session) flush() {
+	s.tellHidden()
 	if err := s.conv.flush(); err != nil {
 		s.historyFailed(err)
 	}
@@ -347,6 +354,9 @@ func (s *session) flush() {
 func (s *session) printEvent(e peer.Event) {
 	if e.Kind == peer.EvRenamed && s.target != "" && e.PeerID == s.target {
 		s.label = e.Peer // the target is the same peer under a new name
+	}
+	if s.hideEvent(e) {
+		return
 	}
 	if e.Kind == peer.EvMessage {
 		s.record(e.Time, e.Peer, e.To, e.Text)
@@ -452,6 +462,10 @@ func (s *session) execute(line string) (quit bool) {
 		s.history(cmd.Name, cmd.Count)
 	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
 		s.execTransfer(cmd)
+	case CmdIgnore:
+		s.ignore(cmd.Name)
+	case CmdUnignore:
+		s.unignore(cmd.Name)
 	case CmdNotify:
 		s.setNotify(cmd.Name)
 	case CmdMe:
