@@ -236,6 +236,7 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /nick NAME      change your nickname
 /away [TEXT]    set an away text peers see, answering direct messages once (no TEXT: back)
 /history [NAME] [N]  the last N messages (default 20), only those with NAME if given
+/search TEXT    the saved messages holding TEXT (any case), newest last, with date, time, who and where
 /send NAME PATH...  offer files and folders to NAME (quote paths with spaces)
 /accept ID      accept offer ID; /reject ID rejects it
 /cancel ID      stop transfer ID (either way)

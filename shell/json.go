@@ -283,3 +283,13 @@ func historyJSON(entries []historyEntry) jsonHistory {
 	}
 	return h
 }
+
+type jsonSearch struct {
+	Event string            `json:"event"`
+	Text  string            `json:"text"`
+	Lines []jsonHistoryLine `json:"lines"`
+}
+
+func searchJSON(query string, entries []historyEntry) jsonSearch {
+	return jsonSearch{Event: "search", Text: query, Lines: historyJSON(entries).Lines}
+}

@@ -38,9 +38,10 @@ const (
 	CmdNotify                       // /notify [on|off] (in Name)
 	CmdIgnore                       // /ignore [NAME]: ignore Name's key; no Name: list
 	CmdUnignore                     // /unignore NAME
+	CmdSearch                       // /search TEXT: the saved messages holding Text
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me", "notify", "ignore", "unignore"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me", "notify", "ignore", "unignore", "search"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -86,11 +87,12 @@ var commands = map[string]CommandKind{
 	"notify":    CmdNotify,
 	"ignore":    CmdIgnore,
 	"unignore":  CmdUnignore,
+	"search":    CmdSearch,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/notify", "/ignore", "/unignore", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/search", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/notify", "/ignore", "/unignore", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -188,6 +190,11 @@ func Parse(line string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: /%s ID (the number /transfers shows)", ErrUsage, kind)
 		}
 		cmd.Count = n
+	case CmdSearch:
+		cmd.Text = strings.TrimSpace(rest)
+		if cmd.Text == "" {
+			return Command{}, fmt.Errorf("%w: /search TEXT", ErrUsage)
+		}
 	case CmdNotify, CmdIgnore:
 		cmd.Name = strings.TrimSpace(rest)
 	case CmdUnignore:

@@ -142,7 +142,7 @@ func TestComplete(t *testing.T) {
 		{"/p", 2, "", []string{"/peers ", "/paste "}, ""},
 		{"/t", 2, "", []string{"/to ", "/trust ", "/transfers "}, ""},
 		{"/W", 2, "", []string{"/whois ", "/w "}, ""},
-		{"/", 1, "", []string{"/to ", "/all ", "/me ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/paste ", "/end ", "/notify ", "/ignore ", "/unignore ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
+		{"/", 1, "", []string{"/to ", "/all ", "/me ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/search ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/paste ", "/end ", "/notify ", "/ignore ", "/unignore ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
 		{"hello", 5, "", nil, ""},
 		{"/to b", 5, "/to ", []string{"bob ", "bob@laptop2 "}, ""},
 		{"/to  c", 6, "/to  ", []string{"carol "}, ""},

@@ -462,6 +462,8 @@ func (s *session) execute(line string) (quit bool) {
 		s.history(cmd.Name, cmd.Count)
 	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
 		s.execTransfer(cmd)
+	case CmdSearch:
+		s.search(cmd.Text)
 	case CmdIgnore:
 		s.ignore(cmd.Name)
 	case CmdUnignore:
@@ -534,6 +536,37 @@ func (s *session) history(name string, n int) {
 	}
 	for _, e := range entries {
 		s.pr.print(fmt.Sprintf("%s %s → %s: %s", e.when, s.f.name(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+	}
+}
+
+// search is /search TEXT: the saved conversations' lines holding TEXT.
+func (s *session) search(query string) {
+	if s.conv == nil {
+		s.userError("no conversation history is kept (no home directory)")
+		return
+	}
+	entries, err := s.conv.search(query)
+	if err != nil {
+		s.userError(err.Error())
+		return
+	}
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(searchJSON(query, entries)), false)
+		return
+	}
+	if len(entries) == 0 {
+		s.info("no saved message holds " + oneLine(query))
+		return
+	}
+	if len(entries) == maxSearchResults {
+		s.info(fmt.Sprintf("the last %d matches:", maxSearchResults))
+	}
+	for _, e := range entries {
+		when := e.when
+		if len(when) > len("2006-01-02 15:04") {
+			when = when[:len("2006-01-02 15:04")]
+		}
+		s.pr.print(fmt.Sprintf("%s %s → %s: %s", when, s.f.name(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
 	}
 }
 
