@@ -535,7 +535,7 @@ func (s *session) history(name string, n int) {
 		return
 	}
 	for _, e := range entries {
-		s.pr.print(fmt.Sprintf("%s %s → %s: %s", e.when, s.f.name(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+		s.pr.print(fmt.Sprintf("%s %s → %s: %s", e.when, s.nameColored(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
 	}
 }
 
@@ -566,8 +566,22 @@ func (s *session) search(query string) {
 		if len(when) > len("2006-01-02 15:04") {
 			when = when[:len("2006-01-02 15:04")]
 		}
-		s.pr.print(fmt.Sprintf("%s %s → %s: %s", when, s.f.name(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+		s.pr.print(fmt.Sprintf("%s %s → %s: %s", when, s.nameColored(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
 	}
+}
+
+// nameColored is a name from the saved history, coloured as its peer's
+// (the peer now known under that name), else by the name.
+func (s *session) nameColored(name string) string {
+	if !s.f.color {
+		return oneLine(name)
+	}
+	for _, p := range s.node.Peers() {
+		if p.Name == name {
+			return s.f.peer(name, p.ID)
+		}
+	}
+	return s.f.name(name)
 }
 
 // checkText reports whether text can be sent, or says why not.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,11 +66,21 @@ func TestHelperShell(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			to := "all"
+			to, from := "all", "bob"
 			if t, ok := strings.CutPrefix(string(text), "to-me:"); ok {
 				to, text = n.Name(), []byte(t)
 			}
-			n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", PeerID: "k1", To: to, Text: string(text), Time: time.Now()}
+			if t, ok := strings.CutPrefix(string(text), "rename:"); ok { // rename:OLD:NEW
+				old, name, _ := strings.Cut(t, ":")
+				n.events <- peer.Event{Kind: peer.EvRenamed, OldName: old, Peer: name, PeerID: "k1", Time: time.Now()}
+				i++
+				continue
+			}
+			if t, ok := strings.CutPrefix(string(text), "from:"); ok { // from:NAME:TEXT
+				from, t, _ = strings.Cut(t, ":")
+				text = []byte(t)
+			}
+			n.events <- peer.Event{Kind: peer.EvMessage, Peer: from, PeerID: "k1", To: to, Text: string(text), Time: time.Now()}
 			i++
 		}
 	}()
@@ -555,5 +566,36 @@ func TestTmuxNotify(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(record); string(b) != want+"p2pchat: bob (to you)|back on\n" {
 		t.Errorf("notifier calls:\n%s", b)
+	}
+}
+
+// TestTmuxColourByID: bob's name has the same colour on screen before and
+// after he renames himself.
+func TestTmuxColourByID(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.incoming("before the rename")
+	p.incoming("rename:bob:robert")
+	p.incoming("from:robert:after the rename")
+	p.waitScreen("the message after the rename", func(s screen) bool { return s.Find(`robert: after the rename$`) >= 0 })
+	raw := p.Tmux("capture-pane", "-p", "-e", "-t", "main")
+	sgr := regexp.MustCompile(`(\x1b\[[0-9;]*m)(bob|robert)\b`)
+	var colours []string
+	for _, m := range sgr.FindAllStringSubmatch(raw, -1) {
+		colours = append(colours, m[2]+"="+fmt.Sprintf("%q", m[1]))
+	}
+	t.Logf("names and their colours: %v", colours)
+	if len(colours) != 4 { // bob, bob is now robert, robert
+		t.Fatalf("found %d coloured names, want 4:\n%q", len(colours), raw)
+	}
+	first := colours[0][strings.Index(colours[0], "="):]
+	for _, c := range colours[1:] {
+		if c[strings.Index(c, "="):] != first {
+			t.Errorf("colours differ: %v", colours)
+		}
+	}
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
 	}
 }
