@@ -95,6 +95,8 @@ func TestDocMatchesEncoder(t *testing.T) {
 		peersJSON(nil),
 		jsonWhoami{"whois", "alice", true, "fp"},
 		historyJSON(nil),
+		searchJSON("x", nil),
+		jsonIgnoreList{"ignored", []jsonIgnored{{"bob", "b0b0b0b0b0b0b0b0", 1}}},
 		jsonText{Event: "info", Text: "x"},
 		jsonText{Event: "error", Text: "x"},
 		jsonText{Event: "help", Text: "x"},
