@@ -247,7 +247,7 @@ const helpText = `/to NAME TEXT   send TEXT to NAME only (also /msg, /w)
 TEXT            send TEXT to the current target (shown in the prompt)
 //TEXT          send "/TEXT" (a line starting with a slash)
 /me TEXT        send TEXT as an action to the current target, shown "* alice TEXT"
-/paste [NAME]   the lines that follow, up to a line /end, are one message (to NAME or the current target)
+/paste [NAME]   the lines up to a line /end are one message (to NAME or the current target)
 /peers          list peers: address, transport, last seen, pending messages
 /whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
 /trust NAME     accept NAME's new key after checking its fingerprint with them
@@ -255,13 +255,13 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /nick NAME      change your nickname
 /away [TEXT]    set an away text peers see, answering direct messages once (no TEXT: back)
 /history [NAME] [N]  the last N messages (default 20), only those with NAME if given
-/search TEXT    the saved messages holding TEXT (any case), newest last, with date, time, who and where
+/search TEXT    the saved messages holding TEXT (any case), newest last, with when, who, where
 /send NAME PATH...  offer files and folders to NAME (quote paths with spaces)
 /accept ID      accept offer ID; /reject ID rejects it
 /cancel ID      stop transfer ID (either way)
 /transfers      list transfers and their progress
 /notify on|off  notifications of direct messages and mentions of your name (bell, -notify)
-/ignore [NAME]  hide NAME's messages and reject its files, by its key, across restarts (no NAME: list)
+/ignore [NAME]  hide NAME's messages, reject its files (by its key, across runs; alone: list)
 /unignore NAME  stop ignoring NAME
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
