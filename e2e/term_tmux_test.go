@@ -16,7 +16,11 @@ import (
 // block pasted after half a typed line (bracketed paste) reaches jay as
 // one message with its 5 lines; /me reaches jay as an action; jay's direct
 // message and a mention of tux run tux's -notify program with the right
-// title and body, jay's plain message does not.
+// title and body, jay's plain message does not. tux ignores jay and
+// restarts: jay's next message is acknowledged but not shown (tux is told
+// one was hidden), and /search finds jay's words from before the restart.
+// After p2pchat exits, bracketed paste is off again: a paste into the
+// shell runs as typed.
 func TestTalkInTmux(t *testing.T) {
 	needBinary(t)
 	tm := newTmux(t)
@@ -32,7 +36,7 @@ func TestTalkInTmux(t *testing.T) {
 	if err := os.WriteFile(notify, []byte("#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >> "+shellQuote(record)+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"-name", "tux", "-home", t.TempDir(), "-notify", notify}, loopbackArgs(pt, pj)...)
+	args := append([]string{"-name", "tux", "-home", filepath.Join(dir, "home"), "-notify", notify}, loopbackArgs(pt, pj)...)
 	proctest.CheckLoopbackOnly(t, args)
 	script := "#!/bin/sh\n" + shellQuote(binPath)
 	for _, a := range args {
@@ -92,10 +96,43 @@ func TestTalkInTmux(t *testing.T) {
 		return string(b) == want
 	})
 
+	// /ignore jay, then a restart.
+	tm.Type("/ignore jay")
+	tm.Keys("Enter")
+	tm.WaitScreen(10*time.Second, "the /ignore answer", onLines(func(ls []string) bool {
+		return lastIndexContaining(ls, "* ignoring jay (key ") >= 0
+	}))
+	tm.Type("/quit")
+	tm.Keys("Enter")
+	tm.WaitScreen(exitTimeout, "p2pchat exit", onLines(func(ls []string) bool { return indexTrimmed(ls, "EXIT=0") >= 0 }))
+	tm.Type("clear; sh " + runSh)
+	tm.Keys("Enter")
+	tm.WaitScreen(readyTimeout, "tux's prompt after the restart", onLines(func(ls []string) bool {
+		return len(ls) > 0 && ls[len(ls)-1] == "[all]>" && indexTrimmed(ls, "EXIT=0") < 0
+	}))
+	ids := jay.SendTo(t, "tux", "tux, are you ignoring me?")
+	jay.Wait(t, msgTimeout, IsDelivered("tux", ids[0]))
+	tm.WaitScreen(10*time.Second, "the count of hidden messages", onLines(func(ls []string) bool {
+		return lastIndexContaining(ls, "* 1 message or file offer from ignored peers hidden") >= 0
+	}))
+	tm.Type("/search BUILD")
+	tm.Keys("Enter")
+	s := tm.WaitScreen(10*time.Second, "the search result", onLines(func(ls []string) bool {
+		return lastIndexContaining(ls, " jay → all: TUX: the build is red") >= 0
+	}))
+	if lastIndexContaining(s.Lines, "are you ignoring me") >= 0 {
+		t.Errorf("an ignored peer's message was shown:\n%s", strings.Join(s.Lines, "\n"))
+	}
 	tm.Type("/quit")
 	tm.Keys("Enter")
 	tm.WaitScreen(exitTimeout, "p2pchat exit", onLines(func(ls []string) bool { return indexTrimmed(ls, "EXIT=0") >= 0 }))
 	if b, _ := os.ReadFile(record); string(b) != want {
 		t.Errorf("notifier records:\n%s\nwant\n%s", b, want)
 	}
+
+	// Bracketed paste is off again: the shell gets the pasted command bare.
+	tm.Paste("echo PASTE-\"OK\"\n")
+	tm.WaitScreen(10*time.Second, "the pasted command's output", onLines(func(ls []string) bool {
+		return indexTrimmed(ls, "PASTE-OK") >= 0
+	}))
 }
