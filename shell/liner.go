@@ -55,6 +55,7 @@ func (s *session) runLiner(ctx context.Context) (err error) {
 	}
 	s.filter = filt
 	go filt.run(s.cfg.In)
+	defer filt.stop(s.cfg.In)
 	io.WriteString(s.cfg.Out, termModesOn)
 	defer io.WriteString(s.cfg.Out, termModesOff) // after the printer's last line
 	defer func() {

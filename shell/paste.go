@@ -235,6 +235,7 @@ type inputFilter struct {
 	kept     []keptPaste        // summarised pastes, oldest first
 	parser   termParser         // filter goroutine only
 	readDone chan struct{}      // closed when the input ends
+	stopped  atomic.Bool        // stop was called: the input's end is not liner's
 }
 
 // newInputFilter makes a filter writing to out.
@@ -261,7 +262,11 @@ func (f *inputFilter) run(in io.Reader) {
 	}()
 	defer close(f.readDone)
 	if c, ok := f.out.(io.Closer); ok {
-		defer c.Close()
+		defer func() {
+			if !f.stopped.Load() { // the terminal's input ended: liner sees EOF
+				c.Close()
+			}
+		}()
 	}
 	for {
 		var timer <-chan time.Time
@@ -285,6 +290,18 @@ func (f *inputFilter) run(in io.Reader) {
 		if f.deliver(items) != nil {
 			return
 		}
+	}
+}
+
+// stop makes run stop reading in, when in can be interrupted (a file in
+// Go's poller, as main's standard input is), so that keys typed while
+// p2pchat finishes are left for the shell that comes next. liner's pipe
+// stays open: a Prompt still blocked on it must not end (it would put
+// raw mode back after Run restored the terminal).
+func (f *inputFilter) stop(in io.Reader) {
+	f.stopped.Store(true)
+	if d, ok := in.(interface{ SetReadDeadline(time.Time) error }); ok {
+		d.SetReadDeadline(time.Now())
 	}
 }
 

@@ -143,3 +143,45 @@ func TestSavePaste(t *testing.T) {
 		t.Errorf("mode %v", st.Mode())
 	}
 }
+
+// closeRecorder is a writer that records whether it was closed.
+type closeRecorder struct {
+	bytes.Buffer
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+// TestFilterStop: stop ends the filter's reading of a pollable input (so
+// keys typed as p2pchat ends are left to the next program) without
+// closing liner's pipe; the input's own end closes it.
+func TestFilterStop(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	out := &closeRecorder{}
+	f := newInputFilter(out)
+	go f.run(r)
+	f.stop(r)
+	<-f.readDone
+	if out.closed {
+		t.Errorf("stop closed liner's pipe")
+	}
+	w.WriteString("left for the shell")
+	buf := make([]byte, 64)
+	r.SetReadDeadline(time.Time{})
+	n, _ := r.Read(buf)
+	if string(buf[:n]) != "left for the shell" {
+		t.Errorf("after stop, the input still held %q", buf[:n])
+	}
+
+	out = &closeRecorder{}
+	f = newInputFilter(out)
+	f.run(strings.NewReader("abc"))
+	if !out.closed || out.String() != "abc" {
+		t.Errorf("at the end of input: closed %v, liner got %q", out.closed, out.String())
+	}
+}
