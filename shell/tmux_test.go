@@ -544,7 +544,8 @@ func TestTmuxNotify(t *testing.T) {
 	t.Logf("screen:\n%s", s)
 
 	// The terminal reports the focus in: nothing is notified.
-	p.typeText("\x1b[I/notify")
+	p.Input("\x1b[I") // as a terminal reports it: in one write
+	p.typeText("/notify")
 	p.key("Enter")
 	p.waitScreen("/notify's answer", func(s screen) bool {
 		return s.Find(`^\* notifications on, but not while this window has the focus \(as now\)$`) >= 0
@@ -552,7 +553,8 @@ func TestTmuxNotify(t *testing.T) {
 	p.incoming("to-me:while focused")
 	p.waitScreen("the message", func(s screen) bool { return s.Find(`bob → you: while focused$`) >= 0 })
 	// Focus out: notified again; /notify off: not.
-	p.typeText("\x1b[O/notify off")
+	p.Input("\x1b[O")
+	p.typeText("/notify off")
 	p.key("Enter")
 	p.incoming("to-me:while off")
 	p.waitScreen("the message", func(s screen) bool { return s.Find(`bob → you: while off$`) >= 0 })
