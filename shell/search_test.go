@@ -21,12 +21,14 @@ func TestSearchAfterRestart(t *testing.T) {
 	s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", PeerID: "k1", To: "all", Text: "the Deploy broke\nagain", Time: yesterday})
 	s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "carol", PeerID: "k2", To: "alice", Text: "lunch?", Time: yesterday})
 	s.execute("/to bob deploy fixed")
+	s.execute("/me celebrates the deploy")
 	s.flush()
 
 	// The next day, a new run.
 	day := yesterday.Local().Format("2006-01-02 15:04")
 	out := run(t, newFakeNode(testPeers()...), Config{LogFile: logFile}, "/search DEPLOY\n/search nothing-like-it\n")
-	want := day + " bob → all: the Deploy broke\n      again\n" + day + " alice → bob: deploy fixed\n* no saved message holds nothing-like-it\n"
+	want := day + " bob → all: the Deploy broke\n      again\n" + day + " alice → bob: deploy fixed\n" +
+		day + " * alice → all celebrates the deploy\n* no saved message holds nothing-like-it\n"
 	if out != want {
 		t.Errorf("/search printed\n%s\nwant\n%s", out, want)
 	}

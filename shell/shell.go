@@ -535,7 +535,7 @@ func (s *session) history(name string, n int) {
 		return
 	}
 	for _, e := range entries {
-		s.pr.print(fmt.Sprintf("%s %s → %s: %s", e.when, s.nameColored(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+		s.pr.print(s.savedLine(e.when, e), false)
 	}
 }
 
@@ -566,8 +566,18 @@ func (s *session) search(query string) {
 		if len(when) > len("2006-01-02 15:04") {
 			when = when[:len("2006-01-02 15:04")]
 		}
-		s.pr.print(fmt.Sprintf("%s %s → %s: %s", when, s.nameColored(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+		s.pr.print(s.savedLine(when, e), false)
 	}
+}
+
+// savedLine is a line of the saved history as /history and /search show
+// it: "WHEN alice → bob: TEXT", or for a /me action "WHEN * alice → bob TEXT".
+func (s *session) savedLine(when string, e historyEntry) string {
+	from, to := s.nameColored(Sanitize(e.from)), oneLine(e.to)
+	if act, ok := actionText(e.text); ok {
+		return fmt.Sprintf("%s * %s → %s %s", when, from, to, multiLine(act))
+	}
+	return fmt.Sprintf("%s %s → %s: %s", when, from, to, multiLine(e.text))
 }
 
 // nameColored is a name from the saved history, coloured as its peer's

@@ -407,6 +407,14 @@ func TestTmuxPaste(t *testing.T) {
 	})
 	t.Logf("after the paste:\n%s", s)
 
+	// Alt-Enter types a line break by hand.
+	p.typeText("by")
+	p.Input("\x1b\r")
+	p.typeText("hand")
+	p.waitPrompt("[all]> ", "by␤hand", 7+len("by␤hand")-2)
+	p.key("Enter")
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"}, sendCall{"", "by\nhand"})
+
 	// Too long for a message: told, saved, and /send offered on the prompt.
 	big := strings.Repeat("0123456789 abcdefghijklmnopqrstuvwxyz\n", 1000) // 38,000 bytes
 	p.typeText("/to bob ")
@@ -432,7 +440,7 @@ func TestTmuxPaste(t *testing.T) {
 	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)
 	}
-	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"})
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"}, sendCall{"", "by\nhand"})
 }
 
 // TestTmuxSuspend: Ctrl-Z at the prompt stops p2pchat with the terminal
