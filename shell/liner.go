@@ -24,6 +24,8 @@ func terminalSupported() bool { return liner.TerminalSupported() }
 
 // runLiner is interactive mode: liner reads lines with editing, history
 // and completion in its own goroutine while the session loop prints events.
+// liner reads a pipe that the input filter (paste.go) fills from the
+// terminal, so that a paste, a focus report or Ctrl-Z never reach it raw.
 //
 // liner's Prompt cannot be interrupted, so on ctx cancellation Run closes
 // the liner state (restoring the terminal) and returns while the input
