@@ -35,31 +35,38 @@ func terminalSupported() bool { return liner.TerminalSupported() }
 func (s *session) runLiner(ctx context.Context) (err error) {
 	// liner reads os.Stdin, as it is when NewLiner runs: give it a pipe
 	// that the input filter (paste.go) writes what the terminal sends to.
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("shell: input pipe: %w", err)
+	// (On Windows liner reads the console itself: no filter there.)
+	var filt *inputFilter
+	var st *liner.State
+	if filterTerminal {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("shell: input pipe: %w", err)
+		}
+		// pr stays open: closing it would end the Prompt still blocked in
+		// the input goroutine, which then puts liner's raw mode back after
+		// Run restored the terminal.
+		susp := newSuspender(os.Stdout)
+		defer susp.close()
+		stdin := os.Stdin
+		os.Stdin = pr
+		st = liner.NewLiner()
+		os.Stdin = stdin
+		filt = newInputFilter(pw)
+		filt.onBig = func(n int) {
+			s.userError(fmt.Sprintf("paste of %d bytes dropped: more than p2pchat holds (%d MiB); save it to a file and /send it", n, maxPaste>>20))
+		}
+		if susp != nil {
+			filt.onSusp = susp.suspend
+		}
+		s.filter = filt
+		go filt.run(s.cfg.In)
+		defer filt.stop(s.cfg.In)
+		io.WriteString(s.cfg.Out, termModesOn)
+		defer io.WriteString(s.cfg.Out, termModesOff) // after the printer's last line
+	} else {
+		st = liner.NewLiner()
 	}
-	// pr stays open: closing it would end the Prompt still blocked in
-	// the input goroutine, which then puts liner's raw mode back after
-	// Run restored the terminal.
-	susp := newSuspender(os.Stdout)
-	defer susp.close()
-	stdin := os.Stdin
-	os.Stdin = pr
-	st := liner.NewLiner()
-	os.Stdin = stdin
-	filt := newInputFilter(pw)
-	filt.onBig = func(n int) {
-		s.userError(fmt.Sprintf("paste of %d bytes dropped: more than p2pchat holds (%d MiB); save it to a file and /send it", n, maxPaste>>20))
-	}
-	if susp != nil {
-		filt.onSusp = susp.suspend
-	}
-	s.filter = filt
-	go filt.run(s.cfg.In)
-	defer filt.stop(s.cfg.In)
-	io.WriteString(s.cfg.Out, termModesOn)
-	defer io.WriteString(s.cfg.Out, termModesOff) // after the printer's last line
 	defer func() {
 		s.saveHistory(st)
 		if cerr := st.Close(); cerr != nil && err == nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -35,6 +36,10 @@ import (
 // When the user presses Enter, expand puts the line breaks and the kept
 // pastes back: the line is one message with its line breaks. Alt-Enter
 // (ESC CR) types a line break by hand.
+
+// filterTerminal: the shell reads the terminal through an inputFilter.
+// Not on Windows, where liner reads console events itself.
+const filterTerminal = runtime.GOOS != "windows"
 
 const (
 	// lineBreak stands for a line break in the line being edited.
@@ -346,8 +351,8 @@ func (f *inputFilter) deliver(items []termItem) error {
 }
 
 // focused reports whether the terminal said it has the focus (false when
-// it never said).
-func (f *inputFilter) focused() bool { return f.focus.Load() == 1 }
+// it never said, or there is no filter).
+func (f *inputFilter) focused() bool { return f != nil && f.focus.Load() == 1 }
 
 // pasted turns a paste into what liner is given to edit: the text with its
 // line breaks as lineBreak, or a summary kept aside for expand.
@@ -384,6 +389,9 @@ func (f *inputFilter) pasted(text string) string {
 // misplaced). pasted reports whether a kept paste was put back.
 func (f *inputFilter) expand(line string) (text string, pasted bool) {
 	line = strings.ReplaceAll(line, string(lineBreak), "\n")
+	if f == nil {
+		return line, false
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var tail []string // pieces after the part not yet searched, last first
