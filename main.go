@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"os/user"
 	"path/filepath"
@@ -59,6 +60,7 @@ type options struct {
 	tcp, json, verbose    bool
 	mdns, bell, version   bool
 	keep                  bool
+	notify                string
 	sendTimeout           time.Duration
 }
 
@@ -80,7 +82,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.json, "json", false, "print every event as one JSON object per line (for scripts and bots)")
 	fs.BoolVar(&o.verbose, "v", false, "debug logs to stderr")
 	fs.BoolVar(&o.mdns, "mdns", true, "find peers with mDNS; -mdns=false relies on -peer only")
-	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages")
+	fs.BoolVar(&o.bell, "bell", true, "ring the terminal bell on direct messages and mentions of your name")
+	fs.StringVar(&o.notify, "notify", "", "run this `program` with a title and a body on direct messages and mentions of your name, e.g. notify-send (run directly, not by a shell; not while the terminal reports this window has the focus)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.BoolVar(&o.keep, "store", true, "keep messages on disk in -home until their recipient has them (-store=false: in memory only, lost if p2pchat stops)")
 	fs.StringVar(&o.downloads, "downloads", defaultDownloads(), "folder where received files land")
@@ -122,6 +125,12 @@ Flags:
 	if err := peer.ValidName(o.name); err != nil {
 		fmt.Fprintf(stderr, "p2pchat: -name: %v\n", err)
 		return o, err
+	}
+	if o.notify != "" {
+		if _, err := exec.LookPath(o.notify); err != nil {
+			fmt.Fprintf(stderr, "p2pchat: -notify: %v\n", err)
+			return o, err
+		}
 	}
 	if o.sendTimeout < 0 {
 		fmt.Fprintf(stderr, "p2pchat: -send-timeout %v: must not be negative (0 waits for ever)\n", o.sendTimeout)
@@ -410,7 +419,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	_, noColor := os.LookupEnv("NO_COLOR")
 	err = shell.Run(ctx, shell.Config{
 		Node: app, In: stdin, Out: stdout, Interactive: interactive, JSON: o.json,
-		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell,
+		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell, Notify: o.notify,
 		HistoryFile: filepath.Join(o.home, "history"), LogFile: filepath.Join(o.home, "conversations.log"), Logger: logger,
 		Transfers: files,
 	})

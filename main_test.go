@@ -30,6 +30,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-bind", "::1"}, "not an IPv4 address"},
 		{[]string{"-peer", "10.0.0.5:99999"}, "bad port"},
 		{[]string{"stray"}, `unexpected argument "stray"`},
+		{[]string{"-notify", "no-such-notifier-p2pchat"}, `-notify: exec: "no-such-notifier-p2pchat": executable file not found`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -59,7 +60,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	if _, err := parseFlags([]string{"-h"}, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"-name", "-port", "-home", "-iface", "-peer", "-tcp", "-json", "-v", "-mdns", "-bind", "-bell", "-version", "Exit status"} {
+	for _, f := range []string{"-name", "-port", "-home", "-iface", "-peer", "-tcp", "-json", "-v", "-mdns", "-bind", "-bell", "-notify", "-version", "Exit status"} {
 		if !strings.Contains(stderr.String(), f) {
 			t.Errorf("-h does not mention %s", f)
 		}

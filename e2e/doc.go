@@ -99,6 +99,10 @@
 //	                         partial kept, resumed once freed
 //	transfer_tmux_test.go    TestTransferProgressInTmux: the progress line
 //	                         updates in place above a half-typed line
+//	term_tmux_test.go        TestTalkInTmux: a bracketed paste after half a
+//	                         line reaches the -json peer as one 5-line
+//	                         message; /me as an action; -notify on a direct
+//	                         message and a mention, not on a plain message
 //
 // Messages kept on disk (issue 12):
 //

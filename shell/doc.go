@@ -8,6 +8,10 @@
 //	/all TEXT       send TEXT to everyone
 //	/all            make everyone the target of plain lines
 //	TEXT            send TEXT to the current target; "//TEXT" sends "/TEXT"
+//	/me TEXT        send TEXT as an action to the current target ("* alice TEXT")
+//	/paste [NAME]   the lines that follow, up to a line "/end", are one
+//	                message to NAME or the current target (for scripts)
+//	/end            ends a /paste block
 //	/peers          list peers
 //	/whois [NAME]   details and key fingerprint of a peer (no NAME: yourself)
 //	/trust NAME     accept the new key NAME presents
@@ -15,6 +19,11 @@
 //	/nick NAME      change your nickname
 //	/away [TEXT]    set an away text peers see (no TEXT: back)
 //	/history [NAME] [N]  the last N messages (default 20), only those with NAME
+//	/search TEXT    the saved messages holding TEXT (any case), newest last
+//	/notify on|off  notifications of direct messages and mentions (alone: the state)
+//	/ignore [NAME]  hide NAME's messages and reject its files, by its key,
+//	                across restarts (no NAME: list the ignored peers)
+//	/unignore NAME  stop ignoring NAME
 //	/send NAME PATH...  offer files and folders (recursively) to NAME; quote
 //	                paths with spaces ("my file.pdf", 'a b', a\ b)
 //	/accept ID      accept the offer ID (files land in -downloads)
@@ -22,6 +31,49 @@
 //	/cancel ID      stop transfer ID, either way
 //	/transfers      list transfers: id, direction, peer, files, done/total, rate, state
 //	/help, /quit    (alias /exit; Ctrl-D also leaves, Ctrl-C clears the line)
+//
+// # Pastes, line breaks, actions
+//
+// On a terminal the shell turns on bracketed paste (ESC[?2004h) and focus
+// reports (ESC[?1004h), and off again at the end and while suspended
+// (Ctrl-Z, SIGTSTP); an input filter in front of liner (paste.go) reads
+// them. A pasted block is never sent by itself: a short one (5 lines, 400
+// bytes, no tabs) is put in the line with each line break shown as ␤, a
+// longer one as "[pasted 12 lines]"; Enter sends the line, paste and all,
+// as one message with its line breaks, shown above the prompt as one
+// message. Alt-Enter types a line break (␤) by hand; a typed ␤ is one too.
+// A paste longer than a message (32 KiB) is saved as a text file in the
+// home's pastes/ folder and "/send NAME FILE" put on the prompt. Without a
+// terminal, "/paste [NAME]" ... "/end" sends the lines between as one
+// message.
+//
+// "/me TEXT" sends the text "/me TEXT": the action travels in the text
+// (nothing changes on the wire; an older p2pchat shows "bob: /me waves").
+// Every message whose text starts with "/me " and something else is shown
+// as an action.
+//
+// # Notifications, ignoring, colours
+//
+// A direct message, or one to everyone that mentions the user's name as a
+// word in any case (mentions are shown in reverse video when colours are
+// on), rings the bell (Config.Bell, interactive only) and runs
+// Config.Notify, if set, as UTIL TITLE BODY: directly (os/exec, no shell),
+// each argument one line without control or format characters, the body
+// at most 200 characters and never starting with '-'; at most 4 at once,
+// each killed after 10 s. Nothing is notified while the terminal has
+// reported that it has the focus (ESC[I; ESC[O gives it up), nor after
+// /notify off.
+//
+// /ignore keeps the ids (keys) of ignored peers in the file "ignored" next
+// to the conversation log (the home). Their messages are not shown, saved
+// or notified but are marked shown (the node acknowledges them, so their
+// senders do not send them again and a restart does not show them); their
+// file offers are rejected unseen. Once a session the user is told how
+// many were hidden.
+//
+// Peer names are coloured by the peer's id, so a name keeps its colour
+// after /nick: twelve xterm-256 colours readable on dark and light
+// backgrounds (no colour with NO_COLOR, when not a terminal, or in -json).
 //
 // # File transfers
 //
@@ -80,6 +132,8 @@
 //
 //	HH:MM bob: TEXT                              message to everyone
 //	HH:MM bob → you: TEXT                        message to us alone
+//	HH:MM * bob TEXT                             /me TEXT (" (to you)" after a direct one)
+//	HH:MM you → all: TEXT                        our own pasted message with line breaks
 //	HH:MM * bob joined (IP:PORT)                 joined
 //	HH:MM * bob left (quit|no answer)            left
 //	HH:MM * bob is now robert                    renamed
@@ -125,6 +179,7 @@
 // Node events:
 //
 //	{"event":"message","from":NAME,"peer_id":ID,"to":"all"|OUR_NAME,"text":TEXT,"time":T}
+//	{"event":"message","from":NAME,"peer_id":ID,"to":"all"|OUR_NAME,"text":TEXT,"action":true,"time":T}   /me TEXT
 //	{"event":"joined","name":NAME,"peer_id":ID,"addr":"IP:PORT","time":T}
 //	{"event":"left","name":NAME,"peer_id":ID,"reason":"quit"|"no answer","time":T}
 //	{"event":"renamed","old":OLD_NAME,"name":NEW_NAME,"peer_id":ID,"time":T}
@@ -196,7 +251,10 @@
 //	{"event":"whois",PEER fields...}                  /whois NAME
 //	{"event":"whois","name":OUR_NAME,"self":true,"fingerprint":FP}   /whois alone
 //	{"event":"history","lines":[LINE,...]}            /history, oldest first
-//	{"event":"info","text":TEXT}                      /nick, /trust, /away, /to NAME, /all done
+//	{"event":"search","text":TEXT,"lines":[LINE,...]}  /search TEXT, oldest first (the last 50 at most)
+//	{"event":"ignored","peers":[IGNORED,...]}         /ignore alone; IGNORED is
+//	                                                  {"name":NAME,"peer_id":ID,"hidden":N} (N: hidden this session)
+//	{"event":"info","text":TEXT}                      /nick, /trust, /away, /to NAME, /all, /ignore, /notify done
 //	{"event":"error","text":TEXT}                     any mistake; nothing was sent
 //	{"event":"help","text":TEXT}                      /help
 //

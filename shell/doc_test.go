@@ -95,6 +95,8 @@ func TestDocMatchesEncoder(t *testing.T) {
 		peersJSON(nil),
 		jsonWhoami{"whois", "alice", true, "fp"},
 		historyJSON(nil),
+		searchJSON("x", nil),
+		jsonIgnoreList{"ignored", []jsonIgnored{{"bob", "b0b0b0b0b0b0b0b0", 1}}},
 		jsonText{Event: "info", Text: "x"},
 		jsonText{Event: "error", Text: "x"},
 		jsonText{Event: "help", Text: "x"},
@@ -109,6 +111,9 @@ func TestDocMatchesEncoder(t *testing.T) {
 		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo} {
 		samples = append(samples, eventJSON(full(k), ts))
 	}
+	action := full(peer.EvMessage)
+	action.Text = "/me waves"
+	samples = append(samples, eventJSON(action, ts))
 	docs := docTemplates(t)
 	written := map[string]bool{}
 	for _, v := range samples {

@@ -3,6 +3,7 @@ package shell
 import (
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,25 +17,43 @@ import (
 // text look like a separate message.
 const indent = "      "
 
-// palette holds the ANSI colours sender names are drawn in. Black, white
-// and the greys are left out: they vanish on one background or the other.
-var palette = []string{"31", "32", "33", "34", "35", "36", "91", "92", "93", "94", "95", "96"}
+// palette holds the colours peer names are drawn in: xterm 256-colour
+// codes of middle lightness, each with a contrast ratio of at least 3.4
+// against both black and white (TestPaletteReadable), so that names stay
+// readable on dark and light backgrounds alike; twelve hues apart.
+var palette = []int{160, 166, 130, 100, 28, 30, 32, 26, 98, 128, 168, 133}
 
 // formatter renders events and command results as text lines.
 type formatter struct {
 	color bool // colour sender names
 }
 
-// name sanitizes a peer name and, if enabled, colours it with a colour that
-// depends only on the name, so bob is always the same colour.
-func (f formatter) name(s string) string {
-	s = oneLine(s)
-	if !f.color || s == "" {
-		return s
+// name sanitizes a peer name and, if enabled, colours it by the name
+// alone: for names with no peer id at hand.
+func (f formatter) name(s string) string { return f.peer(s, "") }
+
+// peer sanitizes a peer name and, if enabled, colours it with a colour that
+// depends only on the peer's stable id (its key), so that a peer keeps its
+// colour when it changes its name with /nick and two peers showing the
+// same name are told apart. Without an id the name picks the colour.
+func (f formatter) peer(name, id string) string {
+	name = oneLine(name)
+	if !f.color || name == "" {
+		return name
+	}
+	return "\x1b[38;5;" + strconv.Itoa(colorOf(name, id)) + "m" + name + "\x1b[0m"
+}
+
+// colorOf is the palette colour of the peer with this id (or name, if
+// the id is not known).
+func colorOf(name, id string) int {
+	key := id
+	if key == "" {
+		key = "name:" + name
 	}
 	h := fnv.New32a()
-	h.Write([]byte(s))
-	return "\x1b[" + palette[h.Sum32()%uint32(len(palette))] + "m" + s + "\x1b[0m"
+	h.Write([]byte(key))
+	return palette[h.Sum32()%uint32(len(palette))]
 }
 
 // stamp is the local time of an event as HH:MM.
@@ -54,33 +73,38 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 	case peer.EvDelivered, peer.EvSent:
 		return "", false
 	case peer.EvJoined:
-		body = "* " + f.name(e.Peer) + " joined"
+		body = "* " + f.peer(e.Peer, e.PeerID) + " joined"
 		if e.Addr != "" {
 			body += " (" + oneLine(e.Addr) + ")"
 		}
 	case peer.EvLeft:
-		body = "* " + f.name(e.Peer) + " left"
+		body = "* " + f.peer(e.Peer, e.PeerID) + " left"
 		if e.Text != "" {
 			body += " (" + oneLine(e.Text) + ")"
 		}
 	case peer.EvMessage:
-		if isDirect(e) {
-			body = f.name(e.Peer) + " → you: " + multiLine(e.Text)
+		if act, ok := actionText(e.Text); ok {
+			body = "* " + f.peer(e.Peer, e.PeerID) + " " + multiLine(act)
+			if isDirect(e) {
+				body += " (to you)"
+			}
+		} else if isDirect(e) {
+			body = f.peer(e.Peer, e.PeerID) + " → you: " + multiLine(e.Text)
 		} else {
-			body = f.name(e.Peer) + ": " + multiLine(e.Text)
+			body = f.peer(e.Peer, e.PeerID) + ": " + multiLine(e.Text)
 		}
 	case peer.EvPending:
-		body = "! not delivered to " + f.name(e.Peer) + " yet"
+		body = "! not delivered to " + f.peer(e.Peer, e.PeerID) + " yet"
 		if e.Text != "" {
 			body += ": " + oneLine(e.Text)
 		}
 	case peer.EvFailed:
-		body = "! not delivered to " + f.name(e.Peer)
+		body = "! not delivered to " + f.peer(e.Peer, e.PeerID)
 		if e.Text != "" {
 			body += ": " + oneLine(e.Text)
 		}
 	case peer.EvRenamed:
-		body = "* " + f.name(e.OldName) + " is now " + f.name(e.Peer)
+		body = "* " + f.peer(e.OldName, e.PeerID) + " is now " + f.peer(e.Peer, e.PeerID)
 	case peer.EvWarning:
 		body = "! " + multiLine(e.Text)
 	case peer.EvInfo:
@@ -88,7 +112,7 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 	default:
 		body = "* " + oneLine(string(e.Kind))
 		if e.Peer != "" {
-			body += " " + f.name(e.Peer)
+			body += " " + f.peer(e.Peer, e.PeerID)
 		}
 		if e.Text != "" {
 			body += ": " + multiLine(e.Text)
@@ -222,6 +246,8 @@ const helpText = `/to NAME TEXT   send TEXT to NAME only (also /msg, /w)
 /all            send what you type from now on to everyone
 TEXT            send TEXT to the current target (shown in the prompt)
 //TEXT          send "/TEXT" (a line starting with a slash)
+/me TEXT        send TEXT as an action to the current target, shown "* alice TEXT"
+/paste [NAME]   the lines up to a line /end are one message (to NAME or the current target)
 /peers          list peers: address, transport, last seen, pending messages
 /whois [NAME]   a peer's id, address, key fingerprint, how it was found (no NAME: you)
 /trust NAME     accept NAME's new key after checking its fingerprint with them
@@ -229,9 +255,29 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /nick NAME      change your nickname
 /away [TEXT]    set an away text peers see, answering direct messages once (no TEXT: back)
 /history [NAME] [N]  the last N messages (default 20), only those with NAME if given
+/search TEXT    the saved messages holding TEXT (any case), newest last, with when, who, where
 /send NAME PATH...  offer files and folders to NAME (quote paths with spaces)
 /accept ID      accept offer ID; /reject ID rejects it
 /cancel ID      stop transfer ID (either way)
 /transfers      list transfers and their progress
+/notify on|off  notifications of direct messages and mentions of your name (bell, -notify)
+/ignore [NAME]  hide NAME's messages, reject its files (by its key, across runs; alone: list)
+/unignore NAME  stop ignoring NAME
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
+
+// actionPrefix starts the text of a /me message. It travels in the text
+// itself, so that a p2pchat without /me shows "alice: /me waves", still
+// readable, and nothing in the wire format changes. Any message whose text
+// starts with it is shown as an action ("//me waves" sends one too).
+const actionPrefix = "/me "
+
+// actionText reports whether text is a /me action and returns what the
+// sender does.
+func actionText(text string) (string, bool) {
+	act, ok := strings.CutPrefix(text, actionPrefix)
+	if !ok || strings.TrimSpace(act) == "" {
+		return text, false
+	}
+	return act, true
+}

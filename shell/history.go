@@ -125,6 +125,24 @@ type historyEntry struct {
 
 // last returns the last n entries involving name (any when name is "").
 func (l *convLog) last(name string, n int) ([]historyEntry, error) {
+	return l.scan(n, func(e historyEntry) bool { return name == "" || e.from == name || e.to == name })
+}
+
+// maxSearchResults is how many lines /search shows at most (the newest).
+const maxSearchResults = 50
+
+// search returns the last maxSearchResults entries whose text, sender or
+// recipient holds query, in any case, oldest first.
+func (l *convLog) search(query string) ([]historyEntry, error) {
+	q := strings.ToLower(query)
+	return l.scan(maxSearchResults, func(e historyEntry) bool {
+		return strings.Contains(strings.ToLower(e.text), q) || strings.Contains(strings.ToLower(e.from), q) ||
+			strings.Contains(strings.ToLower(e.to), q)
+	})
+}
+
+// scan returns the last n entries that keep accepts, oldest first.
+func (l *convLog) scan(n int, keep func(historyEntry) bool) ([]historyEntry, error) {
 	if l == nil {
 		return nil, nil
 	}
@@ -150,7 +168,7 @@ func (l *convLog) last(name string, n int) ([]historyEntry, error) {
 			continue
 		}
 		e := historyEntry{parts[0], historyUnescaper.Replace(parts[1]), historyUnescaper.Replace(parts[2]), historyUnescaper.Replace(parts[3])}
-		if name != "" && e.from != name && e.to != name {
+		if !keep(e) {
 			continue
 		}
 		out = append(out, e)

@@ -16,7 +16,7 @@ func TestHistoryCommand(t *testing.T) {
 	logFile := filepath.Join(t.TempDir(), "conversations.log")
 	at := time.Date(2026, 11, 22, 10, 3, 0, 0, time.Local)
 	// Incoming messages are recorded as they are printed.
-	s := &session{cfg: Config{JSON: true}, pr: newPrinter(io.Discard, false, nil), now: time.Now, conv: newConvLog(logFile)}
+	s := &session{cfg: Config{JSON: true}, node: newFakeNode(), pr: newPrinter(io.Discard, false, nil), now: time.Now, conv: newConvLog(logFile)}
 	s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "alice", Text: "line one\nline two", Time: at})
 	s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "carol", To: "all", Text: "hi all", Time: at})
 	s.flush() // as the shell does when it has nothing else to do

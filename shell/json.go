@@ -25,6 +25,7 @@ type jsonMessage struct {
 	PeerID string `json:"peer_id"`
 	To     string `json:"to"`
 	Text   string `json:"text"`
+	Action bool   `json:"action,omitempty"` // /me: Text is what the sender does
 	Time   string `json:"time"`
 }
 
@@ -205,7 +206,8 @@ func eventJSON(e peer.Event, now time.Time) any {
 		if to == "" {
 			to = "all"
 		}
-		return jsonMessage{kind, e.Peer, e.PeerID, to, e.Text, ts}
+		text, action := actionText(e.Text)
+		return jsonMessage{kind, e.Peer, e.PeerID, to, text, action, ts}
 	case peer.EvJoined:
 		return jsonJoined{kind, e.Peer, e.PeerID, e.Addr, ts}
 	case peer.EvLeft:
@@ -403,4 +405,14 @@ func historyJSON(entries []historyEntry) jsonHistory {
 		h.Lines = append(h.Lines, jsonHistoryLine{Time: e.when, From: e.from, To: e.to, Text: e.text})
 	}
 	return h
+}
+
+type jsonSearch struct {
+	Event string            `json:"event"`
+	Text  string            `json:"text"`
+	Lines []jsonHistoryLine `json:"lines"`
+}
+
+func searchJSON(query string, entries []historyEntry) jsonSearch {
+	return jsonSearch{Event: "search", Text: query, Lines: historyJSON(entries).Lines}
 }

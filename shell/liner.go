@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,8 @@ func terminalSupported() bool { return liner.TerminalSupported() }
 
 // runLiner is interactive mode: liner reads lines with editing, history
 // and completion in its own goroutine while the session loop prints events.
+// liner reads a pipe that the input filter (paste.go) fills from the
+// terminal, so that a paste, a focus report or Ctrl-Z never reach it raw.
 //
 // liner's Prompt cannot be interrupted, so on ctx cancellation Run closes
 // the liner state (restoring the terminal) and returns while the input
@@ -30,7 +33,40 @@ func terminalSupported() bool { return liner.TerminalSupported() }
 // the process exits, that goroutine restores the terminal once more and
 // ends.
 func (s *session) runLiner(ctx context.Context) (err error) {
-	st := liner.NewLiner()
+	// liner reads os.Stdin, as it is when NewLiner runs: give it a pipe
+	// that the input filter (paste.go) writes what the terminal sends to.
+	// (On Windows liner reads the console itself: no filter there.)
+	var filt *inputFilter
+	var st *liner.State
+	if filterTerminal {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return fmt.Errorf("shell: input pipe: %w", err)
+		}
+		// pr stays open: closing it would end the Prompt still blocked in
+		// the input goroutine, which then puts liner's raw mode back after
+		// Run restored the terminal.
+		susp := newSuspender(os.Stdout)
+		defer susp.close()
+		stdin := os.Stdin
+		os.Stdin = pr
+		st = liner.NewLiner()
+		os.Stdin = stdin
+		filt = newInputFilter(pw)
+		filt.onBig = func(n int) {
+			s.userError(fmt.Sprintf("paste of %d bytes dropped: more than p2pchat holds (%d MiB); save it to a file and /send it", n, maxPaste>>20))
+		}
+		if susp != nil {
+			filt.onSusp = susp.suspend
+		}
+		s.filter = filt
+		go filt.run(s.cfg.In)
+		defer filt.stop(s.cfg.In)
+		io.WriteString(s.cfg.Out, termModesOn)
+		defer io.WriteString(s.cfg.Out, termModesOff) // after the printer's last line
+	} else {
+		st = liner.NewLiner()
+	}
 	defer func() {
 		s.saveHistory(st)
 		if cerr := st.Close(); cerr != nil && err == nil {
@@ -44,39 +80,48 @@ func (s *session) runLiner(ctx context.Context) (err error) {
 	})
 	s.loadHistory(st)
 
-	prompts := make(chan string, 1)
+	prompts := make(chan prompt, 1)
 	lines := make(chan input)
 	done := make(chan struct{})
 	defer s.pr.close()
 	defer close(done) // runs before pr.close and st.Close
 	go func() {
 		for {
-			var p string
+			var p prompt
 			select {
 			case p = <-prompts:
 			case <-done:
 				return
 			}
 			s.pr.beginPrompt()
-			line, err := st.Prompt(p)
+			line, err := st.PromptWithSuggestion(p.text, p.suggest, -1)
 			if errors.Is(err, liner.ErrInvalidPrompt) {
 				line, err = st.Prompt("> ") // cannot happen: promptSafe
 			}
 			s.pr.endPrompt()
-			if err == nil && strings.TrimSpace(line) != "" && len(line) <= maxHistoryLine {
+			text, pasted := filt.expand(line)
+			if err == nil && !pasted && strings.TrimSpace(line) != "" && len(line) <= maxHistoryLine {
 				st.AppendHistory(line)
 			}
 			select {
-			case lines <- input{line: line, err: err}:
+			case lines <- input{line: text, err: err, pasted: pasted || text != line}:
 			case <-done:
 				st.Close() // Run has returned: undo what this Prompt re-applied
 				return
 			}
 		}
 	}()
-	next := func() { prompts <- s.prompt() }
+	next := func() {
+		prompts <- prompt{text: s.prompt(), suggest: s.suggest}
+		s.suggest = ""
+	}
 	next()
 	return s.loop(ctx, lines, next)
+}
+
+// prompt is what the next prompt shows, and text put on it ready to edit.
+type prompt struct {
+	text, suggest string
 }
 
 // peerNames lists the names tab completion offers.
@@ -169,7 +214,7 @@ func complete(line string, pos int, names []string) (head string, completions []
 		return head, nil, tail
 	}
 	switch strings.ToLower(fields[0]) {
-	case "/to", "/msg", "/w", "/whois", "/trust", "/send":
+	case "/to", "/msg", "/w", "/whois", "/trust", "/send", "/ignore", "/unignore":
 	default:
 		return head, nil, tail
 	}

@@ -32,9 +32,16 @@ const (
 	CmdCancel                       // /cancel ID
 	CmdTransfers                    // /transfers
 	CmdUnsend                       // /unsend NAME: drop the messages waiting for NAME
+	CmdPaste                        // /paste [NAME]: the lines up to /end are one message, to Name or the current target
+	CmdEnd                          // /end: closes a /paste block
+	CmdMe                           // /me TEXT: send Text as an action to the current target
+	CmdNotify                       // /notify [on|off] (in Name)
+	CmdIgnore                       // /ignore [NAME]: ignore Name's key; no Name: list
+	CmdUnignore                     // /unignore NAME
+	CmdSearch                       // /search TEXT: the saved messages holding Text
 )
 
-var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers"}
+var kindNames = [...]string{"none", "say", "to", "all", "peers", "nick", "whois", "trust", "help", "quit", "away", "history", "send", "accept", "reject", "cancel", "transfers", "unsend", "paste", "end", "me", "notify", "ignore", "unignore", "search"}
 
 func (k CommandKind) String() string {
 	if k >= 0 && int(k) < len(kindNames) {
@@ -74,11 +81,18 @@ var commands = map[string]CommandKind{
 	"cancel":    CmdCancel,
 	"transfers": CmdTransfers,
 	"unsend":    CmdUnsend,
+	"paste":     CmdPaste,
+	"end":       CmdEnd,
+	"me":        CmdMe,
+	"notify":    CmdNotify,
+	"ignore":    CmdIgnore,
+	"unignore":  CmdUnignore,
+	"search":    CmdSearch,
 }
 
 // commandWords lists the commands offered by tab completion and by "did you
 // mean", in the order /help shows them.
-var commandWords = []string{"/to", "/all", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/send", "/accept", "/reject", "/cancel", "/transfers", "/help", "/quit", "/msg", "/w", "/exit"}
+var commandWords = []string{"/to", "/all", "/me", "/peers", "/nick", "/whois", "/trust", "/away", "/history", "/search", "/send", "/accept", "/reject", "/cancel", "/transfers", "/paste", "/end", "/notify", "/ignore", "/unignore", "/help", "/quit", "/msg", "/w", "/exit"}
 
 // commandNames is commandWords without the slashes.
 func commandNames() []string {
@@ -134,6 +148,11 @@ func Parse(line string) (Command, error) {
 		cmd.Text = strings.TrimLeftFunc(text, unicode.IsSpace)
 	case CmdAll:
 		cmd.Text = rest
+	case CmdMe:
+		if strings.TrimSpace(rest) == "" {
+			return Command{}, fmt.Errorf("%w: /me TEXT", ErrUsage)
+		}
+		cmd.Text = rest
 	case CmdNick, CmdTrust, CmdUnsend:
 		name := strings.TrimSpace(rest)
 		if name == "" {
@@ -171,6 +190,24 @@ func Parse(line string) (Command, error) {
 			return Command{}, fmt.Errorf("%w: /%s ID (the number /transfers shows)", ErrUsage, kind)
 		}
 		cmd.Count = n
+	case CmdSearch:
+		cmd.Text = strings.TrimSpace(rest)
+		if cmd.Text == "" {
+			return Command{}, fmt.Errorf("%w: /search TEXT", ErrUsage)
+		}
+	case CmdNotify, CmdIgnore:
+		cmd.Name = strings.TrimSpace(rest)
+	case CmdUnignore:
+		cmd.Name = strings.TrimSpace(rest)
+		if cmd.Name == "" {
+			return Command{}, fmt.Errorf("%w: /unignore NAME", ErrUsage)
+		}
+	case CmdPaste:
+		name, extra := cutSpace(rest)
+		if strings.TrimSpace(extra) != "" {
+			return Command{}, fmt.Errorf("%w: /paste [NAME], then the lines, then /end", ErrUsage)
+		}
+		cmd.Name = name
 	case CmdWhois:
 		name, extra := cutSpace(rest)
 		if strings.TrimSpace(extra) != "" {

@@ -92,6 +92,29 @@ func (p *printer) marks(idx uint64) {
 	}
 }
 
+// skip records that the message with inbox index idx is handled without
+// being shown (an ignored peer's): it is marked shown with the lines
+// before it, never before them.
+func (p *printer) skip(idx uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || idx == 0 {
+		return
+	}
+	switch {
+	case !p.term:
+		if p.buf.Len() == 0 {
+			p.marks(idx)
+		} else {
+			p.bufIdx = max(p.bufIdx, idx)
+		}
+	case !p.prompting || p.live || len(p.held) == 0:
+		p.marks(idx)
+	default:
+		p.heldIdx = max(p.heldIdx, idx)
+	}
+}
+
 // print writes text, which may hold several lines separated by "\n".
 // bell rings the terminal bell with it.
 func (p *printer) print(text string, bell bool) { p.printMsg(text, bell, 0) }

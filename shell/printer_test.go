@@ -139,10 +139,10 @@ func TestComplete(t *testing.T) {
 		want []string
 		tail string
 	}{
-		{"/p", 2, "", []string{"/peers "}, ""},
+		{"/p", 2, "", []string{"/peers ", "/paste "}, ""},
 		{"/t", 2, "", []string{"/to ", "/trust ", "/transfers "}, ""},
 		{"/W", 2, "", []string{"/whois ", "/w "}, ""},
-		{"/", 1, "", []string{"/to ", "/all ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
+		{"/", 1, "", []string{"/to ", "/all ", "/me ", "/peers ", "/nick ", "/whois ", "/trust ", "/away ", "/history ", "/search ", "/send ", "/accept ", "/reject ", "/cancel ", "/transfers ", "/paste ", "/end ", "/notify ", "/ignore ", "/unignore ", "/help ", "/quit ", "/msg ", "/w ", "/exit "}, ""},
 		{"hello", 5, "", nil, ""},
 		{"/to b", 5, "/to ", []string{"bob ", "bob@laptop2 "}, ""},
 		{"/to  c", 6, "/to  ", []string{"carol "}, ""},
@@ -170,23 +170,40 @@ func names2(names []string) []string {
 	return out
 }
 
-func TestBellOnlyOnDirectMessagesInteractive(t *testing.T) {
+func TestBellOnDirectMessagesAndMentions(t *testing.T) {
 	tests := []struct {
 		interactive, bell bool
-		to                string
+		to, text          string
 		want              bool
 	}{
-		{true, true, "alice", true},
-		{true, true, "all", false},
-		{true, false, "alice", false},
-		{false, true, "alice", false},
+		{true, true, "alice", "hi", true},
+		{true, true, "all", "hi", false},
+		{true, false, "alice", "hi", false},
+		{false, true, "alice", "hi", false},
+		{true, true, "all", "hey ALICE, look", true},
+		{true, true, "all", "alice", true},
+		{true, true, "all", "/me waves at Alice!", true},
+		{true, true, "all", "malice and alice_2 and alices", false},
 	}
 	for _, tt := range tests {
 		var b strings.Builder
-		s := &session{cfg: Config{Interactive: tt.interactive, Bell: tt.bell}, pr: newPrinter(&b, tt.interactive, nil), now: func() time.Time { return at }}
-		s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", To: tt.to, Text: "hi", Time: at})
+		s := &session{cfg: Config{Interactive: tt.interactive, Bell: tt.bell}, node: newFakeNode(), pr: newPrinter(&b, tt.interactive, nil), now: func() time.Time { return at }}
+		s.printEvent(peer.Event{Kind: peer.EvMessage, Peer: "bob", To: tt.to, Text: tt.text, Time: at})
 		if got := strings.Contains(b.String(), "\a"); got != tt.want {
 			t.Errorf("%+v: bell %v in %q", tt, got, b.String())
+		}
+	}
+}
+
+func TestHighlight(t *testing.T) {
+	for _, tc := range []struct{ text, name, want string }{
+		{"hi alice", "alice", "hi \x1b[7malice\x1b[27m"},
+		{"Alice alice, ALICE", "alice", "\x1b[7mAlice\x1b[27m \x1b[7malice\x1b[27m, \x1b[7mALICE\x1b[27m"},
+		{"malice", "alice", "malice"},
+		{"张伟你好 张伟", "张伟", "张伟你好 \x1b[7m张伟\x1b[27m"},
+	} {
+		if got := highlight(tc.text, tc.name); got != tc.want {
+			t.Errorf("highlight(%q, %q) = %q, want %q", tc.text, tc.name, got, tc.want)
 		}
 	}
 }

@@ -361,3 +361,62 @@ func TestRunQuitAliasesAndEOF(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPasteBlock: a piped script sends a message with line breaks as a
+// /paste ... /end block: one message, its lines as they are (a line
+// starting with a slash too); a block to an unknown name, or cut short by
+// the end of input, sends nothing.
+func TestRunPasteBlock(t *testing.T) {
+	n := newFakeNode(testPeers()...)
+	out := run(t, n, Config{}, strings.Join([]string{
+		"/paste",
+		"first line",
+		"  indented /second",
+		"/to carol not a command here",
+		"/end",
+		"/paste bob",
+		"for bob",
+		"",
+		"after a blank line",
+		"/end",
+		"/paste nobody",
+		"lost",
+		"/end",
+		"/to carol",
+		"/paste",
+		"carol's",
+		"block",
+		"/end",
+		"/end",
+		"/paste",
+		"never ended",
+	}, "\n"))
+	want := []sendCall{
+		{"", "first line\n  indented /second\n/to carol not a command here"},
+		{"k1", "for bob\n\nafter a blank line"},
+		{"k2", "carol's\nblock"},
+	}
+	if !slices.Equal(n.sent, want) {
+		t.Errorf("sent %q\nwant %q", n.sent, want)
+	}
+	for _, w := range []string{"! no peer named nobody", "! the /paste block was not sent (no such peer)",
+		"! /end without /paste", "! input ended inside a /paste block (no /end): the block was not sent"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// TestRunMe: /me sends an action to the current target, in the text, as
+// "/me TEXT"; /me alone is a usage error.
+func TestRunMe(t *testing.T) {
+	n := newFakeNode(testPeers()...)
+	out := run(t, n, Config{}, "/me waves\n/to bob\n/me nods\n/me\n")
+	want := []sendCall{{"", "/me waves"}, {"k1", "/me nods"}}
+	if !slices.Equal(n.sent, want) {
+		t.Errorf("sent %q, want %q", n.sent, want)
+	}
+	if !strings.Contains(out, "! usage: /me TEXT") {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -52,7 +52,8 @@ type Config struct {
 	Interactive bool         // stdin and stdout are terminals -> liner
 	JSON        bool         // -json: every event one JSON object per line on Out, no prompt
 	Color       bool         // colour sender names (main sets false when NO_COLOR is set or not a terminal)
-	Bell        bool         // ring the bell on direct messages
+	Bell        bool         // ring the bell on direct messages and mentions
+	Notify      string       // -notify: a program run with a title and a body on direct messages and mentions; "" = none
 	HistoryFile string       // liner history (~/.config/p2pchat/history); "" = none
 	LogFile     string       // conversation history for /history (~/.config/p2pchat/conversations.log); "" = none
 	Logger      *slog.Logger // nil: discard
@@ -119,6 +120,17 @@ type session struct {
 	markErr    atomic.Pointer[error] // the first Shown error (set under the printer's lock)
 	markFailed bool                  // it was reported
 
+	filter  *inputFilter // interactive: what reads the terminal (paste.go)
+	suggest string       // interactive: text put on the next prompt (the prompt loop only)
+	pasted  bool         // the line being executed holds a paste
+
+	block *pasteBlock // a /paste block being read (the command loop only)
+
+	ignores      ignoreList   // /ignore (the command loop only)
+	hiddenOffers map[int]bool // offers of ignored peers, rejected (the command loop only)
+	notifyOff    bool         // /notify off (the command loop only)
+	notifyFailed bool         // the notifier could not be run, said once
+
 	progress map[int]*progressState // running transfers (transfers.go)
 	sends    int                    // /send commands that went through
 	notSent  int                    // /send commands that did not
@@ -133,6 +145,10 @@ func newSession(cfg Config) *session {
 		log:  cfg.Logger,
 		now:  time.Now,
 		conv: newConvLog(cfg.LogFile),
+	}
+	s.ignores.file = ignoreFile(cfg.LogFile)
+	if err := s.ignores.load(); err != nil {
+		s.log.Debug("shell: ignore list", "err", err)
 	}
 	s.pr = newPrinter(cfg.Out, cfg.Interactive, s.shown)
 	return s
@@ -149,8 +165,9 @@ func (s *session) shown(idx uint64) {
 
 // input is one line from the user, or why there is none.
 type input struct {
-	line string
-	err  error
+	line   string
+	err    error
+	pasted bool // the line holds a paste, or line breaks typed by hand
 }
 
 // runPlain reads lines from cfg.In without a prompt (pipe, file, -json).
@@ -315,6 +332,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			next()
 			continue
 		case in.err == io.EOF:
+			s.endOfInput()
 			if s.sends > 0 && s.cfg.Transfers != nil && s.cfg.Transfers.Live() {
 				// A script's /send: wait until its transfers end.
 				ended, lines = true, nil
@@ -324,6 +342,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 		default:
 			return fmt.Errorf("shell: reading input: %w", in.err)
 		}
+		s.pasted = in.pasted
 		if s.execute(in.line) {
 			return nil
 		}
@@ -333,6 +352,7 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 
 // flush writes the history and the output buffered so far.
 func (s *session) flush() {
+	s.tellHidden()
 	if err := s.conv.flush(); err != nil {
 		s.historyFailed(err)
 	}
@@ -348,18 +368,26 @@ func (s *session) printEvent(e peer.Event) {
 	if e.Kind == peer.EvRenamed && s.target != "" && e.PeerID == s.target {
 		s.label = e.Peer // the target is the same peer under a new name
 	}
+	if s.hideEvent(e) {
+		return
+	}
 	if e.Kind == peer.EvMessage {
 		s.record(e.Time, e.Peer, e.To, e.Text)
 	}
 	if s.cfg.JSON {
+		s.notify(e, s.notifyWhy(e))
 		s.pr.printMsg(encodeJSON(eventJSON(e, s.now())), false, e.Idx)
 		return
+	}
+	why := s.notifyWhy(e)
+	if why == "mention" && s.f.color {
+		e.Text = highlight(Sanitize(e.Text), s.node.Name())
 	}
 	text, ok := s.f.event(e, s.now())
 	if !ok {
 		return
 	}
-	s.pr.printMsg(text, s.cfg.Bell && s.cfg.Interactive && isDirect(e), e.Idx)
+	s.pr.printMsg(text, s.notify(e, why), e.Idx)
 }
 
 // userError reports a mistake of the user's in one line.
@@ -382,10 +410,26 @@ func (s *session) info(text string) {
 
 // execute runs one input line; it reports whether the user wants to leave.
 func (s *session) execute(line string) (quit bool) {
+	if s.block != nil && s.blockLine(line) {
+		return false
+	}
 	cmd, err := Parse(line)
 	if err != nil {
 		s.userError(err.Error())
 		return false
+	}
+	if s.pasted && len(cmd.Text) > peer.MaxTextBytes {
+		switch cmd.Kind {
+		case CmdSay:
+			s.pasteTooLong(cmd.Text, s.targetName())
+			return false
+		case CmdTo:
+			s.pasteTooLong(cmd.Text, cmd.Name)
+			return false
+		case CmdAll:
+			s.pasteTooLong(cmd.Text, "")
+			return false
+		}
 	}
 	switch cmd.Kind {
 	case CmdNone:
@@ -431,6 +475,20 @@ func (s *session) execute(line string) (quit bool) {
 		s.history(cmd.Name, cmd.Count)
 	case CmdSend, CmdAccept, CmdReject, CmdCancel, CmdTransfers:
 		s.execTransfer(cmd)
+	case CmdSearch:
+		s.search(cmd.Text)
+	case CmdIgnore:
+		s.ignore(cmd.Name)
+	case CmdUnignore:
+		s.unignore(cmd.Name)
+	case CmdNotify:
+		s.setNotify(cmd.Name)
+	case CmdMe:
+		s.send(s.target, s.targetName(), actionPrefix+cmd.Text)
+	case CmdPaste:
+		s.startBlock(cmd.Name)
+	case CmdEnd:
+		s.userError("/end without /paste: nothing to end")
 	case CmdQuit:
 		return true
 	}
@@ -490,8 +548,63 @@ func (s *session) history(name string, n int) {
 		return
 	}
 	for _, e := range entries {
-		s.pr.print(fmt.Sprintf("%s %s → %s: %s", e.when, s.f.name(Sanitize(e.from)), Sanitize(e.to), multiLine(Sanitize(e.text))), false)
+		s.pr.print(s.savedLine(e.when, e), false)
 	}
+}
+
+// search is /search TEXT: the saved conversations' lines holding TEXT.
+func (s *session) search(query string) {
+	if s.conv == nil {
+		s.userError("no conversation history is kept (no home directory)")
+		return
+	}
+	entries, err := s.conv.search(query)
+	if err != nil {
+		s.userError(err.Error())
+		return
+	}
+	if s.cfg.JSON {
+		s.pr.print(encodeJSON(searchJSON(query, entries)), false)
+		return
+	}
+	if len(entries) == 0 {
+		s.info("no saved message holds " + oneLine(query))
+		return
+	}
+	if len(entries) == maxSearchResults {
+		s.info(fmt.Sprintf("the last %d matches:", maxSearchResults))
+	}
+	for _, e := range entries {
+		when := e.when
+		if len(when) > len("2006-01-02 15:04") {
+			when = when[:len("2006-01-02 15:04")]
+		}
+		s.pr.print(s.savedLine(when, e), false)
+	}
+}
+
+// savedLine is a line of the saved history as /history and /search show
+// it: "WHEN alice → bob: TEXT", or for a /me action "WHEN * alice → bob TEXT".
+func (s *session) savedLine(when string, e historyEntry) string {
+	from, to := s.nameColored(Sanitize(e.from)), oneLine(e.to)
+	if act, ok := actionText(e.text); ok {
+		return fmt.Sprintf("%s * %s → %s %s", when, from, to, multiLine(act))
+	}
+	return fmt.Sprintf("%s %s → %s: %s", when, from, to, multiLine(e.text))
+}
+
+// nameColored is a name from the saved history, coloured as its peer's
+// (the peer now known under that name), else by the name.
+func (s *session) nameColored(name string) string {
+	if !s.f.color {
+		return oneLine(name)
+	}
+	for _, p := range s.node.Peers() {
+		if p.Name == name {
+			return s.f.peer(name, p.ID)
+		}
+	}
+	return s.f.name(name)
 }
 
 // checkText reports whether text can be sent, or says why not.
@@ -525,6 +638,10 @@ func (s *session) send(id, label, text string) {
 		dest = "all"
 	}
 	s.record(s.now(), s.node.Name(), dest, text)
+	if s.pasted && s.cfg.Interactive && strings.Contains(text, "\n") {
+		// The line on the screen shows ␤ or a summary: show the message.
+		s.pr.print(stamp(time.Time{}, s.now())+" you → "+oneLine(dest)+": "+multiLine(text), false)
+	}
 	// Text mode prints nothing: the typed line is still on the screen. In
 	// -json mode the node's "sent" event says when the message is saved
 	// and on its way.

@@ -7,13 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/p2pchat/p2pchat/internal/tmuxtest"
@@ -27,9 +30,10 @@ import (
 // test drops a file "msgN" into the shared directory.
 
 const (
-	helperEnv    = "P2PCHAT_SHELL_HELPER_DIR"
-	screenWait   = 15 * time.Second
-	pollInterval = 20 * time.Millisecond
+	helperEnv       = "P2PCHAT_SHELL_HELPER_DIR"
+	helperNotifyEnv = "P2PCHAT_SHELL_HELPER_NOTIFY"
+	screenWait      = 15 * time.Second
+	pollInterval    = 20 * time.Millisecond
 )
 
 // TestHelperShell is not a test: it is the process inside the tmux pane.
@@ -62,7 +66,21 @@ func TestHelperShell(t *testing.T) {
 			if err != nil {
 				continue
 			}
-			n.events <- peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "all", Text: string(text), Time: time.Now()}
+			to, from := "all", "bob"
+			if t, ok := strings.CutPrefix(string(text), "to-me:"); ok {
+				to, text = n.Name(), []byte(t)
+			}
+			if t, ok := strings.CutPrefix(string(text), "rename:"); ok { // rename:OLD:NEW
+				old, name, _ := strings.Cut(t, ":")
+				n.events <- peer.Event{Kind: peer.EvRenamed, OldName: old, Peer: name, PeerID: "k1", Time: time.Now()}
+				i++
+				continue
+			}
+			if t, ok := strings.CutPrefix(string(text), "from:"); ok { // from:NAME:TEXT
+				from, t, _ = strings.Cut(t, ":")
+				text = []byte(t)
+			}
+			n.events <- peer.Event{Kind: peer.EvMessage, Peer: from, PeerID: "k1", To: to, Text: string(text), Time: time.Now()}
 			i++
 		}
 	}()
@@ -73,7 +91,8 @@ func TestHelperShell(t *testing.T) {
 	}
 	runErr := Run(ctx, Config{
 		Node: n, In: os.Stdin, Out: os.Stdout, Interactive: true, Color: true, Bell: true,
-		HistoryFile: filepath.Join(dir, "history"),
+		HistoryFile: filepath.Join(dir, "history"), LogFile: filepath.Join(dir, "conversations.log"),
+		Notify: os.Getenv(helperNotifyEnv),
 	})
 	after, err := termios(0)
 	restored := err == nil && after == before
@@ -108,6 +127,14 @@ type pane struct {
 
 func startPane(t *testing.T) *pane {
 	t.Helper()
+	return startPaneIn(t, false)
+}
+
+// startPaneIn starts the pane; with underShell the helper runs under a
+// shell that waits for it, as in a terminal, rather than as tmux's own
+// child (tmux continues a child that stops, a shell does not).
+func startPaneIn(t *testing.T, underShell bool, env ...string) *pane {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -123,10 +150,13 @@ func startPane(t *testing.T) *pane {
 		}
 	})
 	cmd := strings.Join([]string{
-		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color",
+		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color", strings.Join(env, " "),
 		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
 		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
 	}, " ")
+	if underShell {
+		cmd = "sh -c " + quote(cmd+"; true")
+	}
 	p.Pane = tmuxtest.Start(t, tmuxtest.Config{Command: cmd, Width: 100, Height: 30, Poll: pollInterval})
 	return p
 }
@@ -350,6 +380,230 @@ func TestTmuxSendCompletion(t *testing.T) {
 	t.Logf("after three Tabs:\n%s", s)
 	p.key("C-c")
 	p.waitPrompt("[all]> ", "", 7)
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+}
+
+// TestTmuxPaste: a 5-line block pasted (bracketed paste) after half a typed
+// line is shown in the line, and Enter sends it all as one message with its
+// line breaks, shown above the prompt as one message; a paste too long for
+// a message is saved as a file and /send of it offered.
+func TestTmuxPaste(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("look: ")
+	p.Paste("one\ntwo\nthree\nfour\nfive\n")
+	p.waitPrompt("[all]> ", "look: one␤two␤three␤four␤five", 7+utf8.RuneCountInString("look: one␤two␤three␤four␤five"))
+	if _, err := os.Stat(filepath.Join(p.dir, "sent")); err == nil {
+		t.Fatalf("the paste was sent before Enter")
+	}
+	p.key("Enter")
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"})
+	s := p.waitScreen("the message shown with its lines", func(s screen) bool {
+		i := s.Find(stampRE + `you → all: look: one$`)
+		return i >= 0 && i+5 < len(s.Lines) && s.Lines[i+4] == indent+"five" && s.Lines[s.Last()] == "[all]>"
+	})
+	t.Logf("after the paste:\n%s", s)
+
+	// Alt-Enter types a line break by hand.
+	p.typeText("by")
+	p.Input("\x1b\r")
+	p.typeText("hand")
+	p.waitPrompt("[all]> ", "by␤hand", 7+len("by␤hand")-2)
+	p.key("Enter")
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"}, sendCall{"", "by\nhand"})
+
+	// Too long for a message: told, saved, and /send offered on the prompt.
+	big := strings.Repeat("0123456789 abcdefghijklmnopqrstuvwxyz\n", 1000) // 38,000 bytes
+	p.typeText("/to bob ")
+	p.Paste(big)
+	p.waitPrompt("[all]> ", "/to bob [pasted 1000 lines]", 7+len("/to bob [pasted 1000 lines]"))
+	p.key("Enter")
+	s = p.waitScreen("the offer", func(s screen) bool {
+		return s.Find(`^! message too long: 37999 bytes, at most 32768; nothing sent`) >= 0 &&
+			s.Find(`^\* press Enter to send it to bob as a file$`) >= 0 &&
+			strings.HasPrefix(s.Lines[s.Last()], "[all]> /send bob ")
+	})
+	t.Logf("the offer:\n%s", s)
+	saved, _ := filepath.Glob(filepath.Join(p.dir, "pastes", "paste-*.txt"))
+	if len(saved) != 1 {
+		t.Fatalf("saved pastes: %v", saved)
+	}
+	if b, err := os.ReadFile(saved[0]); err != nil || string(b) != big {
+		t.Errorf("saved paste: %d bytes, %v; want the %d pasted", len(b), err, len(big))
+	}
+	p.key("C-c")
+	p.waitPrompt("[all]> ", "", 7)
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+	p.waitSent(sendCall{"", "look: one\ntwo\nthree\nfour\nfive"}, sendCall{"", "by\nhand"})
+}
+
+// TestTmuxSuspend: Ctrl-Z at the prompt stops p2pchat with the terminal
+// given back as it was (canonical mode, echo); when continued, the prompt
+// is back and typing works.
+func TestTmuxSuspend(t *testing.T) {
+	p := startPaneIn(t, true)
+	p.waitPrompt("[all]> ", "", 7)
+	tty := strings.TrimSpace(p.Tmux("display-message", "-p", "-t", "main", "#{pane_tty}"))
+	stty := func() string {
+		out, err := exec.Command("stty", "-F", tty, "-a").CombinedOutput()
+		if err != nil {
+			t.Fatalf("stty: %v: %s", err, out)
+		}
+		return " " + strings.Join(strings.Fields(string(out)), " ") + " "
+	}
+	if m := stty(); !strings.Contains(m, " -icanon ") {
+		t.Fatalf("not in raw mode at the prompt: %s", m)
+	}
+	pid, err := strconv.Atoi(p.waitFile("pid", func(s string) bool { return s != "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.typeText("ab")
+	p.key("C-z")
+	deadline := time.Now().Add(screenWait)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for !stopped(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not stopped after Ctrl-Z")
+		}
+		<-tick.C
+	}
+	if m := stty(); !strings.Contains(m, " icanon ") || !strings.Contains(m, " echo ") {
+		t.Errorf("stopped with the terminal in raw mode: %s", m)
+	}
+	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	p.typeText("c")
+	p.waitPrompt("[all]> ", "abc", 10)
+	p.key("Enter")
+	p.waitSent(sendCall{"", "abc"})
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+}
+
+// stopped reports whether process pid is stopped (state T in /proc).
+func stopped(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'T'
+}
+
+// TestTmuxMe: /me sends an action; one received is shown "* bob TEXT".
+func TestTmuxMe(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.typeText("/me nods")
+	p.key("Enter")
+	p.waitSent(sendCall{"", "/me nods"})
+	p.incoming("/me waves back")
+	p.waitScreen("the action", func(s screen) bool {
+		i := s.Find(stampRE + `\* bob waves back$`)
+		return i >= 0 && s.Lines[s.Last()] == "[all]>"
+	})
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+}
+
+// TestTmuxNotify: with -notify, a direct message and a mention of the
+// user's name run the notifier with a title and a body; a message without
+// a mention does not, nor anything while the terminal reports the focus
+// in; /notify off stops it.
+func TestTmuxNotify(t *testing.T) {
+	dir := t.TempDir()
+	record := filepath.Join(dir, "notified")
+	script := filepath.Join(dir, "notify")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf '%s|%s\\n' \"$1\" \"$2\" >> "+quote(record)+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := startPaneIn(t, false, helperNotifyEnv+"="+quote(script))
+	notified := func(want string) {
+		t.Helper()
+		p.waitScreen("the notifier's record "+want, func(screen) bool {
+			b, _ := os.ReadFile(record)
+			return string(b) == want
+		})
+	}
+	p.waitPrompt("[all]> ", "", 7)
+	p.incoming("hello everyone, malice aforethought")
+	p.incoming("ping ALICE: the build is -red-")
+	notified("p2pchat: bob mentioned you|ping ALICE: the build is -red-\n")
+	p.incoming("to-me:psst\n\x1b[31msecond line")
+	want := "p2pchat: bob mentioned you|ping ALICE: the build is -red-\np2pchat: bob (to you)|psst second line\n"
+	notified(want)
+	s := p.waitScreen("the mention highlighted", func(s screen) bool {
+		return s.Find(stampRE+`bob: ping ALICE: the build is -red-$`) >= 0
+	})
+	t.Logf("screen:\n%s", s)
+
+	// The terminal reports the focus in: nothing is notified.
+	p.Input("\x1b[I") // as a terminal reports it: in one write
+	p.typeText("/notify")
+	p.key("Enter")
+	p.waitScreen("/notify's answer", func(s screen) bool {
+		return s.Find(`^\* notifications on, but not while this window has the focus \(as now\)$`) >= 0
+	})
+	p.incoming("to-me:while focused")
+	p.waitScreen("the message", func(s screen) bool { return s.Find(`bob → you: while focused$`) >= 0 })
+	// Focus out: notified again; /notify off: not.
+	p.Input("\x1b[O")
+	p.typeText("/notify off")
+	p.key("Enter")
+	p.incoming("to-me:while off")
+	p.waitScreen("the message", func(s screen) bool { return s.Find(`bob → you: while off$`) >= 0 })
+	p.typeText("/notify on")
+	p.key("Enter")
+	p.incoming("to-me:back on")
+	notified(want + "p2pchat: bob (to you)|back on\n")
+	p.key("C-d")
+	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
+		t.Fatalf("helper: %s", got)
+	}
+	if b, _ := os.ReadFile(record); string(b) != want+"p2pchat: bob (to you)|back on\n" {
+		t.Errorf("notifier calls:\n%s", b)
+	}
+}
+
+// TestTmuxColourByID: bob's name has the same colour on screen before and
+// after he renames himself.
+func TestTmuxColourByID(t *testing.T) {
+	p := startPane(t)
+	p.waitPrompt("[all]> ", "", 7)
+	p.incoming("before the rename")
+	p.incoming("rename:bob:robert")
+	p.incoming("from:robert:after the rename")
+	p.waitScreen("the message after the rename", func(s screen) bool { return s.Find(`robert: after the rename$`) >= 0 })
+	raw := p.Tmux("capture-pane", "-p", "-e", "-t", "main")
+	sgr := regexp.MustCompile(`(\x1b\[[0-9;]*m)(bob|robert)\b`)
+	var colours []string
+	for _, m := range sgr.FindAllStringSubmatch(raw, -1) {
+		colours = append(colours, m[2]+"="+fmt.Sprintf("%q", m[1]))
+	}
+	t.Logf("names and their colours: %v", colours)
+	if len(colours) != 4 { // bob, bob is now robert, robert
+		t.Fatalf("found %d coloured names, want 4:\n%q", len(colours), raw)
+	}
+	first := colours[0][strings.Index(colours[0], "="):]
+	for _, c := range colours[1:] {
+		if c[strings.Index(c, "="):] != first {
+			t.Errorf("colours differ: %v", colours)
+		}
+	}
 	p.key("C-d")
 	if got := p.waitFile("result", func(s string) bool { return s != "" }); got != "err=<nil> restored=true" {
 		t.Fatalf("helper: %s", got)

@@ -115,6 +115,9 @@ func (s *session) listTransfers(list []transfer.Info) {
 
 // printTransfer shows one transfer event.
 func (s *session) printTransfer(e transfer.Event) {
+	if s.hideTransfer(e) {
+		return
+	}
 	if s.progress == nil {
 		s.progress = map[int]*progressState{}
 	}

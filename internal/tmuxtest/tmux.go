@@ -211,3 +211,38 @@ func (p *Pane) WaitScreen(timeout time.Duration, what string, ok func(Screen) bo
 		<-tick.C
 	}
 }
+
+// Paste pastes text into the pane as a terminal does when the user pastes:
+// in bracketed-paste markers if the program asked for them (paste-buffer
+// -p), line breaks as carriage returns.
+func (p *Pane) Paste(text string) {
+	p.t.Helper()
+	p.pasteBuffer(text, "-p")
+}
+
+// Input sends bytes to the program as they are, in one write, as a
+// terminal sends an escape sequence it reports (focus, a key): send-keys
+// may split them, and a program waiting a few milliseconds for the rest
+// of a sequence would then see a lone ESC.
+func (p *Pane) Input(raw string) {
+	p.t.Helper()
+	p.pasteBuffer(raw, "-r")
+}
+
+func (p *Pane) pasteBuffer(text, flag string) {
+	p.t.Helper()
+	f, err := os.CreateTemp("", "tmuxtest-paste-*")
+	if err != nil {
+		p.t.Fatalf("tmux paste: %v", err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(text)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		p.t.Fatalf("tmux paste: %v", err)
+	}
+	p.Tmux("load-buffer", "-b", "tmuxtest", f.Name()) // no size limit, unlike set-buffer
+	p.Tmux("paste-buffer", flag, "-d", "-b", "tmuxtest", "-t", session)
+}
