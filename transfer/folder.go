@@ -44,6 +44,12 @@ func partialFolder(downloads string) error {
 	if err != nil {
 		return fmt.Errorf("transfer: downloads folder %s is unusable: %w", downloads, err)
 	}
+	return checkFolder(p, st)
+}
+
+// checkFolder says whether st, the Lstat of the folder of partial files
+// at p, is a folder ours alone.
+func checkFolder(p string, st fs.FileInfo) error {
 	uid := ownerOf(st)
 	fe := &FolderError{Path: p, Mode: st.Mode(), UID: uid}
 	switch {
@@ -59,4 +65,18 @@ func partialFolder(downloads string) error {
 		return nil
 	}
 	return fe
+}
+
+// ensurePartialFolder makes the folder of partial files again if someone
+// removed it while we run (a user tidying the downloads folder), through
+// m.root, and checks it as New did: every later transfer needs it.
+func (m *Manager) ensurePartialFolder() error {
+	if err := m.root.Mkdir(partialDir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	st, err := m.root.Lstat(partialDir)
+	if err != nil {
+		return err
+	}
+	return checkFolder(filepath.Join(m.cfg.Downloads, partialDir), st)
 }

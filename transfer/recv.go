@@ -301,7 +301,11 @@ func (w *fileWriter) open(i int) *sessErr {
 		w.m.mu.Unlock()
 		return lost("the transfer ended")
 	}
-	f, err := w.m.root.OpenFile(partialName(x, i), os.O_RDWR|os.O_CREATE, 0o600)
+	err := w.m.ensurePartialFolder()
+	var f *os.File
+	if err == nil {
+		f, err = w.m.root.OpenFile(partialName(x, i), os.O_RDWR|os.O_CREATE, 0o600)
+	}
 	w.m.mu.Unlock()
 	if err != nil {
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write in %s: %v", w.m.cfg.Downloads, err)}

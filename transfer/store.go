@@ -202,6 +202,10 @@ func (m *Manager) writeState(op *stateOp) error {
 		}
 		defer r.Close()
 		root, dir = r, "."
+	} else if op.data != nil {
+		if err := m.ensurePartialFolder(); err != nil {
+			return fmt.Errorf("transfer: save: %w", err)
+		}
 	}
 	name := path.Join(dir, op.name)
 	if op.data == nil {
