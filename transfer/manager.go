@@ -382,7 +382,7 @@ func (m *Manager) prepare(x *xfer) {
 		sum, st, err := hashFile(src, m.done)
 		if err != nil {
 			m.mu.Lock()
-			m.finish(x, Failed, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
+			m.finish(x, inFail, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
 			m.mu.Unlock()
 			return
 		}
@@ -396,7 +396,7 @@ func (m *Manager) prepare(x *xfer) {
 	for i := range x.files {
 		x.files[i].SHA256 = sums[i]
 		if int64(x.files[i].Size) != stamps[i].size {
-			m.finish(x, Failed, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
+			m.finish(x, inFail, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
 			return
 		}
 	}
@@ -463,7 +463,7 @@ func (m *Manager) acceptLocked(x *xfer, why string) {
 	rand.Read(x.key[:])
 	x.lname = newLocalName()
 	x.stateName = x.lname + ".json"
-	x.state, _ = step(x.state, inAccept)
+	x.apply(inAccept)
 	x.final = make([]string, len(x.files))
 	if err := m.save(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
@@ -485,7 +485,7 @@ func (m *Manager) Reject(id int) error {
 		return fmt.Errorf("transfer %d is %s already: /cancel %d stops it", id, x.state, id)
 	}
 	m.control(x, wire.KindReject, wire.CodeUser)
-	m.finish(x, Rejected, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
+	m.finish(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
 	return nil
 }
 
@@ -502,7 +502,7 @@ func (m *Manager) Cancel(id int) error {
 	}
 	m.forget(x) // the partial files are gone before the peer hears of it
 	m.control(x, wire.KindCancel, wire.CodeUser)
-	m.finish(x, Cancelled, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
+	m.finish(x, inCancel, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
 	return nil
 }
 
@@ -625,18 +625,20 @@ func (m *Manager) add(x *xfer) {
 	m.signal()
 }
 
-// finish moves x to a final state, tells the user and cleans up (m.mu held).
-func (m *Manager) finish(x *xfer, s State, code Code, text string) {
-	if x.state.Final() {
+// finish moves x to the final state input in leads to (inVerified,
+// inFail, inCancel or inReject), tells the user and cleans up (m.mu
+// held). An input that means nothing in x's state changes nothing.
+func (m *Manager) finish(x *xfer, in input, code Code, text string) {
+	if !x.apply(in) || !x.state.Final() {
 		return
 	}
-	x.state, x.code = s, code
+	x.code = code
 	if x.conn != nil {
 		x.conn.Close()
 		x.conn = nil
 	}
 	m.forget(x)
-	if s != Done {
+	if x.state != Done {
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Text: text})
 	}
 	m.finished = append(m.finished, x.local)
@@ -724,7 +726,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 		switch {
 		case x.state == Offered && x.ready:
 			x.key = pl.TransferKey
-			x.state, _ = step(x.state, inAccept)
+			x.apply(inAccept)
 			x.next = time.Time{} // dial at once
 			x.stallSince = now
 			m.save(x)
@@ -749,7 +751,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			case wire.CodeBadOffer:
 				code, text = CodeBadOffer, fmt.Sprintf("%s cannot take %s (a name it refuses)", x.peerName, x.what())
 			}
-			m.finish(x, Rejected, code, text)
+			m.finish(x, inReject, code, text)
 		}
 	case wire.KindCancel:
 		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
@@ -766,12 +768,12 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			x.peerCancel = &sessErr{code: code, final: true, text: text}
 			m.later(endGrace, func() {
 				if !x.state.Final() && x.peerCancel != nil {
-					m.finish(x, Cancelled, code, text)
+					m.finish(x, inCancel, code, text)
 				}
 			})
 			return
 		}
-		m.finish(x, Cancelled, code, text)
+		m.finish(x, inCancel, code, text)
 	}
 }
 
@@ -928,7 +930,7 @@ func (m *Manager) online(id string) bool {
 // repeats it, it is a new offer.
 func (m *Manager) expireOffer(x *xfer) {
 	m.stats.OffersExpired++
-	m.finish(x, Cancelled, CodeOfferExpired, "")
+	m.finish(x, inCancel, CodeOfferExpired, "")
 	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
 		delete(m.byTID, k)
 	}
@@ -966,7 +968,7 @@ func (m *Manager) giveUp(x *xfer, now time.Time) bool {
 		return false
 	}
 	m.control(x, wire.KindCancel, wire.CodeFailed)
-	m.finish(x, Failed, CodeTimeout, text)
+	m.finish(x, inFail, CodeTimeout, text)
 	return true
 }
 

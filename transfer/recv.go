@@ -200,7 +200,7 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		m.mu.Unlock()
 		return nil
 	}
-	x.state, _ = step(x.state, inConnected)
+	x.apply(inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
 	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResume)
 	x.wasLive = true
@@ -405,7 +405,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			// connection still carries the verdict: finish leaves it
 			// open (recvSession closes it).
 			x.conn = nil
-			w.m.finish(x, Done, "", "")
+			w.m.finish(x, inVerified, "", "")
 		}
 		w.m.mu.Unlock()
 		testHook(hookLinked)

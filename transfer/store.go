@@ -285,7 +285,17 @@ func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 	if s.Out != out {
 		return nil, fmt.Errorf("the state of an %s transfer, in the place of %s ones", map[bool]string{true: "outgoing", false: "incoming"}[s.Out], map[bool]string{true: "outgoing", false: "incoming"}[out])
 	}
-	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true, stateName: filepath.Base(p)}
+	// Accepted before: paused until the peer is back; a sender's offer
+	// never accepted (no key) is offered again.
+	var key [32]byte
+	state := Paused
+	if err := unhex32(s.Key, &key); err != nil {
+		if !s.Out {
+			return nil, err
+		}
+		state = Offered
+	}
+	x := &xfer{out: s.Out, peerName: s.PeerName, key: key, state: state, wasLive: true, ready: true, stateName: filepath.Base(p)}
 	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
 		return nil, fmt.Errorf("bad transfer id %q", s.TID)
 	}
@@ -300,13 +310,6 @@ func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 	}
 	if err := unhex32(s.PeerKey, &x.peerKey); err != nil {
 		return nil, err
-	}
-	if err := unhex32(s.Key, &x.key); err != nil {
-		if s.Out {
-			x.state = Offered // offered, never accepted: offer again
-		} else {
-			return nil, err
-		}
 	}
 	x.peerID = peer.KeyID(&x.peerKey)
 	if len(s.Files) == 0 || len(s.Files) > wire.MaxOfferFiles {
