@@ -295,7 +295,8 @@ func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 		}
 		state = Offered
 	}
-	x := &xfer{out: s.Out, peerName: s.PeerName, key: key, state: state, wasLive: true, ready: true, stateName: filepath.Base(p)}
+	x := &xfer{out: s.Out, peerName: s.PeerName, key: key, state: state, wasLive: true, stateName: filepath.Base(p),
+		sendSide: sendSide{ready: s.Out}} // a sender's offer is hashed already
 	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
 		return nil, fmt.Errorf("bad transfer id %q", s.TID)
 	}
