@@ -117,6 +117,26 @@ const (
 // Goroutines: loop (control payloads, tick), pump (Events), saver (state
 // files), prepare (hashing an offer), one per data connection (sendSession,
 // recvSession and readResults), and the node's and streams' callers.
+//
+// Locks, and their order (a lock is taken only while holding those
+// before it, never after):
+//
+//  1. slots, then an xfer's turn (the receiving data connection's
+//     tokens, channels of one): taken without any lock held; their
+//     holder takes Manager.mu.
+//  2. Manager.mu: the transfers, events and the saver's queue. Config.Busy
+//     is never called under it, and the only file I/O under it is what
+//     must be atomic with a cancel (a partial file created or named; see
+//     fileWriter.open and advance).
+//  3. the node's locks: Manager.mu calls Node.SendFile, Node.Peer and
+//     Node.PeerKey; the node calls the manager only through the file
+//     handler, which does not block and takes no lock.
+//
+// handshakes.mu and busyMu are leaves: taken with no other lock held,
+// nothing taken under them (Config.Busy is called under busyMu, and must
+// not call into the Manager). The saver takes Manager.mu only to take its
+// queue and to say it is done: it writes and removes files without it.
+// streamStats are atomics.
 type Manager struct {
 	// Set by New, never changed after.
 	cfg       Config
@@ -159,11 +179,12 @@ type Manager struct {
 	saveOrder []stateKey
 	saving    bool
 
+	// busyMu guards busyN and orders the calls of Config.Busy.
 	busyMu sync.Mutex
-	busyN  int // data connections moving files (Config.Busy); busyMu
+	busyN  int // data connections moving files (Config.Busy)
 
-	sstats streamStats // data-connection counters (atomics)
-	hs     handshakes  // data connections not authenticated yet (its own lock)
+	sstats streamStats // data-connection counters (atomics: no lock)
+	hs     handshakes  // data connections not authenticated yet (handshakes.mu)
 
 	// dial opens a data connection (nil: TCP; tests replace it before the
 	// first Send). Read-only once a transfer runs.
@@ -177,16 +198,21 @@ type tkey struct {
 	out  bool
 }
 
-// xfer is one transfer. Its fields are in three groups, by who may
-// touch them:
+// xfer is one transfer: the fields both directions have, then those of
+// the sending side (sendSide, used only when out) and of the receiving
+// side (recvSide, only when !out). Each field is in one of three
+// sections, by who may touch it:
 //
 //   - fixed: set before the xfer is added to Manager.all (or, where said,
 //     once under Manager.mu before any data connection can find it), never
 //     changed after; read without a lock;
 //   - guarded by Manager.mu;
-//   - owned by the receiving data connection's goroutine, which holds
-//     the token of turn for as long as it runs (one connection at a time
-//     writes the files).
+//   - receiver: owned by the data connection's goroutine that holds the
+//     token of turn, for as long as it runs (one connection at a time
+//     writes the files); it writes them under Manager.mu too, so others
+//     read them under Manager.mu.
+//
+// The state changes only by apply (step), under Manager.mu.
 type xfer struct {
 	// Fixed.
 	local   int
@@ -195,42 +221,31 @@ type xfer struct {
 	peerKey [32]byte
 	// files is as offered (the sender's names). The sender fills in the
 	// SHA-256s under Manager.mu in prepare, before ready; fixed after.
-	files    []wire.FileEntry
-	srcs     []string // sender: the source paths
-	safe     []string // receiver: sanitised names
-	total    int64
-	stranger bool // receiver: the sender's name was pinned to nobody when it offered
-	// lname: receiver: the local name of the partial files (partialName),
-	// chosen by us at the accept, under Manager.mu, before any data
-	// connection is let in. stateName: the state file's name (statePath),
-	// set at Send, at the accept or by load.
-	lname     string
+	files []wire.FileEntry
+	total int64
+	// stateName: the state file's name (statePath), set at Send, at the
+	// accept (under Manager.mu, before any data connection is let in) or
+	// by load.
 	stateName string
 
 	// Guarded by Manager.mu.
 	peerID   string
 	peerName string
-	stamps   []fileStamp // sender: size and mtime when hashed (data connections copy it under mu)
-	key      [32]byte    // the transfer key, once accepted
-	state    State
+	key      [32]byte // the transfer key, once accepted
+	state    State    // changed only by apply
 	code     Code
 	moved    int64 // bytes on the receiver's disk, as far as we know
-	// fileDone (verified) and final (where each file landed): on the
-	// receiver, only the data connection's goroutine writes them (under
-	// mu too), so it reads them without mu.
-	fileDone  []bool
-	final     []string
-	conn      net.Conn // the data connection, while one runs
-	dialing   bool
-	attempts  int
-	next      time.Time // next offer, accept or dial
-	wasLive   bool      // data flowed once: a new connection is a resume
-	ready     bool      // sender: hashed, the offer can go out
-	sess      time.Time // when the current connection started
-	sessAt    int64     // moved when it started
-	lastProg  time.Time
-	progAt    int64
-	lastOffer time.Time // receiver, while the offer waits: when its sender last repeated it (offerExpire)
+	// fileDone: verified. On the receiver, only the data connection
+	// holding turn writes it (under Manager.mu too), so it reads it
+	// without Manager.mu.
+	fileDone []bool
+	conn     net.Conn  // the data connection, while one runs
+	next     time.Time // next offer, accept or dial
+	wasLive  bool      // data flowed once: a new connection is a resume
+	sess     time.Time // when the current connection started
+	sessAt   int64     // moved when it started
+	lastProg time.Time
+	progAt   int64
 	// The peer's cancel that came while a data connection ran: that
 	// connection's end says more precisely what happened (a verdict travels
 	// on it), so the cancel decides only if it does not (see ended).
@@ -242,19 +257,53 @@ type xfer struct {
 	pauseShown    Code
 	resumePending bool
 	resumeAt      int64
-	// Giving up (Config.GiveUpAfter), sender only: when the offer went
-	// out, when the transfer last made progress (zero: not yet looked at),
-	// the most the receiver said it had, and why it last paused.
-	offeredAt  time.Time
+	// stallSince: when the transfer last made progress (zero: not yet
+	// looked at). tick sets it on both sides; only the sender's giveUp
+	// reads it (Config.GiveUpAfter).
 	stallSince time.Time
-	confirmed  int64
-	pauseWhy   string
 
-	// receiver: one data connection at a time writes the files: it holds
-	// the token of turn, a channel of one (made under Manager.mu when
-	// first needed; a channel rather than a mutex, so that a connection
-	// waiting for an older one to end can also give up).
+	sendSide
+	recvSide
+}
+
+// sendSide is what only the sender of a transfer has (xfer.out).
+type sendSide struct {
+	// Fixed.
+	srcs []string // the source paths
+
+	// Guarded by Manager.mu.
+	stamps   []fileStamp // size and mtime when hashed (data connections copy it under mu)
+	ready    bool        // hashed, the offer can go out
+	dialing  bool        // a sendSession is dialing or running
+	attempts int         // dials made (the wait before the next grows with it)
+	// Giving up (Config.GiveUpAfter): when the offer went out, the most
+	// the receiver said it had, and why it last paused.
+	offeredAt time.Time
+	confirmed int64
+	pauseWhy  string
+}
+
+// recvSide is what only the receiver of a transfer has (!xfer.out).
+type recvSide struct {
+	// Fixed.
+	safe     []string // sanitised names
+	stranger bool     // the sender's name was pinned to nobody when it offered
+	// lname: the local name of the partial files (partialName), chosen
+	// by us at the accept, under Manager.mu, before any data connection
+	// is let in.
+	lname string
+
+	// Guarded by Manager.mu.
+	lastOffer time.Time // while the offer waits: when its sender last repeated it (offerExpire)
+	// turn: one data connection at a time writes the files: it holds the
+	// token of turn, a channel of one (made under Manager.mu when first
+	// needed; a channel rather than a mutex, so that a connection waiting
+	// for an older one to end can also give up).
 	turn chan struct{}
+
+	// Owned by the data connection holding turn (written under
+	// Manager.mu too): where each file landed, once verified.
+	final []string
 }
 
 // New starts a manager and takes over the node's transfer payloads and
@@ -349,7 +398,8 @@ func (m *Manager) Send(peerID string, paths []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	x := &xfer{out: true, peerID: peerID, peerName: p.Name, peerKey: key, files: entries, srcs: srcs, state: Offered}
+	x := &xfer{out: true, peerID: peerID, peerName: p.Name, peerKey: key, files: entries, state: Offered,
+		sendSide: sendSide{srcs: srcs}}
 	for _, e := range entries {
 		x.total += int64(e.Size)
 	}
@@ -382,7 +432,7 @@ func (m *Manager) prepare(x *xfer) {
 		sum, st, err := hashFile(src, m.done)
 		if err != nil {
 			m.mu.Lock()
-			m.finish(x, Failed, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
+			m.finish(x, inFail, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
 			m.mu.Unlock()
 			return
 		}
@@ -396,7 +446,7 @@ func (m *Manager) prepare(x *xfer) {
 	for i := range x.files {
 		x.files[i].SHA256 = sums[i]
 		if int64(x.files[i].Size) != stamps[i].size {
-			m.finish(x, Failed, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
+			m.finish(x, inFail, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
 			return
 		}
 	}
@@ -463,7 +513,7 @@ func (m *Manager) acceptLocked(x *xfer, why string) {
 	rand.Read(x.key[:])
 	x.lname = newLocalName()
 	x.stateName = x.lname + ".json"
-	x.state, _ = step(x.state, inAccept)
+	x.apply(inAccept)
 	x.final = make([]string, len(x.files))
 	if err := m.save(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
@@ -485,7 +535,7 @@ func (m *Manager) Reject(id int) error {
 		return fmt.Errorf("transfer %d is %s already: /cancel %d stops it", id, x.state, id)
 	}
 	m.control(x, wire.KindReject, wire.CodeUser)
-	m.finish(x, Rejected, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
+	m.finish(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
 	return nil
 }
 
@@ -502,7 +552,7 @@ func (m *Manager) Cancel(id int) error {
 	}
 	m.forget(x) // the partial files are gone before the peer hears of it
 	m.control(x, wire.KindCancel, wire.CodeUser)
-	m.finish(x, Cancelled, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
+	m.finish(x, inCancel, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
 	return nil
 }
 
@@ -625,18 +675,20 @@ func (m *Manager) add(x *xfer) {
 	m.signal()
 }
 
-// finish moves x to a final state, tells the user and cleans up (m.mu held).
-func (m *Manager) finish(x *xfer, s State, code Code, text string) {
-	if x.state.Final() {
+// finish moves x to the final state input in leads to (inVerified,
+// inFail, inCancel or inReject), tells the user and cleans up (m.mu
+// held). An input that means nothing in x's state changes nothing.
+func (m *Manager) finish(x *xfer, in input, code Code, text string) {
+	if !x.apply(in) || !x.state.Final() {
 		return
 	}
-	x.state, x.code = s, code
+	x.code = code
 	if x.conn != nil {
 		x.conn.Close()
 		x.conn = nil
 	}
 	m.forget(x)
-	if s != Done {
+	if x.state != Done {
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Text: text})
 	}
 	m.finished = append(m.finished, x.local)
@@ -724,7 +776,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 		switch {
 		case x.state == Offered && x.ready:
 			x.key = pl.TransferKey
-			x.state, _ = step(x.state, inAccept)
+			x.apply(inAccept)
 			x.next = time.Time{} // dial at once
 			x.stallSince = now
 			m.save(x)
@@ -749,7 +801,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			case wire.CodeBadOffer:
 				code, text = CodeBadOffer, fmt.Sprintf("%s cannot take %s (a name it refuses)", x.peerName, x.what())
 			}
-			m.finish(x, Rejected, code, text)
+			m.finish(x, inReject, code, text)
 		}
 	case wire.KindCancel:
 		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
@@ -766,12 +818,12 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			x.peerCancel = &sessErr{code: code, final: true, text: text}
 			m.later(endGrace, func() {
 				if !x.state.Final() && x.peerCancel != nil {
-					m.finish(x, Cancelled, code, text)
+					m.finish(x, inCancel, code, text)
 				}
 			})
 			return
 		}
-		m.finish(x, Cancelled, code, text)
+		m.finish(x, inCancel, code, text)
 	}
 }
 
@@ -828,7 +880,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		return
 	}
 	x := &xfer{tid: pl.Transfer, peerID: f.PeerID, peerName: f.Peer, peerKey: f.Key, files: pl.Files, state: Offered,
-		stranger: !f.Pinned, lastOffer: now}
+		recvSide: recvSide{stranger: !f.Pinned, lastOffer: now}}
 	x.safe = make([]string, len(x.files))
 	x.fileDone = make([]bool, len(x.files))
 	for i, e := range x.files {
@@ -928,7 +980,7 @@ func (m *Manager) online(id string) bool {
 // repeats it, it is a new offer.
 func (m *Manager) expireOffer(x *xfer) {
 	m.stats.OffersExpired++
-	m.finish(x, Cancelled, CodeOfferExpired, "")
+	m.finish(x, inCancel, CodeOfferExpired, "")
 	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
 		delete(m.byTID, k)
 	}
@@ -966,7 +1018,7 @@ func (m *Manager) giveUp(x *xfer, now time.Time) bool {
 		return false
 	}
 	m.control(x, wire.KindCancel, wire.CodeFailed)
-	m.finish(x, Failed, CodeTimeout, text)
+	m.finish(x, inFail, CodeTimeout, text)
 	return true
 }
 

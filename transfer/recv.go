@@ -200,7 +200,7 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		m.mu.Unlock()
 		return nil
 	}
-	x.state, _ = step(x.state, inConnected)
+	x.apply(inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
 	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResume)
 	x.wasLive = true
@@ -292,7 +292,8 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 
 // open opens the partial file of file i where it ends. It is created
 // under m.mu and only while x is live: a cancel (forget, under m.mu)
-// either comes first, and nothing is created, or after, and removes it.
+// either comes first, and nothing is created, or after, and has it
+// removed (by the saver, before the cancel's event is delivered).
 func (w *fileWriter) open(i int) *sessErr {
 	x := w.x
 	testHook(hookOpen)
@@ -393,11 +394,11 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		for _, d := range x.fileDone {
 			all = all && d
 		}
-		if err := w.m.save(x); err != nil {
+		// Recorded done, the name is all: the saver removes the partial
+		// file once the state is written.
+		if err := w.m.save(x, partialName(x, i)); err != nil {
 			// Kept: a later run finds the name is the partial file.
 			w.m.log.Warn("transfer: state not saved", "err", err)
-		} else {
-			_ = w.m.root.Remove(partialName(x, i)) // recorded done: the name is all
 		}
 		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
@@ -409,7 +410,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			// connection still carries the verdict: finish leaves it
 			// open (recvSession closes it).
 			x.conn = nil
-			w.m.finish(x, Done, "", "")
+			w.m.finish(x, inVerified, "", "")
 		}
 		w.m.mu.Unlock()
 		testHook(hookLinked)

@@ -76,11 +76,11 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 func (m *Manager) ended(x *xfer, se *sessErr) {
 	x.resumePending = false // it did not last: no resume to announce
 	if pc := x.peerCancel; !se.final && pc != nil {
-		m.finish(x, Cancelled, pc.code, pc.text)
+		m.finish(x, inCancel, pc.code, pc.text)
 		return
 	}
 	if se.final {
-		m.finish(x, Failed, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
+		m.finish(x, inFail, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
 		return
 	}
 	if x.state != Active {
@@ -92,7 +92,7 @@ func (m *Manager) ended(x *xfer, se *sessErr) {
 		if x.state != Active || x.lostSeq != seq || x.conn != nil {
 			return // finished, or a new connection runs already
 		}
-		x.state, _ = step(x.state, inLost)
+		x.apply(inLost)
 		if x.pauseShown == se.code {
 			return // said already, and it has not resumed since (a full disk, tried again)
 		}
@@ -199,12 +199,12 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	}
 	if all {
 		x.moved = moved
-		m.finish(x, Done, "", "")
+		m.finish(x, inVerified, "", "")
 		m.mu.Unlock()
 		return nil
 	}
 	x.conn = nc
-	x.state, _ = step(x.state, inConnected)
+	x.apply(inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
 	if moved > x.confirmed {
 		x.confirmed, x.stallSince = moved, x.sess // the receiver has more than before
@@ -359,7 +359,7 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 		return false, nil
 	}
 	if m.verified(x, i) {
-		m.finish(x, Done, "", "")
+		m.finish(x, inVerified, "", "")
 		return true, nil
 	}
 	return false, nil

@@ -39,7 +39,7 @@ const (
 	inCancel                 // either side cancelled
 	inConnected              // a data connection is up
 	inLost                   // the data connection ended before the end
-	inVerified               // every file's verdict is in, all good
+	inVerified               // every file's verdict is in, all good (in a data connection, or told by a new one's resume frame)
 	inFail                   // a file did not verify, or another fatal error
 )
 
@@ -73,6 +73,8 @@ func step(s State, in input) (State, bool) {
 			return Active, true
 		case inLost:
 			return s, true // still waiting for a connection
+		case inVerified:
+			return Done, true // the verdicts of an earlier connection, told by the next one's resume frame
 		}
 	case Active:
 		switch in {
@@ -83,4 +85,14 @@ func step(s State, in input) (State, bool) {
 		}
 	}
 	return s, false
+}
+
+// apply moves x's state by in, and reports whether in meant anything
+// (Manager.mu held). It is the only change of a transfer's state: the
+// state is otherwise set only where an xfer is made (Send, onOffer,
+// load), before anything else can see it.
+func (x *xfer) apply(in input) bool {
+	s, ok := step(x.state, in)
+	x.state = s
+	return ok
 }

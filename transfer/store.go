@@ -62,7 +62,10 @@ func (m *Manager) statePath(x *xfer) string {
 // save has x's state written (m.mu held): it is queued for the saver
 // goroutine, which writes it without m.mu. Only accepted transfers (and
 // our ready offers) are kept. Its error is that of encoding the state.
-func (m *Manager) save(x *xfer) error {
+// parts are partial files of x (partialName) the state records done: the
+// saver removes them once it is written, and keeps them if it is not (a
+// later run finds the name is the partial file).
+func (m *Manager) save(x *xfer, parts ...string) error {
 	if m.statePath(x) == "" || x.state.Final() || (!x.out && x.state == Offered) {
 		return nil
 	}
@@ -86,38 +89,51 @@ func (m *Manager) save(x *xfer) error {
 	if err != nil {
 		return fmt.Errorf("transfer: save: %w", err)
 	}
-	m.queueState(stateOp{out: x.out, name: x.stateName, data: b})
+	m.queueState(stateOp{out: x.out, name: x.stateName, data: b, parts: parts})
 	return nil
 }
 
-// forget removes x's state and, unless it is done, its partial files
-// (m.mu held). A transfer paused by a disk error keeps them: it is not
-// final. The state file goes through the saver, after any write of it
-// queued before.
+// forget has x's state file and its partial files removed (m.mu held;
+// x is final). A transfer paused by a disk error keeps them: it is not
+// final. Both go through the saver, without m.mu, after any write of the
+// state queued before: the partial files first, then the state file (a
+// run stopped in between finds a state without its partial files, and
+// starts them again). pump delivers no event emitted after this before
+// they are gone; fileWriter.open creates no partial file once x is final.
 func (m *Manager) forget(x *xfer) {
-	if m.statePath(x) != "" {
-		m.queueState(stateOp{out: x.out, name: x.stateName})
+	op := stateOp{out: x.out, name: x.stateName}
+	if m.statePath(x) == "" {
+		op.name = ""
 	}
 	if !x.out && x.lname != "" { // accepted: it may have partial files
 		for i := range x.files {
-			_ = m.root.Remove(partialName(x, i))
+			op.parts = append(op.parts, partialName(x, i))
 		}
+	}
+	if op.name != "" || op.parts != nil {
+		m.queueState(op)
 	}
 }
 
-// stateOp is a state file to write (data) or remove (data nil).
+// stateOp is a state file to write (data) or remove (data nil), and
+// partial files to remove with it: after the state is written (it records
+// them done), before it is removed.
 type stateOp struct {
-	out  bool   // in Config.StateDir; else in the partial folder
-	name string // xfer.stateName
-	data []byte
+	out   bool   // in Config.StateDir; else in the partial folder
+	name  string // xfer.stateName; "": no state file, parts only
+	data  []byte
+	parts []string // partialName, in m.root
 }
 
 // queueState queues op for the saver (m.mu held). A newer op on the same
-// file replaces one not written yet: the last word counts.
+// file replaces one not written yet: the last word counts; the partial
+// files of both are removed.
 func (m *Manager) queueState(op stateOp) {
 	k := stateKey{op.out, op.name}
-	if m.saveq[k] == nil {
+	if old := m.saveq[k]; old == nil {
 		m.saveOrder = append(m.saveOrder, k)
+	} else if old.parts != nil {
+		op.parts = append(old.parts[:len(old.parts):len(old.parts)], op.parts...)
 	}
 	m.saveq[k] = &op
 	select {
@@ -142,9 +158,7 @@ func (m *Manager) saver(stop <-chan struct{}, done chan<- struct{}) {
 		m.saving = len(order) > 0
 		m.mu.Unlock()
 		for _, k := range order {
-			if err := m.writeState(q[k]); err != nil {
-				m.log.Warn("transfer: state not saved", "err", err)
-			}
+			m.carryOut(q[k])
 		}
 		m.mu.Lock()
 		m.saving = false
@@ -185,7 +199,31 @@ func (m *Manager) flushState() {
 	}
 }
 
-// writeState carries out op (saver goroutine). The receiver's states live
+// carryOut carries out op (saver goroutine, without m.mu): the partial
+// files go before the state file is removed, or after it is written.
+func (m *Manager) carryOut(op *stateOp) {
+	if op.data == nil {
+		m.removeParts(op.parts)
+	}
+	if op.name == "" {
+		return
+	}
+	if err := m.writeState(op); err != nil {
+		m.log.Warn("transfer: state not saved", "err", err)
+		return
+	}
+	if op.data != nil {
+		m.removeParts(op.parts)
+	}
+}
+
+func (m *Manager) removeParts(parts []string) {
+	for _, p := range parts {
+		_ = m.root.Remove(p)
+	}
+}
+
+// writeState writes or removes op's state file (saver goroutine). The receiver's states live
 // in the downloads folder, which others may have written before us: they
 // go through m.root, to a fresh temporary name (O_EXCL: never through a
 // planted link), renamed over the state file (a link there is replaced,
@@ -289,7 +327,18 @@ func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 	if s.Out != out {
 		return nil, fmt.Errorf("the state of an %s transfer, in the place of %s ones", map[bool]string{true: "outgoing", false: "incoming"}[s.Out], map[bool]string{true: "outgoing", false: "incoming"}[out])
 	}
-	x := &xfer{out: s.Out, peerName: s.PeerName, state: Paused, wasLive: true, ready: true, stateName: filepath.Base(p)}
+	// Accepted before: paused until the peer is back; a sender's offer
+	// never accepted (no key) is offered again.
+	var key [32]byte
+	state := Paused
+	if err := unhex32(s.Key, &key); err != nil {
+		if !s.Out {
+			return nil, err
+		}
+		state = Offered
+	}
+	x := &xfer{out: s.Out, peerName: s.PeerName, key: key, state: state, wasLive: true, stateName: filepath.Base(p),
+		sendSide: sendSide{ready: s.Out}} // a sender's offer is hashed already
 	if _, err := fmt.Sscanf(s.TID, "%x", &x.tid); err != nil || x.tid == 0 {
 		return nil, fmt.Errorf("bad transfer id %q", s.TID)
 	}
@@ -304,13 +353,6 @@ func (m *Manager) loadOne(p string, out bool) (*xfer, error) {
 	}
 	if err := unhex32(s.PeerKey, &x.peerKey); err != nil {
 		return nil, err
-	}
-	if err := unhex32(s.Key, &x.key); err != nil {
-		if s.Out {
-			x.state = Offered // offered, never accepted: offer again
-		} else {
-			return nil, err
-		}
 	}
 	x.peerID = peer.KeyID(&x.peerKey)
 	if len(s.Files) == 0 || len(s.Files) > wire.MaxOfferFiles {
