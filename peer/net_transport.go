@@ -406,6 +406,10 @@ func (t *NetTransport) acceptTCP() {
 		if refused := t.admit(ap.Addr()); refused != nil {
 			refused.Add(1)
 			t.log.Debug("tcp: over the bounds, refusing", "from", ap)
+			// A reset, not a FIN: nothing is kept for it (no TIME_WAIT
+			// per refusal: a stranger reconnecting in a loop would keep
+			// thousands), and the refusal costs the least.
+			_ = nc.SetLinger(0)
 			nc.Close()
 			continue
 		}
