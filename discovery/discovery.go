@@ -984,15 +984,3 @@ func pickAddr(addrs []netip.Addr, c candidate) netip.Addr {
 	}
 	return best
 }
-
-// Hint is the line to show when no peer has been found a while after
-// start: the interfaces tried and the likely causes.
-func Hint(ifaces []string) string {
-	where := "no network interface is usable (up, multicast, with an IP address)"
-	if len(ifaces) > 0 {
-		where = "looked on " + strings.Join(ifaces, ", ")
-	}
-	return "no peer found yet (" + where + "). A firewall may block mDNS (UDP 5353) or p2pchat's port, " +
-		"or the Wi-Fi may keep clients apart (guest networks and client isolation do); " +
-		"if you know where a peer is, start with -peer HOST[:PORT]"
-}
