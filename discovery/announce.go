@@ -115,7 +115,7 @@ func (d *Discovery) step(now time.Time) time.Time {
 // rescanNow joins the interfaces that became usable, leaves those that
 // went away, and re-advertises on those whose addresses changed.
 func (d *Discovery) rescanNow(now time.Time) {
-	cands, err := interfaces()
+	cands, err := d.sys.interfaces()
 	if err != nil {
 		d.log.Debug("discovery: rescan", "err", err)
 		return

@@ -177,6 +177,7 @@ type link struct {
 type Discovery struct {
 	// Immutable after Start returns (set before any goroutine starts).
 	log      *slog.Logger
+	sys      system
 	names    []string
 	bind     netip.Addr
 	rescan   time.Duration
@@ -257,6 +258,17 @@ func (d *Discovery) Stats() Stats {
 // interface at all Start still succeeds (Ifaces is empty) unless cfg.Ifaces
 // names interfaces: interfaces that come up later are joined.
 func Start(ctx context.Context, cfg Config) (*Discovery, error) {
+	return start(ctx, cfg, system{interfaces: interfaces, listen: listenFamily})
+}
+
+// system is what discovery takes from the machine: its interfaces and its
+// sockets (the virtual-time tests give in-memory ones).
+type system struct {
+	interfaces func() ([]candidate, error)
+	listen     func(v6 bool, bind netip.Addr) (*family, error)
+}
+
+func start(ctx context.Context, cfg Config, sys system) (*Discovery, error) {
 	self, err := checkSelf(cfg.Self)
 	if err != nil {
 		return nil, err
@@ -268,7 +280,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cands, err := interfaces()
+	cands, err := sys.interfaces()
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +289,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 		return nil, err
 	}
 	d := &Discovery{
-		log: logger, names: slices.Clone(cfg.Ifaces), bind: cfg.Bind.Unmap(), rescan: cfg.Rescan,
+		log: logger, sys: sys, names: slices.Clone(cfg.Ifaces), bind: cfg.Bind.Unmap(), rescan: cfg.Rescan,
 		onFound: cfg.OnFound, onChange: cfg.OnChange,
 		kick: make(chan struct{}, 1), self: self, links: map[int]*link{},
 		budget: rate.Bucket{Rate: reportRate, Burst: reportBurst}, recent: map[string]recentReport{},
@@ -324,7 +336,7 @@ func (d *Discovery) initBudgets() {
 // listen opens the sockets of IPv4 and, unless the system has no IPv6 or
 // d.bind (an IPv4 address) restricts discovery to it, of IPv6.
 func (d *Discovery) listen() error {
-	f4, err := listenFamily(false, d.bind)
+	f4, err := d.sys.listen(false, d.bind)
 	if err != nil {
 		return err
 	}
@@ -332,7 +344,7 @@ func (d *Discovery) listen() error {
 	if d.bind.IsValid() {
 		return nil
 	}
-	f6, err := listenFamily(true, netip.Addr{})
+	f6, err := d.sys.listen(true, netip.Addr{})
 	if err != nil {
 		d.log.Debug("discovery: no IPv6 mDNS; IPv4 only", "err", err)
 		return nil
@@ -486,7 +498,7 @@ func checkSelf(self Info) (Info, error) {
 // serve reads one socket of f until it is closed: queries (on the mDNS
 // socket) are answered, responses read for other nodes. A query is looked
 // at (see reply) before it is unpacked.
-func (d *Discovery) serve(f *family, c mconn, responder bool) {
+func (d *Discovery) serve(f *family, c conn, responder bool) {
 	defer d.wg.Done()
 	buf := make([]byte, 9000) // the largest mDNS message (RFC 6762 section 17)
 	for {
