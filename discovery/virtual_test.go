@@ -68,23 +68,27 @@ func (c *memConn) log() []memSent {
 	return slices.Clone(c.sent)
 }
 
-// memSystem is a machine with in-memory IPv4 sockets (m, q) and the
-// interfaces ifaces returns at the time asked.
+// memSystem is a machine with in-memory IPv4 sockets (m, q), IPv6 ones
+// (m6, q6) if v6, and the interfaces ifaces returns at the time asked.
 type memSystem struct {
-	m, q   *memConn
-	ifaces func() []candidate
+	m, q, m6, q6 *memConn
+	v6           bool
+	ifaces       func() []candidate
 }
 
 func newMemSystem(ifaces func() []candidate) *memSystem {
 	now := time.Now()
-	return &memSystem{m: newMemConn(now), q: newMemConn(now), ifaces: ifaces}
+	return &memSystem{m: newMemConn(now), q: newMemConn(now), m6: newMemConn(now), q6: newMemConn(now), ifaces: ifaces}
 }
 
 func (s *memSystem) system() system {
 	return system{
 		interfaces: func() ([]candidate, error) { return s.ifaces(), nil },
 		listen: func(v6 bool, _ netip.Addr) (*family, error) {
-			if v6 {
+			switch {
+			case v6 && s.v6:
+				return &family{v6: true, group: mdnsGroup6, m: s.m6, q: s.q6}, nil
+			case v6:
 				return nil, net.UnknownNetworkError("no IPv6 here")
 			}
 			return &family{group: mdnsGroup4, m: s.m, q: s.q}, nil
@@ -130,7 +134,8 @@ func times(sent []memSent, k string) []time.Duration {
 
 // TestScheduleOnVirtualTime: with the production schedule, a node announces
 // itself at once and a second later, queries at once and then 1, 2, 4, 8 s
-// later (t = 0, 1, 3, 7, 15 s), and says goodbye once, at Close (t = 20 s);
+// later (t = 0, 1, 3, 7, 15 s), announces its new name at once and a second
+// later after Update (t = 10, 11 s), and says goodbye once, at Close (t = 20 s);
 // Close leaves no goroutine behind (the bubble would fail the test).
 // On real sockets, TestAnnounceAndGoodbye checks the announcements and the
 // goodbye reach another host.
@@ -145,17 +150,32 @@ func TestScheduleOnVirtualTime(t *testing.T) {
 		if got := d.Ifaces(); !slices.Equal(got, []string{"eth0"}) {
 			t.Fatalf("Ifaces() = %q, want [eth0]", got)
 		}
-		time.Sleep(20 * time.Second)
+		time.Sleep(10 * time.Second)
+		if err := d.Update(node(1, "bob")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Second)
 		if err := d.Close(); err != nil {
 			t.Fatal(err)
 		}
 		s := time.Second
+		var names []string
+		for _, m := range sys.m.log() {
+			for _, e := range entries(m.msg) {
+				if info, err := ParseTXT(mustUnescape(t, e.TXT)); err == nil {
+					names = append(names, info.Name)
+				}
+			}
+		}
+		if want := []string{"alice", "alice", "bob", "bob", "bob"}; !slices.Equal(names, want) {
+			t.Errorf("names announced (then in the goodbye) %q, want %q", names, want)
+		}
 		tests := []struct {
 			conn *memConn
 			kind string
 			want []time.Duration
 		}{
-			{sys.m, "announce", []time.Duration{0, 1 * s}},
+			{sys.m, "announce", []time.Duration{0, 1 * s, 10 * s, 11 * s}},
 			{sys.m, "goodbye", []time.Duration{20 * s}},
 			{sys.m, "query", nil},
 			{sys.q, "query", []time.Duration{0, 1 * s, 3 * s, 7 * s, 15 * s}},
@@ -227,6 +247,54 @@ func TestRescanOnVirtualTime(t *testing.T) {
 		}
 		if got := times(sys.m.log(), "goodbye"); len(got) != 0 {
 			t.Errorf("goodbyes at %v, want none (the interface had gone)", got)
+		}
+	})
+}
+
+// mustUnescape unescapes TXT strings read from a message.
+func mustUnescape(t *testing.T, txt []string) []string {
+	t.Helper()
+	out, err := unescapeFields(txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDualStackOnVirtualTime: on an interface with IPv4 and IPv6, both
+// families announce at 0 and 1 s, and each round's IPv6 query goes
+// familyGap (250 ms) after the IPv4 one (so that the IPv4 answers are its
+// known answers).
+func TestDualStackOnVirtualTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		eth0 := memIface(t, "eth0")
+		eth0.Addrs = append(eth0.Addrs, netip.MustParsePrefix("fe80::1/64"))
+		sys := newMemSystem(func() []candidate { return []candidate{eth0} })
+		sys.v6 = true
+		d, err := start(t.Context(), Config{Self: node(1, "alice")}, sys.system())
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		d.Close()
+		s, ms := time.Second, time.Millisecond
+		tests := []struct {
+			name string
+			conn *memConn
+			kind string
+			want []time.Duration
+		}{
+			{"IPv4", sys.m, "announce", []time.Duration{0, 1 * s}},
+			{"IPv6", sys.m6, "announce", []time.Duration{0, 1 * s}},
+			{"IPv4", sys.q, "query", []time.Duration{0, 1 * s, 3 * s}},
+			{"IPv6", sys.q6, "query", []time.Duration{250 * ms, 1250 * ms, 3250 * ms}},
+			{"IPv4", sys.m, "goodbye", []time.Duration{5 * s}},
+			{"IPv6", sys.m6, "goodbye", []time.Duration{5 * s}},
+		}
+		for _, tt := range tests {
+			if got := times(tt.conn.log(), tt.kind); !slices.Equal(got, tt.want) {
+				t.Errorf("%s: %s sent at %v, want at %v", tt.name, tt.kind, got, tt.want)
+			}
 		}
 	})
 }
