@@ -274,7 +274,7 @@ func start(ctx context.Context, cfg Config, sys system) (*Discovery, error) {
 		return nil, err
 	}
 	if cfg.Bind.IsValid() && !cfg.Bind.Unmap().Is4() { // -bind is IPv4 (README)
-		return nil, fmt.Errorf("discovery: cannot bind to %v: only IPv4 addresses are supported", cfg.Bind)
+		return nil, &IfaceError{Problem: BindNotIPv4, Bind: cfg.Bind}
 	}
 	logger := cfg.Logger
 	if logger == nil {
