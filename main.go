@@ -534,7 +534,20 @@ func hintIfAlone(ctx context.Context, node *peer.Node, disc *discovery.Discovery
 	if node.WaitPeer(wctx, "") == nil || ctx.Err() != nil {
 		return
 	}
-	node.Notice(discovery.Hint(disc.Ifaces()))
+	node.Notice(noPeerHint(disc.Ifaces()))
+}
+
+// noPeerHint words the hint line from the interfaces discovery looked on
+// (none: no usable interface); discovery gives the fields, the words and
+// the flag names are the caller's.
+func noPeerHint(ifaces []string) string {
+	where := "no network interface is usable (up, multicast, with an IP address)"
+	if len(ifaces) > 0 {
+		where = "looked on " + strings.Join(ifaces, ", ")
+	}
+	return "no peer found yet (" + where + "). A firewall may block mDNS (UDP 5353) or p2pchat's port, " +
+		"or the Wi-Fi may keep clients apart (guest networks and client isolation do); " +
+		"if you know where a peer is, start with -peer HOST[:PORT]"
 }
 
 // Start-up patience of a script (stdin not a terminal): its first command

@@ -60,13 +60,11 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/mdns"
-	"github.com/miekg/dns"
 	"github.com/p2pchat/p2pchat/internal/rate"
 )
 
@@ -151,7 +149,10 @@ type Config struct {
 	OnChange func(ifaces []string)
 }
 
-// link is one interface discovery runs on.
+// link is one interface discovery runs on. A link is reached only through
+// Discovery.links, and every field of it is guarded by Discovery.mu (the
+// responder copies zone, ifi and cand out under the lock and uses the copies
+// after releasing it).
 type link struct {
 	cand          candidate
 	ifi           *net.Interface
@@ -164,36 +165,51 @@ type link struct {
 }
 
 // Discovery advertises this node and browses for others until Close.
+//
+// Goroutines: Start runs one schedule loop (announce.go: loop) and, per
+// address family, two readers (serve, one per socket); all are counted in
+// wg, and Close returns only when they have returned.
+//
+// Lock order: mu before sendMu. limitMu and reportMu are never held with
+// another lock of d (reportMu is held while OnFound runs, which must not
+// call Close). A method named ...Locked expects mu held (forgetRecentLocked:
+// reportMu), or d not yet shared (joinLocked from Start).
 type Discovery struct {
+	// Immutable after Start returns (set before any goroutine starts).
 	log      *slog.Logger
+	sys      system
 	names    []string
 	bind     netip.Addr
 	rescan   time.Duration
 	onFound  func(Found)
 	onChange func([]string)
+	fams     []*family // IPv4, and IPv6 where the system has it (sock.go); the sockets close in shutdown
+	cancel   context.CancelFunc
+	kick     chan struct{}  // wakes the schedule loop (buffered 1; never closed)
+	wg       sync.WaitGroup // the loop and the readers
 
-	fams []*family // IPv4, and IPv6 where the system has it (sock.go)
-
-	cancel context.CancelFunc
-	kick   chan struct{} // wakes the schedule loop
-	wg     sync.WaitGroup
-
+	// Guarded by mu.
 	mu     sync.Mutex
 	self   Info
-	links  map[int]*link // by interface index
-	closed bool
+	links  map[int]*link // by interface index; the links' fields too
+	closed bool          // set once, by shutdown: no send after it
 
-	sendMu sync.Mutex // the multicast interface of a socket, set for each send
+	// sendMu serialises the sends on fams' sockets: the multicast
+	// interface is a socket option, set for each send.
+	sendMu sync.Mutex
 
-	limitMu sync.Mutex                // guards the responder's budgets (limit.go)
+	// Guarded by limitMu: the responder's budgets (limit.go).
+	limitMu sync.Mutex
 	queries *rate.Keyed[netip.Prefix] // queries read, by source prefix
 	allQ    rate.Bucket               // queries read, from all sources
 	answers *rate.Keyed[netip.Addr]   // unicast answers, by address answered
 
-	reportMu sync.Mutex  // one OnFound at a time; guards budget and recent
+	// Guarded by reportMu, which also makes OnFound calls one at a time.
+	reportMu sync.Mutex
 	budget   rate.Bucket // reports of new answers: hostile mDNS traffic must not make the node say hello to thousands of made-up keys
 	recent   map[string]recentReport
 
+	// Atomic: no lock.
 	stats counters
 }
 
@@ -237,29 +253,34 @@ func (d *Discovery) Stats() Stats {
 	}
 }
 
-type recentReport struct {
-	addr netip.AddrPort
-	name string
-	at   time.Time
-}
-
 // Start starts advertising cfg.Self and browsing for other nodes in the
 // background. Both stop when ctx ends or Close is called. With no usable
 // interface at all Start still succeeds (Ifaces is empty) unless cfg.Ifaces
 // names interfaces: interfaces that come up later are joined.
 func Start(ctx context.Context, cfg Config) (*Discovery, error) {
+	return start(ctx, cfg, system{interfaces: interfaces, listen: listenFamily})
+}
+
+// system is what discovery takes from the machine: its interfaces and its
+// sockets (the virtual-time tests give in-memory ones).
+type system struct {
+	interfaces func() ([]candidate, error)
+	listen     func(v6 bool, bind netip.Addr) (*family, error)
+}
+
+func start(ctx context.Context, cfg Config, sys system) (*Discovery, error) {
 	self, err := checkSelf(cfg.Self)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Bind.IsValid() && !cfg.Bind.Unmap().Is4() { // -bind is IPv4 (README)
-		return nil, fmt.Errorf("discovery: cannot bind to %v: only IPv4 addresses are supported", cfg.Bind)
+		return nil, &IfaceError{Problem: BindNotIPv4, Bind: cfg.Bind}
 	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cands, err := interfaces()
+	cands, err := sys.interfaces()
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +289,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 		return nil, err
 	}
 	d := &Discovery{
-		log: logger, names: slices.Clone(cfg.Ifaces), bind: cfg.Bind.Unmap(), rescan: cfg.Rescan,
+		log: logger, sys: sys, names: slices.Clone(cfg.Ifaces), bind: cfg.Bind.Unmap(), rescan: cfg.Rescan,
 		onFound: cfg.OnFound, onChange: cfg.OnChange,
 		kick: make(chan struct{}, 1), self: self, links: map[int]*link{},
 		budget: rate.Bucket{Rate: reportRate, Burst: reportBurst}, recent: map[string]recentReport{},
@@ -286,7 +307,7 @@ func Start(ctx context.Context, cfg Config) (*Discovery, error) {
 			logger.Debug("discovery: no socket for the address families of an interface", "iface", c.Name)
 			continue
 		}
-		if err := d.join(c, now); err != nil {
+		if err := d.joinLocked(c, now); err != nil {
 			for _, f := range d.fams {
 				f.close()
 			}
@@ -315,7 +336,7 @@ func (d *Discovery) initBudgets() {
 // listen opens the sockets of IPv4 and, unless the system has no IPv6 or
 // d.bind (an IPv4 address) restricts discovery to it, of IPv6.
 func (d *Discovery) listen() error {
-	f4, err := listenFamily(false, d.bind)
+	f4, err := d.sys.listen(false, d.bind)
 	if err != nil {
 		return err
 	}
@@ -323,7 +344,7 @@ func (d *Discovery) listen() error {
 	if d.bind.IsValid() {
 		return nil
 	}
-	f6, err := listenFamily(true, netip.Addr{})
+	f6, err := d.sys.listen(true, netip.Addr{})
 	if err != nil {
 		d.log.Debug("discovery: no IPv6 mDNS; IPv4 only", "err", err)
 		return nil
@@ -332,8 +353,8 @@ func (d *Discovery) listen() error {
 	return nil
 }
 
-// join starts discovery on the interface c (d.mu held or not yet shared).
-func (d *Discovery) join(c candidate, now time.Time) error {
+// joinLocked starts discovery on the interface c (d.mu held or not yet shared).
+func (d *Discovery) joinLocked(c candidate, now time.Time) error {
 	ifi, err := net.InterfaceByIndex(c.Index)
 	if err != nil {
 		return fmt.Errorf("discovery: interface %s: %w", c.Name, err)
@@ -352,7 +373,7 @@ func (d *Discovery) join(c candidate, now time.Time) error {
 				d.log.Debug("discovery: IPv6 group; IPv4 only here", "iface", c.Name, "err", err)
 				continue
 			}
-			d.leaveGroups(l)
+			d.leaveGroupsLocked(l)
 			return fmt.Errorf("discovery: join %v on %s: %w", f.group.IP, c.Name, err)
 		}
 		l.fams = append(l.fams, f)
@@ -370,8 +391,8 @@ func (d *Discovery) servable(c candidate) bool {
 	return slices.ContainsFunc(d.fams, func(f *family) bool { return c.has(f.v6) })
 }
 
-// leaveGroups leaves the groups l joined.
-func (d *Discovery) leaveGroups(l *link) {
+// leaveGroupsLocked leaves the groups l joined.
+func (d *Discovery) leaveGroupsLocked(l *link) {
 	for _, f := range l.fams {
 		if err := f.m.leave(l.ifi, f.group); err != nil {
 			d.log.Debug("discovery: leave group", "iface", l.cand.Name, "family", f, "err", err) // gone with the interface
@@ -379,9 +400,9 @@ func (d *Discovery) leaveGroups(l *link) {
 	}
 }
 
-// leave stops discovery on l (d.mu held).
-func (d *Discovery) leave(l *link) {
-	d.leaveGroups(l)
+// leaveLocked stops discovery on l (d.mu held).
+func (d *Discovery) leaveLocked(l *link) {
+	d.leaveGroupsLocked(l)
 	delete(d.links, l.cand.Index)
 	d.log.Debug("discovery: left", "iface", l.cand.Name)
 }
@@ -460,31 +481,6 @@ func (d *Discovery) Close() error {
 	return nil
 }
 
-// shutdown says goodbye and closes the sockets, once.
-func (d *Discovery) shutdown() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return
-	}
-	d.closed = true
-	for _, l := range d.links {
-		d.multicast(l, announcement(l.zone, true))
-	}
-	for _, f := range d.fams {
-		f.close()
-	}
-	d.log.Debug("discovery: stopped")
-}
-
-// wake makes the schedule loop look at its links now (never blocks).
-func (d *Discovery) wake() {
-	select {
-	case d.kick <- struct{}{}:
-	default:
-	}
-}
-
 // checkSelf fills in defaults and makes sure other nodes will accept self.
 func checkSelf(self Info) (Info, error) {
 	if self.Version == 0 {
@@ -499,177 +495,10 @@ func checkSelf(self Info) (Info, error) {
 	return self, nil
 }
 
-// loop runs the schedules of the links and looks at the interfaces every
-// d.rescan, until ctx ends.
-func (d *Discovery) loop(ctx context.Context) {
-	defer d.wg.Done()
-	nextRescan := time.Now().Add(d.rescan)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			d.shutdown()
-			return
-		case <-timer.C:
-		case <-d.kick:
-		}
-		now := time.Now()
-		if !now.Before(nextRescan) {
-			d.rescanNow(now)
-			nextRescan = now.Add(d.rescan)
-		}
-		next := d.step(now)
-		if next.IsZero() || nextRescan.Before(next) {
-			next = nextRescan
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(time.Until(next))
-	}
-}
-
-// step sends what is due on every link and returns when something is due
-// next (zero: nothing).
-func (d *Discovery) step(now time.Time) time.Time {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return time.Time{}
-	}
-	var next time.Time
-	for _, l := range d.links {
-		query, announce := l.sched.due(now)
-		if announce {
-			d.multicast(l, announcement(l.zone, false))
-		}
-		if query {
-			for _, f := range l.fams {
-				if f.v6 && len(l.fams) > 1 {
-					l.queryV6At = now.Add(familyGap)
-					continue
-				}
-				d.query(l, f, now)
-			}
-		}
-		if !l.queryV6At.IsZero() && !now.Before(l.queryV6At) {
-			l.queryV6At = time.Time{}
-			for _, f := range l.fams {
-				if f.v6 {
-					d.query(l, f, now)
-				}
-			}
-		}
-		if n := l.sched.next(); next.IsZero() || n.Before(next) {
-			next = n
-		}
-		if n := l.queryV6At; !n.IsZero() && n.Before(next) {
-			next = n
-		}
-	}
-	return next
-}
-
-// rescanNow joins the interfaces that became usable, leaves those that
-// went away, and re-advertises on those whose addresses changed.
-func (d *Discovery) rescanNow(now time.Time) {
-	cands, err := interfaces()
-	if err != nil {
-		d.log.Debug("discovery: rescan", "err", err)
-		return
-	}
-	used, _ := choose(cands, d.names, d.bind, false)
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return
-	}
-	changed := false
-	for _, l := range d.links {
-		if !slices.ContainsFunc(used, func(c candidate) bool { return c.Index == l.cand.Index }) {
-			d.leave(l)
-			changed = true
-		}
-	}
-	for _, c := range used {
-		l := d.links[c.Index]
-		switch {
-		case l == nil:
-			if err := d.join(c, now); err != nil {
-				d.log.Debug("discovery: join", "iface", c.Name, "err", err)
-				continue
-			}
-			changed = true
-		case l.cand.has(true) != c.has(true) || l.cand.has(false) != c.has(false):
-			// An address family came or went: join the groups afresh.
-			d.leave(l)
-			if err := d.join(c, now); err != nil {
-				d.log.Debug("discovery: join", "iface", c.Name, "err", err)
-			}
-			changed = true
-		case !l.cand.same(c):
-			zone, err := d.zone(d.self, c)
-			if err != nil {
-				continue
-			}
-			l.cand, l.zone = c, zone
-			l.sched = newSchedule(now) // a new address: announce and query again
-			d.log.Debug("discovery: addresses changed", "iface", c.Name, "addrs", c.Addrs)
-		}
-	}
-	ifaces := d.ifacesLocked()
-	d.mu.Unlock()
-	if changed {
-		d.log.Info("discovery: interfaces changed", "ifaces", ifaces)
-		if d.onChange != nil {
-			d.onChange(ifaces)
-		}
-	}
-}
-
-// multicast sends m to the group of every family on l (d.mu held).
-func (d *Discovery) multicast(l *link, m *dns.Msg) {
-	for _, f := range l.fams {
-		d.multicastOn(l, f, m)
-	}
-}
-
-// multicastOn sends m to f's group on l (d.mu held).
-func (d *Discovery) multicastOn(l *link, f *family, m *dns.Msg) {
-	b, err := m.Pack()
-	if err != nil {
-		d.log.Debug("discovery: pack", "err", err)
-		return
-	}
-	d.sendMu.Lock()
-	defer d.sendMu.Unlock()
-	if err := f.m.sendTo(b, l.ifi, f.group); err != nil {
-		d.log.Debug("discovery: send", "iface", l.cand.Name, "family", f, "err", err)
-	}
-}
-
-// query sends our query on l to f's group, with the answers we know there
-// (d.mu held).
-func (d *Discovery) query(l *link, f *family, now time.Time) {
-	b, err := queryMsg(l.known.list(now, maxKnownInQuery)).Pack()
-	if err != nil {
-		return
-	}
-	d.sendMu.Lock()
-	defer d.sendMu.Unlock()
-	if err := f.q.sendTo(b, l.ifi, f.group); err != nil {
-		d.log.Debug("discovery: query", "iface", l.cand.Name, "family", f, "err", err)
-	}
-}
-
 // serve reads one socket of f until it is closed: queries (on the mDNS
 // socket) are answered, responses read for other nodes. A query is looked
 // at (see reply) before it is unpacked.
-func (d *Discovery) serve(f *family, c mconn, responder bool) {
+func (d *Discovery) serve(f *family, c conn, responder bool) {
 	defer d.wg.Done()
 	buf := make([]byte, 9000) // the largest mDNS message (RFC 6762 section 17)
 	for {
@@ -705,10 +534,10 @@ func (d *Discovery) serve(f *family, c mconn, responder bool) {
 	}
 }
 
-// arrival finds the link a packet that came in on interface ifIndex (0:
+// arrivalLocked finds the link a packet that came in on interface ifIndex (0:
 // not known) came in on and whether its source is on that link's subnets
 // (d.mu held).
-func (d *Discovery) arrival(ifIndex int, from *net.UDPAddr) (*link, bool) {
+func (d *Discovery) arrivalLocked(ifIndex int, from *net.UDPAddr) (*link, bool) {
 	src, ok := netip.AddrFromSlice(from.IP)
 	if !ok {
 		return nil, false
@@ -732,267 +561,4 @@ func (d *Discovery) arrival(ifIndex int, from *net.UDPAddr) (*link, bool) {
 		}
 	}
 	return nil, false
-}
-
-// handleQuery answers the query b that came in on f (see reply).
-func (d *Discovery) handleQuery(f *family, b []byte, ifIndex int, from *net.UDPAddr, now time.Time) {
-	out, ifi, to := d.reply(f, b, ifIndex, from, now)
-	if out == nil {
-		return
-	}
-	d.sendMu.Lock()
-	defer d.sendMu.Unlock()
-	if err := f.m.sendTo(out, ifi, to); err != nil {
-		d.log.Debug("discovery: answer", "to", to, "err", err)
-	}
-}
-
-// reply returns the answer to the query b that came in on f at now, the
-// interface to send it on and where to (nil: none), in this order:
-//
-//   - a query over the record caps (parseMsg) is dropped from its header;
-//   - a source off the link is not answered (answer);
-//   - a query over the budget of its source's /24 (/64) or of all sources
-//     (limit.go) is dropped before it is unpacked;
-//   - the answer (answer) is built without d.mu held;
-//   - a multicast answer goes at most once a multicastGap per interface
-//     and family, a unicast one within the budget of the address it is for.
-func (d *Discovery) reply(f *family, b []byte, ifIndex int, from *net.UDPAddr, now time.Time) ([]byte, *net.Interface, *net.UDPAddr) {
-	if overCap(b) {
-		d.stats.queriesOverCap.Add(1)
-		return nil, nil, nil
-	}
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil, nil, nil
-	}
-	l, onLink := d.arrival(ifIndex, from)
-	if l == nil || !slices.Contains(l.fams, f) {
-		d.mu.Unlock()
-		return nil, nil, nil
-	}
-	zone, ifi, name := l.zone, l.ifi, l.cand.Name
-	d.mu.Unlock()
-	if !onLink {
-		d.log.Debug("discovery: not answering an off-link source", "from", from, "iface", name)
-		return nil, nil, nil
-	}
-	src, _ := netip.AddrFromSlice(from.IP)
-	src = src.Unmap()
-	d.limitMu.Lock()
-	ok := d.queries.Take(rate.Prefix(src), now) && d.allQ.Take(now)
-	d.limitMu.Unlock()
-	if !ok {
-		d.stats.queriesRateLimited.Add(1)
-		return nil, nil, nil
-	}
-	q, err := parseMsg(b)
-	if err != nil {
-		d.stats.badPackets.Add(1)
-		d.log.Debug("discovery: bad query", "from", from, "err", err)
-		return nil, nil, nil
-	}
-	resp, to := answer(zone, q, from, onLink, f.group)
-	if resp == nil {
-		return nil, nil, nil
-	}
-	if to == f.group {
-		d.mu.Lock()
-		spaced := now.Sub(l.lastMulticast[f]) < multicastGap
-		if !spaced {
-			l.lastMulticast[f] = now
-		}
-		d.mu.Unlock()
-		if spaced {
-			d.stats.multicastSpaced.Add(1)
-			return nil, nil, nil // answered by multicast within the last second: they heard it
-		}
-	} else {
-		d.limitMu.Lock()
-		ok := d.answers.Take(src.WithZone(""), now)
-		d.limitMu.Unlock()
-		if !ok {
-			d.stats.answersRateLimited.Add(1)
-			return nil, nil, nil
-		}
-	}
-	out, err := resp.Pack()
-	if err != nil {
-		d.log.Debug("discovery: pack", "err", err)
-		return nil, nil, nil
-	}
-	return out, ifi, to
-}
-
-// handleResponse reports the other nodes a response from an on-link source
-// describes, and remembers its answers as known answers.
-func (d *Discovery) handleResponse(m *dns.Msg, ifIndex int, from *net.UDPAddr) {
-	now := time.Now()
-	d.mu.Lock()
-	l, onLink := d.arrival(ifIndex, from)
-	var cand candidate
-	if l != nil {
-		cand = l.cand
-		if onLink {
-			src, _ := netip.AddrFromSlice(from.IP)
-			if n := l.known.learn(m, d.self.ID, src, now); n > 0 {
-				d.stats.knownRefused.Add(uint64(n))
-			}
-		}
-	}
-	selfID, closed := d.self.ID, d.closed
-	d.mu.Unlock()
-	if l == nil || !onLink || closed {
-		return
-	}
-	d.reportMu.Lock()
-	defer d.reportMu.Unlock()
-	es := entries(m)
-	if len(es) == 0 && len(m.Answer) > 0 {
-		d.log.Debug("discovery: ignoring answer", "name", ownerName(m.Answer[0]), "reason", "not a "+Service+" answer")
-	}
-	for _, e := range es {
-		f, err := toFound(e, selfID, cand)
-		if err != nil {
-			if !errors.Is(err, errSelf) {
-				d.log.Debug("discovery: ignoring answer", "name", e.Name, "reason", err)
-			}
-			continue
-		}
-		if r, ok := d.recent[f.ID]; ok && r.addr == f.Addr && r.name == f.Name && now.Sub(r.at) < reportAgain {
-			continue
-		}
-		if !d.budget.Take(now) {
-			d.stats.reportsDropped.Add(1)
-			d.log.Debug("discovery: too many answers; dropping", "name", e.Name)
-			continue
-		}
-		if _, ok := d.recent[f.ID]; !ok && len(d.recent) >= maxRecent {
-			d.forgetRecent(now)
-		}
-		d.recent[f.ID] = recentReport{addr: f.Addr, name: f.Name, at: now}
-		d.log.Debug("discovery: found", "id", f.ID, "name", f.Name, "addr", f.Addr, "iface", f.Iface)
-		if d.onFound != nil {
-			d.onFound(f)
-		}
-	}
-}
-
-// forgetRecent makes room in d.recent (full) at now: it forgets the
-// reports older than reportAgain, which no longer keep anything from being
-// reported, and if none is, the oldest (d.reportMu held). With the report
-// budget (reportBurst + reportRate a second) fewer than maxRecent reports
-// are ever younger than reportAgain, so the first step always makes room.
-func (d *Discovery) forgetRecent(now time.Time) {
-	n := len(d.recent)
-	oldest, oldestAt := "", now
-	for id, r := range d.recent {
-		if now.Sub(r.at) >= reportAgain {
-			delete(d.recent, id)
-		} else if !r.at.After(oldestAt) {
-			oldest, oldestAt = id, r.at
-		}
-	}
-	if len(d.recent) >= maxRecent {
-		delete(d.recent, oldest)
-	}
-	d.stats.recentForgotten.Add(uint64(n - len(d.recent)))
-}
-
-// ownerName is what a record is about: a PTR's target, or its own name.
-func ownerName(rr dns.RR) string {
-	if p, ok := rr.(*dns.PTR); ok {
-		return p.Ptr
-	}
-	return rr.Header().Name
-}
-
-// errSelf marks our own answer, which toFound rejects.
-var errSelf = errors.New("our own answer")
-
-// toFound checks an instance read from a response on interface c and turns
-// it into a Found: it must not be a goodbye, the name must be
-// "<id>._p2pchat._udp.local.", the TXT must parse and carry the same id,
-// the id must not be selfID, and there must be a usable address (see
-// pickAddr) and a port. The TXT fields are in DNS
-// presentation format (see unescapeTXT).
-func toFound(e entry, selfID string, c candidate) (Found, error) {
-	if e.Goodbye {
-		return Found{}, errors.New("a goodbye")
-	}
-	instance, ok := strings.CutSuffix(strings.ToLower(e.Name), serviceSuffix)
-	if !ok {
-		return Found{}, fmt.Errorf("not a %s answer", Service)
-	}
-	fields, err := unescapeFields(e.TXT)
-	if err != nil {
-		return Found{}, err
-	}
-	info, err := ParseTXT(fields)
-	if err != nil {
-		return Found{}, err
-	}
-	if instance != info.ID {
-		return Found{}, fmt.Errorf("instance name %q does not match TXT id %q", instance, info.ID)
-	}
-	if info.ID == selfID {
-		return Found{}, errSelf
-	}
-	if e.Port < 1 || e.Port > 65535 {
-		return Found{}, fmt.Errorf("bad port %d", e.Port)
-	}
-	addr := pickAddr(e.Addrs, c)
-	if !addr.IsValid() {
-		return Found{}, errors.New("no usable address")
-	}
-	info.Port = e.Port
-	return Found{Info: info, Addr: netip.AddrPortFrom(addr, uint16(e.Port)), Iface: c.Name}, nil
-}
-
-// pickAddr picks the address to reach a node at among those it advertised
-// on interface c, so that a dual-stack node is reached at one address, the
-// same every time: an IPv4 address on c's subnets first (so an IPv4 LAN
-// works as it did before IPv6), then a global IPv6 address on c's
-// prefixes, then an IPv6 link-local address (given c as its zone), then
-// any other IPv4 address, then any other global IPv6 address. Within a
-// rank the first advertised wins. Nothing usable: the zero Addr.
-func pickAddr(addrs []netip.Addr, c candidate) netip.Addr {
-	var best netip.Addr
-	bestRank := 0
-	for _, a := range addrs {
-		a = a.Unmap()
-		rank := 0
-		switch {
-		case !(a.IsGlobalUnicast() || a.IsLinkLocalUnicast()):
-		case a.Is4() && c.onLink(a):
-			rank = 5
-		case a.Is6() && a.IsLinkLocalUnicast():
-			if c.has(true) {
-				rank, a = 3, a.WithZone(c.Name)
-			}
-		case a.Is6() && c.onLink(a):
-			rank = 4
-		case a.Is4():
-			rank = 2
-		default:
-			rank = 1
-		}
-		if rank > bestRank {
-			best, bestRank = a, rank
-		}
-	}
-	return best
-}
-
-// Hint is the line to show when no peer has been found a while after
-// start: the interfaces tried and the likely causes.
-func Hint(ifaces []string) string {
-	where := "no network interface is usable (up, multicast, with an IP address)"
-	if len(ifaces) > 0 {
-		where = "looked on " + strings.Join(ifaces, ", ")
-	}
-	return "no peer found yet (" + where + "). A firewall may block mDNS (UDP 5353) or p2pchat's port, " +
-		"or the Wi-Fi may keep clients apart (guest networks and client isolation do); " +
-		"if you know where a peer is, start with -peer HOST[:PORT]"
 }

@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -112,6 +113,10 @@ func TestStartRejectsBadSelf(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "discovery: ") {
 				t.Errorf("Start error %q, want it to contain %q", err, tt.wantErr)
+			}
+			var ie *IfaceError
+			if tt.bind.IsValid() && (!errors.As(err, &ie) || ie.Problem != BindNotIPv4 || ie.Bind != tt.bind) {
+				t.Errorf("Start error %#v, want an IfaceError BindNotIPv4 for %v", err, tt.bind)
 			}
 		})
 	}

@@ -54,19 +54,65 @@ type candidate struct {
 	Addrs []netip.Prefix // the interface's IP addresses and their subnets, IPv4 and IPv6 (no zones)
 }
 
-// unusable returns why c cannot carry mDNS, or "" if it can.
-func (c candidate) unusable() string {
+// IfaceProblem is why an interface cannot be used: the code of an
+// IfaceError.
+type IfaceProblem int
+
+const (
+	IfaceMissing     IfaceProblem = iota + 1 // no interface has the name
+	IfaceDown                                // the interface is down
+	IfaceLoopback                            // a loopback interface (mDNS never leaves the machine)
+	IfaceNoMulticast                         // the interface does not support multicast
+	IfaceNoAddress                           // the interface has no IP address
+	BindNotFound                             // no usable interface holds Config.Bind
+	BindNotIPv4                              // Config.Bind is not an IPv4 address
+)
+
+// IfaceError is why Start cannot use the interfaces of Config.Ifaces or the
+// address of Config.Bind. Its fields are for the caller to word; Error
+// gives an English sentence for logs.
+type IfaceError struct {
+	Problem IfaceProblem
+	Name    string     // the interface named (all but BindNotFound and BindNotIPv4)
+	Bind    netip.Addr // the address asked for (BindNotFound, BindNotIPv4)
+	Have    []string   // the machine's interfaces, sorted (IfaceMissing, BindNotFound)
+}
+
+func (e *IfaceError) Error() string {
+	have := "none"
+	if len(e.Have) > 0 {
+		have = strings.Join(e.Have, ", ")
+	}
+	switch e.Problem {
+	case IfaceMissing:
+		return fmt.Sprintf("discovery: no network interface %q (have: %s)", e.Name, have)
+	case BindNotFound:
+		return fmt.Sprintf("discovery: no usable network interface has address %v (have: %s)", e.Bind, have)
+	case BindNotIPv4:
+		return fmt.Sprintf("discovery: cannot bind to %v: only IPv4 addresses are supported", e.Bind)
+	}
+	why := map[IfaceProblem]string{
+		IfaceDown:        "is down",
+		IfaceLoopback:    "is a loopback interface",
+		IfaceNoMulticast: "does not support multicast",
+		IfaceNoAddress:   "has no IP address",
+	}[e.Problem]
+	return fmt.Sprintf("discovery: network interface %q %s", e.Name, why)
+}
+
+// unusable returns why c cannot carry mDNS, or 0 if it can.
+func (c candidate) unusable() IfaceProblem {
 	switch {
 	case c.Flags&net.FlagUp == 0:
-		return "is down"
+		return IfaceDown
 	case c.Flags&net.FlagLoopback != 0:
-		return "is a loopback interface"
+		return IfaceLoopback
 	case c.Flags&net.FlagMulticast == 0:
-		return "does not support multicast"
+		return IfaceNoMulticast
 	case len(c.Addrs) == 0:
-		return "has no IP address"
+		return IfaceNoAddress
 	}
-	return ""
+	return 0
 }
 
 // has reports whether c has an address of IPv6 (v6) or of IPv4.
@@ -130,13 +176,13 @@ func choose(cands []candidate, names []string, bind netip.Addr, strict bool) ([]
 			i := slices.IndexFunc(cands, func(c candidate) bool { return c.Name == name })
 			switch {
 			case i < 0 && strict:
-				return nil, fmt.Errorf("discovery: no network interface %q (have: %s)", name, listNames(cands))
+				return nil, &IfaceError{Problem: IfaceMissing, Name: name, Have: listNames(cands)}
 			case i < 0:
 				continue
 			}
-			if why := cands[i].unusable(); why != "" {
+			if why := cands[i].unusable(); why != 0 {
 				if strict {
-					return nil, fmt.Errorf("discovery: network interface %q %s", name, why)
+					return nil, &IfaceError{Problem: why, Name: name}
 				}
 				continue
 			}
@@ -148,7 +194,7 @@ func choose(cands []candidate, names []string, bind netip.Addr, strict bool) ([]
 		var virtual []candidate
 		for _, c := range cands {
 			switch {
-			case c.unusable() != "":
+			case c.unusable() != 0:
 			case looksVirtual(c.Name):
 				virtual = append(virtual, c)
 			default:
@@ -171,24 +217,21 @@ func choose(cands []candidate, names []string, bind netip.Addr, strict bool) ([]
 			}
 		}
 		if len(kept) == 0 && strict {
-			return nil, fmt.Errorf("discovery: no usable network interface has address %v (have: %s)", bind, listNames(cands))
+			return nil, &IfaceError{Problem: BindNotFound, Bind: bind, Have: listNames(cands)}
 		}
 		out = kept
 	}
 	return out, nil
 }
 
-// listNames lists the candidates' names, sorted, for error messages.
-func listNames(cands []candidate) string {
+// listNames lists the candidates' names, sorted.
+func listNames(cands []candidate) []string {
 	var ns []string
 	for _, c := range cands {
 		ns = append(ns, c.Name)
 	}
-	if len(ns) == 0 {
-		return "none"
-	}
 	slices.Sort(ns)
-	return strings.Join(ns, ", ")
+	return ns
 }
 
 // interfaces lists this machine's interfaces as candidates.

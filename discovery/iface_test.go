@@ -1,8 +1,10 @@
 package discovery
 
 import (
+	"errors"
 	"net"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +75,15 @@ func TestChoose(t *testing.T) {
 		{"bind missing", []candidate{lo, eth}, nil, "10.0.0.99", true, nil, "no usable network interface has address 10.0.0.99"},
 		{"bind missing later", []candidate{lo, eth}, nil, "10.0.0.99", false, nil, ""},
 	}
+	// The code and fields of each error, for the caller to word.
+	codes := map[string]IfaceError{
+		"named missing":      {Problem: IfaceMissing, Name: "wlan9", Have: []string{"eth0", "lo"}},
+		"named no address":   {Problem: IfaceNoAddress, Name: "eth2"},
+		"named down":         {Problem: IfaceDown, Name: "eth1"},
+		"named loopback":     {Problem: IfaceLoopback, Name: "lo"},
+		"named no multicast": {Problem: IfaceNoMulticast, Name: "ppp0"},
+		"bind missing":       {Problem: BindNotFound, Bind: netip.MustParseAddr("10.0.0.99"), Have: []string{"eth0", "lo"}},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var bind netip.Addr
@@ -83,6 +94,13 @@ func TestChoose(t *testing.T) {
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("choose() = %v, %v; want error containing %q", got, err, tt.wantErr)
+				}
+				var ie *IfaceError
+				if !errors.As(err, &ie) {
+					t.Fatalf("choose() error %T, want an *IfaceError", err)
+				}
+				if want, ok := codes[tt.name]; !ok || !reflect.DeepEqual(*ie, want) {
+					t.Errorf("choose() error %+v, want %+v", *ie, want)
 				}
 				return
 			}

@@ -18,6 +18,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -311,10 +312,36 @@ func TestHelperProcess(t *testing.T) {
 	if err := d.Close(); err != nil { // idempotent
 		t.Fatal(err)
 	}
+	if left := discoveryGoroutines(); len(left) > 0 { // Close joins them all, on real sockets too
+		logger.Error("helper: goroutines left after Close", "stacks", strings.Join(left, "\n\n"))
+		t.Fatalf("%d discovery goroutines left after Close", len(left))
+	}
 	if err := d.Update(self); err != ErrClosed {
 		t.Fatalf("Update after Close = %v, want ErrClosed", err)
 	}
 	logger.Debug("helper: done")
+}
+
+// discoveryGoroutines returns the stacks of the goroutines running a method
+// of Discovery (the readers and the schedule loop), other goroutines (the
+// runtime's, which come and go) aside. Close returns once each has called
+// its deferred wg.Done, which a goroutine may not have returned from yet:
+// one still there after a second did not end.
+func discoveryGoroutines() []string {
+	deadline := time.Now().Add(time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		var left []string
+		for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+			if strings.Contains(g, "discovery.(*Discovery).") {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(10 * time.Millisecond) // polling for goroutines on their way out
+	}
 }
 
 // foreignInfo is advertised by the foreign services. Its TXT is a valid

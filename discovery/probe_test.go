@@ -175,6 +175,7 @@ func idsFrom(seen []probeSeen, addr netip.Addr) []string {
 // from a host plugged into the same bridge but on another subnet (off the
 // link as IP sees it, and routed to) gets no answer.
 func TestResponderOnLinkOnly(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the probe
 	l := newLAN(t, 2)
 	nodes := []Info{node(1, "alice")}
 	reports := make(chan report, 16)
@@ -200,6 +201,7 @@ func TestResponderOnLinkOnly(t *testing.T) {
 // lists a node's PTR as a known answer gets nothing from that node, while
 // another node, not listed, answers it.
 func TestResponderKnownAnswer(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the probe
 	l := newLAN(t, 3)
 	nodes := []Info{node(1, "alice"), node(2, "bob")}
 	reports := make(chan report, 64)
@@ -220,6 +222,7 @@ func TestResponderKnownAnswer(t *testing.T) {
 // node announce itself at start twice, about a second apart, and say
 // goodbye (TTL 0) when it closes.
 func TestAnnounceAndGoodbye(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the probe
 	l := newLAN(t, 2)
 	self := node(1, "alice")
 	done := make(chan []probeSeen, 1)

@@ -26,8 +26,18 @@ var (
 type family struct {
 	v6    bool
 	group *net.UDPAddr
-	m     mconn // port 5353: responder, announcements
-	q     mconn // random port: queries and their answers
+	m     conn // port 5353: responder, announcements
+	q     conn // random port: queries and their answers
+}
+
+// conn is what discovery does with a socket: mconn on the network, an
+// in-memory one in the virtual-time tests.
+type conn interface {
+	join(ifi *net.Interface, group *net.UDPAddr) error
+	leave(ifi *net.Interface, group *net.UDPAddr) error
+	sendTo(b []byte, ifi *net.Interface, dst *net.UDPAddr) error
+	read(buf []byte) (n, ifIndex int, src net.Addr, err error)
+	close()
 }
 
 func (f *family) String() string {
@@ -66,8 +76,9 @@ func listenFamily(v6 bool, bind netip.Addr) (*family, error) {
 		mc.Close()
 		return nil, fmt.Errorf("discovery: %v query socket: %w", f, err)
 	}
-	f.m, f.q = wrap(mc, v6), wrap(qc, v6)
-	for _, c := range []mconn{f.m, f.q} {
+	m, q := wrap(mc, v6), wrap(qc, v6)
+	f.m, f.q = m, q
+	for _, c := range []mconn{m, q} {
 		if err := c.setOptions(); err != nil {
 			f.close()
 			return nil, fmt.Errorf("discovery: %v socket options: %w", f, err)

@@ -8,13 +8,16 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
 // Limits on the TXT fields. A single DNS TXT string holds at most 255 bytes,
 // key and "=" included.
 const (
-	// MaxNameRunes is the longest nickname, in runes, that ParseTXT accepts.
-	MaxNameRunes = 32
+	// MaxNameRunes is the longest nickname, in runes, that ParseTXT accepts
+	// (wire.MaxNameRunes).
+	MaxNameRunes = wire.MaxNameRunes
 	// maxHostBytes keeps "host=" + Host within one 255-byte TXT string.
 	maxHostBytes = 255 - len("host=")
 	// idLen is the length of a node id: 8 bytes, lower-case hex.
@@ -48,8 +51,9 @@ func TXT(i Info) []string {
 //
 //   - v: required, a positive decimal number (ASCII digits only);
 //   - id: required, 16 lower-case hex digits;
-//   - name: required, valid UTF-8, 1 to MaxNameRunes runes, no control or
-//     bidirectional-override characters;
+//   - name: required, a valid nickname (wire.ValidName: valid UTF-8, 1 to
+//     MaxNameRunes printable runes, no space, '@' or '/', no control or
+//     bidirectional-override characters);
 //   - key: required, base64url without padding of exactly 32 bytes, not all zero;
 //   - host: optional, valid UTF-8 without control characters, at most 250 bytes.
 //
@@ -122,20 +126,12 @@ func parseID(s string) (string, error) {
 	return s, nil
 }
 
+// parseName checks a TXT name with the one nickname rule of the project
+// (wire.ValidName), so that discovery reports only names the chat
+// protocol accepts.
 func parseName(s string) (string, error) {
-	if s == "" {
-		return "", errors.New("discovery: TXT: empty name")
-	}
-	if !utf8.ValidString(s) {
-		return "", fmt.Errorf("discovery: TXT: name %q is not valid UTF-8", s)
-	}
-	if n := utf8.RuneCountInString(s); n > MaxNameRunes {
-		return "", fmt.Errorf("discovery: TXT: name has %d characters, more than %d", n, MaxNameRunes)
-	}
-	for _, r := range s {
-		if badRune(r) {
-			return "", fmt.Errorf("discovery: TXT: name %q contains control character %U", s, r)
-		}
+	if err := wire.ValidName(s); err != nil {
+		return "", fmt.Errorf("discovery: TXT: name: %w", err)
 	}
 	return s, nil
 }
