@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/lru"
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 )
@@ -71,7 +72,7 @@ type NetTransport struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 	inCount int                  // accepted connections holding a slot (streams free theirs when handed off)
-	perSrc  map[netip.Prefix]int // inCount by source (tcpSource)
+	perSrc  map[netip.Prefix]int // inCount by source (rate.Host)
 	known   func(netip.Addr) bool
 	streams StreamHandler // takes accepted stream connections (streams.go)
 
@@ -336,22 +337,10 @@ func (t *NetTransport) SetKnown(known func(netip.Addr) bool) {
 	t.mu.Unlock()
 }
 
-// tcpSource is what the per-source cap counts by: one IPv4 address, or an
-// IPv6 /64 (one host may hold all of it).
-func tcpSource(a netip.Addr) netip.Prefix {
-	a = a.Unmap().WithZone("")
-	bits := 32
-	if a.Is6() {
-		bits = 64
-	}
-	p, _ := a.Prefix(bits)
-	return p
-}
-
 // admit takes a slot for a connection from a, or says which bound refused
 // it (nil: admitted). The accept loop alone calls it.
 func (t *NetTransport) admit(a netip.Addr) *atomic.Uint64 {
-	src := tcpSource(a)
+	src := rate.Host(a)
 	t.mu.Lock()
 	full := t.inCount >= maxIncomingTCP
 	crowded := t.perSrc[src] >= maxTCPPerSource
@@ -376,7 +365,7 @@ func (t *NetTransport) admit(a netip.Addr) *atomic.Uint64 {
 
 // release gives back the slot of a connection from a.
 func (t *NetTransport) release(a netip.Addr) {
-	src := tcpSource(a)
+	src := rate.Host(a)
 	t.mu.Lock()
 	t.inCount--
 	if t.perSrc[src]--; t.perSrc[src] <= 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/rate"
 	"github.com/p2pchat/p2pchat/peer"
 )
 
@@ -130,7 +131,7 @@ func TestSourceOf(t *testing.T) {
 		{"fd00:1:2:3::1", "fd00:1:2:4::1", false},
 	}
 	for _, tc := range tests {
-		got := sourceOf(netip.MustParseAddr(tc.a)) == sourceOf(netip.MustParseAddr(tc.b))
+		got := rate.Host(netip.MustParseAddr(tc.a)) == rate.Host(netip.MustParseAddr(tc.b))
 		if got != tc.same {
 			t.Errorf("%s and %s in one budget: %v, want %v", tc.a, tc.b, got, tc.same)
 		}

@@ -3,6 +3,8 @@ package transfer
 import (
 	"net/netip"
 	"sync"
+
+	"github.com/p2pchat/p2pchat/internal/rate"
 )
 
 // Bounds on data connections that have not proved a transfer's key yet
@@ -21,24 +23,13 @@ const (
 type handshakes struct {
 	mu  sync.Mutex
 	n   int
-	per map[netip.Prefix]int
-}
-
-// sourceOf is the budget a connection from a counts against.
-func sourceOf(a netip.Addr) netip.Prefix {
-	a = a.Unmap()
-	bits := 32
-	if a.Is6() {
-		bits = 64
-	}
-	p, _ := a.Prefix(bits)
-	return p
+	per map[netip.Prefix]int // by rate.Host
 }
 
 // take counts a connection from a, if the budgets allow; release gives
 // it back (once).
 func (h *handshakes) take(a netip.Addr, st *streamStats) (release func(), ok bool) {
-	src := sourceOf(a)
+	src := rate.Host(a)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	switch {

@@ -62,3 +62,16 @@ func Prefix(a netip.Addr) netip.Prefix {
 	p, _ := a.Prefix(bits)
 	return p
 }
+
+// Host is what one sender of a TCP connection counts as: its IPv4 address
+// (TCP cannot come from an address its sender does not have), or the
+// IPv6 /64 of it (one host may hold all of it).
+func Host(a netip.Addr) netip.Prefix {
+	a = a.Unmap().WithZone("")
+	bits := 32
+	if a.Is6() {
+		bits = 64
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}

@@ -71,3 +71,15 @@ func TestPrefix(t *testing.T) {
 		}
 	}
 }
+
+func TestHost(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"10.77.0.5", "10.77.0.5/32"},
+		{"::ffff:10.77.0.5", "10.77.0.5/32"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+	} {
+		if got := Host(netip.MustParseAddr(tc.in)).String(); got != tc.want {
+			t.Errorf("Host(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
