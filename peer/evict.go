@@ -59,3 +59,20 @@ func (c *lru[K, V]) remove(k K) {
 
 // len is the number of entries.
 func (c *lru[K, V]) len() int { return len(c.m) }
+
+// oldest returns the value put longest ago, if any.
+func (c *lru[K, V]) oldest() (V, bool) {
+	if e := c.order.Front(); e != nil {
+		return e.Value.(*lruEntry[K, V]).v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// each calls f for every entry, oldest first; f must not change c.
+func (c *lru[K, V]) each(f func(K, V)) {
+	for e := c.order.Front(); e != nil; e = e.Next() {
+		en := e.Value.(*lruEntry[K, V])
+		f(en.k, en.v)
+	}
+}

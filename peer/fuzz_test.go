@@ -1,20 +1,17 @@
 package peer
 
 import (
-	"crypto/rand"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"net/netip"
 	"sync"
 	"testing"
-
-	"golang.org/x/crypto/nacl/box"
 )
 
 var (
 	fuzzOnce     sync.Once
 	fuzzNode     *Node
-	fuzzSender   *Identity
-	fuzzStranger *Identity
+	fuzzSender   *fakePeer
+	fuzzStranger *fakePeer
 )
 
 // fuzzTarget is a node that already knows fuzzSender, so fuzzed payloads
@@ -32,7 +29,7 @@ func fuzzTarget(t testing.TB) *Node {
 		}()
 		f := newFakePeer(t, n, "10.0.0.9:7117")
 		f.join("sender")
-		fuzzSender, fuzzStranger = f.id, mustIdentity(t)
+		fuzzSender, fuzzStranger = f, newFakePeer(t, n, "10.0.0.10:7117")
 		fuzzNode = n
 	})
 	return fuzzNode
@@ -59,11 +56,8 @@ func FuzzOpen(f *testing.F) {
 		if stranger {
 			from = fuzzStranger
 		}
-		var nonce [24]byte
-		rand.Read(nonce[:])
-		pkt := wire.AppendHeader(nil, wire.TypeSealed, &from.Public)
-		pkt = append(pkt, nonce[:]...)
-		pkt = box.SealAfterPrecomputation(pkt, plain, &nonce, from.sharedKey(&n.id.Public))
+		from.t = t
+		pkt := from.sealPlain(plain)
 		for _, tcp := range []bool{false, true} {
 			n.handle(Packet{Data: pkt, From: netip.MustParseAddrPort("10.0.0.9:7117"), TCP: tcp, Reply: func([]byte) {}})
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"github.com/p2pchat/p2pchat/peer"
 )
 
@@ -81,6 +82,8 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 		}
 	case peer.EvRenamed:
 		body = "* " + f.name(e.OldName) + " is now " + f.name(e.Peer)
+	case peer.EvVersion:
+		body = "! " + f.versionText(e)
 	case peer.EvWarning:
 		body = "! " + multiLine(e.Text)
 	case peer.EvInfo:
@@ -235,3 +238,16 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /transfers      list transfers and their progress
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
+
+// versionText words an EvVersion: a peer that speaks another protocol
+// version, named when known, else by its address.
+func (f formatter) versionText(e peer.Event) string {
+	who := "the p2pchat at " + oneLine(e.Addr)
+	if e.Peer != "" {
+		who = f.name(e.Peer)
+	}
+	if e.Version < int(wire.Version) {
+		return fmt.Sprintf("%s runs an older p2pchat (protocol %d): update it to talk", who, e.Version)
+	}
+	return fmt.Sprintf("%s runs a newer p2pchat (protocol %d, this one speaks %d): update this one to talk", who, e.Version, wire.Version)
+}
