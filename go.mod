@@ -3,6 +3,7 @@ module github.com/p2pchat/p2pchat
 go 1.26.8
 
 require (
+	github.com/flynn/noise v1.1.0
 	github.com/hashicorp/mdns v1.0.7
 	github.com/mattn/go-runewidth v0.0.31
 	github.com/miekg/dns v1.1.72
@@ -16,7 +17,6 @@ require (
 
 require (
 	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
-	github.com/flynn/noise v1.1.0 // indirect
 	golang.org/x/mod v0.31.0 // indirect
 	golang.org/x/sync v0.19.0 // indirect
 	golang.org/x/tools v0.40.0 // indirect
