@@ -30,7 +30,11 @@ const (
 	rekeyAfter   = 2 * time.Minute // a session older than this is replaced at the next send
 	rekeyPackets = 1 << 20         // ... and one that sealed this many
 	rejectAfter  = 3 * time.Minute // a session older than this neither seals nor opens
-	hsRetry      = 5 * time.Second // a handshake unanswered this long is started again
+	// responderGrace: a session the peer started is due later, so that
+	// its initiator, due first, replaces it and both sides do not start a
+	// handshake at the same moment.
+	responderGrace = 30 * time.Second
+	hsRetry        = 5 * time.Second // a handshake unanswered this long is started again
 	// maxSessionPeers bounds the keys we hold sessions with: the address
 	// book's bound and room for strangers in the middle of an exchange.
 	// A new one replaces the one used longest ago (its sessions erased).
@@ -63,6 +67,16 @@ type session struct {
 	win           ctrWindow
 	born          time.Time
 	confirmed     bool // data arrived in it (a responder sends only then)
+	initiator     bool // we started its handshake
+}
+
+// due reports whether a new handshake should replace s.
+func (s *session) due(now time.Time) bool {
+	age := rekeyAfter
+	if !s.initiator {
+		age += responderGrace
+	}
+	return now.Sub(s.born) >= age || s.sent >= rekeyPackets
 }
 
 func (s *session) expired(now time.Time) bool { return now.Sub(s.born) >= rejectAfter }
@@ -173,7 +187,7 @@ func (s *sessions) seal(key *[32]byte, plain []byte, tcp bool, now time.Time) []
 	if cur != nil && (cur.expired(now) || cur.sent >= rekeyPackets+1024) {
 		cur = nil // too old to use
 	}
-	due := cur == nil || now.Sub(cur.born) >= rekeyAfter || cur.sent >= rekeyPackets
+	due := cur == nil || cur.due(now)
 	if due && (ps.hs == nil || now.Sub(ps.hsAt) >= hsRetry) {
 		if init, err := s.initiate(ps, now); err == nil {
 			out = append(out, outPkt{b: init, tcp: tcp})
@@ -310,7 +324,7 @@ func (s *sessions) onResp(o *wire.Outer, now time.Time) (opened, error) {
 		return opened{}, errHandshake
 	}
 	ps.dropHandshake()
-	ss := &session{local: ps.hsIndex, remote: o.Index, send: send, recv: recv, born: now, confirmed: true}
+	ss := &session{local: ps.hsIndex, remote: o.Index, send: send, recv: recv, born: now, confirmed: true, initiator: true}
 	ps.install(ss)
 	var res opened
 	for _, q := range ps.queue {

@@ -33,26 +33,34 @@ func (sp *sessPair) seal(p *wire.Payload) []byte {
 
 func (sp *sessPair) sealPlain(plain []byte) []byte {
 	sp.t.Helper()
-	var data []byte
+	var direct []byte
+	var flushed [][]byte
 	for _, o := range sp.a.seal(&sp.bid.Public, plain, false, sp.now) {
 		if wire.PacketType(o.b[5]) == wire.TypeData {
-			data = o.b
+			direct = o.b
 			continue
 		}
 		sp.handshakes = append(sp.handshakes, o.b)
 		res := sp.deliver(sp.b, o.b)
 		for _, r := range res.reply {
 			sp.handshakes = append(sp.handshakes, r.b)
-			res2 := sp.deliver(sp.a, r.b)
-			for _, f := range res2.flush {
-				data = f.b
+			for _, f := range sp.deliver(sp.a, r.b).flush {
+				flushed = append(flushed, f.b)
 			}
 		}
 	}
-	if data == nil {
+	if direct != nil {
+		// A rekey: the packet went in the old session, and the new one's
+		// keepalive reaches b (which confirms it).
+		for _, f := range flushed {
+			sp.deliver(sp.b, f)
+		}
+		return direct
+	}
+	if len(flushed) == 0 {
 		sp.t.Fatal("no data packet sealed")
 	}
-	return data
+	return flushed[len(flushed)-1]
 }
 
 func (sp *sessPair) deliver(to *sessions, pkt []byte) opened {
