@@ -109,6 +109,7 @@ func TestOldBootHelloStaysOld(t *testing.T) {
 	}
 	introduce(b2, a)
 	a.waitJoined("robert")
+	b2.waitJoined("alice") // before robert writes to her
 	mu.Lock()
 	eve := mn.Listen()
 	for _, p := range recorded { // within challengeLife of bob's echo: only its age tells
