@@ -116,3 +116,49 @@ func lastLine(out, s string) string {
 	}
 	return ""
 }
+
+// TestOutboxSurvivesUpgrade: alice and bob run version 1; bob quits, and
+// alice queues two messages for him and quits (they wait in her outbox on
+// disk). Both come back as version 2 on the same homes: bob gets both
+// messages, once each, in order: what a version-1 run queued is sent by
+// the version-2 run.
+func TestOutboxSurvivesUpgrade(t *testing.T) {
+	needBinary(t)
+	v1bin := buildV1(t)
+	lab := testnet.New(t, 2)
+	aliceHome, bobHome := t.TempDir(), t.TempDir()
+	start := func(bin, name, home string, h *testnet.Host) *Proc {
+		p := proctest.P2PChat{Bin: bin, Name: name, Home: home, Verbose: true}.Start(t, h)
+		p.WaitReady(t, readyTimeout)
+		return p
+	}
+	alice := start(v1bin, "alice", aliceHome, lab.Hosts[0])
+	bob := start(v1bin, "bob", bobHome, lab.Hosts[1])
+	alice.WaitJoined(t, "bob")
+	bob.WaitJoined(t, "alice")
+	sendAndConfirm(t, alice, "bob", "hello from version 1", bob)
+	bob.Term()
+	alice.Wait(t, joinTimeout, func(e Event) bool { return e.Event == "left" && e.Name == "bob" })
+	texts := []string{"queued by version 1, first", "queued by version 1, second"}
+	for _, s := range texts {
+		m := alice.Mark()
+		alice.Send("/to bob " + s)
+		alice.WaitFrom(t, m, msgTimeout, IsKind("sent"))
+	}
+	alice.Term()
+
+	alice2 := start(binPath, "alice", aliceHome, lab.Hosts[0])
+	bob2 := start(binPath, "bob", bobHome, lab.Hosts[1])
+	last := bob2.Wait(t, joinTimeout, IsMessage("alice", "bob", texts[1]))
+	var got []string
+	for _, e := range bob2.Events()[:last.Seq+1] {
+		if e.Event == "message" && e.From == "alice" {
+			got = append(got, e.Text)
+		}
+	}
+	if strings.Join(got, "|") != strings.Join(texts, "|") {
+		t.Fatalf("version-2 bob was shown %q, want %q once each, in order", got, texts)
+	}
+	alice2.Wait(t, msgTimeout, func(e Event) bool { return e.Event == "delivered" })
+	t.Logf("the version-2 alice sent the %d messages her version-1 run queued", len(texts))
+}
