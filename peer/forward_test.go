@@ -348,3 +348,50 @@ func TestOldVersionPeerTold(t *testing.T) {
 		t.Errorf("%d packets of other versions counted, want 201", st.OldVersion)
 	}
 }
+
+// TestHandshakeFloodBounded: 300 initiations from 300 fresh keys at once
+// (a stranger flooding handshakes) are answered at most as the strangers'
+// budget allows, 5 tokens each (200 tokens: 40), the rest dropped unread
+// and counted; the sessions made for the 40, never confirmed, are erased
+// within 10 s and their keys forgotten; a new peer gets in once the
+// budget refilled (a second later) and talks.
+func TestHandshakeFloodBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(74)
+		a := startNode(t, mn, "alice")
+		var inits [][]byte
+		for range 300 {
+			var st Stats
+			s := newSessions(mustIdentity(t), &st)
+			inits = append(inits, s.seal(&a.id.Public, nil, false, time.Now())[0].b)
+		}
+		answered := 0
+		for _, pkt := range inits {
+			a.handle(Packet{Data: pkt, From: netip.MustParseAddrPort("10.66.0.1:7117"), Reply: func([]byte) { answered++ }})
+		}
+		st := a.Stats()
+		held := func() int {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			return a.sess.peers.len()
+		}
+		t.Logf("300 initiations: %d answered, %d dropped over the budget, %d keys held", answered, st.UnknownBudget, held())
+		if answered > strangerRate/hsStrangerCost || answered == 0 {
+			t.Errorf("%d initiations answered, want at most %d", answered, strangerRate/hsStrangerCost)
+		}
+		if held() != answered || st.UnknownBudget != uint64(300-answered) {
+			t.Errorf("%d keys held, %d counted over budget", held(), st.UnknownBudget)
+		}
+		time.Sleep(nextLife + time.Minute) // virtual: past the node's next ticks
+		if n := held(); n != 0 {
+			t.Errorf("%d keys still held for handshakes that never completed", n)
+		}
+		b := startNode(t, mn, "bob")
+		introduce(b, a)
+		a.waitJoined("bob")
+		b.Send("alice", "through the flood")
+		a.waitMessage("bob", "through the flood")
+		a.Close()
+		b.Close()
+	})
+}

@@ -35,6 +35,7 @@ const (
 	// handshake at the same moment.
 	responderGrace = 30 * time.Second
 	hsRetry        = 5 * time.Second // a handshake unanswered this long is started again
+	nextLife       = 2 * hsRetry     // a session the peer started and did not confirm this long is erased
 	// maxSessionPeers bounds the keys we hold sessions with: the address
 	// book's bound and room for strangers in the middle of an exchange.
 	// A new one replaces the one used longest ago (its sessions erased).
@@ -388,15 +389,22 @@ func (s *sessions) onData(o *wire.Outer, now time.Time) (opened, error) {
 	return res, nil
 }
 
-// sweep erases the sessions past rejectAfter and handshakes long
-// unanswered (run by the node's tick).
+// sweep erases the sessions past rejectAfter, sessions the peer started
+// and did not confirm within nextLife (a replayed or abandoned initiation)
+// and handshakes long unanswered, and forgets keys left with nothing (run
+// by the node's tick).
 func (s *sessions) sweep(now time.Time) {
-	s.peers.each(func(_ [32]byte, ps *peerSess) {
+	var empty [][32]byte
+	s.peers.each(func(key [32]byte, ps *peerSess) {
 		for _, p := range []**session{&ps.cur, &ps.prev, &ps.next} {
 			if *p != nil && (*p).expired(now) {
 				(*p).erase()
 				*p = nil
 			}
+		}
+		if ps.next != nil && now.Sub(ps.next.born) >= nextLife {
+			ps.next.erase()
+			ps.next = nil
 		}
 		if ps.hs != nil && now.Sub(ps.hsAt) >= 4*hsRetry {
 			ps.dropHandshake()
@@ -406,7 +414,13 @@ func (s *sessions) sweep(now time.Time) {
 			s.stats.QueueDropped += uint64(len(ps.queue))
 			ps.queue, ps.queueBytes = nil, 0
 		}
+		if ps.cur == nil && ps.prev == nil && ps.next == nil && ps.hs == nil && len(ps.queue) == 0 {
+			empty = append(empty, key)
+		}
 	})
+	for _, k := range empty {
+		s.peers.remove(k)
+	}
 }
 
 // restart starts a handshake with key unless one started in the last
