@@ -395,3 +395,42 @@ func TestHandshakeFloodBounded(t *testing.T) {
 		b.Close()
 	})
 }
+
+// TestKnownPeerHandshakesDuringFlood: while strangers' initiations spend
+// the strangers' budget, a peer in the book whose sessions were all
+// erased (idle past rejectAfter) still gets its handshake answered, and a
+// recorded initiation of its replayed 100 times is read at most 4 times
+// at once (its per-key budget), the rest counted.
+func TestKnownPeerHandshakesDuringFlood(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(75)
+		a := startNode(t, mn, "alice")
+		f := newFakePeer(t, a.Node, "10.0.0.9:7117")
+		f.join("carol")
+		time.Sleep(rejectAfter + time.Minute) // both sides erase the idle session
+		a.mu.Lock()
+		a.budget.Take(time.Now())
+		for a.budget.Take(time.Now()) { // the strangers' budget spent by a flood
+		}
+		a.mu.Unlock()
+		f.sess = newSessions(f.id, &f.stats)
+		f.say(msg(7, 1, 1, "during the flood"))
+		a.waitMessage("carol", "during the flood")
+		ps, _ := f.sess.peers.get(a.id.Public)
+		init, err := f.sess.initiate(ps, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := a.Stats()
+		for range 100 {
+			a.handle(Packet{Data: init, From: f.from, Reply: func([]byte) {}})
+		}
+		st := a.Stats()
+		read, limited := st.Handshakes-before.Handshakes, st.HandshakesLimited-before.HandshakesLimited
+		t.Logf("100 replays of one initiation: %d read, %d over the key's budget", read, limited)
+		if read > 4 || read+limited != 100 {
+			t.Errorf("%d read, %d limited; want at most 4 read, the rest limited", read, limited)
+		}
+		a.Close()
+	})
+}

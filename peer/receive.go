@@ -41,7 +41,10 @@ func (n *Node) handle(pkt Packet) {
 		n.stats.Dropped++
 		return
 	}
-	res, err := n.sess.open(&o, now, func() bool { return n.strangerCost(now) })
+	// An initiation from a key we hold no session with costs DH operations:
+	// a stranger's takes from the strangers' budget; a peer in the book's
+	// is read (its later ones are bounded per key, session.go).
+	res, err := n.sess.open(&o, now, func() bool { return (p != nil && !p.parked) || n.strangerCost(now) })
 	q := p
 	if q == nil {
 		q = n.stranger(o.Key)
