@@ -92,12 +92,19 @@ func (n *Node) send(p *peerState, pl *wire.Payload, reply func([]byte), way path
 	useTCP := way == pathTCP || n.cfg.TCPOnly || p.tcpMode || wire.DataHdr+len(n.plain)+wire.BoxOverhead > wire.MaxDatagram
 	pkts := n.sess.seal(&p.key, n.plain, useTCP, time.Now()) // session.go: in p's session, or after a handshake
 	clear(n.plain)
-	n.sendPkts(p, pkts, reply)
+	if reply != nil { // the way the request came, whatever the size
+		for _, o := range pkts {
+			reply(o.b)
+		}
+		return false
+	}
+	n.sendPkts(p, pkts, nil)
 	return useTCP
 }
 
-// sendPkts sends packets to p: on reply when given, else to p's address
-// by UDP or TCP as each packet asks (n.mu held).
+// sendPkts sends packets to p's address by UDP or TCP as each asks; with
+// reply given, those that ask for UDP (and all when p has no address) go
+// back on it instead (n.mu held).
 func (n *Node) sendPkts(p *peerState, pkts []outPkt, reply func([]byte)) {
 	for _, o := range pkts {
 		if reply != nil && (!o.tcp || !p.addr.IsValid()) {

@@ -141,7 +141,7 @@ type Node struct {
 	leads   rate.Bucket     // peer-exchange leads followed (exchange.go)
 	answers answerLimiter   // answers to strangers (receive.go)
 	vwarn   map[string]bool // EvVersion given, by the peer's key or address (at most maxVersionWarnings)
-	sess    *sessions       // session.go
+	sess    *sessions       // session.go (guarded by mu)
 	chal    challenger
 	reorder reorderBudget
 	ready   []inMsg       // scratch: messages a packet made ready to show
