@@ -434,3 +434,43 @@ func TestKnownPeerHandshakesDuringFlood(t *testing.T) {
 		a.Close()
 	})
 }
+
+// TestRekeyAfterPackets: a session that sealed rekeyPackets packets is
+// replaced at the next send, whatever its age: the send starts a handshake
+// and still goes out in the old session; once the handshake is done the
+// old session only receives, and after the next replacement it is erased.
+func TestRekeyAfterPackets(t *testing.T) {
+	alice, bob := mustIdentity(t), mustIdentity(t)
+	sp := newSessPair(t, alice, bob)
+	sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: 1, PingID: 1})
+	pa, _ := sp.a.peers.get(bob.Public)
+	first := pa.cur
+	first.sent = rekeyPackets - 1
+	if out := sp.a.seal(&bob.Public, []byte("x"), false, sp.now); len(out) != 1 {
+		t.Fatalf("packet %d: %d packets, want 1 (no rekey yet)", rekeyPackets-1, len(out))
+	}
+	out := sp.a.seal(&bob.Public, []byte("y"), false, sp.now)
+	if len(out) != 2 || wire.PacketType(out[0].b[5]) != wire.TypeInit || wire.PacketType(out[1].b[5]) != wire.TypeData {
+		t.Fatalf("packet %d: %d packets, want an initiation and the data", rekeyPackets, len(out))
+	}
+	if o := mustOuter(t, out[1].b); o.To != first.remote {
+		t.Fatal("the data did not go in the old session")
+	}
+	for _, r := range sp.deliver(sp.b, out[0].b).reply { // the handshake completes
+		for _, f := range sp.deliver(sp.a, r.b).flush {
+			sp.deliver(sp.b, f.b)
+		}
+	}
+	pkt := sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: 2, PingID: 2})
+	if pa.cur == first || pa.prev != first {
+		t.Fatal("the session was not replaced")
+	}
+	if _, err := sp.open(pkt); err != nil {
+		t.Fatal(err)
+	}
+	pa.cur.sent = rekeyPackets
+	sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: 3, PingID: 3})
+	if pa.prev == first || first.send != nil {
+		t.Fatal("the first session was not erased after the second replacement")
+	}
+}
