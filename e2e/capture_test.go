@@ -118,6 +118,7 @@ func TestCaptureShowsNoText(t *testing.T) {
 	if tcpFrames == 0 {
 		t.Error("no TCP frame parsed")
 	}
+	noVersion1(t, pcap, streams)
 	// Three big messages, two of them to two peers: at least 5 x 5,000
 	// bytes went over TCP.
 	if tcpP2PBytes < 5*5000 {
@@ -180,4 +181,21 @@ func sessionPacket(b []byte) error {
 		return nil
 	}
 	return errors.New("not a session packet")
+}
+
+// noVersion1 fails the test if the capture, or a reassembled TCP stream,
+// holds the start of a version-1 chat packet ("p2pc" and version 1): a
+// version-2 node sends none (5 given bytes in random ciphertext: about one
+// chance in 2^40 per offset).
+func noVersion1(t *testing.T, pcap []byte, streams map[string][]byte) {
+	t.Helper()
+	v1 := append([]byte(wire.Magic), 1)
+	if i := bytes.Index(pcap, v1); i >= 0 {
+		t.Errorf("a version-1 packet header in the capture (file offset %d)", i)
+	}
+	for k, st := range streams {
+		if bytes.Contains(st, v1) {
+			t.Errorf("a version-1 packet header in TCP stream %s", k)
+		}
+	}
 }
