@@ -34,8 +34,9 @@ const (
 	// its initiator, due first, replaces it and both sides do not start a
 	// handshake at the same moment.
 	responderGrace = 30 * time.Second
-	hsRetry        = 5 * time.Second // a handshake unanswered this long is started again
-	nextLife       = 2 * hsRetry     // a session the peer started and did not confirm this long is erased
+	hsRetry        = time.Second      // a handshake unanswered this long is started again (at the next send: retransmissions drive it)
+	hsGiveUp       = 20 * time.Second // ... and one unanswered this long dropped with what waited for it
+	nextLife       = 10 * time.Second // a session the peer started and did not confirm this long is erased
 	// maxSessionPeers bounds the keys we hold sessions with: the address
 	// book's bound and room for strangers in the middle of an exchange.
 	// A new one replaces the one used longest ago (its sessions erased).
@@ -406,7 +407,7 @@ func (s *sessions) sweep(now time.Time) {
 			ps.next.erase()
 			ps.next = nil
 		}
-		if ps.hs != nil && now.Sub(ps.hsAt) >= 4*hsRetry {
+		if ps.hs != nil && now.Sub(ps.hsAt) >= hsGiveUp {
 			ps.dropHandshake()
 			for i := range ps.queue {
 				clear(ps.queue[i].plain)
