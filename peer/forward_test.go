@@ -474,3 +474,32 @@ func TestRekeyAfterPackets(t *testing.T) {
 		t.Fatal("the first session was not erased after the second replacement")
 	}
 }
+
+// TestSessionsEvictLeastUsed: when the session table is full, a new key
+// takes the place of the one used longest ago, not of one in use: alice's
+// session with bob, made first but used all along, survives a thousand
+// strangers' handshakes.
+func TestSessionsEvictLeastUsed(t *testing.T) {
+	alice, bob := mustIdentity(t), mustIdentity(t)
+	sp := newSessPair(t, alice, bob)
+	sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: 1, PingID: 1})
+	for i := range 1000 {
+		var st Stats
+		s := newSessions(mustIdentity(t), &st)
+		init := s.seal(&bob.Public, nil, false, sp.now)[0].b
+		if _, err := sp.b.open(mustOuter(t, init), sp.now, func() bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		if i%100 == 0 { // alice and bob go on talking
+			if _, err := sp.open(sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: uint64(i + 2), PingID: 2})); err != nil {
+				t.Fatalf("after %d strangers: %v", i, err)
+			}
+		}
+	}
+	if n := sp.b.peers.len(); n != maxSessionPeers {
+		t.Fatalf("%d keys held, want %d", n, maxSessionPeers)
+	}
+	if sp.sb.SessionsEvicted != 1001-maxSessionPeers {
+		t.Errorf("%d evicted, want %d", sp.sb.SessionsEvicted, 1001-maxSessionPeers)
+	}
+}

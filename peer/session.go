@@ -184,6 +184,7 @@ func (ps *peerSess) install(ss *session) {
 // handshake starts. plain is copied when kept.
 func (s *sessions) seal(key *[32]byte, plain []byte, tcp bool, now time.Time) []outPkt {
 	ps := s.get(key, true)
+	s.peers.put(*key, ps) // used: the newest in the LRU
 	var out []outPkt
 	cur := ps.cur
 	if cur != nil && (cur.expired(now) || cur.sent >= rekeyPackets+1024) {
@@ -372,6 +373,7 @@ func (s *sessions) onData(o *wire.Outer, now time.Time) (opened, error) {
 		return opened{}, wire.ErrOpen
 	}
 	ss.win.record(o.Counter)
+	s.peers.put(o.Key, ps) // used: the newest in the LRU
 	var res opened
 	if ss == ps.next {
 		ps.next = nil
