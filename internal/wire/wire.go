@@ -18,8 +18,11 @@ package wire
 // handshake, Noise_IK_25519_ChaChaPoly_BLAKE2s, between the two identity
 // keys, each of which authenticates it, mixing in fresh ephemeral keys, so
 // that the session's keys cannot be computed from the identity keys alone.
-// The prologue of every handshake is "p2pchat 2" and the packet's bytes
-// before the Noise message, so a changed header fails the handshake.
+// The prologue of every handshake is "p2pchat 2" and the initiation's
+// bytes before its Noise message (header and initiator's index), so a
+// changed initiation header fails the handshake; the response's indices
+// are not authenticated (a changed one only makes the session unusable,
+// as dropping the packet would).
 //
 // Handshake initiation (type 3), 138 bytes:
 //
