@@ -3,6 +3,7 @@ module github.com/p2pchat/p2pchat
 go 1.26.8
 
 require (
+	github.com/flynn/noise v1.1.0
 	github.com/hashicorp/mdns v1.0.7
 	github.com/mattn/go-runewidth v0.0.31
 	github.com/miekg/dns v1.1.72

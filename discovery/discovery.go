@@ -71,8 +71,10 @@ import (
 // Service is the DNS-SD service type p2pchat nodes advertise and browse.
 const Service = "_p2pchat._udp"
 
-// Version is the protocol version advertised in TXT "v=".
-const Version = 1
+// Version is the protocol version advertised in TXT "v=" (the wire
+// protocol's; nodes do not filter on it: a node of another version is
+// told apart by its packets).
+const Version = 2 // internal/wire.Version: sessions (wire version 2)
 
 // domain is the mDNS domain, fully qualified.
 const domain = "local."

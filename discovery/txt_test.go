@@ -41,7 +41,7 @@ func TestTXTRoundTrip(t *testing.T) {
 
 func TestTXTFields(t *testing.T) {
 	got := TXT(Info{ID: "0123456789abcdef", Name: "小明", Key: testKey(1), Host: "h", Port: 9999})
-	want := []string{"v=1", "id=0123456789abcdef", "name=小明", "key=" + keyText, "host=h"}
+	want := []string{"v=2", "id=0123456789abcdef", "name=小明", "key=" + keyText, "host=h"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("TXT = %q, want %q", got, want)
 	}

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"strings"
@@ -68,11 +70,11 @@ func TestCaptureShowsNoText(t *testing.T) {
 			}
 			udpP2P++
 			udpP2PBytes += len(f.Payload)
-			// Without -peer nobody probes: every chat datagram is sealed
-			// (type 2) and at least header + nonce + box overhead + inner
-			// header long.
-			if len(f.Payload) < 6 || f.Payload[5] != byte(wire.TypeSealed) || len(f.Payload) < 4+1+1+32+24+16+17 {
-				t.Errorf("frame %d: chat datagram %s -> %s is not a sealed packet: % x", i, f.Src, f.Dst, f.Payload[:min(len(f.Payload), 40)])
+			// Without -peer nobody probes: every chat datagram is of
+			// version 2, a handshake or data in a session (wire.go), none
+			// of version 1.
+			if err := sessionPacket(f.Payload); err != nil {
+				t.Errorf("frame %d: chat datagram %s -> %s: %v: % x", i, f.Src, f.Dst, err, f.Payload[:min(len(f.Payload), 40)])
 			}
 		case f.isTCP(port):
 			if len(f.Payload) > 0 {
@@ -98,6 +100,25 @@ func TestCaptureShowsNoText(t *testing.T) {
 	if !bytes.Contains(streamBytes, []byte(wire.Magic)) {
 		t.Errorf("no TCP stream on port %d carries the p2pchat magic %q", port, wire.Magic)
 	}
+	// Every TCP frame is a version-2 session packet too.
+	tcpFrames := 0
+	for k, st := range streams {
+		for len(st) >= 4 {
+			n := int(binary.BigEndian.Uint32(st))
+			if n > len(st)-4 {
+				break // the capture ended mid-frame
+			}
+			if err := sessionPacket(st[4 : 4+n]); err != nil {
+				t.Errorf("TCP stream %s, frame %d: %v", k, tcpFrames, err)
+			}
+			tcpFrames++
+			st = st[4+n:]
+		}
+	}
+	if tcpFrames == 0 {
+		t.Error("no TCP frame parsed")
+	}
+	noVersion1(t, pcap, streams)
 	// Three big messages, two of them to two peers: at least 5 x 5,000
 	// bytes went over TCP.
 	if tcpP2PBytes < 5*5000 {
@@ -141,5 +162,40 @@ func TestCaptureShowsNoText(t *testing.T) {
 			t.Errorf("nickname %q in the clear in frame %d (proto %d, %s -> %s), which is not mDNS", nick, i, f.Proto, f.Src, f.Dst)
 		}
 		t.Logf("nickname %q: in %d mDNS packets (the TXT record, by design), nowhere else", nick, inMDNS)
+	}
+}
+
+// sessionPacket checks that b is a version-2 chat packet of a session: an
+// initiation, a response or data (never version 1's sealed packet, never
+// a probe: nobody probes without -peer).
+func sessionPacket(b []byte) error {
+	if len(b) < 6 || b[4] != wire.Version {
+		return fmt.Errorf("not version %d", wire.Version)
+	}
+	o, err := wire.ParseOuter(b)
+	if err != nil {
+		return err
+	}
+	switch o.Type {
+	case wire.TypeInit, wire.TypeResp, wire.TypeData:
+		return nil
+	}
+	return errors.New("not a session packet")
+}
+
+// noVersion1 fails the test if the capture, or a reassembled TCP stream,
+// holds the start of a version-1 chat packet ("p2pc" and version 1): a
+// version-2 node sends none (5 given bytes in random ciphertext: about one
+// chance in 2^40 per offset).
+func noVersion1(t *testing.T, pcap []byte, streams map[string][]byte) {
+	t.Helper()
+	v1 := append([]byte(wire.Magic), 1)
+	if i := bytes.Index(pcap, v1); i >= 0 {
+		t.Errorf("a version-1 packet header in the capture (file offset %d)", i)
+	}
+	for k, st := range streams {
+		if bytes.Contains(st, v1) {
+			t.Errorf("a version-1 packet header in TCP stream %s", k)
+		}
 	}
 }

@@ -32,7 +32,7 @@ func TestExchangeSurvivesLoss(t *testing.T) {
 	carol.WaitJoined(t, "bob")
 
 	dh := lab.Hosts[3]
-	udpLen := 8 + wire.SealedHdr + wire.BoxOverhead + wire.InnerHdr + 1 + 2*(32+1+4+2)
+	udpLen := 8 + wire.DataHdr + wire.BoxOverhead + wire.InnerHdr + 1 + 2*(32+1+4+2)
 	ipLen := 20 + udpLen
 	dh.NFT(t, fmt.Sprintf("table inet p2pexchloss\ndelete table inet p2pexchloss\n"+
 		"table inet p2pexchloss {\n chain input {\n  type filter hook input priority -5; policy accept;\n"+

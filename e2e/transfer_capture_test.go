@@ -78,4 +78,5 @@ func TestTransferCaptureShowsNoFileBytes(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 64 windows of 32 bytes of the file found in the capture", found)
+	noVersion1(t, pcap, streams)
 }

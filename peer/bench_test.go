@@ -2,7 +2,6 @@ package peer
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"strings"
@@ -66,10 +65,7 @@ func BenchmarkParsePayload(b *testing.B) {
 
 func BenchmarkParseOuter(b *testing.B) {
 	alice, bob := benchPair(b)
-	pkt, err := alice.seal(nil, alice.sharedKey(&bob.Public), benchMsg())
-	if err != nil {
-		b.Fatal(err)
-	}
+	pkt := newSessPair(b, alice, bob).seal(benchMsg())
 	b.ReportAllocs()
 	b.SetBytes(int64(len(pkt)))
 	for b.Loop() {
@@ -80,53 +76,84 @@ func BenchmarkParseOuter(b *testing.B) {
 }
 
 // BenchmarkSeal is what the node does per packet it sends: marshal the
-// payload into its scratch buffer and seal it under a counter nonce.
+// payload into its scratch buffer and seal it in the session.
 func BenchmarkSeal(b *testing.B) {
 	alice, bob := benchPair(b)
-	shared := alice.sharedKey(&bob.Public)
+	sp := newSessPair(b, alice, bob)
+	sp.seal(benchMsg())
 	p := benchMsg()
-	buf := make([]byte, 0, wire.MaxDatagram)
-	var nonce [24]byte
 	var plain []byte
 	b.ReportAllocs()
-	for i := uint64(0); b.Loop(); i++ {
-		binary.BigEndian.PutUint64(nonce[16:], i)
-		var out []byte
-		out, plain = wire.Seal(buf[:0], &alice.Public, shared, p, &nonce, plain)
-		b.SetBytes(int64(len(out)))
+	for b.Loop() {
+		plain = p.AppendMarshal(plain[:0])
+		out := sp.a.seal(&bob.Public, plain, false, sp.now)
+		b.SetBytes(int64(len(out[0].b)))
 	}
 }
 
-// BenchmarkOpen is what a receiver does per packet from a known peer:
+// BenchmarkOpen is what a receiver does per packet from a peer in session:
 // parse the outer header, then decrypt and parse the payload.
 func BenchmarkOpen(b *testing.B) {
 	alice, bob := benchPair(b)
-	pkt, err := alice.seal(nil, alice.sharedKey(&bob.Public), benchMsg())
-	if err != nil {
-		b.Fatal(err)
+	sp := newSessPair(b, alice, bob)
+	sp.seal(benchMsg())
+	plain := benchMsg().AppendMarshal(nil)
+	pkts := make([][]byte, 0, 1<<16)
+	for range 1 << 16 {
+		pkts = append(pkts, sp.a.seal(&bob.Public, plain, false, sp.now)[0].b)
 	}
-	shared := bob.sharedKey(&alice.Public)
-	var scratch []byte
 	b.ReportAllocs()
-	b.SetBytes(int64(len(pkt)))
+	b.SetBytes(int64(len(pkts[0])))
+	i := 0
 	for b.Loop() {
-		o, err := wire.ParseOuter(pkt)
+		if i == len(pkts) {
+			b.StopTimer()
+			sp.b.peers.Each(func(_ [32]byte, ps *peerSess) { ps.cur.win = ctrWindow{} })
+			i = 0
+			b.StartTimer()
+		}
+		o, err := wire.ParseOuter(pkts[i])
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, scratch, err = wire.Open(&o, shared, scratch); err != nil {
+		res, err := sp.b.open(&o, sp.now, func() bool { return true })
+		if err != nil {
 			b.Fatal(err)
 		}
+		if _, err := wire.ParsePayload(res.plain); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }
 
-// BenchmarkSharedKey is the X25519 precomputation done once per new peer
-// (and for strangers' packets, under the flood budget).
-func BenchmarkSharedKey(b *testing.B) {
+// BenchmarkHandshake is the CPU of one handshake, both sides: what a
+// session costs every 2 minutes, and an initiation costs a responder.
+func BenchmarkHandshake(b *testing.B) {
 	alice, bob := benchPair(b)
+	plain := benchMsg().AppendMarshal(nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		alice.sharedKey(&bob.Public)
+		newSessPair(b, alice, bob).sealPlain(plain)
+	}
+}
+
+// BenchmarkRespond is what an initiation costs the node that answers it.
+func BenchmarkRespond(b *testing.B) {
+	alice, bob := benchPair(b)
+	var st Stats
+	a := newSessions(alice, &st)
+	init := a.seal(&bob.Public, nil, false, time.Now())[0].b
+	o, err := wire.ParseOuter(init)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := newSessions(bob, &st)
+		if _, err := r.open(&o, time.Now(), func() bool { return true }); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

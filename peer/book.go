@@ -11,15 +11,14 @@ import (
 // peerState is one address-book entry: everything the node knows about a
 // peer, keyed by its public key. Guarded by Node.mu.
 type peerState struct {
-	key    [32]byte
-	shared *[32]byte // precomputed box key
-	id     string
-	nick   string // the name it claims
-	host   string
-	label  string // the unique name shown to the user ("" until its first hello)
-	addr   netip.AddrPort
-	via    string
-	away   string
+	key   [32]byte
+	id    string
+	nick  string // the name it claims
+	host  string
+	label string // the unique name shown to the user ("" until its first hello)
+	addr  netip.AddrPort
+	via   string
+	away  string
 
 	online        bool
 	lastSeen      time.Time

@@ -30,6 +30,12 @@ func TestClockSteppedBackPeerGetsBackIn(t *testing.T) {
 	a.waitJoined("bob")
 	b.Close()
 	a.wait("bob left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
+	// The new process comes up a few challenge ticks after alice took the
+	// old one's boot: a challenge made in that same 10 ms tick cannot tell
+	// the two apart (olderBoot), and with sessions the whole restart takes
+	// less than a tick, so alice and bob would spend the answer budget
+	// trading challenges in it.
+	time.Sleep(3 * challengeTick)
 	b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = id })
 	if b2.boot >= b.boot {
 		t.Fatalf("test wants a lower boot: %d, before %d", b2.boot, b.boot)
@@ -103,6 +109,7 @@ func TestOldBootHelloStaysOld(t *testing.T) {
 	}
 	introduce(b2, a)
 	a.waitJoined("robert")
+	b2.waitJoined("alice") // before robert writes to her
 	mu.Lock()
 	eve := mn.Listen()
 	for _, p := range recorded { // within challengeLife of bob's echo: only its age tells

@@ -20,36 +20,35 @@ func mustIdentity(t testing.TB) *Identity {
 	return id
 }
 
-func sealed(t testing.TB, from, to *Identity, p *wire.Payload) []byte {
-	t.Helper()
-	b, err := from.seal(nil, from.sharedKey(&to.Public), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestSealOpen(t *testing.T) {
 	alice, bob, eve := mustIdentity(t), mustIdentity(t), mustIdentity(t)
 	want := wire.Payload{Kind: wire.KindMsg, Boot: 1, Counter: 1, Stream: 9, Seq: 1, Base: 1, Text: "secret 秘密"}
-	pkt := sealed(t, alice, bob, &want)
+	sp := newSessPair(t, alice, bob)
+	pkt := sp.seal(&want)
 	if regexp.MustCompile("secret").Match(pkt) {
 		t.Fatal("plaintext visible in the packet")
 	}
 	o, err := wire.ParseOuter(pkt)
-	if err != nil || o.Key != alice.Public {
+	if err != nil || o.Key != alice.Public || o.Type != wire.TypeData {
 		t.Fatalf("outer: %v", err)
 	}
-	got, err := open(&o, bob.sharedKey(&alice.Public))
+	got, err := sp.open(pkt)
 	if err != nil || got.Text != want.Text {
 		t.Fatalf("open: %q %v", got.Text, err)
 	}
-	// Nobody else can open it, even knowing alice's public key.
-	if _, err := open(&o, eve.sharedKey(&alice.Public)); err != errOpen {
-		t.Fatalf("eve opened it: %v", err)
+	// Once only.
+	if _, err := sp.open(pkt); err != errCounter {
+		t.Fatalf("replay opened: %v", err)
 	}
-	// Two seals of the same payload differ (random nonce).
-	if string(sealed(t, alice, bob, &want)) == string(pkt) {
+	// Nobody else can open it, even knowing alice's public key and having
+	// a session of its own with her.
+	ep := newSessPair(t, alice, eve)
+	ep.seal(&want)
+	if _, err := ep.open(pkt); err == nil {
+		t.Fatal("eve opened it")
+	}
+	// Two seals of the same payload differ (the counter).
+	if string(sp.seal(&want)) == string(pkt) {
 		t.Fatal("nonce reused")
 	}
 }
@@ -59,22 +58,17 @@ func TestSealOpen(t *testing.T) {
 // as coming from alice with altered content.
 func TestTamper(t *testing.T) {
 	alice, bob := mustIdentity(t), mustIdentity(t)
-	pkt := sealed(t, alice, bob, &wire.Payload{Kind: wire.KindMsg, Boot: 1, Counter: 1, Stream: 9, Seq: 1, Base: 1, Text: "pay bob 10"})
-	shared := bob.sharedKey(&alice.Public)
+	sp := newSessPair(t, alice, bob)
+	pkt := sp.seal(&wire.Payload{Kind: wire.KindMsg, Boot: 1, Counter: 1, Stream: 9, Seq: 1, Base: 1, Text: "pay bob 10"})
 	for i := 0; i < len(pkt)*8; i++ {
 		b := append([]byte(nil), pkt...)
 		b[i/8] ^= 1 << (i % 8)
-		o, err := wire.ParseOuter(b)
-		if err != nil {
-			continue
-		}
-		key := shared
-		if o.Key != alice.Public {
-			key = bob.sharedKey(&o.Key) // the receiver would use the claimed key
-		}
-		if _, err := open(&o, key); err == nil {
+		if _, err := sp.open(b); err == nil {
 			t.Fatalf("bit %d flipped and the packet still opened", i)
 		}
+	}
+	if _, err := sp.open(pkt); err != nil {
+		t.Fatalf("the packet itself does not open: %v", err)
 	}
 }
 
@@ -151,26 +145,32 @@ func TestCanonicalKey(t *testing.T) {
 	}
 }
 
-// TestNoncesNeverRepeat: both directions between two peers share one key,
-// so no nonce may appear twice in their whole conversation (nonces are a
-// per-run random prefix and the packet counter).
+// TestNoncesNeverRepeat: a session key is one sender's in one session (the
+// recipient's index names it), so no (sender, index, counter) may appear
+// twice in the whole conversation.
 func TestNoncesNeverRepeat(t *testing.T) {
 	mn := NewMemNet(21)
 	var mu sync.Mutex
-	seen := map[[24]byte]bool{}
+	type nonce struct {
+		key     [32]byte
+		to      uint32
+		counter uint64
+	}
+	seen := map[nonce]bool{}
 	sealed, dups := 0, 0
 	mn.Tap(func(_, _ netip.AddrPort, b []byte, _ bool) {
 		o, err := wire.ParseOuter(b)
-		if err != nil || o.Type != wire.TypeSealed {
+		if err != nil || o.Type != wire.TypeData {
 			return
 		}
 		mu.Lock()
 		defer mu.Unlock()
 		sealed++
-		if seen[o.Nonce] {
+		k := nonce{o.Key, o.To, o.Counter}
+		if seen[k] {
 			dups++
 		}
-		seen[o.Nonce] = true
+		seen[k] = true
 	})
 	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
 	introduce(a, b)

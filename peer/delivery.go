@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"encoding/binary"
 	"fmt"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"time"
@@ -89,32 +88,42 @@ const (
 func (n *Node) send(p *peerState, pl *wire.Payload, reply func([]byte), way path) bool {
 	n.counter++
 	pl.Boot, pl.Counter, pl.ToBoot = n.boot, n.counter, p.boot()
-	// The nonce never repeats under a key: this run's random prefix, then
-	// the counter (both directions between two peers share the key; the
-	// prefixes tell them apart).
-	var nonce [24]byte
-	copy(nonce[:], n.noncePrefix[:])
-	binary.BigEndian.PutUint64(nonce[len(n.noncePrefix):], n.counter)
-	var pkt []byte
-	pkt, n.plain = wire.Seal(make([]byte, 0, wire.SealedHdr+wire.BoxOverhead+wire.InnerHdr+64+len(pl.Text)), &n.id.Public, p.shared, pl, &nonce, n.plain)
-	if reply != nil {
-		reply(pkt)
+	n.plain = pl.AppendMarshal(n.plain[:0])
+	useTCP := way == pathTCP || n.cfg.TCPOnly || p.tcpMode || wire.DataHdr+len(n.plain)+wire.BoxOverhead > wire.MaxDatagram
+	pkts := n.sess.seal(&p.key, n.plain, useTCP, time.Now()) // session.go: in p's session, or after a handshake
+	clear(n.plain)
+	if reply != nil { // the way the request came, whatever the size
+		for _, o := range pkts {
+			reply(o.b)
+		}
 		return false
 	}
-	useTCP := way == pathTCP || n.cfg.TCPOnly || p.tcpMode || len(pkt) > wire.MaxDatagram
-	if !p.addr.IsValid() {
-		return useTCP
-	}
-	var err error
-	if useTCP {
-		err = n.tr.SendTCP(p.addr, pkt)
-	} else {
-		err = n.tr.SendUDP(p.addr, pkt)
-	}
-	if err != nil {
-		n.log.Debug("send", "peer", p.label, "kind", pl.Kind, "tcp", useTCP, "err", err)
-	}
+	n.sendPkts(p, pkts, nil)
 	return useTCP
+}
+
+// sendPkts sends packets to p's address by UDP or TCP as each asks; with
+// reply given, those that ask for UDP (and all when p has no address) go
+// back on it instead (n.mu held).
+func (n *Node) sendPkts(p *peerState, pkts []outPkt, reply func([]byte)) {
+	for _, o := range pkts {
+		if reply != nil && (!o.tcp || !p.addr.IsValid()) {
+			reply(o.b)
+			continue
+		}
+		if !p.addr.IsValid() {
+			continue
+		}
+		var err error
+		if o.tcp || len(o.b) > wire.MaxDatagram {
+			err = n.tr.SendTCP(p.addr, o.b)
+		} else {
+			err = n.tr.SendUDP(p.addr, o.b)
+		}
+		if err != nil {
+			n.log.Debug("send", "peer", p.label, "tcp", o.tcp, "err", err)
+		}
+	}
 }
 
 // zeroChallenge: nothing to echo.

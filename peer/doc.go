@@ -2,5 +2,17 @@
 // a TCP listener on the same port for fallback, the wire format, end-to-end
 // encryption, the address book and reliable, ordered delivery.
 //
+// Encryption is in sessions (session.go, wire version 2): a Noise IK
+// handshake (github.com/flynn/noise) between the two identity keys and
+// fresh ephemeral keys, data sealed with the session's keys under an
+// explicit counter with a replay window per session, a new session every
+// 2 minutes or 2^20 packets, and the keys of a replaced session and of a
+// finished handshake zeroed (wipe.go). The identity keys only
+// authenticate handshakes, so a stolen key does not open recorded
+// traffic. Above the sessions nothing changed from version 1: the inner
+// payloads, the per-peer replay window over (boot, counter), challenges
+// and the durable streams. A packet of another protocol version is
+// dropped and reported once per peer (EvVersion).
+//
 // A Node never prints; it reports what happens as Events.
 package peer

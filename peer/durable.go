@@ -114,7 +114,7 @@ func (n *Node) park(key [32]byte, label string, stream, next uint64) *peerState 
 	if p := n.book.peers[key]; p != nil {
 		return p
 	}
-	p := n.stranger(key, n.id.sharedKey(&key))
+	p := n.stranger(key)
 	p.parked = true
 	nick, host, _ := strings.Cut(oneLineName(label), "@")
 	p.host = host

@@ -18,6 +18,7 @@ const (
 	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
 	EvWarning   EventKind = "warning"   // Text: something the user must know (impostor key, bad version, full queue)
 	EvInfo      EventKind = "info"      // Text: a quiet notice (switched to TCP, queue flushed)
+	EvVersion   EventKind = "version"   // Peer (if known), PeerID (if the packet named a key), Addr, Version: a peer speaks another protocol version; nothing is exchanged with it (once per peer)
 )
 
 // Event is one thing the node reports to the user interface. Every string in
@@ -36,6 +37,7 @@ type Event struct {
 	Reason  Reason    // pending, failed: why, as a machine-readable code
 	IDs     []uint64  // sent: the ids Send returned
 	Idx     uint64    // message, on a node with a Store: its place in the inbox; call Node.Shown(Idx) once it is on the screen
+	Version int       // version: the peer's protocol version (ours is wire.Version)
 }
 
 // Reason says why a message is pending or failed. The string values are

@@ -1,8 +1,10 @@
 package peer
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
 )
@@ -10,11 +12,14 @@ import (
 // fakePeer is a hand-driven peer with a real key: it talks to one node by
 // calling its packet handler directly, so a test can send exactly the
 // packets an attacker (or a buggy peer) would, authenticated, and read the
-// node's answers.
+// node's answers. It speaks in sessions as a node does (its own sessions,
+// session.go), handshaking when it has none.
 type fakePeer struct {
 	t       testing.TB
 	id      *Identity
 	n       *Node
+	sess    *sessions
+	stats   Stats
 	from    netip.AddrPort
 	boot    uint64
 	counter uint64
@@ -24,39 +29,88 @@ type fakePeer struct {
 
 func newFakePeer(t testing.TB, n *Node, from string) *fakePeer {
 	t.Helper()
-	return &fakePeer{t: t, id: mustIdentity(t), n: n, from: netip.MustParseAddrPort(from), boot: 1000}
+	f := &fakePeer{t: t, id: mustIdentity(t), n: n, from: netip.MustParseAddrPort(from), boot: 1000}
+	f.sess = newSessions(f.id, &f.stats)
+	return f
 }
 
-// seal makes a packet of pl from the fake peer, numbered as its next.
+// seal makes a packet of pl from the fake peer, numbered as its next: a
+// data packet in its session with the node, handshaking first if needed
+// (the handshake goes to the node at once; the data packet is returned).
 func (f *fakePeer) seal(pl wire.Payload) []byte {
 	f.t.Helper()
 	f.counter++
 	pl.Boot, pl.Counter, pl.ToBoot = f.boot, f.counter, f.toBoot
-	pkt, err := f.id.seal(nil, f.id.sharedKey(&f.n.id.Public), &pl)
-	if err != nil {
-		f.t.Fatal(err)
+	return f.sealPlain(pl.AppendMarshal(nil))
+}
+
+// sealPlain seals any bytes as the fake peer's inner payload.
+func (f *fakePeer) sealPlain(plain []byte) []byte {
+	f.t.Helper()
+	var data []byte
+	for _, o := range f.sess.seal(&f.n.id.Public, plain, false, time.Now()) {
+		if o.b[5] == byte(wire.TypeData) {
+			data = o.b
+			continue
+		}
+		_, flushed := f.exchange(o.b)
+		if len(flushed) > 0 {
+			data = flushed[len(flushed)-1]
+		}
 	}
-	return pkt
+	if data == nil {
+		f.t.Fatal("fake peer: no session with the node")
+	}
+	return data
+}
+
+// exchange hands a packet to the node, answers its handshakes and returns
+// the payloads the node sent back, opened, and the fake's packets that
+// waited for a handshake, sealed now (not sent).
+func (f *fakePeer) exchange(pkt []byte) (answers []wire.Payload, flushed [][]byte) {
+	f.t.Helper()
+	var raw [][]byte
+	f.n.handle(Packet{Data: pkt, From: f.from, TCP: f.tcp, Reply: func(b []byte) {
+		raw = append(raw, bytes.Clone(b))
+	}})
+	for _, b := range raw {
+		o, err := wire.ParseOuter(b)
+		if err != nil || o.Type == wire.TypeProbe {
+			continue
+		}
+		res, err := f.sess.open(&o, time.Now(), func() bool { return true })
+		if err != nil {
+			f.t.Errorf("node's answer does not open: %v", err)
+			continue
+		}
+		for _, r := range res.reply {
+			a, _ := f.exchange(r.b)
+			answers = append(answers, a...)
+		}
+		for _, r := range res.flush {
+			flushed = append(flushed, r.b)
+		}
+		if len(res.plain) > 0 {
+			pl, err := wire.ParsePayload(res.plain)
+			if err != nil {
+				f.t.Errorf("node's answer does not parse: %v", err)
+				continue
+			}
+			answers = append(answers, pl)
+		}
+	}
+	return answers, flushed
 }
 
 // send hands a packet to the node and returns its answers that came back
 // the same way, opened.
 func (f *fakePeer) send(pkt []byte) []wire.Payload {
 	f.t.Helper()
-	var answers []wire.Payload
-	shared := f.id.sharedKey(&f.n.id.Public)
-	f.n.handle(Packet{Data: pkt, From: f.from, TCP: f.tcp, Reply: func(b []byte) {
-		o, err := wire.ParseOuter(b)
-		if err != nil || o.Type != wire.TypeSealed {
-			return
-		}
-		pl, err := open(&o, shared)
-		if err != nil {
-			f.t.Errorf("node's answer does not open: %v", err)
-			return
-		}
-		answers = append(answers, pl)
-	}})
+	answers, flushed := f.exchange(pkt)
+	for _, b := range flushed {
+		a, _ := f.exchange(b)
+		answers = append(answers, a...)
+	}
 	for _, a := range answers {
 		if a.Kind == wire.KindHello {
 			f.toBoot = a.Boot

@@ -112,30 +112,8 @@ func Fingerprint(key *[32]byte) string {
 	return b.String()
 }
 
-// sharedKey precomputes the box key between id and a peer's public key.
-func (id *Identity) sharedKey(peerKey *[32]byte) *[32]byte {
-	return wire.SharedKey(peerKey, &id.private)
-}
-
-// seal appends a complete sealed packet from id to the peer whose shared key
-// is given, under a random nonce.
-func (id *Identity) seal(b []byte, shared *[32]byte, p *wire.Payload) ([]byte, error) {
-	var nonce [24]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return nil, fmt.Errorf("peer: nonce: %w", err)
-	}
-	b, _ = wire.Seal(b, &id.Public, shared, p, &nonce, nil)
-	return b, nil
-}
-
 // errOpen means a sealed packet failed authentication.
 var errOpen = wire.ErrOpen
-
-// open decrypts and parses a sealed packet with a precomputed shared key.
-func open(o *wire.Outer, shared *[32]byte) (wire.Payload, error) {
-	pl, _, err := wire.Open(o, shared, nil)
-	return pl, err
-}
 
 // probe builds the plaintext probe packet of id.
 func (id *Identity) probe() []byte {

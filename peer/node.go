@@ -107,6 +107,14 @@ type Stats struct {
 	TCPRefusedSource   uint64 // closed at once: the source address (IPv6: /64) holds its share already
 	TCPRefusedReserve  uint64 // closed at once: only the reserve for peers in the book was left
 	TCPUnauthenticated uint64 // closed for sending no stream header nor a packet that opened in time
+
+	// Sessions (session.go).
+	Handshakes        uint64 // handshakes made: initiations sent and initiations answered
+	HandshakesLimited uint64 // initiations of a key already known not read: over its budget (1 a second, 4 at once)
+	NoSession         uint64 // data packets of a session we do not hold (dropped; we start a handshake)
+	SessionsEvicted   uint64 // keys whose sessions were erased to make room for another (maxSessionPeers)
+	QueueDropped      uint64 // packets that waited for a handshake and were dropped: over the queue's bound, or the handshake unanswered for 20 s
+	OldVersion        uint64 // packets of another protocol version (dropped; EvVersion once per peer)
 }
 
 // static is an address given with -peer, probed until someone answers there.
@@ -137,10 +145,11 @@ type Node struct {
 	nextID  uint64
 	stats   Stats
 	closed  bool
-	budget  rate.Bucket         // opens of packets from unknown keys
-	leads   rate.Bucket         // peer-exchange leads followed (exchange.go)
-	answers answerLimiter       // answers to strangers (receive.go)
-	vwarn   map[netip.Addr]bool // incompatible-version warnings given
+	budget  rate.Bucket     // opens of packets from unknown keys
+	leads   rate.Bucket     // peer-exchange leads followed (exchange.go)
+	answers answerLimiter   // answers to strangers (receive.go)
+	vwarn   map[string]bool // EvVersion given, by the peer's key or address (at most maxVersionWarnings)
+	sess    *sessions       // session.go (guarded by mu)
 	chal    challenger
 	reorder reorderBudget
 	ready   []inMsg       // scratch: messages a packet made ready to show
@@ -165,13 +174,12 @@ type Node struct {
 	plain   []byte        // scratch: the clear text of the packet being sealed
 	opened  []byte        // scratch: the clear text of the packet being opened
 
-	noncePrefix [16]byte      // random, this run's: nonces are it and the counter
-	kick        chan struct{} // wakes the timer loop early (see wake)
-	timerAt     time.Time     // when the timer loop runs tick next (zero before the first tick, which runs at once)
-	ticking     bool          // tick is running
-	saveKick    chan struct{} // wakes the pins saver
-	done        chan struct{}
-	wg          sync.WaitGroup
+	kick     chan struct{} // wakes the timer loop early (see wake)
+	timerAt  time.Time     // when the timer loop runs tick next (zero before the first tick, which runs at once)
+	ticking  bool          // tick is running
+	saveKick chan struct{} // wakes the pins saver
+	done     chan struct{}
+	wg       sync.WaitGroup
 }
 
 // New starts a node on transport tr. Close it when done.
@@ -214,7 +222,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
 		answers:  newAnswerLimiter(),
-		vwarn:    map[netip.Addr]bool{},
+		vwarn:    map[string]bool{},
 		chal:     challenger{start: now},
 		reorder:  reorderBudget{ahead: maxReorderAhead, perPeer: maxReorderPeerBytes, total: maxReorderBytes},
 		events:   make(chan Event, 64),
@@ -222,6 +230,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		saveKick: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	n.sess = newSessions(n.id, &n.stats)
 	n.evCond = sync.NewCond(&n.mu)
 	n.wCond = sync.NewCond(&n.mu)
 	if cfg.Store != nil {
@@ -231,9 +240,6 @@ func New(cfg Config, tr Transport) (*Node, error) {
 				return nil, err
 			}
 		}
-	}
-	if _, err := rand.Read(n.noncePrefix[:]); err != nil {
-		return nil, fmt.Errorf("peer: nonce: %w", err)
 	}
 	if _, err := rand.Read(n.chal.secret[:]); err != nil {
 		return nil, fmt.Errorf("peer: challenge secret: %w", err)
@@ -433,7 +439,7 @@ func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 	}
 	if p == nil {
 		n.hints.Put(key, via)
-		p = n.stranger(key, n.id.sharedKey(&key))
+		p = n.stranger(key)
 		p.addr = addr
 		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge
 		return

@@ -132,7 +132,7 @@ func TestProbeCookies(t *testing.T) {
 		if len(ans) == 1 {
 			o, _ := wire.ParseOuter(ans[0])
 			switch {
-			case o.Type == wire.TypeSealed:
+			case o.Type == wire.TypeInit || o.Type == wire.TypeData:
 				got = "hello"
 			case o.Type == wire.TypeProbe:
 				if k, c := probeOf(ans[0]); k == wire.ProbeEcho && c == cookie {

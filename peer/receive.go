@@ -23,7 +23,8 @@ func (n *Node) handle(pkt Packet) {
 	if err != nil {
 		n.stats.Dropped++
 		if errors.Is(err, wire.ErrVersion) {
-			n.versionWarning(pkt.From.Addr(), o.Version)
+			n.stats.OldVersion++
+			n.versionWarning(&o, pkt.From)
 		}
 		return
 	}
@@ -35,37 +36,70 @@ func (n *Node) handle(pkt Packet) {
 	case wire.TypeProbe:
 		n.onProbe(&o, p, pkt, now)
 		return
-	case wire.TypeSealed:
+	case wire.TypeInit, wire.TypeResp, wire.TypeData:
 	default:
 		n.stats.Dropped++
 		return
 	}
-	var shared *[32]byte
-	if p != nil {
-		shared = p.shared
-	} else {
-		if !n.budget.Take(now) {
-			n.stats.UnknownBudget++
-			n.stats.Dropped++
-			return
-		}
-		shared = n.id.sharedKey(&o.Key)
+	// An initiation from a key we hold no session with costs DH operations:
+	// a stranger's takes from the strangers' budget; a peer in the book's
+	// is read (its later ones are bounded per key, session.go).
+	res, err := n.sess.open(&o, now, func() bool { return (p != nil && !p.parked) || n.strangerCost(now) })
+	q := p
+	if q == nil {
+		q = n.stranger(o.Key)
 	}
-	var pl wire.Payload
-	pl, n.opened, err = wire.Open(&o, shared, n.opened)
+	for _, r := range res.reply {
+		pkt.Reply(r.b)
+	}
+	n.sendPkts(q, res.flush, pkt.Reply)
 	if err != nil {
 		n.stats.Dropped++
-		if errors.Is(err, errOpen) {
+		switch {
+		case errors.Is(err, errOpen), errors.Is(err, errHandshake):
 			n.stats.Unauthentic++
+		case errors.Is(err, errCounter):
+			n.stats.Replayed++
+		case errors.Is(err, errBusy):
+			if p == nil {
+				n.stats.UnknownBudget++
+			}
+		case errors.Is(err, errNoSession) && o.Type == wire.TypeData:
+			// We restarted, or erased the session: a handshake brings the
+			// sender back (an honest one sends again).
+			n.stats.NoSession++
+			if (p != nil || n.strangerCost(now)) && n.mayAnswer(pkt.From.Addr(), now) {
+				n.sendPkts(q, n.sess.restart(&o.Key, now), pkt.Reply)
+			}
 		}
+		n.log.Debug("drop", "from", pkt.From, "type", o.Type, "err", err)
+		return
+	}
+	if o.Type == wire.TypeResp || (res.data && pkt.Authenticated != nil) {
+		if pkt.Authenticated != nil {
+			pkt.Authenticated()
+		}
+	}
+	if res.fresh && p != nil && !p.parked && p.label != "" {
+		// The peer started a session: it may have restarted, or lost what
+		// we sent in a session it no longer holds. Our hello tells it who
+		// we are now (a restarted one answers with its own), the way the
+		// packet came (a peer that moved is believed only once it answers).
+		n.sendHello(p, wire.FlagReply, zeroChallenge, pkt.Reply)
+	}
+	if !res.data || len(res.plain) == 0 {
+		return // a handshake, or a keepalive
+	}
+	var pl wire.Payload
+	pl, err = wire.ParsePayload(res.plain)
+	clear(res.plain)
+	if err != nil {
+		n.stats.Dropped++
 		n.log.Debug("drop", "from", pkt.From, "err", err)
 		return
 	}
-	if pkt.Authenticated != nil {
-		pkt.Authenticated()
-	}
 	if p == nil || p.parked {
-		n.fromStranger(o.Key, shared, &pl, pkt, now, p)
+		n.fromStranger(o.Key, &pl, pkt, now, p)
 		return
 	}
 	if pl.ToBoot != n.boot && pl.Kind != wire.KindHello {
@@ -151,8 +185,19 @@ func (n *Node) knownAddr(a netip.Addr) bool {
 
 // stranger is a peer that is not in the book: enough to talk to it, nothing
 // remembered (n.mu held).
-func (n *Node) stranger(key [32]byte, shared *[32]byte) *peerState {
-	return &peerState{key: key, shared: shared, id: KeyID(&key), udpOK: true}
+func (n *Node) stranger(key [32]byte) *peerState {
+	return &peerState{key: key, id: KeyID(&key), udpOK: true}
+}
+
+// strangerCost takes what an initiation from a key not in the book costs
+// from the strangers' budget, reporting whether it was there (n.mu held).
+func (n *Node) strangerCost(now time.Time) bool {
+	for range hsStrangerCost {
+		if !n.budget.Take(now) {
+			return false
+		}
+	}
+	return true
 }
 
 // fromStranger handles an authenticated packet from a key not in the book.
@@ -164,7 +209,7 @@ func (n *Node) stranger(key [32]byte, shared *[32]byte) *peerState {
 //
 // A parked peer (durable.go: in the book only so that messages can wait
 // for it) is a stranger too until it answers.
-func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pkt Packet, now time.Time, parked *peerState) {
+func (n *Node) fromStranger(key [32]byte, pl *wire.Payload, pkt Packet, now time.Time, parked *peerState) {
 	fresh := false
 	if pl.Kind == wire.KindHello {
 		ok, made := n.chal.valid(&key, pl.Echo, now)
@@ -175,7 +220,7 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		// budget already, and the answer is no larger); anything else
 		// within the answer budgets (mayAnswer).
 		if pl.Kind == wire.KindHello || (pl.Kind != wire.KindBye && n.mayAnswer(pkt.From.Addr(), now)) {
-			q := n.stranger(key, shared)
+			q := n.stranger(key)
 			var echo [16]byte
 			if pl.Kind == wire.KindHello {
 				echo = pl.Challenge
@@ -191,7 +236,7 @@ func (n *Node) fromStranger(key [32]byte, shared *[32]byte, pl *wire.Payload, pk
 		p.parked = false
 		n.book.unlabel(p)
 	} else {
-		p = n.stranger(key, shared)
+		p = n.stranger(key)
 		if !n.book.admit(p) {
 			n.stats.Dropped++
 			n.log.Debug("address book full, ignoring a new peer", "from", pkt.From)
@@ -373,7 +418,7 @@ func (n *Node) onProbe(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
 				n.stats.UnknownBudget++
 				return
 			}
-			q = n.stranger(o.Key, n.id.sharedKey(&o.Key))
+			q = n.stranger(o.Key)
 		}
 		n.sendHello(q, wire.FlagReply, zeroChallenge, pkt.Reply)
 	case kind == wire.ProbeCookie:
@@ -433,14 +478,28 @@ func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
 	return true
 }
 
-// versionWarning tells the user once per address about a peer that speaks
-// another protocol version (n.mu held).
-func (n *Node) versionWarning(from netip.Addr, v byte) {
-	if n.vwarn[from] || len(n.vwarn) > maxVersionWarnings {
+// versionWarning tells the user once per peer (its key when the packet
+// has one, else its address) about a peer that speaks another protocol
+// version: an EvVersion with its name when the book knows the key, its
+// address and its version. Nothing is sent back: a version-1 peer and a
+// version-2 one exchange no sealed data (n.mu held).
+func (n *Node) versionWarning(o *wire.Outer, from netip.AddrPort) {
+	who := from.Addr().String()
+	if o.HasKey {
+		who = string(o.Key[:])
+	}
+	if n.vwarn[who] || len(n.vwarn) >= maxVersionWarnings {
 		return
 	}
-	n.vwarn[from] = true
-	n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("the p2pchat at %s runs an incompatible version (protocol %d, this one speaks %d): update both to talk", from, v, wire.Version)})
+	n.vwarn[who] = true
+	e := Event{Kind: EvVersion, Addr: from.String(), Version: int(o.Version)}
+	if o.HasKey {
+		e.PeerID = KeyID(&o.Key)
+		if p := n.book.peers[o.Key]; p != nil {
+			e.Peer = p.label
+		}
+	}
+	n.emit(e)
 }
 
 func preview(s string) string {

@@ -120,7 +120,7 @@ func (n *Node) olderBoot(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 		return true
 	}
 	if n.mayAnswer(pkt.From.Addr(), now) {
-		q := n.stranger(p.key, p.shared) // (not in the book: its hello carries a challenge)
+		q := n.stranger(p.key) // (not in the book: its hello carries a challenge)
 		n.sendHello(q, wire.FlagReply, pl.Challenge, pkt.Reply)
 	}
 	return false

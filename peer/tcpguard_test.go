@@ -190,7 +190,7 @@ func TestTCPUnauthenticatedClosed(t *testing.T) {
 		return c
 	}
 	idle, junk, peer := dial(), dial(), dial()
-	f := &fakePeer{t: t, id: mustIdentity(t), n: bob.Node, boot: 1000}
+	f := newFakePeer(t, bob.Node, "127.0.0.1:1")
 	hello := f.seal(f.hello("carol", wire.FlagReply, zeroChallenge))
 	frame := func(c net.Conn, b []byte) error {
 		var hdr [4]byte

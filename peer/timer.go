@@ -65,6 +65,8 @@ func (n *Node) tick(now time.Time) time.Time {
 	if n.closed {
 		return n.timerAt
 	}
+	n.sess.sweep(now) // session.go: erase sessions past rejectAfter
+	soon(now.Add(30 * time.Second))
 	for _, p := range n.book.peers {
 		if !p.online {
 			// Knock on peers we still owe messages: when one comes back

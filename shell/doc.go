@@ -159,7 +159,7 @@
 // by WriteStats after Drain:
 //
 //	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP,"ifaces":[IFACE,...]}
-//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"leads_refused":N,"answers_limited":N,"probes_unproven":N,"tcp_refused_full":N,"tcp_refused_source":N,"tcp_refused_reserve":N,"tcp_unauthenticated":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...}}
+//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"leads_refused":N,"answers_limited":N,"probes_unproven":N,"tcp_refused_full":N,"tcp_refused_source":N,"tcp_refused_reserve":N,"tcp_unauthenticated":N,"handshakes":N,"handshakes_limited":N,"no_session":N,"sessions_evicted":N,"queue_dropped":N,"old_version":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...}}
 //
 // In ready, ifaces lists the network interfaces mDNS discovery runs on, in
 // interface order ([] with -mdns=false or when none is usable yet).
@@ -171,7 +171,12 @@
 // bounds), leads_refused those refused for their address; answers_limited
 // answers to strangers not sent (over a budget), probes_unproven probes
 // echoing a cookie we did not make; tcp_* connections the TCP listener
-// refused or closed (README, table of bounds). Every counter of the node
+// refused or closed (README, table of bounds); handshakes counts the
+// session handshakes made, handshakes_limited initiations over a key's
+// budget, no_session packets of a session we do not hold, sessions_evicted
+// keys whose sessions made room for others, queue_dropped packets that
+// waited for a handshake in vain, old_version packets of another protocol
+// version. Every counter of the node
 // is on the line (a new one comes after these). "transfer" and "discovery" hold those parts' counters (their
 // Stats: each field's name in snake case, e.g. events_dropped), each
 // object absent when its part does not run (discovery with -mdns=false).
@@ -187,6 +192,7 @@
 //	{"event":"pending","to":NAME,"peer_id":ID,"id":N,"code":CODE,"reason":TEXT,"time":T}
 //	{"event":"failed","to":NAME,"peer_id":ID,"id":N,"code":CODE,"reason":TEXT,"time":T}
 //	{"event":"warning","name":NAME,"peer_id":ID,"text":TEXT,"time":T}   name, peer_id only if one peer is concerned
+//	{"event":"version","name":NAME,"peer_id":ID,"addr":"IP:PORT","version":N,"ours":N,"time":T}   a peer that speaks another protocol version (nothing is exchanged with it), once per peer; name, peer_id only if known
 //	{"event":"info","name":NAME,"peer_id":ID,"text":TEXT,"time":T}      name, peer_id only if one peer is concerned
 //
 // IP:PORT is 10.0.0.5:7117, or for IPv6 [2001:db8::5]:7117 and, link-local

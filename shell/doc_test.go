@@ -86,7 +86,7 @@ func TestDocMatchesEncoder(t *testing.T) {
 	ts := time.Date(2026, 3, 4, 14, 5, 6, 0, time.UTC)
 	full := func(k peer.EventKind) peer.Event {
 		return peer.Event{Kind: k, Time: ts, Peer: "bob", PeerID: "b0b0b0b0b0b0b0b0", Addr: "1.2.3.4:5", To: "all",
-			Text: "t", ID: 1, OldName: "bobby", Reason: peer.ReasonNoAnswer}
+			Text: "t", ID: 1, OldName: "bobby", Reason: peer.ReasonNoAnswer, Version: 1}
 	}
 	samples := []any{
 		readyJSON(Ready{Name: "alice", ID: "a0a0a0a0a0a0a0a0", Port: 7117, Fingerprint: "fp"}),
@@ -108,7 +108,7 @@ func TestDocMatchesEncoder(t *testing.T) {
 			Files: []string{"a"}, Bytes: 1, Total: 2, Path: "/x/a", SHA256: "00", Code: transfer.CodeLinkLost, Resumable: true, Text: "t"}))
 	}
 	for _, k := range []peer.EventKind{peer.EvMessage, peer.EvJoined, peer.EvLeft, peer.EvRenamed, peer.EvDelivered,
-		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo} {
+		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo, peer.EvVersion} {
 		samples = append(samples, eventJSON(full(k), ts))
 	}
 	action := full(peer.EvMessage)

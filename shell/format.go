@@ -9,6 +9,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"github.com/p2pchat/p2pchat/peer"
 )
 
@@ -105,6 +106,8 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 		}
 	case peer.EvRenamed:
 		body = "* " + f.peer(e.OldName, e.PeerID) + " is now " + f.peer(e.Peer, e.PeerID)
+	case peer.EvVersion:
+		body = "! " + f.versionText(e)
 	case peer.EvWarning:
 		body = "! " + multiLine(e.Text)
 	case peer.EvInfo:
@@ -280,4 +283,17 @@ func actionText(text string) (string, bool) {
 		return text, false
 	}
 	return act, true
+}
+
+// versionText words an EvVersion: a peer that speaks another protocol
+// version, named when known, else by its address.
+func (f formatter) versionText(e peer.Event) string {
+	who := "the p2pchat at " + oneLine(e.Addr)
+	if e.Peer != "" {
+		who = f.name(e.Peer)
+	}
+	if e.Version < int(wire.Version) {
+		return fmt.Sprintf("%s runs an older p2pchat (protocol %d): update it to talk", who, e.Version)
+	}
+	return fmt.Sprintf("%s runs a newer p2pchat (protocol %d, this one speaks %d): update this one to talk", who, e.Version, wire.Version)
 }

@@ -44,6 +44,9 @@ func TestEventLines(t *testing.T) {
 		{peer.Event{Kind: peer.EvRenamed, OldName: "bob", Peer: "robert"}, "14:05 * bob is now robert"},
 		{peer.Event{Kind: peer.EvWarning, Text: "carol presents a new key"}, "14:05 ! carol presents a new key"},
 		{peer.Event{Kind: peer.EvInfo, Text: "bob: switched to TCP"}, "14:05 * bob: switched to TCP"},
+		{peer.Event{Kind: peer.EvVersion, Peer: "bob", Addr: "10.0.0.2:7117", Version: 1}, "14:05 ! bob runs an older p2pchat (protocol 1): update it to talk"},
+		{peer.Event{Kind: peer.EvVersion, Addr: "10.0.0.2:7117", Version: 1}, "14:05 ! the p2pchat at 10.0.0.2:7117 runs an older p2pchat (protocol 1): update it to talk"},
+		{peer.Event{Kind: peer.EvVersion, Addr: "10.0.0.2:7117", Version: 3}, "14:05 ! the p2pchat at 10.0.0.2:7117 runs a newer p2pchat (protocol 3, this one speaks 2): update this one to talk"},
 		{peer.Event{Kind: "typing", Peer: "bob"}, "14:05 * typing bob"},
 	}
 	for _, tt := range tests {

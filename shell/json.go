@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/p2pchat/p2pchat/internal/wire"
 	"github.com/p2pchat/p2pchat/peer"
 )
 
@@ -70,6 +71,18 @@ type jsonRenamed struct {
 	Name   string `json:"name"`
 	PeerID string `json:"peer_id"`
 	Time   string `json:"time"`
+}
+
+// jsonVersion is a peer that speaks another protocol version: named when
+// known, else only by its address.
+type jsonVersion struct {
+	Event   string `json:"event"`
+	Name    string `json:"name,omitempty"`
+	PeerID  string `json:"peer_id,omitempty"`
+	Addr    string `json:"addr"`
+	Version int    `json:"version"`
+	Ours    int    `json:"ours"`
+	Time    string `json:"time"`
 }
 
 // jsonText serves warning, info (with time, and the peer if one is
@@ -222,6 +235,8 @@ func eventJSON(e peer.Event, now time.Time) any {
 		return jsonRenamed{kind, e.OldName, e.Peer, e.PeerID, ts}
 	case peer.EvWarning, peer.EvInfo:
 		return jsonText{kind, e.Peer, e.PeerID, e.Text, ts}
+	case peer.EvVersion:
+		return jsonVersion{kind, e.Peer, e.PeerID, e.Addr, e.Version, int(wire.Version), ts}
 	default:
 		return jsonOther{kind, e.Peer, e.PeerID, e.Text, ts}
 	}

@@ -7,7 +7,6 @@ package hostile
 
 import (
 	"bufio"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -17,23 +16,21 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/nacl/box"
-
 	"github.com/p2pchat/p2pchat/internal/wire"
+	"github.com/p2pchat/p2pchat/peer"
 )
 
 // Peer is one hostile key talking to one target node, over UDP or over one
 // TCP connection (which several Peers may share, as one attacker would).
 type Peer struct {
 	Public  [32]byte
-	private [32]byte
+	sl      *peer.SessionLayer // its sessions (version 2: a handshake, then data in the session)
 	target  netip.AddrPort
-	key     [32]byte  // the target's public key, learned from its first answer (p.mu)
-	shared  *[32]byte // box key with the target
+	key     [32]byte // the target's public key, learned from its first answer (p.mu)
+	known   bool     // key is set (p.mu)
 	boot    uint64
 	counter uint64
 	toBoot  uint64
-	prefix  [16]byte // nonce prefix
 
 	conn    Conn
 	mu      sync.Mutex
@@ -49,17 +46,14 @@ type Conn interface {
 
 // New makes a fresh key that will talk to target over c.
 func New(target netip.AddrPort, c Conn) (*Peer, error) {
-	pub, priv, err := box.GenerateKey(rand.Reader)
+	id, err := peer.NewIdentity()
 	if err != nil {
 		return nil, fmt.Errorf("hostile: key: %w", err)
 	}
-	p := &Peer{Public: *pub, private: *priv, target: target, conn: c,
+	p := &Peer{Public: id.Public, sl: peer.NewSessionLayer(id), target: target, conn: c,
 		boot: uint64(time.Now().UnixNano()), inbox: make(chan wire.Payload, 4096), cookies: make(chan [16]byte, 16)}
 	if !wire.CanonicalKey(&p.Public) { // one key in 2^250: make another
 		return New(target, c)
-	}
-	if _, err := rand.Read(p.prefix[:]); err != nil {
-		return nil, fmt.Errorf("hostile: nonce: %w", err)
 	}
 	c.register(p)
 	return p, nil
@@ -97,7 +91,7 @@ func (p *Peer) Join(name, host string, timeout time.Duration) error {
 func (p *Peer) TargetKey() ([32]byte, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.key, p.shared != nil
+	return p.key, p.known
 }
 
 // Learn sets the target's key (as TargetKey gave it for another peer), so
@@ -143,7 +137,8 @@ func Message(stream, seq, base uint64, text string) wire.Payload {
 	return wire.Payload{Kind: wire.KindMsg, Stream: stream, Seq: seq, Base: base, Time: time.Now().UnixMilli(), Text: text}
 }
 
-// Say seals pl as the peer's next packet and sends it.
+// Say seals pl as the peer's next packet and sends it (after a handshake
+// with the target when there is no session yet).
 func (p *Peer) Say(pl wire.Payload) error {
 	pkt, err := p.Seal(pl)
 	if err != nil {
@@ -153,20 +148,45 @@ func (p *Peer) Say(pl wire.Payload) error {
 }
 
 // Seal makes pl the peer's next packet without sending it (to record and
-// replay it later, say).
+// replay it later, say). With no session yet it first handshakes with the
+// target (sending the initiation, waiting up to 5 s for the response).
 func (p *Peer) Seal(pl wire.Payload) ([]byte, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.shared == nil {
+	key, known := p.key, p.known
+	p.mu.Unlock()
+	if !known {
 		return nil, errors.New("hostile: the target's key is not known yet (Join first)")
 	}
+	for try := 0; !p.sl.HasSession(key); try++ {
+		if try == 2500 {
+			return nil, fmt.Errorf("hostile: no session with %s", p.target)
+		}
+		if try%250 == 0 { // every 500 ms
+			init, err := p.sl.Handshake(key)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.conn.send(init); err != nil {
+				return nil, err
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	p.mu.Lock()
 	p.counter++
 	pl.Boot, pl.Counter, pl.ToBoot = p.boot, p.counter, p.toBoot
-	var nonce [24]byte
-	copy(nonce[:], p.prefix[:])
-	binary.BigEndian.PutUint64(nonce[16:], p.counter)
-	pkt, _ := wire.Seal(nil, &p.Public, p.shared, &pl, &nonce, nil)
-	return pkt, nil
+	p.mu.Unlock()
+	pkts := p.sl.Seal(key, pl.AppendMarshal(nil))
+	data := pkts[len(pkts)-1]
+	for _, b := range pkts[:len(pkts)-1] { // a rekey's initiation
+		if err := p.conn.send(b); err != nil {
+			return nil, err
+		}
+	}
+	if wire.PacketType(data[5]) != wire.TypeData {
+		return nil, fmt.Errorf("hostile: session with %s lost", p.target)
+	}
+	return data, nil
 }
 
 // Send sends a raw packet (one recorded earlier, say).
@@ -228,19 +248,18 @@ func (p *Peer) deliver(pl wire.Payload) {
 }
 
 // learn sets the target's key, once known (from its first answer).
-func (p *Peer) learn(key [32]byte) (shared *[32]byte, target [32]byte) {
+func (p *Peer) learn(key [32]byte) (target [32]byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.shared == nil {
-		p.key = key
-		p.shared = wire.SharedKey(&key, &p.private)
+	if !p.known {
+		p.key, p.known = key, true
 	}
-	return p.shared, p.key
+	return p.key
 }
 
 // demux hands packets to the Peers of one Conn. A packet does not name its
 // recipient, so each registered peer tries to open it; only the one it is
-// sealed to succeeds.
+// sealed to (or, for an initiation, made for) succeeds.
 type demux struct {
 	mu    sync.Mutex
 	peers []*Peer
@@ -273,18 +292,23 @@ func (d *demux) dispatch(b []byte) {
 		}
 		return
 	}
-	if o.Type != wire.TypeSealed {
-		return
-	}
 	for _, p := range peers {
-		shared, target := p.learn(o.Key)
-		if target != o.Key {
+		if p.learn(o.Key) != o.Key {
 			continue
 		}
-		if pl, _, err := wire.Open(&o, shared, nil); err == nil {
-			p.deliver(pl)
-			return
+		_, plain, send, err := p.sl.Open(b)
+		for _, s := range send {
+			_ = p.conn.send(s)
 		}
+		if err != nil {
+			continue
+		}
+		if plain != nil {
+			if pl, err := wire.ParsePayload(plain); err == nil {
+				p.deliver(pl)
+			}
+		}
+		return
 	}
 }
 

@@ -63,3 +63,20 @@ func (c *Cache[K, V]) Remove(k K) {
 
 // Len is the number of entries.
 func (c *Cache[K, V]) Len() int { return len(c.m) }
+
+// Oldest returns the value put (or used) longest ago, if any.
+func (c *Cache[K, V]) Oldest() (V, bool) {
+	if e := c.order.Front(); e != nil {
+		return e.Value.(*entry[K, V]).v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// Each calls f for every entry, oldest first; f must not change c.
+func (c *Cache[K, V]) Each(f func(K, V)) {
+	for e := c.order.Front(); e != nil; e = e.Next() {
+		en := e.Value.(*entry[K, V])
+		f(en.k, en.v)
+	}
+}

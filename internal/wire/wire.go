@@ -1,27 +1,64 @@
-// Package wire is p2pchat's wire format, version 1: the outer packet header,
+// Package wire is p2pchat's wire format, version 2: the outer packet header,
 // the sealed inner payloads and their exact bytes. It only encodes and
 // decodes; sealing, opening and the protocol live in package peer.
 package wire
 
-// Wire format, version 1. Every packet (a UDP datagram, or the payload of a
+// Wire format, version 2. Every packet (a UDP datagram, or the payload of a
 // TCP frame) starts with the same outer header:
 //
 //	offset size field
 //	0      4    magic "p2pc"
-//	4      1    protocol version (1)
-//	5      1    packet type: 1 probe, 2 sealed
-//	6      32   sender's X25519 public key
+//	4      1    protocol version (2; version 1 below)
+//	5      1    packet type: 1 probe, 3 handshake initiation,
+//	            4 handshake response, 5 data (2 was version 1's sealed)
+//	6      32   sender's X25519 public key (its long-term identity)
 //
-// A probe ends there: it says "this key is at this address, tell me who you
-// are" and, with its two variants below, is the only packet sent in the
-// clear. A sealed packet goes on with
+// A probe ends there (see "Probes and their cookies" below): it is the only
+// packet sent in the clear. Everything else travels in a session: a Noise
+// handshake, Noise_IK_25519_ChaChaPoly_BLAKE2s, between the two identity
+// keys, each of which authenticates it, mixing in fresh ephemeral keys, so
+// that the session's keys cannot be computed from the identity keys alone.
+// The prologue of every handshake is "p2pchat 2" and the initiation's
+// bytes before its Noise message (header and initiator's index), so a
+// changed initiation header fails the handshake; the response's indices
+// are not authenticated (a changed one only makes the session unusable,
+// as dropping the packet would).
 //
-//	38     24   nonce, never repeated under one key: 16 random bytes
-//	            chosen when the sender starts, then its 8-byte counter
-//	62     ...  nacl/box of the inner payload (16 bytes longer than it)
+// Handshake initiation (type 3), 138 bytes:
 //
-// The inner payload, readable only by the recipient and authenticated as
-// coming from the sender's key, is
+//	38     4    initiator's session index (random, names the session in
+//	            the packets sent to the initiator)
+//	42     96   Noise IK message 1: e(32), encrypted s(32+16), an empty
+//	            encrypted payload (16); its s must equal the header's key
+//
+// Handshake response (type 4), 94 bytes:
+//
+//	38     4    the initiator's session index (whom it answers)
+//	42     4    responder's session index
+//	46     48   Noise IK message 2: e(32), an empty encrypted payload (16)
+//
+// Data (type 5), sealed under the session's key for its direction:
+//
+//	38     4    the recipient's session index
+//	42     8    counter: the AEAD nonce, 0, 1, 2, ... per session and
+//	            direction, never repeated; the recipient keeps a sliding
+//	            window of the last 2,048 per session and refuses repeats
+//	50     ...  ChaCha20-Poly1305 of the inner payload under that nonce,
+//	            with bytes 0..49 as additional data (16 bytes longer than
+//	            the inner payload; an empty inner payload is a keepalive
+//	            that only confirms the session)
+//
+// The initiator may send data as soon as it has the response; the
+// responder sends in a new session only once data arrived in it (so a
+// replayed initiation, which the recorder cannot finish, never moves the
+// responder off a working session). Rekey: either side starts a new
+// handshake when its session is 2 minutes old or has sent 2^20 packets,
+// keeps the old session to receive for a while, and erases every key,
+// ephemeral key and chaining value of a session once it is replaced.
+// A packet of a session the recipient does not hold (it restarted, or the
+// session was erased) is dropped, and the recipient starts a handshake.
+//
+// The inner payload, readable only in the session, is
 //
 //	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack,
 //	            7 offer, 8 accept, 9 reject, 10 cancel (files.go)
@@ -43,12 +80,13 @@ package wire
 //	           addr(alen) port(2): peers the sender knows (peer exchange),
 //	           at most MaxPeerEntries
 //
-// (boot, counter) drives the per-peer replay window; to-boot ties a packet to
-// one run of the recipient, so packets recorded earlier cannot be replayed to
-// it after it restarts with an empty window. A hello's challenge is a fresh
-// value the recipient must echo in its own hello before the sender takes it
-// into its address book: a recorded hello cannot bring back a peer that was
-// forgotten (all zero: no challenge; echo all zero: nothing to echo).
+// (boot, counter) drives the per-peer replay window, across sessions;
+// to-boot ties a packet to one run of the recipient, so packets recorded
+// earlier cannot be replayed to it after it restarts with an empty window.
+// A hello's challenge is a fresh value the recipient must echo in its own
+// hello before the sender takes it into its address book: a recorded hello
+// cannot bring back a peer that was forgotten (all zero: no challenge;
+// echo all zero: nothing to echo).
 //
 // A message stream is one sender's messages to one recipient: stream is its
 // id, chosen by the sender when it starts the stream (a new process, or a
@@ -61,6 +99,13 @@ package wire
 // append fields to any kind.
 //
 // Over TCP every packet is framed by a 4-byte big-endian length.
+//
+// Version 1 had type 2, sealed: header, a 24-byte nonce, then a nacl/box
+// of the inner payload between the two identity keys. A version-2 node
+// opens no version-1 packet and sends none (ParseOuter returns ErrVersion
+// with the sender's key when the header has one), so a version-1 and a
+// version-2 peer never exchange sealed data; a version-1 node answers a
+// version-2 packet with its own version warning.
 //
 // Probes and their cookies. The source address of a UDP probe can be
 // spoofed, and a sealed hello is several times its size, so a node does
@@ -83,13 +128,9 @@ package wire
 // all. Over TCP the handshake proves the address, and a probe there is
 // answered with the hello at once.
 //
-// This keeps version 1: decoders of version 1 ignore trailing bytes, so a
-// node that does not know the variants takes a cookie probe for a plain
-// probe and answers it with its hello, which then goes on as any
-// stranger's hello does (answered with ours and a challenge); and an
-// older prober is answered with a cookie probe, which it answers the same
-// way. Probe kinds are append-only; an unknown kind is taken for a plain
-// probe.
+// Probe kinds are append-only; an unknown kind is taken for a plain probe.
+// A probe that proved its address is answered with a handshake initiation
+// when no session exists yet, then the hello inside the session.
 
 import (
 	"encoding/binary"
@@ -101,18 +142,26 @@ import (
 
 // Protocol constants.
 const (
-	Magic            = "p2pc"
-	Version     byte = 1
-	HeaderLen        = 4 + 1 + 1 + 32
-	NonceLen         = 24
-	SealedHdr        = HeaderLen + NonceLen
-	BoxOverhead      = 16
-	InnerHdr         = 1 + 8 + 8 + 8
+	Magic          = "p2pc"
+	Version   byte = 2
+	HeaderLen      = 4 + 1 + 1 + 32
+	// DataHdr is the header of a data packet: the outer header, the
+	// recipient's session index and the counter.
+	DataHdr     = HeaderLen + 4 + 8
+	BoxOverhead = 16 // the AEAD's tag
+	InnerHdr    = 1 + 8 + 8 + 8
+	// InitLen and RespLen are the sizes of the handshake packets.
+	InitLen = HeaderLen + 4 + InitNoiseLen
+	RespLen = HeaderLen + 4 + 4 + RespNoiseLen
+	// InitNoiseLen and RespNoiseLen are the Noise IK messages' sizes with
+	// empty payloads.
+	InitNoiseLen = 32 + 32 + 16 + 16
+	RespNoiseLen = 32 + 16
 	// MaxDatagram is the largest UDP datagram p2pchat sends: under the
 	// Wi-Fi MTU with room to spare. Larger messages go over TCP.
 	MaxDatagram = 1200
 	// MaxPacket bounds any packet, UDP or TCP frame.
-	MaxPacket = SealedHdr + BoxOverhead + InnerHdr + 8 + 8 + 8 + 8 + 1 + 4 + MaxTextBytes + 64
+	MaxPacket = DataHdr + BoxOverhead + InnerHdr + 8 + 8 + 8 + 8 + 1 + 4 + MaxTextBytes + 64
 	MaxHost   = 64
 	MaxAway   = 200
 )
@@ -122,8 +171,12 @@ type PacketType byte
 
 // Packet types (append-only).
 const (
-	TypeProbe  PacketType = 1
-	TypeSealed PacketType = 2
+	TypeProbe PacketType = 1
+	// TypeSealedV1 is version 1's sealed packet; version 2 sends none.
+	TypeSealedV1 PacketType = 2
+	TypeInit     PacketType = 3
+	TypeResp     PacketType = 4
+	TypeData     PacketType = 5
 )
 
 // Kind is the type of a sealed payload.
@@ -195,17 +248,25 @@ var (
 	ErrUnknownKind = errors.New("unknown packet kind")
 )
 
-// Outer is a parsed outer header. For sealed packets Nonce and Box are set.
+// Outer is a parsed outer header, with the fields of its type.
 type Outer struct {
 	Version byte
 	Type    PacketType
 	Key     [32]byte
-	Nonce   [24]byte
-	Box     []byte // aliases the input
+	HasKey  bool // Key was read (also for ErrVersion, when the header is there)
+
+	// initiation: Index; response: To, Index; data: To, Counter
+	Index   uint32 // the sender's session index
+	To      uint32 // the recipient's session index
+	Counter uint64 // data: the nonce
+	Head    []byte // the bytes before Noise or Box: prologue or additional data (aliases the input)
+	Noise   []byte // handshake: the Noise message (aliases the input)
+	Box     []byte // data: the sealed inner payload (aliases the input)
 }
 
 // ParseOuter parses the outer header of b. It returns ErrVersion (with the
-// version in Outer.Version) for packets of another protocol version.
+// version in Outer.Version, and the key when the header holds one) for
+// packets of another protocol version.
 func ParseOuter(b []byte) (Outer, error) {
 	var o Outer
 	if len(b) > MaxPacket {
@@ -215,30 +276,73 @@ func ParseOuter(b []byte) (Outer, error) {
 		return o, ErrNotP2P
 	}
 	o.Version = b[4]
+	if len(b) >= HeaderLen {
+		o.Type = PacketType(b[5])
+		copy(o.Key[:], b[6:38])
+		o.HasKey = CanonicalKey(&o.Key)
+	}
 	if o.Version != Version {
 		return o, fmt.Errorf("%w (version %d, we speak %d)", ErrVersion, o.Version, Version)
 	}
 	if len(b) < HeaderLen {
 		return o, ErrShort
 	}
-	o.Type = PacketType(b[5])
-	copy(o.Key[:], b[6:38])
-	if !CanonicalKey(&o.Key) {
+	if !o.HasKey {
 		return o, fmt.Errorf("%w: non-canonical key", ErrBadField)
 	}
 	switch o.Type {
 	case TypeProbe:
 		return o, nil
-	case TypeSealed:
-		if len(b) < SealedHdr+BoxOverhead+InnerHdr {
+	case TypeInit:
+		if len(b) < InitLen {
 			return o, ErrShort
 		}
-		copy(o.Nonce[:], b[HeaderLen:SealedHdr])
-		o.Box = b[SealedHdr:]
+		o.Index = binary.BigEndian.Uint32(b[HeaderLen:])
+		o.Head, o.Noise = b[:HeaderLen+4], b[HeaderLen+4:InitLen]
+		return o, nil
+	case TypeResp:
+		if len(b) < RespLen {
+			return o, ErrShort
+		}
+		o.To = binary.BigEndian.Uint32(b[HeaderLen:])
+		o.Index = binary.BigEndian.Uint32(b[HeaderLen+4:])
+		o.Head, o.Noise = b[:HeaderLen+8], b[HeaderLen+8:RespLen]
+		return o, nil
+	case TypeData:
+		if len(b) < DataHdr+BoxOverhead {
+			return o, ErrShort
+		}
+		o.To = binary.BigEndian.Uint32(b[HeaderLen:])
+		o.Counter = binary.BigEndian.Uint64(b[HeaderLen+4:])
+		o.Head, o.Box = b[:DataHdr], b[DataHdr:]
 		return o, nil
 	}
 	return o, fmt.Errorf("%w: packet type %d", ErrUnknownKind, o.Type)
 }
+
+// AppendInitHead appends the bytes of an initiation before its Noise
+// message (the handshake's prologue, with Prologue before it).
+func AppendInitHead(b []byte, from *[32]byte, index uint32) []byte {
+	b = AppendHeader(b, TypeInit, from)
+	return binary.BigEndian.AppendUint32(b, index)
+}
+
+// AppendRespHead appends the bytes of a response before its Noise message.
+func AppendRespHead(b []byte, from *[32]byte, to, index uint32) []byte {
+	b = AppendHeader(b, TypeResp, from)
+	b = binary.BigEndian.AppendUint32(b, to)
+	return binary.BigEndian.AppendUint32(b, index)
+}
+
+// AppendDataHead appends the header of a data packet: its additional data.
+func AppendDataHead(b []byte, from *[32]byte, to uint32, counter uint64) []byte {
+	b = AppendHeader(b, TypeData, from)
+	b = binary.BigEndian.AppendUint32(b, to)
+	return binary.BigEndian.AppendUint64(b, counter)
+}
+
+// Prologue starts every handshake's prologue.
+const Prologue = "p2pchat 2"
 
 // CanonicalKey reports whether key is the one canonical encoding of a
 // Curve25519 point: X25519 ignores the top bit and reduces values >= 2^255-19,

@@ -143,9 +143,43 @@ func TestParseOuter(t *testing.T) {
 		key[i] = byte(i)
 	}
 	probe := AppendHeader(nil, TypeProbe, &key)
-	want := unhex(t, "70327063 01 01 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+	want := unhex(t, "70327063 02 01 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
 	if !bytes.Equal(probe, want) {
 		t.Fatalf("probe bytes\n got %x\nwant %x", probe, want)
+	}
+	// The version-2 heads, byte by byte (wire.go).
+	const k = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	for _, tc := range []struct {
+		name string
+		got  []byte
+		want string
+	}{
+		{"initiation", AppendInitHead(nil, &key, 0x01020304), "70327063 02 03" + k + "01020304"},
+		{"response", AppendRespHead(nil, &key, 0x01020304, 0x0a0b0c0d), "70327063 02 04" + k + "01020304 0a0b0c0d"},
+		{"data", AppendDataHead(nil, &key, 0x01020304, 0x1122334455667788), "70327063 02 05" + k + "01020304 1122334455667788"},
+	} {
+		if w := unhex(t, tc.want); !bytes.Equal(tc.got, w) {
+			t.Errorf("%s head\n got %x\nwant %x", tc.name, tc.got, w)
+		}
+	}
+	data := append(AppendDataHead(nil, &key, 0x01020304, 0x1122334455667788), make([]byte, BoxOverhead+3)...)
+	if o, err := ParseOuter(data); err != nil || o.Type != TypeData || o.To != 0x01020304 || o.Counter != 0x1122334455667788 || len(o.Box) != BoxOverhead+3 || len(o.Head) != DataHdr {
+		t.Fatalf("data: %+v %v", o, err)
+	}
+	resp := append(AppendRespHead(nil, &key, 5, 6), make([]byte, RespNoiseLen)...)
+	if o, err := ParseOuter(resp); err != nil || o.Type != TypeResp || o.To != 5 || o.Index != 6 || len(resp) != RespLen {
+		t.Fatalf("response: %+v %v", o, err)
+	}
+	init := append(AppendInitHead(nil, &key, 5), make([]byte, InitNoiseLen)...)
+	if o, err := ParseOuter(init); err != nil || o.Type != TypeInit || o.Index != 5 || len(init) != InitLen || !bytes.Equal(o.Head, init[:HeaderLen+4]) {
+		t.Fatalf("initiation: %+v %v", o, err)
+	}
+	// A version-1 packet names its sender's key, so the node can say who
+	// runs the older version.
+	v1 := append([]byte("p2pc\x01\x02"), key[:]...)
+	v1[6] = 9
+	if o, err := ParseOuter(append(v1, make([]byte, 60)...)); !errors.Is(err, ErrVersion) || o.Version != 1 || !o.HasKey || o.Key[0] != 9 {
+		t.Fatalf("version 1: %+v %v", o, err)
 	}
 	o, err := ParseOuter(probe)
 	if err != nil || o.Type != TypeProbe || o.Key != key {
@@ -158,11 +192,15 @@ func TestParseOuter(t *testing.T) {
 	}{
 		{"not ours", []byte("GET / HTTP/1.1\r\n"), ErrNotP2P},
 		{"too short", []byte("p2"), ErrNotP2P},
-		{"other version", append([]byte("p2pc\x02\x01"), key[:]...), ErrVersion},
-		{"truncated key", []byte("p2pc\x01\x01abc"), ErrShort},
-		{"sealed without box", append(AppendHeader(nil, TypeSealed, &key), make([]byte, 30)...), ErrShort},
+		{"version 1", append([]byte("p2pc\x01\x02"), key[:]...), ErrVersion},
+		{"version 3", append([]byte("p2pc\x03\x01"), key[:]...), ErrVersion},
+		{"truncated key", []byte("p2pc\x02\x01abc"), ErrShort},
+		{"data without box", append(AppendDataHead(nil, &key, 1, 2), make([]byte, 15)...), ErrShort},
+		{"short initiation", append(AppendInitHead(nil, &key, 1), make([]byte, InitNoiseLen-1)...), ErrShort},
+		{"short response", append(AppendRespHead(nil, &key, 1, 2), make([]byte, RespNoiseLen-1)...), ErrShort},
+		{"version 1 sealed type", AppendHeader(nil, TypeSealedV1, &key), ErrUnknownKind},
 		{"unknown type", AppendHeader(nil, 7, &key), ErrUnknownKind},
-		{"huge", append(AppendHeader(nil, TypeSealed, &key), make([]byte, MaxPacket)...), ErrTooBig},
+		{"huge", append(AppendHeader(nil, TypeData, &key), make([]byte, MaxPacket)...), ErrTooBig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,12 +214,32 @@ func TestParseOuter(t *testing.T) {
 func FuzzParseOuter(f *testing.F) {
 	var key [32]byte
 	f.Add(AppendHeader(nil, TypeProbe, &key))
-	f.Add(append(AppendHeader(nil, TypeSealed, &key), make([]byte, 80)...))
+	f.Add(append(AppendDataHead(nil, &key, 1, 2), make([]byte, 80)...))
+	f.Add(append(AppendInitHead(nil, &key, 1), make([]byte, InitNoiseLen)...))
+	f.Add(append(AppendRespHead(nil, &key, 1, 2), make([]byte, RespNoiseLen)...))
+	f.Add(append([]byte("p2pc\x01\x02"), key[:]...))
 	f.Add([]byte("p2pc\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		o, err := ParseOuter(b)
-		if err == nil && o.Type == TypeSealed && len(o.Box) < BoxOverhead {
-			t.Fatalf("accepted a sealed packet with a %d-byte box", len(o.Box))
+		if err != nil {
+			return
+		}
+		switch o.Type {
+		case TypeData:
+			if len(o.Box) < BoxOverhead || len(o.Head) != DataHdr {
+				t.Fatalf("accepted a data packet with a %d-byte box", len(o.Box))
+			}
+		case TypeInit:
+			if len(o.Noise) != InitNoiseLen {
+				t.Fatalf("initiation with a %d-byte Noise message", len(o.Noise))
+			}
+		case TypeResp:
+			if len(o.Noise) != RespNoiseLen {
+				t.Fatalf("response with a %d-byte Noise message", len(o.Noise))
+			}
+		case TypeProbe:
+		default:
+			t.Fatalf("accepted packet type %d", o.Type)
 		}
 	})
 }
