@@ -18,6 +18,7 @@ const (
 	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
 	EvWarning   EventKind = "warning"   // Text: something the user must know (impostor key, bad version, full queue)
 	EvInfo      EventKind = "info"      // Text: a quiet notice (switched to TCP, queue flushed)
+	EvApp       EventKind = "app"       // App, Key, Peer, PeerID, Text (the bytes), Time, Idx: an application payload (app.go)
 )
 
 // Event is one thing the node reports to the user interface. Every string in
@@ -36,6 +37,11 @@ type Event struct {
 	Reason  Reason    // pending, failed: why, as a machine-readable code
 	IDs     []uint64  // sent: the ids Send returned
 	Idx     uint64    // message, on a node with a Store: its place in the inbox; call Node.Shown(Idx) once it is on the screen
+	// App is non-zero on the events of application payloads (app.go):
+	// EvApp, and the sent, delivered, pending and failed of SendApp's
+	// payloads. Their consumer is the application, not the user.
+	App byte
+	Key [32]byte // app: the sender's public key
 }
 
 // Reason says why a message is pending or failed. The string values are

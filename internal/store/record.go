@@ -61,6 +61,7 @@ type record struct {
 	seq     uint64 // kindIn
 	time    int64  // kindOut, kindIn: message time; kindPos: last update (Unix ms)
 	all     bool
+	app     byte   // kindOut, kindIn: an application payload's kind (0: a chat message); written only when non-zero
 	counter uint64 // kindMeta
 }
 
@@ -117,6 +118,9 @@ func encode(r *record) []byte {
 		b = binary.AppendVarint(b, r.time)
 		b = appendBool(b, r.all)
 		b = appendString(b, r.text)
+		if r.app != 0 {
+			b = append(b, r.app)
+		}
 	case kindIn:
 		b = append(b, r.k[:]...)
 		b = appendString(b, r.nick)
@@ -125,6 +129,9 @@ func encode(r *record) []byte {
 		b = binary.AppendVarint(b, r.time)
 		b = appendBool(b, r.all)
 		b = appendString(b, r.text)
+		if r.app != 0 {
+			b = append(b, r.app)
+		}
 	case kindPos:
 		b = binary.AppendUvarint(b, r.stream)
 		b = binary.AppendUvarint(b, r.next)
@@ -184,6 +191,20 @@ func (r *reader) bool() bool {
 
 // decode checks a value's CRC and shape and returns its record; key is a
 // copy (the value may live in bbolt's memory map).
+// optByte is an optional last byte: 0 when none is left; a present one
+// must be non-zero (one value, one spelling).
+func (r *reader) optByte() byte {
+	if r.bad || len(r.b) == 0 {
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	if v == 0 {
+		r.bad = true
+	}
+	return v
+}
+
 func decode(v []byte) (*record, error) {
 	if len(v) < 6 || len(v) > maxRecord {
 		return nil, errRecord
@@ -215,6 +236,7 @@ func decode(v []byte) (*record, error) {
 		rec.time = r.varint()
 		rec.all = r.bool()
 		rec.text = r.string()
+		rec.app = r.optByte()
 		if len(rec.key) != 40 {
 			return nil, errRecord
 		}
@@ -228,6 +250,7 @@ func decode(v []byte) (*record, error) {
 		rec.time = r.varint()
 		rec.all = r.bool()
 		rec.text = r.string()
+		rec.app = r.optByte()
 		if len(rec.key) != 8 {
 			return nil, errRecord
 		}

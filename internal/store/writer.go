@@ -387,7 +387,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 		if err := out.Put(head.key, encode(head)); err != nil {
 			return err
 		}
-		m := &record{kind: kindOut, key: outMsgKey(q.Key, q.Msg.Seq), id: q.Msg.ID, time: q.Msg.Time, all: q.Msg.All, text: q.Msg.Text}
+		m := &record{kind: kindOut, key: outMsgKey(q.Key, q.Msg.Seq), id: q.Msg.ID, time: q.Msg.Time, all: q.Msg.All, text: q.Msg.Text, app: q.Msg.App}
 		n := len(m.text) - textLen(out, m.key)
 		if err := out.Put(m.key, encode(m)); err != nil {
 			return err
@@ -399,7 +399,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 	}
 	in := tx.Bucket(bucketIn)
 	for _, m := range w.Inbox {
-		r := &record{kind: kindIn, key: inKey(m.Idx), k: m.Key, nick: m.Nick, stream: m.Stream, seq: m.Seq, time: m.Time, all: m.All, text: m.Text}
+		r := &record{kind: kindIn, key: inKey(m.Idx), k: m.Key, nick: m.Nick, stream: m.Stream, seq: m.Seq, time: m.Time, all: m.All, text: m.Text, app: m.App}
 		if err := in.Put(r.key, encode(r)); err != nil {
 			return err
 		}

@@ -1,0 +1,102 @@
+package peer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/wire"
+)
+
+// Application payloads: bytes of a layer above the node (package rooms,
+// through its runner), carried without being read. Two ways:
+//
+//   - SendApp queues the bytes on the durable, acknowledged message
+//     stream to a peer's key, like a direct message (on disk first with a
+//     Store, sent again until acknowledged, taken once and in order with
+//     the messages, kept for a peer that is away); they arrive as EvApp
+//     events with an Idx (call Shown once the application has them on
+//     disk), and their sent, delivered, pending and failed events carry
+//     App;
+//   - SendAppOnce sends the bytes once to an online peer (they may be
+//     lost); they arrive as EvApp events without Idx.
+//
+// Both count against the same bounds as messages (the outbox's bytes and
+// count per peer and in all; the event queue's share per peer). Events
+// with App set are for the application, never words for the user.
+
+// MaxAppBytes is the most data one application payload carries.
+const MaxAppBytes = wire.MaxAppBytes
+
+// SendApp queues data (application kind app, non-zero) for the peer with
+// key, on its message stream. A key not in the address book is parked
+// there as an offline peer shown as label (a member met before, in an
+// earlier run). It returns the payload's id (in its events).
+func (n *Node) SendApp(key [32]byte, label string, app byte, data []byte) (uint64, error) {
+	if app == 0 || len(data) > MaxAppBytes {
+		return 0, fmt.Errorf("peer: SendApp: app %d, %d bytes", app, len(data))
+	}
+	if !wire.CanonicalKey(&key) || key == n.id.Public {
+		return 0, fmt.Errorf("%w: bad key", ErrUnknownPeer)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return 0, ErrClosed
+	}
+	p := n.book.peers[key]
+	if p == nil {
+		if wire.ValidName(label) != nil {
+			label = "member"
+		}
+		if p = n.park(key, label, 0, 0); p == nil {
+			return 0, fmt.Errorf("%w: the address book is full", ErrQueueFull)
+		}
+	}
+	if err := n.roomToSend(p, len(data)); err != nil {
+		return 0, err
+	}
+	n.nextID++
+	m := n.push(p, n.nextID, string(data), false, time.Now())
+	m.app = app
+	if !p.online {
+		n.wake(p.nextPing)
+	}
+	n.queue(p.id, []queuedMsg{{p, m}}, false)
+	return m.id, nil
+}
+
+// SendAppOnce sends data (application kind app, non-zero) once to the
+// online peer with key, over UDP or TCP as it fits.
+func (n *Node) SendAppOnce(key [32]byte, app byte, data []byte) error {
+	if app == 0 || len(data) > MaxAppBytes {
+		return fmt.Errorf("peer: SendAppOnce: app %d, %d bytes", app, len(data))
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return ErrClosed
+	}
+	p := n.book.peers[key]
+	if p == nil || p.label == "" || !p.online {
+		return fmt.Errorf("%w: not online", ErrUnknownPeer)
+	}
+	way := pathAuto
+	if !p.udpOK {
+		way = pathTCP
+	}
+	n.send(p, &wire.Payload{Kind: wire.KindAppOnce, App: app, Text: string(data)}, nil, way)
+	return nil
+}
+
+// onAppOnce hands an app-once payload of an introduced peer to the
+// application, within the peer's share of the event queue (n.mu held).
+func (n *Node) onAppOnce(p *peerState, pl *wire.Payload) {
+	if p.label == "" {
+		return
+	}
+	if !n.roomFor(p, len(pl.Text)) {
+		n.stats.Backpressure++
+		return
+	}
+	n.emitFor(p, Event{Kind: EvApp, App: pl.App, Key: p.key, Peer: p.label, PeerID: p.id, Text: pl.Text, Time: time.Now()})
+}
