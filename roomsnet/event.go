@@ -31,9 +31,9 @@ type Event struct {
 	PeerID  string // its node id (peer.KeyID of its identity key)
 	Text    string
 	Time    time.Time
-	Seq     uint64     // the author's seq of the message concerned
-	Earlier bool       // arrived by catch-up or late-join history
-	Mine    bool       // our own message (a copy of what we said)
-	Members int        // sent: members it is queued for
-	Code    string     // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved"; left: "kicked"
+	Seq     uint64 // the author's seq of the message concerned
+	Earlier bool   // arrived by catch-up or late-join history
+	Mine    bool   // our own message (a copy of what we said)
+	Members int    // sent: members it is queued for
+	Code    string // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved"; left: "kicked"
 }
