@@ -34,6 +34,7 @@ const (
 	maxAdverts    = 256     // rooms whose advertisers we remember (as rooms.MaxKnownRooms)
 	tickEvery     = 2 * time.Second
 	advertEvery   = 30 * time.Second // adverts to the peers online, besides those at meetings and changes
+	summaryGap    = time.Second      // the least time between two summaries to one peer for one room
 	eventOverhead = 256
 )
 
@@ -73,7 +74,7 @@ type Runner struct {
 	bound    map[rooms.Key]rooms.SignKey // first-hand bindings (maxBound, FIFO order in boundQ)
 	boundQ   []rooms.Key
 	bindSent map[rooms.Key]bool                // peers that have our binding in this run (cleared for a peer going offline is not needed: the stream keeps it)
-	met      map[meetKey]bool                  // summaries sent at the current meeting of (peer, room)
+	met      map[meetKey]time.Time             // summaries sent at the current meeting of (peer, room), when
 	adv      map[rooms.ID]map[rooms.Key]string // open rooms: members heard advertising them (at most rooms.MaxMembers each, maxAdverts rooms)
 	advQ     []rooms.ID
 	sends    map[uint64]sendRef // SendApp ids of our room messages and relays, until acknowledged or failed
@@ -122,7 +123,7 @@ type Config struct {
 func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
-		met: map[meetKey]bool{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
+		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, events: make(chan Event, 64), done: make(chan struct{})}
 	if r.now == nil {
@@ -355,9 +356,13 @@ func (r *Runner) sendBinding(k rooms.Key, label string) {
 	r.bindSent[k] = true
 }
 
-func (r *Runner) sendSummary(k rooms.Key, id rooms.ID) {
+// sendSummary sends peer k our summary of room id, once per meeting;
+// again (at most every summaryGap) when again is set: the peer's advert
+// says it is in the room while it is not a member for us, so an earlier
+// summary may have reached it before it joined.
+func (r *Runner) sendSummary(k rooms.Key, id rooms.ID, again ...bool) {
 	mk := meetKey{k, id}
-	if r.met[mk] {
+	if at, ok := r.met[mk]; ok && (len(again) == 0 || r.now().Sub(at) < summaryGap) {
 		return
 	}
 	sum, err := r.st.Summary(id, r.now())
@@ -365,7 +370,7 @@ func (r *Runner) sendSummary(k rooms.Key, id rooms.ID) {
 		return
 	}
 	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) == nil {
-		r.met[mk] = true
+		r.met[mk] = r.now()
 	}
 }
 
@@ -566,7 +571,7 @@ func (r *Runner) onAdvert(k rooms.Key, label string, b []byte, now time.Time) {
 		r.noteAdvertiser(id, k, label)
 		if _, in := r.st.Find(name); in && !r.st.IsMember(id, k) {
 			r.sendBinding(k, label)
-			r.sendSummary(k, id)
+			r.sendSummary(k, id, true)
 		}
 	}
 }

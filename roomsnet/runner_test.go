@@ -121,7 +121,8 @@ func (m *member) wait(what string, f func(Event) bool) Event {
 				return e
 			}
 		case <-timeout:
-			m.t.Fatalf("%s: no %s", m.name, what)
+			_, names, _, err := m.run.Names("#lunch")
+			m.t.Fatalf("%s: no %s (members %+v %v; stats %+v %+v)", m.name, what, names, err, m.run.Stats(), m.run.CoreStats())
 		}
 	}
 }
@@ -160,6 +161,17 @@ func joinRoom(t *testing.T, m *member, name string, private bool) {
 	}
 }
 
+// allJoined waits until each member saw every other's join.
+func allJoined(ms ...*member) {
+	for _, x := range ms {
+		seen := map[string]bool{x.name: true}
+		for len(seen) < len(ms) {
+			e := x.wait("joins", func(e Event) bool { return e.Kind == EvJoined })
+			seen[e.Peer] = true
+		}
+	}
+}
+
 // TestOpenRoomFanOut: three laptops in #lunch get each other's messages
 // once each, in order; a fourth sees #lunch in its rooms list (three
 // members) and gets none of its messages.
@@ -174,12 +186,8 @@ func TestOpenRoomFanOut(t *testing.T) {
 	meet(ms...)
 	joinRoom(t, a, "#Lunch", false)
 	joinRoom(t, b, "#lunch", false)
-	b.wait("alice's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "alice" })
 	joinRoom(t, c, "#LUNCH", false)
-	c.wait("alice's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "alice" })
-	c.wait("bob's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "bob" })
-	a.wait("carol's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "carol" })
-	b.wait("carol's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "carol" })
+	allJoined(a, b, c)
 	for i := range 3 {
 		if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
 			t.Fatal(err)
@@ -224,4 +232,102 @@ func TestOpenRoomFanOut(t *testing.T) {
 	if s := d.run.CoreStats(); s.NotJoined != 0 {
 		t.Errorf("dave was sent %d room messages", s.NotJoined)
 	}
+}
+
+// restart stops m and starts the same identity, signing key and home on
+// a new address.
+func (m *member) restart(mn *peer.MemNet) *member {
+	m.stop()
+	return start(m.t, mn, m.name, m.home, m.id, m.signer)
+}
+
+// TestCatchUpFromAnyMember: carol is away while alice and bob each say
+// five things in #lunch; bob quits before carol returns. Carol, back
+// (a restart on the same home) and meeting only alice, gets all ten:
+// alice's on alice's streams, bob's relayed by alice (bob is gone), each
+// once, in each author's order, bob's marked earlier. A restart of
+// carol's shows none of them again.
+func TestCatchUpFromAnyMember(t *testing.T) {
+	mn := peer.NewMemNet(2)
+	var ms []*member
+	for _, name := range []string{"alice", "bob", "carol"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, b, c := ms[0], ms[1], ms[2]
+	meet(ms...)
+	joinRoom(t, a, "#lunch", false)
+	joinRoom(t, b, "#lunch", false)
+	joinRoom(t, c, "#lunch", false)
+	allJoined(ms...)
+	c.stop()
+	for i := range 5 {
+		if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.texts("#lunch", 5) // alice has bob's five
+	b.stop()
+	c = c.restart(mn)
+	meet(a, c)
+	var fromA, fromB []string
+	earlierB := true
+	for len(fromA)+len(fromB) < 10 {
+		e := c.wait("a message", func(e Event) bool { return e.Kind == EvMessage })
+		if e.Peer == "alice" {
+			fromA = append(fromA, e.Text)
+		} else {
+			fromB = append(fromB, e.Text)
+			earlierB = earlierB && e.Earlier
+		}
+	}
+	if fmt.Sprint(fromA) != "[a0 a1 a2 a3 a4]" || fmt.Sprint(fromB) != "[b0 b1 b2 b3 b4]" {
+		t.Fatalf("carol got alice %q, bob %q", fromA, fromB)
+	}
+	if !earlierB {
+		t.Error("bob's messages relayed by alice not marked earlier")
+	}
+	c.none(time.Second)
+	c = c.restart(mn)
+	meet(a, c)
+	c.none(2 * time.Second)
+}
+
+// TestLateJoinerSeesLast100: a newcomer to #lunch is shown its last 100
+// messages (of 150), marked earlier, in order.
+func TestLateJoinerSeesLast100(t *testing.T) {
+	mn := peer.NewMemNet(3)
+	var ms []*member
+	for _, name := range []string{"alice", "dave"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, d := ms[0], ms[1]
+	meet(ms...)
+	joinRoom(t, a, "#lunch", false)
+	for i := range 150 {
+		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	joinRoom(t, d, "#lunch", false)
+	var got []string
+	for len(got) < 100 {
+		e := d.wait("history", func(e Event) bool { return e.Kind == EvMessage })
+		if !e.Earlier {
+			t.Fatalf("history message %q not marked earlier", e.Text)
+		}
+		got = append(got, e.Text)
+	}
+	if got[0] != "m050" || got[99] != "m149" {
+		t.Fatalf("dave got %s .. %s", got[0], got[99])
+	}
+	d.none(time.Second)
 }
