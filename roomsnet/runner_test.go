@@ -3,6 +3,7 @@ package roomsnet
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -330,4 +331,105 @@ func TestLateJoinerSeesLast100(t *testing.T) {
 		t.Fatalf("dave got %s .. %s", got[0], got[99])
 	}
 	d.none(time.Second)
+}
+
+// TestPrivateRoomInviteKick: alice's private #secret: dave, not invited,
+// is refused (invite-only); bob, invited, is a member at once, gets its
+// messages and is heard; once kicked, bob gets nothing more.
+func TestPrivateRoomInviteKick(t *testing.T) {
+	mn := peer.NewMemNet(4)
+	var ms []*member
+	for _, name := range []string{"alice", "bob", "dave"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, b, d := ms[0], ms[1], ms[2]
+	meet(ms...)
+	joinRoom(t, a, "#secret", true)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := d.run.Join("#Secret", false); !errors.Is(err, rooms.ErrInviteOnly) {
+		t.Fatalf("dave's join: %v, want invite-only", err)
+	}
+	if _, err := a.run.Invite(peer.KeyID(&b.id.Public), "#secret"); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("invitation", func(e Event) bool { return e.Kind == EvInvited && e.Room == "#secret" && e.Peer == "alice" })
+	a.wait("bob's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "bob" })
+	if err := a.run.Post("#secret", "for members", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.texts("#secret", 1); got[0] != "alice: for members" {
+		t.Fatalf("bob got %q", got)
+	}
+	if err := b.run.Post("#secret", "bob here", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.texts("#secret", 1); got[0] != "bob: bob here" {
+		t.Fatalf("alice got %q", got)
+	}
+	if _, err := a.run.Kick(peer.KeyID(&b.id.Public), "#secret"); err != nil {
+		t.Fatal(err)
+	}
+	b.wait("removal", func(e Event) bool { return e.Kind == EvLeft && e.Code == "kicked" })
+	if err := a.run.Post("#secret", "after bob", false); err != nil {
+		t.Fatal(err)
+	}
+	b.none(time.Second)
+	d.none(100 * time.Millisecond)
+	if err := b.run.Post("#secret", "still here?", false); !errors.Is(err, rooms.ErrNotJoined) {
+		t.Errorf("kicked bob posts: %v", err)
+	}
+}
+
+// TestForgedRelayDropped: a member relays alice's message with its text
+// changed, and again with another author's name on it: carol drops both
+// and counts them as forged; she shows alice's real message once.
+func TestForgedRelayDropped(t *testing.T) {
+	mn := peer.NewMemNet(5)
+	var ms []*member
+	for _, name := range []string{"alice", "mallory", "carol"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, m, c := ms[0], ms[1], ms[2]
+	meet(ms...)
+	for _, x := range ms {
+		joinRoom(t, x, "#lunch", false)
+	}
+	allJoined(ms...)
+	c.stop() // carol is away while alice speaks
+	if err := a.run.Post("#lunch", "lunch at noon", false); err != nil {
+		t.Fatal(err)
+	}
+	m.texts("#lunch", 1)
+	m.run.mu.Lock()
+	log := m.run.st.Log(rooms.OpenID("#lunch"))
+	m.run.mu.Unlock()
+	orig := log[len(log)-1]
+	altered := *orig
+	altered.Text = "lunch cancelled"
+	renamed := *orig
+	renamed.Nick = "bob"
+	c = c.restart(mn)
+	for _, f := range []*rooms.Message{&altered, &renamed} {
+		if _, err := m.node.SendApp(c.id.Public, "carol", appRelay, f.AppendEncode(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	meet(m, c)
+	deadline := time.Now().Add(10 * time.Second)
+	for c.run.CoreStats().Forged < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := c.run.CoreStats().Forged; n != 2 {
+		t.Fatalf("forged relays counted: %d, want 2", n)
+	}
+	meet(a, c)
+	if got := c.texts("#lunch", 1); got[0] != "alice: lunch at noon" {
+		t.Fatalf("carol got %q", got)
+	}
+	c.none(time.Second)
 }
