@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -283,4 +285,112 @@ func TestRoomsPartitionHeals(t *testing.T) {
 	if !strings.Contains(e.Raw, `"name":"alice"`) || !strings.Contains(e.Raw, `"name":"bob"`) {
 		t.Errorf("bob's /names: %s", e.Raw)
 	}
+}
+
+// TestRoomsPromptInTmux: in a real terminal the prompt follows /join and
+// /part ([#lunch]> then [all]>), and a room line from jay arrives above
+// half a typed line, which stays on the prompt line as typed.
+func TestRoomsPromptInTmux(t *testing.T) {
+	lab := testnet.New(t, 2)
+	hj, ht := lab.Hosts[0], lab.Hosts[1]
+	jay := StartNode(t, hj, "jay")
+	needBinary(t)
+	home := t.TempDir() // (before the pane: removed after tux ends)
+	tm := newTmux(t)
+	script := "#!/bin/sh\nexec ip netns exec " + shellQuote(ht.Name) + " " + shellQuote(binPath)
+	for _, a := range []string{"-name", "tux", "-home", home} {
+		script += " " + shellQuote(a)
+	}
+	script += " 2>/dev/null\n"
+	runSh := filepath.Join(t.TempDir(), "run.sh")
+	if err := os.WriteFile(runSh, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tm.WaitScreen(10*time.Second, "shell prompt", onLines(func(ls []string) bool { return len(ls) > 0 && strings.HasPrefix(ls[len(ls)-1], "$") }))
+	tm.Type("sh " + runSh)
+	tm.Keys("Enter")
+	jay.WaitJoined(t, "tux")
+	tm.WaitScreen(joinTimeout, "tux sees jay", onLines(func(ls []string) bool { return lastIndexContaining(ls, "jay joined") >= 0 }))
+	lastIs := func(prefix string) func([]string) bool {
+		return func(ls []string) bool { return len(ls) > 0 && strings.HasPrefix(ls[len(ls)-1], prefix) }
+	}
+	tm.Type("/join #lunch")
+	tm.Keys("Enter")
+	tm.WaitScreen(10*time.Second, "the room prompt", onLines(lastIs("[#lunch]>")))
+	jay.Send("/join #lunch")
+	tm.WaitScreen(joinTimeout, "jay in the room", onLines(func(ls []string) bool { return lastIndexContaining(ls, "#lunch * jay joined") >= 0 }))
+
+	const half = "half a li"
+	tm.Type(half)
+	tm.WaitScreen(10*time.Second, "the half-typed line", onLines(func(ls []string) bool {
+		return len(ls) > 0 && strings.HasSuffix(ls[len(ls)-1], "[#lunch]> "+half)
+	}))
+	jay.Send("/to #lunch hello tux")
+	tm.WaitScreen(msgTimeout, "jay's room line above the half line", onLines(func(ls []string) bool {
+		return len(ls) > 1 && strings.HasSuffix(ls[len(ls)-1], "[#lunch]> "+half) && strings.HasSuffix(ls[len(ls)-2], "#lunch jay: hello tux")
+	}))
+	tm.Type("ne")
+	tm.Keys("Enter")
+	jay.Wait(t, msgTimeout, isRoomMsg("#lunch", "tux", "half a line"))
+	tm.Type("/part")
+	tm.Keys("Enter")
+	tm.WaitScreen(10*time.Second, "the prompt back to everyone", onLines(lastIs("[all]>")))
+	jay.Wait(t, msgTimeout, func(e Event) bool { return e.Event == "room-left" && e.Name == "tux" })
+}
+
+// TestRoomsLateJoiner: a newcomer to #lunch, which has had 150 messages,
+// is shown its last 100, marked earlier, in order.
+func TestRoomsLateJoiner(t *testing.T) {
+	lab := testnet.New(t, 2)
+	alice := StartNode(t, lab.Hosts[0], "alice")
+	dave := StartNode(t, lab.Hosts[1], "dave")
+	alice.WaitJoined(t, "dave")
+	dave.WaitJoined(t, "alice")
+	alice.Send("/join #lunch")
+	for i := range 150 {
+		alice.Send(fmt.Sprintf("/to #lunch m%03d", i))
+	}
+	alice.Wait(t, msgTimeout, func(e Event) bool {
+		return e.Event == "sent" && strings.Contains(e.Raw, `"author_seq":`) && strings.Contains(e.Raw, `"room":"#lunch"`) && e.Raw != "" && countSent(alice) == 150
+	})
+	deadline := time.Now().Add(joinTimeout)
+	for {
+		mk := dave.Mark()
+		dave.Send("/rooms")
+		e := dave.WaitFrom(t, mk, msgTimeout, IsKind("rooms"))
+		if strings.Contains(e.Raw, `"room":"#lunch"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("dave's /rooms: %s", e.Raw)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	mk := dave.Mark()
+	dave.Send("/join #lunch")
+	dave.WaitFrom(t, mk, msgTimeout, isRoomMsg("#lunch", "alice", "m149"))
+	time.Sleep(time.Second)
+	var got []string
+	for _, e := range dave.Events()[mk:] {
+		if e.Event == "message" && e.To == "#lunch" {
+			if !decodeRoomMsg(t, e).Earlier {
+				t.Errorf("not marked earlier: %s", e.Raw)
+			}
+			got = append(got, e.Text)
+		}
+	}
+	if len(got) != 100 || got[0] != "m050" || got[99] != "m149" {
+		t.Errorf("dave was shown %d: %q", len(got), got)
+	}
+}
+
+// countSent counts p's room "sent" events.
+func countSent(p *Proc) int {
+	n := 0
+	for _, e := range p.Events() {
+		if e.Event == "sent" && strings.Contains(e.Raw, `"room":`) {
+			n++
+		}
+	}
+	return n
 }
