@@ -109,6 +109,7 @@ func TestDocMatchesEncoder(t *testing.T) {
 		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo} {
 		samples = append(samples, eventJSON(full(k), ts))
 	}
+	samples = append(samples, roomJSONSamples(ts)...) // rooms_test.go
 	docs := docTemplates(t)
 	written := map[string]bool{}
 	for _, v := range samples {

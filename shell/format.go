@@ -233,5 +233,9 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /accept ID      accept offer ID; /reject ID rejects it
 /cancel ID      stop transfer ID (either way)
 /transfers      list transfers and their progress
+/join #ROOM [private]  join (or make) a room; /part [#ROOM] leaves it
+/rooms, /names [#ROOM], /topic [#ROOM] [TEXT]  rooms, members, topic
+/to #ROOM TEXT, /history #ROOM [N]  say in a room, its last messages
+/invite NAME #ROOM, /kick NAME #ROOM  members of your private room
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
