@@ -32,37 +32,73 @@ const MaxAppBytes = wire.MaxAppBytes
 // there as an offline peer shown as label (a member met before, in an
 // earlier run). It returns the payload's id (in its events).
 func (n *Node) SendApp(key [32]byte, label string, app byte, data []byte) (uint64, error) {
-	if app == 0 || len(data) > MaxAppBytes {
-		return 0, fmt.Errorf("peer: SendApp: app %d, %d bytes", app, len(data))
+	ids, errs := n.SendAppTo([]AppDest{{Key: key, Label: label}}, app, data)
+	return ids[0], errs[0]
+}
+
+// AppDest is one recipient of SendAppTo: its key, and the label it is
+// shown as if it has to be parked.
+type AppDest struct {
+	Key   [32]byte
+	Label string
+}
+
+// SendAppTo queues the same data for every recipient, as SendApp does,
+// in one write to the store (as /all does): ids[i] and errs[i] are
+// recipient i's.
+func (n *Node) SendAppTo(to []AppDest, app byte, data []byte) (ids []uint64, errs []error) {
+	ids, errs = make([]uint64, len(to)), make([]error, len(to))
+	fail := func(err error) ([]uint64, []error) {
+		for i := range errs {
+			errs[i] = err
+		}
+		return ids, errs
 	}
-	if !wire.CanonicalKey(&key) || key == n.id.Public {
-		return 0, fmt.Errorf("%w: bad key", ErrUnknownPeer)
+	if app == 0 || len(data) > MaxAppBytes {
+		return fail(fmt.Errorf("peer: SendApp: app %d, %d bytes", app, len(data)))
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
-		return 0, ErrClosed
+		return fail(ErrClosed)
 	}
-	p := n.book.peers[key]
-	if p == nil {
-		if wire.ValidName(label) != nil {
-			label = "member"
+	now := time.Now()
+	text := string(data)
+	var batch []queuedMsg
+	for i, d := range to {
+		key := d.Key
+		if !wire.CanonicalKey(&key) || key == n.id.Public {
+			errs[i] = fmt.Errorf("%w: bad key", ErrUnknownPeer)
+			continue
 		}
-		if p = n.park(key, label, 0, 0); p == nil {
-			return 0, fmt.Errorf("%w: the address book is full", ErrQueueFull)
+		p := n.book.peers[key]
+		if p == nil {
+			label := d.Label
+			if wire.ValidName(label) != nil {
+				label = "member"
+			}
+			if p = n.park(key, label, 0, 0); p == nil {
+				errs[i] = fmt.Errorf("%w: the address book is full", ErrQueueFull)
+				continue
+			}
 		}
+		if err := n.roomToSend(p, len(data)); err != nil {
+			errs[i] = err
+			continue
+		}
+		n.nextID++
+		m := n.push(p, n.nextID, text, false, now)
+		m.app = app
+		if !p.online {
+			n.wake(p.nextPing)
+		}
+		ids[i] = m.id
+		batch = append(batch, queuedMsg{p, m})
 	}
-	if err := n.roomToSend(p, len(data)); err != nil {
-		return 0, err
+	if len(batch) > 0 {
+		n.queue("", batch, false)
 	}
-	n.nextID++
-	m := n.push(p, n.nextID, string(data), false, time.Now())
-	m.app = app
-	if !p.online {
-		n.wake(p.nextPing)
-	}
-	n.queue(p.id, []queuedMsg{{p, m}}, false)
-	return m.id, nil
+	return ids, errs
 }
 
 // SendAppOnce sends data (application kind app, non-zero) once to the

@@ -41,6 +41,7 @@ const (
 // Node is what the runner needs of the node (*peer.Node implements it).
 type Node interface {
 	SendApp(key [32]byte, label string, app byte, data []byte) (uint64, error)
+	SendAppTo(to []peer.AppDest, app byte, data []byte) ([]uint64, []error)
 	SendAppOnce(key [32]byte, app byte, data []byte) error
 	Peers() []peer.PeerInfo
 	Resolve(name string) (peer.PeerInfo, error)
@@ -751,16 +752,19 @@ func (r *Runner) recipients(id rooms.ID, private bool) map[rooms.Key]string {
 // fanOut sends our message m to the room's members, durably; it returns
 // how many it was queued for (r.mu held).
 func (r *Runner) fanOut(id rooms.ID, m *rooms.Message) int {
-	b := m.AppendEncode(nil)
-	n := 0
+	var to []peer.AppDest
 	for k, label := range r.recipients(id, m.Private) {
 		r.sendBinding(k, label)
-		sid, err := r.node.SendApp(k, label, appMessage, b)
-		if err != nil {
+		to = append(to, peer.AppDest{Key: k, Label: label})
+	}
+	n := 0
+	ids, errs := r.node.SendAppTo(to, appMessage, m.AppendEncode(nil)) // one write to the store for all
+	for i, d := range to {
+		if errs[i] != nil {
 			r.stats.SendErrors++
 			continue
 		}
-		r.sends[sid] = sendRef{room: id, seq: m.Seq, member: k, label: label}
+		r.sends[ids[i]] = sendRef{room: id, seq: m.Seq, member: d.Key, label: d.Label}
 		n++
 	}
 	if m.Kind == rooms.KindText {
