@@ -83,6 +83,7 @@ type Runner struct {
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
 	dirty    map[rooms.ID]bool
+	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
 	advDue   bool      // membership or a topic changed: tell the online peers (at the end of the batch)
 	advAt    time.Time // when we last told them
 	stats    Stats
@@ -126,7 +127,7 @@ func New(cfg Config) (*Runner, error) {
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
-		dirty: map[rooms.ID]bool{}, events: make(chan Event, 64), done: make(chan struct{})}
+		dirty: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{}, events: make(chan Event, 64), done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -151,8 +152,13 @@ func New(cfg Config) (*Runner, error) {
 		}
 		now := r.now()
 		for _, sv := range saved {
-			if _, err := r.st.Restore(sv, now); err != nil {
+			id, err := r.st.Restore(sv, now)
+			if err != nil {
 				r.emit(Event{Kind: EvWarning, Code: "damaged", Text: fmt.Sprintf("room %s not restored: %v", sv.Name, err)})
+				continue
+			}
+			for _, m := range r.st.Members(id) {
+				r.markShown(id, m.Identity, true)
 			}
 		}
 	}
@@ -631,13 +637,42 @@ func (r *Runner) onOwn(e peer.Event) {
 	r.emit(ev)
 }
 
-// show turns the core's deliveries into events (r.mu held).
+// markShown notes that identity's room-joined was shown in room id (or
+// its room-left: in false), and reports whether it was not before.
+func (r *Runner) markShown(id rooms.ID, identity rooms.Key, in bool) bool {
+	set := r.shownIn[id]
+	if set == nil {
+		set = map[rooms.Key]bool{}
+		r.shownIn[id] = set
+	}
+	was := set[identity]
+	if in && !was && len(set) < rooms.MaxAuthors {
+		set[identity] = true
+	} else if !in {
+		delete(set, identity)
+	}
+	return !was
+}
+
+// show turns the core's deliveries into events (r.mu held). A member
+// heard first by a message (its join was before what we were sent) is
+// shown joined, as earlier, before it.
 func (r *Runner) show(ds []rooms.Delivery) {
 	for _, d := range ds {
 		m := d.Msg
 		r.dirty[m.Room] = true
 		ev := Event{Room: m.Name, RoomID: m.Room.String(), Peer: m.Nick, PeerID: peer.KeyID(&m.Identity),
 			Text: m.Text, Time: time.UnixMilli(m.Time), Seq: m.Seq, Earlier: d.Earlier, Mine: m.Identity == r.signer.Identity}
+		switch {
+		case m.Kind == rooms.KindJoin:
+			r.markShown(m.Room, m.Identity, true)
+		case m.Kind == rooms.KindPart:
+			r.markShown(m.Room, m.Identity, false)
+		case r.st.IsMember(m.Room, m.Identity) && r.markShown(m.Room, m.Identity, true):
+			j := ev
+			j.Kind, j.Text, j.Earlier = EvJoined, "", true
+			r.emit(j)
+		}
 		switch m.Kind {
 		case rooms.KindText:
 			ev.Kind = EvMessage
@@ -686,6 +721,7 @@ func (r *Runner) saveDirty() {
 // forget removes a room we are no longer in from the disk (r.mu held).
 func (r *Runner) forget(id rooms.ID) {
 	delete(r.dirty, id)
+	delete(r.shownIn, id)
 	delete(r.last, id)
 	delete(r.have, id)
 	if r.dir != "" {

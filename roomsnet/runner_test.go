@@ -440,3 +440,59 @@ func TestForgedRelayDropped(t *testing.T) {
 	}
 	c.none(time.Second)
 }
+
+// TestMembersShownOnJoin: a newcomer is shown every member already in the
+// room as joined (earlier), also one whose join is older than the history
+// it is sent, once each; a restart shows none again.
+func TestMembersShownOnJoin(t *testing.T) {
+	mn := peer.NewMemNet(6)
+	var ms []*member
+	for _, name := range []string{"alice", "bob", "dave"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, b, d := ms[0], ms[1], ms[2]
+	meet(ms...)
+	joinRoom(t, a, "#lunch", false)
+	joinRoom(t, b, "#lunch", false)
+	allJoined(a, b)
+	if err := b.run.Post("#lunch", "bob once", false); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 120 { // pushes both joins out of the last 100
+		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.texts("#lunch", 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	joinRoom(t, d, "#lunch", false)
+	seen := map[string]int{}
+	for seen["alice"] == 0 || seen["dave"] == 0 {
+		e := d.wait("joins", func(e Event) bool { return e.Kind == EvJoined })
+		seen[e.Peer]++
+	}
+	d.texts("#lunch", 100)
+	d.none(500 * time.Millisecond)
+	// bob said nothing in the last 100: he is a member dave has not heard.
+	if seen["alice"] != 1 || seen["dave"] != 1 {
+		t.Errorf("joins shown: %v", seen)
+	}
+	d = d.restart(mn)
+	meet(a, b, d)
+	timeout := time.After(time.Second)
+	for {
+		select {
+		case e := <-d.evs:
+			if e.Kind == EvJoined {
+				t.Fatalf("after a restart: %s joined shown again", e.Peer)
+			}
+			continue
+		case <-timeout:
+		}
+		break
+	}
+}
