@@ -84,8 +84,8 @@ type Runner struct {
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
 	dirty    map[rooms.ID]bool
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
-	advDue   bool      // membership or a topic changed: tell the online peers (at the end of the batch)
-	advAt    time.Time // when we last told them
+	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of the batch)
+	advAt    time.Time                       // when we last told them
 	stats    Stats
 	closed   bool
 
