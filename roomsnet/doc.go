@@ -22,9 +22,10 @@
 //	                     another summary for more
 //
 // The signing key is bound to the identity without touching the hello:
-// when a peer is first seen in a run (it comes online), we send it our
-// binding on the durable stream, ahead of any room message of ours, and
-// the receiver checks it (rooms.VerifyBinding against the identity key
+// when a peer comes online we send it our binding once (app-once: a peer
+// that never meets a room is owed nothing on disk), and on the durable
+// stream, ahead of our first room payload to it in a run; the receiver
+// checks it (rooms.VerifyBinding against the identity key
 // the payload was sealed by) before it feeds rooms.State.Bound.
 //
 // # Meetings

@@ -335,10 +335,13 @@ func (r *Runner) onNodeEvent(e peer.Event) {
 	}
 }
 
-// meet is a peer coming online: our binding (once per run), our advert,
-// and our summary of each room it is a member of (r.mu held).
+// meet is a peer coming online: our binding (sent once, so that it can
+// invite us; the durable copy goes ahead of our first room payload to
+// it), our advert, and our summary of each room it is a member of (r.mu
+// held). Nothing here is queued on disk: a peer that never meets a room
+// is owed nothing.
 func (r *Runner) meet(k rooms.Key, label string) {
-	r.sendBinding(k, label)
+	_ = r.node.SendAppOnce(k, appBinding, r.binding())
 	r.sendAdvert(k)
 	for _, in := range r.st.Rooms() {
 		if in.Joined && r.st.IsMember(in.ID, k) {
@@ -347,13 +350,19 @@ func (r *Runner) meet(k rooms.Key, label string) {
 	}
 }
 
+// binding is our signing key and its binding signature.
+func (r *Runner) binding() []byte {
+	sig := r.signer.BindingSig()
+	return append(append([]byte(nil), r.signer.Public[:]...), sig[:]...)
+}
+
+// sendBinding queues our binding on the durable stream to k, once per run,
+// ahead of our room payloads to it (r.mu held).
 func (r *Runner) sendBinding(k rooms.Key, label string) {
 	if r.bindSent[k] {
 		return
 	}
-	sig := r.signer.BindingSig()
-	b := append(append([]byte(nil), r.signer.Public[:]...), sig[:]...)
-	if _, err := r.node.SendApp(k, label, appBinding, b); err != nil {
+	if _, err := r.node.SendApp(k, label, appBinding, r.binding()); err != nil {
 		r.stats.SendErrors++
 		return
 	}

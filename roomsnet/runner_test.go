@@ -465,6 +465,7 @@ func TestMembersShownOnJoin(t *testing.T) {
 		}
 	}
 	a.texts("#lunch", 1)
+	b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
