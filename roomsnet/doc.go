@@ -53,6 +53,9 @@
 //
 // Besides the core's (package rooms): bindings known first-hand, at most
 // maxBound (the oldest forgotten); events waiting for the shell, at most
-// maxEventBytes (past it dropped and counted); payloads of a peer that
+// maxEventBytes: past half of it Filter takes no more of the node's
+// events, so the node holds back its acknowledgements and the senders
+// keep their messages (backpressure, as for direct messages); past all
+// of it an event (of our own commands) is dropped and counted; payloads of a peer that
 // is not introduced never reach us (the node drops them).
 package roomsnet

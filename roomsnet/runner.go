@@ -30,7 +30,7 @@ const (
 // Bounds of the runner.
 const (
 	maxBound      = 4096    // signing keys known first-hand (from bindings), the oldest forgotten
-	maxEventBytes = 4 << 20 // room events waiting for the shell (texts and 256 bytes each)
+	maxEventBytes = 4 << 20 // room events waiting for the shell (texts and 256 bytes each); past half, Filter waits
 	maxAdverts    = 256     // rooms whose advertisers we remember (as rooms.MaxKnownRooms)
 	tickEvery     = 2 * time.Second
 	advertEvery   = 30 * time.Second // adverts to the peers online, besides those at meetings and changes
@@ -219,7 +219,7 @@ func (r *Runner) emit(e Event) {
 	}
 	r.evq = append(r.evq, e)
 	r.evBytes += size
-	r.evCond.Signal()
+	r.evCond.Broadcast()
 }
 
 // pump hands queued events to the shell, in order.
@@ -239,6 +239,7 @@ func (r *Runner) pump() {
 		r.evq[0] = Event{}
 		r.evq = r.evq[1:]
 		r.evBytes -= len(e.Text) + len(e.Peer) + eventOverhead
+		r.evCond.Broadcast() // (Filter may wait for room)
 		r.mu.Unlock()
 		select {
 		case r.events <- e:
@@ -299,6 +300,12 @@ func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
 				}
 			}
 			r.mu.Lock()
+			// Backpressure: while the shell is behind on room events,
+			// take no more of the node's (it then stops acknowledging,
+			// and the senders keep their messages) instead of dropping.
+			for r.evBytes > maxEventBytes/2 && !r.closed {
+				r.evCond.Wait()
+			}
 			for _, e := range batch {
 				r.onNodeEvent(e)
 			}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ type member struct {
 	signer *rooms.Signer
 	run    *Runner
 	evs    chan Event
+	pause  chan bool // true: the reader of the runner's events stops; false: it goes on
 	home   string
 	st     *store.Store
 }
@@ -55,7 +57,7 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &member{t: t, name: name, node: n, tr: tr, id: id, signer: signer, run: r, evs: make(chan Event, 100000), home: home, st: st}
+	m := &member{t: t, name: name, node: n, tr: tr, id: id, signer: signer, run: r, evs: make(chan Event, 100000), pause: make(chan bool), home: home, st: st}
 	rest := r.Filter(n.Events())
 	go func() {
 		for e := range rest {
@@ -65,8 +67,18 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 		}
 	}()
 	go func() {
-		for e := range r.Events() {
-			m.evs <- e
+		for {
+			select {
+			case p := <-m.pause:
+				for p {
+					p = <-m.pause
+				}
+			case e, ok := <-r.Events():
+				if !ok {
+					return
+				}
+				m.evs <- e
+			}
 		}
 	}()
 	t.Cleanup(m.stop)
@@ -495,5 +507,52 @@ func TestMembersShownOnJoin(t *testing.T) {
 		case <-timeout:
 		}
 		break
+	}
+}
+
+// TestSlowReaderLosesNothing: while nobody reads carol's room events,
+// alice's messages are not dropped: carol's runner stops taking the
+// node's events (the node then holds back its acknowledgements) and
+// every message is shown once the reader comes back.
+func TestSlowReaderLosesNothing(t *testing.T) {
+	mn := peer.NewMemNet(7)
+	var ms []*member
+	for _, name := range []string{"alice", "carol"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, c := ms[0], ms[1]
+	meet(ms...)
+	joinRoom(t, a, "#lunch", false)
+	joinRoom(t, c, "#lunch", false)
+	allJoined(a, c)
+	c.pause <- true // carol's reader stops
+	big := strings.Repeat("x", 30<<10)
+	const n = 300 // 9 MiB of text: more than the 4 MiB of room events and the channels
+	for i := range n {
+		for {
+			err := a.run.Post("#lunch", fmt.Sprintf("%03d %s", i, big), false)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, peer.ErrQueueFull) {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond) // alice's outbox to carol is full: carol holds back
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	c.run.mu.Lock()
+	t.Logf("carol: %d room event bytes waiting, node stats %+v", c.run.evBytes, c.node.Stats())
+	c.run.mu.Unlock()
+	c.pause <- false
+	got := c.texts("#lunch", n)
+	for i, s := range got {
+		if !strings.HasPrefix(s, fmt.Sprintf("alice: %03d ", i)) {
+			t.Fatalf("message %d is %.20q", i, s)
+		}
+	}
+	if s := c.run.Stats(); s.EventsDropped != 0 {
+		t.Errorf("events dropped: %d", s.EventsDropped)
 	}
 }
