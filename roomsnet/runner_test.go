@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -554,5 +555,54 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 	}
 	if s := c.run.Stats(); s.EventsDropped != 0 {
 		t.Errorf("events dropped: %d", s.EventsDropped)
+	}
+}
+
+// TestSummaryFloodBounded: a member that sends alice 50 summaries of
+// #lunch (150 messages) while it acknowledges nothing gets one batch of
+// relays queued at alice (the last 100), not 50: the others are refused
+// and counted (RelayBusy).
+func TestSummaryFloodBounded(t *testing.T) {
+	mn := peer.NewMemNet(8)
+	var ms []*member
+	for _, name := range []string{"alice", "mallory"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, m := ms[0], ms[1]
+	meet(ms...)
+	joinRoom(t, a, "#lunch", false)
+	for i := range 150 {
+		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	joinRoom(t, m, "#lunch", false)
+	m.texts("#lunch", 100) // its own join's history: now alice has nothing in flight
+	deadline := time.Now().Add(5 * time.Second)
+	for a.node.Waiting() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// From now on nothing alice sends mallory arrives: her relays stay
+	// unacknowledged.
+	aliceAddr := a.tr.Addr()
+	mn.DropIf(func(from, to netip.AddrPort, b []byte, tcp bool) bool { return from == aliceAddr })
+	var empty rooms.Summary
+	empty.Room = rooms.OpenID("#lunch")
+	empty.Fresh = true
+	for range 50 {
+		if err := m.node.SendAppOnce(a.id.Public, appSummary, empty.AppendEncode(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	for a.run.Stats().RelayBusy < 49 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := a.run.Stats(); s.RelayBusy != 49 {
+		t.Errorf("summaries refused while a batch was in flight: %d, want 49", s.RelayBusy)
+	}
+	if w := a.node.Waiting(); w > rooms.LateJoinHistory+1 {
+		t.Errorf("alice holds %d payloads for mallory, want at most one batch (%d)", w, rooms.LateJoinHistory+1)
 	}
 }
