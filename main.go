@@ -473,10 +473,10 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if disc != nil {
 		disc.Close()
 	}
+	roomsRun.Close() // (the shell reads no more room events)
 	node.Close()
 	// Report what the node said while closing (messages never acknowledged).
 	shell.Drain(nodeEvents, stdout, o.json)
-	roomsRun.Close()
 	stats := node.Stats()
 	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
 		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)

@@ -101,6 +101,25 @@ func (n *Node) SendAppTo(to []AppDest, app byte, data []byte) (ids []uint64, err
 	return ids, errs
 }
 
+// AppRoom reports whether every recipient's queue can take size more
+// bytes now (the bounds of SendApp), or why not (wrapping ErrQueueFull),
+// so that the application can refuse a payload before it commits to it.
+func (n *Node) AppRoom(to []AppDest, size int) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, d := range to {
+		if p := n.book.peers[d.Key]; p != nil {
+			if err := n.roomToSend(p, size); err != nil {
+				return err
+			}
+		}
+	}
+	if n.outBytes+len(to)*size > maxOutBytes {
+		return fmt.Errorf("%w: %d MiB of messages wait for their recipients (at most %d MiB)", ErrQueueFull, n.outBytes>>20, maxOutBytes>>20)
+	}
+	return nil
+}
+
 // SendAppOnce sends data (application kind app, non-zero) once to the
 // online peer with key, over UDP or TCP as it fits.
 func (n *Node) SendAppOnce(key [32]byte, app byte, data []byte) error {

@@ -42,6 +42,7 @@ const (
 type Node interface {
 	SendApp(key [32]byte, label string, app byte, data []byte) (uint64, error)
 	SendAppTo(to []peer.AppDest, app byte, data []byte) ([]uint64, []error)
+	AppRoom(to []peer.AppDest, size int) error
 	SendAppOnce(key [32]byte, app byte, data []byte) error
 	Peers() []peer.PeerInfo
 	Resolve(name string) (peer.PeerInfo, error)
@@ -91,6 +92,8 @@ type Runner struct {
 
 	evq     []Event
 	evBytes int
+	emitted uint64 // events queued for the shell so far
+	handed  uint64 // of which the shell has taken (events is unbuffered)
 	evCond  *sync.Cond
 	events  chan Event
 	done    chan struct{}
@@ -127,7 +130,7 @@ func New(cfg Config) (*Runner, error) {
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
-		dirty: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{}, events: make(chan Event, 64), done: make(chan struct{})}
+		dirty: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -168,7 +171,9 @@ func New(cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// Close stops the ticker and closes Events once the shell took them.
+// Close stops the ticker and closes Events (after a second at most for the
+// shell to take what waits). Call it before draining Filter's channel:
+// Filter no longer waits for the shell then.
 func (r *Runner) Close() {
 	r.mu.Lock()
 	if r.closed {
@@ -219,6 +224,7 @@ func (r *Runner) emit(e Event) {
 	}
 	r.evq = append(r.evq, e)
 	r.evBytes += size
+	r.emitted++
 	r.evCond.Broadcast()
 }
 
@@ -243,6 +249,10 @@ func (r *Runner) pump() {
 		r.mu.Unlock()
 		select {
 		case r.events <- e:
+			r.mu.Lock()
+			r.handed++
+			r.evCond.Broadcast() // (Filter waits for its events to be taken)
+			r.mu.Unlock()
 		case <-r.done:
 			// Closing: hand the rest over only while someone reads.
 			select {
@@ -310,6 +320,13 @@ func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
 				r.onNodeEvent(e)
 			}
 			r.saveDirty()
+			// The shell marks a payload's inbox entry shown when it gets
+			// the payload's event: only once it has taken every room line
+			// the payload made (so a crash never marks shown a line that
+			// was not printed).
+			for target := r.emitted; r.handed < target && !r.closed; {
+				r.evCond.Wait()
+			}
 			r.mu.Unlock()
 			for _, e := range batch {
 				if e.App == 0 || (e.Kind == peer.EvApp && e.Idx != 0) {
@@ -745,6 +762,15 @@ func (r *Runner) forget(id rooms.ID) {
 	}
 }
 
+func (r *Runner) isPrivate(id rooms.ID) bool {
+	for _, in := range r.st.Rooms() {
+		if in.ID == id {
+			return in.Private
+		}
+	}
+	return false
+}
+
 func (r *Runner) roomName(id rooms.ID) string {
 	for _, in := range r.st.Rooms() {
 		if in.ID == id {
@@ -924,6 +950,15 @@ func (r *Runner) Post(name, text string, topic bool) error {
 	kind := rooms.KindText
 	if topic {
 		kind = rooms.KindTopic
+	}
+	// Like /to, refused while a member's queue is full (a member that
+	// does not acknowledge limits what we say, as for direct messages).
+	var to []peer.AppDest
+	for k, label := range r.recipients(id, r.isPrivate(id)) {
+		to = append(to, peer.AppDest{Key: k, Label: label})
+	}
+	if err := r.node.AppRoom(to, rooms.MaxMessageBytes-rooms.MaxTextBytes+len(text)); err != nil {
+		return err
 	}
 	m, err := r.st.Post(id, kind, text, r.now())
 	if err != nil {

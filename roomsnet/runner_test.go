@@ -135,6 +135,9 @@ func (m *member) wait(what string, f func(Event) bool) Event {
 				return e
 			}
 		case <-timeout:
+			m.run.mu.Lock()
+			m.t.Logf("%s: emitted %d handed %d evq %d evBytes %d; node waiting %d", m.name, m.run.emitted, m.run.handed, len(m.run.evq), m.run.evBytes, m.node.Waiting())
+			m.run.mu.Unlock()
 			_, names, _, err := m.run.Names("#lunch")
 			m.t.Fatalf("%s: no %s (members %+v %v; stats %+v %+v)", m.name, what, names, err, m.run.Stats(), m.run.CoreStats())
 		}
@@ -513,8 +516,9 @@ func TestMembersShownOnJoin(t *testing.T) {
 
 // TestSlowReaderLosesNothing: while nobody reads carol's room events,
 // alice's messages are not dropped: carol's runner stops taking the
-// node's events (the node then holds back its acknowledgements) and
-// every message is shown once the reader comes back.
+// node's events, the node holds back its acknowledgements, alice's
+// queue to carol fills and her /to #lunch is refused (ErrQueueFull, as
+// /to is); once the reader comes back every message is shown, in order.
 func TestSlowReaderLosesNothing(t *testing.T) {
 	mn := peer.NewMemNet(7)
 	var ms []*member
@@ -529,25 +533,42 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 	allJoined(a, c)
 	c.pause <- true // carol's reader stops
 	big := strings.Repeat("x", 30<<10)
-	const n = 300 // 9 MiB of text: more than the 4 MiB of room events and the channels
-	for i := range n {
-		for {
-			err := a.run.Post("#lunch", fmt.Sprintf("%03d %s", i, big), false)
-			if err == nil {
-				break
+	const n = 300 // 9 MiB of text: more than every queue on the way
+	refused := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		once := false
+		for i := range n {
+			for {
+				err := a.run.Post("#lunch", fmt.Sprintf("%03d %s", i, big), false)
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, peer.ErrQueueFull) {
+					done <- err
+					return
+				}
+				if !once {
+					once = true
+					close(refused)
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
-			if !errors.Is(err, peer.ErrQueueFull) {
-				t.Fatal(err)
-			}
-			time.Sleep(10 * time.Millisecond) // alice's outbox to carol is full: carol holds back
 		}
+		done <- nil
+	}()
+	select {
+	case <-refused:
+	case err := <-done:
+		t.Fatalf("alice said all %d while carol read nothing: %v", n, err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("alice's posts were never refused while carol read nothing")
 	}
-	time.Sleep(500 * time.Millisecond)
-	c.run.mu.Lock()
-	t.Logf("carol: %d room event bytes waiting, node stats %+v", c.run.evBytes, c.node.Stats())
-	c.run.mu.Unlock()
 	c.pause <- false
 	got := c.texts("#lunch", n)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	for i, s := range got {
 		if !strings.HasPrefix(s, fmt.Sprintf("alice: %03d ", i)) {
 			t.Fatalf("message %d is %.20q", i, s)
@@ -555,6 +576,9 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 	}
 	if s := c.run.Stats(); s.EventsDropped != 0 {
 		t.Errorf("events dropped: %d", s.EventsDropped)
+	}
+	if s := a.run.Stats(); s.SendErrors != 0 {
+		t.Errorf("alice's fan-out failed %d times", s.SendErrors)
 	}
 }
 
