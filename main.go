@@ -29,6 +29,7 @@ import (
 	"github.com/p2pchat/p2pchat/discovery"
 	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/roomsnet"
 	"github.com/p2pchat/p2pchat/shell"
 	"github.com/p2pchat/p2pchat/transfer"
 	"golang.org/x/term"
@@ -342,6 +343,10 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%v (choose another with -home)", err)
 	}
+	signer, err := roomsnet.LoadSigner(o.home, id.Public)
+	if err != nil {
+		return fail("%v (choose another with -home)", err)
+	}
 	var bind netip.Addr
 	if o.bind != "" {
 		bind = netip.MustParseAddr(o.bind)
@@ -384,6 +389,18 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail("%v (choose another with -downloads)", err)
 	}
 
+	roomsDir := filepath.Join(o.home, "rooms")
+	if st == nil {
+		roomsDir = "" // -store=false: rooms in memory too
+	}
+	roomsRun, err := roomsnet.New(roomsnet.Config{Node: node, Signer: signer, Nick: o.name, Dir: roomsDir, Logger: logger})
+	if err != nil {
+		files.Close()
+		node.Close()
+		return fail("%v (choose another with -home)", err)
+	}
+	nodeEvents := roomsRun.Filter(node.Events()) // the rooms take their payloads; the rest goes to the shell
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 
@@ -415,13 +432,14 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			version(), node.Name(), node.Port(), node.Fingerprint(), discoveryLine(disc != nil, ifaces))
 	}
 
-	app := &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now()}
+	app := &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now(),
+		rooms: roomsRun, events: nodeEvents}
 	_, noColor := os.LookupEnv("NO_COLOR")
 	err = shell.Run(ctx, shell.Config{
 		Node: app, In: stdin, Out: stdout, Interactive: interactive, JSON: o.json,
 		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell, Notify: o.notify,
 		HistoryFile: filepath.Join(o.home, "history"), LogFile: filepath.Join(o.home, "conversations.log"), Logger: logger,
-		Transfers: files,
+		Transfers: files, Rooms: roomsRun,
 	})
 	code := exitOK
 	switch {
@@ -438,8 +456,11 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		_ = node.Flush(fctx)
 		cancel()
 	}
-	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive { // (end of input, /quit or a signal)
+	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive { // (end of input, /quit or a signal; room messages count too)
 		fmt.Fprintf(stderr, "p2pchat: %s queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", plural(waiting, "message is", "messages are"), o.home)
+		if n := roomsRun.Waiting(); n > 0 {
+			fmt.Fprintf(stderr, "p2pchat: of which %s for members of your rooms\n", plural(n, "message is", "messages are"))
+		}
 		if code == exitOK {
 			code = exitQueue
 		}
@@ -461,14 +482,15 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if disc != nil {
 		disc.Close()
 	}
+	roomsRun.Close() // (the shell reads no more room events)
 	node.Close()
 	// Report what the node said while closing (messages never acknowledged).
-	shell.Drain(node.Events(), stdout, o.json)
+	shell.Drain(nodeEvents, stdout, o.json)
 	stats := node.Stats()
 	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
 		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)
 	if o.json {
-		line := shell.StatsLine{Peer: stats, Transfer: files.Stats()}
+		line := shell.StatsLine{Peer: stats, Transfer: files.Stats(), Rooms: []any{roomsRun.Stats(), roomsRun.CoreStats()}}
 		if disc != nil {
 			line.Discovery = disc.Stats()
 		}
@@ -565,7 +587,12 @@ type app struct {
 	self    discovery.Info
 	patient bool
 	started time.Time
+	rooms   *roomsnet.Runner
+	events  <-chan peer.Event // the node's events the rooms did not take
 }
+
+// Events are the node's events for the shell (the rooms took theirs).
+func (a *app) Events() <-chan peer.Event { return a.events }
 
 // gather lets the first mDNS round find everyone before a script's first
 // command looks for peers.
@@ -615,6 +642,7 @@ func (a *app) SetName(name string) error {
 	if err := a.Node.SetName(name); err != nil {
 		return err
 	}
+	a.rooms.SetNick(name)
 	if a.disc != nil {
 		a.self.Name = name
 		if err := a.disc.Update(a.self); err != nil {

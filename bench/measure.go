@@ -523,6 +523,20 @@ func phaseLAN(r *report, sz sizes, _ string) {
 			fan.N, lost, msgTimeout, fmtMicros(fan.Max), fmtMicros(rawFan.Max)),
 	})
 
+	// Rooms (issue 19): the same peers and the joiner in one room; a room
+	// message from the joiner, on disk and acknowledged by every member,
+	// next to /all to the same peers.
+	logf("rooms: a room message to %d members, %d rounds", n, sz.fanRounds)
+	roomFan, roomLost := roomFanOut(joiner, nodes, n, sz.fanRounds)
+	r.add(figure{
+		Name: fmt.Sprintf("rooms: a message to a room of %d other members until all %d acknowledged, median", n, n), Impl: "p2pchat process (stdin `/to #bench` to the last room `delivered`)",
+		Value: roomFan.P50, Unit: unitMicros, Floor: fan.P50,
+		FloorName: fmt.Sprintf("/all to the same %d peers (the row above)", n),
+		Goal:      "<= 1.2x /all to as many", Met: roomFan.P50 <= 1.2*fan.P50,
+		Note: fmt.Sprintf("%d rounds (%d incomplete within %v); p99 %s (/all: %s); max %s",
+			roomFan.N, roomLost, msgTimeout, fmtMicros(roomFan.P99), fmtMicros(fan.P99), fmtMicros(roomFan.Max)),
+	})
+
 	// Steady-state mDNS: counters on every host's eth0, over a window that
 	// opens mdnsWarm after the last node started.
 	open := jStart.Add(sz.mdnsWarm)
@@ -614,6 +628,44 @@ func fanOut(p *proctest.Proc, n, rounds int) (*roleStat, int) {
 		m := p.Mark()
 		t0 := time.Now()
 		p.Send("/all " + chatText)
+		last, ok := countDelivered(p, m, n, msgTimeout)
+		if !ok {
+			lost++
+			continue
+		}
+		samples = append(samples, last.Sub(t0))
+		time.Sleep(20 * time.Millisecond)
+	}
+	return summarize(samples), lost
+}
+
+// roomFanOut has p and every member /join #bench, then sends rounds room
+// messages from p, one at a time, and times each until all n members
+// acknowledged it (n room "delivered" lines).
+func roomFanOut(p *proctest.Proc, members []*proctest.Proc, n, rounds int) (*roleStat, int) {
+	m := p.Mark()
+	p.Send("/join #bench")
+	for _, q := range members {
+		q.Send("/join #bench")
+	}
+	joined := 0
+	if _, err := p.Await(m, joinTimeout, func(e proctest.Event) bool {
+		if e.Event == "room-joined" && e.Name != p.Ready().Name {
+			joined++
+		}
+		return joined == n
+	}); err != nil {
+		tb.Fatalf("rooms: %s saw %d of %d members join #bench: %v", p, joined, n, err)
+	}
+	m = p.Mark()
+	p.Send("/to #bench warm-up")
+	countDelivered(p, m, n, msgTimeout)
+	var samples []time.Duration
+	lost := 0
+	for i := 0; i < rounds; i++ {
+		m := p.Mark()
+		t0 := time.Now()
+		p.Send("/to #bench " + chatText)
 		last, ok := countDelivered(p, m, n, msgTimeout)
 		if !ok {
 			lost++

@@ -35,6 +35,9 @@ func (n *Node) pump(p *peerState, now time.Time) {
 // transmit sends (or resends) m to p (n.mu held).
 func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
 	pl := &wire.Payload{Kind: wire.KindMsg, Stream: p.out.id, Seq: m.seq, Base: p.out.base(), Time: m.time.UnixMilli(), All: m.all, Text: m.text}
+	if m.app != 0 {
+		pl.Kind, pl.App, pl.All = wire.KindApp, m.app, false
+	}
 	if m.tries > 0 {
 		n.stats.Retransmits++
 	}

@@ -64,7 +64,7 @@ func (n *Node) restore(snap *store.Snapshot) error {
 			continue
 		}
 		for _, m := range os.Msgs {
-			p.out.restore(&outMsg{id: m.ID, seq: m.Seq, text: m.Text, all: m.All, time: time.UnixMilli(m.Time)})
+			p.out.restore(&outMsg{id: m.ID, seq: m.Seq, text: m.Text, all: m.All, app: m.App, time: time.UnixMilli(m.Time)})
 			n.outBytes += len(m.Text)
 		}
 	}
@@ -72,6 +72,10 @@ func (n *Node) restore(snap *store.Snapshot) error {
 		label, id := oneLineName(m.Nick), KeyID(&m.Key)
 		if p := n.book.peers[m.Key]; p != nil {
 			label = p.label
+		}
+		if m.App != 0 {
+			n.emit(Event{Kind: EvApp, App: m.App, Key: m.Key, Peer: label, PeerID: id, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
+			continue
 		}
 		to := n.name
 		if m.All {
@@ -169,7 +173,7 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 	for i, q := range batch {
 		q.m.saved = false
 		w.Queue[i] = store.Queued{Key: q.p.key, Nick: storedName(q.p), Stream: q.p.out.id, Next: q.p.out.nextSeq,
-			Msg: store.OutMsg{ID: q.m.id, Seq: q.m.seq, Time: q.m.time.UnixMilli(), All: q.m.all, Text: q.m.text}}
+			Msg: store.OutMsg{ID: q.m.id, Seq: q.m.seq, Time: q.m.time.UnixMilli(), All: q.m.all, Text: q.m.text, App: q.m.app}}
 	}
 	msgs := make([]*outMsg, len(batch))
 	for i, q := range batch {
@@ -190,7 +194,7 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 			if err != nil {
 				q.p.out.remove(q.m)
 				n.outBytes -= len(q.m.text)
-				n.emit(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, Reason: ReasonNotSaved,
+				n.emit(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, App: q.m.app, Reason: ReasonNotSaved,
 					Text: fmt.Sprintf("not sent: %v", err)})
 				continue
 			}
@@ -247,7 +251,7 @@ func (n *Node) take(p *peerState, ready []inMsg) {
 	for i, m := range msgs {
 		n.lastIdx++
 		msgs[i].idx = n.lastIdx
-		w.Inbox[i] = store.InMsg{Idx: n.lastIdx, Key: p.key, Nick: p.label, Stream: p.in.id, Seq: m.seq, Time: m.time, All: m.all, Text: m.text}
+		w.Inbox[i] = store.InMsg{Idx: n.lastIdx, Key: p.key, Nick: p.label, Stream: p.in.id, Seq: m.seq, Time: m.time, All: m.all, Text: m.text, App: m.app}
 		p.saving += len(m.text) + eventOverhead // counts against the peer's share of the event queue meanwhile
 		n.saving += len(m.text) + eventOverhead
 	}
@@ -319,7 +323,7 @@ func (n *Node) Unsend(id string) (int, error) {
 	msgs := p.out.drop()
 	for _, m := range msgs {
 		n.outBytes -= len(m.text)
-		n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonUnsent, Text: "dropped by /unsend"})
+		n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Text: "dropped by /unsend"})
 	}
 	if n.durable() && len(msgs) > 0 {
 		n.write(store.Write{Unsend: [][32]byte{p.key}}, nil)

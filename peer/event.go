@@ -19,6 +19,7 @@ const (
 	EvWarning   EventKind = "warning"   // Text: something the user must know (impostor key, bad version, full queue)
 	EvInfo      EventKind = "info"      // Text: a quiet notice (switched to TCP, queue flushed)
 	EvVersion   EventKind = "version"   // Peer (if known), PeerID (if the packet named a key), Addr, Version: a peer speaks another protocol version; nothing is exchanged with it (once per peer)
+	EvApp       EventKind = "app"       // App, Key, Peer, PeerID, Text (the bytes), Time, Idx: an application payload (app.go)
 )
 
 // Event is one thing the node reports to the user interface. Every string in
@@ -38,6 +39,11 @@ type Event struct {
 	IDs     []uint64  // sent: the ids Send returned
 	Idx     uint64    // message, on a node with a Store: its place in the inbox; call Node.Shown(Idx) once it is on the screen
 	Version int       // version: the peer's protocol version (ours is wire.Version)
+	// App is non-zero on the events of application payloads (app.go):
+	// EvApp, and the sent, delivered, pending and failed of SendApp's
+	// payloads. Their consumer is the application, not the user.
+	App byte
+	Key [32]byte // app: the sender's public key
 }
 
 // Reason says why a message is pending or failed. The string values are

@@ -58,7 +58,7 @@ func (n *Node) emitFor(p *peerState, e Event) {
 	}
 	q := queuedEvent{e: e}
 	switch e.Kind {
-	case EvMessage:
+	case EvMessage, EvApp:
 		if p != nil { // (nil: a message an earlier run saved, emitted at start)
 			q.p, q.bytes = p, len(e.Text)+eventOverhead
 			p.queued += q.bytes

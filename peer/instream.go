@@ -12,6 +12,7 @@ type inMsg struct {
 	seq  uint64
 	time int64 // sender's clock, Unix ms
 	all  bool
+	app  byte // an application payload's kind (app.go); 0: a chat message
 	text string
 	idx  uint64 // with a Store: its place in the inbox, once it is there
 }
@@ -63,7 +64,7 @@ func (s *inStream) receive(pl *wire.Payload, b *reorderBudget, ready []inMsg) ([
 		// it now, or it would wait behind a gap that is not there.
 		ready = s.drain(b, ready)
 	}
-	m := inMsg{seq: pl.Seq, time: pl.Time, all: pl.All, text: pl.Text}
+	m := inMsg{seq: pl.Seq, time: pl.Time, all: pl.All, app: pl.App, text: pl.Text}
 	switch {
 	case pl.Seq < s.next:
 		return ready, inDuplicate

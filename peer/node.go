@@ -618,15 +618,15 @@ func (n *Node) Close() error {
 		for _, m := range p.out.msgs {
 			switch {
 			case n.durable() && m.saved:
-				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
+				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
 			case n.durable() && m.handed:
 				// The store has its save and may still complete it: then
 				// the next run sends it. Not "failed": it may arrive.
-				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
+				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
 			case n.durable():
-				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
+				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
 			default:
-				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
+				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 			}
 		}
 	}

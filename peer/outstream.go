@@ -13,6 +13,7 @@ type outMsg struct {
 	id, seq  uint64
 	text     string
 	all      bool
+	app      byte      // an application payload's kind (app.go); 0: a chat message
 	time     time.Time // when the user sent it
 	tries    int       // transmissions so far (0: waiting for the window)
 	udpTries int       // of which over UDP

@@ -56,7 +56,7 @@ func (n *Node) goOffline(p *peerState, reason string) {
 	n.wake(p.nextPing)
 	n.emit(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
 	for _, m := range p.out.markPending() {
-		n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
+		n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
 	}
 	p.rearm(false)
 	if p.out.len() > 0 {

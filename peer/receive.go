@@ -150,7 +150,7 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 			n.rtt(p, now.Sub(p.pingSent))
 		}
 		n.revive(p, pkt, now)
-	case wire.KindMsg:
+	case wire.KindMsg, wire.KindApp:
 		n.onMessage(p, pl, pkt, now)
 		n.revive(p, pkt, now)
 	case wire.KindAck:
@@ -164,6 +164,9 @@ func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Tim
 		n.revive(p, pkt, now)
 	case wire.KindPeers:
 		n.onPeers(p, pl, now)
+	case wire.KindAppOnce:
+		n.onAppOnce(p, pl) // app.go
+		n.revive(p, pkt, now)
 	}
 }
 
@@ -339,6 +342,10 @@ func (n *Node) onMessage(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 }
 
 func (n *Node) deliver(p *peerState, m *inMsg) {
+	if m.app != 0 {
+		n.emitFor(p, Event{Kind: EvApp, App: m.app, Key: p.key, Peer: p.label, PeerID: p.id, Text: m.text, Time: time.UnixMilli(m.time), Idx: m.idx})
+		return
+	}
 	to := n.name
 	if m.all {
 		to = "all"
@@ -368,7 +375,7 @@ func (n *Node) onAck(p *peerState, pl *wire.Payload, now time.Time) {
 	if sample > 0 {
 		n.rtt(p, sample)
 	}
-	n.emit(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id})
+	n.emit(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
 	if m.pending {
 		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
 	}

@@ -37,9 +37,11 @@
 // the receiver can tell it is the author's own words, unaltered. The
 // identity key (X25519, identity.key) cannot sign, so each node keeps a
 // second key beside it: HOME/signing.key, a 32-byte Ed25519 seed made on
-// first run like identity.key (0600). The intended binding, when the
-// node is integrated: the hello (internal/wire, sealed, so authenticated
-// as coming from the identity key) gains two appended fields,
+// first run like identity.key (0600). The binding travels sealed by the
+// identity key, so authenticated as coming from it: package roomsnet
+// sends it as an application payload on the durable per-peer stream when
+// a peer is first seen in a run, ahead of any room message (the hello is
+// left as it is),
 //
 //	signing key(32)  binding(64): Ed25519 signature by the signing key over
 //	                 "p2pchat signing key v1\x00" || identity key (Signer.BindingSig)
@@ -184,7 +186,7 @@
 // whole node, the integration may keep only each log's index here and
 // the message bodies in the store.
 //
-// # Carrying it (the intended integration)
+// # Carrying it (package roomsnet does; its doc has the bytes)
 //
 // Room messages and member lists are sealed payloads of new kinds on the
 // per-peer durable streams (kept in the outbox until acknowledged,

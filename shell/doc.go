@@ -159,7 +159,7 @@
 // by WriteStats after Drain:
 //
 //	{"event":"ready","name":OUR_NAME,"id":OUR_ID,"port":N,"fingerprint":FP,"ifaces":[IFACE,...]}
-//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"leads_refused":N,"answers_limited":N,"probes_unproven":N,"tcp_refused_full":N,"tcp_refused_source":N,"tcp_refused_reserve":N,"tcp_unauthenticated":N,"handshakes":N,"handshakes_limited":N,"no_session":N,"sessions_evicted":N,"queue_dropped":N,"old_version":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...}}
+//	{"event":"stats","retransmits":N,"tcp_sends":N,"dropped":N,"replayed":N,"unauthentic":N,"duplicates":N,"not_opened":N,"held_back":N,"no_room":N,"notices_dropped":N,"leads_dropped":N,"leads_refused":N,"answers_limited":N,"probes_unproven":N,"tcp_refused_full":N,"tcp_refused_source":N,"tcp_refused_reserve":N,"tcp_unauthenticated":N,"handshakes":N,"handshakes_limited":N,"no_session":N,"sessions_evicted":N,"queue_dropped":N,"old_version":N,"transfer":{COUNTER:N,...},"discovery":{COUNTER:N,...},"rooms":{COUNTER:N,...}}
 //
 // In ready, ifaces lists the network interfaces mDNS discovery runs on, in
 // interface order ([] with -mdns=false or when none is usable yet).
@@ -176,10 +176,11 @@
 // budget, no_session packets of a session we do not hold, sessions_evicted
 // keys whose sessions made room for others, queue_dropped packets that
 // waited for a handshake in vain, old_version packets of another protocol
-// version. Every counter of the node
-// is on the line (a new one comes after these). "transfer" and "discovery" hold those parts' counters (their
-// Stats: each field's name in snake case, e.g. events_dropped), each
-// object absent when its part does not run (discovery with -mdns=false).
+// version. Every counter of the node is on the line (a new one comes
+// after these). "transfer", "discovery" and "rooms" hold those parts'
+// counters (their Stats: each field's name in snake case, e.g.
+// events_dropped; rooms: the runner's, then the core's), each object
+// absent when its part does not run (discovery with -mdns=false).
 //
 // Node events:
 //
@@ -270,6 +271,66 @@
 //	 "via":"mdns"|"peer-flag"|"traffic","last_seen":T|"","online":BOOL,
 //	 "pending":N,"fingerprint":FP,"host":HOST,"away":TEXT}
 //	{"time":"YYYY-MM-DD HH:MM:SS","from":NAME,"to":NAME|"all","text":TEXT}
+//
+// # Rooms
+//
+// With Config.Rooms (package roomsnet) the shell also speaks in rooms
+// (rooms.go; package rooms documents what a room is and promises):
+//
+//	/join #ROOM            join the open room #ROOM (made if nobody is in it); it becomes the target
+//	/join #ROOM private    make the invite-only room #ROOM (an error if an open #ROOM is known)
+//	/part [#ROOM]          leave #ROOM (default: the target room); also /leave
+//	/rooms                 the open rooms known on the network and the rooms you are in
+//	/names [#ROOM]         members: online, away or offline, and who has your last message
+//	/topic [#ROOM] [TEXT]  show the topic, or set it to TEXT
+//	/to #ROOM TEXT         say TEXT in #ROOM without switching; /to #ROOM makes it the target
+//	/history #ROOM [N]     the room's last N messages (default 20)
+//	/invite NAME #ROOM     (creator of a private room) NAME is a member at once, and told
+//	/kick NAME #ROOM       (creator) NAME is no longer a member and gets nothing more
+//
+// The prompt shows the target room ("[#lunch]> "); /to NAME or /all makes
+// a peer or everyone the target again. Room names are case-insensitive and
+// shown folded (#Lunch is #lunch). Room events are shown as
+//
+//	HH:MM #lunch bob: TEXT                       message (" (earlier)" after it: catch-up or history)
+//	HH:MM #lunch * bob joined                    a member joined (also us, and earlier members)
+//	HH:MM #lunch * bob left                      a member left
+//	HH:MM #lunch * bob set the topic: TEXT       topic
+//	HH:MM #secret * alice invited you to #secret (/join #secret to talk there)
+//	HH:MM #secret * you were removed from #secret by its creator
+//	HH:MM ! #lunch: not delivered to bob yet     pending (delivered and sent are not shown)
+//
+// and in JSON mode (ROOM: "#lunch"; RID: the room id, 16 hex digits;
+// "author_seq": the author's count of its messages in the room):
+//
+//	{"event":"message","from":NAME,"peer_id":ID,"to":ROOM,"text":TEXT,"room":ROOM,"room_id":RID,"author_seq":N,"time":T}
+//	{"event":"message","from":NAME,"peer_id":ID,"to":ROOM,"text":TEXT,"room":ROOM,"room_id":RID,"author_seq":N,"earlier":true,"time":T}
+//	{"event":"room-joined","room":ROOM,"room_id":RID,"name":NAME,"peer_id":ID,"time":T}
+//	{"event":"room-left","room":ROOM,"room_id":RID,"name":NAME,"peer_id":ID,"time":T}
+//	{"event":"room-left","room":ROOM,"room_id":RID,"name":OUR_NAME,"peer_id":OUR_ID,"reason":"kicked","time":T}
+//	{"event":"invited","room":ROOM,"room_id":RID,"name":CREATOR,"peer_id":ID,"time":T}
+//	{"event":"topic","room":ROOM,"room_id":RID,"name":NAME,"peer_id":ID,"text":TOPIC,"time":T}
+//	{"event":"topic","room":ROOM,"room_id":RID,"name":NAME,"peer_id":ID,"text":TOPIC,"earlier":true,"time":T}
+//	{"event":"topic","room":ROOM,"text":TOPIC}                       answer to /topic
+//	{"event":"sent","to":ROOM,"room":ROOM,"room_id":RID,"author_seq":N,"members":N}   on disk, queued for N members
+//	{"event":"delivered","to":NAME,"peer_id":ID,"room":ROOM,"room_id":RID,"author_seq":N,"time":T}   once per member
+//	{"event":"pending","to":NAME,"peer_id":ID,"room":ROOM,"room_id":RID,"author_seq":N,"code":CODE,"time":T}
+//	{"event":"failed","to":NAME,"peer_id":ID,"room":ROOM,"room_id":RID,"author_seq":N,"code":CODE,"time":T}
+//	{"event":"rooms","rooms":[ROOM_ENTRY,...]}                        answer to /rooms
+//	{"event":"names","room":ROOM,"members":[MEMBER,...]}              answer to /names
+//	{"event":"warning","text":TEXT,"time":T}                          a room file damaged, a save failed
+//
+// where ROOM_ENTRY and MEMBER are ("has_last" omitted until we post in
+// the room, and for ourselves; "status" one of online, away, offline,
+// you)
+//
+//	{"room":ROOM,"room_id":RID,"private":BOOL,"members":N,"topic":TEXT,"joined":BOOL}
+//	{"name":NAME,"peer_id":ID,"status":STATUS,"has_last":BOOL}
+//
+// /history #ROOM answers with message lines ("earlier":true). Mistakes
+// are "error" events, each code of package rooms in words: a /join of a
+// private room by a non-member says "#secret is invite-only: ask its
+// creator for an /invite". A private room we are not in is not listed.
 //
 // # Bounded output
 //

@@ -90,7 +90,7 @@ func TestDocMatchesEncoder(t *testing.T) {
 	}
 	samples := []any{
 		readyJSON(Ready{Name: "alice", ID: "a0a0a0a0a0a0a0a0", Port: 7117, Fingerprint: "fp"}),
-		mustStatsJSON(t, StatsLine{Transfer: struct{ A uint64 }{}, Discovery: struct{ B uint64 }{}}),
+		mustStatsJSON(t, StatsLine{Transfer: struct{ A uint64 }{}, Discovery: struct{ B uint64 }{}, Rooms: []any{struct{ C uint64 }{}}}),
 		jsonSent{Event: "sent", To: "bob", PeerID: "b0b0b0b0b0b0b0b0", IDs: []uint64{1}},
 		peersJSON(nil),
 		jsonWhoami{"whois", "alice", true, "fp"},
@@ -114,6 +114,7 @@ func TestDocMatchesEncoder(t *testing.T) {
 	action := full(peer.EvMessage)
 	action.Text = "/me waves"
 	samples = append(samples, eventJSON(action, ts))
+	samples = append(samples, roomJSONSamples(ts)...) // rooms_test.go
 	docs := docTemplates(t)
 	written := map[string]bool{}
 	for _, v := range samples {

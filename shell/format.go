@@ -266,6 +266,10 @@ TEXT            send TEXT to the current target (shown in the prompt)
 /notify on|off  notifications of direct messages and mentions of your name (bell, -notify)
 /ignore [NAME]  hide NAME's messages, reject its files (by its key, across runs; alone: list)
 /unignore NAME  stop ignoring NAME
+/join #ROOM [private]  join (or make) a room; /part [#ROOM] leaves it
+/rooms, /names [#ROOM], /topic [#ROOM] [TEXT]  rooms, members, topic
+/to #ROOM TEXT, /history #ROOM [N]  say in a room, its last messages
+/invite NAME #ROOM, /kick NAME #ROOM  members of your private room
 /help           this text
 /quit           leave (also /exit, Ctrl-D)`
 

@@ -117,11 +117,12 @@ type jsonReady struct {
 // jsonStats is the last line of -json mode: "event", then the peer's
 // counters at the top level (every field of peer.Stats: a counter added
 // there reaches the line by itself; the first keys are kept as scripts
-// read them), then the "transfer" and "discovery" objects.
+// read them), then the "transfer", "discovery" and "rooms" objects.
 type jsonStats struct {
 	Peer      counters
 	Transfer  counters
 	Discovery counters
+	Rooms     counters
 }
 
 // peerKeys are the keys of peer.Stats fields whose JSON key is not their
@@ -144,7 +145,7 @@ func (js jsonStats) MarshalJSON() ([]byte, error) {
 	for _, part := range []struct {
 		key string
 		cs  counters
-	}{{"transfer", js.Transfer}, {"discovery", js.Discovery}} {
+	}{{"transfer", js.Transfer}, {"discovery", js.Discovery}, {"rooms", js.Rooms}} {
 		if part.cs == nil {
 			continue
 		}
@@ -266,6 +267,13 @@ func statsJSON(sl StatsLine) (jsonStats, error) {
 	}
 	if js.Discovery, err = countersOf(sl.Discovery); err != nil {
 		return js, fmt.Errorf("discovery: %w", err)
+	}
+	for _, st := range sl.Rooms {
+		cs, err := countersOf(st)
+		if err != nil {
+			return js, fmt.Errorf("rooms: %w", err)
+		}
+		js.Rooms = append(js.Rooms, cs...)
 	}
 	return js, nil
 }

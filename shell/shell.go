@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/roomsnet"
 	"github.com/p2pchat/p2pchat/transfer"
 )
 
@@ -58,6 +59,7 @@ type Config struct {
 	LogFile     string       // conversation history for /history (~/.config/p2pchat/conversations.log); "" = none
 	Logger      *slog.Logger // nil: discard
 	Transfers   Transfers    // file transfers (transfers.go); nil: off
+	Rooms       Rooms        // rooms (rooms.go); nil: off
 }
 
 // maxLine is the longest input line read in non-interactive mode: the
@@ -115,6 +117,7 @@ type session struct {
 	now        func() time.Time
 	target     string // id of the peer plain lines go to; "" = everyone
 	label      string // the target's display name as last seen (shown if the node forgets it)
+	room       string // the room plain lines go to, folded ("#lunch"); "" = the peer target (rooms.go)
 	conv       *convLog
 	convOK     bool                  // a history error was reported already
 	markErr    atomic.Pointer[error] // the first Shown error (set under the printer's lock)
@@ -247,6 +250,10 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 	if s.cfg.Transfers != nil {
 		tevents = s.cfg.Transfers.Events()
 	}
+	var revents <-chan roomsnet.Event
+	if s.cfg.Rooms != nil {
+		revents = s.cfg.Rooms.Events()
+	}
 	ended := false // input ended: waiting for our transfers (a script's /send)
 	for {
 		if ended && (s.cfg.Transfers == nil || !s.cfg.Transfers.Live()) {
@@ -268,6 +275,8 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 		var (
 			te  transfer.Event
 			tok bool
+			re  roomsnet.Event
+			rok bool
 		)
 		var tick <-chan time.Time
 		if ended {
@@ -288,6 +297,8 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 			which = fromInput
 		case te, tok = <-tevents:
 			which = fromTransfers
+		case re, rok = <-revents:
+			which = fromRooms
 		default:
 		}
 		if which == fromNothing {
@@ -302,9 +313,19 @@ func (s *session) loop(ctx context.Context, lines <-chan input, next func()) err
 				which = fromInput
 			case te, tok = <-tevents:
 				which = fromTransfers
+			case re, rok = <-revents:
+				which = fromRooms
 			case <-tick:
 				continue
 			}
+		}
+		if which == fromRooms {
+			if !rok {
+				revents = nil // closed
+			} else {
+				s.printRoomEvent(re)
+			}
+			continue
 		}
 		if which == fromTransfers {
 			if !tok {
@@ -374,6 +395,10 @@ func (s *session) printEvent(e peer.Event) {
 	if e.Kind == peer.EvMessage {
 		s.record(e.Time, e.Peer, e.To, e.Text)
 	}
+	if e.App != 0 { // the rooms' payload, on disk: marked shown in order (rooms.go)
+		s.pr.markOnly(e.Idx)
+		return
+	}
 	if s.cfg.JSON {
 		s.notify(e, s.notifyWhy(e))
 		s.pr.printMsg(encodeJSON(eventJSON(e, s.now())), false, e.Idx)
@@ -411,6 +436,9 @@ func (s *session) info(text string) {
 // execute runs one input line; it reports whether the user wants to leave.
 func (s *session) execute(line string) (quit bool) {
 	if s.block != nil && s.blockLine(line) {
+		return false
+	}
+	if s.roomCommand(line) { // rooms.go
 		return false
 	}
 	cmd, err := Parse(line)
@@ -717,7 +745,7 @@ func (s *session) setTarget(name string) {
 	if !ok {
 		return
 	}
-	s.target, s.label = p.ID, p.Name
+	s.target, s.label, s.room = p.ID, p.Name, ""
 	if !s.cfg.Interactive {
 		s.info("messages now go to " + p.Name) // else the prompt shows it
 	}
@@ -725,7 +753,7 @@ func (s *session) setTarget(name string) {
 
 // setEveryone makes everyone the target of plain lines.
 func (s *session) setEveryone() {
-	s.target, s.label = "", ""
+	s.target, s.label, s.room = "", "", ""
 	if !s.cfg.Interactive {
 		s.info("messages now go to everyone")
 	}
@@ -841,6 +869,9 @@ func (s *session) prompt() string {
 	if s.target != "" {
 		t = promptSafe(s.targetName())
 	}
+	if s.room != "" {
+		t = promptSafe(s.room)
+	}
 	if n := s.pr.heldCount(); n > 0 {
 		return fmt.Sprintf("[%s] (%d new)> ", t, n)
 	}
@@ -871,4 +902,5 @@ const (
 	fromNode             // an event of the node
 	fromInput            // a line of input
 	fromTransfers        // an event of the transfers
+	fromRooms            // an event of the rooms
 )

@@ -38,8 +38,9 @@ func WriteReady(w io.Writer, r Ready) error {
 // integer, reported under its json tag or else its name in snake case.
 type StatsLine struct {
 	Peer      peer.Stats
-	Transfer  any // transfer's Stats: the "transfer" object
-	Discovery any // discovery's Stats: the "discovery" object
+	Transfer  any   // transfer's Stats: the "transfer" object
+	Discovery any   // discovery's Stats: the "discovery" object
+	Rooms     []any // the rooms' Stats structs (runner, core): one "rooms" object
 }
 
 // WriteStats writes the "stats" line of -json mode: the last line, after

@@ -33,6 +33,7 @@ type OutMsg struct {
 	Time int64  // when the user sent it, Unix ms
 	All  bool   // sent with /all
 	Text string
+	App  byte // an application payload's kind (wire.KindApp; Text its bytes), 0 for a chat message
 }
 
 // OutStream is our stream to one recipient: its wire id, the next seq to
@@ -61,6 +62,7 @@ type InMsg struct {
 	Time   int64 // sender's clock, Unix ms
 	All    bool
 	Text   string
+	App    byte // an application payload's kind (wire.KindApp; Text its bytes), 0 for a chat message
 }
 
 // Snapshot is what Open found.

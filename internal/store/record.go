@@ -94,6 +94,7 @@ type record struct {
 	seq     uint64 // kindIn
 	time    int64  // kindOut, kindIn: message time; kindPos: last update (Unix ms)
 	all     bool
+	app     byte                // kindOut, kindIn: an application payload's kind (0: a chat message); written only when non-zero
 	counter uint64              // kindMeta
 	sums    [nBuckets]bucketSum // kindSums
 }
@@ -151,6 +152,9 @@ func encode(r *record) []byte {
 		b = binary.AppendVarint(b, r.time)
 		b = appendBool(b, r.all)
 		b = appendString(b, r.text)
+		if r.app != 0 {
+			b = append(b, r.app)
+		}
 	case kindIn:
 		b = append(b, r.k[:]...)
 		b = appendString(b, r.nick)
@@ -159,6 +163,9 @@ func encode(r *record) []byte {
 		b = binary.AppendVarint(b, r.time)
 		b = appendBool(b, r.all)
 		b = appendString(b, r.text)
+		if r.app != 0 {
+			b = append(b, r.app)
+		}
 	case kindPos:
 		b = binary.AppendUvarint(b, r.stream)
 		b = binary.AppendUvarint(b, r.next)
@@ -238,6 +245,7 @@ func decodePrefix(v []byte) (*record, int, error) {
 		return nil, 0, errRecord
 	}
 	rec := &record{kind: kind(v[5])}
+	opt := false // the record may end with an optional non-zero app byte
 	end := min(len(v), maxRecord)
 	r := &reader{b: v[6:end]}
 	klen := r.uvarint()
@@ -259,6 +267,7 @@ func decodePrefix(v []byte) (*record, int, error) {
 		rec.time = r.varint()
 		rec.all = r.bool()
 		rec.text = r.string()
+		opt = true // an optional app byte may follow: the CRC tells
 		if len(rec.key) != 40 {
 			return nil, 0, errRecord
 		}
@@ -272,6 +281,7 @@ func decodePrefix(v []byte) (*record, int, error) {
 		rec.time = r.varint()
 		rec.all = r.bool()
 		rec.text = r.string()
+		opt = true // an optional app byte may follow: the CRC tells
 		if len(rec.key) != 8 {
 			return nil, 0, errRecord
 		}
@@ -303,8 +313,16 @@ func decodePrefix(v []byte) (*record, int, error) {
 		return nil, 0, errRecord
 	}
 	n := end - len(r.b)
-	if binary.BigEndian.Uint32(v) != crc32.Checksum(v[4:n], castagnoli) {
-		return nil, 0, errRecord
+	sum := binary.BigEndian.Uint32(v)
+	if sum == crc32.Checksum(v[4:n], castagnoli) {
+		return rec, n, nil
 	}
-	return rec, n, nil
+	// With its optional app byte (written only when non-zero): the
+	// record's length is the one its CRC covers, so salvage, which reads
+	// records out of raw pages where another may follow, frames it right.
+	if opt && n < end && v[n] != 0 && sum == crc32.Checksum(v[4:n+1], castagnoli) {
+		rec.app = v[n]
+		return rec, n + 1, nil
+	}
+	return nil, 0, errRecord
 }

@@ -398,7 +398,7 @@ func (s *Store) load() (res *loadResult, err error) {
 					cur.Nick, cur.Stream, cur.Next = r.nick, r.stream, r.next
 					return nil
 				}
-				cur.Msgs = append(cur.Msgs, OutMsg{ID: r.id, Seq: r.seq, Time: r.time, All: r.all, Text: r.text})
+				cur.Msgs = append(cur.Msgs, OutMsg{ID: r.id, Seq: r.seq, Time: r.time, All: r.all, Text: r.text, App: r.app})
 				cur.Next = max(cur.Next, r.seq+1)
 				s.st.outBytes[r.k] += len(r.text)
 				s.st.outTotal += len(r.text)
@@ -425,7 +425,7 @@ func (s *Store) load() (res *loadResult, err error) {
 					res.deletes = append(res.deletes, dbKey{bucketIn, append([]byte(nil), k...)})
 					return nil
 				}
-				res.unshown = append(res.unshown, InMsg{Idx: r.id, Key: r.k, Nick: r.nick, Stream: r.stream, Seq: r.seq, Time: r.time, All: r.all, Text: r.text})
+				res.unshown = append(res.unshown, InMsg{Idx: r.id, Key: r.k, Nick: r.nick, Stream: r.stream, Seq: r.seq, Time: r.time, All: r.all, Text: r.text, App: r.app})
 				s.st.inq = append(s.st.inq, inEntry{r.id, len(r.text)})
 				s.st.inBytes += len(r.text)
 				return nil

@@ -409,7 +409,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 		if err := s.put(out, iOut, head.key, encode(head)); err != nil {
 			return err
 		}
-		m := &record{kind: kindOut, key: outMsgKey(q.Key, q.Msg.Seq), id: q.Msg.ID, time: q.Msg.Time, all: q.Msg.All, text: q.Msg.Text}
+		m := &record{kind: kindOut, key: outMsgKey(q.Key, q.Msg.Seq), id: q.Msg.ID, time: q.Msg.Time, all: q.Msg.All, text: q.Msg.Text, app: q.Msg.App}
 		n := len(m.text) - textLen(out, m.key)
 		if err := s.put(out, iOut, m.key, encode(m)); err != nil {
 			return err
@@ -421,7 +421,7 @@ func (s *Store) apply(tx *bolt.Tx, w *Write, u *undo) error {
 	}
 	in := tx.Bucket(bucketIn)
 	for _, m := range w.Inbox {
-		r := &record{kind: kindIn, key: inKey(m.Idx), k: m.Key, nick: m.Nick, stream: m.Stream, seq: m.Seq, time: m.Time, all: m.All, text: m.Text}
+		r := &record{kind: kindIn, key: inKey(m.Idx), k: m.Key, nick: m.Nick, stream: m.Stream, seq: m.Seq, time: m.Time, all: m.All, text: m.Text, app: m.App}
 		if err := s.put(in, iIn, r.key, encode(r)); err != nil {
 			return err
 		}

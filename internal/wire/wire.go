@@ -62,7 +62,7 @@ package wire
 //
 //	0      1    kind: 1 hello, 2 bye, 3 ping, 4 pong, 5 message, 6 ack,
 //	            7 offer, 8 accept, 9 reject, 10 cancel (files.go)
-//	            20 peers
+//	            20 peers, 21 app, 22 app-once (app.go)
 //	1      8    boot: when the sender's process started (Unix ns)
 //	9      8    counter: per sender process, +1 for every sealed packet
 //	17     8    to-boot: the recipient process's boot, as the sender knows it
@@ -161,7 +161,7 @@ const (
 	// Wi-Fi MTU with room to spare. Larger messages go over TCP.
 	MaxDatagram = 1200
 	// MaxPacket bounds any packet, UDP or TCP frame.
-	MaxPacket = DataHdr + BoxOverhead + InnerHdr + 8 + 8 + 8 + 8 + 1 + 4 + MaxTextBytes + 64
+	MaxPacket = DataHdr + BoxOverhead + InnerHdr + 8 + 8 + 8 + 8 + 1 + 1 + 4 + MaxAppBytes + 64
 	MaxHost   = 64
 	MaxAway   = 200
 )
@@ -197,6 +197,9 @@ const (
 	KindCancel Kind = 10
 	// Peer exchange (20; 11..19 are left for file transfer).
 	KindPeers Kind = 20
+	// Application payloads (app.go).
+	KindApp     Kind = 21
+	KindAppOnce Kind = 22
 )
 
 // MaxPeerEntries is the most entries one peers payload holds: 20 IPv6
@@ -234,6 +237,10 @@ func (k Kind) String() string {
 		return "cancel"
 	case KindPeers:
 		return "peers"
+	case KindApp:
+		return "app"
+	case KindAppOnce:
+		return "app-once"
 	}
 	return fmt.Sprintf("kind(%d)", byte(k))
 }
@@ -404,6 +411,9 @@ type Payload struct {
 	Code        TransferCode
 	// peers
 	Peers []PeerEntry
+
+	// app, app-once (app.go): the application and its bytes (in Text)
+	App byte
 }
 
 // Probe kinds: the byte after the header of a probe (none: a plain probe).
@@ -489,6 +499,8 @@ func (p *Payload) AppendMarshal(b []byte) []byte {
 		b = binary.BigEndian.AppendUint64(b, p.Seq)
 	case KindOffer, KindAccept, KindReject, KindCancel:
 		b = p.appendFile(b)
+	case KindApp, KindAppOnce:
+		b = p.appendApp(b)
 	case KindPeers:
 		b = append(b, byte(len(p.Peers)))
 		for _, e := range p.Peers {
@@ -570,6 +582,10 @@ func ParsePayload(b []byte) (Payload, error) {
 		p.Seq = r.u64()
 	case KindOffer, KindAccept, KindReject, KindCancel:
 		if err := p.parseFile(&r); err != nil {
+			return p, err
+		}
+	case KindApp, KindAppOnce:
+		if err := p.parseApp(&r); err != nil {
 			return p, err
 		}
 	case KindPeers:

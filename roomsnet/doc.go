@@ -1,0 +1,61 @@
+// Package roomsnet runs p2pchat's rooms (package rooms, the pure core) on
+// a node: it holds the one lock around rooms.State, carries the core's
+// bytes over the node's per-peer streams (package peer's application
+// payloads), keeps each room on disk, ticks the core's clocks, and hands
+// the shell what to show as Events with codes (package shell words them).
+//
+// # What goes on the wire
+//
+// Every room payload is an application payload of the node (peer.SendApp:
+// on the durable, acknowledged per-peer message stream; peer.SendAppOnce:
+// sent once), sealed by the sender's identity key, so its sender is
+// authenticated before anything here reads it. The application byte:
+//
+//	1 message   durable  a room message its author fans out (rooms.Message)
+//	2 relay     durable  a room message of our log, answering a summary
+//	3 list      durable  a private room's member list (rooms.List)
+//	4 binding   durable  signing key(32) binding(64): rooms.Signer.BindingSig
+//	5 summary   once     what we hold of a room (rooms.Summary)
+//	6 advert    once     the rooms we are in: count(1) then count entries of
+//	                     flags(1: 1 private) id(32) name(1+n) members(1) topic(2+n)
+//	7 relay-end durable  room id(32): a full relay batch was sent; send
+//	                     another summary for more
+//
+// The signing key is bound to the identity without touching the hello:
+// when a peer comes online we send it our binding once (app-once: a peer
+// that never meets a room is owed nothing on disk), and on the durable
+// stream, ahead of our first room payload to it in a run; the receiver
+// checks it (rooms.VerifyBinding against the identity key
+// the payload was sealed by) before it feeds rooms.State.Bound.
+//
+// # Meetings
+//
+// When a peer comes online we send it our binding, our advert, and our
+// summary of every room it is a member of. An advert naming an open room
+// we are in also draws our summary of it (two halves of a partition that
+// each created #lunch learn of each other's members so). A summary is
+// answered with rooms.State.Relay's batch on the durable stream, at most
+// one batch per peer and room in flight (RelayBusy); a full batch ends
+// with relay-end, which draws the next summary.
+//
+// # On disk
+//
+// Each room we are in is one file, HOME/rooms/ID.room (ID: the room id's
+// 16 hex digits), written atomically (a temporary file synced, renamed,
+// the directory synced): a magic line, a CRC-32C and the gob of
+// rooms.Saved. A file that fails its check is renamed to .damaged and
+// reported; Restore applies the core's bounds. A room message taken is
+// on disk before its inbox entry is marked shown (the shell calls
+// peer.Node.Shown in order, after this package forwarded the event), so
+// a crash shows it again at most, and the core drops it as a duplicate.
+//
+// # Bounds
+//
+// Besides the core's (package rooms): bindings known first-hand, at most
+// maxBound (the oldest forgotten); events waiting for the shell, at most
+// maxEventBytes: past half of it Filter takes no more of the node's
+// events, so the node holds back its acknowledgements and the senders
+// keep their messages (backpressure, as for direct messages); past all
+// of it an event (of our own commands) is dropped and counted; payloads of a peer that
+// is not introduced never reach us (the node drops them).
+package roomsnet

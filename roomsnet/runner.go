@@ -1,0 +1,1136 @@
+package roomsnet
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/rooms"
+)
+
+// Application kinds of the node's app payloads (see doc.go).
+const (
+	appMessage  byte = 1
+	appRelay    byte = 2
+	appList     byte = 3
+	appBinding  byte = 4
+	appSummary  byte = 5
+	appAdvert   byte = 6
+	appRelayEnd byte = 7
+)
+
+// Bounds of the runner.
+const (
+	maxBound      = 4096    // signing keys known first-hand (from bindings), the oldest forgotten
+	maxEventBytes = 4 << 20 // room events waiting for the shell (texts and 256 bytes each); past half, Filter waits
+	maxAdverts    = 256     // rooms whose advertisers we remember (as rooms.MaxKnownRooms)
+	tickEvery     = 2 * time.Second
+	advertEvery   = 30 * time.Second // adverts to the peers online, besides those at meetings and changes
+	summaryGap    = time.Second      // the least time between two summaries to one peer for one room
+	eventOverhead = 256
+)
+
+// Node is what the runner needs of the node (*peer.Node implements it).
+type Node interface {
+	SendApp(key [32]byte, label string, app byte, data []byte) (uint64, error)
+	SendAppTo(to []peer.AppDest, app byte, data []byte) ([]uint64, []error)
+	AppRoom(to []peer.AppDest, size int) error
+	SendAppOnce(key [32]byte, app byte, data []byte) error
+	Peers() []peer.PeerInfo
+	Resolve(name string) (peer.PeerInfo, error)
+	PeerKey(id string) ([32]byte, bool)
+}
+
+// Stats counts what the runner dropped or refused; one field per counter
+// (the core's are CoreStats).
+type Stats struct {
+	BadBindings   uint64 // bindings that did not verify against their sender's identity key, dropped
+	BadAdverts    uint64 // adverts that did not decode, dropped
+	BadSummaries  uint64 // summaries that did not decode, dropped
+	RelayBusy     uint64 // summaries not answered: a batch to that peer for that room was still unacknowledged
+	EventsDropped uint64 // room events not handed to the shell: maxEventBytes of them waited
+	SaveErrors    uint64 // room files that could not be written
+	SendErrors    uint64 // payloads the node would not queue (its outbox full)
+	BoundEvicted  uint64 // first-hand signing keys forgotten for newer ones (maxBound)
+}
+
+// Runner runs the rooms of one node. Its methods are safe for concurrent
+// use.
+type Runner struct {
+	node   Node
+	signer *rooms.Signer
+	dir    string // HOME/rooms ("": nothing kept on disk)
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu       sync.Mutex // guards everything below, and st
+	st       *rooms.State
+	bound    map[rooms.Key]rooms.SignKey // first-hand bindings (maxBound, FIFO order in boundQ)
+	boundQ   []rooms.Key
+	bindSent map[rooms.Key]bool                // peers that have our binding in this run (cleared for a peer going offline is not needed: the stream keeps it)
+	met      map[meetKey]time.Time             // summaries sent at the current meeting of (peer, room), when
+	adv      map[rooms.ID]map[rooms.Key]string // open rooms: members heard advertising them (at most rooms.MaxMembers each, maxAdverts rooms)
+	advQ     []rooms.ID
+	sends    map[uint64]sendRef // SendApp ids of our room messages and relays, until acknowledged or failed
+	relaying map[meetKey]int    // relay payloads in flight per (peer, room)
+	last     map[rooms.ID]uint64
+	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
+	dirty    map[rooms.ID]bool
+	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
+	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of the batch)
+	advAt    time.Time                       // when we last told them
+	stats    Stats
+	closed   bool
+
+	evq     []Event
+	evBytes int
+	emitted uint64 // events queued for the shell so far
+	handed  uint64 // of which the shell has taken (events is unbuffered)
+	evCond  *sync.Cond
+	events  chan Event
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type meetKey struct {
+	peer rooms.Key
+	room rooms.ID
+}
+
+type sendRef struct {
+	room   rooms.ID
+	seq    uint64
+	member rooms.Key
+	relay  bool
+	label  string
+}
+
+// Config configures a Runner.
+type Config struct {
+	Node   Node
+	Signer *rooms.Signer
+	Nick   string
+	Dir    string           // where rooms are kept (HOME/rooms); "" keeps them in memory
+	Now    func() time.Time // nil: time.Now
+	Logger *slog.Logger
+}
+
+// New loads the rooms kept in cfg.Dir and starts the runner's ticker.
+// Warnings about damaged files come out as the first events.
+func New(cfg Config) (*Runner, error) {
+	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
+		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
+		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
+		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
+		dirty: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{}, events: make(chan Event), done: make(chan struct{})}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	r.evCond = sync.NewCond(&r.mu)
+	r.st.Bound = func(id rooms.Key) (rooms.SignKey, bool) {
+		k, ok := r.bound[id]
+		return k, ok
+	}
+	if r.dir != "" {
+		if err := os.MkdirAll(r.dir, 0o700); err != nil {
+			return nil, fmt.Errorf("roomsnet: %w", err)
+		}
+		saved, damaged, err := loadDir(r.dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range damaged {
+			r.emit(Event{Kind: EvWarning, Code: "damaged", Text: line})
+		}
+		now := r.now()
+		for _, sv := range saved {
+			id, err := r.st.Restore(sv, now)
+			if err != nil {
+				r.emit(Event{Kind: EvWarning, Code: "damaged", Text: fmt.Sprintf("room %s not restored: %v", sv.Name, err)})
+				continue
+			}
+			for _, m := range r.st.Members(id) {
+				r.markShown(id, m.Identity, true)
+			}
+		}
+	}
+	r.wg.Add(2)
+	go r.pump()
+	go r.ticker()
+	return r, nil
+}
+
+// Close stops the ticker and closes Events (after a second at most for the
+// shell to take what waits). Call it before draining Filter's channel:
+// Filter no longer waits for the shell then.
+func (r *Runner) Close() {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.closed = true
+	r.saveDirty()
+	r.evCond.Broadcast()
+	r.mu.Unlock()
+	close(r.done)
+	r.wg.Wait()
+}
+
+// Events are the room events for the shell, closed by Close.
+func (r *Runner) Events() <-chan Event { return r.events }
+
+// Stats returns the counters.
+func (r *Runner) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stats
+}
+
+// CoreStats returns the core's counters (rooms.State.Stats).
+func (r *Runner) CoreStats() rooms.Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.Stats()
+}
+
+// SetNick changes the nickname our next room messages carry.
+func (r *Runner) SetNick(nick string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.st.SetNick(nick)
+}
+
+// emit queues an event for the shell (r.mu held).
+func (r *Runner) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = r.now()
+	}
+	size := len(e.Text) + len(e.Peer) + eventOverhead
+	if r.evBytes+size > maxEventBytes {
+		r.stats.EventsDropped++
+		return
+	}
+	r.evq = append(r.evq, e)
+	r.evBytes += size
+	r.emitted++
+	r.evCond.Broadcast()
+}
+
+// pump hands queued events to the shell, in order.
+func (r *Runner) pump() {
+	defer r.wg.Done()
+	defer close(r.events)
+	r.mu.Lock()
+	for {
+		for len(r.evq) == 0 && !r.closed {
+			r.evCond.Wait()
+		}
+		if len(r.evq) == 0 {
+			r.mu.Unlock()
+			return
+		}
+		e := r.evq[0]
+		r.evq[0] = Event{}
+		r.evq = r.evq[1:]
+		r.evBytes -= len(e.Text) + len(e.Peer) + eventOverhead
+		r.evCond.Broadcast() // (Filter may wait for room)
+		r.mu.Unlock()
+		select {
+		case r.events <- e:
+			r.mu.Lock()
+			r.handed++
+			r.evCond.Broadcast() // (Filter waits for its events to be taken)
+			r.mu.Unlock()
+		case <-r.done:
+			// Closing: hand the rest over only while someone reads.
+			select {
+			case r.events <- e:
+			case <-time.After(time.Second):
+				r.mu.Lock()
+				r.evq = nil
+				r.mu.Unlock()
+				return
+			}
+		}
+		r.mu.Lock()
+	}
+}
+
+func (r *Runner) ticker() {
+	defer r.wg.Done()
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-t.C:
+			r.mu.Lock()
+			r.show(r.st.Tick(r.now()))
+			r.saveDirty()
+			r.mu.Unlock()
+		}
+	}
+}
+
+// Filter takes the node's events: application payloads and the events of
+// our own payloads go to the runner; the others, and every EvApp that
+// has an inbox index (so that the shell marks it shown, in order, once
+// the rooms it changed are on disk), go on to the returned channel,
+// closed when in is.
+func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
+	out := make(chan peer.Event, 64)
+	go func() {
+		defer close(out)
+		var batch []peer.Event
+		for e := range in {
+			batch = append(batch[:0], e)
+		drain:
+			for len(batch) < 64 {
+				select {
+				case e, ok := <-in:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			r.mu.Lock()
+			// Backpressure: while the shell is behind on room events,
+			// take no more of the node's (it then stops acknowledging,
+			// and the senders keep their messages) instead of dropping.
+			for r.evBytes > maxEventBytes/2 && !r.closed {
+				r.evCond.Wait()
+			}
+			for _, e := range batch {
+				r.onNodeEvent(e)
+			}
+			r.saveDirty()
+			// The shell marks a payload's inbox entry shown when it gets
+			// the payload's event: only once it has taken every room line
+			// the payload made (so a crash never marks shown a line that
+			// was not printed).
+			for target := r.emitted; r.handed < target && !r.closed; {
+				r.evCond.Wait()
+			}
+			r.mu.Unlock()
+			for _, e := range batch {
+				if e.App == 0 || (e.Kind == peer.EvApp && e.Idx != 0) {
+					out <- e
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// onNodeEvent handles one node event (r.mu held).
+func (r *Runner) onNodeEvent(e peer.Event) {
+	switch {
+	case e.Kind == peer.EvJoined:
+		if k, ok := r.node.PeerKey(e.PeerID); ok {
+			r.meet(k, e.Peer)
+		}
+	case e.Kind == peer.EvLeft:
+		for mk := range r.met {
+			if peer.KeyID(&mk.peer) == e.PeerID {
+				delete(r.met, mk)
+			}
+		}
+	case e.App == 0:
+	case e.Kind == peer.EvApp:
+		r.onApp(e)
+	case e.Kind == peer.EvDelivered || e.Kind == peer.EvFailed || e.Kind == peer.EvPending:
+		r.onOwn(e)
+	}
+}
+
+// meet is a peer coming online: our binding (sent once, so that it can
+// invite us; the durable copy goes ahead of our first room payload to
+// it), our advert, and our summary of each room it is a member of (r.mu
+// held). Nothing here is queued on disk: a peer that never meets a room
+// is owed nothing.
+func (r *Runner) meet(k rooms.Key, label string) {
+	_ = r.node.SendAppOnce(k, appBinding, r.binding())
+	r.sendAdvert(k)
+	for _, in := range r.st.Rooms() {
+		if in.Joined && r.st.IsMember(in.ID, k) {
+			r.sendSummary(k, in.ID)
+		}
+	}
+}
+
+// binding is our signing key and its binding signature.
+func (r *Runner) binding() []byte {
+	sig := r.signer.BindingSig()
+	return append(append([]byte(nil), r.signer.Public[:]...), sig[:]...)
+}
+
+// sendBinding queues our binding on the durable stream to k, once per run,
+// ahead of our room payloads to it (r.mu held).
+func (r *Runner) sendBinding(k rooms.Key, label string) {
+	if r.bindSent[k] {
+		return
+	}
+	if _, err := r.node.SendApp(k, label, appBinding, r.binding()); err != nil {
+		r.stats.SendErrors++
+		return
+	}
+	if len(r.bindSent) >= maxBound {
+		clear(r.bindSent) // they get it again: harmless
+	}
+	r.bindSent[k] = true
+}
+
+// sendSummary sends peer k our summary of room id, once per meeting;
+// again (at most every summaryGap) when again is set: the peer's advert
+// says it is in the room while it is not a member for us, so an earlier
+// summary may have reached it before it joined.
+func (r *Runner) sendSummary(k rooms.Key, id rooms.ID, again ...bool) {
+	mk := meetKey{k, id}
+	if at, ok := r.met[mk]; ok && (len(again) == 0 || r.now().Sub(at) < summaryGap) {
+		return
+	}
+	sum, err := r.st.Summary(id, r.now())
+	if err != nil {
+		return
+	}
+	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) == nil {
+		r.met[mk] = r.now()
+	}
+}
+
+// advert encodes the rooms we are in.
+func (r *Runner) advert() []byte {
+	var b []byte
+	n := 0
+	b = append(b, 0)
+	for _, in := range r.st.Rooms() {
+		if !in.Joined || n == rooms.MaxRooms {
+			continue
+		}
+		var f byte
+		if in.Private {
+			f = 1
+		}
+		b = append(b, f)
+		b = append(b, in.ID[:]...)
+		b = append(b, byte(len(in.Name)))
+		b = append(b, in.Name...)
+		b = append(b, byte(min(in.Members, 255)))
+		topic := in.Topic
+		if in.Private {
+			topic = "" // a private room's topic is for its members
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
+		b = append(b, topic...)
+		n++
+	}
+	b[0] = byte(n)
+	return b
+}
+
+func (r *Runner) sendAdvert(k rooms.Key) {
+	_ = r.node.SendAppOnce(k, appAdvert, r.advert())
+}
+
+// advertAll tells every online peer what rooms we are in (r.mu held).
+func (r *Runner) advertAll() {
+	b := r.advert()
+	for _, p := range r.node.Peers() {
+		if p.Online {
+			if k, ok := r.node.PeerKey(p.ID); ok {
+				_ = r.node.SendAppOnce(k, appAdvert, b)
+			}
+		}
+	}
+}
+
+// onApp handles an application payload of a peer (r.mu held).
+func (r *Runner) onApp(e peer.Event) {
+	now := r.now()
+	data := []byte(e.Text)
+	switch e.App {
+	case appMessage, appRelay:
+		ds, err := r.st.Receive(e.Key, data, e.App == appRelay, now)
+		if err != nil {
+			r.log.Debug("room message dropped", "from", e.Peer, "err", err)
+		}
+		r.show(ds)
+	case appRelayEnd:
+		if len(data) == 32 {
+			var id rooms.ID
+			copy(id[:], data)
+			delete(r.met, meetKey{e.Key, id})
+			r.sendSummary(e.Key, id)
+		}
+	case appList:
+		id, res, m, err := r.st.ApplyList(data, now)
+		if err != nil {
+			r.log.Debug("member list refused", "from", e.Peer, "err", err)
+			return
+		}
+		name := r.roomName(id)
+		switch res {
+		case rooms.ListInvited:
+			r.dirty[id] = true
+			r.emit(Event{Kind: EvInvited, Room: name, RoomID: id.String(), Peer: e.Peer, PeerID: e.PeerID})
+			if m != nil {
+				r.fanOut(id, m)
+				r.show([]rooms.Delivery{{Msg: m}})
+			}
+			r.sendSummary(e.Key, id)
+		case rooms.ListRemoved:
+			r.forget(id)
+			r.emit(Event{Kind: EvLeft, Room: decodeListName(data), RoomID: id.String(), Peer: r.nick(), PeerID: peer.KeyID(&r.signer.Identity), Code: "kicked"})
+		case rooms.ListUpdated:
+			r.dirty[id] = true
+			// Newly listed members get the list from the creator.
+		}
+	case appBinding:
+		if len(data) != 32+64 {
+			r.stats.BadBindings++
+			return
+		}
+		var sk rooms.SignKey
+		var sig [64]byte
+		copy(sk[:], data[:32])
+		copy(sig[:], data[32:])
+		if rooms.VerifyBinding(e.Key, sk, sig) != nil {
+			r.stats.BadBindings++
+			return
+		}
+		if _, ok := r.bound[e.Key]; !ok {
+			if len(r.boundQ) >= maxBound {
+				delete(r.bound, r.boundQ[0])
+				r.boundQ = r.boundQ[1:]
+				r.stats.BoundEvicted++
+			}
+			r.boundQ = append(r.boundQ, e.Key)
+		}
+		r.bound[e.Key] = sk
+	case appSummary:
+		r.answer(e.Key, e.Peer, data, now)
+	case appAdvert:
+		r.onAdvert(e.Key, e.Peer, data, now)
+	}
+}
+
+// answer sends peer k what its summary lacks (r.mu held).
+func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
+	sum, err := rooms.DecodeSummary(data)
+	if err != nil {
+		r.stats.BadSummaries++
+		return
+	}
+	mk := meetKey{k, sum.Room}
+	if r.relaying[mk] > 0 {
+		r.stats.RelayBusy++
+		return
+	}
+	msgs, err := r.st.Relay(k, data, now)
+	if err != nil {
+		return
+	}
+	r.sendBinding(k, label)
+	size := 0
+	for _, m := range msgs {
+		b := m.AppendEncode(nil)
+		size += len(b)
+		id, err := r.node.SendApp(k, label, appRelay, b)
+		if err != nil {
+			r.stats.SendErrors++
+			return
+		}
+		r.sends[id] = sendRef{room: sum.Room, seq: m.Seq, member: k, relay: true}
+		r.relaying[mk]++
+	}
+	if len(msgs) == rooms.MaxRelayMsgs || size+rooms.MaxMessageBytes > rooms.MaxRelayBytes {
+		if id, err := r.node.SendApp(k, label, appRelayEnd, sum.Room[:]); err == nil {
+			r.sends[id] = sendRef{room: sum.Room, member: k, relay: true}
+			r.relaying[mk]++
+		}
+	}
+	// The peer may be a member we did not know of (the other half of a
+	// partition): it gets our summary too.
+	r.sendSummary(k, sum.Room)
+}
+
+func (r *Runner) onAdvert(k rooms.Key, label string, b []byte, now time.Time) {
+	if len(b) < 1 {
+		r.stats.BadAdverts++
+		return
+	}
+	n := int(b[0])
+	b = b[1:]
+	for range n {
+		if len(b) < 1+32+1 {
+			r.stats.BadAdverts++
+			return
+		}
+		private := b[0]&1 != 0
+		var id rooms.ID
+		copy(id[:], b[1:33])
+		ln := int(b[33])
+		b = b[34:]
+		if len(b) < ln+1+2 {
+			r.stats.BadAdverts++
+			return
+		}
+		name := string(b[:ln])
+		members := int(b[ln])
+		tl := int(binary.BigEndian.Uint16(b[ln+1:]))
+		b = b[ln+3:]
+		if len(b) < tl || !utf8.Valid(b[:tl]) {
+			r.stats.BadAdverts++
+			return
+		}
+		topic := string(b[:tl])
+		b = b[tl:]
+		if r.st.Heard(id, name, private, members, topic, now) != nil {
+			r.stats.BadAdverts++
+			continue
+		}
+		if private {
+			continue
+		}
+		r.noteAdvertiser(id, k, label)
+		if _, in := r.st.Find(name); in && !r.st.IsMember(id, k) {
+			r.sendBinding(k, label)
+			r.sendSummary(k, id, true)
+		}
+	}
+}
+
+func (r *Runner) noteAdvertiser(id rooms.ID, k rooms.Key, label string) {
+	m := r.adv[id]
+	if m == nil {
+		if len(r.adv) >= maxAdverts {
+			delete(r.adv, r.advQ[0])
+			r.advQ = r.advQ[1:]
+		}
+		m = map[rooms.Key]string{}
+		r.adv[id] = m
+		r.advQ = append(r.advQ, id)
+	}
+	if _, ok := m[k]; ok || len(m) < rooms.MaxMembers {
+		m[k] = label
+	}
+}
+
+// onOwn follows the node's events about our own payloads (r.mu held).
+func (r *Runner) onOwn(e peer.Event) {
+	ref, ok := r.sends[e.ID]
+	if !ok {
+		return
+	}
+	if ref.relay {
+		if e.Kind != peer.EvPending {
+			delete(r.sends, e.ID)
+			mk := meetKey{ref.member, ref.room}
+			if r.relaying[mk]--; r.relaying[mk] <= 0 {
+				delete(r.relaying, mk)
+			}
+		}
+		return
+	}
+	ev := Event{Room: r.roomName(ref.room), RoomID: ref.room.String(), Seq: ref.seq, Peer: e.Peer, PeerID: e.PeerID, Code: string(e.Reason)}
+	switch e.Kind {
+	case peer.EvDelivered:
+		delete(r.sends, e.ID)
+		ev.Kind = EvDelivered
+		if r.last[ref.room] == ref.seq {
+			h := r.have[ref.room]
+			if h == nil {
+				h = map[rooms.Key]bool{}
+				r.have[ref.room] = h
+			}
+			h[ref.member] = true
+		}
+	case peer.EvFailed:
+		delete(r.sends, e.ID)
+		ev.Kind = EvFailed
+	case peer.EvPending:
+		ev.Kind = EvPending
+	}
+	r.emit(ev)
+}
+
+// markShown notes that identity's room-joined was shown in room id (or
+// its room-left: in false), and reports whether it was not before.
+func (r *Runner) markShown(id rooms.ID, identity rooms.Key, in bool) bool {
+	set := r.shownIn[id]
+	if set == nil {
+		set = map[rooms.Key]bool{}
+		r.shownIn[id] = set
+	}
+	was := set[identity]
+	if in && !was && len(set) < rooms.MaxAuthors {
+		set[identity] = true
+	} else if !in {
+		delete(set, identity)
+	}
+	return !was
+}
+
+// show turns the core's deliveries into events (r.mu held). A member
+// heard first by a message (its join was before what we were sent) is
+// shown joined, as earlier, before it.
+func (r *Runner) show(ds []rooms.Delivery) {
+	for _, d := range ds {
+		m := d.Msg
+		r.dirty[m.Room] = true
+		ev := Event{Room: m.Name, RoomID: m.Room.String(), Peer: m.Nick, PeerID: peer.KeyID(&m.Identity),
+			Text: m.Text, Time: time.UnixMilli(m.Time), Seq: m.Seq, Earlier: d.Earlier, Mine: m.Identity == r.signer.Identity}
+		switch {
+		case m.Kind == rooms.KindJoin:
+			r.markShown(m.Room, m.Identity, true)
+		case m.Kind == rooms.KindPart:
+			r.markShown(m.Room, m.Identity, false)
+		case r.st.IsMember(m.Room, m.Identity) && r.markShown(m.Room, m.Identity, true):
+			j := ev
+			j.Kind, j.Text, j.Earlier = EvJoined, "", true
+			r.emit(j)
+		}
+		switch m.Kind {
+		case rooms.KindText:
+			ev.Kind = EvMessage
+		case rooms.KindJoin:
+			ev.Kind = EvJoined
+		case rooms.KindPart:
+			ev.Kind = EvLeft
+		case rooms.KindTopic:
+			ev.Kind = EvTopic
+		}
+		if m.Kind != rooms.KindText {
+			r.advDue = true
+		}
+		r.emit(ev)
+	}
+}
+
+// saveDirty writes the rooms that changed, and tells the peers online of
+// a change of membership or topic (r.mu held).
+func (r *Runner) saveDirty() {
+	if r.advDue || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
+		r.advDue = false
+		r.advAt = r.now()
+		r.advertAll()
+	}
+	for id := range r.dirty {
+		delete(r.dirty, id)
+		if r.dir == "" {
+			continue
+		}
+		sv, err := r.st.Export(id)
+		if err != nil {
+			continue // left meanwhile
+		}
+		b, err := encodeSaved(sv)
+		if err == nil {
+			err = writeAtomic(roomFile(r.dir, id), b)
+		}
+		if err != nil {
+			r.stats.SaveErrors++
+			r.emit(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Text: err.Error()})
+		}
+	}
+}
+
+// forget removes a room we are no longer in from the disk (r.mu held).
+func (r *Runner) forget(id rooms.ID) {
+	delete(r.dirty, id)
+	delete(r.shownIn, id)
+	delete(r.last, id)
+	delete(r.have, id)
+	if r.dir != "" {
+		os.Remove(roomFile(r.dir, id))
+	}
+}
+
+func (r *Runner) isPrivate(id rooms.ID) bool {
+	for _, in := range r.st.Rooms() {
+		if in.ID == id {
+			return in.Private
+		}
+	}
+	return false
+}
+
+func (r *Runner) roomName(id rooms.ID) string {
+	for _, in := range r.st.Rooms() {
+		if in.ID == id {
+			return in.Name
+		}
+	}
+	return ""
+}
+
+func (r *Runner) nick() string {
+	for _, in := range r.st.Rooms() {
+		for _, m := range r.st.Members(in.ID) {
+			if m.Identity == r.signer.Identity && m.Nick != "" {
+				return m.Nick
+			}
+		}
+	}
+	return ""
+}
+
+func decodeListName(b []byte) string {
+	if l, err := rooms.DecodeList(b); err == nil {
+		return l.Name
+	}
+	return ""
+}
+
+// recipients are the members our messages in room id go to: the core's,
+// and for an open room the members heard advertising it (r.mu held).
+func (r *Runner) recipients(id rooms.ID, private bool) map[rooms.Key]string {
+	out := map[rooms.Key]string{}
+	for _, k := range r.st.Recipients(id) {
+		out[k] = ""
+	}
+	if !private {
+		for k, label := range r.adv[id] {
+			out[k] = label
+		}
+	}
+	labels := map[string]string{}
+	for _, p := range r.node.Peers() {
+		labels[p.ID] = p.Name
+	}
+	for _, mi := range r.st.Members(id) {
+		if _, ok := out[mi.Identity]; ok && mi.Nick != "" {
+			out[mi.Identity] = mi.Nick
+		}
+	}
+	for k := range out {
+		if l, ok := labels[peer.KeyID(&k)]; ok {
+			out[k] = l
+		}
+	}
+	return out
+}
+
+// fanOut sends our message m to the room's members, durably; it returns
+// how many it was queued for (r.mu held).
+func (r *Runner) fanOut(id rooms.ID, m *rooms.Message) int {
+	var to []peer.AppDest
+	for k, label := range r.recipients(id, m.Private) {
+		r.sendBinding(k, label)
+		to = append(to, peer.AppDest{Key: k, Label: label})
+	}
+	n := 0
+	ids, errs := r.node.SendAppTo(to, appMessage, m.AppendEncode(nil)) // one write to the store for all
+	for i, d := range to {
+		if errs[i] != nil {
+			r.stats.SendErrors++
+			continue
+		}
+		r.sends[ids[i]] = sendRef{room: id, seq: m.Seq, member: d.Key, label: d.Label}
+		n++
+	}
+	if m.Kind == rooms.KindText {
+		r.last[id] = m.Seq
+		delete(r.have, id)
+	}
+	return n
+}
+
+// ErrNoRoom: a command named a room we are not in.
+var ErrNoRoom = rooms.ErrNotJoined
+
+// Join joins the open room name, or creates the private room name. It
+// returns the room's folded name.
+func (r *Runner) Join(name string, private bool) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	var id rooms.ID
+	var m *rooms.Message
+	if private {
+		var nonce [16]byte
+		if _, err := rand.Read(nonce[:]); err != nil {
+			return "", fmt.Errorf("roomsnet: nonce: %w", err)
+		}
+		l, msg, err := r.st.CreatePrivate(name, nonce, now)
+		if err != nil {
+			return "", err
+		}
+		id, m = l.Room, msg
+	} else {
+		var err error
+		id, m, err = r.st.Join(name, now)
+		if errors.Is(err, rooms.ErrAlreadyJoined) {
+			r.dirty[id] = true
+			r.saveDirty()
+			return r.roomName(id), err
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	r.dirty[id] = true
+	r.saveDirty() // on disk before anyone hears of it
+	r.fanOut(id, m)
+	r.show([]rooms.Delivery{{Msg: m}})
+	// Ask those heard in the room for what it holds (a fresh summary: the
+	// last LateJoinHistory messages).
+	for k, label := range r.adv[id] {
+		r.sendBinding(k, label)
+		r.sendSummary(k, id)
+	}
+	r.advertAll()
+	return m.Name, nil
+}
+
+func (r *Runner) find(name string) (rooms.ID, error) {
+	if name == "" {
+		return rooms.ID{}, ErrNoRoom
+	}
+	id, ok := r.st.Find(name)
+	if !ok {
+		if _, err := rooms.ParseName(name); err != nil {
+			return rooms.ID{}, err
+		}
+		return rooms.ID{}, ErrNoRoom
+	}
+	return id, nil
+}
+
+// Part leaves the room name.
+func (r *Runner) Part(name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := r.find(name)
+	if err != nil {
+		return "", err
+	}
+	recips := r.recipients(id, false)
+	m, _, err := r.st.Part(id, "", r.now())
+	if err != nil {
+		return "", err
+	}
+	r.forget(id)
+	b := m.AppendEncode(nil)
+	for k, label := range recips {
+		if _, err := r.node.SendApp(k, label, appMessage, b); err != nil {
+			r.stats.SendErrors++
+		}
+	}
+	r.show([]rooms.Delivery{{Msg: m}})
+	delete(r.dirty, id)
+	r.advertAll()
+	return m.Name, nil
+}
+
+// Post says text in room name (kind text), or sets its topic (topic).
+func (r *Runner) Post(name, text string, topic bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := r.find(name)
+	if err != nil {
+		return err
+	}
+	kind := rooms.KindText
+	if topic {
+		kind = rooms.KindTopic
+	}
+	// Like /to, refused while a member's queue is full (a member that
+	// does not acknowledge limits what we say, as for direct messages).
+	var to []peer.AppDest
+	for k, label := range r.recipients(id, r.isPrivate(id)) {
+		to = append(to, peer.AppDest{Key: k, Label: label})
+	}
+	if err := r.node.AppRoom(to, rooms.MaxMessageBytes-rooms.MaxTextBytes+len(text)); err != nil {
+		return err
+	}
+	m, err := r.st.Post(id, kind, text, r.now())
+	if err != nil {
+		return err
+	}
+	r.dirty[id] = true
+	r.saveDirty() // "a room message is on disk before it is reported sent"
+	n := r.fanOut(id, m)
+	r.emit(Event{Kind: EvSent, Room: m.Name, RoomID: id.String(), Seq: m.Seq, Members: n, Text: m.Text})
+	if topic {
+		r.show([]rooms.Delivery{{Msg: m}})
+		r.advertAll()
+	}
+	return nil
+}
+
+// Topic is room name's topic.
+func (r *Runner) Topic(name string) (string, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := r.find(name)
+	if err != nil {
+		return "", "", err
+	}
+	return r.roomName(id), r.st.Topic(id), nil
+}
+
+// Rooms lists the rooms we are in and those heard of.
+func (r *Runner) Rooms() []rooms.Info {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.st.Rooms()
+}
+
+// Member is a member as /names lists it.
+type Member struct {
+	Name   string // its nickname in the room (or its label)
+	PeerID string
+	Status string // "online", "away", "offline"; "you" for ourselves
+	Has    bool   // it acknowledged our last message in the room
+	Me     bool
+}
+
+// Names lists room name's members.
+func (r *Runner) Names(name string) (string, []Member, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := r.find(name)
+	if err != nil {
+		return "", nil, false, err
+	}
+	peers := map[string]peer.PeerInfo{}
+	for _, p := range r.node.Peers() {
+		peers[p.ID] = p
+	}
+	var out []Member
+	for _, mi := range r.st.Members(id) {
+		m := Member{Name: mi.Nick, PeerID: peer.KeyID(&mi.Identity), Status: "offline", Has: r.have[id][mi.Identity]}
+		if mi.Identity == r.signer.Identity {
+			m.Status, m.Me, m.Has = "online", true, true
+		} else if p, ok := peers[m.PeerID]; ok {
+			if m.Name == "" {
+				m.Name = p.Name
+			}
+			switch {
+			case p.Online && p.Away != "":
+				m.Status = "away"
+			case p.Online:
+				m.Status = "online"
+			}
+		}
+		if m.Name == "" {
+			m.Name = m.PeerID
+		}
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b Member) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	_, posted := r.last[id]
+	return r.roomName(id), out, posted, nil
+}
+
+// History is room name's last n messages (of kind text), oldest first.
+func (r *Runner) History(name string, n int) (string, []Event, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := r.find(name)
+	if err != nil {
+		return "", nil, err
+	}
+	var out []Event
+	for _, m := range r.st.Log(id) {
+		if m.Kind != rooms.KindText {
+			continue
+		}
+		out = append(out, Event{Kind: EvMessage, Room: m.Name, RoomID: id.String(), Peer: m.Nick, PeerID: peer.KeyID(&m.Identity),
+			Text: m.Text, Time: time.UnixMilli(m.Time), Seq: m.Seq, Earlier: true, Mine: m.Identity == r.signer.Identity})
+	}
+	if n > 0 && len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return r.roomName(id), out, nil
+}
+
+// ErrNoBinding: the peer to invite has not told us its signing key in
+// this run (it has not been online since we started).
+var ErrNoBinding = errors.New("roomsnet: that peer's signing key is not known yet")
+
+// Invite adds the peer with id to our private room name.
+func (r *Runner) Invite(peerID, name string) (string, error) {
+	return r.changeList(peerID, name, true)
+}
+
+// Kick removes the peer with id from our private room name.
+func (r *Runner) Kick(peerID, name string) (string, error) {
+	return r.changeList(peerID, name, false)
+}
+
+func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := r.find(name)
+	if err != nil {
+		return "", err
+	}
+	k, ok := r.node.PeerKey(peerID)
+	if !ok {
+		return "", peer.ErrUnknownPeer
+	}
+	before := r.recipients(id, true)
+	var l *rooms.List
+	if invite {
+		sk, ok := r.bound[k]
+		if !ok {
+			return "", ErrNoBinding
+		}
+		l, err = r.st.Invite(id, k, sk, r.now())
+	} else {
+		l, err = r.st.Kick(id, k, r.now())
+	}
+	if err != nil {
+		return "", err
+	}
+	r.dirty[id] = true
+	r.saveDirty()
+	b := l.AppendEncode(nil)
+	to := r.recipients(id, true)
+	for k2, label := range before {
+		if _, ok := to[k2]; !ok {
+			to[k2] = label
+		}
+	}
+	to[k] = ""
+	for k2, label := range to {
+		r.sendBinding(k2, label)
+		if _, err := r.node.SendApp(k2, label, appList, b); err != nil {
+			r.stats.SendErrors++
+		}
+	}
+	return r.roomName(id), nil
+}
+
+// Waiting counts our room payloads not yet acknowledged.
+func (r *Runner) Waiting() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sends)
+}
