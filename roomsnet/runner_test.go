@@ -561,7 +561,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 	case <-refused:
 	case err := <-done:
 		t.Fatalf("alice said all %d while carol read nothing: %v", n, err)
-	case <-time.After(15 * time.Second):
+	case <-time.After(2 * time.Minute): // a guard only: each post is synced to disk (slow on a loaded machine)
 		t.Fatal("alice's posts were never refused while carol read nothing")
 	}
 	c.pause <- false
