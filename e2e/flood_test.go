@@ -104,7 +104,7 @@ func TestFloodAndGarbage(t *testing.T) {
 	relNoJunk(t, alice)
 	perAddr := map[string]int{}
 	for _, e := range alice.Events() {
-		if e.Event == "warning" && strings.Contains(e.Raw, "incompatible") {
+		if e.Event == "version" || e.Event == "warning" && strings.Contains(e.Raw, "incompatible") {
 			perAddr[relAddrIn(e.Raw, lab)]++
 		}
 		if e.Event == "message" && e.From != "bob" {

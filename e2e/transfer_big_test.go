@@ -125,6 +125,11 @@ func TestTransferFolderRejectCancel(t *testing.T) {
 	if f := decodeTF(t, alice.WaitFrom(t, am, transferTimeout, IsKind("transfer-failed"))); f.Code != "peer-cancelled" {
 		t.Errorf("cancelled by bob: %+v", f)
 	}
+	// Bob's own event comes once his partial files are gone (alice's can
+	// come first: bob tells her at once, his saver removes the files).
+	if f := decodeTF(t, bob.WaitFrom(t, bm, transferTimeout, IsKind("transfer-failed"))); f.Code != "cancelled" {
+		t.Errorf("bob's cancel: %+v", f)
+	}
 	if parts, _ := os.ReadDir(filepath.Join(dl, ".p2pchat-partial")); len(parts) != 0 {
 		t.Errorf("partial folder not empty after the cancel: %v", parts)
 	}

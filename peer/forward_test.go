@@ -503,3 +503,43 @@ func TestSessionsEvictLeastUsed(t *testing.T) {
 		t.Errorf("%d evicted, want %d", sp.sb.SessionsEvicted, 1001-maxSessionPeers)
 	}
 }
+
+// TestVersionEventsPerAddress: a stranger sending packets of another
+// version from many keys (or ports) is told of once per address, and
+// from many addresses at a bounded rate: its packets cannot fill the
+// user's screen. Before, the events were keyed by the packet's key: a
+// flood from one address with fresh keys gave 256 lines (e2e
+// TestFloodAndGarbage), and after 256 nothing more was ever told.
+func TestVersionEventsPerAddress(t *testing.T) {
+	mn := NewMemNet(74)
+	a := startNode(t, mn, "alice")
+	v1 := func(key [32]byte) []byte {
+		p := append([]byte("p2pc\x01\x02"), key[:]...)
+		return append(p, make([]byte, 105)...)
+	}
+	count := func() int {
+		n := 0
+		for len(a.evs) > 0 {
+			if e := <-a.evs; e.Kind == EvVersion {
+				n++
+			}
+		}
+		return n
+	}
+	from := netip.MustParseAddrPort("10.0.0.77:7117")
+	for i := range 300 {
+		var k [32]byte
+		k[0], k[1] = byte(i), byte(i>>8)
+		a.handle(Packet{Data: v1(k), From: netip.AddrPortFrom(from.Addr(), uint16(7000+i)), Reply: func([]byte) {}})
+	}
+	if n := count(); n != 1 {
+		t.Errorf("300 keys from one address: %d version events, want 1", n)
+	}
+	for i := range 300 {
+		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 7117)
+		a.handle(Packet{Data: v1(a.id.Public), From: addr, Reply: func([]byte) {}})
+	}
+	if n := count(); n > versionWarnBurst+2 {
+		t.Errorf("300 addresses at once: %d version events, want at most about %d", n, versionWarnBurst)
+	}
+}

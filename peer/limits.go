@@ -82,5 +82,7 @@ const (
 	answerRate         = 10   // answers a second to one stranger prefix
 	answerBurst        = 10   // answers at once to one stranger prefix
 	probeAnswerRate    = 200  // answers a second (and at once) to all strangers together
-	maxVersionWarnings = 256  // addresses warned about an incompatible version
+	maxVersionWarnings = 256  // addresses warned about an incompatible version (the newest)
+	versionWarnRate    = 1    // EvVersions a second for new addresses (one stranger can send from many keys and ports, or spoof addresses)
+	versionWarnBurst   = 10
 )

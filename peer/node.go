@@ -145,11 +145,12 @@ type Node struct {
 	nextID  uint64
 	stats   Stats
 	closed  bool
-	budget  rate.Bucket     // opens of packets from unknown keys
-	leads   rate.Bucket     // peer-exchange leads followed (exchange.go)
-	answers answerLimiter   // answers to strangers (receive.go)
-	vwarn   map[string]bool // EvVersion given, by the peer's key or address (at most maxVersionWarnings)
-	sess    *sessions       // session.go (guarded by mu)
+	budget  rate.Bucket                      // opens of packets from unknown keys
+	leads   rate.Bucket                      // peer-exchange leads followed (exchange.go)
+	answers answerLimiter                    // answers to strangers (receive.go)
+	vwarn   *lru.Cache[netip.Addr, struct{}] // addresses told of in an EvVersion (the newest maxVersionWarnings)
+	vrate   rate.Bucket                      // EvVersions for addresses not in vwarn
+	sess    *sessions                        // session.go (guarded by mu)
 	chal    challenger
 	reorder reorderBudget
 	ready   []inMsg       // scratch: messages a packet made ready to show
@@ -222,7 +223,8 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
 		answers:  newAnswerLimiter(),
-		vwarn:    map[string]bool{},
+		vwarn:    lru.New[netip.Addr, struct{}](maxVersionWarnings),
+		vrate:    rate.Bucket{Rate: versionWarnRate, Burst: versionWarnBurst},
 		chal:     challenger{start: now},
 		reorder:  reorderBudget{ahead: maxReorderAhead, perPeer: maxReorderPeerBytes, total: maxReorderBytes},
 		events:   make(chan Event, 64),

@@ -24,7 +24,7 @@ func (n *Node) handle(pkt Packet) {
 		n.stats.Dropped++
 		if errors.Is(err, wire.ErrVersion) {
 			n.stats.OldVersion++
-			n.versionWarning(&o, pkt.From)
+			n.versionWarning(&o, pkt.From, now)
 		}
 		return
 	}
@@ -485,20 +485,20 @@ func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
 	return true
 }
 
-// versionWarning tells the user once per peer (its key when the packet
-// has one, else its address) about a peer that speaks another protocol
-// version: an EvVersion with its name when the book knows the key, its
-// address and its version. Nothing is sent back: a version-1 peer and a
-// version-2 one exchange no sealed data (n.mu held).
-func (n *Node) versionWarning(o *wire.Outer, from netip.AddrPort) {
-	who := from.Addr().String()
-	if o.HasKey {
-		who = string(o.Key[:])
-	}
-	if n.vwarn[who] || len(n.vwarn) >= maxVersionWarnings {
+// versionWarning tells the user once per address about a peer that
+// speaks another protocol version: an EvVersion with its name when the
+// book knows the key, its address and its version. An address is told of
+// once while it is among the newest maxVersionWarnings, and new addresses
+// at versionWarnRate a second at most: a stranger sending from many keys,
+// ports or spoofed addresses gets a few lines, not hundreds. Nothing is
+// sent back: a version-1 peer and a version-2 one exchange no sealed data
+// (n.mu held).
+func (n *Node) versionWarning(o *wire.Outer, from netip.AddrPort, now time.Time) {
+	a := from.Addr().Unmap().WithZone("")
+	if _, told := n.vwarn.Get(a); told || !n.vrate.Take(now) {
 		return
 	}
-	n.vwarn[who] = true
+	n.vwarn.Put(a, struct{}{})
 	e := Event{Kind: EvVersion, Addr: from.String(), Version: int(o.Version)}
 	if o.HasKey {
 		e.PeerID = KeyID(&o.Key)
