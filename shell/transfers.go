@@ -351,6 +351,12 @@ func transferText(e transfer.Event) string {
 	default:
 		text = fmt.Sprintf("transfer %d: %s", e.ID, e.Code)
 	}
+	if e.Kind == transfer.EvAccepted && e.Path != "" { // accepted by us
+		if e.Auto {
+			text += " (-accept-from)"
+		}
+		text += "; it goes to " + e.Path
+	}
 	switch e.Hint {
 	case transfer.HintDecide:
 		text += fmt.Sprintf(": /accept %d or /reject %d", e.ID, e.ID)

@@ -23,6 +23,10 @@ func TestTransferHints(t *testing.T) {
 			Text: "a.txt (5 B) to bob was interrupted: it resumes when bob is back", Hint: transfer.HintDrop},
 			"a.txt (5 B) to bob was interrupted: it resumes when bob is back (/cancel 5 drops it)"},
 		{transfer.Event{Kind: transfer.EvAccepted, ID: 6, Text: "bob accepted a.txt (5 B)"}, "bob accepted a.txt (5 B)"},
+		{transfer.Event{Kind: transfer.EvAccepted, ID: 7, Text: "accepted a.txt (5 B) from bob", Path: "/home/alice/Downloads"},
+			"accepted a.txt (5 B) from bob; it goes to /home/alice/Downloads"},
+		{transfer.Event{Kind: transfer.EvAccepted, ID: 8, Text: "accepted a.txt (5 B) from bob", Path: "/home/alice/Downloads", Auto: true},
+			"accepted a.txt (5 B) from bob (-accept-from); it goes to /home/alice/Downloads"},
 	}
 	for _, tt := range tests {
 		if got := transferText(tt.e); got != tt.want {

@@ -59,7 +59,8 @@ type Event struct {
 	Files     []string // offer, offered: the files' names
 	Bytes     int64    // progress, done: bytes moved so far (done: the file's size)
 	Total     int64    // all files' bytes
-	Path      string   // done: where the file is (receiver: its final path; sender: the source)
+	Path      string   // done: where the file is (receiver: its final path; sender: the source); accepted by us: the downloads folder
+	Auto      bool     // accepted by us: without asking, by Config.AcceptFrom
 	SHA256    string   // done: hex
 	Last      bool     // done: the transfer is complete
 	Code      Code     // failed

@@ -474,7 +474,7 @@ func (m *Manager) Accept(id int) error {
 	if err := m.roomFor(x); err != nil {
 		return err
 	}
-	m.acceptLocked(x, "")
+	m.acceptLocked(x, false)
 	return nil
 }
 
@@ -509,7 +509,7 @@ func (m *Manager) roomFor(x *xfer) error {
 	return nil
 }
 
-func (m *Manager) acceptLocked(x *xfer, why string) {
+func (m *Manager) acceptLocked(x *xfer, auto bool) {
 	rand.Read(x.key[:])
 	x.lname = newLocalName()
 	x.stateName = x.lname + ".json"
@@ -518,8 +518,8 @@ func (m *Manager) acceptLocked(x *xfer, why string) {
 	if err := m.save(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
 	}
-	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total,
-		Text: fmt.Sprintf("accepted %s from %s%s; it goes to %s", x.what(), x.peerName, why, m.cfg.Downloads)})
+	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads,
+		Text: fmt.Sprintf("accepted %s from %s", x.what(), x.peerName)})
 	m.sendAccept(x, time.Now())
 }
 
@@ -902,7 +902,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 			m.stats.AutoAcceptsHeld++ // it waits for the user
 			return
 		}
-		m.acceptLocked(x, " (-accept-from)")
+		m.acceptLocked(x, true)
 	}
 }
 
