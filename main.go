@@ -313,22 +313,101 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "p2pchat", version())
 		return exitOK
 	}
+	s, code := start(o, stdin, stdout, stderr)
+	if s == nil {
+		return code
+	}
+	return s.close(s.run())
+}
+
+// session is what start made for one run of p2pchat: run uses it, close
+// ends it. It is used by one goroutine (run's); the parts it holds do
+// their own locking.
+type session struct {
+	o              options
+	stdin          *os.File
+	stdout, stderr io.Writer
+	logger         *slog.Logger
+
+	st          *store.Store // nil with -store=false
+	node        *peer.Node
+	files       *transfer.Manager
+	roomsRun    *roomsnet.Runner
+	nodeEvents  <-chan peer.Event    // the node's events the rooms did not take
+	disc        *discovery.Discovery // nil: discovery off
+	ctx         context.Context      // cancelled by a signal
+	stop        context.CancelFunc   // stops listening for signals
+	interactive bool
+	giveUp      time.Duration // -send-timeout when stdin is not a terminal, else 0
+	app         *app
+}
+
+// outcome is what a session's end found, from which exitCode decides the
+// exit status.
+type outcome struct {
+	shellErr error // what shell.Run returned
+	// queued: messages still wait, on disk, for peers that are away, at
+	// the end of a script's input.
+	queued bool
+	// filesGaveUp: some of a script's transfers were given up after
+	// -send-timeout; filesUnverified: some were not accepted and verified
+	// (and none given up).
+	filesGaveUp, filesUnverified bool
+}
+
+// exitCode is the exit status for an outcome (see the exit codes above).
+// A shell error other than ErrNotSent wins; a transfer given up turns a
+// normal end or a /send not accepted into exitWait; otherwise the first of
+// ErrNotSent, messages queued, transfers not verified.
+func exitCode(r outcome) int {
+	code := exitOK
+	switch {
+	case errors.Is(r.shellErr, shell.ErrNotSent):
+		code = exitFiles
+	case r.shellErr != nil:
+		code = exitError
+	}
+	if r.queued && code == exitOK {
+		code = exitQueue
+	}
+	switch {
+	case r.filesGaveUp:
+		if code == exitOK || code == exitFiles {
+			code = exitWait
+		}
+	case r.filesUnverified:
+		if code == exitOK {
+			code = exitFiles
+		}
+	}
+	return code
+}
+
+// start opens the store, the identity, the socket, the node, transfers,
+// rooms and discovery, and prints the banner or the ready line. It returns
+// nil and the exit code if p2pchat cannot start (having said why on
+// stderr).
+func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) {
 	logger := slog.New(slog.DiscardHandler)
 	if o.verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	fail := func(format string, a ...any) int {
+	var st *store.Store
+	fail := func(format string, a ...any) (*session, int) {
 		fmt.Fprintf(stderr, "p2pchat: "+format+"\n", a...)
-		return exitError
+		if st != nil {
+			st.Close()
+		}
+		return nil, exitError
 	}
 
-	var st *store.Store
 	var saved store.Snapshot
 	if o.keep {
 		// First, so that a second p2pchat on the same home stops here.
 		if err := os.MkdirAll(o.home, 0o700); err != nil {
 			return fail("cannot create %s: %v (choose another with -home)", o.home, err)
 		}
+		var err error
 		st, saved, err = store.Open(o.home, store.Limits{PeerBytes: peer.OutboxPeerBytes, TotalBytes: peer.OutboxBytes}, lockWait)
 		if errors.Is(err, store.ErrLocked) {
 			return fail("%v: quit the other one, or give this one its own -home", err)
@@ -336,7 +415,6 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail("%v (choose another with -home, or -store=false to keep messages in memory only)", err)
 		}
-		defer st.Close()
 	}
 
 	id, err := peer.LoadIdentity(o.home)
@@ -402,7 +480,6 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	nodeEvents := roomsRun.Filter(node.Events()) // the rooms take their payloads; the rest goes to the shell
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
 
 	var disc *discovery.Discovery
 	if o.mdns {
@@ -410,6 +487,7 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if err != nil {
 			if len(o.ifaces) > 0 {
 				node.Close()
+				stop()
 				return fail("%v", err)
 			}
 			fmt.Fprintf(stderr, "p2pchat: discovery is off: %v; use -peer host:port to reach peers\n", err)
@@ -432,71 +510,81 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			version(), node.Name(), node.Port(), node.Fingerprint(), discoveryLine(disc != nil, ifaces))
 	}
 
-	app := &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now(),
-		rooms: roomsRun, events: nodeEvents}
+	return &session{
+		o: o, stdin: stdin, stdout: stdout, stderr: stderr, logger: logger,
+		st: st, node: node, files: files, roomsRun: roomsRun, nodeEvents: nodeEvents, disc: disc,
+		ctx: ctx, stop: stop, interactive: interactive, giveUp: giveUp,
+		app: &app{Node: node, disc: disc, self: discoveryInfo(node, id, host), patient: !interactive, started: time.Now(),
+			rooms: roomsRun, events: nodeEvents},
+	}, exitOK
+}
+
+// run runs the shell until input ends, /quit or a signal, and returns
+// what it returned.
+func (s *session) run() error {
 	_, noColor := os.LookupEnv("NO_COLOR")
-	err = shell.Run(ctx, shell.Config{
-		Node: app, In: stdin, Out: stdout, Interactive: interactive, JSON: o.json,
-		Color: interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: o.bell, Notify: o.notify,
-		HistoryFile: filepath.Join(o.home, "history"), LogFile: filepath.Join(o.home, "conversations.log"), Logger: logger,
-		Transfers: files, Rooms: roomsRun,
+	return shell.Run(s.ctx, shell.Config{
+		Node: s.app, In: s.stdin, Out: s.stdout, Interactive: s.interactive, JSON: s.o.json,
+		Color: s.interactive && !noColor && os.Getenv("TERM") != "dumb", Bell: s.o.bell, Notify: s.o.notify,
+		HistoryFile: filepath.Join(s.o.home, "history"), LogFile: filepath.Join(s.o.home, "conversations.log"), Logger: s.logger,
+		Transfers: s.files, Rooms: s.roomsRun,
 	})
-	code := exitOK
-	switch {
-	case errors.Is(err, shell.ErrNotSent):
-		fmt.Fprintf(stderr, "p2pchat: %v\n", err)
-		code = exitFiles
-	case err != nil:
-		fmt.Fprintf(stderr, "p2pchat: %v\n", err)
-		code = exitError
+}
+
+// close ends the session after the shell returned shellErr: it gives what
+// was sent a moment to arrive, waits for a script's transfers, says what
+// is left undone, closes everything start opened and returns the exit
+// code.
+func (s *session) close(shellErr error) int {
+	r := outcome{shellErr: shellErr}
+	if shellErr != nil {
+		fmt.Fprintf(s.stderr, "p2pchat: %v\n", shellErr)
 	}
-	if ctx.Err() == nil {
+	if s.ctx.Err() == nil {
 		// End of input or /quit: give what was sent a moment to arrive.
-		fctx, cancel := context.WithTimeout(ctx, flushTimeout)
-		_ = node.Flush(fctx)
+		fctx, cancel := context.WithTimeout(s.ctx, flushTimeout)
+		_ = s.node.Flush(fctx)
 		cancel()
 	}
-	if waiting := node.Waiting(); waiting > 0 && st != nil && !interactive { // (end of input, /quit or a signal; room messages count too)
-		fmt.Fprintf(stderr, "p2pchat: %s queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", plural(waiting, "message is", "messages are"), o.home)
-		if n := roomsRun.Waiting(); n > 0 {
-			fmt.Fprintf(stderr, "p2pchat: of which %s for members of your rooms\n", plural(n, "message is", "messages are"))
+	if waiting := s.node.Waiting(); waiting > 0 && s.st != nil && !s.interactive { // (end of input, /quit or a signal; room messages count too)
+		fmt.Fprintf(s.stderr, "p2pchat: %s queued for peers that are away: kept in %s, the next p2pchat run with it delivers them\n", plural(waiting, "message is", "messages are"), s.o.home)
+		if n := s.roomsRun.Waiting(); n > 0 {
+			fmt.Fprintf(s.stderr, "p2pchat: of which %s for members of your rooms\n", plural(n, "message is", "messages are"))
 		}
-		if code == exitOK {
-			code = exitQueue
-		}
+		r.queued = true
 	}
-	if sent := files.Sent(); sent > 0 && !interactive && !files.Wait(ctx) {
-		if n := files.GaveUp(); n > 0 {
-			fmt.Fprintf(stderr, "p2pchat: gave up on %d of %d transfers: no answer or no progress in %v (-send-timeout)\n", n, sent, giveUp)
-			if code == exitOK || code == exitFiles {
-				code = exitWait
-			}
+	if sent := s.files.Sent(); sent > 0 && !s.interactive && !s.files.Wait(s.ctx) {
+		if n := s.files.GaveUp(); n > 0 {
+			fmt.Fprintf(s.stderr, "p2pchat: gave up on %d of %d transfers: no answer or no progress in %v (-send-timeout)\n", n, sent, s.giveUp)
+			r.filesGaveUp = true
 		} else {
-			fmt.Fprintf(stderr, "p2pchat: not every file sent was accepted and verified (%d transfers)\n", sent)
-			if code == exitOK {
-				code = exitFiles
-			}
+			fmt.Fprintf(s.stderr, "p2pchat: not every file sent was accepted and verified (%d transfers)\n", sent)
+			r.filesUnverified = true
 		}
 	}
-	files.Close()
-	if disc != nil {
-		disc.Close()
+	s.files.Close()
+	if s.disc != nil {
+		s.disc.Close()
 	}
-	roomsRun.Close() // (the shell reads no more room events)
-	node.Close()
+	s.roomsRun.Close() // (the shell reads no more room events)
+	s.node.Close()
 	// Report what the node said while closing (messages never acknowledged).
-	shell.Drain(nodeEvents, stdout, o.json)
-	stats := node.Stats()
-	logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
+	shell.Drain(s.nodeEvents, s.stdout, s.o.json)
+	stats := s.node.Stats()
+	s.logger.Debug("stats", "retransmits", stats.Retransmits, "tcp_sends", stats.TCPSends, "dropped", stats.Dropped,
 		"replayed", stats.Replayed, "unauthentic", stats.Unauthentic, "duplicates", stats.Duplicates)
-	if o.json {
-		line := shell.StatsLine{Peer: stats, Transfer: files.Stats(), Rooms: []any{roomsRun.Stats(), roomsRun.CoreStats()}}
-		if disc != nil {
-			line.Discovery = disc.Stats()
+	if s.o.json {
+		line := shell.StatsLine{Peer: stats, Transfer: s.files.Stats(), Rooms: []any{s.roomsRun.Stats(), s.roomsRun.CoreStats()}}
+		if s.disc != nil {
+			line.Discovery = s.disc.Stats()
 		}
-		shell.WriteStats(stdout, line)
+		shell.WriteStats(s.stdout, line)
 	}
-	return code
+	s.stop()
+	if s.st != nil {
+		s.st.Close()
+	}
+	return exitCode(r)
 }
 
 // isTerminal reports whether w is a terminal. It does not call Fd, which

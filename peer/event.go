@@ -39,12 +39,34 @@ type Event struct {
 	IDs     []uint64  // sent: the ids Send returned
 	Idx     uint64    // message, on a node with a Store: its place in the inbox; call Node.Shown(Idx) once it is on the screen
 	Version int       // version: the peer's protocol version (ours is wire.Version)
+	// Code names a warning the user interface words from the fields
+	// (Peer, Name, Fingerprint); Text is empty then.
+	Code        Code
+	Name        string // warning: the nickname the peer claims
+	Fingerprint string // warning: the peer's key fingerprint
 	// App is non-zero on the events of application payloads (app.go):
 	// EvApp, and the sent, delivered, pending and failed of SendApp's
 	// payloads. Their consumer is the application, not the user.
 	App byte
 	Key [32]byte // app: the sender's public key
 }
+
+// Code names a warning about a peer's name. The user interface words it:
+// it names the commands (/whois, /trust) the user answers it with.
+type Code string
+
+// Codes.
+const (
+	// CodeNameOwn: another peer calls itself Name, our own name; it is
+	// shown as Peer.
+	CodeNameOwn Code = "name-own"
+	// CodeNameTaken: another peer is shown as Name already; this one (key
+	// Fingerprint) is shown as Peer. /trust Peer gives it the name.
+	CodeNameTaken Code = "name-taken"
+	// CodeKeyChanged: a peer with a different key than the one pinned to
+	// Name claims it; it is shown as Peer. /trust Peer accepts the new key.
+	CodeKeyChanged Code = "key-changed"
+)
 
 // Reason says why a message is pending or failed. The string values are
 // the "code" field of p2pchat's -json output.

@@ -17,7 +17,7 @@ type queuedEvent struct {
 // noticeSize is what a notice counts against maxNoticeBytes: its strings
 // (peer names in them are up to ~200 bytes each) and its overhead.
 func noticeSize(e *Event) int {
-	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + eventOverhead
+	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + eventOverhead
 }
 
 // roomFor reports whether the event queue can take a message of size bytes
@@ -119,17 +119,11 @@ func (n *Node) announce(changes []labelChange) {
 		}
 		switch c.clash {
 		case clashOwn:
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
-				"another peer also calls itself %s (your name); it is shown as %s", p.nick, p.label)})
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNameOwn, Name: p.nick})
 		case clashTaken:
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
-				"another peer is already shown as %s: this one (key %s) is shown as %s. Compare '/whois %s' in person; '/trust %s' gives it the name.",
-				p.nick, Fingerprint(&p.key), p.label, p.label, p.label)})
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNameTaken, Name: p.nick, Fingerprint: Fingerprint(&p.key)})
 		case clashPinned:
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
-				"a peer with a DIFFERENT KEY claims the name %s: it is shown as %s, not as %s. "+
-					"It may be an impostor, or %s reinstalled p2pchat. Compare '/whois %s' with %s in person, then '/trust %s' to accept the new key.",
-				p.nick, p.label, p.nick, p.nick, p.label, p.nick, p.label)})
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeKeyChanged, Name: p.nick})
 		}
 	}
 }

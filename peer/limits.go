@@ -62,7 +62,7 @@ func ValidText(text string) error {
 	return nil
 }
 
-// Bounds on what peers can make a node hold (the README's table of
+// Bounds on what peers can make a node hold (docs/security.md's table of
 // resources lists them with what happens at each).
 const (
 	maxPeers      = 512  // address book entries; past it an offline peer owed nothing is forgotten

@@ -171,7 +171,7 @@
 // bounds), leads_refused those refused for their address; answers_limited
 // answers to strangers not sent (over a budget), probes_unproven probes
 // echoing a cookie we did not make; tcp_* connections the TCP listener
-// refused or closed (README, table of bounds); handshakes counts the
+// refused or closed (docs/security.md, table of bounds); handshakes counts the
 // session handshakes made, handshakes_limited initiations over a key's
 // budget, no_session packets of a session we do not hold, sessions_evicted
 // keys whose sessions made room for others, queue_dropped packets that

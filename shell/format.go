@@ -109,7 +109,7 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 	case peer.EvVersion:
 		body = "! " + f.versionText(e)
 	case peer.EvWarning:
-		body = "! " + multiLine(e.Text)
+		body = "! " + multiLine(peerText(e))
 	case peer.EvInfo:
 		body = "* " + multiLine(e.Text)
 	default:
@@ -300,4 +300,21 @@ func (f formatter) versionText(e peer.Event) string {
 		return fmt.Sprintf("%s runs an older p2pchat (protocol %d): update it to talk", who, e.Version)
 	}
 	return fmt.Sprintf("%s runs a newer p2pchat (protocol %d, this one speaks %d): update this one to talk", who, e.Version, wire.Version)
+}
+
+// peerText is what a warning or notice of the node says: its text, or the
+// words for its code, with the commands that answer it.
+func peerText(e peer.Event) string {
+	switch e.Code {
+	case peer.CodeNameOwn:
+		return fmt.Sprintf("another peer also calls itself %s (your name); it is shown as %s", e.Name, e.Peer)
+	case peer.CodeNameTaken:
+		return fmt.Sprintf("another peer is already shown as %s: this one (key %s) is shown as %s. Compare '/whois %s' in person; '/trust %s' gives it the name.",
+			e.Name, e.Fingerprint, e.Peer, e.Peer, e.Peer)
+	case peer.CodeKeyChanged:
+		return fmt.Sprintf("a peer with a DIFFERENT KEY claims the name %s: it is shown as %s, not as %s. "+
+			"It may be an impostor, or %s reinstalled p2pchat. Compare '/whois %s' with %s in person, then '/trust %s' to accept the new key.",
+			e.Name, e.Peer, e.Name, e.Name, e.Peer, e.Name, e.Peer)
+	}
+	return e.Text
 }

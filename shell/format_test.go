@@ -44,6 +44,13 @@ func TestEventLines(t *testing.T) {
 		{peer.Event{Kind: peer.EvRenamed, OldName: "bob", Peer: "robert"}, "14:05 * bob is now robert"},
 		{peer.Event{Kind: peer.EvWarning, Text: "carol presents a new key"}, "14:05 ! carol presents a new key"},
 		{peer.Event{Kind: peer.EvInfo, Text: "bob: switched to TCP"}, "14:05 * bob: switched to TCP"},
+		{peer.Event{Kind: peer.EvWarning, Peer: "alice@laptop2", Code: peer.CodeNameOwn, Name: "alice"},
+			"14:05 ! another peer also calls itself alice (your name); it is shown as alice@laptop2"},
+		{peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", Code: peer.CodeNameTaken, Name: "bob", Fingerprint: "ab12-cd34"},
+			"14:05 ! another peer is already shown as bob: this one (key ab12-cd34) is shown as bob@laptop2. Compare '/whois bob@laptop2' in person; '/trust bob@laptop2' gives it the name."},
+		{peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", Code: peer.CodeKeyChanged, Name: "bob"},
+			"14:05 ! a peer with a DIFFERENT KEY claims the name bob: it is shown as bob@laptop2, not as bob. " +
+				"It may be an impostor, or bob reinstalled p2pchat. Compare '/whois bob@laptop2' with bob in person, then '/trust bob@laptop2' to accept the new key."},
 		{peer.Event{Kind: peer.EvVersion, Peer: "bob", Addr: "10.0.0.2:7117", Version: 1}, "14:05 ! bob runs an older p2pchat (protocol 1): update it to talk"},
 		{peer.Event{Kind: peer.EvVersion, Addr: "10.0.0.2:7117", Version: 1}, "14:05 ! the p2pchat at 10.0.0.2:7117 runs an older p2pchat (protocol 1): update it to talk"},
 		{peer.Event{Kind: peer.EvVersion, Addr: "10.0.0.2:7117", Version: 3}, "14:05 ! the p2pchat at 10.0.0.2:7117 runs a newer p2pchat (protocol 3, this one speaks 2): update this one to talk"},

@@ -59,7 +59,7 @@ func (l *convLog) add(t time.Time, from, to, text string) error {
 	fmt.Fprintf(&l.pending, "%s\t%s\t%s\t%s\n", t.Local().Format(historyTime),
 		historyEscaper.Replace(from), historyEscaper.Replace(to), historyEscaper.Replace(text))
 	if l.pending.Len() >= historyBatch {
-		return l.write()
+		return l.writeLocked()
 	}
 	return nil
 }
@@ -71,14 +71,14 @@ func (l *convLog) flush() error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.write()
+	return l.writeLocked()
 }
 
-// write appends the pending lines to the file and keeps it bounded (l.mu
+// writeLocked appends the pending lines to the file and keeps it bounded (l.mu
 // held). The file is opened for each write, so that it may be moved or
 // removed while p2pchat runs. Lines that could not be written are dropped:
 // the error is reported instead.
-func (l *convLog) write() error {
+func (l *convLog) writeLocked() error {
 	if l.pending.Len() == 0 {
 		return nil
 	}
@@ -96,13 +96,13 @@ func (l *convLog) write() error {
 		return fmt.Errorf("history: %w", err)
 	}
 	if serr == nil && st.Size() > maxHistoryBytes {
-		return l.trim()
+		return l.trimLocked()
 	}
 	return nil
 }
 
-// trim keeps the newer half of the file (l.mu held).
-func (l *convLog) trim() error {
+// trimLocked keeps the newer half of the file (l.mu held).
+func (l *convLog) trimLocked() error {
 	data, err := os.ReadFile(l.path)
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
@@ -148,7 +148,7 @@ func (l *convLog) scan(n int, keep func(historyEntry) bool) ([]historyEntry, err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.write(); err != nil {
+	if err := l.writeLocked(); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(l.path)

@@ -235,7 +235,7 @@ func eventJSON(e peer.Event, now time.Time) any {
 	case peer.EvRenamed:
 		return jsonRenamed{kind, e.OldName, e.Peer, e.PeerID, ts}
 	case peer.EvWarning, peer.EvInfo:
-		return jsonText{kind, e.Peer, e.PeerID, e.Text, ts}
+		return jsonText{kind, e.Peer, e.PeerID, peerText(e), ts}
 	case peer.EvVersion:
 		return jsonVersion{kind, e.Peer, e.PeerID, e.Addr, e.Version, int(wire.Version), ts}
 	default:

@@ -65,15 +65,15 @@ func newPrinter(out io.Writer, term bool, mark func(uint64)) *printer {
 func (p *printer) flush() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.writeBuf()
+	p.writeBufLocked()
 }
 
-// writeBuf writes the buffered plain output, then at once marks its
+// writeBufLocked writes the buffered plain output, then at once marks its
 // messages shown (p.mu held). A kill -9 while the write is under way (the
 // kernel finishes it, the mark never comes) is the one way a message is
 // shown twice: the next run shows that batch again. writeNow keeps the
 // time between the two to that (printer_linux.go).
-func (p *printer) writeBuf() {
+func (p *printer) writeBufLocked() {
 	if p.buf.Len() == 0 {
 		return
 	}
@@ -137,7 +137,7 @@ func (p *printer) printMsg(text string, bell bool, idx uint64) {
 	switch {
 	case !p.term:
 		if p.buf.Len()+len(text)+1 > maxBuffered {
-			p.writeBuf() // (blocks while the reader does not read)
+			p.writeBufLocked() // (blocks while the reader does not read)
 		}
 		p.buf.WriteString(strings.Join(lines, "\n") + "\n")
 		p.bufIdx = max(p.bufIdx, idx)
@@ -243,7 +243,7 @@ func (p *printer) close() {
 		return
 	}
 	p.closed = true
-	p.writeBuf()
+	p.writeBufLocked()
 	if p.term && p.prompting {
 		io.WriteString(p.out, "\r\n")
 	}

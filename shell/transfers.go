@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -65,6 +66,9 @@ func (s *session) execTransfer(cmd Command) {
 		err = t.Accept(cmd.Count)
 	case CmdReject:
 		err = t.Reject(cmd.Count)
+		if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
+			err = fmt.Errorf("%w: /cancel %d stops it", err, d.ID)
+		}
 	case CmdCancel:
 		err = t.Cancel(cmd.Count)
 	case CmdTransfers:
@@ -346,6 +350,20 @@ func transferText(e transfer.Event) string {
 		text = fmt.Sprintf("%s's offer %d is gone: %s stopped repeating it or went offline", e.Peer, e.ID, e.Peer)
 	default:
 		text = fmt.Sprintf("transfer %d: %s", e.ID, e.Code)
+	}
+	if e.Kind == transfer.EvAccepted && e.Path != "" { // accepted by us
+		if e.Auto {
+			text += " (-accept-from)"
+		}
+		text += "; it goes to " + e.Path
+	}
+	switch e.Hint {
+	case transfer.HintDecide:
+		text += fmt.Sprintf(": /accept %d or /reject %d", e.ID, e.ID)
+	case transfer.HintCancel:
+		text += fmt.Sprintf(" (/cancel %d)", e.ID)
+	case transfer.HintDrop:
+		text += fmt.Sprintf(" (/cancel %d drops it)", e.ID)
 	}
 	if e.Code == transfer.CodeBadOffer && e.Count > 1 {
 		text += fmt.Sprintf(" (%d offers refused like this)", e.Count)

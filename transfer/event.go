@@ -1,6 +1,9 @@
 package transfer
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // EventKind names what happened to a transfer. The values are the "event"
 // field of p2pchat's -json output.
@@ -8,7 +11,7 @@ type EventKind string
 
 // Event kinds.
 const (
-	EvOffer    EventKind = "offer"            // a peer offers files: /accept ID or /reject ID
+	EvOffer    EventKind = "offer"            // a peer offers files: the user accepts or rejects it (Hint)
 	EvOffered  EventKind = "offered"          // our offer went out; waiting for the peer
 	EvAccepted EventKind = "accepted"         // the offer was accepted (by the peer, by us, or automatically)
 	EvProgress EventKind = "progress"         // Bytes of Total moved (at most 4 a second per transfer)
@@ -56,7 +59,8 @@ type Event struct {
 	Files     []string // offer, offered: the files' names
 	Bytes     int64    // progress, done: bytes moved so far (done: the file's size)
 	Total     int64    // all files' bytes
-	Path      string   // done: where the file is (receiver: its final path; sender: the source)
+	Path      string   // done: where the file is (receiver: its final path; sender: the source); accepted by us: the downloads folder
+	Auto      bool     // accepted by us: without asking, by Config.AcceptFrom
 	SHA256    string   // done: hex
 	Last      bool     // done: the transfer is complete
 	Code      Code     // failed
@@ -66,7 +70,31 @@ type Event struct {
 	// every 10 s: the first at once, the next ones together, with the
 	// latest one's name.
 	Count int
-	Text  string // for people
+	Text  string // for people, without the commands: see Hint
+	Hint  Hint   // what the user can do next about it (the shell names the command)
+}
+
+// Hint says what the user can do next about a transfer; the shell words it
+// with the names of its commands and the transfer's ID.
+type Hint string
+
+// Hints.
+const (
+	HintNone   Hint = ""
+	HintDecide Hint = "decide" // offer: accept or reject it
+	HintCancel Hint = "cancel" // offered: cancel it while the peer decides
+	HintDrop   Hint = "drop"   // failed, resumable: cancel it instead of waiting for the peer
+)
+
+// DecidedError is Reject's answer for an offer that was decided already
+// (accepted, or over); Cancel stops it.
+type DecidedError struct {
+	ID    int
+	State State
+}
+
+func (e *DecidedError) Error() string {
+	return fmt.Sprintf("transfer %d is %s already", e.ID, e.State)
 }
 
 // Info is one transfer as /transfers lists it.

@@ -456,7 +456,7 @@ func (m *Manager) prepare(x *xfer) {
 	x.offeredAt = time.Now()
 	m.save(x)
 	m.emitLocked(Event{Kind: EvOffered, ID: x.local, Files: x.names(), Total: x.total,
-		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept (/cancel %d)", x.what(), x.peerName, x.peerName, x.local)})
+		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept", x.what(), x.peerName, x.peerName), Hint: HintCancel})
 	m.sendOffer(x, time.Now())
 }
 
@@ -474,7 +474,7 @@ func (m *Manager) Accept(id int) error {
 	if err := m.roomFor(x); err != nil {
 		return err
 	}
-	m.acceptLocked(x, "")
+	m.acceptLocked(x, false)
 	return nil
 }
 
@@ -509,7 +509,7 @@ func (m *Manager) roomFor(x *xfer) error {
 	return nil
 }
 
-func (m *Manager) acceptLocked(x *xfer, why string) {
+func (m *Manager) acceptLocked(x *xfer, auto bool) {
 	rand.Read(x.key[:])
 	x.lname = newLocalName()
 	x.stateName = x.lname + ".json"
@@ -518,8 +518,8 @@ func (m *Manager) acceptLocked(x *xfer, why string) {
 	if err := m.save(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
 	}
-	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total,
-		Text: fmt.Sprintf("accepted %s from %s%s; it goes to %s", x.what(), x.peerName, why, m.cfg.Downloads)})
+	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads,
+		Text: fmt.Sprintf("accepted %s from %s", x.what(), x.peerName)})
 	m.sendAccept(x, time.Now())
 }
 
@@ -532,7 +532,7 @@ func (m *Manager) Reject(id int) error {
 		return err
 	}
 	if x.state != Offered {
-		return fmt.Errorf("transfer %d is %s already: /cancel %d stops it", id, x.state, id)
+		return &DecidedError{ID: id, State: x.state}
 	}
 	m.control(x, wire.KindReject, wire.CodeUser)
 	m.finish(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
@@ -896,13 +896,13 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	}
 	m.add(x)
 	m.emitFromPeer(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
-		Text: fmt.Sprintf("%s offers %s: /accept %d or /reject %d", x.peerName, x.what(), x.local, x.local)})
+		Text: fmt.Sprintf("%s offers %s", x.peerName, x.what()), Hint: HintDecide})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
 		if m.roomFor(x) != nil {
 			m.stats.AutoAcceptsHeld++ // it waits for the user
 			return
 		}
-		m.acceptLocked(x, " (-accept-from)")
+		m.acceptLocked(x, true)
 	}
 }
 

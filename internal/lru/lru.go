@@ -2,7 +2,7 @@
 // first drops the entry put (or used) longest ago. It never clears itself,
 // so a flood of new keys from the network costs the oldest entries only.
 // Peer, discovery and transfer keep what strangers make them remember in
-// it (README, table of bounds).
+// it (docs/security.md, table of bounds).
 package lru
 
 import "container/list"
