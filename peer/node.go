@@ -43,23 +43,26 @@ type Timing struct {
 	QueueLimit int           // messages waiting for one peer
 }
 
-// DefaultTiming: LAN round trips are ~1 ms, so a lost datagram is retried
-// after 100 ms, 200 ms, 400 ms; after three UDP tries (0.7 s) the message goes
-// over TCP, well inside the 2 s a user waits. A peer silent for 3 heartbeats
-// has left.
-var DefaultTiming = Timing{
-	RTO:        100 * time.Millisecond,
-	MaxRTO:     4 * time.Second,
-	UDPTries:   3,
-	FailAfter:  5 * time.Second,
-	Heartbeat:  5 * time.Second,
-	Expire:     16 * time.Second,
-	Window:     64,
-	QueueLimit: 1000,
+// DefaultTiming returns the defaults (a fresh value: nobody can change
+// them for others). LAN round trips are ~1 ms, so a lost datagram is
+// retried after 100 ms, 200 ms, 400 ms; after three UDP tries (0.7 s) the
+// message goes over TCP, well inside the 2 s a user waits. A peer silent
+// for 3 heartbeats has left.
+func DefaultTiming() Timing {
+	return Timing{
+		RTO:        100 * time.Millisecond,
+		MaxRTO:     4 * time.Second,
+		UDPTries:   3,
+		FailAfter:  5 * time.Second,
+		Heartbeat:  5 * time.Second,
+		Expire:     16 * time.Second,
+		Window:     64,
+		QueueLimit: 1000,
+	}
 }
 
 func (t Timing) withDefaults() Timing {
-	d := DefaultTiming
+	d := DefaultTiming()
 	set := func(v *time.Duration, def time.Duration) {
 		if *v == 0 {
 			*v = def
