@@ -93,12 +93,12 @@ func phaseV1V2(r *report, sz sizes, _ string) {
 	}
 	perRound := sz.messages / sz.rounds
 	window := sz.throughput / time.Duration(sz.rounds)
+	port := func(v *version) int { n, _ := strconv.Atoi(v.port); return n }
 	for round := 1; round <= sz.rounds; round++ {
 		order := vs
 		if round%2 == 0 {
 			order = []*version{vs[1], vs[0]}
 		}
-		port := func(v *version) int { n, _ := strconv.Atoi(v.port); return n }
 		for _, v := range order {
 			logf("round %d/%d: %s: latency, %d messages one at a time; throughput for %v", round, sz.rounds, v.name, perRound, window)
 			v.lats = append(v.lats, result(startRoleOf(v.exe, a, "node-send", "-bind", ipStr(a), "-to", addr(b, port(v)), "-key", v.key,
@@ -156,7 +156,7 @@ func phaseV1V2(r *report, sz sizes, _ string) {
 		note, pkt string
 	}
 	var floods []flood
-	for i, v := range []struct {
+	for _, v := range []struct {
 		name, exe, pkt string
 		typ, port      int
 	}{
@@ -169,7 +169,6 @@ func phaseV1V2(r *report, sz sizes, _ string) {
 		idle, cpu, note := floodCPU(target, s, t, v.port, file, d)
 		target.Stop(5 * time.Second)
 		floods = append(floods, flood{v.name, idle, cpu, note, v.pkt})
-		_ = i
 	}
 	f1, f2 := floods[0], floods[1]
 	r.add(figure{
