@@ -23,6 +23,8 @@ const rekeyConversation = 4*time.Minute + 40*time.Second
 // across the rekeys: each side shows every text of the other once, in
 // order, and hears every one of its message ids delivered exactly once.
 // It runs in parallel with other tests (it spends its time waiting).
+// Checked: a build whose sessions live 20 minutes counts 1 handshake each
+// and fails; the version-1 binary (P2PCHAT_BIN) has no counter and fails.
 func TestRekeyDuringConversation(t *testing.T) {
 	t.Parallel()
 	lab := testnet.New(t, 2)
