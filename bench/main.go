@@ -5,6 +5,7 @@
 //	go run ./bench          # the full sizes, several minutes
 //	go run ./bench -quick   # smaller counts and windows, under a minute or two
 //	go run ./bench -only files,croc -o /tmp/files.md  # file transfer: raw TCP, p2pchat, croc
+//	go run ./bench -only v1v2  # peer.Node of wire version 2 next to version 1's, handshake CPU, floods
 //
 // Every process it starts runs inside namespaces it created; nothing is
 // sent in the caller's namespace. It stops by itself (every loop is bounded
@@ -78,7 +79,7 @@ func run() int {
 	out := flag.String("o", "BENCHMARKS.md", "report file to rewrite (relative to the module root)")
 	profDir := flag.String("profile", "", "directory for CPU profiles of the peer.Node throughput roles")
 	binFlag := flag.String("bin", "", "p2pchat binary to measure instead of building one (to compare two builds)")
-	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc,attack; none: only rewrite the report); the others' figures are kept from the previous report; default all")
+	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc,attack,v1v2; none: only rewrite the report); the others' figures are kept from the previous report; default all")
 	wifiSize := flag.String("wifi-size", "", "size of the file the files phase sends over Wi-Fi-rate links, e.g. 64MiB or 1GiB (default 1GiB, 32MiB with -quick)")
 	wifiList := flag.String("wifi-rates", "80,20", "the Wi-Fi link rates of the files phase, in Mbit/s, comma-separated (empty: none)")
 	flag.Usage = func() {
@@ -207,6 +208,7 @@ func run() int {
 		{"files", phaseFiles},
 		{"croc", phaseCroc},
 		{"attack", phaseAttack},
+		{"v1v2", phaseV1V2},
 	}
 	for _, ph := range phases {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), ph.name) {
