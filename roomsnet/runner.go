@@ -84,7 +84,8 @@ type Runner struct {
 	relaying map[meetKey]int    // relay payloads in flight per (peer, room)
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
-	dirty    map[rooms.ID]bool
+	dirty    map[rooms.ID]bool               // rooms to write before the shell marks a payload shown (saveDirty)
+	lazy     map[rooms.ID]bool               // rooms changed by our own messages only: written at the next tick (saveAll)
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
 	seqs     map[rooms.ID]uint64             // as in the seqs file: per room, a seq past every one we may have used (maxSeqRooms)
 	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
@@ -133,7 +134,7 @@ func New(cfg Config) (*Runner, error) {
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
-		dirty: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
+		dirty: map[rooms.ID]bool{}, lazy: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
 		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
@@ -191,7 +192,7 @@ func (r *Runner) Close() {
 		return
 	}
 	r.closed = true
-	r.saveDirty()
+	r.saveAll()
 	r.exactSeqs()
 	r.evCond.Broadcast()
 	r.mu.Unlock()
@@ -290,7 +291,7 @@ func (r *Runner) ticker() {
 		case <-t.C:
 			r.mu.Lock()
 			r.show(r.st.Tick(r.now()))
-			r.saveDirty()
+			r.saveAll()
 			r.mu.Unlock()
 		}
 	}
@@ -734,7 +735,17 @@ func (r *Runner) show(ds []rooms.Delivery) {
 	}
 }
 
-// saveDirty writes the rooms that changed, and tells the peers online of
+// saveAll writes the rooms that changed, our own messages' included
+// (r.mu held).
+func (r *Runner) saveAll() {
+	for id := range r.lazy {
+		r.dirty[id] = true
+	}
+	clear(r.lazy)
+	r.saveDirty()
+}
+
+// saveDirty writes the rooms that changed by what others sent, and tells the peers online of
 // a change of membership or topic (r.mu held).
 func (r *Runner) saveDirty() {
 	if r.advDue || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
@@ -744,6 +755,7 @@ func (r *Runner) saveDirty() {
 	}
 	for id := range r.dirty {
 		delete(r.dirty, id)
+		delete(r.lazy, id) // written whole: ours too
 		if r.dir == "" {
 			continue
 		}
@@ -765,6 +777,7 @@ func (r *Runner) saveDirty() {
 // forget removes a room we are no longer in from the disk (r.mu held).
 func (r *Runner) forget(id rooms.ID) {
 	delete(r.dirty, id)
+	delete(r.lazy, id)
 	delete(r.shownIn, id)
 	delete(r.last, id)
 	delete(r.have, id)
@@ -982,7 +995,7 @@ func (r *Runner) Post(name, text string, topic bool) error {
 	// The room file, our log, follows at the next tick (coalesced): a
 	// crash before it loses our copy at most (members relay it back),
 	// never a member's, and never lets the seq be used again (seqs.go).
-	r.dirty[id] = true
+	r.lazy[id] = true
 	r.reserve(id, m.Seq, m.Seq+seqReserve)
 	n := r.fanOut(id, m)
 	r.emit(Event{Kind: EvSent, Room: m.Name, RoomID: id.String(), Seq: m.Seq, Members: n, Text: m.Text})
