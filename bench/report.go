@@ -383,7 +383,7 @@ const method = `
 `
 
 // phaseOrder is the order of the phases in the report.
-var phaseOrder = []string{"pair", "idle", "lan", "gobench", "files", "croc", "attack"}
+var phaseOrder = []string{"pair", "idle", "lan", "rooms", "gobench", "files", "croc", "attack"}
 
 // oldPhase is the phase of a figure in a report written before figures
 // named their phase.
