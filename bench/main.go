@@ -52,6 +52,7 @@ var roles = map[string]func([]string){
 	"tcp-recv":   roleTCPRecv,
 	"tcp-send":   roleTCPSend,
 	"attack":     roleAttack,
+	"room-nodes": roleRoomMembers,
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
@@ -79,7 +80,7 @@ func run() int {
 	out := flag.String("o", "BENCHMARKS.md", "report file to rewrite (relative to the module root)")
 	profDir := flag.String("profile", "", "directory for CPU profiles of the peer.Node throughput roles")
 	binFlag := flag.String("bin", "", "p2pchat binary to measure instead of building one (to compare two builds)")
-	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,gobench,files,croc,attack,v1v2; none: only rewrite the report); the others' figures are kept from the previous report; default all")
+	only := flag.String("only", "", "comma-separated phases to run (pair,idle,lan,rooms,gobench,files,croc,attack,v1v2; none: only rewrite the report); the others' figures are kept from the previous report; default all")
 	wifiSize := flag.String("wifi-size", "", "size of the file the files phase sends over Wi-Fi-rate links, e.g. 64MiB or 1GiB (default 1GiB, 32MiB with -quick)")
 	wifiList := flag.String("wifi-rates", "80,20", "the Wi-Fi link rates of the files phase, in Mbit/s, comma-separated (empty: none)")
 	flag.Usage = func() {
@@ -204,6 +205,7 @@ func run() int {
 		{"pair", phasePair},
 		{"idle", phaseIdle},
 		{"lan", phaseLAN},
+		{"rooms", phaseRooms},
 		{"gobench", phaseGoBench},
 		{"files", phaseFiles},
 		{"croc", phaseCroc},

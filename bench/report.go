@@ -383,7 +383,7 @@ const method = `
 `
 
 // phaseOrder is the order of the phases in the report.
-var phaseOrder = []string{"pair", "idle", "lan", "gobench", "files", "croc", "attack", "v1v2"}
+var phaseOrder = []string{"pair", "idle", "lan", "rooms", "gobench", "files", "croc", "attack", "v1v2"}
 
 // oldPhase is the phase of a figure in a report written before figures
 // named their phase.

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,50 @@ func TestAppPayloadsDurable(t *testing.T) {
 	}
 	if got := a2.Waiting(); got != 0 {
 		t.Errorf("Waiting = %d", got)
+	}
+}
+
+// TestAppPayloadLateDeliveryNotWorded: an application payload reported
+// pending (its recipient vanished) and delivered when it comes back is
+// reported by EvDelivered with App set only: no "delivered after all"
+// info event quoting its bytes (the application words its own; the shell
+// would print the binary payload as text).
+func TestAppPayloadLateDeliveryNotWorded(t *testing.T) {
+	mn := NewMemNet(32)
+	a := startNode(t, mn, "alice")
+	bobID := mustIdentity(t)
+	b := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
+	introduce(a, b)
+	a.waitJoined("bob")
+	b.tr.Unplug(true)
+	id, err := a.SendApp(bobID.Public, "bob", 1, []byte("\x01\x02room payload"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Send("bob", "plain")
+	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" })
+	b.Close()
+	b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
+	introduce(a, b2)
+	// Both delivered; the plain message's "after all" comes with it.
+	var infos []string
+	plain := false
+	for got := 0; got < 2 || !plain; {
+		e := a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered || e.Kind == EvInfo })
+		switch {
+		case e.Kind == EvInfo && strings.Contains(e.Text, "after all"):
+			infos = append(infos, e.Text)
+			plain = plain || strings.HasSuffix(e.Text, ": plain")
+		case e.Kind == EvDelivered:
+			if e.ID == id && e.App != 1 {
+				t.Errorf("delivered app payload without App: %+v", e)
+			}
+			got++
+		}
+	}
+	for _, s := range infos {
+		if strings.Contains(s, "room payload") {
+			t.Errorf("app payload worded: %q", s)
+		}
 	}
 }

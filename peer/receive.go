@@ -376,7 +376,7 @@ func (n *Node) onAck(p *peerState, pl *wire.Payload, now time.Time) {
 		n.rtt(p, sample)
 	}
 	n.emit(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
-	if m.pending {
+	if m.pending && m.app == 0 { // an application words its own payloads
 		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
 	}
 	if n.book.exchanged(p, n.name, now) {

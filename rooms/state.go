@@ -49,12 +49,14 @@ type State struct {
 	// peer's own hello (VerifyBinding); a message whose author claims
 	// that identity with another key is dropped (KeyMismatch).
 	Bound func(id Key) (SignKey, bool)
-	// NextSeq, if set, gives our next seq in a room we are not in, as
-	// the store kept it when we left (Part returns it): 1 for a room we
-	// were never in, 0 if not known. With 0, or without NextSeq, our
-	// seqs in the room start at the time in Unix ms, past any seq we
-	// could have used (a rejoin with seqs from 1 would be taken by the
-	// members as duplicates).
+	// NextSeq, if set, gives a floor for our next seq in a room, as the
+	// store kept it: when we left (Part returns it), or past every seq
+	// we may have used before a crash (our seq in a restored room is the
+	// larger of it and the one after our last): 1 for a room we were
+	// never in, 0 if not known. In a room we are not in, with 0 or
+	// without NextSeq, our seqs start at the time in Unix ms, past any
+	// seq we could have used (a rejoin with seqs from 1 would be taken
+	// by the members as duplicates).
 	NextSeq func(id ID) uint64
 	rooms   map[ID]*room
 	known   map[ID]*known
@@ -264,11 +266,11 @@ func (s *State) Post(id ID, kind Kind, text string, now time.Time) (*Message, er
 func (s *State) post(r *room, kind Kind, text string, now time.Time) (*Message, error) {
 	me := r.authors[s.signer.Public]
 	var seq uint64
-	switch {
-	case me != nil:
+	if me != nil {
 		seq = me.pos + 1
-	case s.NextSeq != nil:
-		seq = s.NextSeq(r.id)
+	}
+	if s.NextSeq != nil {
+		seq = max(seq, s.NextSeq(r.id))
 	}
 	if seq == 0 {
 		seq = uint64(max(now.UnixMilli(), 1))
@@ -868,4 +870,17 @@ func (s *State) Members(id ID) []MemberInfo {
 	}
 	slices.SortFunc(out, func(a, b MemberInfo) int { return cmp.Compare(string(a.Identity[:]), string(b.Identity[:])) })
 	return out
+}
+
+// OwnNext is our next seq in room id (the one after our last message in
+// it), 0 if we are not in it or have said nothing in it.
+func (s *State) OwnNext(id ID) uint64 {
+	r := s.rooms[id]
+	if r == nil {
+		return 0
+	}
+	if me := r.authors[s.signer.Public]; me != nil {
+		return me.pos + 1
+	}
+	return 0
 }

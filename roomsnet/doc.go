@@ -44,7 +44,13 @@
 // 16 hex digits), written atomically (a temporary file synced, renamed,
 // the directory synced): a magic line, a CRC-32C and the gob of
 // rooms.Saved. A file that fails its check is renamed to .damaged and
-// reported; Restore applies the core's bounds. A room message taken is
+// reported; Restore applies the core's bounds. A room changed by our own
+// message is written at the next tick (coalesced), not before the message
+// leaves: the message is on disk in every member's outbox first, and its
+// seq is marked used in HOME/rooms/seqs (see seqs.go: synced once in
+// seqReserve messages), so a crash loses at most our own copy, never a
+// seq's uniqueness. The same file keeps our next seq in a room we left,
+// for rooms.State.NextSeq. A room message taken is
 // on disk before its inbox entry is marked shown (the shell calls
 // peer.Node.Shown in order, after this package forwarded the event), so
 // a crash shows it again at most, and the core drops it as a duplicate.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"sync"
@@ -83,8 +84,11 @@ type Runner struct {
 	relaying map[meetKey]int    // relay payloads in flight per (peer, room)
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
-	dirty    map[rooms.ID]bool
+	dirty    map[rooms.ID]bool               // rooms to write before the shell marks a payload shown (saveDirty)
+	lazy     map[rooms.ID]bool               // rooms changed by our own messages only: written at the next tick (saveAll)
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
+	seqs     map[rooms.ID]uint64             // as in the seqs file: per room, a seq past every one we may have used (maxSeqRooms)
+	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
 	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of the batch)
 	advAt    time.Time                       // when we last told them
 	stats    Stats
@@ -130,7 +134,8 @@ func New(cfg Config) (*Runner, error) {
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
-		dirty: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{}, events: make(chan Event), done: make(chan struct{})}
+		dirty: map[rooms.ID]bool{}, lazy: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
+		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -142,6 +147,7 @@ func New(cfg Config) (*Runner, error) {
 		k, ok := r.bound[id]
 		return k, ok
 	}
+	r.st.NextSeq = func(id rooms.ID) uint64 { return r.floor[id] }
 	if r.dir != "" {
 		if err := os.MkdirAll(r.dir, 0o700); err != nil {
 			return nil, fmt.Errorf("roomsnet: %w", err)
@@ -150,6 +156,11 @@ func New(cfg Config) (*Runner, error) {
 		if err != nil {
 			return nil, err
 		}
+		if r.seqs, err = loadSeqs(r.dir); err != nil {
+			damaged = append(damaged, fmt.Sprintf("seqs: %v", err))
+			os.Rename(seqsFile(r.dir), seqsFile(r.dir)+".damaged")
+		}
+		maps.Copy(r.floor, r.seqs)
 		for _, line := range damaged {
 			r.emit(Event{Kind: EvWarning, Code: "damaged", Text: line})
 		}
@@ -181,7 +192,8 @@ func (r *Runner) Close() {
 		return
 	}
 	r.closed = true
-	r.saveDirty()
+	r.saveAll()
+	r.exactSeqs()
 	r.evCond.Broadcast()
 	r.mu.Unlock()
 	close(r.done)
@@ -279,7 +291,7 @@ func (r *Runner) ticker() {
 		case <-t.C:
 			r.mu.Lock()
 			r.show(r.st.Tick(r.now()))
-			r.saveDirty()
+			r.saveAll()
 			r.mu.Unlock()
 		}
 	}
@@ -723,7 +735,17 @@ func (r *Runner) show(ds []rooms.Delivery) {
 	}
 }
 
-// saveDirty writes the rooms that changed, and tells the peers online of
+// saveAll writes the rooms that changed, our own messages' included
+// (r.mu held).
+func (r *Runner) saveAll() {
+	for id := range r.lazy {
+		r.dirty[id] = true
+	}
+	clear(r.lazy)
+	r.saveDirty()
+}
+
+// saveDirty writes the rooms that changed by what others sent, and tells the peers online of
 // a change of membership or topic (r.mu held).
 func (r *Runner) saveDirty() {
 	if r.advDue || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
@@ -733,6 +755,7 @@ func (r *Runner) saveDirty() {
 	}
 	for id := range r.dirty {
 		delete(r.dirty, id)
+		delete(r.lazy, id) // written whole: ours too
 		if r.dir == "" {
 			continue
 		}
@@ -754,6 +777,7 @@ func (r *Runner) saveDirty() {
 // forget removes a room we are no longer in from the disk (r.mu held).
 func (r *Runner) forget(id rooms.ID) {
 	delete(r.dirty, id)
+	delete(r.lazy, id)
 	delete(r.shownIn, id)
 	delete(r.last, id)
 	delete(r.have, id)
@@ -922,10 +946,12 @@ func (r *Runner) Part(name string) (string, error) {
 		return "", err
 	}
 	recips := r.recipients(id, false)
-	m, _, err := r.st.Part(id, "", r.now())
+	m, next, err := r.st.Part(id, "", r.now())
 	if err != nil {
 		return "", err
 	}
+	r.floor[id] = next
+	r.setSeq(id, next) // exact: a rejoin, even after a restart, continues from it
 	r.forget(id)
 	b := m.AppendEncode(nil)
 	for k, label := range recips {
@@ -964,8 +990,13 @@ func (r *Runner) Post(name, text string, topic bool) error {
 	if err != nil {
 		return err
 	}
-	r.dirty[id] = true
-	r.saveDirty() // "a room message is on disk before it is reported sent"
+	// On disk before it is reported sent: in every member's outbox (one
+	// write to the store, fanOut), and its seq marked used (reserve).
+	// The room file, our log, follows at the next tick (coalesced): a
+	// crash before it loses our copy at most (members relay it back),
+	// never a member's, and never lets the seq be used again (seqs.go).
+	r.lazy[id] = true
+	r.reserve(id, m.Seq, m.Seq+seqReserve)
 	n := r.fanOut(id, m)
 	r.emit(Event{Kind: EvSent, Room: m.Name, RoomID: id.String(), Seq: m.Seq, Members: n, Text: m.Text})
 	if topic {
@@ -1133,4 +1164,61 @@ func (r *Runner) Waiting() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.sends)
+}
+
+// reserve makes sure the seqs file says seq was used in room id: if its
+// mark is not past seq, it writes mark (synced) first (r.mu held).
+func (r *Runner) reserve(id rooms.ID, seq, mark uint64) {
+	if r.dir == "" || r.seqs[id] > seq {
+		return
+	}
+	r.setSeq(id, mark)
+}
+
+// setSeq writes mark as room id's in the seqs file (r.mu held).
+func (r *Runner) setSeq(id rooms.ID, mark uint64) {
+	if r.dir == "" {
+		return
+	}
+	r.seqs[id] = mark
+	if len(r.seqs) > maxSeqRooms {
+		// Forget the room we are not in with the lowest mark.
+		var victim rooms.ID
+		low := uint64(0)
+		for k, v := range r.seqs {
+			if r.st.OwnNext(k) == 0 && k != id && (low == 0 || v < low) {
+				victim, low = k, v
+			}
+		}
+		delete(r.seqs, victim)
+		delete(r.floor, victim)
+	}
+	r.writeSeqs()
+}
+
+// exactSeqs sets, for every room we are in, the seqs file's mark to our
+// next seq, so that a clean restart leaves no gap (r.mu held; the room
+// files saved first).
+func (r *Runner) exactSeqs() {
+	if r.dir == "" {
+		return
+	}
+	changed := false
+	for _, info := range r.st.Rooms() {
+		id := info.ID
+		if next := r.st.OwnNext(id); next > 0 && r.seqs[id] != next {
+			r.seqs[id] = next
+			changed = true
+		}
+	}
+	if changed {
+		r.writeSeqs()
+	}
+}
+
+func (r *Runner) writeSeqs() {
+	if err := writeAtomic(seqsFile(r.dir), encodeSeqs(r.seqs)); err != nil {
+		r.stats.SaveErrors++
+		r.emit(Event{Kind: EvWarning, Code: "not-saved", Text: err.Error()})
+	}
 }

@@ -54,9 +54,10 @@
 //
 // # Notifications, ignoring, colours
 //
-// A direct message, or one to everyone that mentions the user's name as a
-// word in any case (mentions are shown in reverse video when colours are
-// on), rings the bell (Config.Bell, interactive only) and runs
+// A direct message, or one to everyone or to a room that mentions the
+// user's name as a word in any case (mentions to everyone are shown in
+// reverse video when colours are on; room history shown as earlier does
+// not notify), rings the bell (Config.Bell, interactive only) and runs
 // Config.Notify, if set, as UTIL TITLE BODY: directly (os/exec, no shell),
 // each argument one line without control or format characters, the body
 // at most 200 characters and never starting with '-'; at most 4 at once,

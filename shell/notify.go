@@ -12,8 +12,8 @@ import (
 	"github.com/p2pchat/p2pchat/peer"
 )
 
-// Notifications: a direct message, or a message to everyone that mentions
-// the user's name as a word (any case), rings the bell (-bell) and, with
+// Notifications: a direct message, or a message to everyone or to a room
+// (rooms.go) that mentions the user's name as a word (any case), rings the bell (-bell) and, with
 // -notify UTIL, runs UTIL TITLE BODY (notify-send on a Linux desktop) --
 // unless the terminal reported that the p2pchat window has the focus, or
 // /notify off.

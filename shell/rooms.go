@@ -399,12 +399,20 @@ func (s *session) printRoomEvent(e roomsnet.Event) {
 	if e.Kind == roomsnet.EvMessage && !e.Mine {
 		s.record(e.Time, e.Peer, e.Room, e.Text)
 	}
+	// A room message naming us calls for a notification like a mention
+	// in /all (not our own, nor history shown as earlier).
+	why := ""
+	if e.Kind == roomsnet.EvMessage && !e.Mine && !e.Earlier && mentions(e.Text, s.node.Name()) {
+		why = "mention"
+	}
+	asMsg := peer.Event{Kind: peer.EvMessage, Peer: e.Peer, PeerID: e.PeerID, To: e.Room, Text: e.Text, Time: e.Time}
 	if s.cfg.JSON {
+		s.notify(asMsg, why)
 		s.pr.print(encodeJSON(roomEventJSON(e, s.now())), false)
 		return
 	}
 	if text, ok := s.roomLine(e); ok {
-		s.pr.print(text, false)
+		s.pr.print(text, s.notify(asMsg, why))
 	}
 }
 

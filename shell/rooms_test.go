@@ -231,3 +231,29 @@ func TestRoomLines(t *testing.T) {
 		t.Error("delivered shown in text mode")
 	}
 }
+
+// TestBellOnRoomMentions: a room message that names the user rings the
+// bell like a mention in /all; one that does not, our own, and history
+// (earlier) do not.
+func TestBellOnRoomMentions(t *testing.T) {
+	at := time.Date(2026, 3, 4, 12, 5, 0, 0, time.Local)
+	for _, tt := range []struct {
+		text          string
+		mine, earlier bool
+		want          bool
+	}{
+		{"hey Alice, lunch?", false, false, true},
+		{"/me pokes alice", false, false, true},
+		{"lunch?", false, false, false},
+		{"malice", false, false, false},
+		{"alice: noted", true, false, false},
+		{"alice, earlier", false, true, false},
+	} {
+		var b strings.Builder
+		s := &session{cfg: Config{Interactive: true, Bell: true}, node: newFakeNode(), pr: newPrinter(&b, true, nil), now: func() time.Time { return at }}
+		s.printRoomEvent(roomsnet.Event{Kind: roomsnet.EvMessage, Room: "#lunch", Peer: "bob", Text: tt.text, Time: at, Mine: tt.mine, Earlier: tt.earlier})
+		if got := strings.Contains(b.String(), "\a"); got != tt.want {
+			t.Errorf("%+v: bell %v in %q", tt, got, b.String())
+		}
+	}
+}
