@@ -49,6 +49,14 @@ func testLinkCut(t *testing.T, cut func(t *testing.T, h *testnet.Host, cut bool)
 	lab := testnet.New(t, 2)
 	hb := lab.Hosts[1]
 	dl := t.TempDir()
+	// At the bridge's speed 512 MiB can cross in under a second, all of it
+	// before the cut takes effect: alice's link is shaped to 1 Gbit/s, as
+	// a wired LAN, so that the cut lands mid-transfer (a run on an idle
+	// machine saw bob done before the cut, and waited for a pause that
+	// could not come).
+	if err := tryLimitRate(t, lab.Hosts[0], 1_000_000_000); err != nil {
+		t.Logf("link not shaped (%v): the cut may come after the last byte", err)
+	}
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, hb, "bob", "-downloads", dl, "-accept-from", "alice")
 	alice.WaitJoined(t, "bob")

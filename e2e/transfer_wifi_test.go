@@ -83,11 +83,21 @@ func TestTransferSlowLink(t *testing.T) {
 // where tc or the kernel's tbf is missing.
 func limitRateOrSkip(t *testing.T, h *testnet.Host, bitsPerSec int64) {
 	t.Helper()
+	if err := tryLimitRate(t, h, bitsPerSec); err != nil {
+		t.Skipf("needs tc tbf to shape the link (tc from iproute2, the kernel's sch_tbf): %v", err)
+	}
+}
+
+// tryLimitRate shapes what h sends to bitsPerSec, or says why it cannot
+// (tc or the kernel's tbf missing).
+func tryLimitRate(t *testing.T, h *testnet.Host, bitsPerSec int64) error {
+	t.Helper()
 	probe := h.Command(context.Background(), "tc", "qdisc", "replace", "dev", testnet.Iface, "root", "tbf", "rate", "1gbit", "burst", "65536", "latency", "20ms")
 	if out, err := probe.CombinedOutput(); err != nil {
-		t.Skipf("needs tc tbf to shape the link (tc from iproute2, the kernel's sch_tbf): %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
 	}
 	h.LimitRate(t, bitsPerSec)
+	return nil
 }
 
 // listDownloads is what the downloads folder dl holds, the partial folder
