@@ -176,7 +176,6 @@ type Node struct {
 
 	changed chan struct{} // closed when acks arrive or peers leave; nil until Flush or WaitPeer waits
 	plain   []byte        // scratch: the clear text of the packet being sealed
-	opened  []byte        // scratch: the clear text of the packet being opened
 
 	kick     chan struct{} // wakes the timer loop early (see wake)
 	timerAt  time.Time     // when the timer loop runs tick next (zero before the first tick, which runs at once)

@@ -88,9 +88,3 @@ func (sp *sessPair) open(pkt []byte) (wire.Payload, error) {
 	}
 	return wire.ParsePayload(res.plain)
 }
-
-// sealed seals p from one identity to another in a fresh session.
-func sealed(t testing.TB, from, to *Identity, p *wire.Payload) []byte {
-	t.Helper()
-	return newSessPair(t, from, to).seal(p)
-}

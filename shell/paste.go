@@ -65,10 +65,8 @@ const (
 	termModesOff = "\x1b[?2004l\x1b[?1004l"
 )
 
-var (
-	pasteStart = []byte("\x1b[200~")
-	pasteEnd   = []byte("\x1b[201~")
-)
+// pasteEnd closes a bracketed paste (it opens with ESC [ 200 ~).
+var pasteEnd = []byte("\x1b[201~")
 
 // termItem is one thing read from the terminal: keys to pass on, a whole
 // paste, or a focus report.
