@@ -46,6 +46,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2pchat/p2pchat/discovery"
 	"github.com/p2pchat/p2pchat/internal/proctest"
 	"github.com/p2pchat/p2pchat/internal/testnet"
 )
@@ -429,7 +430,7 @@ func iopCheckEntry(t *testing.T, who string, e iopEntry, p *Proc, h *testnet.Hos
 	t.Helper()
 	ready := p.Ready()
 	want := map[string]string{
-		"v":    "1",
+		"v":    strconv.Itoa(discovery.Version),
 		"id":   string(ready.ID),
 		"name": p.Name,
 		"host": h.Hostname,
