@@ -475,12 +475,15 @@ func TestMembersShownOnJoin(t *testing.T) {
 	if err := b.run.Post("#lunch", "bob once", false); err != nil {
 		t.Fatal(err)
 	}
+	// alice has "bob once" before her first m: in both logs it is older
+	// than the last 100 (were it to reach her later, her last 100 would
+	// hold it and dave would be sent 101 messages).
+	a.texts("#lunch", 1)
 	for i := range 120 { // pushes both joins out of the last 100
 		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	a.texts("#lunch", 1)
 	b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
