@@ -160,8 +160,7 @@ func TestBitFlipNoSilentLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	flips := flipsOf(data, m)
-	noSync = true // thousands of opens; syncing is not what is tested
-	t.Cleanup(func() { noSync = false })
+	withoutSync(t)
 	// Opens at once, one per processor.
 	type result struct {
 		f    flip

@@ -135,6 +135,15 @@ func opensClean(t testing.TB, dir string) {
 	}
 }
 
+// withoutSync turns fsync off for the rest of t: for tests that open
+// hundreds of damaged copies, where what is tested is what Open makes of
+// the bytes, not their durability (TestCrash* and the disk-full tests
+// keep syncing).
+func withoutSync(t testing.TB) {
+	noSync = true
+	t.Cleanup(func() { noSync = false })
+}
+
 func copyDir(t testing.TB, from string, mutate func([]byte) []byte) string {
 	t.Helper()
 	data, err := os.ReadFile(dbPath(from))
@@ -281,6 +290,7 @@ func TestFlippedText(t *testing.T) {
 // (all of it, if nothing is reported damaged).
 func TestGarbage(t *testing.T) {
 	dir := t.TempDir()
+	withoutSync(t)
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -384,6 +394,7 @@ func TestShownDamaged(t *testing.T) {
 // record seen as a bucket, a bucket as a record): Open still works.
 func TestFlippedBucketFlag(t *testing.T) {
 	dir := t.TempDir()
+	withoutSync(t)
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
 	m, err := currentMeta(data)

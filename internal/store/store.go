@@ -558,8 +558,8 @@ func wrapWriteErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// noSync turns off every fsync, for tests that open thousands of stores
-// (TestBitFlipNoSilentLoss); nothing else sets it.
+// noSync turns off every fsync, for tests that open hundreds of damaged
+// stores (withoutSync in the tests); nothing else sets it.
 var noSync bool
 
 // syncDir makes a new or renamed file's directory entry durable.
