@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/store"
@@ -30,7 +31,26 @@ type member struct {
 	st     *store.Store
 }
 
-var fastTiming = peer.Timing{RTO: 20 * time.Millisecond, MaxRTO: 200 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Expire: 700 * time.Millisecond, FailAfter: time.Second}
+// Every test runs in a synctest bubble (virtual time) with the node's
+// production timings: a wait of minutes takes none, and the bubble fails
+// the test if a goroutine of the nodes, runners or stores outlives Close.
+
+// eventually waits on the bubble's clock until cond holds or limit
+// passed: each round lets every goroutine settle (synctest.Wait), then
+// moves the clock on by a step (to the nodes' next timer at most).
+func eventually(limit time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		synctest.Wait()
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 func newIdentity(t *testing.T) (*peer.Identity, *rooms.Signer) {
 	dir := t.TempDir()
@@ -50,7 +70,7 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 		t.Fatal(err)
 	}
 	tr := mn.Listen()
-	n, err := peer.New(peer.Config{Name: name, Host: "host-" + name, Identity: id, Home: home, Store: st, Saved: &snap, Timing: fastTiming}, tr)
+	n, err := peer.New(peer.Config{Name: name, Host: "host-" + name, Identity: id, Home: home, Store: st, Saved: &snap, Timing: peer.DefaultTiming()}, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,15 +130,11 @@ func meet(ms ...*member) {
 			if a == b {
 				continue
 			}
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				if p, ok := a.node.Peer(peer.KeyID(&b.id.Public)); ok && p.Online {
-					break
-				}
-				if time.Now().After(deadline) {
-					a.t.Fatalf("%s does not see %s", a.name, b.name)
-				}
-				time.Sleep(10 * time.Millisecond)
+			if !eventually(10*time.Second, func() bool {
+				p, ok := a.node.Peer(peer.KeyID(&b.id.Public))
+				return ok && p.Online
+			}) {
+				a.t.Fatalf("%s does not see %s", a.name, b.name)
 			}
 		}
 	}
@@ -127,7 +143,7 @@ func meet(ms ...*member) {
 // wait returns the first event matching f within 10 s.
 func (m *member) wait(what string, f func(Event) bool) Event {
 	m.t.Helper()
-	timeout := time.After(15 * time.Second)
+	timeout := time.After(time.Minute)
 	for {
 		select {
 		case e := <-m.evs:
@@ -193,62 +209,58 @@ func allJoined(ms ...*member) {
 // once each, in order; a fourth sees #lunch in its rooms list (three
 // members) and gets none of its messages.
 func TestOpenRoomFanOut(t *testing.T) {
-	mn := peer.NewMemNet(1)
-	var ms []*member
-	for _, name := range []string{"alice", "bob", "carol", "dave"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b, c, d := ms[0], ms[1], ms[2], ms[3]
-	meet(ms...)
-	joinRoom(t, a, "#Lunch", false)
-	joinRoom(t, b, "#lunch", false)
-	joinRoom(t, c, "#LUNCH", false)
-	allJoined(a, b, c)
-	for i := range 3 {
-		if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(1)
+		var ms []*member
+		for _, name := range []string{"alice", "bob", "carol", "dave"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
 		}
-		if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got := c.texts("#lunch", 6)
-	var fromA, fromB []string
-	for _, s := range got {
-		if s[0] == 'a' {
-			fromA = append(fromA, s)
-		} else {
-			fromB = append(fromB, s)
-		}
-	}
-	if fmt.Sprint(fromA) != "[alice: a0 alice: a1 alice: a2]" || fmt.Sprint(fromB) != "[bob: b0 bob: b1 bob: b2]" {
-		t.Errorf("carol got %q", got)
-	}
-	if got := b.texts("#lunch", 3); fmt.Sprint(got) != "[alice: a0 alice: a1 alice: a2]" {
-		t.Errorf("bob got %q", got)
-	}
-	c.none(500 * time.Millisecond) // nothing twice
-	d.none(200 * time.Millisecond)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok := false
-		for _, in := range d.run.Rooms() {
-			if in.Name == "#lunch" && !in.Joined && in.Members == 3 {
-				ok = true
+		a, b, c, d := ms[0], ms[1], ms[2], ms[3]
+		meet(ms...)
+		joinRoom(t, a, "#Lunch", false)
+		joinRoom(t, b, "#lunch", false)
+		joinRoom(t, c, "#LUNCH", false)
+		allJoined(a, b, c)
+		for i := range 3 {
+			if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
+				t.Fatal(err)
 			}
 		}
-		if ok {
-			break
+		got := c.texts("#lunch", 6)
+		var fromA, fromB []string
+		for _, s := range got {
+			if s[0] == 'a' {
+				fromA = append(fromA, s)
+			} else {
+				fromB = append(fromB, s)
+			}
 		}
-		if time.Now().After(deadline) {
+		if fmt.Sprint(fromA) != "[alice: a0 alice: a1 alice: a2]" || fmt.Sprint(fromB) != "[bob: b0 bob: b1 bob: b2]" {
+			t.Errorf("carol got %q", got)
+		}
+		if got := b.texts("#lunch", 3); fmt.Sprint(got) != "[alice: a0 alice: a1 alice: a2]" {
+			t.Errorf("bob got %q", got)
+		}
+		c.none(500 * time.Millisecond) // nothing twice
+		d.none(200 * time.Millisecond)
+		if !eventually(5*time.Second, func() bool {
+			for _, in := range d.run.Rooms() {
+				if in.Name == "#lunch" && !in.Joined && in.Members == 3 {
+					return true
+				}
+			}
+			return false
+		}) {
 			t.Fatalf("dave's rooms: %+v", d.run.Rooms())
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if s := d.run.CoreStats(); s.NotJoined != 0 {
-		t.Errorf("dave was sent %d room messages", s.NotJoined)
-	}
+		if s := d.run.CoreStats(); s.NotJoined != 0 {
+			t.Errorf("dave was sent %d room messages", s.NotJoined)
+		}
+	})
 }
 
 // restart stops m and starts the same identity, signing key and home on
@@ -265,256 +277,253 @@ func (m *member) restart(mn *peer.MemNet) *member {
 // once, in each author's order, bob's marked earlier. A restart of
 // carol's shows none of them again.
 func TestCatchUpFromAnyMember(t *testing.T) {
-	mn := peer.NewMemNet(2)
-	var ms []*member
-	for _, name := range []string{"alice", "bob", "carol"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b, c := ms[0], ms[1], ms[2]
-	meet(ms...)
-	joinRoom(t, a, "#lunch", false)
-	joinRoom(t, b, "#lunch", false)
-	joinRoom(t, c, "#lunch", false)
-	allJoined(ms...)
-	c.stop()
-	for i := range 5 {
-		if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(2)
+		var ms []*member
+		for _, name := range []string{"alice", "bob", "carol"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
 		}
-		if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
-			t.Fatal(err)
+		a, b, c := ms[0], ms[1], ms[2]
+		meet(ms...)
+		joinRoom(t, a, "#lunch", false)
+		joinRoom(t, b, "#lunch", false)
+		joinRoom(t, c, "#lunch", false)
+		allJoined(ms...)
+		c.stop()
+		for i := range 5 {
+			if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	a.texts("#lunch", 5) // alice has bob's five
-	b.stop()
-	c = c.restart(mn)
-	meet(a, c)
-	var fromA, fromB []string
-	earlierB := true
-	for len(fromA)+len(fromB) < 10 {
-		e := c.wait("a message", func(e Event) bool { return e.Kind == EvMessage })
-		if e.Peer == "alice" {
-			fromA = append(fromA, e.Text)
-		} else {
-			fromB = append(fromB, e.Text)
-			earlierB = earlierB && e.Earlier
+		a.texts("#lunch", 5) // alice has bob's five
+		b.stop()
+		c = c.restart(mn)
+		meet(a, c)
+		var fromA, fromB []string
+		earlierB := true
+		for len(fromA)+len(fromB) < 10 {
+			e := c.wait("a message", func(e Event) bool { return e.Kind == EvMessage })
+			if e.Peer == "alice" {
+				fromA = append(fromA, e.Text)
+			} else {
+				fromB = append(fromB, e.Text)
+				earlierB = earlierB && e.Earlier
+			}
 		}
-	}
-	if fmt.Sprint(fromA) != "[a0 a1 a2 a3 a4]" || fmt.Sprint(fromB) != "[b0 b1 b2 b3 b4]" {
-		t.Fatalf("carol got alice %q, bob %q", fromA, fromB)
-	}
-	if !earlierB {
-		t.Error("bob's messages relayed by alice not marked earlier")
-	}
-	c.none(time.Second)
-	c = c.restart(mn)
-	meet(a, c)
-	c.none(2 * time.Second)
+		if fmt.Sprint(fromA) != "[a0 a1 a2 a3 a4]" || fmt.Sprint(fromB) != "[b0 b1 b2 b3 b4]" {
+			t.Fatalf("carol got alice %q, bob %q", fromA, fromB)
+		}
+		if !earlierB {
+			t.Error("bob's messages relayed by alice not marked earlier")
+		}
+		c.none(time.Second)
+		c = c.restart(mn)
+		meet(a, c)
+		c.none(2 * time.Second)
+	})
 }
 
 // TestLateJoinerSeesLast100: a newcomer to #lunch is shown its last 100
 // messages (of 150), marked earlier, in order.
 func TestLateJoinerSeesLast100(t *testing.T) {
-	mn := peer.NewMemNet(3)
-	var ms []*member
-	for _, name := range []string{"alice", "dave"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, d := ms[0], ms[1]
-	meet(ms...)
-	joinRoom(t, a, "#lunch", false)
-	for i := range 150 {
-		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(3)
+		var ms []*member
+		for _, name := range []string{"alice", "dave"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
 		}
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	joinRoom(t, d, "#lunch", false)
-	var got []string
-	for len(got) < 100 {
-		e := d.wait("history", func(e Event) bool { return e.Kind == EvMessage })
-		if !e.Earlier {
-			t.Fatalf("history message %q not marked earlier", e.Text)
+		a, d := ms[0], ms[1]
+		meet(ms...)
+		joinRoom(t, a, "#lunch", false)
+		for i := range 150 {
+			if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+				t.Fatal(err)
+			}
 		}
-		got = append(got, e.Text)
-	}
-	if got[0] != "m050" || got[99] != "m149" {
-		t.Fatalf("dave got %s .. %s", got[0], got[99])
-	}
-	d.none(time.Second)
+		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
+		joinRoom(t, d, "#lunch", false)
+		var got []string
+		for len(got) < 100 {
+			e := d.wait("history", func(e Event) bool { return e.Kind == EvMessage })
+			if !e.Earlier {
+				t.Fatalf("history message %q not marked earlier", e.Text)
+			}
+			got = append(got, e.Text)
+		}
+		if got[0] != "m050" || got[99] != "m149" {
+			t.Fatalf("dave got %s .. %s", got[0], got[99])
+		}
+		d.none(time.Second)
+	})
 }
 
 // TestPrivateRoomInviteKick: alice's private #secret: dave, not invited,
 // is refused (invite-only); bob, invited, is a member at once, gets its
 // messages and is heard; once kicked, bob gets nothing more.
 func TestPrivateRoomInviteKick(t *testing.T) {
-	mn := peer.NewMemNet(4)
-	var ms []*member
-	for _, name := range []string{"alice", "bob", "dave"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b, d := ms[0], ms[1], ms[2]
-	meet(ms...)
-	joinRoom(t, a, "#secret", true)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := d.run.Join("#Secret", false); !errors.Is(err, rooms.ErrInviteOnly) {
-		t.Fatalf("dave's join: %v, want invite-only", err)
-	}
-	for { // (bob's binding, sent when he met alice, may still be on its way)
-		_, err := a.run.Invite(peer.KeyID(&b.id.Public), "#secret")
-		if err == nil {
-			break
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(4)
+		var ms []*member
+		for _, name := range []string{"alice", "bob", "dave"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
 		}
-		if !errors.Is(err, ErrNoBinding) || time.Now().After(deadline.Add(5*time.Second)) {
+		a, b, d := ms[0], ms[1], ms[2]
+		meet(ms...)
+		joinRoom(t, a, "#secret", true)
+		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
+		if _, err := d.run.Join("#Secret", false); !errors.Is(err, rooms.ErrInviteOnly) {
+			t.Fatalf("dave's join: %v, want invite-only", err)
+		}
+		// (bob's binding, sent when he met alice, may still be on its way)
+		var err error
+		eventually(5*time.Second, func() bool {
+			_, err = a.run.Invite(peer.KeyID(&b.id.Public), "#secret")
+			return !errors.Is(err, ErrNoBinding)
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	b.wait("invitation", func(e Event) bool { return e.Kind == EvInvited && e.Room == "#secret" && e.Peer == "alice" })
-	a.wait("bob's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "bob" })
-	if err := a.run.Post("#secret", "for members", false); err != nil {
-		t.Fatal(err)
-	}
-	if got := b.texts("#secret", 1); got[0] != "alice: for members" {
-		t.Fatalf("bob got %q", got)
-	}
-	if err := b.run.Post("#secret", "bob here", false); err != nil {
-		t.Fatal(err)
-	}
-	if got := a.texts("#secret", 1); got[0] != "bob: bob here" {
-		t.Fatalf("alice got %q", got)
-	}
-	if _, err := a.run.Kick(peer.KeyID(&b.id.Public), "#secret"); err != nil {
-		t.Fatal(err)
-	}
-	b.wait("removal", func(e Event) bool { return e.Kind == EvLeft && e.Code == "kicked" })
-	if err := a.run.Post("#secret", "after bob", false); err != nil {
-		t.Fatal(err)
-	}
-	b.none(time.Second)
-	d.none(100 * time.Millisecond)
-	if err := b.run.Post("#secret", "still here?", false); !errors.Is(err, rooms.ErrNotJoined) {
-		t.Errorf("kicked bob posts: %v", err)
-	}
+		b.wait("invitation", func(e Event) bool { return e.Kind == EvInvited && e.Room == "#secret" && e.Peer == "alice" })
+		a.wait("bob's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "bob" })
+		if err := a.run.Post("#secret", "for members", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.texts("#secret", 1); got[0] != "alice: for members" {
+			t.Fatalf("bob got %q", got)
+		}
+		if err := b.run.Post("#secret", "bob here", false); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.texts("#secret", 1); got[0] != "bob: bob here" {
+			t.Fatalf("alice got %q", got)
+		}
+		if _, err := a.run.Kick(peer.KeyID(&b.id.Public), "#secret"); err != nil {
+			t.Fatal(err)
+		}
+		b.wait("removal", func(e Event) bool { return e.Kind == EvLeft && e.Code == "kicked" })
+		if err := a.run.Post("#secret", "after bob", false); err != nil {
+			t.Fatal(err)
+		}
+		b.none(time.Second)
+		d.none(100 * time.Millisecond)
+		if err := b.run.Post("#secret", "still here?", false); !errors.Is(err, rooms.ErrNotJoined) {
+			t.Errorf("kicked bob posts: %v", err)
+		}
+	})
 }
 
 // TestForgedRelayDropped: a member relays alice's message with its text
 // changed, and again with another author's name on it: carol drops both
 // and counts them as forged; she shows alice's real message once.
 func TestForgedRelayDropped(t *testing.T) {
-	mn := peer.NewMemNet(5)
-	var ms []*member
-	for _, name := range []string{"alice", "mallory", "carol"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, m, c := ms[0], ms[1], ms[2]
-	meet(ms...)
-	for _, x := range ms {
-		joinRoom(t, x, "#lunch", false)
-	}
-	allJoined(ms...)
-	c.stop() // carol is away while alice speaks
-	if err := a.run.Post("#lunch", "lunch at noon", false); err != nil {
-		t.Fatal(err)
-	}
-	m.texts("#lunch", 1)
-	m.run.mu.Lock()
-	log := m.run.st.Log(rooms.OpenID("#lunch"))
-	m.run.mu.Unlock()
-	orig := log[len(log)-1]
-	altered := *orig
-	altered.Text = "lunch cancelled"
-	renamed := *orig
-	renamed.Nick = "bob"
-	c = c.restart(mn)
-	for _, f := range []*rooms.Message{&altered, &renamed} {
-		if _, err := m.node.SendApp(c.id.Public, "carol", appRelay, f.AppendEncode(nil)); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(5)
+		var ms []*member
+		for _, name := range []string{"alice", "mallory", "carol"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+		}
+		a, m, c := ms[0], ms[1], ms[2]
+		meet(ms...)
+		for _, x := range ms {
+			joinRoom(t, x, "#lunch", false)
+		}
+		allJoined(ms...)
+		c.stop() // carol is away while alice speaks
+		if err := a.run.Post("#lunch", "lunch at noon", false); err != nil {
 			t.Fatal(err)
 		}
-	}
-	meet(m, c)
-	deadline := time.Now().Add(10 * time.Second)
-	for c.run.CoreStats().Forged < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := c.run.CoreStats().Forged; n != 2 {
-		t.Fatalf("forged relays counted: %d, want 2", n)
-	}
-	meet(a, c)
-	if got := c.texts("#lunch", 1); got[0] != "alice: lunch at noon" {
-		t.Fatalf("carol got %q", got)
-	}
-	c.none(time.Second)
+		m.texts("#lunch", 1)
+		m.run.mu.Lock()
+		log := m.run.st.Log(rooms.OpenID("#lunch"))
+		m.run.mu.Unlock()
+		orig := log[len(log)-1]
+		altered := *orig
+		altered.Text = "lunch cancelled"
+		renamed := *orig
+		renamed.Nick = "bob"
+		c = c.restart(mn)
+		for _, f := range []*rooms.Message{&altered, &renamed} {
+			if _, err := m.node.SendApp(c.id.Public, "carol", appRelay, f.AppendEncode(nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		meet(m, c)
+		eventually(10*time.Second, func() bool { return c.run.CoreStats().Forged >= 2 })
+		if n := c.run.CoreStats().Forged; n != 2 {
+			t.Fatalf("forged relays counted: %d, want 2", n)
+		}
+		meet(a, c)
+		if got := c.texts("#lunch", 1); got[0] != "alice: lunch at noon" {
+			t.Fatalf("carol got %q", got)
+		}
+		c.none(time.Second)
+	})
 }
 
 // TestMembersShownOnJoin: a newcomer is shown every member already in the
 // room as joined (earlier), also one whose join is older than the history
 // it is sent, once each; a restart shows none again.
 func TestMembersShownOnJoin(t *testing.T) {
-	mn := peer.NewMemNet(6)
-	var ms []*member
-	for _, name := range []string{"alice", "bob", "dave"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b, d := ms[0], ms[1], ms[2]
-	meet(ms...)
-	joinRoom(t, a, "#lunch", false)
-	joinRoom(t, b, "#lunch", false)
-	allJoined(a, b)
-	if err := b.run.Post("#lunch", "bob once", false); err != nil {
-		t.Fatal(err)
-	}
-	// alice has "bob once" before her first m: in both logs it is older
-	// than the last 100 (were it to reach her later, her last 100 would
-	// hold it and dave would be sent 101 messages).
-	a.texts("#lunch", 1)
-	for i := range 120 { // pushes both joins out of the last 100
-		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(6)
+		var ms []*member
+		for _, name := range []string{"alice", "bob", "dave"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+		}
+		a, b, d := ms[0], ms[1], ms[2]
+		meet(ms...)
+		joinRoom(t, a, "#lunch", false)
+		joinRoom(t, b, "#lunch", false)
+		allJoined(a, b)
+		if err := b.run.Post("#lunch", "bob once", false); err != nil {
 			t.Fatal(err)
 		}
-	}
-	b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(d.run.Rooms()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	joinRoom(t, d, "#lunch", false)
-	seen := map[string]int{}
-	for seen["alice"] == 0 || seen["dave"] == 0 {
-		e := d.wait("joins", func(e Event) bool { return e.Kind == EvJoined })
-		seen[e.Peer]++
-	}
-	d.texts("#lunch", 100)
-	d.none(500 * time.Millisecond)
-	// bob said nothing in the last 100: he is a member dave has not heard.
-	if seen["alice"] != 1 || seen["dave"] != 1 {
-		t.Errorf("joins shown: %v", seen)
-	}
-	d = d.restart(mn)
-	meet(a, b, d)
-	timeout := time.After(time.Second)
-	for {
-		select {
-		case e := <-d.evs:
-			if e.Kind == EvJoined {
-				t.Fatalf("after a restart: %s joined shown again", e.Peer)
+		// alice has "bob once" before her first m: in both logs it is older
+		// than the last 100 (were it to reach her later, her last 100 would
+		// hold it and dave would be sent 101 messages).
+		a.texts("#lunch", 1)
+		for i := range 120 { // pushes both joins out of the last 100
+			if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+				t.Fatal(err)
 			}
-			continue
-		case <-timeout:
 		}
-		break
-	}
+		b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
+		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
+		joinRoom(t, d, "#lunch", false)
+		seen := map[string]int{}
+		for seen["alice"] == 0 || seen["dave"] == 0 {
+			e := d.wait("joins", func(e Event) bool { return e.Kind == EvJoined })
+			seen[e.Peer]++
+		}
+		d.texts("#lunch", 100)
+		d.none(500 * time.Millisecond)
+		// bob said nothing in the last 100: he is a member dave has not heard.
+		if seen["alice"] != 1 || seen["dave"] != 1 {
+			t.Errorf("joins shown: %v", seen)
+		}
+		d = d.restart(mn)
+		meet(a, b, d)
+		timeout := time.After(time.Second)
+		for {
+			select {
+			case e := <-d.evs:
+				if e.Kind == EvJoined {
+					t.Fatalf("after a restart: %s joined shown again", e.Peer)
+				}
+				continue
+			case <-timeout:
+			}
+			break
+		}
+	})
 }
 
 // TestSlowReaderLosesNothing: while nobody reads carol's room events,
@@ -523,66 +532,68 @@ func TestMembersShownOnJoin(t *testing.T) {
 // queue to carol fills and her /to #lunch is refused (ErrQueueFull, as
 // /to is); once the reader comes back every message is shown, in order.
 func TestSlowReaderLosesNothing(t *testing.T) {
-	mn := peer.NewMemNet(7)
-	var ms []*member
-	for _, name := range []string{"alice", "carol"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, c := ms[0], ms[1]
-	meet(ms...)
-	joinRoom(t, a, "#lunch", false)
-	joinRoom(t, c, "#lunch", false)
-	allJoined(a, c)
-	c.pause <- true // carol's reader stops
-	big := strings.Repeat("x", 30<<10)
-	const n = 300 // 9 MiB of text: more than every queue on the way
-	refused := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		once := false
-		for i := range n {
-			for {
-				err := a.run.Post("#lunch", fmt.Sprintf("%03d %s", i, big), false)
-				if err == nil {
-					break
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(7)
+		var ms []*member
+		for _, name := range []string{"alice", "carol"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+		}
+		a, c := ms[0], ms[1]
+		meet(ms...)
+		joinRoom(t, a, "#lunch", false)
+		joinRoom(t, c, "#lunch", false)
+		allJoined(a, c)
+		c.pause <- true // carol's reader stops
+		big := strings.Repeat("x", 30<<10)
+		const n = 300 // 9 MiB of text: more than every queue on the way
+		refused := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			once := false
+			for i := range n {
+				for {
+					err := a.run.Post("#lunch", fmt.Sprintf("%03d %s", i, big), false)
+					if err == nil {
+						break
+					}
+					if !errors.Is(err, peer.ErrQueueFull) {
+						done <- err
+						return
+					}
+					if !once {
+						once = true
+						close(refused)
+					}
+					time.Sleep(10 * time.Millisecond) // virtual: alice tries again, as a user would
 				}
-				if !errors.Is(err, peer.ErrQueueFull) {
-					done <- err
-					return
-				}
-				if !once {
-					once = true
-					close(refused)
-				}
-				time.Sleep(10 * time.Millisecond)
+			}
+			done <- nil
+		}()
+		select {
+		case <-refused:
+		case err := <-done:
+			t.Fatalf("alice said all %d while carol read nothing: %v", n, err)
+		case <-time.After(2 * time.Minute): // virtual: fires only if nothing else can move
+			t.Fatal("alice's posts were never refused while carol read nothing")
+		}
+		c.pause <- false
+		got := c.texts("#lunch", n)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for i, s := range got {
+			if !strings.HasPrefix(s, fmt.Sprintf("alice: %03d ", i)) {
+				t.Fatalf("message %d is %.20q", i, s)
 			}
 		}
-		done <- nil
-	}()
-	select {
-	case <-refused:
-	case err := <-done:
-		t.Fatalf("alice said all %d while carol read nothing: %v", n, err)
-	case <-time.After(2 * time.Minute): // a guard only: each post is synced to disk (slow on a loaded machine)
-		t.Fatal("alice's posts were never refused while carol read nothing")
-	}
-	c.pause <- false
-	got := c.texts("#lunch", n)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	for i, s := range got {
-		if !strings.HasPrefix(s, fmt.Sprintf("alice: %03d ", i)) {
-			t.Fatalf("message %d is %.20q", i, s)
+		if s := c.run.Stats(); s.EventsDropped != 0 {
+			t.Errorf("events dropped: %d", s.EventsDropped)
 		}
-	}
-	if s := c.run.Stats(); s.EventsDropped != 0 {
-		t.Errorf("events dropped: %d", s.EventsDropped)
-	}
-	if s := a.run.Stats(); s.SendErrors != 0 {
-		t.Errorf("alice's fan-out failed %d times", s.SendErrors)
-	}
+		if s := a.run.Stats(); s.SendErrors != 0 {
+			t.Errorf("alice's fan-out failed %d times", s.SendErrors)
+		}
+	})
 }
 
 // TestSummaryFloodBounded: a member that sends alice 50 summaries of
@@ -590,46 +601,42 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 // relays queued at alice (the last 100), not 50: the others are refused
 // and counted (RelayBusy).
 func TestSummaryFloodBounded(t *testing.T) {
-	mn := peer.NewMemNet(8)
-	var ms []*member
-	for _, name := range []string{"alice", "mallory"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, m := ms[0], ms[1]
-	meet(ms...)
-	joinRoom(t, a, "#lunch", false)
-	for i := range 150 {
-		if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(8)
+		var ms []*member
+		for _, name := range []string{"alice", "mallory"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
 		}
-	}
-	joinRoom(t, m, "#lunch", false)
-	m.texts("#lunch", 100) // its own join's history: now alice has nothing in flight
-	deadline := time.Now().Add(5 * time.Second)
-	for a.node.Waiting() > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	// From now on nothing alice sends mallory arrives: her relays stay
-	// unacknowledged.
-	aliceAddr := a.tr.Addr()
-	mn.DropIf(func(from, to netip.AddrPort, b []byte, tcp bool) bool { return from == aliceAddr })
-	var empty rooms.Summary
-	empty.Room = rooms.OpenID("#lunch")
-	empty.Fresh = true
-	for range 50 {
-		if err := m.node.SendAppOnce(a.id.Public, appSummary, empty.AppendEncode(nil)); err != nil {
-			t.Fatal(err)
+		a, m := ms[0], ms[1]
+		meet(ms...)
+		joinRoom(t, a, "#lunch", false)
+		for i := range 150 {
+			if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	deadline = time.Now().Add(5 * time.Second)
-	for a.run.Stats().RelayBusy < 49 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if s := a.run.Stats(); s.RelayBusy != 49 {
-		t.Errorf("summaries refused while a batch was in flight: %d, want 49", s.RelayBusy)
-	}
-	if w := a.node.Waiting(); w > rooms.LateJoinHistory+1 {
-		t.Errorf("alice holds %d payloads for mallory, want at most one batch (%d)", w, rooms.LateJoinHistory+1)
-	}
+		joinRoom(t, m, "#lunch", false)
+		m.texts("#lunch", 100) // its own join's history: now alice has nothing in flight
+		eventually(5*time.Second, func() bool { return a.node.Waiting() == 0 })
+		// From now on nothing alice sends mallory arrives: her relays stay
+		// unacknowledged.
+		aliceAddr := a.tr.Addr()
+		mn.DropIf(func(from, to netip.AddrPort, b []byte, tcp bool) bool { return from == aliceAddr })
+		var empty rooms.Summary
+		empty.Room = rooms.OpenID("#lunch")
+		empty.Fresh = true
+		for range 50 {
+			if err := m.node.SendAppOnce(a.id.Public, appSummary, empty.AppendEncode(nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(5*time.Second, func() bool { return a.run.Stats().RelayBusy >= 49 })
+		if s := a.run.Stats(); s.RelayBusy != 49 {
+			t.Errorf("summaries refused while a batch was in flight: %d, want 49", s.RelayBusy)
+		}
+		if w := a.node.Waiting(); w > rooms.LateJoinHistory+1 {
+			t.Errorf("alice holds %d payloads for mallory, want at most one batch (%d)", w, rooms.LateJoinHistory+1)
+		}
+	})
 }

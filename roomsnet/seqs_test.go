@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/rooms"
 )
 
 // TestRejoinContinuesSeqs: alice parts #lunch and rejoins, once in the
@@ -16,50 +18,52 @@ import (
 // her seqs continue from where she left, they do not jump to the time
 // in ms.
 func TestRejoinContinuesSeqs(t *testing.T) {
-	mn := peer.NewMemNet(11)
-	var ms []*member
-	for _, name := range []string{"alice", "bob"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b := ms[0], ms[1]
-	meet(a, b)
-	joinRoom(t, a, "#lunch", false)
-	joinRoom(t, b, "#lunch", false)
-	allJoined(a, b)
-	var seqs []uint64
-	for round := range 2 {
-		if err := a.run.Post("#lunch", fmt.Sprintf("before %d", round), false); err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(11)
+		var ms []*member
+		for _, name := range []string{"alice", "bob"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
 		}
-		e := b.wait("before", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
-		seqs = append(seqs, e.Seq)
-		if _, err := a.run.Part("#lunch"); err != nil {
-			t.Fatal(err)
-		}
-		b.wait("alice's part", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "alice" })
-		if round == 1 {
-			a = a.restart(mn)
-			meet(a, b)
-		}
+		a, b := ms[0], ms[1]
+		meet(a, b)
 		joinRoom(t, a, "#lunch", false)
-		b.wait("alice's rejoin", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "alice" })
-		if err := a.run.Post("#lunch", fmt.Sprintf("after %d", round), false); err != nil {
-			t.Fatal(err)
+		joinRoom(t, b, "#lunch", false)
+		allJoined(a, b)
+		var seqs []uint64
+		for round := range 2 {
+			if err := a.run.Post("#lunch", fmt.Sprintf("before %d", round), false); err != nil {
+				t.Fatal(err)
+			}
+			e := b.wait("before", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
+			seqs = append(seqs, e.Seq)
+			if _, err := a.run.Part("#lunch"); err != nil {
+				t.Fatal(err)
+			}
+			b.wait("alice's part", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "alice" })
+			if round == 1 {
+				a = a.restart(mn)
+				meet(a, b)
+			}
+			joinRoom(t, a, "#lunch", false)
+			b.wait("alice's rejoin", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "alice" })
+			if err := a.run.Post("#lunch", fmt.Sprintf("after %d", round), false); err != nil {
+				t.Fatal(err)
+			}
+			e = b.wait("after", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
+			if e.Text != fmt.Sprintf("after %d", round) {
+				t.Fatalf("round %d: bob shows %q", round, e.Text)
+			}
+			seqs = append(seqs, e.Seq)
 		}
-		e = b.wait("after", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
-		if e.Text != fmt.Sprintf("after %d", round) {
-			t.Fatalf("round %d: bob shows %q", round, e.Text)
+		// before, part, join, after, before, part, join, after.
+		if len(seqs) != 4 || seqs[1] != seqs[0]+3 || seqs[2] != seqs[1]+1 || seqs[3] != seqs[2]+3 {
+			t.Errorf("alice's seqs %v: want s, s+3, s+4, s+7", seqs)
 		}
-		seqs = append(seqs, e.Seq)
-	}
-	// before, part, join, after, before, part, join, after.
-	if len(seqs) != 4 || seqs[1] != seqs[0]+3 || seqs[2] != seqs[1]+1 || seqs[3] != seqs[2]+3 {
-		t.Errorf("alice's seqs %v: want s, s+3, s+4, s+7", seqs)
-	}
-	if s := b.run.CoreStats(); s.Skipped != 0 || s.TooFarAhead != 0 {
-		t.Errorf("bob gave up %d of alice's seqs (%d too far ahead)", s.Skipped, s.TooFarAhead)
-	}
+		if s := b.run.CoreStats(); s.Skipped != 0 || s.TooFarAhead != 0 {
+			t.Errorf("bob gave up %d of alice's seqs (%d too far ahead)", s.Skipped, s.TooFarAhead)
+		}
+	})
 }
 
 // TestCrashBeforeRoomFileLosesNothing: alice's room file is written at
@@ -69,68 +73,67 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 // not taken for a duplicate of the first (her seq is past every one she
 // used; the seqs skipped are given up after rooms.GapWait).
 func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
-	mn := peer.NewMemNet(12)
-	var ms []*member
-	for _, name := range []string{"alice", "bob"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b := ms[0], ms[1]
-	meet(a, b)
-	joinRoom(t, a, "#lunch", false)
-	joinRoom(t, b, "#lunch", false)
-	allJoined(a, b)
-	dir := filepath.Join(a.home, "rooms")
-	snap := func() map[string][]byte {
-		out := map[string][]byte{}
-		ents, _ := os.ReadDir(dir)
-		for _, e := range ents {
-			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
-				out[e.Name()] = data
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(12)
+		var ms []*member
+		for _, name := range []string{"alice", "bob"} {
+			id, sg := newIdentity(t)
+			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+		}
+		a, b := ms[0], ms[1]
+		meet(a, b)
+		joinRoom(t, a, "#lunch", false)
+		joinRoom(t, b, "#lunch", false)
+		allJoined(a, b)
+		dir := filepath.Join(a.home, "rooms")
+		snap := func() map[string][]byte {
+			out := map[string][]byte{}
+			ents, _ := os.ReadDir(dir)
+			for _, e := range ents {
+				if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+					out[e.Name()] = data
+				}
 			}
+			return out
 		}
-		return out
-	}
-	a.run.mu.Lock() // no tick writes the room file meanwhile
-	roomFiles := snap()
-	a.run.mu.Unlock()
-	for i := range 3 {
-		if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
-			t.Fatal(err)
-		}
-	}
-	seqsFile := snap()["seqs"]
-	if got := b.texts("#lunch", 3); fmt.Sprint(got) != "[alice: a0 alice: a1 alice: a2]" {
-		t.Fatalf("bob got %q", got)
-	}
-	a.stop()
-	// The crash: what the disk held when the messages had left.
-	for name, data := range roomFiles {
-		if filepath.Ext(name) == ".room" {
-			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+		a.run.mu.Lock() // no tick writes the room file meanwhile
+		roomFiles := snap()
+		a.run.mu.Unlock()
+		for i := range 3 {
+			if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
 				t.Fatal(err)
 			}
 		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "seqs"), seqsFile, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a = start(t, mn, "alice", a.home, a.id, a.signer)
-	meet(a, b)
-	if err := a.run.Post("#lunch", "a3", false); err != nil {
-		t.Fatal(err)
-	}
-	// Bob gives up the seqs alice skipped once rooms.GapWait passed.
-	b.run.mu.Lock()
-	t0 := time.Now()
-	b.run.now = func() time.Time { return t0.Add(time.Since(t0) * 1000) } // rooms.GapWait in 120 ms
-	b.run.mu.Unlock()
-	e := b.wait("a3", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
-	if e.Text != "a3" {
-		t.Fatalf("bob shows %q, want a3", e.Text)
-	}
-	if s := b.run.CoreStats(); s.Duplicates != 0 {
-		t.Errorf("bob dropped %d of alice's messages as duplicates", s.Duplicates)
-	}
-	b.none(500 * time.Millisecond)
+		seqsFile := snap()["seqs"]
+		if got := b.texts("#lunch", 3); fmt.Sprint(got) != "[alice: a0 alice: a1 alice: a2]" {
+			t.Fatalf("bob got %q", got)
+		}
+		a.stop()
+		// The crash: what the disk held when the messages had left.
+		for name, data := range roomFiles {
+			if filepath.Ext(name) == ".room" {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "seqs"), seqsFile, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		a = start(t, mn, "alice", a.home, a.id, a.signer)
+		meet(a, b)
+		if err := a.run.Post("#lunch", "a3", false); err != nil {
+			t.Fatal(err)
+		}
+		// Bob gives up the seqs alice skipped once rooms.GapWait passed.
+		time.Sleep(rooms.GapWait + time.Second) // virtual: bob waits for the missing seqs, then gives them up
+		e := b.wait("a3", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
+		if e.Text != "a3" {
+			t.Fatalf("bob shows %q, want a3", e.Text)
+		}
+		if s := b.run.CoreStats(); s.Duplicates != 0 {
+			t.Errorf("bob dropped %d of alice's messages as duplicates", s.Duplicates)
+		}
+		b.none(500 * time.Millisecond)
+	})
 }
