@@ -106,6 +106,18 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 	return m
 }
 
+// startAll starts a member of each name, each with a new identity and
+// home.
+func startAll(t *testing.T, mn *peer.MemNet, names ...string) []*member {
+	t.Helper()
+	var ms []*member
+	for _, name := range names {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	return ms
+}
+
 func (m *member) stop() {
 	if m.node == nil {
 		return
@@ -211,11 +223,7 @@ func allJoined(ms ...*member) {
 func TestOpenRoomFanOut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(1)
-		var ms []*member
-		for _, name := range []string{"alice", "bob", "carol", "dave"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "bob", "carol", "dave")
 		a, b, c, d := ms[0], ms[1], ms[2], ms[3]
 		meet(ms...)
 		joinRoom(t, a, "#Lunch", false)
@@ -279,11 +287,7 @@ func (m *member) restart(mn *peer.MemNet) *member {
 func TestCatchUpFromAnyMember(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(2)
-		var ms []*member
-		for _, name := range []string{"alice", "bob", "carol"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "bob", "carol")
 		a, b, c := ms[0], ms[1], ms[2]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)
@@ -332,11 +336,7 @@ func TestCatchUpFromAnyMember(t *testing.T) {
 func TestLateJoinerSeesLast100(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(3)
-		var ms []*member
-		for _, name := range []string{"alice", "dave"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "dave")
 		a, d := ms[0], ms[1]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)
@@ -368,11 +368,7 @@ func TestLateJoinerSeesLast100(t *testing.T) {
 func TestPrivateRoomInviteKick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(4)
-		var ms []*member
-		for _, name := range []string{"alice", "bob", "dave"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "bob", "dave")
 		a, b, d := ms[0], ms[1], ms[2]
 		meet(ms...)
 		joinRoom(t, a, "#secret", true)
@@ -424,11 +420,7 @@ func TestPrivateRoomInviteKick(t *testing.T) {
 func TestForgedRelayDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(5)
-		var ms []*member
-		for _, name := range []string{"alice", "mallory", "carol"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "mallory", "carol")
 		a, m, c := ms[0], ms[1], ms[2]
 		meet(ms...)
 		for _, x := range ms {
@@ -473,11 +465,7 @@ func TestForgedRelayDropped(t *testing.T) {
 func TestMembersShownOnJoin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(6)
-		var ms []*member
-		for _, name := range []string{"alice", "bob", "dave"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "bob", "dave")
 		a, b, d := ms[0], ms[1], ms[2]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)
@@ -534,11 +522,7 @@ func TestMembersShownOnJoin(t *testing.T) {
 func TestSlowReaderLosesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(7)
-		var ms []*member
-		for _, name := range []string{"alice", "carol"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "carol")
 		a, c := ms[0], ms[1]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)
@@ -603,11 +587,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 func TestSummaryFloodBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(8)
-		var ms []*member
-		for _, name := range []string{"alice", "mallory"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "mallory")
 		a, m := ms[0], ms[1]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)

@@ -20,11 +20,7 @@ import (
 func TestRejoinContinuesSeqs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
-		var ms []*member
-		for _, name := range []string{"alice", "bob"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "bob")
 		a, b := ms[0], ms[1]
 		meet(a, b)
 		joinRoom(t, a, "#lunch", false)
@@ -75,11 +71,7 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(12)
-		var ms []*member
-		for _, name := range []string{"alice", "bob"} {
-			id, sg := newIdentity(t)
-			ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-		}
+		ms := startAll(t, mn, "alice", "bob")
 		a, b := ms[0], ms[1]
 		meet(a, b)
 		joinRoom(t, a, "#lunch", false)
