@@ -199,11 +199,36 @@ func (m *member) none(d time.Duration) {
 	}
 }
 
+// post says text in room, as the user's line does.
+func (m *member) post(room, text string) {
+	m.t.Helper()
+	if err := m.run.Post(room, text, false); err != nil {
+		m.t.Fatalf("%s: post in %s: %v", m.name, room, err)
+	}
+}
+
+// postN says n messages in room, the i-th fmt.Sprintf(format, i).
+func (m *member) postN(room, format string, n int) {
+	m.t.Helper()
+	for i := range n {
+		m.post(room, fmt.Sprintf(format, i))
+	}
+}
+
 func joinRoom(t *testing.T, m *member, name string, private bool) {
 	t.Helper()
 	if _, err := m.run.Join(name, private); err != nil {
 		t.Fatalf("%s: join %s: %v", m.name, name, err)
 	}
+}
+
+// inRoom joins each of ms to the open room and waits until each saw
+// every other's join.
+func inRoom(room string, ms ...*member) {
+	for _, m := range ms {
+		joinRoom(m.t, m, room, false)
+	}
+	allJoined(ms...)
 }
 
 // allJoined waits until each member saw every other's join.
@@ -231,12 +256,8 @@ func TestOpenRoomFanOut(t *testing.T) {
 		joinRoom(t, c, "#LUNCH", false)
 		allJoined(a, b, c)
 		for i := range 3 {
-			if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
-				t.Fatal(err)
-			}
+			a.post("#lunch", fmt.Sprintf("a%d", i))
+			b.post("#lunch", fmt.Sprintf("b%d", i))
 		}
 		got := c.texts("#lunch", 6)
 		var fromA, fromB []string
@@ -296,12 +317,8 @@ func TestCatchUpFromAnyMember(t *testing.T) {
 		allJoined(ms...)
 		c.stop()
 		for i := range 5 {
-			if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.run.Post("#lunch", fmt.Sprintf("b%d", i), false); err != nil {
-				t.Fatal(err)
-			}
+			a.post("#lunch", fmt.Sprintf("a%d", i))
+			b.post("#lunch", fmt.Sprintf("b%d", i))
 		}
 		a.texts("#lunch", 5) // alice has bob's five
 		b.stop()
@@ -340,11 +357,7 @@ func TestLateJoinerSeesLast100(t *testing.T) {
 		a, d := ms[0], ms[1]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)
-		for i := range 150 {
-			if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
-				t.Fatal(err)
-			}
-		}
+		a.postN("#lunch", "m%03d", 150)
 		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
 		joinRoom(t, d, "#lunch", false)
 		var got []string
@@ -387,15 +400,11 @@ func TestPrivateRoomInviteKick(t *testing.T) {
 		}
 		b.wait("invitation", func(e Event) bool { return e.Kind == EvInvited && e.Room == "#secret" && e.Peer == "alice" })
 		a.wait("bob's join", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "bob" })
-		if err := a.run.Post("#secret", "for members", false); err != nil {
-			t.Fatal(err)
-		}
+		a.post("#secret", "for members")
 		if got := b.texts("#secret", 1); got[0] != "alice: for members" {
 			t.Fatalf("bob got %q", got)
 		}
-		if err := b.run.Post("#secret", "bob here", false); err != nil {
-			t.Fatal(err)
-		}
+		b.post("#secret", "bob here")
 		if got := a.texts("#secret", 1); got[0] != "bob: bob here" {
 			t.Fatalf("alice got %q", got)
 		}
@@ -403,9 +412,7 @@ func TestPrivateRoomInviteKick(t *testing.T) {
 			t.Fatal(err)
 		}
 		b.wait("removal", func(e Event) bool { return e.Kind == EvLeft && e.Code == "kicked" })
-		if err := a.run.Post("#secret", "after bob", false); err != nil {
-			t.Fatal(err)
-		}
+		a.post("#secret", "after bob")
 		b.none(time.Second)
 		d.none(100 * time.Millisecond)
 		if err := b.run.Post("#secret", "still here?", false); !errors.Is(err, rooms.ErrNotJoined) {
@@ -428,9 +435,7 @@ func TestForgedRelayDropped(t *testing.T) {
 		}
 		allJoined(ms...)
 		c.stop() // carol is away while alice speaks
-		if err := a.run.Post("#lunch", "lunch at noon", false); err != nil {
-			t.Fatal(err)
-		}
+		a.post("#lunch", "lunch at noon")
 		m.texts("#lunch", 1)
 		m.run.mu.Lock()
 		log := m.run.st.Log(rooms.OpenID("#lunch"))
@@ -468,20 +473,14 @@ func TestMembersShownOnJoin(t *testing.T) {
 		ms := startAll(t, mn, "alice", "bob", "dave")
 		a, b, d := ms[0], ms[1], ms[2]
 		meet(ms...)
-		joinRoom(t, a, "#lunch", false)
-		joinRoom(t, b, "#lunch", false)
-		allJoined(a, b)
-		if err := b.run.Post("#lunch", "bob once", false); err != nil {
-			t.Fatal(err)
-		}
+		inRoom("#lunch", a, b)
+		b.post("#lunch", "bob once")
 		// alice has "bob once" before her first m: in both logs it is older
 		// than the last 100 (were it to reach her later, her last 100 would
 		// hold it and dave would be sent 101 messages).
 		a.texts("#lunch", 1)
 		for i := range 120 { // pushes both joins out of the last 100
-			if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
-				t.Fatal(err)
-			}
+			a.post("#lunch", fmt.Sprintf("m%03d", i))
 		}
 		b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
 		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
@@ -525,9 +524,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 		ms := startAll(t, mn, "alice", "carol")
 		a, c := ms[0], ms[1]
 		meet(ms...)
-		joinRoom(t, a, "#lunch", false)
-		joinRoom(t, c, "#lunch", false)
-		allJoined(a, c)
+		inRoom("#lunch", a, c)
 		c.pause <- true // carol's reader stops
 		big := strings.Repeat("x", 30<<10)
 		const n = 300 // 9 MiB of text: more than every queue on the way
@@ -591,11 +588,7 @@ func TestSummaryFloodBounded(t *testing.T) {
 		a, m := ms[0], ms[1]
 		meet(ms...)
 		joinRoom(t, a, "#lunch", false)
-		for i := range 150 {
-			if err := a.run.Post("#lunch", fmt.Sprintf("m%03d", i), false); err != nil {
-				t.Fatal(err)
-			}
-		}
+		a.postN("#lunch", "m%03d", 150)
 		joinRoom(t, m, "#lunch", false)
 		m.texts("#lunch", 100) // its own join's history: now alice has nothing in flight
 		eventually(5*time.Second, func() bool { return a.node.Waiting() == 0 })

@@ -23,14 +23,10 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 		ms := startAll(t, mn, "alice", "bob")
 		a, b := ms[0], ms[1]
 		meet(a, b)
-		joinRoom(t, a, "#lunch", false)
-		joinRoom(t, b, "#lunch", false)
-		allJoined(a, b)
+		inRoom("#lunch", a, b)
 		var seqs []uint64
 		for round := range 2 {
-			if err := a.run.Post("#lunch", fmt.Sprintf("before %d", round), false); err != nil {
-				t.Fatal(err)
-			}
+			a.post("#lunch", fmt.Sprintf("before %d", round))
 			e := b.wait("before", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
 			seqs = append(seqs, e.Seq)
 			if _, err := a.run.Part("#lunch"); err != nil {
@@ -43,9 +39,7 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 			}
 			joinRoom(t, a, "#lunch", false)
 			b.wait("alice's rejoin", func(e Event) bool { return e.Kind == EvJoined && e.Peer == "alice" })
-			if err := a.run.Post("#lunch", fmt.Sprintf("after %d", round), false); err != nil {
-				t.Fatal(err)
-			}
+			a.post("#lunch", fmt.Sprintf("after %d", round))
 			e = b.wait("after", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
 			if e.Text != fmt.Sprintf("after %d", round) {
 				t.Fatalf("round %d: bob shows %q", round, e.Text)
@@ -74,9 +68,7 @@ func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
 		ms := startAll(t, mn, "alice", "bob")
 		a, b := ms[0], ms[1]
 		meet(a, b)
-		joinRoom(t, a, "#lunch", false)
-		joinRoom(t, b, "#lunch", false)
-		allJoined(a, b)
+		inRoom("#lunch", a, b)
 		dir := filepath.Join(a.home, "rooms")
 		snap := func() map[string][]byte {
 			out := map[string][]byte{}
@@ -91,11 +83,7 @@ func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
 		a.run.mu.Lock() // no tick writes the room file meanwhile
 		roomFiles := snap()
 		a.run.mu.Unlock()
-		for i := range 3 {
-			if err := a.run.Post("#lunch", fmt.Sprintf("a%d", i), false); err != nil {
-				t.Fatal(err)
-			}
-		}
+		a.postN("#lunch", "a%d", 3)
 		seqsFile := snap()["seqs"]
 		if got := b.texts("#lunch", 3); fmt.Sprint(got) != "[alice: a0 alice: a1 alice: a2]" {
 			t.Fatalf("bob got %q", got)
@@ -114,9 +102,7 @@ func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
 		}
 		a = start(t, mn, "alice", a.home, a.id, a.signer)
 		meet(a, b)
-		if err := a.run.Post("#lunch", "a3", false); err != nil {
-			t.Fatal(err)
-		}
+		a.post("#lunch", "a3")
 		// Bob gives up the seqs alice skipped once rooms.GapWait passed.
 		time.Sleep(rooms.GapWait + time.Second) // virtual: bob waits for the missing seqs, then gives them up
 		e := b.wait("a3", func(e Event) bool { return e.Kind == EvMessage && e.Peer == "alice" })
