@@ -25,10 +25,7 @@ func TestSlowTransferFinishesOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				vn := &vnet{}
-				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-				defer a.m.Close()
-				defer b.m.Close()
+				a, b := aliceAndBob(t)
 				l := connect(a, b, linkOpts{rate: tc.rate})
 				src := filepath.Join(t.TempDir(), "f.bin")
 				want := writeRandom(t, src, tc.size)
@@ -62,10 +59,7 @@ func TestResumeAfterVerified(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				vn := &vnet{}
-				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-				defer a.m.Close()
-				defer b.m.Close()
+				a, b := aliceAndBob(t)
 				defer noPartial(t, b.dl)
 				// The first connection breaks at the receiver's second
 				// write: its first verdict, after its status and the resume frame.
@@ -121,10 +115,7 @@ func TestSlowVerification(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				vn := &vnet{}
-				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-				defer a.m.Close()
-				defer b.m.Close()
+				a, b := aliceAndBob(t)
 				defer noPartial(t, b.dl)
 				slow := func(point string) {
 					if point == hookVerifyChunk {

@@ -35,10 +35,7 @@ func TestInjectedDataConnection(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				vn := &vnet{}
-				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-				defer a.m.Close()
-				defer b.m.Close()
+				a, b := aliceAndBob(t)
 				l := connect(a, b, linkOpts{rate: 1 << 20}) // 8 s for 8 MiB
 				src := filepath.Join(t.TempDir(), "f.bin")
 				want := writeRandom(t, src, 8<<20)
@@ -113,10 +110,7 @@ func TestForgedRefusal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				vn := &vnet{}
-				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-				defer a.m.Close()
-				defer b.m.Close()
+				a, b := aliceAndBob(t)
 				l := connect(a, b, linkOpts{fake: func(conn int) func(net.Conn) {
 					if conn > 1 {
 						return nil

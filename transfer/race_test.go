@@ -41,10 +41,7 @@ func TestCancelWhileFilesChange(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				vn := &vnet{}
-				a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-				defer a.m.Close()
-				defer b.m.Close()
+				a, b := aliceAndBob(t)
 				connect(a, b, linkOpts{})
 				src := filepath.Join(t.TempDir(), "f.bin")
 				want := writeRandom(t, src, 3*chunkSize)
@@ -103,10 +100,7 @@ func TestCancelWhileFilesChange(t *testing.T) {
 // making a second ("f (1).bin"). Here the hook does what that run did.
 func TestNamedBeforeACrash(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		vn := &vnet{}
-		a, b := vn.addNode(t, "alice"), vn.addNode(t, "bob")
-		defer a.m.Close()
-		defer b.m.Close()
+		a, b := aliceAndBob(t)
 		defer noPartial(t, b.dl)
 		connect(a, b, linkOpts{})
 		src := filepath.Join(t.TempDir(), "f.bin")

@@ -117,6 +117,18 @@ func (vn *vnet) addNode(t *testing.T, name string) *vnode {
 	return n
 }
 
+// aliceAndBob are two nodes of a new virtual network, closed when t ends.
+func aliceAndBob(t *testing.T) (a, b *vnode) {
+	t.Helper()
+	vn := &vnet{}
+	a, b = vn.addNode(t, "alice"), vn.addNode(t, "bob")
+	t.Cleanup(func() {
+		b.m.Close()
+		a.m.Close()
+	})
+	return a, b
+}
+
 // shaped is one end of a data connection sending at rate bytes per second
 // of virtual time; failWrite, if set, is asked before each write whether
 // it fails (the link breaks: the connection is closed).
