@@ -20,11 +20,11 @@ func noticeSize(e *Event) int {
 	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + eventOverhead
 }
 
-// roomFor reports whether the event queue can take a message of size bytes
+// roomForLocked reports whether the event queue can take a message of size bytes
 // from p. When it cannot, the message is not taken nor acknowledged: the
 // sender's window holds it and sends it again. Each peer has its own share,
 // so one peer flooding us does not hold back another's messages (n.mu held).
-func (n *Node) roomFor(p *peerState, size int) bool {
+func (n *Node) roomForLocked(p *peerState, size int) bool {
 	size += eventOverhead
 	return p.queued+p.saving+size <= maxPeerEventBytes && n.evBytes+n.saving+size <= maxEventBytes
 }
@@ -38,11 +38,11 @@ const eventOverhead = 256
 // once maxEvents or maxNoticeBytes of them wait: a peer cannot grow the
 // queue by changing its name or coming and going.
 func (n *Node) emit(e Event) {
-	n.emitFor(nil, e)
+	n.emitForLocked(nil, e)
 }
 
-// emitFor queues an event holding a message of p (p may be nil).
-func (n *Node) emitFor(p *peerState, e Event) {
+// emitForLocked queues an event holding a message of p (p may be nil).
+func (n *Node) emitForLocked(p *peerState, e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -109,9 +109,9 @@ func (n *Node) pumpEvents() {
 	}
 }
 
-// announce tells the user about label changes (n.mu held): a renamed peer,
+// announceLocked tells the user about label changes (n.mu held): a renamed peer,
 // and why a peer is not shown by its nickname.
-func (n *Node) announce(changes []labelChange) {
+func (n *Node) announceLocked(changes []labelChange) {
 	for _, c := range changes {
 		p := c.p
 		if c.old != "" {

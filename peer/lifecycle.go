@@ -46,16 +46,16 @@ func (n *Node) Close() error {
 	return err
 }
 
-// changes returns a channel closed at the next change (n.mu held).
-func (n *Node) changes() chan struct{} {
+// changesLocked returns a channel closed at the next change (n.mu held).
+func (n *Node) changesLocked() chan struct{} {
 	if n.changed == nil {
 		n.changed = make(chan struct{})
 	}
 	return n.changed
 }
 
-// signalChange wakes Flush and WaitPeer (n.mu held).
-func (n *Node) signalChange() {
+// signalChangeLocked wakes Flush and WaitPeer (n.mu held).
+func (n *Node) signalChangeLocked() {
 	if n.changed != nil {
 		close(n.changed)
 		n.changed = nil

@@ -24,7 +24,46 @@ type static struct {
 }
 
 // Node is one p2pchat participant. All its methods are safe for concurrent use.
+//
+// Concurrency: one lock, mu, guards the node's state; the node's work runs under it in
+// the goroutine that asked for it:
+//   - the callers of the exported methods (each takes mu itself);
+//   - the transport's goroutines: handle for every packet, knownAddr from
+//     the TCP accept loop (each takes mu; the transport holds none of its
+//     own locks when it calls them);
+//   - timerLoop (tick), savePins, and feedStore with a Store: started by
+//     New, counted in wg, joined by Close;
+//   - pumpEvents: started by New, not in wg: it ends once the node is
+//     closed and the consumer took every queued event, then closes events.
+//
+// Fields, by who may touch them:
+//   - Immutable after New, read without a lock: cfg, tm, id, tr, log,
+//     boot, chal, st, the pointers book, hints, vwarn and sess (what they
+//     point to is guarded by mu), evCond and wCond (conditions on mu), and
+//     the channels events, kick, saveKick and done.
+//   - Guarded by mu: every other field, and everything reachable from
+//     book (each peerState with its outStream and inStream), statics,
+//     hints, vwarn and sess. The scratch buffers ready and plain are
+//     used only under mu, and not kept across its release.
+//   - book.pins has its own lock (pins.mu): the node changes pins under
+//     mu, and savePins writes them out without mu.
+//   - events: emitForLocked sends on it under mu only without blocking,
+//     when nothing is queued; pumpEvents sends on it without mu and alone
+//     closes it. kick and saveKick are tokens (buffered, one), sent
+//     without blocking with or without mu. done is closed by Close alone,
+//     after closed is set under mu. wg: Add in New before the goroutines
+//     start, Wait in Close.
+//
+// Methods named ...Locked expect mu held (a few older ones say "n.mu
+// held" instead); the others take it themselves, or need no lock.
+//
+// Lock order: mu, then pins.mu or the transport's locks (its sends and
+// Forget are called under mu, never block, and never call the node). The
+// file handler (SetFileHandler) and MemNet's Tap and DropIf functions run
+// under mu: they must not block nor call the node. The Store's Write is
+// never called under mu (feedStore releases it first).
 type Node struct {
+	// Immutable after New.
 	cfg  Config
 	tm   Timing
 	id   *Identity
@@ -32,6 +71,8 @@ type Node struct {
 	log  *slog.Logger
 	boot uint64
 
+	// mu guards the fields below it except st, wCond, evCond, events,
+	// kick, saveKick, done and wg (see above).
 	mu      sync.Mutex
 	name    string
 	away    string // away text; "" = here
@@ -48,12 +89,12 @@ type Node struct {
 	vwarn   *lru.Cache[netip.Addr, struct{}] // addresses told of in an EvVersion (the newest maxVersionWarnings)
 	vrate   rate.Bucket                      // EvVersions for addresses not in vwarn
 	sess    *sessions                        // session.go (guarded by mu)
-	chal    challenger
+	chal    challenger                       // immutable after New
 	reorder reorderBudget
 	ready   []inMsg       // scratch: messages a packet made ready to show
 	files   func(FileMsg) // transfer control payloads go here (files.go)
 
-	st       Store                    // nil: messages live in memory only (durable.go)
+	st       Store                    // immutable after New; nil: messages live in memory only (durable.go)
 	inpos    map[[32]byte]store.InPos // saved stream positions of senders not in the book yet
 	lastIdx  uint64                   // the last inbox index given
 	outBytes int                      // text of our messages waiting, to all peers (with or without a Store)
@@ -71,12 +112,12 @@ type Node struct {
 	changed chan struct{} // closed when acks arrive or peers leave; nil until Flush or WaitPeer waits
 	plain   []byte        // scratch: the clear text of the packet being sealed
 
-	kick     chan struct{} // wakes the timer loop early (see wake)
+	kick     chan struct{} // wakes the timer loop early (see wakeLocked)
 	timerAt  time.Time     // when the timer loop runs tick next (zero before the first tick, which runs at once)
 	ticking  bool          // tick is running
 	saveKick chan struct{} // wakes the pins saver
 	done     chan struct{}
-	wg       sync.WaitGroup
+	wg       sync.WaitGroup // timerLoop, savePins, feedStore
 }
 
 // New starts a node on transport tr. Close it when done.

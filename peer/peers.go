@@ -36,7 +36,7 @@ func (n *Node) Resolve(name string) (PeerInfo, error) {
 		// Not seen in this run, but a name pinned to a key: messages can
 		// wait for it on disk until it turns up.
 		if key, ok := n.book.pins.lookup(name); ok && key != n.id.Public {
-			p = n.park(key, name, 0, 0)
+			p = n.parkLocked(key, name, 0, 0)
 		}
 	}
 	if p == nil || p.label == "" {
@@ -70,7 +70,7 @@ func (n *Node) Trust(id string) error {
 		return fmt.Errorf("%s uses your own name %s: it cannot have it", p.label, n.name)
 	}
 	name := p.label
-	n.announce(n.book.trust(p, n.name, time.Now()))
+	n.announceLocked(n.book.trust(p, n.name, time.Now()))
 	n.kickSave()
 	n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is now trusted as %s (key %s)", name, p.label, Fingerprint(&p.key))})
 	return nil
@@ -82,7 +82,7 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.statics = append(n.statics, &static{addr: addr, interval: time.Second})
-	n.wake(time.Now())
+	n.wakeLocked(time.Now())
 }
 
 // Discovered tells the node that discovery saw key at addr; the node says
@@ -91,11 +91,11 @@ func (n *Node) AddPeer(addr netip.AddrPort) {
 func (n *Node) Discovered(key [32]byte, addr netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.discover(key, addr, "mdns")
+	n.discoverLocked(key, addr, "mdns")
 }
 
-// discover says hello to key at addr, learned via via (n.mu held).
-func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
+// discoverLocked says hello to key at addr, learned via via (n.mu held).
+func (n *Node) discoverLocked(key [32]byte, addr netip.AddrPort, via string) {
 	if key == n.id.Public || n.closed || !wire.CanonicalKey(&key) {
 		return
 	}
@@ -108,13 +108,13 @@ func (n *Node) discover(key [32]byte, addr netip.AddrPort, via string) {
 	}
 	if p == nil {
 		n.hints.Put(key, via)
-		p = n.stranger(key)
+		p = n.strangerLocked(key)
 		p.addr = addr
-		n.sendHello(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge
+		n.sendHelloLocked(p, wire.FlagReply, zeroChallenge, nil) // p is not in the book until it answers our challenge
 		return
 	}
 	old := p.addr
 	p.addr = addr
-	n.sendHello(p, wire.FlagReply, zeroChallenge, nil)
+	n.sendHelloLocked(p, wire.FlagReply, zeroChallenge, nil)
 	p.addr = old // believe the new address only when the peer answers from it
 }

@@ -25,7 +25,7 @@ func (n *Node) SetName(name string) error {
 	n.name = name
 	for _, p := range n.book.peers {
 		if p.online {
-			n.sendHello(p, 0, zeroChallenge, nil)
+			n.sendHelloLocked(p, 0, zeroChallenge, nil)
 		}
 	}
 	return nil
@@ -50,7 +50,7 @@ func (n *Node) SetAway(text string) error {
 	for _, p := range n.book.peers {
 		p.awayAnswered = false
 		if p.online {
-			n.sendHello(p, 0, zeroChallenge, nil)
+			n.sendHelloLocked(p, 0, zeroChallenge, nil)
 		}
 	}
 	return nil

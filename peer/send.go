@@ -38,7 +38,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 	now := time.Now()
 	var batch []queuedMsg
 	for _, p := range targets {
-		if err := n.roomToSend(p, len(text)); err != nil {
+		if err := n.roomToSendLocked(p, len(text)); err != nil {
 			if to != "" {
 				return nil, err
 			}
@@ -46,16 +46,16 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 			continue
 		}
 		n.nextID++
-		batch = append(batch, queuedMsg{p, n.push(p, n.nextID, text, to == "", now)})
+		batch = append(batch, queuedMsg{p, n.pushLocked(p, n.nextID, text, to == "", now)})
 		if !p.online {
 			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
-			n.wake(p.nextPing) // the timer knocks on peers we owe messages
+			n.wakeLocked(p.nextPing) // the timer knocks on peers we owe messages
 		}
 	}
 	if len(batch) == 0 {
 		return nil, fmt.Errorf("%w: every queue is full", ErrQueueFull)
 	}
-	n.queue(to, batch, true)
+	n.queueLocked(to, batch, true)
 	ids := make([]uint64, len(batch))
 	for i, q := range batch {
 		ids[i] = q.m.id
@@ -63,9 +63,9 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 	return ids, nil
 }
 
-// roomToSend says why p's queue cannot take a message of size bytes, if it
+// roomToSendLocked says why p's queue cannot take a message of size bytes, if it
 // cannot (n.mu held).
-func (n *Node) roomToSend(p *peerState, size int) error {
+func (n *Node) roomToSendLocked(p *peerState, size int) error {
 	switch {
 	case p.out.len() >= n.tm.QueueLimit:
 		return fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, p.out.len(), p.label)
@@ -77,17 +77,17 @@ func (n *Node) roomToSend(p *peerState, size int) error {
 	return nil
 }
 
-// push puts a message into p's outbox and counts its text against the
+// pushLocked puts a message into p's outbox and counts its text against the
 // outbox's bound, with or without a Store (n.mu held). Whatever takes it
 // out again (acked, Unsend, a failed save) gives the room back.
-func (n *Node) push(p *peerState, id uint64, text string, all bool, now time.Time) *outMsg {
+func (n *Node) pushLocked(p *peerState, id uint64, text string, all bool, now time.Time) *outMsg {
 	n.outBytes += len(text)
 	return p.out.push(id, text, all, now)
 }
 
-// pendingOnline counts messages not yet acknowledged by peers that are
+// pendingOnlineLocked counts messages not yet acknowledged by peers that are
 // online (n.mu held).
-func (n *Node) pendingOnline() int {
+func (n *Node) pendingOnlineLocked() int {
 	c := 0
 	for _, p := range n.book.peers {
 		if p.online {
@@ -103,7 +103,7 @@ func (n *Node) pendingOnline() int {
 func (n *Node) WaitPeer(ctx context.Context, name string) error {
 	for {
 		n.mu.Lock()
-		found, ch := false, n.changes()
+		found, ch := false, n.changesLocked()
 		if name == "" {
 			for _, p := range n.book.peers {
 				found = found || p.online
@@ -132,7 +132,7 @@ func (n *Node) WaitPeer(ctx context.Context, name string) error {
 func (n *Node) Flush(ctx context.Context) error {
 	for {
 		n.mu.Lock()
-		pending, ch := n.pendingOnline(), n.changes()
+		pending, ch := n.pendingOnlineLocked(), n.changesLocked()
 		if n.durable() {
 			for _, p := range n.book.peers {
 				if !p.online {
