@@ -139,7 +139,7 @@ func (n *Node) SendAppOnce(key [32]byte, app byte, data []byte) error {
 	if !p.udpOK {
 		way = pathTCP
 	}
-	n.send(p, &wire.Payload{Kind: wire.KindAppOnce, App: app, Text: string(data)}, nil, way)
+	n.sendLocked(p, &wire.Payload{Kind: wire.KindAppOnce, App: app, Text: string(data)}, nil, way)
 	return nil
 }
 

@@ -41,7 +41,7 @@ func (n *Node) transmitLocked(p *peerState, m *outMsg, now time.Time) {
 	if m.tries > 0 {
 		n.stats.Retransmits++
 	}
-	usedTCP := n.send(p, pl, nil, n.routeLocked(p, m, now))
+	usedTCP := n.sendLocked(p, pl, nil, n.routeLocked(p, m, now))
 	if usedTCP {
 		n.stats.TCPSends++
 	}
@@ -61,7 +61,7 @@ func (n *Node) routeLocked(p *peerState, m *outMsg, now time.Time) path {
 	if m.udpTries >= n.tm.UDPTries && p.udpOK && !n.cfg.TCPOnly && !p.tcpMode && now.Sub(p.lastUDPAnswer) > udpSilence {
 		p.udpOK = false
 		n.log.Info("UDP unanswered, switching to TCP", "peer", p.label)
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.label)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.label)})
 	}
 	if !p.udpOK || m.udpTries >= n.tm.UDPTries {
 		return pathTCP
@@ -77,7 +77,7 @@ func (n *Node) rtoLocked(p *peerState) time.Duration {
 	return n.tm.RTO
 }
 
-// path says how send should send a packet.
+// path says how sendLocked should send a packet.
 type path int
 
 const (
@@ -85,10 +85,10 @@ const (
 	pathTCP              // TCP
 )
 
-// send seals pl for p and sends it: on reply when given (the way a request
+// sendLocked seals pl for p and sends it: on reply when given (the way a request
 // came), else by way. This is the one place that decides between UDP and
 // TCP. It reports whether TCP was used (n.mu held).
-func (n *Node) send(p *peerState, pl *wire.Payload, reply func([]byte), way path) bool {
+func (n *Node) sendLocked(p *peerState, pl *wire.Payload, reply func([]byte), way path) bool {
 	n.counter++
 	pl.Boot, pl.Counter, pl.ToBoot = n.boot, n.counter, p.boot()
 	n.plain = pl.AppendMarshal(n.plain[:0])
@@ -148,5 +148,5 @@ func (n *Node) sendHelloLocked(p *peerState, flags byte, echo [16]byte, reply fu
 	if len(way) > 0 {
 		w = way[0]
 	}
-	n.send(p, pl, reply, w)
+	n.sendLocked(p, pl, reply, w)
 }

@@ -52,7 +52,7 @@ func (n *Node) restore(snap *store.Snapshot) error {
 		n.inpos[k] = pos
 	}
 	for _, line := range snap.Damaged {
-		n.emit(Event{Kind: EvWarning, Text: line})
+		n.emitLocked(Event{Kind: EvWarning, Text: line})
 	}
 	for _, os := range snap.Out {
 		if len(os.Msgs) == 0 {
@@ -60,7 +60,7 @@ func (n *Node) restore(snap *store.Snapshot) error {
 		}
 		p := n.parkLocked(os.Key, os.Nick, os.Stream, os.Next)
 		if p == nil {
-			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", len(os.Msgs), oneLineName(os.Nick))})
+			n.emitLocked(Event{Kind: EvWarning, Text: fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", len(os.Msgs), oneLineName(os.Nick))})
 			continue
 		}
 		for _, m := range os.Msgs {
@@ -74,14 +74,14 @@ func (n *Node) restore(snap *store.Snapshot) error {
 			label = p.label
 		}
 		if m.App != 0 {
-			n.emit(Event{Kind: EvApp, App: m.App, Key: m.Key, Peer: label, PeerID: id, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
+			n.emitLocked(Event{Kind: EvApp, App: m.App, Key: m.Key, Peer: label, PeerID: id, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
 			continue
 		}
 		to := n.name
 		if m.All {
 			to = "all"
 		}
-		n.emit(Event{Kind: EvMessage, Peer: label, PeerID: id, To: to, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
+		n.emitLocked(Event{Kind: EvMessage, Peer: label, PeerID: id, To: to, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
 	}
 	return nil
 }
@@ -161,7 +161,7 @@ func (n *Node) queueLocked(to string, batch []queuedMsg, announce bool) {
 	}
 	if !n.durable() {
 		if announce {
-			n.emit(sent)
+			n.emitLocked(sent)
 		}
 		now := time.Now()
 		for _, q := range batch {
@@ -194,7 +194,7 @@ func (n *Node) queueLocked(to string, batch []queuedMsg, announce bool) {
 			if err != nil {
 				q.p.out.remove(q.m)
 				n.outBytes -= len(q.m.text)
-				n.emit(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, App: q.m.app, Reason: ReasonNotSaved,
+				n.emitLocked(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, App: q.m.app, Reason: ReasonNotSaved,
 					Text: fmt.Sprintf("not sent: %v", err)})
 				continue
 			}
@@ -203,7 +203,7 @@ func (n *Node) queueLocked(to string, batch []queuedMsg, announce bool) {
 		}
 		if len(saved) > 0 && announce {
 			sent.IDs = saved
-			n.emit(sent)
+			n.emitLocked(sent)
 		}
 		for _, q := range batch {
 			n.pumpLocked(q.p, now)
@@ -271,7 +271,7 @@ func (n *Node) takeLocked(p *peerState, ready []inMsg) {
 			}
 			if !p.saveWarned {
 				p.saveWarned = true
-				n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
+				n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
 					"messages from %s cannot be saved (%v): they wait at %s until they can", p.label, err, p.label)})
 			}
 			return
@@ -283,7 +283,7 @@ func (n *Node) takeLocked(p *peerState, ready []inMsg) {
 		for i := range msgs {
 			n.deliverLocked(p, &msgs[i])
 			if !n.closed {
-				n.send(p, &wire.Payload{Kind: wire.KindAck, Stream: stream, Seq: msgs[i].seq}, nil, pathAuto)
+				n.sendLocked(p, &wire.Payload{Kind: wire.KindAck, Stream: stream, Seq: msgs[i].seq}, nil, pathAuto)
 			}
 		}
 	})
@@ -323,7 +323,7 @@ func (n *Node) Unsend(id string) (int, error) {
 	msgs := p.out.drop()
 	for _, m := range msgs {
 		n.outBytes -= len(m.text)
-		n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Text: "dropped by /unsend"})
+		n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Text: "dropped by /unsend"})
 	}
 	if n.durable() && len(msgs) > 0 {
 		n.writeLocked(store.Write{Unsend: [][32]byte{p.key}}, nil)
@@ -335,10 +335,10 @@ func (n *Node) Unsend(id string) (int, error) {
 // saveWait bounds how long Close waits for messages on their way to disk.
 const saveWait = 2 * time.Second
 
-// awaitSaves waits (a while at most) until no message Send queued is still
+// awaitSavesLocked waits (a while at most) until no message Send queued is still
 // on its way to disk, so that Close reports each as kept or not (n.mu
 // held; released while waiting).
-func (n *Node) awaitSaves() {
+func (n *Node) awaitSavesLocked() {
 	if !n.durable() {
 		return
 	}
@@ -363,10 +363,10 @@ func (n *Node) awaitSaves() {
 	}
 }
 
-// dropUnhanded takes the saves of queued messages the Store has not been
+// dropUnhandedLocked takes the saves of queued messages the Store has not been
 // handed yet out of the write queue, so that a message Close reports as
 // failed is never written (n.mu held, by Close).
-func (n *Node) dropUnhanded() {
+func (n *Node) dropUnhandedLocked() {
 	kept := n.wq[:0]
 	for _, r := range n.wq {
 		if r.msgs == nil {

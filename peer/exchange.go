@@ -78,7 +78,7 @@ func (n *Node) shareBookLocked(p *peerState, now time.Time) {
 	var batch []wire.PeerEntry
 	flush := func() {
 		if len(batch) > 0 {
-			n.send(p, &wire.Payload{Kind: wire.KindPeers, Peers: batch}, nil, pathAuto)
+			n.sendLocked(p, &wire.Payload{Kind: wire.KindPeers, Peers: batch}, nil, pathAuto)
 			batch = nil
 		}
 	}

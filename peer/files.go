@@ -58,7 +58,7 @@ func (n *Node) SendFile(id string, pl wire.Payload) error {
 	if !p.udpOK {
 		way = pathTCP
 	}
-	n.send(p, &pl, nil, way)
+	n.sendLocked(p, &pl, nil, way)
 	return nil
 }
 

@@ -10,29 +10,29 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		return nil
 	}
-	if n.awaitSaves(); n.closed { // (another Close ran while it waited)
+	if n.awaitSavesLocked(); n.closed { // (another Close ran while it waited)
 		n.mu.Unlock()
 		return nil
 	}
 	if n.durable() {
-		n.dropUnhanded() // what is reported failed below is then never written
+		n.dropUnhandedLocked() // what is reported failed below is then never written
 	}
 	for _, p := range n.book.sorted(func(p *peerState) string { return p.label }) {
 		if p.online {
-			n.send(p, &wire.Payload{Kind: wire.KindBye}, nil, pathAuto)
+			n.sendLocked(p, &wire.Payload{Kind: wire.KindBye}, nil, pathAuto)
 		}
 		for _, m := range p.out.msgs {
 			switch {
 			case n.durable() && m.saved:
-				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
+				n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
 			case n.durable() && m.handed:
 				// The store has its save and may still complete it: then
 				// the next run sends it. Not "failed": it may arrive.
-				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
+				n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
 			case n.durable():
-				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
+				n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
 			default:
-				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
+				n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
 			}
 		}
 	}

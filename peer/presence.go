@@ -21,7 +21,7 @@ func (n *Node) movedLocked(p *peerState, addr netip.AddrPort) {
 	old := p.addr
 	p.addr = addr
 	if old.IsValid() && p.online {
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.label, old, addr)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.label, old, addr)})
 	}
 }
 
@@ -36,7 +36,7 @@ func (n *Node) comeOnlineLocked(p *peerState, now time.Time, restarted bool) {
 	if restarted {
 		n.tr.Forget(p.addr)
 	}
-	n.emit(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
+	n.emitLocked(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
 	n.signalChangeLocked()
 	p.learned = 0
 	n.startSharingLocked(p, now)
@@ -54,13 +54,13 @@ func (n *Node) goOfflineLocked(p *peerState, reason string) {
 	p.knock = 0
 	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
 	n.wakeLocked(p.nextPing)
-	n.emit(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
+	n.emitLocked(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
 	for _, m := range p.out.markPending() {
-		n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
+		n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
 	}
 	p.rearm(false)
 	if p.out.len() > 0 {
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", p.out.len(), p.label)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", p.out.len(), p.label)})
 	}
 	for _, s := range n.statics {
 		if s.addr == p.addr {

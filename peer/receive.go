@@ -136,7 +136,7 @@ func (n *Node) dispatchLocked(p *peerState, pl *wire.Payload, pkt Packet, now ti
 			n.goOfflineLocked(p, "quit")
 		}
 	case wire.KindPing:
-		n.send(p, &wire.Payload{Kind: wire.KindPong, PingID: pl.PingID}, pkt.Reply, pathAuto)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindPong, PingID: pl.PingID}, pkt.Reply, pathAuto)
 		n.reviveLocked(p, pkt, now)
 	case wire.KindPong:
 		if !pkt.TCP {
@@ -144,7 +144,7 @@ func (n *Node) dispatchLocked(p *peerState, pl *wire.Payload, pkt Packet, now ti
 		}
 		if !pkt.TCP && !p.udpOK && !n.cfg.TCPOnly && !p.tcpMode {
 			p.udpOK = true
-			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s works again", p.label)})
+			n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s works again", p.label)})
 		}
 		if pl.PingID == p.pingID && !p.pingSent.IsZero() {
 			n.rttLocked(p, now.Sub(p.pingSent))
@@ -329,7 +329,7 @@ func (n *Node) onMessageLocked(p *peerState, pl *wire.Payload, pkt Packet, now t
 		n.stats.Duplicates++
 	}
 	if n.mayAckLocked(p, pl, verdict) {
-		n.send(p, &wire.Payload{Kind: wire.KindAck, Stream: pl.Stream, Seq: pl.Seq}, pkt.Reply, pathAuto)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindAck, Stream: pl.Stream, Seq: pl.Seq}, pkt.Reply, pathAuto)
 	}
 	n.takeLocked(p, ready) // durable.go: with a Store, acknowledged once on disk
 	for i := range ready {
@@ -375,9 +375,9 @@ func (n *Node) onAckLocked(p *peerState, pl *wire.Payload, now time.Time) {
 	if sample > 0 {
 		n.rttLocked(p, sample)
 	}
-	n.emit(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
+	n.emitLocked(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
 	if m.pending && m.app == 0 { // an application words its own payloads
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
 	}
 	if n.book.exchanged(p, n.name, now) {
 		n.kickSave()
@@ -506,7 +506,7 @@ func (n *Node) versionWarningLocked(o *wire.Outer, from netip.AddrPort, now time
 			e.Peer = p.label
 		}
 	}
-	n.emit(e)
+	n.emitLocked(e)
 }
 
 func preview(s string) string {

@@ -105,7 +105,7 @@ func (n *Node) tick(now time.Time) time.Time {
 		}
 		soon(p.nextPing)
 		for _, m := range p.out.overdue(now, n.tm.FailAfter) {
-			n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonNoAnswer, Text: "no answer (still trying)"})
+			n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonNoAnswer, Text: "no answer (still trying)"})
 		}
 		n.pumpLocked(p, now)
 		if t := p.out.deadline(n.tm.FailAfter); !t.IsZero() {
@@ -133,10 +133,10 @@ func (n *Node) pingLocked(p *peerState, now time.Time) {
 	p.pingSent = now
 	p.nextPing = now.Add(n.tm.Heartbeat)
 	if !n.cfg.TCPOnly && !p.tcpMode {
-		n.send(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathAuto)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathAuto)
 	}
 	if !p.udpOK || n.cfg.TCPOnly || p.tcpMode {
-		n.send(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathTCP)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathTCP)
 	}
 }
 
