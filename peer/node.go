@@ -25,8 +25,8 @@ type static struct {
 
 // Node is one p2pchat participant. All its methods are safe for concurrent use.
 //
-// Concurrency: one lock, mu, guards the node's state; the node's work runs under it in
-// the goroutine that asked for it:
+// Concurrency: one lock, mu, guards the node's state; the node's work
+// runs under it, in the goroutine that asked for it:
 //   - the callers of the exported methods (each takes mu itself);
 //   - the transport's goroutines: handle for every packet, knownAddr from
 //     the TCP accept loop (each takes mu; the transport holds none of its
@@ -54,8 +54,8 @@ type static struct {
 //     after closed is set under mu. wg: Add in New before the goroutines
 //     start, Wait in Close.
 //
-// Methods named ...Locked expect mu held (a few older ones say "n.mu
-// held" instead); the others take it themselves, or need no lock.
+// Methods named ...Locked expect mu held; the others take it themselves,
+// or need no lock (durable, kickSave, restore before the node starts).
 //
 // Lock order: mu, then pins.mu or the transport's locks (its sends and
 // Forget are called under mu, never block, and never call the node). The
