@@ -274,7 +274,9 @@ func (m *Manager) writeState(op *stateOp) error {
 }
 
 // load takes in the transfers kept by an earlier run: they are paused and
-// resume when their peer is back.
+// resume when their peer is back. New calls it before the manager is
+// shared (no goroutine, handler or stream handler yet), so it calls the
+// ...Locked methods without m.mu.
 func (m *Manager) load() {
 	type place struct {
 		pattern string
