@@ -45,6 +45,7 @@ const (
 )
 
 // knownAnswers holds the PTR answers of Service heard on one interface.
+// It is not safe for concurrent use: a link's is guarded by Discovery.mu.
 type knownAnswers struct {
 	m map[string]knownPTR // by instance name, lower case
 }

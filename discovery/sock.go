@@ -22,7 +22,11 @@ var (
 	mdnsGroup6 = &net.UDPAddr{IP: net.ParseIP("ff02::fb"), Port: mdnsPort}
 )
 
-// family is the pair of sockets of one address family.
+// family is the pair of sockets of one address family. Its fields are
+// immutable after listenFamily; its sockets are shared: each is read by
+// its own reader goroutine (Discovery.serve), sent on under
+// Discovery.sendMu, joined and left under Discovery.mu, and closed by
+// shutdown.
 type family struct {
 	v6    bool
 	group *net.UDPAddr

@@ -77,26 +77,26 @@ func (n *Node) SendAppTo(to []AppDest, app byte, data []byte) (ids []uint64, err
 			if wire.ValidName(label) != nil {
 				label = "member"
 			}
-			if p = n.park(key, label, 0, 0); p == nil {
+			if p = n.parkLocked(key, label, 0, 0); p == nil {
 				errs[i] = fmt.Errorf("%w: the address book is full", ErrQueueFull)
 				continue
 			}
 		}
-		if err := n.roomToSend(p, len(data)); err != nil {
+		if err := n.roomToSendLocked(p, len(data)); err != nil {
 			errs[i] = err
 			continue
 		}
 		n.nextID++
-		m := n.push(p, n.nextID, text, false, now)
+		m := n.pushLocked(p, n.nextID, text, false, now)
 		m.app = app
 		if !p.online {
-			n.wake(p.nextPing)
+			n.wakeLocked(p.nextPing)
 		}
 		ids[i] = m.id
 		batch = append(batch, queuedMsg{p, m})
 	}
 	if len(batch) > 0 {
-		n.queue("", batch, false)
+		n.queueLocked("", batch, false)
 	}
 	return ids, errs
 }
@@ -109,7 +109,7 @@ func (n *Node) AppRoom(to []AppDest, size int) error {
 	defer n.mu.Unlock()
 	for _, d := range to {
 		if p := n.book.peers[d.Key]; p != nil {
-			if err := n.roomToSend(p, size); err != nil {
+			if err := n.roomToSendLocked(p, size); err != nil {
 				return err
 			}
 		}
@@ -139,19 +139,19 @@ func (n *Node) SendAppOnce(key [32]byte, app byte, data []byte) error {
 	if !p.udpOK {
 		way = pathTCP
 	}
-	n.send(p, &wire.Payload{Kind: wire.KindAppOnce, App: app, Text: string(data)}, nil, way)
+	n.sendLocked(p, &wire.Payload{Kind: wire.KindAppOnce, App: app, Text: string(data)}, nil, way)
 	return nil
 }
 
-// onAppOnce hands an app-once payload of an introduced peer to the
+// onAppOnceLocked hands an app-once payload of an introduced peer to the
 // application, within the peer's share of the event queue (n.mu held).
-func (n *Node) onAppOnce(p *peerState, pl *wire.Payload) {
+func (n *Node) onAppOnceLocked(p *peerState, pl *wire.Payload) {
 	if p.label == "" {
 		return
 	}
-	if !n.roomFor(p, len(pl.Text)) {
+	if !n.roomForLocked(p, len(pl.Text)) {
 		n.stats.Backpressure++
 		return
 	}
-	n.emitFor(p, Event{Kind: EvApp, App: pl.App, Key: p.key, Peer: p.label, PeerID: p.id, Text: pl.Text, Time: time.Now()})
+	n.emitForLocked(p, Event{Kind: EvApp, App: pl.App, Key: p.key, Peer: p.label, PeerID: p.id, Text: pl.Text, Time: time.Now()})
 }

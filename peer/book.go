@@ -9,7 +9,9 @@ import (
 )
 
 // peerState is one address-book entry: everything the node knows about a
-// peer, keyed by its public key. Guarded by Node.mu.
+// peer, keyed by its public key. Every field, with its outStream and
+// inStream, is guarded by Node.mu (the peers a stranger's packet makes,
+// strangerLocked, too); no goroutine keeps one across the lock's release.
 type peerState struct {
 	key   [32]byte
 	id    string
@@ -89,6 +91,10 @@ type tombRef struct {
 // port", keyed by public key, with unique, stable labels on top. A label
 // never changes behind the user's back: every change is returned to the
 // caller, which tells the user.
+//
+// Concurrency: a book is not safe for concurrent use; a Node's is guarded
+// by Node.mu, all but pins, which has its own lock (pins.mu, taken under
+// Node.mu or without it; never the other way round).
 type book struct {
 	max    int // peers at most
 	peers  map[[32]byte]*peerState

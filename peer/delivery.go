@@ -21,19 +21,19 @@ func (p *peerState) rearm(fresh bool) {
 	}
 }
 
-// pump transmits what is due to p: retransmissions, and waiting messages as
+// pumpLocked transmits what is due to p: retransmissions, and waiting messages as
 // far as the window allows (n.mu held).
-func (n *Node) pump(p *peerState, now time.Time) {
+func (n *Node) pumpLocked(p *peerState, now time.Time) {
 	if !p.online || n.closed {
 		return
 	}
 	for _, m := range p.out.ready(now, n.tm.Window) {
-		n.transmit(p, m, now)
+		n.transmitLocked(p, m, now)
 	}
 }
 
-// transmit sends (or resends) m to p (n.mu held).
-func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
+// transmitLocked sends (or resends) m to p (n.mu held).
+func (n *Node) transmitLocked(p *peerState, m *outMsg, now time.Time) {
 	pl := &wire.Payload{Kind: wire.KindMsg, Stream: p.out.id, Seq: m.seq, Base: p.out.base(), Time: m.time.UnixMilli(), All: m.all, Text: m.text}
 	if m.app != 0 {
 		pl.Kind, pl.App, pl.All = wire.KindApp, m.app, false
@@ -41,27 +41,27 @@ func (n *Node) transmit(p *peerState, m *outMsg, now time.Time) {
 	if m.tries > 0 {
 		n.stats.Retransmits++
 	}
-	usedTCP := n.send(p, pl, nil, n.route(p, m, now))
+	usedTCP := n.sendLocked(p, pl, nil, n.routeLocked(p, m, now))
 	if usedTCP {
 		n.stats.TCPSends++
 	}
-	rto := n.rto(p)
+	rto := n.rtoLocked(p)
 	if usedTCP {
 		rto = max(rto, time.Second) // TCP retransmits itself; we only cover a broken connection
 	}
 	p.out.sent(m, now, !usedTCP, rto, n.tm.MaxRTO)
-	n.wake(m.nextTry)
+	n.wakeLocked(m.nextTry)
 }
 
-// route chooses the way for a message: over UDP while UDP works, over TCP
+// routeLocked chooses the way for a message: over UDP while UDP works, over TCP
 // after its UDP tries; the peer as a whole moves to TCP only if no UDP
 // answer at all came back lately (a lossy Wi-Fi drops some datagrams, a
 // blocking one all of them) (n.mu held).
-func (n *Node) route(p *peerState, m *outMsg, now time.Time) path {
+func (n *Node) routeLocked(p *peerState, m *outMsg, now time.Time) path {
 	if m.udpTries >= n.tm.UDPTries && p.udpOK && !n.cfg.TCPOnly && !p.tcpMode && now.Sub(p.lastUDPAnswer) > udpSilence {
 		p.udpOK = false
 		n.log.Info("UDP unanswered, switching to TCP", "peer", p.label)
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.label)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.label)})
 	}
 	if !p.udpOK || m.udpTries >= n.tm.UDPTries {
 		return pathTCP
@@ -69,15 +69,15 @@ func (n *Node) route(p *peerState, m *outMsg, now time.Time) path {
 	return pathAuto
 }
 
-// rto is the first retransmission timeout for p.
-func (n *Node) rto(p *peerState) time.Duration {
+// rtoLocked is the first retransmission timeout for p.
+func (n *Node) rtoLocked(p *peerState) time.Duration {
 	if p.srtt > 0 {
 		return max(n.tm.RTO, 4*p.srtt)
 	}
 	return n.tm.RTO
 }
 
-// path says how send should send a packet.
+// path says how sendLocked should send a packet.
 type path int
 
 const (
@@ -85,10 +85,10 @@ const (
 	pathTCP              // TCP
 )
 
-// send seals pl for p and sends it: on reply when given (the way a request
+// sendLocked seals pl for p and sends it: on reply when given (the way a request
 // came), else by way. This is the one place that decides between UDP and
 // TCP. It reports whether TCP was used (n.mu held).
-func (n *Node) send(p *peerState, pl *wire.Payload, reply func([]byte), way path) bool {
+func (n *Node) sendLocked(p *peerState, pl *wire.Payload, reply func([]byte), way path) bool {
 	n.counter++
 	pl.Boot, pl.Counter, pl.ToBoot = n.boot, n.counter, p.boot()
 	n.plain = pl.AppendMarshal(n.plain[:0])
@@ -101,14 +101,14 @@ func (n *Node) send(p *peerState, pl *wire.Payload, reply func([]byte), way path
 		}
 		return false
 	}
-	n.sendPkts(p, pkts, nil)
+	n.sendPktsLocked(p, pkts, nil)
 	return useTCP
 }
 
-// sendPkts sends packets to p's address by UDP or TCP as each asks; with
+// sendPktsLocked sends packets to p's address by UDP or TCP as each asks; with
 // reply given, those that ask for UDP (and all when p has no address) go
 // back on it instead (n.mu held).
-func (n *Node) sendPkts(p *peerState, pkts []outPkt, reply func([]byte)) {
+func (n *Node) sendPktsLocked(p *peerState, pkts []outPkt, reply func([]byte)) {
 	for _, o := range pkts {
 		if reply != nil && (!o.tcp || !p.addr.IsValid()) {
 			reply(o.b)
@@ -132,10 +132,10 @@ func (n *Node) sendPkts(p *peerState, pkts []outPkt, reply func([]byte)) {
 // zeroChallenge: nothing to echo.
 var zeroChallenge [16]byte
 
-// sendHello tells p who we are, echoing echo (the challenge of the hello we
+// sendHelloLocked tells p who we are, echoing echo (the challenge of the hello we
 // answer, if any); a peer not in our book also gets a fresh challenge to
 // echo before we take it in (n.mu held).
-func (n *Node) sendHello(p *peerState, flags byte, echo [16]byte, reply func([]byte), way ...path) {
+func (n *Node) sendHelloLocked(p *peerState, flags byte, echo [16]byte, reply func([]byte), way ...path) {
 	if n.cfg.TCPOnly {
 		flags |= wire.FlagTCP
 	}
@@ -148,5 +148,5 @@ func (n *Node) sendHello(p *peerState, flags byte, echo [16]byte, reply func([]b
 	if len(way) > 0 {
 		w = way[0]
 	}
-	n.send(p, pl, reply, w)
+	n.sendLocked(p, pl, reply, w)
 }

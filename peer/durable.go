@@ -52,15 +52,15 @@ func (n *Node) restore(snap *store.Snapshot) error {
 		n.inpos[k] = pos
 	}
 	for _, line := range snap.Damaged {
-		n.emit(Event{Kind: EvWarning, Text: line})
+		n.emitLocked(Event{Kind: EvWarning, Text: line})
 	}
 	for _, os := range snap.Out {
 		if len(os.Msgs) == 0 {
 			continue
 		}
-		p := n.park(os.Key, os.Nick, os.Stream, os.Next)
+		p := n.parkLocked(os.Key, os.Nick, os.Stream, os.Next)
 		if p == nil {
-			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", len(os.Msgs), oneLineName(os.Nick))})
+			n.emitLocked(Event{Kind: EvWarning, Text: fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", len(os.Msgs), oneLineName(os.Nick))})
 			continue
 		}
 		for _, m := range os.Msgs {
@@ -74,14 +74,14 @@ func (n *Node) restore(snap *store.Snapshot) error {
 			label = p.label
 		}
 		if m.App != 0 {
-			n.emit(Event{Kind: EvApp, App: m.App, Key: m.Key, Peer: label, PeerID: id, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
+			n.emitLocked(Event{Kind: EvApp, App: m.App, Key: m.Key, Peer: label, PeerID: id, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
 			continue
 		}
 		to := n.name
 		if m.All {
 			to = "all"
 		}
-		n.emit(Event{Kind: EvMessage, Peer: label, PeerID: id, To: to, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
+		n.emitLocked(Event{Kind: EvMessage, Peer: label, PeerID: id, To: to, Text: m.Text, Time: time.UnixMilli(m.Time), Idx: m.Idx})
 	}
 	return nil
 }
@@ -107,18 +107,18 @@ func oneLineName(name string) string {
 	return name
 }
 
-// park puts key into the book as an offline peer we can queue messages for
+// parkLocked puts key into the book as an offline peer we can queue messages for
 // before it is seen in this run (n.mu held, or before start); label is
 // what it was shown as ("bob", or "bob@laptop2": the host part is kept
 // until the peer says its own, so that it keeps that label). Its packets
 // are treated as a stranger's until it answers a fresh challenge
-// (fromStranger), so a recorded hello cannot bring it online. It returns
+// (fromStrangerLocked), so a recorded hello cannot bring it online. It returns
 // nil when the book has no room.
-func (n *Node) park(key [32]byte, label string, stream, next uint64) *peerState {
+func (n *Node) parkLocked(key [32]byte, label string, stream, next uint64) *peerState {
 	if p := n.book.peers[key]; p != nil {
 		return p
 	}
-	p := n.stranger(key)
+	p := n.strangerLocked(key)
 	p.parked = true
 	nick, host, _ := strings.Cut(oneLineName(label), "@")
 	p.host = host
@@ -131,13 +131,13 @@ func (n *Node) park(key [32]byte, label string, stream, next uint64) *peerState 
 		return nil
 	}
 	n.book.setNick(p, nick, n.name)
-	n.takePosition(p)
+	n.takePositionLocked(p)
 	return p
 }
 
-// takePosition gives a peer entering the book the stream position an
+// takePositionLocked gives a peer entering the book the stream position an
 // earlier run saved for it (n.mu held).
-func (n *Node) takePosition(p *peerState) {
+func (n *Node) takePositionLocked(p *peerState) {
 	if pos, ok := n.inpos[p.key]; ok {
 		if p.in.id == 0 || p.in.id == pos.Stream {
 			p.in.id, p.in.next = pos.Stream, max(p.in.next, pos.Next)
@@ -147,10 +147,10 @@ func (n *Node) takePosition(p *peerState) {
 	p.inSaved = p.in.next
 }
 
-// queue hands the messages Send pushed to the store; once they are on disk
+// queueLocked hands the messages Send pushed to the store; once they are on disk
 // they are transmitted and, if announce, EvSent is emitted (n.mu held).
 // Without a Store they are sent at once.
-func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
+func (n *Node) queueLocked(to string, batch []queuedMsg, announce bool) {
 	ids := make([]uint64, len(batch))
 	for i, q := range batch {
 		ids[i] = q.m.id
@@ -161,11 +161,11 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 	}
 	if !n.durable() {
 		if announce {
-			n.emit(sent)
+			n.emitLocked(sent)
 		}
 		now := time.Now()
 		for _, q := range batch {
-			n.pump(q.p, now)
+			n.pumpLocked(q.p, now)
 		}
 		return
 	}
@@ -194,7 +194,7 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 			if err != nil {
 				q.p.out.remove(q.m)
 				n.outBytes -= len(q.m.text)
-				n.emit(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, App: q.m.app, Reason: ReasonNotSaved,
+				n.emitLocked(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, App: q.m.app, Reason: ReasonNotSaved,
 					Text: fmt.Sprintf("not sent: %v", err)})
 				continue
 			}
@@ -203,12 +203,12 @@ func (n *Node) queue(to string, batch []queuedMsg, announce bool) {
 		}
 		if len(saved) > 0 && announce {
 			sent.IDs = saved
-			n.emit(sent)
+			n.emitLocked(sent)
 		}
 		for _, q := range batch {
-			n.pump(q.p, now)
+			n.pumpLocked(q.p, now)
 		}
-		n.signalChange()
+		n.signalChangeLocked()
 	}})
 	n.wCond.Signal()
 }
@@ -219,25 +219,25 @@ type queuedMsg struct {
 	m *outMsg
 }
 
-// acked gives an acknowledged message's room in the outbox back and
+// ackedLocked gives an acknowledged message's room in the outbox back and
 // removes it from the disk (n.mu held). The removal needs no sync of its
 // own: if it is lost, the next run sends the message again and the
 // recipient knows it.
-func (n *Node) acked(p *peerState, m *outMsg) {
+func (n *Node) ackedLocked(p *peerState, m *outMsg) {
 	n.outBytes -= len(m.text)
 	if !n.durable() {
 		return
 	}
-	n.write(store.Write{Acked: []store.MsgRef{{Key: p.key, Seq: m.seq}}}, nil)
+	n.writeLocked(store.Write{Acked: []store.MsgRef{{Key: p.key, Seq: m.seq}}}, nil)
 }
 
-// take puts messages that are ready to be shown on disk, then shows and
+// takeLocked puts messages that are ready to be shown on disk, then shows and
 // acknowledges them (n.mu held). Without a Store they are shown at once
 // (and were acknowledged on arrival).
-func (n *Node) take(p *peerState, ready []inMsg) {
+func (n *Node) takeLocked(p *peerState, ready []inMsg) {
 	if !n.durable() {
 		for i := range ready {
-			n.deliver(p, &ready[i])
+			n.deliverLocked(p, &ready[i])
 		}
 		return
 	}
@@ -256,7 +256,7 @@ func (n *Node) take(p *peerState, ready []inMsg) {
 		n.saving += len(m.text) + eventOverhead
 	}
 	stream, next := p.in.id, p.in.next
-	n.write(w, func(err error) {
+	n.writeLocked(w, func(err error) {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		for _, m := range msgs {
@@ -271,7 +271,7 @@ func (n *Node) take(p *peerState, ready []inMsg) {
 			}
 			if !p.saveWarned {
 				p.saveWarned = true
-				n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
+				n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
 					"messages from %s cannot be saved (%v): they wait at %s until they can", p.label, err, p.label)})
 			}
 			return
@@ -281,18 +281,18 @@ func (n *Node) take(p *peerState, ready []inMsg) {
 			p.inSaved = max(p.inSaved, next)
 		}
 		for i := range msgs {
-			n.deliver(p, &msgs[i])
+			n.deliverLocked(p, &msgs[i])
 			if !n.closed {
-				n.send(p, &wire.Payload{Kind: wire.KindAck, Stream: stream, Seq: msgs[i].seq}, nil, pathAuto)
+				n.sendLocked(p, &wire.Payload{Kind: wire.KindAck, Stream: stream, Seq: msgs[i].seq}, nil, pathAuto)
 			}
 		}
 	})
 }
 
-// mayAck reports whether a message of p's stream may be acknowledged on
+// mayAckLocked reports whether a message of p's stream may be acknowledged on
 // arrival: always without a Store; with one, only when it was taken
 // before and is on disk (a duplicate of a saved message).
-func (n *Node) mayAck(p *peerState, pl *wire.Payload, verdict inVerdict) bool {
+func (n *Node) mayAckLocked(p *peerState, pl *wire.Payload, verdict inVerdict) bool {
 	if !n.durable() {
 		return verdict != inRefused
 	}
@@ -323,22 +323,22 @@ func (n *Node) Unsend(id string) (int, error) {
 	msgs := p.out.drop()
 	for _, m := range msgs {
 		n.outBytes -= len(m.text)
-		n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Text: "dropped by /unsend"})
+		n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Text: "dropped by /unsend"})
 	}
 	if n.durable() && len(msgs) > 0 {
-		n.write(store.Write{Unsend: [][32]byte{p.key}}, nil)
+		n.writeLocked(store.Write{Unsend: [][32]byte{p.key}}, nil)
 	}
-	n.signalChange()
+	n.signalChangeLocked()
 	return len(msgs), nil
 }
 
 // saveWait bounds how long Close waits for messages on their way to disk.
 const saveWait = 2 * time.Second
 
-// awaitSaves waits (a while at most) until no message Send queued is still
+// awaitSavesLocked waits (a while at most) until no message Send queued is still
 // on its way to disk, so that Close reports each as kept or not (n.mu
 // held; released while waiting).
-func (n *Node) awaitSaves() {
+func (n *Node) awaitSavesLocked() {
 	if !n.durable() {
 		return
 	}
@@ -351,7 +351,7 @@ func (n *Node) awaitSaves() {
 		if unsaved == 0 {
 			return
 		}
-		ch := n.changes()
+		ch := n.changesLocked()
 		n.mu.Unlock()
 		select {
 		case <-ch:
@@ -363,10 +363,10 @@ func (n *Node) awaitSaves() {
 	}
 }
 
-// dropUnhanded takes the saves of queued messages the Store has not been
+// dropUnhandedLocked takes the saves of queued messages the Store has not been
 // handed yet out of the write queue, so that a message Close reports as
 // failed is never written (n.mu held, by Close).
-func (n *Node) dropUnhanded() {
+func (n *Node) dropUnhandedLocked() {
 	kept := n.wq[:0]
 	for _, r := range n.wq {
 		if r.msgs == nil {
@@ -395,8 +395,8 @@ type storeReq struct {
 	msgs []*outMsg // the messages a Queue write (queue) saves: marked handed once the Store has it
 }
 
-// write queues w for the Store, in order (n.mu held).
-func (n *Node) write(w store.Write, done func(error)) {
+// writeLocked queues w for the Store, in order (n.mu held).
+func (n *Node) writeLocked(w store.Write, done func(error)) {
 	n.wq = append(n.wq, storeReq{w: w, done: done})
 	n.wCond.Signal()
 }

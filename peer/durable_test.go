@@ -295,7 +295,7 @@ func TestDurableDuplicatesCostNoWrite(t *testing.T) {
 	p := a.book.byName("bob")
 	pl := &wire.Payload{Kind: wire.KindMsg, Stream: p.out.id, Seq: 1, Base: 1, Time: time.Now().UnixMilli(), Text: "once"}
 	for range 20 {
-		a.send(p, pl, nil, pathAuto)
+		a.sendLocked(p, pl, nil, pathAuto)
 	}
 	a.mu.Unlock()
 	if _, err := a.Send("bob", "marker"); err != nil {

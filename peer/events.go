@@ -20,11 +20,11 @@ func noticeSize(e *Event) int {
 	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + eventOverhead
 }
 
-// roomFor reports whether the event queue can take a message of size bytes
+// roomForLocked reports whether the event queue can take a message of size bytes
 // from p. When it cannot, the message is not taken nor acknowledged: the
 // sender's window holds it and sends it again. Each peer has its own share,
 // so one peer flooding us does not hold back another's messages (n.mu held).
-func (n *Node) roomFor(p *peerState, size int) bool {
+func (n *Node) roomForLocked(p *peerState, size int) bool {
 	size += eventOverhead
 	return p.queued+p.saving+size <= maxPeerEventBytes && n.evBytes+n.saving+size <= maxEventBytes
 }
@@ -32,17 +32,17 @@ func (n *Node) roomFor(p *peerState, size int) bool {
 // eventOverhead is what an event costs besides its text, for the bounds.
 const eventOverhead = 256
 
-// emit queues an event (n.mu held). Events about our own messages
+// emitLocked queues an event (n.mu held). Events about our own messages
 // (delivered, pending, failed) are never dropped: they are bounded by the
 // queues the user filled. Notices about peers are dropped, and counted,
 // once maxEvents or maxNoticeBytes of them wait: a peer cannot grow the
 // queue by changing its name or coming and going.
-func (n *Node) emit(e Event) {
-	n.emitFor(nil, e)
+func (n *Node) emitLocked(e Event) {
+	n.emitForLocked(nil, e)
 }
 
-// emitFor queues an event holding a message of p (p may be nil).
-func (n *Node) emitFor(p *peerState, e Event) {
+// emitForLocked queues an event holding a message of p (p may be nil).
+func (n *Node) emitForLocked(p *peerState, e Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -100,7 +100,7 @@ func (n *Node) pumpEvents() {
 		if q.notice {
 			n.noticeBytes -= q.bytes
 		}
-		n.pumping = true // an event is on its way: emit must not overtake it
+		n.pumping = true // an event is on its way: emitForLocked must not overtake it
 		n.mu.Unlock()
 		n.events <- q.e
 		n.mu.Lock()
@@ -109,21 +109,21 @@ func (n *Node) pumpEvents() {
 	}
 }
 
-// announce tells the user about label changes (n.mu held): a renamed peer,
+// announceLocked tells the user about label changes (n.mu held): a renamed peer,
 // and why a peer is not shown by its nickname.
-func (n *Node) announce(changes []labelChange) {
+func (n *Node) announceLocked(changes []labelChange) {
 	for _, c := range changes {
 		p := c.p
 		if c.old != "" {
-			n.emit(Event{Kind: EvRenamed, OldName: c.old, Peer: c.new, PeerID: p.id})
+			n.emitLocked(Event{Kind: EvRenamed, OldName: c.old, Peer: c.new, PeerID: p.id})
 		}
 		switch c.clash {
 		case clashOwn:
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNameOwn, Name: p.nick})
+			n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNameOwn, Name: p.nick})
 		case clashTaken:
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNameTaken, Name: p.nick, Fingerprint: Fingerprint(&p.key)})
+			n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNameTaken, Name: p.nick, Fingerprint: Fingerprint(&p.key)})
 		case clashPinned:
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeKeyChanged, Name: p.nick})
+			n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeKeyChanged, Name: p.nick})
 		}
 	}
 }
@@ -151,7 +151,7 @@ func (n *Node) savePins() {
 		}
 		if err := n.book.pins.save(); err != nil {
 			n.mu.Lock()
-			n.emit(Event{Kind: EvWarning, Text: fmt.Sprintf("could not save trusted peers: %v", err)})
+			n.emitLocked(Event{Kind: EvWarning, Text: fmt.Sprintf("could not save trusted peers: %v", err)})
 			n.mu.Unlock()
 		}
 	}

@@ -17,7 +17,7 @@ func TestHintsEvict(t *testing.T) {
 	const total = maxPeers + 100
 	n.mu.Lock()
 	for i := range total {
-		n.discover(testKey(1000+i), addr, "exchange")
+		n.discoverLocked(testKey(1000+i), addr, "exchange")
 	}
 	var kept, newest int
 	for i := range total {

@@ -59,26 +59,26 @@ const (
 	shareRounds = 4
 )
 
-// startSharing schedules the books p gets, having come online at now (n.mu
+// startSharingLocked schedules the books p gets, having come online at now (n.mu
 // held).
-func (n *Node) startSharing(p *peerState, now time.Time) {
+func (n *Node) startSharingLocked(p *peerState, now time.Time) {
 	p.books = 0
 	p.shareAt = now.Add(shareDelay)
-	n.wake(p.shareAt)
+	n.wakeLocked(p.shareAt)
 }
 
-// shareBook sends p the peers we have online, and schedules the next round
+// shareBookLocked sends p the peers we have online, and schedules the next round
 // (n.mu held).
-func (n *Node) shareBook(p *peerState, now time.Time) {
+func (n *Node) shareBookLocked(p *peerState, now time.Time) {
 	p.books++
 	if p.books < shareRounds {
 		p.shareAt = now.Add(shareDelay << p.books)
-		n.wake(p.shareAt)
+		n.wakeLocked(p.shareAt)
 	}
 	var batch []wire.PeerEntry
 	flush := func() {
 		if len(batch) > 0 {
-			n.send(p, &wire.Payload{Kind: wire.KindPeers, Peers: batch}, nil, pathAuto)
+			n.sendLocked(p, &wire.Payload{Kind: wire.KindPeers, Peers: batch}, nil, pathAuto)
 			batch = nil
 		}
 	}
@@ -102,8 +102,8 @@ func (n *Node) shareBook(p *peerState, now time.Time) {
 	flush()
 }
 
-// onPeers follows the leads a peer sent (n.mu held).
-func (n *Node) onPeers(p *peerState, pl *wire.Payload, now time.Time) {
+// onPeersLocked follows the leads a peer sent (n.mu held).
+func (n *Node) onPeersLocked(p *peerState, pl *wire.Payload, now time.Time) {
 	if p.label == "" || !p.online {
 		return
 	}
@@ -124,7 +124,7 @@ func (n *Node) onPeers(p *peerState, pl *wire.Payload, now time.Time) {
 			continue
 		}
 		p.learned++
-		n.discover(e.Key, e.Addr, "exchange")
+		n.discoverLocked(e.Key, e.Addr, "exchange")
 	}
 }
 

@@ -58,7 +58,7 @@ func (n *Node) SendFile(id string, pl wire.Payload) error {
 	if !p.udpOK {
 		way = pathTCP
 	}
-	n.send(p, &pl, nil, way)
+	n.sendLocked(p, &pl, nil, way)
 	return nil
 }
 
@@ -76,9 +76,9 @@ func (n *Node) PeerKey(id string) ([32]byte, bool) {
 // PublicKey is the node's own public key.
 func (n *Node) PublicKey() [32]byte { return n.id.Public }
 
-// onFile hands a transfer control payload of an introduced peer to the
+// onFileLocked hands a transfer control payload of an introduced peer to the
 // handler (n.mu held).
-func (n *Node) onFile(p *peerState, pl *wire.Payload) {
+func (n *Node) onFileLocked(p *peerState, pl *wire.Payload) {
 	if p.label == "" || n.files == nil {
 		return
 	}

@@ -10,6 +10,11 @@ import (
 // MemNet is an in-memory network for tests: endpoints exchange packets
 // through channels, and faults (loss, blocked UDP) can be switched on per
 // endpoint. It behaves like a LAN: no reordering beyond what loss causes.
+//
+// Concurrency: mu guards every field of the MemNet and the faults and
+// counters of its endpoints (MemTransport). It is a leaf: tap and drop
+// are called without it (with the sending node's lock held), and no
+// packet is handed to a node under it.
 type MemNet struct {
 	mu    sync.Mutex
 	nodes map[netip.AddrPort]*MemTransport
@@ -54,6 +59,8 @@ func (m *MemNet) Listen() *MemTransport {
 
 // MemTransport is one endpoint of a MemNet.
 type MemTransport struct {
+	// Immutable after Listen (inbox and done are channels; done is closed
+	// once, by Close).
 	net   *MemNet
 	addr  netip.AddrPort
 	inbox chan Packet

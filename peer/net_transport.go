@@ -54,6 +54,15 @@ const (
 // listener taking both; IPv6 link-local addresses carry their zone (the
 // interface name, as in fe80::1%eth0). Where the system has no IPv6 the
 // transport is IPv4 only. Bound to an address, it has that family alone.
+//
+// Concurrency: the fields from udp to log are immutable after Listen; mu
+// guards the block after it (done is closed once, by Close; wg counts
+// the readers, the accept loop and every connection's goroutine); bmu
+// guards batching and pending; stats are atomics. mu and bmu are never
+// held together, nor with a tcpConn's mu (tcpConn.close takes its own,
+// then mu), and none is held while calling the handler, known or the
+// stream handler: the node calls SendUDP, SendTCP and Forget with its
+// own lock held, so these locks come after Node.mu.
 type NetTransport struct {
 	udp  *net.UDPConn // IPv4; nil when bound to an IPv6 address
 	udp6 *net.UDPConn // IPv6; nil without IPv6 or when bound to an IPv4 address
@@ -459,6 +468,11 @@ func (t *NetTransport) Close() error {
 
 // tcpConn is one TCP connection, dialed or accepted, carrying framed
 // packets both ways. A writer goroutine drains its queue.
+//
+// Concurrency: t, addr, queue, closed and (accepted) authBy are immutable
+// after newTCPConn and acceptTCP; mu guards nc, which the dialer sets
+// before its reader and writer start and handOff takes away (they use it
+// without mu); once makes close run once; queued and authed are atomics.
 type tcpConn struct {
 	t      *NetTransport
 	addr   netip.AddrPort

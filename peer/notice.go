@@ -6,5 +6,5 @@ package peer
 func (n *Node) Notice(text string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.emit(Event{Kind: EvInfo, Text: text})
+	n.emitLocked(Event{Kind: EvInfo, Text: text})
 }

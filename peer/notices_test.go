@@ -35,9 +35,9 @@ func TestNoticeQueueBounded(t *testing.T) {
 			const tries = 2 * maxEvents
 			n.mu.Lock()
 			for i := range tries {
-				n.emit(Event{Kind: EvWarning, Peer: label, Text: tc.text})
+				n.emitLocked(Event{Kind: EvWarning, Peer: label, Text: tc.text})
 				if i%100 == 0 {
-					n.emit(Event{Kind: EvDelivered, Peer: label, ID: uint64(i)})
+					n.emitLocked(Event{Kind: EvDelivered, Peer: label, ID: uint64(i)})
 				}
 			}
 			notices, held, delivered := 0, 0, 0

@@ -32,10 +32,15 @@ const (
 // pins remembers which key holds each nickname. It has its own lock, so the
 // file is written outside the node's: the node changes pins in memory and a
 // saver writes snapshots. With an empty path the pins live in memory only.
+//
+// Concurrency: path is immutable after loadPins; mu guards the rest. mu is
+// a leaf: taken under Node.mu or without it, nothing taken under it, and
+// the file is written without it (save). Methods named ...Locked expect
+// mu held.
 type pins struct {
-	path string
+	path string // immutable
 
-	mu    sync.Mutex
+	mu    sync.Mutex          // guards names, keys, dirty
 	names map[string]pinEntry // name -> its holder
 	keys  map[[32]byte]string // key -> the one name it holds
 	dirty bool
@@ -80,7 +85,7 @@ func loadPins(home string) (*pins, error) {
 		if len(fields) > 2 {
 			e.used, _ = strconv.ParseInt(fields[2], 10, 64)
 		}
-		p.set(fields[0], e)
+		p.setLocked(fields[0], e)
 	}
 	return p, nil
 }
@@ -106,16 +111,16 @@ func (p *pins) pin(name string, key [32]byte, now time.Time, byUser bool) bool {
 	}
 	_, nameHeld := p.names[name]
 	_, keyHolds := p.keys[key]
-	if !byUser && !nameHeld && !keyHolds && len(p.names) >= maxPins && now.Sub(time.Unix(p.oldestUse(), 0)) < pinKeep {
+	if !byUser && !nameHeld && !keyHolds && len(p.names) >= maxPins && now.Sub(time.Unix(p.oldestUseLocked(), 0)) < pinKeep {
 		return false // full of pins in use: a new name is not pinned
 	}
-	p.set(name, pinEntry{key: key, used: now.Unix()})
+	p.setLocked(name, pinEntry{key: key, used: now.Unix()})
 	p.dirty = true
 	return true
 }
 
-// oldestUse is the use time of the pin used longest ago (p.mu held).
-func (p *pins) oldestUse() int64 {
+// oldestUseLocked is the use time of the pin used longest ago (p.mu held).
+func (p *pins) oldestUseLocked() int64 {
 	var oldest int64
 	first := true
 	for _, e := range p.names {
@@ -126,9 +131,9 @@ func (p *pins) oldestUse() int64 {
 	return oldest
 }
 
-// set binds name to e.key, keeping one pin per key and at most maxPins
+// setLocked binds name to e.key, keeping one pin per key and at most maxPins
 // (p.mu held).
-func (p *pins) set(name string, e pinEntry) {
+func (p *pins) setLocked(name string, e pinEntry) {
 	if old, ok := p.names[name]; ok {
 		delete(p.keys, old.key)
 		delete(p.names, name) // (so that it is not counted below: re-pinning a name costs no other pin)

@@ -6,61 +6,61 @@ import (
 	"time"
 )
 
-// revive brings back a peer that was marked gone but is talking again, and
+// reviveLocked brings back a peer that was marked gone but is talking again, and
 // follows it to a new UDP address (n.mu held).
-func (n *Node) revive(p *peerState, pkt Packet, now time.Time) {
+func (n *Node) reviveLocked(p *peerState, pkt Packet, now time.Time) {
 	if !pkt.TCP && p.addr != pkt.From {
-		n.moved(p, pkt.From)
+		n.movedLocked(p, pkt.From)
 	}
 	if !p.online && p.label != "" {
-		n.comeOnline(p, now, false)
+		n.comeOnlineLocked(p, now, false)
 	}
 }
 
-func (n *Node) moved(p *peerState, addr netip.AddrPort) {
+func (n *Node) movedLocked(p *peerState, addr netip.AddrPort) {
 	old := p.addr
 	p.addr = addr
 	if old.IsValid() && p.online {
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.label, old, addr)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.label, old, addr)})
 	}
 }
 
-func (n *Node) comeOnline(p *peerState, now time.Time, restarted bool) {
+func (n *Node) comeOnlineLocked(p *peerState, now time.Time, restarted bool) {
 	p.online = true
 	p.nextPing = now.Add(n.tm.Heartbeat)
 	p.knock = 0
-	n.wake(p.nextPing) // heartbeats and expiry run from the timer
+	n.wakeLocked(p.nextPing) // heartbeats and expiry run from the timer
 	// It may have been away for long: try UDP afresh; if it came back as a
 	// new process, drop a TCP connection that may lead to its old self.
 	p.rearm(true)
 	if restarted {
 		n.tr.Forget(p.addr)
 	}
-	n.emit(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
-	n.signalChange()
+	n.emitLocked(Event{Kind: EvJoined, Peer: p.label, PeerID: p.id, Addr: p.addr.String()})
+	n.signalChangeLocked()
 	p.learned = 0
-	n.startSharing(p, now)
+	n.startSharingLocked(p, now)
 	for _, s := range n.statics {
 		if s.addr == p.addr {
 			s.answered = true
 		}
 	}
-	n.pump(p, now)
+	n.pumpLocked(p, now)
 }
 
-// goOffline marks p gone and tells the user (n.mu held).
-func (n *Node) goOffline(p *peerState, reason string) {
+// goOfflineLocked marks p gone and tells the user (n.mu held).
+func (n *Node) goOfflineLocked(p *peerState, reason string) {
 	p.online = false
 	p.knock = 0
 	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
-	n.wake(p.nextPing)
-	n.emit(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
+	n.wakeLocked(p.nextPing)
+	n.emitLocked(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
 	for _, m := range p.out.markPending() {
-		n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
+		n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
 	}
 	p.rearm(false)
 	if p.out.len() > 0 {
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", p.out.len(), p.label)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", p.out.len(), p.label)})
 	}
 	for _, s := range n.statics {
 		if s.addr == p.addr {
@@ -68,5 +68,5 @@ func (n *Node) goOffline(p *peerState, reason string) {
 			s.next = time.Now().Add(s.interval)
 		}
 	}
-	n.signalChange()
+	n.signalChangeLocked()
 }

@@ -24,7 +24,7 @@ func (n *Node) handle(pkt Packet) {
 		n.stats.Dropped++
 		if errors.Is(err, wire.ErrVersion) {
 			n.stats.OldVersion++
-			n.versionWarning(&o, pkt.From, now)
+			n.versionWarningLocked(&o, pkt.From, now)
 		}
 		return
 	}
@@ -34,7 +34,7 @@ func (n *Node) handle(pkt Packet) {
 	p := n.book.peers[o.Key]
 	switch o.Type {
 	case wire.TypeProbe:
-		n.onProbe(&o, p, pkt, now)
+		n.onProbeLocked(&o, p, pkt, now)
 		return
 	case wire.TypeInit, wire.TypeResp, wire.TypeData:
 	default:
@@ -44,15 +44,15 @@ func (n *Node) handle(pkt Packet) {
 	// An initiation from a key we hold no session with costs DH operations:
 	// a stranger's takes from the strangers' budget; a peer in the book's
 	// is read (its later ones are bounded per key, session.go).
-	res, err := n.sess.open(&o, now, func() bool { return (p != nil && !p.parked) || n.strangerCost(now) })
+	res, err := n.sess.open(&o, now, func() bool { return (p != nil && !p.parked) || n.strangerCostLocked(now) })
 	q := p
 	if q == nil {
-		q = n.stranger(o.Key)
+		q = n.strangerLocked(o.Key)
 	}
 	for _, r := range res.reply {
 		pkt.Reply(r.b)
 	}
-	n.sendPkts(q, res.flush, pkt.Reply)
+	n.sendPktsLocked(q, res.flush, pkt.Reply)
 	if err != nil {
 		n.stats.Dropped++
 		switch {
@@ -68,8 +68,8 @@ func (n *Node) handle(pkt Packet) {
 			// We restarted, or erased the session: a handshake brings the
 			// sender back (an honest one sends again).
 			n.stats.NoSession++
-			if (p != nil || n.strangerCost(now)) && n.mayAnswer(pkt.From.Addr(), now) {
-				n.sendPkts(q, n.sess.restart(&o.Key, now), pkt.Reply)
+			if (p != nil || n.strangerCostLocked(now)) && n.mayAnswerLocked(pkt.From.Addr(), now) {
+				n.sendPktsLocked(q, n.sess.restart(&o.Key, now), pkt.Reply)
 			}
 		}
 		n.log.Debug("drop", "from", pkt.From, "type", o.Type, "err", err)
@@ -85,7 +85,7 @@ func (n *Node) handle(pkt Packet) {
 		// we sent in a session it no longer holds. Our hello tells it who
 		// we are now (a restarted one answers with its own), the way the
 		// packet came (a peer that moved is believed only once it answers).
-		n.sendHello(p, wire.FlagReply, zeroChallenge, pkt.Reply)
+		n.sendHelloLocked(p, wire.FlagReply, zeroChallenge, pkt.Reply)
 	}
 	if !res.data || len(res.plain) == 0 {
 		return // a handshake, or a keepalive
@@ -99,7 +99,7 @@ func (n *Node) handle(pkt Packet) {
 		return
 	}
 	if p == nil || p.parked {
-		n.fromStranger(o.Key, &pl, pkt, now, p)
+		n.fromStrangerLocked(o.Key, &pl, pkt, now, p)
 		return
 	}
 	if pl.ToBoot != n.boot && pl.Kind != wire.KindHello {
@@ -108,13 +108,13 @@ func (n *Node) handle(pkt Packet) {
 		// who we are now so that an honest one sends again.
 		n.stats.Dropped++
 		n.stats.Replayed++
-		if n.mayAnswer(pkt.From.Addr(), now) {
-			n.sendHello(p, wire.FlagReply, zeroChallenge, pkt.Reply)
+		if n.mayAnswerLocked(pkt.From.Addr(), now) {
+			n.sendHelloLocked(p, wire.FlagReply, zeroChallenge, pkt.Reply)
 		}
 		return
 	}
 	ok, restarted := p.win.checkAt(pl.Boot, pl.Counter, now)
-	if !ok && n.olderBoot(p, &pl, pkt, now) { // replay.go: a restart with the clock stepped back
+	if !ok && n.olderBootLocked(p, &pl, pkt, now) { // replay.go: a restart with the clock stepped back
 		ok, restarted = true, true
 	}
 	if !ok {
@@ -123,50 +123,50 @@ func (n *Node) handle(pkt Packet) {
 		return
 	}
 	p.lastSeen = now
-	n.dispatch(p, &pl, pkt, now, restarted)
+	n.dispatchLocked(p, &pl, pkt, now, restarted)
 }
 
-// dispatch handles an authenticated, fresh packet of a peer in the book.
-func (n *Node) dispatch(p *peerState, pl *wire.Payload, pkt Packet, now time.Time, restarted bool) {
+// dispatchLocked handles an authenticated, fresh packet of a peer in the book.
+func (n *Node) dispatchLocked(p *peerState, pl *wire.Payload, pkt Packet, now time.Time, restarted bool) {
 	switch pl.Kind {
 	case wire.KindHello:
-		n.onHello(p, pl, pkt, now, restarted)
+		n.onHelloLocked(p, pl, pkt, now, restarted)
 	case wire.KindBye:
 		if p.online {
-			n.goOffline(p, "quit")
+			n.goOfflineLocked(p, "quit")
 		}
 	case wire.KindPing:
-		n.send(p, &wire.Payload{Kind: wire.KindPong, PingID: pl.PingID}, pkt.Reply, pathAuto)
-		n.revive(p, pkt, now)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindPong, PingID: pl.PingID}, pkt.Reply, pathAuto)
+		n.reviveLocked(p, pkt, now)
 	case wire.KindPong:
 		if !pkt.TCP {
 			p.lastUDPAnswer = now
 		}
 		if !pkt.TCP && !p.udpOK && !n.cfg.TCPOnly && !p.tcpMode {
 			p.udpOK = true
-			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s works again", p.label)})
+			n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s works again", p.label)})
 		}
 		if pl.PingID == p.pingID && !p.pingSent.IsZero() {
-			n.rtt(p, now.Sub(p.pingSent))
+			n.rttLocked(p, now.Sub(p.pingSent))
 		}
-		n.revive(p, pkt, now)
+		n.reviveLocked(p, pkt, now)
 	case wire.KindMsg, wire.KindApp:
-		n.onMessage(p, pl, pkt, now)
-		n.revive(p, pkt, now)
+		n.onMessageLocked(p, pl, pkt, now)
+		n.reviveLocked(p, pkt, now)
 	case wire.KindAck:
 		if !pkt.TCP {
 			p.lastUDPAnswer = now
 		}
-		n.onAck(p, pl, now)
-		n.revive(p, pkt, now)
+		n.onAckLocked(p, pl, now)
+		n.reviveLocked(p, pkt, now)
 	case wire.KindOffer, wire.KindAccept, wire.KindReject, wire.KindCancel:
-		n.onFile(p, pl) // files.go
-		n.revive(p, pkt, now)
+		n.onFileLocked(p, pl) // files.go
+		n.reviveLocked(p, pkt, now)
 	case wire.KindPeers:
-		n.onPeers(p, pl, now)
+		n.onPeersLocked(p, pl, now)
 	case wire.KindAppOnce:
-		n.onAppOnce(p, pl) // app.go
-		n.revive(p, pkt, now)
+		n.onAppOnceLocked(p, pl) // app.go
+		n.reviveLocked(p, pkt, now)
 	}
 }
 
@@ -186,15 +186,15 @@ func (n *Node) knownAddr(a netip.Addr) bool {
 	return false
 }
 
-// stranger is a peer that is not in the book: enough to talk to it, nothing
+// strangerLocked is a peer that is not in the book: enough to talk to it, nothing
 // remembered (n.mu held).
-func (n *Node) stranger(key [32]byte) *peerState {
+func (n *Node) strangerLocked(key [32]byte) *peerState {
 	return &peerState{key: key, id: KeyID(&key), udpOK: true}
 }
 
-// strangerCost takes what an initiation from a key not in the book costs
+// strangerCostLocked takes what an initiation from a key not in the book costs
 // from the strangers' budget, reporting whether it was there (n.mu held).
-func (n *Node) strangerCost(now time.Time) bool {
+func (n *Node) strangerCostLocked(now time.Time) bool {
 	for range hsStrangerCost {
 		if !n.budget.Take(now) {
 			return false
@@ -203,7 +203,7 @@ func (n *Node) strangerCost(now time.Time) bool {
 	return true
 }
 
-// fromStranger handles an authenticated packet from a key not in the book.
+// fromStrangerLocked handles an authenticated packet from a key not in the book.
 // Only a hello that echoes a fresh challenge of ours takes it in: so a
 // recorded hello, and what was recorded after it, cannot bring back a peer
 // we forgot. Everything else gets our hello with a challenge, so that an
@@ -212,7 +212,7 @@ func (n *Node) strangerCost(now time.Time) bool {
 //
 // A parked peer (durable.go: in the book only so that messages can wait
 // for it) is a stranger too until it answers.
-func (n *Node) fromStranger(key [32]byte, pl *wire.Payload, pkt Packet, now time.Time, parked *peerState) {
+func (n *Node) fromStrangerLocked(key [32]byte, pl *wire.Payload, pkt Packet, now time.Time, parked *peerState) {
 	fresh := false
 	if pl.Kind == wire.KindHello {
 		ok, made := n.chal.valid(&key, pl.Echo, now)
@@ -221,14 +221,14 @@ func (n *Node) fromStranger(key [32]byte, pl *wire.Payload, pkt Packet, now time
 	if !fresh {
 		// A hello is answered at once (opening it took the strangers'
 		// budget already, and the answer is no larger); anything else
-		// within the answer budgets (mayAnswer).
-		if pl.Kind == wire.KindHello || (pl.Kind != wire.KindBye && n.mayAnswer(pkt.From.Addr(), now)) {
-			q := n.stranger(key)
+		// within the answer budgets (mayAnswerLocked).
+		if pl.Kind == wire.KindHello || (pl.Kind != wire.KindBye && n.mayAnswerLocked(pkt.From.Addr(), now)) {
+			q := n.strangerLocked(key)
 			var echo [16]byte
 			if pl.Kind == wire.KindHello {
 				echo = pl.Challenge
 			}
-			n.sendHello(q, wire.FlagReply, echo, pkt.Reply)
+			n.sendHelloLocked(q, wire.FlagReply, echo, pkt.Reply)
 		}
 		return
 	}
@@ -239,14 +239,14 @@ func (n *Node) fromStranger(key [32]byte, pl *wire.Payload, pkt Packet, now time
 		p.parked = false
 		n.book.unlabel(p)
 	} else {
-		p = n.stranger(key)
+		p = n.strangerLocked(key)
 		if !n.book.admit(p) {
 			n.stats.Dropped++
 			n.log.Debug("address book full, ignoring a new peer", "from", pkt.From)
 			return
 		}
 		p.out = newOutStream(newStreamID())
-		n.takePosition(p)
+		n.takePositionLocked(p)
 	}
 	p.win.floorAt(pl.Boot, pl.Counter, now)
 	p.via, _ = n.hints.Get(key)
@@ -263,11 +263,11 @@ func (n *Node) fromStranger(key [32]byte, pl *wire.Payload, pkt Packet, now time
 	// It took us in before we took it in: what it knows of us may be older
 	// than what we are now (a new name or away text), so tell it.
 	pl.Flags |= wire.FlagReply
-	n.onHello(p, pl, pkt, now, false)
+	n.onHelloLocked(p, pl, pkt, now, false)
 }
 
-// onHello learns or refreshes a peer (n.mu held).
-func (n *Node) onHello(p *peerState, pl *wire.Payload, pkt Packet, now time.Time, restarted bool) {
+// onHelloLocked learns or refreshes a peer (n.mu held).
+func (n *Node) onHelloLocked(p *peerState, pl *wire.Payload, pkt Packet, now time.Time, restarted bool) {
 	addr := pkt.From
 	if pkt.TCP {
 		addr = netip.AddrPortFrom(pkt.From.Addr(), pl.Port)
@@ -280,26 +280,26 @@ func (n *Node) onHello(p *peerState, pl *wire.Payload, pkt Packet, now time.Time
 		if c.old == "" {
 			first = append(first, c)
 		} else {
-			n.announce([]labelChange{c})
+			n.announceLocked([]labelChange{c})
 		}
 	}
 	if p.addr != addr {
-		n.moved(p, addr)
+		n.movedLocked(p, addr)
 	}
 	// Answer first: a peer that restarted must know us before our queued
 	// messages reach it, or it drops them.
 	if pl.Flags&wire.FlagReply != 0 || pl.ToBoot != n.boot || pl.Challenge != zeroChallenge {
-		n.sendHello(p, 0, pl.Challenge, pkt.Reply) // (a stale to-boot: the peer missed our restart)
+		n.sendHelloLocked(p, 0, pl.Challenge, pkt.Reply) // (a stale to-boot: the peer missed our restart)
 	}
 	if !p.online {
-		n.comeOnline(p, now, restarted)
+		n.comeOnlineLocked(p, now, restarted)
 	} else if restarted {
 		// The new process knows nothing of our messages: send them again.
 		p.rearm(true)
 		n.tr.Forget(p.addr)
-		n.pump(p, now)
+		n.pumpLocked(p, now)
 	}
-	n.announce(first)
+	n.announceLocked(first)
 	for _, s := range n.statics {
 		if s.addr == addr || s.addr == pkt.From {
 			s.answered = true
@@ -307,17 +307,17 @@ func (n *Node) onHello(p *peerState, pl *wire.Payload, pkt Packet, now time.Time
 	}
 }
 
-// onMessage shows a peer's messages to the user once each and in the order
+// onMessageLocked shows a peer's messages to the user once each and in the order
 // sent, and acknowledges every one it takes. The acknowledgement leaves
 // first: handing the messages to the user wakes another goroutine, and the
 // sender should not wait for that. A message the user side has no room for
 // is neither taken nor acknowledged: the sender keeps it and sends it again
 // (n.mu held).
-func (n *Node) onMessage(p *peerState, pl *wire.Payload, pkt Packet, now time.Time) {
+func (n *Node) onMessageLocked(p *peerState, pl *wire.Payload, pkt Packet, now time.Time) {
 	if p.label == "" {
 		return // not introduced yet: no ack, it will come again
 	}
-	if !n.roomFor(p, len(pl.Text)) {
+	if !n.roomForLocked(p, len(pl.Text)) {
 		n.stats.Backpressure++
 		return
 	}
@@ -328,10 +328,10 @@ func (n *Node) onMessage(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 	case inDuplicate:
 		n.stats.Duplicates++
 	}
-	if n.mayAck(p, pl, verdict) {
-		n.send(p, &wire.Payload{Kind: wire.KindAck, Stream: pl.Stream, Seq: pl.Seq}, pkt.Reply, pathAuto)
+	if n.mayAckLocked(p, pl, verdict) {
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindAck, Stream: pl.Stream, Seq: pl.Seq}, pkt.Reply, pathAuto)
 	}
-	n.take(p, ready) // durable.go: with a Store, acknowledged once on disk
+	n.takeLocked(p, ready) // durable.go: with a Store, acknowledged once on disk
 	for i := range ready {
 		ready[i] = inMsg{}
 	}
@@ -341,29 +341,29 @@ func (n *Node) onMessage(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 	}
 }
 
-func (n *Node) deliver(p *peerState, m *inMsg) {
+func (n *Node) deliverLocked(p *peerState, m *inMsg) {
 	if m.app != 0 {
-		n.emitFor(p, Event{Kind: EvApp, App: m.app, Key: p.key, Peer: p.label, PeerID: p.id, Text: m.text, Time: time.UnixMilli(m.time), Idx: m.idx})
+		n.emitForLocked(p, Event{Kind: EvApp, App: m.app, Key: p.key, Peer: p.label, PeerID: p.id, Text: m.text, Time: time.UnixMilli(m.time), Idx: m.idx})
 		return
 	}
 	to := n.name
 	if m.all {
 		to = "all"
 	}
-	n.emitFor(p, Event{Kind: EvMessage, Peer: p.label, PeerID: p.id, To: to, Text: m.text, Time: time.UnixMilli(m.time), Idx: m.idx})
+	n.emitForLocked(p, Event{Kind: EvMessage, Peer: p.label, PeerID: p.id, To: to, Text: m.text, Time: time.UnixMilli(m.time), Idx: m.idx})
 	if n.away != "" && !m.all && !p.awayAnswered && p.out.len() < n.tm.QueueLimit {
 		// Away: answer the first direct message once, as a normal message.
 		p.awayAnswered = true
 		n.nextID++
-		n.queue(p.id, []queuedMsg{{p, n.push(p, n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
+		n.queueLocked(p.id, []queuedMsg{{p, n.pushLocked(p, n.nextID, AwayPrefix+n.away, false, time.Now())}}, false)
 	}
 }
 
 // AwayPrefix starts the automatic answer of a node that is away.
 const AwayPrefix = "[away] "
 
-// onAck retires an acknowledged message (n.mu held).
-func (n *Node) onAck(p *peerState, pl *wire.Payload, now time.Time) {
+// onAckLocked retires an acknowledged message (n.mu held).
+func (n *Node) onAckLocked(p *peerState, pl *wire.Payload, now time.Time) {
 	if pl.Stream != p.out.id {
 		return
 	}
@@ -371,22 +371,22 @@ func (n *Node) onAck(p *peerState, pl *wire.Payload, now time.Time) {
 	if m == nil {
 		return
 	}
-	n.acked(p, m)
+	n.ackedLocked(p, m)
 	if sample > 0 {
-		n.rtt(p, sample)
+		n.rttLocked(p, sample)
 	}
-	n.emit(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
+	n.emitLocked(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
 	if m.pending && m.app == 0 { // an application words its own payloads
-		n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
 	}
 	if n.book.exchanged(p, n.name, now) {
 		n.kickSave()
 	}
-	n.signalChange()
-	n.pump(p, now)
+	n.signalChangeLocked()
+	n.pumpLocked(p, now)
 }
 
-func (n *Node) rtt(p *peerState, sample time.Duration) {
+func (n *Node) rttLocked(p *peerState, sample time.Duration) {
 	if p.srtt == 0 {
 		p.srtt = sample
 	} else {
@@ -394,11 +394,11 @@ func (n *Node) rtt(p *peerState, sample time.Duration) {
 	}
 }
 
-// onProbe answers a probe (wire.go has the exchange): a plain probe over
+// onProbeLocked answers a probe (wire.go has the exchange): a plain probe over
 // UDP with a cookie probe, a cookie probe with its echo, the echo of a
 // cookie of ours (the prober proved its address) and any probe over TCP
 // with our hello. Every answer is within the answer budgets (n.mu held).
-func (n *Node) onProbe(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
+func (n *Node) onProbeLocked(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
 	kind, cookie := wire.ParseProbe(pkt.Data)
 	hello := pkt.TCP
 	switch {
@@ -414,7 +414,7 @@ func (n *Node) onProbe(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
 	default:
 		cookie = n.chal.cookie(&o.Key, pkt.From, now)
 	}
-	if !n.mayAnswer(pkt.From.Addr(), now) {
+	if !n.mayAnswerLocked(pkt.From.Addr(), now) {
 		return
 	}
 	switch {
@@ -425,9 +425,9 @@ func (n *Node) onProbe(o *wire.Outer, p *peerState, pkt Packet, now time.Time) {
 				n.stats.UnknownBudget++
 				return
 			}
-			q = n.stranger(o.Key)
+			q = n.strangerLocked(o.Key)
 		}
-		n.sendHello(q, wire.FlagReply, zeroChallenge, pkt.Reply)
+		n.sendHelloLocked(q, wire.FlagReply, zeroChallenge, pkt.Reply)
 	case kind == wire.ProbeCookie:
 		pkt.Reply(wire.AppendProbe(make([]byte, 0, wire.CookieProbeLen), &n.id.Public, wire.ProbeEcho, &cookie))
 	default:
@@ -474,10 +474,10 @@ func (l *answerLimiter) take(from netip.Addr, now time.Time) bool {
 	return l.prefixes.Take(pfx, now)
 }
 
-// mayAnswer rate-limits answers to strangers (answerLimiter), so that
+// mayAnswerLocked rate-limits answers to strangers (answerLimiter), so that
 // spoofed packets cannot turn us into an amplifier; what it refuses is
 // counted (n.mu held).
-func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
+func (n *Node) mayAnswerLocked(from netip.Addr, now time.Time) bool {
 	if !n.answers.take(from, now) {
 		n.stats.AnswersLimited++
 		return false
@@ -485,7 +485,7 @@ func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
 	return true
 }
 
-// versionWarning tells the user once per address about a peer that
+// versionWarningLocked tells the user once per address about a peer that
 // speaks another protocol version: an EvVersion with its name when the
 // book knows the key, its address and its version. An address is told of
 // once while it is among the newest maxVersionWarnings, and new addresses
@@ -493,7 +493,7 @@ func (n *Node) mayAnswer(from netip.Addr, now time.Time) bool {
 // ports or spoofed addresses gets a few lines, not hundreds. Nothing is
 // sent back: a version-1 peer and a version-2 one exchange no sealed data
 // (n.mu held).
-func (n *Node) versionWarning(o *wire.Outer, from netip.AddrPort, now time.Time) {
+func (n *Node) versionWarningLocked(o *wire.Outer, from netip.AddrPort, now time.Time) {
 	a := from.Addr().Unmap().WithZone("")
 	if _, told := n.vwarn.Get(a); told || !n.vrate.Take(now) {
 		return
@@ -506,7 +506,7 @@ func (n *Node) versionWarning(o *wire.Outer, from netip.AddrPort, now time.Time)
 			e.Peer = p.label
 		}
 	}
-	n.emit(e)
+	n.emitLocked(e)
 }
 
 func preview(s string) string {

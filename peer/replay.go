@@ -100,7 +100,7 @@ func (w *replayWindow) set(c uint64)      { w.bits[(c/64)%(windowSize/64)] |= 1 
 func (w *replayWindow) clear(c uint64)    { w.bits[(c/64)%(windowSize/64)] &^= 1 << (c % 64) }
 func (w *replayWindow) has(c uint64) bool { return w.bits[(c/64)%(windowSize/64)]&(1<<(c%64)) != 0 }
 
-// olderBoot handles an authenticated packet of p that the replay window
+// olderBootLocked handles an authenticated packet of p that the replay window
 // refused (n.mu held). A hello from an older boot than the window's may
 // be p restarted with its clock stepped back (without a home that
 // remembers its last boot, or with a copied one): it is answered with a
@@ -111,7 +111,7 @@ func (w *replayWindow) has(c uint64) bool { return w.bits[(c/64)%(windowSize/64)
 // echoes only a challenge made before that (or expired), so it cannot
 // take p back. It reports whether the packet is to be handled, as from a
 // restarted peer.
-func (n *Node) olderBoot(p *peerState, pl *wire.Payload, pkt Packet, now time.Time) bool {
+func (n *Node) olderBootLocked(p *peerState, pl *wire.Payload, pkt Packet, now time.Time) bool {
 	if pl.Kind != wire.KindHello || pl.Boot >= p.win.boot {
 		return false
 	}
@@ -119,9 +119,9 @@ func (n *Node) olderBoot(p *peerState, pl *wire.Payload, pkt Packet, now time.Ti
 		p.win.floorAt(pl.Boot, pl.Counter, now)
 		return true
 	}
-	if n.mayAnswer(pkt.From.Addr(), now) {
-		q := n.stranger(p.key) // (not in the book: its hello carries a challenge)
-		n.sendHello(q, wire.FlagReply, pl.Challenge, pkt.Reply)
+	if n.mayAnswerLocked(pkt.From.Addr(), now) {
+		q := n.strangerLocked(p.key) // (not in the book: its hello carries a challenge)
+		n.sendHelloLocked(q, wire.FlagReply, pl.Challenge, pkt.Reply)
 	}
 	return false
 }

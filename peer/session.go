@@ -119,7 +119,10 @@ type outPkt struct {
 	tcp bool
 }
 
-// sessions holds a node's sessions (owned by Node.mu).
+// sessions holds a node's sessions. It is not safe for concurrent use:
+// every field, and every peerSess and session it holds, is guarded by
+// Node.mu (or SessionLayer.mu); static, pub and stats (the pointer) are
+// immutable after newSessions.
 type sessions struct {
 	static noise.DHKey
 	pub    [32]byte

@@ -10,7 +10,7 @@ import (
 // SessionLayer is a node's session layer on its own (session.go), for
 // programs that speak p2pchat packet by packet (internal/hostile's test
 // peers): handshakes, sealing and opening, nothing above. Its methods are
-// safe for concurrent use.
+// safe for concurrent use: mu guards everything, and is a leaf.
 type SessionLayer struct {
 	mu    sync.Mutex
 	s     *sessions // guarded by mu

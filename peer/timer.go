@@ -6,11 +6,11 @@ import (
 	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
-// wake makes sure tick runs by deadline t: it kicks the timer loop only if
+// wakeLocked makes sure tick runs by deadline t: it kicks the timer loop only if
 // t is earlier than the tick already planned, so that the messages of a
 // busy window (whose retransmission times come after the earliest one) do
 // not each cost a tick (n.mu held; never blocks).
-func (n *Node) wake(t time.Time) {
+func (n *Node) wakeLocked(t time.Time) {
 	if !t.Before(n.timerAt) {
 		return
 	}
@@ -52,8 +52,9 @@ func (n *Node) timerLoop() {
 func (n *Node) tick(now time.Time) time.Time {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	// Deadlines set while ticking (by soon, or by wake from transmit and
-	// pump) all lower n.timerAt, which is when tick runs next.
+	// Deadlines set while ticking (by soon, or by wakeLocked from
+	// transmitLocked and pumpLocked) all lower n.timerAt, which is when
+	// tick runs next.
 	n.timerAt = now.Add(time.Minute)
 	n.ticking = true
 	defer func() { n.ticking = false }()
@@ -74,9 +75,9 @@ func (n *Node) tick(now time.Time) time.Time {
 			// backed-off mDNS queries.
 			if p.out.len() > 0 && p.addr.IsValid() {
 				if !now.Before(p.nextPing) {
-					n.sendHello(p, wire.FlagReply, zeroChallenge, nil)
+					n.sendHelloLocked(p, wire.FlagReply, zeroChallenge, nil)
 					if !p.udpOK { // UDP may be what failed: knock over TCP too
-						n.sendHello(p, wire.FlagReply, zeroChallenge, nil, pathTCP)
+						n.sendHelloLocked(p, wire.FlagReply, zeroChallenge, nil, pathTCP)
 					}
 					p.knock = min(max(2*p.knock, time.Second), n.tm.Heartbeat)
 					p.nextPing = now.Add(p.knock)
@@ -86,7 +87,7 @@ func (n *Node) tick(now time.Time) time.Time {
 			continue
 		}
 		if now.Sub(p.lastSeen) >= n.tm.Expire {
-			n.goOffline(p, "no answer")
+			n.goOfflineLocked(p, "no answer")
 			soon(p.nextPing)
 			continue
 		}
@@ -94,19 +95,19 @@ func (n *Node) tick(now time.Time) time.Time {
 		if !p.shareAt.IsZero() {
 			if !now.Before(p.shareAt) {
 				p.shareAt = time.Time{}
-				n.shareBook(p, now)
+				n.shareBookLocked(p, now)
 			} else {
 				soon(p.shareAt)
 			}
 		}
 		if !now.Before(p.nextPing) {
-			n.ping(p, now)
+			n.pingLocked(p, now)
 		}
 		soon(p.nextPing)
 		for _, m := range p.out.overdue(now, n.tm.FailAfter) {
-			n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonNoAnswer, Text: "no answer (still trying)"})
+			n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonNoAnswer, Text: "no answer (still trying)"})
 		}
-		n.pump(p, now)
+		n.pumpLocked(p, now)
 		if t := p.out.deadline(n.tm.FailAfter); !t.IsZero() {
 			soon(t)
 		}
@@ -116,7 +117,7 @@ func (n *Node) tick(now time.Time) time.Time {
 			continue
 		}
 		if !now.Before(s.next) {
-			n.probe(s)
+			n.probeLocked(s)
 			s.next = now.Add(s.interval)
 			s.interval = min(2*s.interval, 30*time.Second)
 		}
@@ -125,22 +126,22 @@ func (n *Node) tick(now time.Time) time.Time {
 	return n.timerAt
 }
 
-// ping sends a heartbeat over UDP, and over TCP too while UDP is in doubt,
+// pingLocked sends a heartbeat over UDP, and over TCP too while UDP is in doubt,
 // so that a peer only TCP reaches still hears from us (n.mu held).
-func (n *Node) ping(p *peerState, now time.Time) {
+func (n *Node) pingLocked(p *peerState, now time.Time) {
 	p.pingID++
 	p.pingSent = now
 	p.nextPing = now.Add(n.tm.Heartbeat)
 	if !n.cfg.TCPOnly && !p.tcpMode {
-		n.send(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathAuto)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathAuto)
 	}
 	if !p.udpOK || n.cfg.TCPOnly || p.tcpMode {
-		n.send(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathTCP)
+		n.sendLocked(p, &wire.Payload{Kind: wire.KindPing, PingID: p.pingID}, nil, pathTCP)
 	}
 }
 
-// probe asks whoever is at a -peer address to say hello (n.mu held).
-func (n *Node) probe(s *static) {
+// probeLocked asks whoever is at a -peer address to say hello (n.mu held).
+func (n *Node) probeLocked(s *static) {
 	pkt := n.id.probe()
 	if !n.cfg.TCPOnly {
 		_ = n.tr.SendUDP(s.addr, pkt)

@@ -28,10 +28,13 @@ const (
 // Lines are collected in memory and written together by flush, which the
 // shell calls whenever it has nothing else to do: a burst of messages costs
 // one write, not an open, write, stat and close each.
+//
+// Concurrency: path is immutable; mu guards pending and the file (add,
+// flush and scan take it; ...Locked methods expect it held).
 type convLog struct {
 	mu      sync.Mutex
-	path    string
-	pending bytes.Buffer // lines not yet written
+	path    string       // immutable
+	pending bytes.Buffer // lines not yet written (mu)
 }
 
 // historyBatch is how much add collects before it writes on its own.

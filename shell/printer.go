@@ -30,6 +30,12 @@ import (
 // reader that stops reading blocks print, and with it the shell's loop: it
 // stops taking events from the node, which then stops acknowledging
 // (backpressure) instead of the shell's memory growing.
+//
+// Concurrency: out, term, live, redraw and mark are immutable after
+// newPrinter; mu guards every other field. The command loop, the prompt
+// goroutine (beginPrompt, endPrompt) and the input filter's goroutine
+// print. mark is called with mu held, so it must not print. Methods named
+// ...Locked expect mu held.
 type printer struct {
 	mu        sync.Mutex
 	out       io.Writer
@@ -80,12 +86,12 @@ func (p *printer) writeBufLocked() {
 	err := writeNow(p.out, p.buf.Bytes())
 	p.buf.Reset()
 	if err == nil {
-		p.marks(p.bufIdx)
+		p.marksLocked(p.bufIdx)
 	}
 }
 
-// marks reports that the message lines up to idx are out (p.mu held).
-func (p *printer) marks(idx uint64) {
+// marksLocked reports that the message lines up to idx are out (p.mu held).
+func (p *printer) marksLocked(idx uint64) {
 	if idx > p.marked && p.mark != nil {
 		p.marked = idx
 		p.mark(idx)
@@ -104,12 +110,12 @@ func (p *printer) skip(idx uint64) {
 	switch {
 	case !p.term:
 		if p.buf.Len() == 0 {
-			p.marks(idx)
+			p.marksLocked(idx)
 		} else {
 			p.bufIdx = max(p.bufIdx, idx)
 		}
 	case !p.prompting || p.live || len(p.held) == 0:
-		p.marks(idx)
+		p.marksLocked(idx)
 	default:
 		p.heldIdx = max(p.heldIdx, idx)
 	}
@@ -143,13 +149,13 @@ func (p *printer) printMsg(text string, bell bool, idx uint64) {
 		p.bufIdx = max(p.bufIdx, idx)
 	case !p.prompting:
 		if _, err := io.WriteString(p.out, strings.Join(lines, "\r\n")+"\r\n"+bellString(bell)); err == nil {
-			p.marks(idx)
+			p.marksLocked(idx)
 		}
 	case p.live:
 		// Erase the prompt line, print above it; liner redraws the prompt
 		// and the half-typed text on the new line when it sees SIGWINCH.
 		if _, err := io.WriteString(p.out, "\r\x1b[2K"+strings.Join(lines, "\r\n")+"\r\n"+bellString(bell)); err == nil {
-			p.marks(idx)
+			p.marksLocked(idx)
 		}
 		p.redraw()
 	default:
@@ -162,7 +168,7 @@ func (p *printer) printMsg(text string, bell bool, idx uint64) {
 		if p.heldBytes >= maxBuffered {
 			// Too much to keep: show it now, over the prompt line.
 			if _, err := io.WriteString(p.out, "\r\n"+strings.Join(p.held, "\r\n")+"\r\n"); err == nil {
-				p.marks(p.heldIdx)
+				p.marksLocked(p.heldIdx)
 			}
 			p.held, p.heldBytes = nil, 0
 		}
@@ -220,7 +226,7 @@ func (p *printer) endPrompt() {
 	p.above = false // Enter moved the screen on: the prompt line is above now
 	if len(p.held) > 0 && !p.closed {
 		if _, err := io.WriteString(p.out, strings.Join(p.held, "\r\n")+"\r\n"); err == nil {
-			p.marks(p.heldIdx)
+			p.marksLocked(p.heldIdx)
 		}
 	}
 	p.held, p.heldBytes = nil, 0

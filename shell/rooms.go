@@ -465,6 +465,6 @@ func (p *printer) markOnly(idx uint64) {
 	case p.term && len(p.held) > 0:
 		p.heldIdx = max(p.heldIdx, idx)
 	default:
-		p.marks(max(idx, p.bufIdx))
+		p.marksLocked(max(idx, p.bufIdx))
 	}
 }

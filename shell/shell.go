@@ -103,6 +103,17 @@ func Run(ctx context.Context, cfg Config) error {
 var ErrNotSent = errors.New("a /send could not be offered")
 
 // session is one run of the shell.
+//
+// Concurrency: the command loop (the goroutine that runs Run: it takes
+// lines, node, transfer and room events and ticks, and executes commands)
+// owns every field not said otherwise. cfg, node, pr, f, log, now and conv
+// are immutable after newSession (tests set now before Run), and pr, conv
+// and filter have their own locks. Other goroutines touch only those:
+// the prompt goroutine (liner.go) calls pr, filter and node (safe for
+// concurrent use) and gets the prompt and suggest by value over a
+// channel; the input filter's goroutine calls pr (onBig); and whoever
+// writes a message line runs shownLocked under the printer's lock, which
+// sets markErr (atomic).
 type session struct {
 	cfg        Config
 	node       Node
@@ -119,7 +130,7 @@ type session struct {
 	markFailed bool                  // it was reported
 
 	filter  *inputFilter // interactive: what reads the terminal (paste.go)
-	suggest string       // interactive: text put on the next prompt (the prompt loop only)
+	suggest string       // interactive: text put on the next prompt (the command loop only; next hands it over by value)
 	pasted  bool         // the line being executed holds a paste
 
 	block *pasteBlock // a /paste block being read (the command loop only)

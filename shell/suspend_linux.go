@@ -13,6 +13,10 @@ import (
 // by the terminal between prompts, or by kill): it gives the terminal back
 // as it found it (modes off, settings as before liner), stops the process,
 // and when continued puts liner's settings and the modes back and redraws.
+//
+// Concurrency: every field but mu is immutable after newSuspender; suspend
+// runs on the signal goroutine and on the input filter's (Ctrl-Z), and mu
+// makes it one suspension at a time.
 type suspender struct {
 	mu     sync.Mutex // one suspension at a time
 	orig   syscall.Termios

@@ -96,7 +96,7 @@ func TestEventQueueBounded(t *testing.T) {
 		long := strings.Repeat("x", 2000)
 		s.m.mu.Lock()
 		for range 5000 {
-			s.m.emitFromPeer(Event{Kind: EvFailed, Code: CodeBadOffer, Text: long})
+			s.m.emitFromPeerLocked(Event{Kind: EvFailed, Code: CodeBadOffer, Text: long})
 		}
 		fromPeers := len(s.m.evq)
 		for range 5000 {

@@ -27,7 +27,7 @@ func TestHostileNamesRefused(t *testing.T) {
 		t.Errorf("first refusal: %+v", e)
 	}
 	b.m.mu.Lock()
-	b.m.tickPeers(time.Now().Add(refusalEvery))
+	b.m.tickPeersLocked(time.Now().Add(refusalEvery))
 	b.m.mu.Unlock()
 	if e := b.await(t, "refusals", kind(EvFailed)); e.Code != CodeBadOffer || e.Count != 3 {
 		t.Errorf("the next refusals: %+v, want one bad-offer event with Count 3", e)

@@ -9,11 +9,11 @@ type refusal struct {
 	last  Event     // the latest of them: said with Count n
 }
 
-// allowOffer takes one of key's new-offer tokens, if it has one (m.mu
+// allowOfferLocked takes one of key's new-offer tokens, if it has one (m.mu
 // held): offerRate a second, offerBurst at once, for the maxRateKeys
 // peers that offered last (a new one replaces the one that offered
 // longest ago).
-func (m *Manager) allowOffer(key [32]byte, now time.Time) bool {
+func (m *Manager) allowOfferLocked(key [32]byte, now time.Time) bool {
 	if !m.offerRate.Take(key, now) {
 		m.stats.OffersRateLimited++
 		return false
@@ -21,10 +21,10 @@ func (m *Manager) allowOffer(key [32]byte, now time.Time) bool {
 	return true
 }
 
-// refuseOffer reports a refused offer of key (m.mu held): at once if the
+// refuseOfferLocked reports a refused offer of key (m.mu held): at once if the
 // peer had no refusal reported in the last refusalEvery, else later by
-// tickPeers, folded into one event with a Count.
-func (m *Manager) refuseOffer(key [32]byte, e Event, now time.Time) {
+// tickPeersLocked, folded into one event with a Count.
+func (m *Manager) refuseOfferLocked(key [32]byte, e Event, now time.Time) {
 	m.stats.OffersBadName++
 	r := m.refusals[key]
 	switch {
@@ -36,13 +36,13 @@ func (m *Manager) refuseOffer(key [32]byte, e Event, now time.Time) {
 		m.stats.RefusalsUnsaid++
 	default:
 		m.refusals[key] = &refusal{since: now}
-		m.emitFromPeer(e)
+		m.emitFromPeerLocked(e)
 	}
 }
 
-// tickPeers says coalesced refusals and forgets idle peers' budgets (m.mu
+// tickPeersLocked says coalesced refusals and forgets idle peers' budgets (m.mu
 // held).
-func (m *Manager) tickPeers(now time.Time) {
+func (m *Manager) tickPeersLocked(now time.Time) {
 	for k, r := range m.refusals {
 		if now.Sub(r.since) < refusalEvery {
 			continue
@@ -54,6 +54,6 @@ func (m *Manager) tickPeers(now time.Time) {
 		e := r.last
 		e.Count, e.Time = r.n, now
 		r.since, r.n, r.last = now, 0, Event{}
-		m.emitFromPeer(e)
+		m.emitFromPeerLocked(e)
 	}
 }

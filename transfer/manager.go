@@ -137,6 +137,9 @@ const (
 // not call into the Manager). The saver takes Manager.mu only to take its
 // queue and to say it is done: it writes and removes files without it.
 // streamStats are atomics.
+//
+// Methods named ...Locked expect Manager.mu held (xfer.applyLocked too);
+// the others take it themselves where they need it.
 type Manager struct {
 	// Set by New, never changed after.
 	cfg       Config
@@ -164,16 +167,16 @@ type Manager struct {
 	all      map[int]*xfer
 	byTID    map[tkey]*xfer
 	finished []int         // local ids of final transfers, oldest first (maxKept)
-	changed  chan struct{} // closed at the next change (changes, signal)
+	changed  chan struct{} // closed at the next change (changesLocked, signalLocked)
 	evq      []Event       // events for pump
 	evBytes  int           // eventSize of what evq holds
 	handing  bool          // pump took an event from evq and has not put it in events yet
 	stats    Stats
-	// New offers per peer (allowOffer: the peers that offered last), and
+	// New offers per peer (allowOfferLocked: the peers that offered last), and
 	// refusals not said yet per peer (refuseOffer; tick forgets idle ones).
 	offerRate *rate.Keyed[[32]byte]
 	refusals  map[[32]byte]*refusal
-	// State files to write or remove (queueState), in order, for the
+	// State files to write or remove (queueStateLocked), in order, for the
 	// saver goroutine; saving: it is writing a batch.
 	saveq     map[stateKey]*stateOp
 	saveOrder []stateKey
@@ -212,7 +215,7 @@ type tkey struct {
 //     writes the files); it writes them under Manager.mu too, so others
 //     read them under Manager.mu.
 //
-// The state changes only by apply (step), under Manager.mu.
+// The state changes only by applyLocked (step), under Manager.mu.
 type xfer struct {
 	// Fixed.
 	local   int
@@ -248,12 +251,12 @@ type xfer struct {
 	progAt   int64
 	// The peer's cancel that came while a data connection ran: that
 	// connection's end says more precisely what happened (a verdict travels
-	// on it), so the cancel decides only if it does not (see ended).
+	// on it), so the cancel decides only if it does not (see endedLocked).
 	peerCancel *sessErr
 	lostSeq    int // counts lost connections, for the deferred pause notice
 	// The pause notice is said once until the transfer resumes (a full
 	// disk tried again says nothing new): the code of the pause shown, and
-	// a resume not announced yet, from resumeAt bytes (announceResume).
+	// a resume not announced yet, from resumeAt bytes (announceResumeLocked).
 	pauseShown    Code
 	resumePending bool
 	resumeAt      int64
@@ -415,7 +418,7 @@ func (m *Manager) Send(peerID string, paths []string) (int, error) {
 		m.mu.Unlock()
 		return 0, errors.New("transfer: stopping")
 	}
-	m.add(x)
+	m.addLocked(x)
 	id := x.local
 	m.mu.Unlock()
 	m.wg.Add(1)
@@ -432,7 +435,7 @@ func (m *Manager) prepare(x *xfer) {
 		sum, st, err := hashFile(src, m.done)
 		if err != nil {
 			m.mu.Lock()
-			m.finish(x, inFail, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
+			m.finishLocked(x, inFail, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
 			m.mu.Unlock()
 			return
 		}
@@ -446,7 +449,7 @@ func (m *Manager) prepare(x *xfer) {
 	for i := range x.files {
 		x.files[i].SHA256 = sums[i]
 		if int64(x.files[i].Size) != stamps[i].size {
-			m.finish(x, inFail, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
+			m.finishLocked(x, inFail, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
 			return
 		}
 	}
@@ -454,24 +457,24 @@ func (m *Manager) prepare(x *xfer) {
 	x.ready = true
 	x.next = time.Time{}
 	x.offeredAt = time.Now()
-	m.save(x)
+	m.saveLocked(x)
 	m.emitLocked(Event{Kind: EvOffered, ID: x.local, Files: x.names(), Total: x.total,
 		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept", x.what(), x.peerName, x.peerName), Hint: HintCancel})
-	m.sendOffer(x, time.Now())
+	m.sendOfferLocked(x, time.Now())
 }
 
 // Accept accepts the incoming offer id.
 func (m *Manager) Accept(id int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	x, err := m.incoming(id)
+	x, err := m.incomingLocked(id)
 	if err != nil {
 		return err
 	}
 	if x.state != Offered {
 		return fmt.Errorf("transfer %d is %s already", id, x.state)
 	}
-	if err := m.roomFor(x); err != nil {
+	if err := m.roomForLocked(x); err != nil {
 		return err
 	}
 	m.acceptLocked(x, false)
@@ -483,9 +486,9 @@ func (m *Manager) Accept(id int) error {
 // offered in them, 32 in all. The offer keeps waiting.
 var ErrTooManyTransfers = errors.New("transfer: too many transfers being received")
 
-// roomFor says whether incoming offer x may be accepted within the
+// roomForLocked says whether incoming offer x may be accepted within the
 // bounds on live incoming transfers (m.mu held).
-func (m *Manager) roomFor(x *xfer) error {
+func (m *Manager) roomForLocked(x *xfer) error {
 	all, peer := 0, 0
 	var promised int64
 	for _, y := range m.all {
@@ -513,29 +516,29 @@ func (m *Manager) acceptLocked(x *xfer, auto bool) {
 	rand.Read(x.key[:])
 	x.lname = newLocalName()
 	x.stateName = x.lname + ".json"
-	x.apply(inAccept)
+	x.applyLocked(inAccept)
 	x.final = make([]string, len(x.files))
-	if err := m.save(x); err != nil {
+	if err := m.saveLocked(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
 	}
 	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads,
 		Text: fmt.Sprintf("accepted %s from %s", x.what(), x.peerName)})
-	m.sendAccept(x, time.Now())
+	m.sendAcceptLocked(x, time.Now())
 }
 
 // Reject rejects the incoming offer id.
 func (m *Manager) Reject(id int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	x, err := m.incoming(id)
+	x, err := m.incomingLocked(id)
 	if err != nil {
 		return err
 	}
 	if x.state != Offered {
 		return &DecidedError{ID: id, State: x.state}
 	}
-	m.control(x, wire.KindReject, wire.CodeUser)
-	m.finish(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
+	m.controlLocked(x, wire.KindReject, wire.CodeUser)
+	m.finishLocked(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
 	return nil
 }
 
@@ -550,9 +553,9 @@ func (m *Manager) Cancel(id int) error {
 	if x.state.Final() {
 		return fmt.Errorf("transfer %d is %s already", id, x.state)
 	}
-	m.forget(x) // the partial files are gone before the peer hears of it
-	m.control(x, wire.KindCancel, wire.CodeUser)
-	m.finish(x, inCancel, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
+	m.forgetLocked(x) // the partial files are gone before the peer hears of it
+	m.controlLocked(x, wire.KindCancel, wire.CodeUser)
+	m.finishLocked(x, inCancel, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
 	return nil
 }
 
@@ -615,7 +618,7 @@ func (m *Manager) Wait(ctx context.Context) bool {
 				done++
 			}
 		}
-		ch := m.changes()
+		ch := m.changesLocked()
 		m.mu.Unlock()
 		if live == 0 {
 			return done == all
@@ -658,7 +661,7 @@ func (m *Manager) Live() bool {
 	return false
 }
 
-func (m *Manager) incoming(id int) (*xfer, error) {
+func (m *Manager) incomingLocked(id int) (*xfer, error) {
 	x := m.all[id]
 	if x == nil || x.out {
 		return nil, fmt.Errorf("no offer %d (/transfers lists them)", id)
@@ -666,20 +669,20 @@ func (m *Manager) incoming(id int) (*xfer, error) {
 	return x, nil
 }
 
-// add gives x a local id (m.mu held).
-func (m *Manager) add(x *xfer) {
+// addLocked gives x a local id (m.mu held).
+func (m *Manager) addLocked(x *xfer) {
 	m.next++
 	x.local = m.next
 	m.all[x.local] = x
 	m.byTID[tkey{x.peerKey, x.tid, x.out}] = x
-	m.signal()
+	m.signalLocked()
 }
 
-// finish moves x to the final state input in leads to (inVerified,
+// finishLocked moves x to the final state input in leads to (inVerified,
 // inFail, inCancel or inReject), tells the user and cleans up (m.mu
 // held). An input that means nothing in x's state changes nothing.
-func (m *Manager) finish(x *xfer, in input, code Code, text string) {
-	if !x.apply(in) || !x.state.Final() {
+func (m *Manager) finishLocked(x *xfer, in input, code Code, text string) {
+	if !x.applyLocked(in) || !x.state.Final() {
 		return
 	}
 	x.code = code
@@ -687,7 +690,7 @@ func (m *Manager) finish(x *xfer, in input, code Code, text string) {
 		x.conn.Close()
 		x.conn = nil
 	}
-	m.forget(x)
+	m.forgetLocked(x)
 	if x.state != Done {
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Text: text})
 	}
@@ -700,11 +703,11 @@ func (m *Manager) finish(x *xfer, in input, code Code, text string) {
 		}
 		m.finished = m.finished[1:]
 	}
-	m.signal()
+	m.signalLocked()
 }
 
-// control sends x's peer a control payload once (m.mu held).
-func (m *Manager) control(x *xfer, kind wire.Kind, code wire.TransferCode) {
+// controlLocked sends x's peer a control payload once (m.mu held).
+func (m *Manager) controlLocked(x *xfer, kind wire.Kind, code wire.TransferCode) {
 	pl := wire.Payload{Kind: kind, Transfer: x.tid, Code: code}
 	if kind == wire.KindAccept {
 		pl.TransferKey = x.key
@@ -717,13 +720,13 @@ func (m *Manager) control(x *xfer, kind wire.Kind, code wire.TransferCode) {
 	}
 }
 
-func (m *Manager) sendOffer(x *xfer, now time.Time) {
-	m.control(x, wire.KindOffer, 0)
+func (m *Manager) sendOfferLocked(x *xfer, now time.Time) {
+	m.controlLocked(x, wire.KindOffer, 0)
 	x.next = now.Add(offerEvery)
 }
 
-func (m *Manager) sendAccept(x *xfer, now time.Time) {
-	m.control(x, wire.KindAccept, 0)
+func (m *Manager) sendAcceptLocked(x *xfer, now time.Time) {
+	m.controlLocked(x, wire.KindAccept, 0)
 	x.next = now.Add(acceptEvery)
 }
 
@@ -753,7 +756,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 	}
 	pl := &f.Payload
 	if pl.Kind == wire.KindOffer {
-		m.onOffer(f, now)
+		m.onOfferLocked(f, now)
 		return
 	}
 	// Answers about our offers come from the receiver; accepts are only
@@ -776,10 +779,10 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 		switch {
 		case x.state == Offered && x.ready:
 			x.key = pl.TransferKey
-			x.apply(inAccept)
+			x.applyLocked(inAccept)
 			x.next = time.Time{} // dial at once
 			x.stallSince = now
-			m.save(x)
+			m.saveLocked(x)
 			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Text: fmt.Sprintf("%s accepted %s", x.peerName, x.what())})
 		case x.state == Connecting || x.state == Paused:
 			if x.key != pl.TransferKey {
@@ -801,7 +804,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			case wire.CodeBadOffer:
 				code, text = CodeBadOffer, fmt.Sprintf("%s cannot take %s (a name it refuses)", x.peerName, x.what())
 			}
-			m.finish(x, inReject, code, text)
+			m.finishLocked(x, inReject, code, text)
 		}
 	case wire.KindCancel:
 		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
@@ -818,32 +821,32 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			x.peerCancel = &sessErr{code: code, final: true, text: text}
 			m.later(endGrace, func() {
 				if !x.state.Final() && x.peerCancel != nil {
-					m.finish(x, inCancel, code, text)
+					m.finishLocked(x, inCancel, code, text)
 				}
 			})
 			return
 		}
-		m.finish(x, inCancel, code, text)
+		m.finishLocked(x, inCancel, code, text)
 	}
 }
 
-// onOffer takes in an offer, or answers a repeated one (m.mu held).
-func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
+// onOfferLocked takes in an offer, or answers a repeated one (m.mu held).
+func (m *Manager) onOfferLocked(f peer.FileMsg, now time.Time) {
 	pl := &f.Payload
 	if x := m.byTID[tkey{f.Key, pl.Transfer, false}]; x != nil {
 		x.peerID, x.peerName = f.PeerID, f.Peer
 		x.lastOffer = now
 		switch x.state {
 		case Connecting, Paused, Active:
-			m.sendAccept(x, now)
+			m.sendAcceptLocked(x, now)
 		case Rejected:
-			m.control(x, wire.KindReject, wire.CodeUser)
+			m.controlLocked(x, wire.KindReject, wire.CodeUser)
 		case Cancelled, Failed:
-			m.control(x, wire.KindCancel, wire.CodeUser)
+			m.controlLocked(x, wire.KindCancel, wire.CodeUser)
 		}
 		return
 	}
-	if !m.allowOffer(f.Key, now) {
+	if !m.allowOfferLocked(f.Key, now) {
 		return // unread and unanswered: an honest sender repeats it
 	}
 	for _, y := range m.all {
@@ -887,18 +890,18 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		s, err := SanitizeName(e.Name)
 		if err != nil {
 			reply(wire.KindReject, wire.CodeBadOffer)
-			m.refuseOffer(f.Key, Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer, Count: 1,
+			m.refuseOfferLocked(f.Key, Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer, Count: 1,
 				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, shortName(e.Name), err)}, now)
 			return
 		}
 		x.safe[i] = s
 		x.total += int64(e.Size)
 	}
-	m.add(x)
-	m.emitFromPeer(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
+	m.addLocked(x)
+	m.emitFromPeerLocked(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
 		Text: fmt.Sprintf("%s offers %s", x.peerName, x.what()), Hint: HintDecide})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
-		if m.roomFor(x) != nil {
+		if m.roomForLocked(x) != nil {
 			m.stats.AutoAcceptsHeld++ // it waits for the user
 			return
 		}
@@ -913,7 +916,7 @@ func (m *Manager) tick(now time.Time) {
 	if m.closed {
 		return
 	}
-	m.tickPeers(now)
+	m.tickPeersLocked(now)
 	for _, x := range m.all {
 		if x.state.Final() {
 			continue
@@ -926,14 +929,14 @@ func (m *Manager) tick(now time.Time) {
 			m.emitLocked(Event{Kind: EvProgress, ID: x.local, Bytes: x.moved, Total: x.total})
 		}
 		if x.resumePending && x.state == Active && x.conn != nil && x.moved > x.resumeAt && now.Sub(x.sess) >= resumeQuiet {
-			m.announceResume(x)
+			m.announceResumeLocked(x)
 		}
-		if x.out && m.giveUp(x, now) {
+		if x.out && m.giveUpLocked(x, now) {
 			continue
 		}
 		if !x.out && x.state == Offered {
-			if now.Sub(x.lastOffer) >= offerExpire || !m.online(x.peerID) {
-				m.expireOffer(x)
+			if now.Sub(x.lastOffer) >= offerExpire || !m.onlineLocked(x.peerID) {
+				m.expireOfferLocked(x)
 			}
 			continue
 		}
@@ -942,9 +945,9 @@ func (m *Manager) tick(now time.Time) {
 		}
 		switch {
 		case x.out && x.state == Offered && x.ready:
-			m.sendOffer(x, now)
+			m.sendOfferLocked(x, now)
 		case !x.out && (x.state == Connecting || x.state == Paused) && x.conn == nil:
-			m.sendAccept(x, now)
+			m.sendAcceptLocked(x, now)
 		case x.out && (x.state == Connecting || x.state == Paused) && x.conn == nil && !x.dialing:
 			// Dial the last known address even while the node thinks the
 			// peer is gone: after a lost link the data connection is often
@@ -968,28 +971,28 @@ func (m *Manager) tick(now time.Time) {
 	}
 }
 
-// online reports whether the node sees the peer with id online (m.mu
+// onlineLocked reports whether the node sees the peer with id online (m.mu
 // held).
-func (m *Manager) online(id string) bool {
+func (m *Manager) onlineLocked(id string) bool {
 	p, ok := m.node.Peer(id)
 	return ok && p.Online
 }
 
-// expireOffer drops the undecided incoming offer x: its sender stopped
+// expireOfferLocked drops the undecided incoming offer x: its sender stopped
 // repeating it, or went offline (m.mu held). If the sender comes back and
 // repeats it, it is a new offer.
-func (m *Manager) expireOffer(x *xfer) {
+func (m *Manager) expireOfferLocked(x *xfer) {
 	m.stats.OffersExpired++
-	m.finish(x, inCancel, CodeOfferExpired, "")
+	m.finishLocked(x, inCancel, CodeOfferExpired, "")
 	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
 		delete(m.byTID, k)
 	}
 }
 
-// giveUp ends outgoing transfer x if it waited longer than
+// giveUpLocked ends outgoing transfer x if it waited longer than
 // Config.GiveUpAfter for an answer to its offer or for progress, and
 // reports whether it did (m.mu held).
-func (m *Manager) giveUp(x *xfer, now time.Time) bool {
+func (m *Manager) giveUpLocked(x *xfer, now time.Time) bool {
 	limit := m.cfg.GiveUpAfter
 	if limit <= 0 {
 		return false
@@ -1017,8 +1020,8 @@ func (m *Manager) giveUp(x *xfer, now time.Time) bool {
 	default:
 		return false
 	}
-	m.control(x, wire.KindCancel, wire.CodeFailed)
-	m.finish(x, inFail, CodeTimeout, text)
+	m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
+	m.finishLocked(x, inFail, CodeTimeout, text)
 	return true
 }
 
@@ -1039,13 +1042,13 @@ func (m *Manager) GaveUp() int {
 // emitLocked queues an event (m.mu held). Progress events are dropped
 // when the reader is behind; the others up to maxEvents and
 // maxEventBytes (counted).
-func (m *Manager) emitLocked(e Event) { m.emit(e, 1) }
+func (m *Manager) emitLocked(e Event) { m.emitShareLocked(e, 1) }
 
-// emitFromPeer queues an event that a peer's offer caused (m.mu held):
+// emitFromPeerLocked queues an event that a peer's offer caused (m.mu held):
 // those may take 3/4 of the queue, the rest is kept for our transfers.
-func (m *Manager) emitFromPeer(e Event) { m.emit(e, 3.0/4) }
+func (m *Manager) emitFromPeerLocked(e Event) { m.emitShareLocked(e, 3.0/4) }
 
-func (m *Manager) emit(e Event, share float64) {
+func (m *Manager) emitShareLocked(e Event, share float64) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
@@ -1119,14 +1122,14 @@ func (m *Manager) pump() {
 	}
 }
 
-func (m *Manager) changes() chan struct{} {
+func (m *Manager) changesLocked() chan struct{} {
 	if m.changed == nil {
 		m.changed = make(chan struct{})
 	}
 	return m.changed
 }
 
-func (m *Manager) signal() {
+func (m *Manager) signalLocked() {
 	if m.changed != nil {
 		close(m.changed)
 		m.changed = nil

@@ -93,7 +93,7 @@ func (m *Manager) recvHandshake(nc net.Conn, r *bufio.Reader, from netip.AddrPor
 	h.receiver = m.pub
 	status := statusOK
 	m.mu.Lock()
-	x := m.lookup(&h)
+	x := m.lookupLocked(&h)
 	var key [32]byte
 	if x != nil {
 		key = x.key
@@ -134,10 +134,10 @@ func (m *Manager) recvHandshake(nc net.Conn, r *bufio.Reader, from netip.AddrPor
 	return x, keys, true
 }
 
-// lookup finds the incoming transfer from h.sender whose lookup tag is
+// lookupLocked finds the incoming transfer from h.sender whose lookup tag is
 // h.tag, and sets h.transfer (m.mu held). Only accepted transfers have a
 // key to match.
-func (m *Manager) lookup(h *hello) *xfer {
+func (m *Manager) lookupLocked(h *hello) *xfer {
 	for _, x := range m.all {
 		if x.out || x.peerKey != h.sender || x.state == Offered || x.key == ([32]byte{}) {
 			continue
@@ -167,9 +167,9 @@ func (m *Manager) dropConn(x *xfer, nc net.Conn, se *sessErr) {
 	}
 	m.log.Debug("transfer: receive session ended", "id", x.local, "err", se.text)
 	if se.final {
-		m.control(x, wire.KindCancel, wire.CodeFailed)
+		m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
 	}
-	m.ended(x, se)
+	m.endedLocked(x, se)
 }
 
 // runRecv speaks the receiver's side of a data connection.
@@ -200,9 +200,9 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		m.mu.Unlock()
 		return nil
 	}
-	x.apply(inConnected)
+	x.applyLocked(inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
-	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResume)
+	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResumeLocked)
 	x.wasLive = true
 	m.mu.Unlock()
 
@@ -279,7 +279,7 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 	if _, err := w.f.Write(data); err != nil {
 		// Keep what is on disk what was written whole.
 		_ = w.f.Truncate(w.at)
-		// One event says it (ended, with this text): paused, resumable.
+		// One event says it (endedLocked, with this text): paused, resumable.
 		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes",
 			shortName(x.safe[i]), errors.Unwrap(err))}
 	}
@@ -291,7 +291,7 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 }
 
 // open opens the partial file of file i where it ends. It is created
-// under m.mu and only while x is live: a cancel (forget, under m.mu)
+// under m.mu and only while x is live: a cancel (forgetLocked, under m.mu)
 // either comes first, and nothing is created, or after, and has it
 // removed (by the saver, before the cancel's event is delivered).
 func (w *fileWriter) open(i int) *sessErr {
@@ -382,7 +382,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			w.m.mu.Unlock()
 			return false, nil // cancelled while it was verified
 		}
-		final, err := w.m.name(x, i)
+		final, err := w.m.nameLocked(x, i)
 		if err != nil {
 			w.m.mu.Unlock()
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictDisk})
@@ -396,11 +396,11 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		}
 		// Recorded done, the name is all: the saver removes the partial
 		// file once the state is written.
-		if err := w.m.save(x, partialName(x, i)); err != nil {
+		if err := w.m.saveLocked(x, partialName(x, i)); err != nil {
 			// Kept: a later run finds the name is the partial file.
 			w.m.log.Warn("transfer: state not saved", "err", err)
 		}
-		w.m.announceResume(x)
+		w.m.announceResumeLocked(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
 			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
 		if all {
@@ -410,7 +410,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			// connection still carries the verdict: finish leaves it
 			// open (recvSession closes it).
 			x.conn = nil
-			w.m.finish(x, inVerified, "", "")
+			w.m.finishLocked(x, inVerified, "", "")
 		}
 		w.m.mu.Unlock()
 		testHook(hookLinked)
@@ -471,13 +471,13 @@ func (m *Manager) verify(x *xfer, i int, alive func(read int64) error) error {
 	return nil
 }
 
-// name gives verified file i its final name, never over an existing file
+// nameLocked gives verified file i its final name, never over an existing file
 // (m.mu held, so that no cancel comes in between). The partial name stays
 // until the file is recorded done (the caller removes it then): a name
 // that is already the partial file itself (the same inode, not through a
 // symbolic link) was given by a run that stopped before it recorded the
 // file done, and is kept, not doubled.
-func (m *Manager) name(x *xfer, i int) (string, error) {
+func (m *Manager) nameLocked(x *xfer, i int) (string, error) {
 	part := partialName(x, i)
 	partInfo, err := m.root.Lstat(part)
 	if err != nil {

@@ -63,24 +63,24 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
 	x.pauseWhy = se.text
 	if se.final {
-		m.control(x, wire.KindCancel, wire.CodeFailed)
+		m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
 	}
-	m.ended(x, se)
+	m.endedLocked(x, se)
 }
 
-// ended handles the end of a data connection that did not finish x (m.mu
+// endedLocked handles the end of a data connection that did not finish x (m.mu
 // held): a final error ends the transfer, a lost link pauses it.
 // A connection the peer closed because it cancelled ends before its cancel
 // arrives on the chat channel, so a lost link is reported endGrace later,
 // unless the cancel came meanwhile.
-func (m *Manager) ended(x *xfer, se *sessErr) {
+func (m *Manager) endedLocked(x *xfer, se *sessErr) {
 	x.resumePending = false // it did not last: no resume to announce
 	if pc := x.peerCancel; !se.final && pc != nil {
-		m.finish(x, inCancel, pc.code, pc.text)
+		m.finishLocked(x, inCancel, pc.code, pc.text)
 		return
 	}
 	if se.final {
-		m.finish(x, inFail, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
+		m.finishLocked(x, inFail, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
 		return
 	}
 	if x.state != Active {
@@ -92,7 +92,7 @@ func (m *Manager) ended(x *xfer, se *sessErr) {
 		if x.state != Active || x.lostSeq != seq || x.conn != nil {
 			return // finished, or a new connection runs already
 		}
-		x.apply(inLost)
+		x.applyLocked(inLost)
 		if x.pauseShown == se.code {
 			return // said already, and it has not resumed since (a full disk, tried again)
 		}
@@ -109,10 +109,10 @@ func (m *Manager) ended(x *xfer, se *sessErr) {
 // said once until something changes.
 const resumeQuiet = 500 * time.Millisecond
 
-// announceResume tells that x resumed, if a connection after a pause has
+// announceResumeLocked tells that x resumed, if a connection after a pause has
 // not said so yet (m.mu held). Called once the connection has lasted
 // resumeQuiet with data flowing (tick), or when it completes a file.
-func (m *Manager) announceResume(x *xfer) {
+func (m *Manager) announceResumeLocked(x *xfer) {
 	if !x.resumePending {
 		return
 	}
@@ -187,7 +187,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 			// connection that did not get through.
 			off = int64(x.files[i].Size)
 			if !x.fileDone[i] {
-				m.verified(x, i)
+				m.verifiedLocked(x, i)
 			}
 		}
 		if uint64(off) > x.files[i].Size {
@@ -199,17 +199,17 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	}
 	if all {
 		x.moved = moved
-		m.finish(x, inVerified, "", "")
+		m.finishLocked(x, inVerified, "", "")
 		m.mu.Unlock()
 		return nil
 	}
 	x.conn = nc
-	x.apply(inConnected)
+	x.applyLocked(inConnected)
 	x.moved, x.sess, x.sessAt = moved, time.Now(), moved
 	if moved > x.confirmed {
 		x.confirmed, x.stallSince = moved, x.sess // the receiver has more than before
 	}
-	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResume)
+	x.resumeAt, x.resumePending = moved, x.wasLive // announced once data flows (announceResumeLocked)
 	x.wasLive = true
 	stamps := x.stamps
 	m.mu.Unlock()
@@ -358,19 +358,19 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	if x.fileDone[i] {
 		return false, nil
 	}
-	if m.verified(x, i) {
-		m.finish(x, inVerified, "", "")
+	if m.verifiedLocked(x, i) {
+		m.finishLocked(x, inVerified, "", "")
 		return true, nil
 	}
 	return false, nil
 }
 
-// verified records that the receiver verified file i of x and tells the
+// verifiedLocked records that the receiver verified file i of x and tells the
 // user; it reports whether every file is now verified (m.mu held).
-func (m *Manager) verified(x *xfer, i int) bool {
+func (m *Manager) verifiedLocked(x *xfer, i int) bool {
 	x.fileDone[i] = true
 	x.stallSince = time.Now()
-	m.announceResume(x)
+	m.announceResumeLocked(x)
 	all := true
 	for _, d := range x.fileDone {
 		all = all && d

@@ -87,11 +87,11 @@ func step(s State, in input) (State, bool) {
 	return s, false
 }
 
-// apply moves x's state by in, and reports whether in meant anything
+// applyLocked moves x's state by in, and reports whether in meant anything
 // (Manager.mu held). It is the only change of a transfer's state: the
-// state is otherwise set only where an xfer is made (Send, onOffer,
+// state is otherwise set only where an xfer is made (Send, onOfferLocked,
 // load), before anything else can see it.
-func (x *xfer) apply(in input) bool {
+func (x *xfer) applyLocked(in input) bool {
 	s, ok := step(x.state, in)
 	x.state = s
 	return ok

@@ -59,13 +59,13 @@ func (m *Manager) statePath(x *xfer) string {
 	return filepath.Join(m.cfg.Downloads, partialDir, x.stateName)
 }
 
-// save has x's state written (m.mu held): it is queued for the saver
+// saveLocked has x's state written (m.mu held): it is queued for the saver
 // goroutine, which writes it without m.mu. Only accepted transfers (and
 // our ready offers) are kept. Its error is that of encoding the state.
 // parts are partial files of x (partialName) the state records done: the
 // saver removes them once it is written, and keeps them if it is not (a
 // later run finds the name is the partial file).
-func (m *Manager) save(x *xfer, parts ...string) error {
+func (m *Manager) saveLocked(x *xfer, parts ...string) error {
 	if m.statePath(x) == "" || x.state.Final() || (!x.out && x.state == Offered) {
 		return nil
 	}
@@ -89,18 +89,18 @@ func (m *Manager) save(x *xfer, parts ...string) error {
 	if err != nil {
 		return fmt.Errorf("transfer: save: %w", err)
 	}
-	m.queueState(stateOp{out: x.out, name: x.stateName, data: b, parts: parts})
+	m.queueStateLocked(stateOp{out: x.out, name: x.stateName, data: b, parts: parts})
 	return nil
 }
 
-// forget has x's state file and its partial files removed (m.mu held;
+// forgetLocked has x's state file and its partial files removed (m.mu held;
 // x is final). A transfer paused by a disk error keeps them: it is not
 // final. Both go through the saver, without m.mu, after any write of the
 // state queued before: the partial files first, then the state file (a
 // run stopped in between finds a state without its partial files, and
 // starts them again). pump delivers no event emitted after this before
 // they are gone; fileWriter.open creates no partial file once x is final.
-func (m *Manager) forget(x *xfer) {
+func (m *Manager) forgetLocked(x *xfer) {
 	op := stateOp{out: x.out, name: x.stateName}
 	if m.statePath(x) == "" {
 		op.name = ""
@@ -111,7 +111,7 @@ func (m *Manager) forget(x *xfer) {
 		}
 	}
 	if op.name != "" || op.parts != nil {
-		m.queueState(op)
+		m.queueStateLocked(op)
 	}
 }
 
@@ -125,10 +125,10 @@ type stateOp struct {
 	parts []string // partialName, in m.root
 }
 
-// queueState queues op for the saver (m.mu held). A newer op on the same
+// queueStateLocked queues op for the saver (m.mu held). A newer op on the same
 // file replaces one not written yet: the last word counts; the partial
 // files of both are removed.
-func (m *Manager) queueState(op stateOp) {
+func (m *Manager) queueStateLocked(op stateOp) {
 	k := stateKey{op.out, op.name}
 	if old := m.saveq[k]; old == nil {
 		m.saveOrder = append(m.saveOrder, k)
@@ -163,7 +163,7 @@ func (m *Manager) saver(stop <-chan struct{}, done chan<- struct{}) {
 		m.mu.Lock()
 		m.saving = false
 		idle := len(m.saveOrder) == 0
-		m.signal()
+		m.signalLocked()
 		m.mu.Unlock()
 		if !idle {
 			continue
@@ -189,7 +189,7 @@ func (m *Manager) flushState() {
 			m.mu.Unlock()
 			return
 		}
-		ch := m.changes()
+		ch := m.changesLocked()
 		m.mu.Unlock()
 		select {
 		case <-ch:
@@ -274,7 +274,9 @@ func (m *Manager) writeState(op *stateOp) error {
 }
 
 // load takes in the transfers kept by an earlier run: they are paused and
-// resume when their peer is back.
+// resume when their peer is back. New calls it before the manager is
+// shared (no goroutine, handler or stream handler yet), so it calls the
+// ...Locked methods without m.mu.
 func (m *Manager) load() {
 	type place struct {
 		pattern string
@@ -300,7 +302,7 @@ func (m *Manager) load() {
 			if m.byTID[tkey{x.peerKey, x.tid, x.out}] != nil {
 				continue
 			}
-			m.add(x)
+			m.addLocked(x)
 			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
 				Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName, x.peerName), Hint: HintDrop})
 		}

@@ -58,7 +58,7 @@ func TestStateSymlinkNotFollowed(t *testing.T) {
 	}
 	x := xferOf(t, s.m, id)
 	s.m.mu.Lock()
-	s.m.save(x)
+	s.m.saveLocked(x)
 	s.m.mu.Unlock()
 	s.m.flushState()
 	got, _ = os.ReadFile(victim)

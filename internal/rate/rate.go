@@ -6,7 +6,8 @@ package rate
 import "time"
 
 // Bucket is a token bucket. The zero Bucket allows nothing; set Rate and
-// Burst. It starts full.
+// Burst. It starts full. Not safe for concurrent use: its owner's lock
+// guards it.
 type Bucket struct {
 	Rate, Burst float64
 	tokens      float64

@@ -20,6 +20,23 @@ import (
 
 // Store is an open message store. Write, MarkShown and Close are safe for
 // concurrent use.
+//
+// Concurrency:
+//   - Immutable after Open (set before the writer goroutine starts): dir,
+//     db, lim, now, ackDelay, ch and exited. ch is closed once, by Close
+//     under mu; exited by the writer when it returns.
+//   - mu guards closed and sending on ch: Write sends under the read lock,
+//     so Close (the write lock) never closes ch under a sender. A Write
+//     blocks while the channel's 256 requests wait.
+//   - shownMu guards shownF and the writes of the shown file; shown is an
+//     atomic (stored under shownMu by MarkShown, loaded by the writer).
+//   - st is owned by the writer goroutine; commits is an atomic.
+//
+// The two locks are never held together (Close releases mu before it
+// takes shownMu). The writer calls the Writes' done functions holding no
+// lock of the Store, so they may take their caller's locks: a caller
+// must then not call Write while it holds those (peer's feedStore hands
+// Writes over without Node.mu, which its done functions take).
 type Store struct {
 	dir string
 	db  *bolt.DB
