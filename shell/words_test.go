@@ -3,64 +3,207 @@ package shell
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/roomsnet"
 	"github.com/p2pchat/p2pchat/transfer"
 )
 
-// TestTransferHints: the domain package says what the user can do next
-// (a Hint); the shell names the command, with the transfer's ID.
-func TestTransferHints(t *testing.T) {
-	tests := []struct {
-		e    transfer.Event
-		want string
-	}{
-		{transfer.Event{Kind: transfer.EvOffer, ID: 3, Text: "bob offers a.txt (5 B)", Hint: transfer.HintDecide},
-			"bob offers a.txt (5 B): /accept 3 or /reject 3"},
-		{transfer.Event{Kind: transfer.EvOffered, ID: 4, Text: "offered a.txt (5 B) to bob: waiting for bob to accept", Hint: transfer.HintCancel},
-			"offered a.txt (5 B) to bob: waiting for bob to accept (/cancel 4)"},
-		{transfer.Event{Kind: transfer.EvFailed, ID: 5, Code: transfer.CodeStopped, Resumable: true,
-			Text: "a.txt (5 B) to bob was interrupted: it resumes when bob is back", Hint: transfer.HintDrop},
-			"a.txt (5 B) to bob was interrupted: it resumes when bob is back (/cancel 5 drops it)"},
-		{transfer.Event{Kind: transfer.EvAccepted, ID: 6, Text: "bob accepted a.txt (5 B)"}, "bob accepted a.txt (5 B)"},
-		{transfer.Event{Kind: transfer.EvAccepted, ID: 7, Text: "accepted a.txt (5 B) from bob", Path: "/home/alice/Downloads"},
-			"accepted a.txt (5 B) from bob; it goes to /home/alice/Downloads"},
-		{transfer.Event{Kind: transfer.EvAccepted, ID: 8, Text: "accepted a.txt (5 B) from bob", Path: "/home/alice/Downloads", Auto: true},
-			"accepted a.txt (5 B) from bob (-accept-from); it goes to /home/alice/Downloads"},
+// wordsCase is one event of a domain package and the lines the user reads
+// for it: in the terminal and in -json ("TIME" stands for the event's
+// time in RFC 3339).
+type wordsCase struct {
+	name  string
+	ev    any // peer.Event, transfer.Event or roomsnet.Event
+	plain string
+	json  string
+}
+
+// wordsCases are the notices whose sentences only the shell writes: the
+// domain packages send codes and fields.
+func wordsCases() []wordsCase {
+	return []wordsCase{
+		// peer: pending and failed messages
+		{"pending no-answer",
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 3, Reason: peer.ReasonNoAnswer, Text: "no answer (still trying)"},
+			"14:05 ! not delivered to bob yet: no answer (still trying)",
+			`{"event":"pending","to":"bob","peer_id":"b0b","id":3,"code":"no-answer","reason":"no answer (still trying)","time":"TIME"}`},
+		{"pending peer-left",
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Text: "bob left (no answer); it will be delivered if bob comes back"},
+			"14:05 ! not delivered to bob yet: bob left (no answer); it will be delivered if bob comes back",
+			`{"event":"pending","to":"bob","peer_id":"b0b","id":4,"code":"peer-left","reason":"bob left (no answer); it will be delivered if bob comes back","time":"TIME"}`},
+		{"pending kept on disk",
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 5, Reason: peer.ReasonQueued, Text: "kept on disk: the next run sends it"},
+			"14:05 ! not delivered to bob yet: kept on disk: the next run sends it",
+			`{"event":"pending","to":"bob","peer_id":"b0b","id":5,"code":"queued","reason":"kept on disk: the next run sends it","time":"TIME"}`},
+		{"pending stopped while saving",
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 6, Reason: peer.ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"},
+			"14:05 ! not delivered to bob yet: p2pchat stopped while saving it: if the save completes, the next run sends it",
+			`{"event":"pending","to":"bob","peer_id":"b0b","id":6,"code":"queued","reason":"p2pchat stopped while saving it: if the save completes, the next run sends it","time":"TIME"}`},
+		{"failed stopped before saved",
+			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 7, Reason: peer.ReasonStopped, Text: "p2pchat stopped before it was saved"},
+			"14:05 ! not delivered to bob: p2pchat stopped before it was saved",
+			`{"event":"failed","to":"bob","peer_id":"b0b","id":7,"code":"stopped","reason":"p2pchat stopped before it was saved","time":"TIME"}`},
+		{"failed stopped before acknowledged",
+			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 8, Reason: peer.ReasonStopped, Text: "p2pchat stopped before it was acknowledged"},
+			"14:05 ! not delivered to bob: p2pchat stopped before it was acknowledged",
+			`{"event":"failed","to":"bob","peer_id":"b0b","id":8,"code":"stopped","reason":"p2pchat stopped before it was acknowledged","time":"TIME"}`},
+		{"failed not saved",
+			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 9, Reason: peer.ReasonNotSaved, Text: "not sent: store: disk full"},
+			"14:05 ! not delivered to bob: not sent: store: disk full",
+			`{"event":"failed","to":"bob","peer_id":"b0b","id":9,"code":"not-saved","reason":"not sent: store: disk full","time":"TIME"}`},
+		{"failed unsent",
+			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 10, Reason: peer.ReasonUnsent, Text: "dropped by /unsend"},
+			"14:05 ! not delivered to bob: dropped by /unsend",
+			`{"event":"failed","to":"bob","peer_id":"b0b","id":10,"code":"discarded","reason":"dropped by /unsend","time":"TIME"}`},
+		// peer: notices
+		{"moved",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "bob moved from 10.0.0.5:7117 to 10.0.0.6:7118"},
+			"14:05 * bob moved from 10.0.0.5:7117 to 10.0.0.6:7118",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob moved from 10.0.0.5:7117 to 10.0.0.6:7118","time":"TIME"}`},
+		{"messages wait",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "2 messages wait for bob"},
+			"14:05 * 2 messages wait for bob",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"2 messages wait for bob","time":"TIME"}`},
+		{"udp works again",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "UDP to bob works again"},
+			"14:05 * UDP to bob works again",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"UDP to bob works again","time":"TIME"}`},
+		{"udp gets no answer",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "UDP to bob gets no answer: using TCP"},
+			"14:05 * UDP to bob gets no answer: using TCP",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"UDP to bob gets no answer: using TCP","time":"TIME"}`},
+		{"delivered after all",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "delivered to bob after all: see you at noon"},
+			"14:05 * delivered to bob after all: see you at noon",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"delivered to bob after all: see you at noon","time":"TIME"}`},
+		{"trusted",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "bob@laptop2 is now trusted as bob (key ab12-cd34)"},
+			"14:05 * bob@laptop2 is now trusted as bob (key ab12-cd34)",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob@laptop2 is now trusted as bob (key ab12-cd34)","time":"TIME"}`},
+		{"not sent to",
+			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Text: "not sent to bob: queue full: 1024 messages for bob are not yet acknowledged"},
+			"14:05 ! not sent to bob: queue full: 1024 messages for bob are not yet acknowledged",
+			`{"event":"warning","name":"bob","peer_id":"b0b","text":"not sent to bob: queue full: 1024 messages for bob are not yet acknowledged","time":"TIME"}`},
+		{"offline",
+			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Text: "bob is offline: the message waits until bob is back"},
+			"14:05 * bob is offline: the message waits until bob is back",
+			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob is offline: the message waits until bob is back","time":"TIME"}`},
+		{"pins not saved",
+			peer.Event{Kind: peer.EvWarning, Text: "could not save trusted peers: open known_peers: permission denied"},
+			"14:05 ! could not save trusted peers: open known_peers: permission denied",
+			`{"event":"warning","text":"could not save trusted peers: open known_peers: permission denied","time":"TIME"}`},
+		{"saved messages not restored",
+			peer.Event{Kind: peer.EvWarning, Text: "3 saved messages for carol are not restored: the address book is full"},
+			"14:05 ! 3 saved messages for carol are not restored: the address book is full",
+			`{"event":"warning","text":"3 saved messages for carol are not restored: the address book is full","time":"TIME"}`},
+		{"inbox not saved",
+			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Text: "messages from bob cannot be saved (store: disk full): they wait at bob until they can"},
+			"14:05 ! messages from bob cannot be saved (store: disk full): they wait at bob until they can",
+			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (store: disk full): they wait at bob until they can","time":"TIME"}`},
+		// transfer
+		{"offer",
+			transfer.Event{Kind: transfer.EvOffer, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Files: []string{"a.txt"}, Total: 1500,
+				Text: "bob offers a.txt (1.5 kB)", Hint: transfer.HintDecide},
+			"14:05 * bob offers a.txt (1.5 kB): /accept 2 or /reject 2",
+			`{"event":"offer","id":2,"from":"bob","peer_id":"b0b","files":["a.txt"],"count":1,"bytes":1500,"time":"TIME"}`},
+		{"offer of files",
+			transfer.Event{Kind: transfer.EvOffer, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Files: []string{"d/a.txt", "d/b.txt"}, Total: 2500000,
+				Text: "bob offers 2 files (2.5 MB, d/a.txt first)", Hint: transfer.HintDecide},
+			"14:05 * bob offers 2 files (2.5 MB, d/a.txt first): /accept 2 or /reject 2",
+			`{"event":"offer","id":2,"from":"bob","peer_id":"b0b","files":["d/a.txt","d/b.txt"],"count":2,"bytes":2500000,"time":"TIME"}`},
+		{"offered",
+			transfer.Event{Kind: transfer.EvOffered, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b", Files: []string{"a.txt"}, Total: 1500,
+				Text: "offered a.txt (1.5 kB) to bob: waiting for bob to accept", Hint: transfer.HintCancel},
+			"14:05 * offered a.txt (1.5 kB) to bob: waiting for bob to accept (/cancel 1)",
+			`{"event":"offered","id":1,"to":"bob","peer_id":"b0b","files":["a.txt"],"count":1,"bytes":1500,"time":"TIME"}`},
+		{"accepted by us",
+			transfer.Event{Kind: transfer.EvAccepted, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Total: 1500, Path: "/home/a/Downloads",
+				Text: "accepted a.txt (1.5 kB) from bob"},
+			"14:05 * accepted a.txt (1.5 kB) from bob; it goes to /home/a/Downloads",
+			`{"event":"accepted","id":2,"direction":"receive","peer":"bob","peer_id":"b0b","bytes":0,"total":1500,"time":"TIME"}`},
+		{"accepted by us automatically",
+			transfer.Event{Kind: transfer.EvAccepted, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Total: 2500000, Path: "/home/a/Downloads", Auto: true,
+				Text: "accepted 2 files (2.5 MB, d/a.txt first) from bob"},
+			"14:05 * accepted 2 files (2.5 MB, d/a.txt first) from bob (-accept-from); it goes to /home/a/Downloads",
+			`{"event":"accepted","id":2,"direction":"receive","peer":"bob","peer_id":"b0b","bytes":0,"total":2500000,"time":"TIME"}`},
+		{"accepted by the peer",
+			transfer.Event{Kind: transfer.EvAccepted, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b", Total: 1500,
+				Text: "bob accepted a.txt (1.5 kB)"},
+			"14:05 * bob accepted a.txt (1.5 kB)",
+			`{"event":"accepted","id":1,"direction":"send","peer":"bob","peer_id":"b0b","bytes":0,"total":1500,"time":"TIME"}`},
+		{"received",
+			transfer.Event{Kind: transfer.EvDone, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Path: "/home/a/Downloads/a (1).txt", Bytes: 1500, Total: 1500,
+				SHA256: "ab", Last: true, Text: "received /home/a/Downloads/a (1).txt (1.5 kB) from bob, SHA-256 verified"},
+			"14:05 * received /home/a/Downloads/a (1).txt (1.5 kB) from bob, SHA-256 verified",
+			`{"event":"transfer-done","id":2,"direction":"receive","peer":"bob","peer_id":"b0b","path":"/home/a/Downloads/a (1).txt","bytes":1500,"sha256":"ab","last":true,"time":"TIME"}`},
+		{"arrived",
+			transfer.Event{Kind: transfer.EvDone, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b", Path: "/src/d/b.txt", Bytes: 1000, Total: 2500000,
+				SHA256: "cd", Text: "bob: d/b.txt arrived at bob and verified"},
+			"14:05 * bob: d/b.txt arrived at bob and verified",
+			`{"event":"transfer-done","id":1,"direction":"send","peer":"bob","peer_id":"b0b","path":"/src/d/b.txt","bytes":1000,"sha256":"cd","last":false,"time":"TIME"}`},
+		{"paused",
+			transfer.Event{Kind: transfer.EvFailed, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b", Code: transfer.CodeLinkLost, Resumable: true, Bytes: 500, Total: 1500,
+				Text: "a.txt (1.5 kB) to bob paused at 500 B of 1.5 kB (connection lost: EOF): it resumes when bob is back"},
+			"14:05 ! a.txt (1.5 kB) to bob paused at 500 B of 1.5 kB (connection lost: EOF): it resumes when bob is back",
+			`{"event":"transfer-failed","id":1,"direction":"send","peer":"bob","peer_id":"b0b","code":"link-lost","resumable":true,"reason":"a.txt (1.5 kB) to bob paused at 500 B of 1.5 kB (connection lost: EOF): it resumes when bob is back","time":"TIME"}`},
+		{"resumed",
+			transfer.Event{Kind: transfer.EvResumed, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Bytes: 500, Total: 1500,
+				Text: "a.txt (1.5 kB) from bob resumed at 500 B of 1.5 kB"},
+			"14:05 * a.txt (1.5 kB) from bob resumed at 500 B of 1.5 kB",
+			`{"event":"transfer-resumed","id":2,"direction":"receive","peer":"bob","peer_id":"b0b","bytes":500,"total":1500,"time":"TIME"}`},
+		{"interrupted",
+			transfer.Event{Kind: transfer.EvFailed, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b", Code: transfer.CodeStopped, Resumable: true, Bytes: 500, Total: 2500000,
+				Text: "2 files (2.5 MB, d/a.txt first) to bob was interrupted: it resumes when bob is back", Hint: transfer.HintDrop},
+			"14:05 ! 2 files (2.5 MB, d/a.txt first) to bob was interrupted: it resumes when bob is back (/cancel 1 drops it)",
+			`{"event":"transfer-failed","id":1,"direction":"send","peer":"bob","peer_id":"b0b","code":"stopped","resumable":true,"reason":"2 files (2.5 MB, d/a.txt first) to bob was interrupted: it resumes when bob is back (/cancel 1 drops it)","time":"TIME"}`},
+		{"quitting",
+			transfer.Event{Kind: transfer.EvFailed, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b", Code: transfer.CodeNotAcceptedYet, Total: 1500,
+				Text: "a.txt (1.5 kB) to bob stopped: p2pchat is quitting"},
+			"14:05 ! a.txt (1.5 kB) to bob stopped: p2pchat is quitting",
+			`{"event":"transfer-failed","id":1,"direction":"send","peer":"bob","peer_id":"b0b","code":"not-accepted","resumable":false,"reason":"a.txt (1.5 kB) to bob stopped: p2pchat is quitting","time":"TIME"}`},
+		{"bad offer",
+			transfer.Event{Kind: transfer.EvFailed, Direction: "receive", Peer: "bob", PeerID: "b0b", Code: transfer.CodeBadOffer, Count: 3,
+				Text: `bob offered a file named "../x": transfer: name ../x leaves the folder; the offer was refused`},
+			`14:05 ! bob offered a file named "../x": transfer: name ../x leaves the folder; the offer was refused (3 offers refused like this)`,
+			`{"event":"transfer-failed","id":0,"direction":"receive","peer":"bob","peer_id":"b0b","code":"bad-offer","resumable":false,"reason":"bob offered a file named \"../x\": transfer: name ../x leaves the folder; the offer was refused (3 offers refused like this)","count":3,"time":"TIME"}`},
+		// roomsnet
+		{"room not restored",
+			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "damaged", Text: "room #lunch not restored: rooms: bad signature"},
+			"14:05 ! rooms: room #lunch not restored: rooms: bad signature",
+			`{"event":"warning","text":"room #lunch not restored: rooms: bad signature","time":"TIME"}`},
 	}
-	for _, tt := range tests {
-		if got := transferText(tt.e); got != tt.want {
-			t.Errorf("transferText(%+v) = %q, want %q", tt.e, got, tt.want)
+}
+
+// TestEventWords feeds each notice of the domain packages through what
+// prints it, in the terminal and in -json, and checks the exact line: the
+// sentences are the shell's, and scripts read the JSON keys and values.
+func TestEventWords(t *testing.T) {
+	ts := at.Format(time.RFC3339)
+	for _, tc := range wordsCases() {
+		for _, json := range []bool{false, true} {
+			var b strings.Builder
+			s := &session{cfg: Config{JSON: json}, node: newFakeNode(), pr: newPrinter(&b, false, nil), now: func() time.Time { return at }}
+			switch e := tc.ev.(type) {
+			case peer.Event:
+				e.Time = at
+				s.printEvent(e)
+			case transfer.Event:
+				e.Time = at
+				s.printTransfer(e)
+			case roomsnet.Event:
+				e.Time = at
+				s.printRoomEvent(e)
+			}
+			s.pr.flush()
+			want := tc.plain
+			if json {
+				want = strings.ReplaceAll(tc.json, "TIME", ts)
+			}
+			if got := strings.TrimSuffix(b.String(), "\n"); got != want {
+				t.Errorf("%s (json %v):\n got %s\nwant %s", tc.name, json, got, want)
+			}
 		}
-	}
-}
-
-// decidedTransfers answers every Reject as a transfer.Manager does for an
-// offer decided already.
-type decidedTransfers struct{ fakeTransfers }
-
-func (*decidedTransfers) Reject(id int) error {
-	return &transfer.DecidedError{ID: id, State: transfer.Active}
-}
-
-// TestRejectDecidedNamesCancel: /reject of a transfer under way says
-// /cancel stops it.
-func TestRejectDecidedNamesCancel(t *testing.T) {
-	var out strings.Builder
-	s := newSession(Config{Node: newFakeNode(testPeers()...), Out: &out, Transfers: &decidedTransfers{}})
-	s.execute("/reject 7")
-	s.flush()
-	if want := "! transfer 7 is active already: /cancel 7 stops it"; !strings.Contains(out.String(), want) {
-		t.Errorf("/reject 7 of a transfer under way printed %q, want %q", out.String(), want)
-	}
-}
-
-// TestWarningJSONWorded: -json warnings carry the same words as the
-// terminal's, for the codes the node emits without text.
-func TestWarningJSONWorded(t *testing.T) {
-	e := peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", PeerID: "k2", Code: peer.CodeNameTaken, Name: "bob", Fingerprint: "ab12"}
-	v, ok := eventJSON(e, at).(jsonText)
-	if !ok || !strings.Contains(v.Text, "'/trust bob@laptop2' gives it the name") {
-		t.Errorf("json warning = %+v, want its text to say how to give it the name", v)
 	}
 }
