@@ -407,7 +407,7 @@ func (n *Node) Trust(id string) error {
 	name := p.label
 	n.announce(n.book.trust(p, n.name, time.Now()))
 	n.kickSave()
-	n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is now trusted as %s (key %s)", name, p.label, Fingerprint(&p.key))})
+	n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeTrusted, OldName: name, Fingerprint: Fingerprint(&p.key)})
 	return nil
 }
 
@@ -490,13 +490,13 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 			if to != "" {
 				return nil, err
 			}
-			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("not sent to %s: %v", p.label, err)})
+			n.emit(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNotSent, Err: err})
 			continue
 		}
 		n.nextID++
 		batch = append(batch, queuedMsg{p, n.push(p, n.nextID, text, to == "", now)})
 		if !p.online {
-			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
+			n.emit(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeOffline})
 			n.wake(p.nextPing) // the timer knocks on peers we owe messages
 		}
 	}
@@ -622,15 +622,15 @@ func (n *Node) Close() error {
 		for _, m := range p.out.msgs {
 			switch {
 			case n.durable() && m.saved:
-				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
+				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Code: CodeKept})
 			case n.durable() && m.handed:
 				// The store has its save and may still complete it: then
 				// the next run sends it. Not "failed": it may arrive.
-				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
+				n.emit(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Code: CodeSaving})
 			case n.durable():
-				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
+				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Code: CodeStoppedUnsaved})
 			default:
-				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
+				n.emit(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Code: CodeStoppedUnacked})
 			}
 		}
 	}

@@ -370,7 +370,7 @@ func (m *Manager) Close() error {
 				code = CodeNotAcceptedYet
 			}
 			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Resumable: x.state != Offered && m.cfg.StateDir != "",
-				Text: fmt.Sprintf("%s to %s stopped: p2pchat is quitting", x.what(), x.peerName)})
+				Note: NoteQuitting})
 		}
 	}
 	m.noteEvents()
@@ -456,7 +456,7 @@ func (m *Manager) prepare(x *xfer) {
 	x.offeredAt = time.Now()
 	m.save(x)
 	m.emitLocked(Event{Kind: EvOffered, ID: x.local, Files: x.names(), Total: x.total,
-		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept", x.what(), x.peerName, x.peerName), Hint: HintCancel})
+		Hint: HintCancel})
 	m.sendOffer(x, time.Now())
 }
 
@@ -518,8 +518,7 @@ func (m *Manager) acceptLocked(x *xfer, auto bool) {
 	if err := m.save(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
 	}
-	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads,
-		Text: fmt.Sprintf("accepted %s from %s", x.what(), x.peerName)})
+	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads})
 	m.sendAccept(x, time.Now())
 }
 
@@ -780,7 +779,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			x.next = time.Time{} // dial at once
 			x.stallSince = now
 			m.save(x)
-			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Text: fmt.Sprintf("%s accepted %s", x.peerName, x.what())})
+			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total})
 		case x.state == Connecting || x.state == Paused:
 			if x.key != pl.TransferKey {
 				return // an accept of the receiver's earlier run: it had to accept again? keep ours
@@ -888,7 +887,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 		if err != nil {
 			reply(wire.KindReject, wire.CodeBadOffer)
 			m.refuseOffer(f.Key, Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer, Count: 1,
-				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, shortName(e.Name), err)}, now)
+				Note: NoteRefused, File: e.Name, Err: err}, now)
 			return
 		}
 		x.safe[i] = s
@@ -896,7 +895,7 @@ func (m *Manager) onOffer(f peer.FileMsg, now time.Time) {
 	}
 	m.add(x)
 	m.emitFromPeer(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
-		Text: fmt.Sprintf("%s offers %s", x.peerName, x.what()), Hint: HintDecide})
+		Hint: HintDecide})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
 		if m.roomFor(x) != nil {
 			m.stats.AutoAcceptsHeld++ // it waits for the user
@@ -1051,6 +1050,9 @@ func (m *Manager) emit(e Event, share float64) {
 	}
 	if x := m.all[e.ID]; x != nil && e.ID != 0 {
 		e.Direction, e.Peer, e.PeerID = x.dir("send", "receive"), x.peerName, x.peerID
+		if len(x.files) > 0 {
+			e.First, e.NumFiles = x.displayName(0), len(x.files)
+		}
 		if e.Total == 0 {
 			e.Total = x.total
 		}
@@ -1071,7 +1073,10 @@ func (m *Manager) emit(e Event, share float64) {
 
 // eventSize is about what e takes in memory.
 func eventSize(e *Event) int {
-	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.Text)
+	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.Text) + len(e.First) + len(e.File)
+	if e.Err != nil {
+		n += len(e.Err.Error())
+	}
 	for _, f := range e.Files {
 		n += 16 + len(f)
 	}

@@ -402,7 +402,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		}
 		w.m.announceResume(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
-			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
+			File: x.safe[i]})
 		if all {
 			// Done here whether or not the verdict gets through: a
 			// sender that misses it learns it from the next connection's

@@ -98,8 +98,7 @@ func (m *Manager) ended(x *xfer, se *sessErr) {
 		}
 		x.pauseShown = se.code
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: se.code, Resumable: true, Bytes: x.moved,
-			Text: fmt.Sprintf("%s %s %s paused at %s of %s (%s): it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName,
-				FormatBytes(x.moved), FormatBytes(x.total), se.text, x.peerName)})
+			Note: NotePaused, Err: se})
 	})
 }
 
@@ -117,8 +116,7 @@ func (m *Manager) announceResume(x *xfer) {
 		return
 	}
 	x.resumePending, x.pauseShown = false, ""
-	m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: x.resumeAt,
-		Text: fmt.Sprintf("%s %s %s resumed at %s of %s", x.what(), x.dir("to", "from"), x.peerName, FormatBytes(x.resumeAt), FormatBytes(x.total))})
+	m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: x.resumeAt})
 }
 
 // runSend speaks the sender's side of a data connection.
@@ -376,6 +374,6 @@ func (m *Manager) verified(x *xfer, i int) bool {
 		all = all && d
 	}
 	m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: x.srcs[i], Bytes: int64(x.files[i].Size), SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
-		Text: fmt.Sprintf("%s: %s arrived at %s and verified", x.peerName, shortName(x.files[i].Name), x.peerName)})
+		File: x.files[i].Name})
 	return all
 }
