@@ -402,6 +402,42 @@ func transferWords(e transfer.Event) string {
 		return fmt.Sprintf("%s to %s stopped: p2pchat is quitting", transferWhat(e), e.Peer)
 	case transfer.NoteRefused:
 		return fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", e.Peer, transfer.ShortName(e.File), e.Err)
+	case transfer.NoteRejected:
+		return fmt.Sprintf("rejected %s from %s", transferWhat(e), e.Peer)
+	case transfer.NoteCancelled:
+		return fmt.Sprintf("cancelled %s %s %s", transferWhat(e), dir, e.Peer)
+	case transfer.NoteNotSent:
+		if e.Code == transfer.CodeSourceChanged {
+			return fmt.Sprintf("%s to %s not sent: %s changed while it was read", transferWhat(e), e.Peer, e.File)
+		}
+		return fmt.Sprintf("%s to %s not sent: %v", transferWhat(e), e.Peer, e.Err)
+	case transfer.NotePeerRejected:
+		switch e.Code {
+		case transfer.CodeBusy:
+			return fmt.Sprintf("%s has too many offers waiting: %s not sent", e.Peer, transferWhat(e))
+		case transfer.CodeBadOffer:
+			return fmt.Sprintf("%s cannot take %s (a name it refuses)", e.Peer, transferWhat(e))
+		}
+		return fmt.Sprintf("%s rejected %s", e.Peer, transferWhat(e))
+	case transfer.NotePeerCancelled:
+		switch e.Code {
+		case transfer.CodeUnknown:
+			return fmt.Sprintf("%s no longer knows %s", e.Peer, transferWhat(e))
+		case transfer.CodePeerFailed:
+			return fmt.Sprintf("%s gave up on %s", e.Peer, transferWhat(e))
+		}
+		return fmt.Sprintf("%s cancelled %s", e.Peer, transferWhat(e))
+	case transfer.NoteUnanswered:
+		return fmt.Sprintf("%s to %s given up: %s did not answer the offer in %v", transferWhat(e), e.Peer, e.Peer, e.Limit)
+	case transfer.NoteStalled:
+		why := "no data connection"
+		if e.Err != nil {
+			why = e.Err.Error()
+		}
+		return fmt.Sprintf("%s to %s given up at %s of %s: no progress in %v (%s)", transferWhat(e), e.Peer,
+			transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total), e.Limit, why)
+	case transfer.NoteFailed:
+		return fmt.Sprintf("%s %s %s failed: %v", transferWhat(e), dir, e.Peer, e.Err)
 	}
 	if e.Code == transfer.CodeOfferExpired {
 		return fmt.Sprintf("%s's offer %d is gone: %s stopped repeating it or went offline", e.Peer, e.ID, e.Peer)

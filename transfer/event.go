@@ -75,11 +75,12 @@ type Event struct {
 	// the shell to name the transfer (every event with an ID).
 	First    string
 	NumFiles int
-	File     string // done: the file's name as offered; failed with code bad-offer: the name refused
-	Note     Note   // what the shell says about the event, where its kind and code do not tell
-	Err      error  // failed: what went wrong (a pause's cause, the refused name's fault)
-	Text     string // failed, when set: what went wrong, for people (else the shell words Code and Note)
-	Hint     Hint   // what the user can do next about it (the shell names the command)
+	File     string        // done: the file's name as offered; failed with code bad-offer: the name refused
+	Note     Note          // what the shell says about the event, where its kind and code do not tell
+	Err      error         // failed: what went wrong (a pause's cause, the refused name's fault)
+	Limit    time.Duration // failed with note unanswered or stalled: Config.GiveUpAfter
+	Text     string        // failed, when set: what went wrong, for people (else the shell words Code and Note)
+	Hint     Hint          // what the user can do next about it (the shell names the command)
 }
 
 // Note says which notice a transfer-failed event is, where its code does
@@ -94,6 +95,16 @@ const (
 	NoteInterrupted Note = "interrupted" // failed, resumable: found unfinished at start; it resumes when the peer is back
 	NoteQuitting    Note = "quitting"    // failed: an outgoing transfer stopped because p2pchat quits
 	NoteRefused     Note = "refused"     // failed with code bad-offer: Peer offered File, refused because of Err
+
+	// Final failures.
+	NoteRejected      Note = "rejected"       // we rejected the offer
+	NoteCancelled     Note = "cancelled"      // we cancelled the transfer
+	NoteNotSent       Note = "not-sent"       // source-error: a file could not be read (Err); source-changed: File changed while it was read
+	NotePeerRejected  Note = "peer-rejected"  // the peer rejected our offer: Code rejected, busy or bad-offer
+	NotePeerCancelled Note = "peer-cancelled" // the peer cancelled: Code peer-cancelled, unknown or peer-failed
+	NoteUnanswered    Note = "unanswered"     // timeout: the peer did not answer the offer in Limit
+	NoteStalled       Note = "stalled"        // timeout: no progress in Limit, at Bytes of Total; Err: the last connection's end (nil: there was none)
+	NoteFailed        Note = "failed"         // the data connection ended it for good: Err
 )
 
 // Hint says what the user can do next about a transfer; the shell words it

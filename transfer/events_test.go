@@ -53,7 +53,7 @@ func TestBadOfferFloodBounded(t *testing.T) {
 				s.m.mu.Lock()
 				queued, text := len(s.m.evq), 0
 				for _, e := range s.m.evq {
-					text += len(e.Text)
+					text += len(e.Text) + len(e.File)
 				}
 				s.m.mu.Unlock()
 				grew := int64(after) - int64(before)

@@ -249,7 +249,7 @@ type xfer struct {
 	// The peer's cancel that came while a data connection ran: that
 	// connection's end says more precisely what happened (a verdict travels
 	// on it), so the cancel decides only if it does not (see ended).
-	peerCancel *sessErr
+	peerCancel *Event
 	lostSeq    int // counts lost connections, for the deferred pause notice
 	// The pause notice is said once until the transfer resumes (a full
 	// disk tried again says nothing new): the code of the pause shown, and
@@ -280,7 +280,7 @@ type sendSide struct {
 	// the receiver said it had, and why it last paused.
 	offeredAt time.Time
 	confirmed int64
-	pauseWhy  string
+	pauseWhy  error // why the last data connection ended (nil: none did)
 }
 
 // recvSide is what only the receiver of a transfer has (!xfer.out).
@@ -432,7 +432,7 @@ func (m *Manager) prepare(x *xfer) {
 		sum, st, err := hashFile(src, m.done)
 		if err != nil {
 			m.mu.Lock()
-			m.finish(x, inFail, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
+			m.finish(x, inFail, Event{Code: CodeSourceError, Note: NoteNotSent, Err: err})
 			m.mu.Unlock()
 			return
 		}
@@ -446,7 +446,7 @@ func (m *Manager) prepare(x *xfer) {
 	for i := range x.files {
 		x.files[i].SHA256 = sums[i]
 		if int64(x.files[i].Size) != stamps[i].size {
-			m.finish(x, inFail, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
+			m.finish(x, inFail, Event{Code: CodeSourceChanged, Note: NoteNotSent, File: x.srcs[i]})
 			return
 		}
 	}
@@ -534,7 +534,7 @@ func (m *Manager) Reject(id int) error {
 		return &DecidedError{ID: id, State: x.state}
 	}
 	m.control(x, wire.KindReject, wire.CodeUser)
-	m.finish(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
+	m.finish(x, inReject, Event{Code: CodeRejected, Note: NoteRejected})
 	return nil
 }
 
@@ -551,7 +551,7 @@ func (m *Manager) Cancel(id int) error {
 	}
 	m.forget(x) // the partial files are gone before the peer hears of it
 	m.control(x, wire.KindCancel, wire.CodeUser)
-	m.finish(x, inCancel, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
+	m.finish(x, inCancel, Event{Code: CodeCancelled, Note: NoteCancelled})
 	return nil
 }
 
@@ -677,18 +677,19 @@ func (m *Manager) add(x *xfer) {
 // finish moves x to the final state input in leads to (inVerified,
 // inFail, inCancel or inReject), tells the user and cleans up (m.mu
 // held). An input that means nothing in x's state changes nothing.
-func (m *Manager) finish(x *xfer, in input, code Code, text string) {
+func (m *Manager) finish(x *xfer, in input, why Event) {
 	if !x.apply(in) || !x.state.Final() {
 		return
 	}
-	x.code = code
+	x.code = why.Code
 	if x.conn != nil {
 		x.conn.Close()
 		x.conn = nil
 	}
 	m.forget(x)
 	if x.state != Done {
-		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Text: text})
+		why.Kind, why.ID = EvFailed, x.local
+		m.emitLocked(why)
 	}
 	m.finished = append(m.finished, x.local)
 	if len(m.finished) > maxKept {
@@ -792,37 +793,36 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 		}
 	case wire.KindReject:
 		if x.state == Offered {
-			text := fmt.Sprintf("%s rejected %s", x.peerName, x.what())
 			code := CodeRejected
 			switch pl.Code {
 			case wire.CodeBusy:
-				code, text = CodeBusy, fmt.Sprintf("%s has too many offers waiting: %s not sent", x.peerName, x.what())
+				code = CodeBusy
 			case wire.CodeBadOffer:
-				code, text = CodeBadOffer, fmt.Sprintf("%s cannot take %s (a name it refuses)", x.peerName, x.what())
+				code = CodeBadOffer
 			}
-			m.finish(x, inReject, code, text)
+			m.finish(x, inReject, Event{Code: code, Note: NotePeerRejected})
 		}
 	case wire.KindCancel:
-		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
+		why := Event{Code: CodePeerCancelled, Note: NotePeerCancelled}
 		switch pl.Code {
 		case wire.CodeUnknown:
-			code, text = CodeUnknown, fmt.Sprintf("%s no longer knows %s", x.peerName, x.what())
+			why.Code = CodeUnknown
 		case wire.CodeFailed:
-			code, text = CodePeerFailed, fmt.Sprintf("%s gave up on %s", x.peerName, x.what())
+			why.Code = CodePeerFailed
 		}
 		if x.conn != nil && !x.state.Final() {
 			// The cancel overtook the end of the data connection (it
 			// travels on the chat channel): let that end say why, unless
 			// it does not come.
-			x.peerCancel = &sessErr{code: code, final: true, text: text}
+			x.peerCancel = &why
 			m.later(endGrace, func() {
 				if !x.state.Final() && x.peerCancel != nil {
-					m.finish(x, inCancel, code, text)
+					m.finish(x, inCancel, why)
 				}
 			})
 			return
 		}
-		m.finish(x, inCancel, code, text)
+		m.finish(x, inCancel, why)
 	}
 }
 
@@ -979,7 +979,7 @@ func (m *Manager) online(id string) bool {
 // repeats it, it is a new offer.
 func (m *Manager) expireOffer(x *xfer) {
 	m.stats.OffersExpired++
-	m.finish(x, inCancel, CodeOfferExpired, "")
+	m.finish(x, inCancel, Event{Code: CodeOfferExpired})
 	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
 		delete(m.byTID, k)
 	}
@@ -993,13 +993,13 @@ func (m *Manager) giveUp(x *xfer, now time.Time) bool {
 	if limit <= 0 {
 		return false
 	}
-	var text string
+	why := Event{Code: CodeTimeout, Limit: limit}
 	switch x.state {
 	case Offered:
 		if !x.ready || now.Sub(x.offeredAt) < limit {
 			return false
 		}
-		text = fmt.Sprintf("%s to %s given up: %s did not answer the offer in %v", x.what(), x.peerName, x.peerName, limit)
+		why.Note = NoteUnanswered
 	case Connecting, Paused, Active:
 		if x.stallSince.IsZero() {
 			x.stallSince = now // taken over from an earlier run
@@ -1007,17 +1007,12 @@ func (m *Manager) giveUp(x *xfer, now time.Time) bool {
 		if now.Sub(x.stallSince) < limit {
 			return false
 		}
-		why := "no data connection"
-		if x.pauseWhy != "" {
-			why = x.pauseWhy
-		}
-		text = fmt.Sprintf("%s to %s given up at %s of %s: no progress in %v (%s)", x.what(), x.peerName,
-			FormatBytes(x.moved), FormatBytes(x.total), limit, why)
+		why.Note, why.Bytes, why.Err = NoteStalled, x.moved, x.pauseWhy
 	default:
 		return false
 	}
 	m.control(x, wire.KindCancel, wire.CodeFailed)
-	m.finish(x, inFail, CodeTimeout, text)
+	m.finish(x, inFail, why)
 	return true
 }
 
@@ -1136,14 +1131,6 @@ func (m *Manager) signal() {
 		close(m.changed)
 		m.changed = nil
 	}
-}
-
-// what names x's files for people: "report.pdf (2.3 MB)", "3 files (7 MB)".
-func (x *xfer) what() string {
-	if len(x.files) == 1 {
-		return fmt.Sprintf("%s (%s)", x.displayName(0), FormatBytes(x.total))
-	}
-	return fmt.Sprintf("%d files (%s, %s first)", len(x.files), FormatBytes(x.total), x.displayName(0))
 }
 
 func (x *xfer) displayName(i int) string {

@@ -410,7 +410,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			// connection still carries the verdict: finish leaves it
 			// open (recvSession closes it).
 			x.conn = nil
-			w.m.finish(x, inVerified, "", "")
+			w.m.finish(x, inVerified, Event{})
 		}
 		w.m.mu.Unlock()
 		testHook(hookLinked)

@@ -61,7 +61,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 		return
 	}
 	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
-	x.pauseWhy = se.text
+	x.pauseWhy = se
 	if se.final {
 		m.control(x, wire.KindCancel, wire.CodeFailed)
 	}
@@ -76,11 +76,11 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 func (m *Manager) ended(x *xfer, se *sessErr) {
 	x.resumePending = false // it did not last: no resume to announce
 	if pc := x.peerCancel; !se.final && pc != nil {
-		m.finish(x, inCancel, pc.code, pc.text)
+		m.finish(x, inCancel, *pc)
 		return
 	}
 	if se.final {
-		m.finish(x, inFail, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
+		m.finish(x, inFail, Event{Code: se.code, Note: NoteFailed, Err: se})
 		return
 	}
 	if x.state != Active {
@@ -197,7 +197,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	}
 	if all {
 		x.moved = moved
-		m.finish(x, inVerified, "", "")
+		m.finish(x, inVerified, Event{})
 		m.mu.Unlock()
 		return nil
 	}
@@ -357,7 +357,7 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 		return false, nil
 	}
 	if m.verified(x, i) {
-		m.finish(x, inVerified, "", "")
+		m.finish(x, inVerified, Event{})
 		return true, nil
 	}
 	return false, nil
