@@ -340,14 +340,11 @@ func transferJSON(e transfer.Event) any {
 	}
 }
 
-// transferText is what a transfer event says: its text, or the words for
-// its kind, note and code, with what the user can do about it and a
-// bad-offer refusal's count.
+// transferText is what a transfer event says: the words for its kind,
+// note and code, with what the user can do about it and a bad-offer
+// refusal's count.
 func transferText(e transfer.Event) string {
-	text := e.Text
-	if text == "" {
-		text = transferWords(e)
-	}
+	text := transferWords(e)
 	if e.Kind == transfer.EvAccepted && e.Path != "" { // accepted by us
 		if e.Auto {
 			text += " (-accept-from)"

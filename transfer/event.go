@@ -79,7 +79,6 @@ type Event struct {
 	Note     Note          // what the shell says about the event, where its kind and code do not tell
 	Err      error         // failed: what went wrong (a pause's cause, the refused name's fault)
 	Limit    time.Duration // failed with note unanswered or stalled: Config.GiveUpAfter
-	Text     string        // failed, when set: what went wrong, for people (else the shell words Code and Note)
 	Hint     Hint          // what the user can do next about it (the shell names the command)
 }
 

@@ -1068,7 +1068,7 @@ func (m *Manager) emit(e Event, share float64) {
 
 // eventSize is about what e takes in memory.
 func eventSize(e *Event) int {
-	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.Text) + len(e.First) + len(e.File)
+	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.First) + len(e.File)
 	if e.Err != nil {
 		n += len(e.Err.Error())
 	}
