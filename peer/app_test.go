@@ -88,9 +88,9 @@ func TestAppPayloadLateDeliveryNotWorded(t *testing.T) {
 	for got := 0; got < 2 || !plain; {
 		e := a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered || e.Kind == EvInfo })
 		switch {
-		case e.Kind == EvInfo && strings.Contains(e.Text, "after all"):
+		case e.Kind == EvInfo && e.Code == CodeDeliveredLate:
 			infos = append(infos, e.Text)
-			plain = plain || strings.HasSuffix(e.Text, ": plain")
+			plain = plain || e.Text == "plain"
 		case e.Kind == EvDelivered:
 			if e.ID == id && e.App != 1 {
 				t.Errorf("delivered app payload without App: %+v", e)

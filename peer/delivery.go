@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"fmt"
 	"github.com/p2pchat/p2pchat/internal/wire"
 	"time"
 )
@@ -61,7 +60,7 @@ func (n *Node) routeLocked(p *peerState, m *outMsg, now time.Time) path {
 	if m.udpTries >= n.tm.UDPTries && p.udpOK && !n.cfg.TCPOnly && !p.tcpMode && now.Sub(p.lastUDPAnswer) > udpSilence {
 		p.udpOK = false
 		n.log.Info("UDP unanswered, switching to TCP", "peer", p.label)
-		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s gets no answer: using TCP", p.label)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeUDPSilent})
 	}
 	if !p.udpOK || m.udpTries >= n.tm.UDPTries {
 		return pathTCP

@@ -60,7 +60,7 @@ func (n *Node) restore(snap *store.Snapshot) error {
 		}
 		p := n.parkLocked(os.Key, os.Nick, os.Stream, os.Next)
 		if p == nil {
-			n.emitLocked(Event{Kind: EvWarning, Text: fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", len(os.Msgs), oneLineName(os.Nick))})
+			n.emitLocked(Event{Kind: EvWarning, Code: CodeNotRestored, Count: len(os.Msgs), Name: oneLineName(os.Nick)})
 			continue
 		}
 		for _, m := range os.Msgs {
@@ -195,7 +195,7 @@ func (n *Node) queueLocked(to string, batch []queuedMsg, announce bool) {
 				q.p.out.remove(q.m)
 				n.outBytes -= len(q.m.text)
 				n.emitLocked(Event{Kind: EvFailed, Peer: q.p.label, PeerID: q.p.id, ID: q.m.id, App: q.m.app, Reason: ReasonNotSaved,
-					Text: fmt.Sprintf("not sent: %v", err)})
+					Code: CodeSaveFailed, Err: err})
 				continue
 			}
 			q.m.saved = true
@@ -271,8 +271,7 @@ func (n *Node) takeLocked(p *peerState, ready []inMsg) {
 			}
 			if !p.saveWarned {
 				p.saveWarned = true
-				n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf(
-					"messages from %s cannot be saved (%v): they wait at %s until they can", p.label, err, p.label)})
+				n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeInboxNotSaved, Err: err})
 			}
 			return
 		}
@@ -323,7 +322,7 @@ func (n *Node) Unsend(id string) (int, error) {
 	msgs := p.out.drop()
 	for _, m := range msgs {
 		n.outBytes -= len(m.text)
-		n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Text: "dropped by /unsend"})
+		n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonUnsent, Code: CodeUnsent})
 	}
 	if n.durable() && len(msgs) > 0 {
 		n.writeLocked(store.Write{Unsend: [][32]byte{p.key}}, nil)

@@ -13,11 +13,11 @@ const (
 	EvMessage   EventKind = "message"   // Peer (sender), To ("all" or our name), Text, Time, Idx
 	EvSent      EventKind = "sent"      // Peer (recipient, or "all"), PeerID ("" for /all), IDs: messages Send queued are saved and on their way
 	EvDelivered EventKind = "delivered" // Peer (recipient), ID: a message was acknowledged
-	EvPending   EventKind = "pending"   // Peer (recipient), ID, Reason, Text: not delivered yet, still trying
-	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Reason, Text: given up, never delivered
+	EvPending   EventKind = "pending"   // Peer (recipient), ID, Reason, Code (and its fields): not delivered yet, still trying
+	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Reason, Code (and its fields): given up, never delivered
 	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
-	EvWarning   EventKind = "warning"   // Text: something the user must know (impostor key, bad version, full queue)
-	EvInfo      EventKind = "info"      // Text: a quiet notice (switched to TCP, queue flushed)
+	EvWarning   EventKind = "warning"   // Code and its fields (or Text, from the store): something the user must know (impostor key, full queue)
+	EvInfo      EventKind = "info"      // Code and its fields (or Text, from Notice): a quiet notice (switched to TCP, queue flushed)
 	EvVersion   EventKind = "version"   // Peer (if known), PeerID (if the packet named a key), Addr, Version: a peer speaks another protocol version; nothing is exchanged with it (once per peer)
 	EvApp       EventKind = "app"       // App, Key, Peer, PeerID, Text (the bytes), Time, Idx: an application payload (app.go)
 )
@@ -32,18 +32,23 @@ type Event struct {
 	PeerID  string    // stable id of the peer concerned (PeerInfo.ID); address peers by it, not by Peer
 	Addr    string    // joined: the peer's address "ip:port"
 	To      string    // message: "all" for /all, else our own name
-	Text    string    // message text; warning/info text; failed or left reason
+	Text    string    // message text; left reason; code delivered-late: the message's first 40 characters; warning/info without a Code: its text
 	ID      uint64    // delivered/failed: the local message id returned by Send
 	OldName string    // renamed: the name the peer had before
 	Reason  Reason    // pending, failed: why, as a machine-readable code
 	IDs     []uint64  // sent: the ids Send returned
 	Idx     uint64    // message, on a node with a Store: its place in the inbox; call Node.Shown(Idx) once it is on the screen
 	Version int       // version: the peer's protocol version (ours is wire.Version)
-	// Code names a warning the user interface words from the fields
-	// (Peer, Name, Fingerprint); Text is empty then.
+	// Code names a warning, notice, pending or failed event that the user
+	// interface words from the fields (Peer, Name, Fingerprint, OldAddr,
+	// Count, Left, Err); Text is empty then (but see CodeDeliveredLate).
 	Code        Code
 	Name        string // warning: the nickname the peer claims
 	Fingerprint string // warning: the peer's key fingerprint
+	OldAddr     string // moved: the address the peer had before (Addr: its new one)
+	Count       int    // waiting, not-restored: how many messages
+	Left        string // pending peer-left: why the peer left (as EvLeft's Text: "quit", "no answer")
+	Err         error  // not-sent, pins-not-saved, save-failed, inbox-not-saved: what went wrong
 	// App is non-zero on the events of application payloads (app.go):
 	// EvApp, and the sent, delivered, pending and failed of SendApp's
 	// payloads. Their consumer is the application, not the user.
@@ -51,8 +56,11 @@ type Event struct {
 	Key [32]byte // app: the sender's public key
 }
 
-// Code names a warning about a peer's name. The user interface words it:
-// it names the commands (/whois, /trust) the user answers it with.
+// Code names a warning or notice, or why a message is pending or failed
+// more precisely than its Reason. The user interface words it from the
+// event's fields: it names the commands (/whois, /trust, /unsend) the
+// user answers it with. The values are not in -json output ("code" there
+// is the Reason).
 type Code string
 
 // Codes.
@@ -66,6 +74,56 @@ const (
 	// CodeKeyChanged: a peer with a different key than the one pinned to
 	// Name claims it; it is shown as Peer. /trust Peer accepts the new key.
 	CodeKeyChanged Code = "key-changed"
+
+	// CodeMoved (info): Peer moved from OldAddr to Addr.
+	CodeMoved Code = "moved"
+	// CodeWaiting (info): Peer left; Count messages wait for it.
+	CodeWaiting Code = "waiting"
+	// CodeOffline (info): a message to Peer was queued while it is offline.
+	CodeOffline Code = "offline"
+	// CodeUDPBack (info): UDP to Peer works again.
+	CodeUDPBack Code = "udp-back"
+	// CodeUDPSilent (info): UDP to Peer gets no answer: TCP is used.
+	CodeUDPSilent Code = "udp-silent"
+	// CodeDeliveredLate (info): a message reported pending reached Peer
+	// after all; Text is its first 40 characters.
+	CodeDeliveredLate Code = "delivered-late"
+	// CodeTrusted (info): OldName is now trusted as Peer (key Fingerprint).
+	CodeTrusted Code = "trusted"
+	// CodeNotSent (warning): a message for all was not queued for Peer: Err.
+	CodeNotSent Code = "not-sent"
+	// CodePinsNotSaved (warning): the trusted peers could not be saved: Err.
+	CodePinsNotSaved Code = "pins-not-saved"
+	// CodeNotRestored (warning): Count saved messages for Name are not
+	// restored: the address book is full.
+	CodeNotRestored Code = "not-restored"
+	// CodeInboxNotSaved (warning): messages from Peer cannot be saved
+	// (Err); they wait at the sender until they can.
+	CodeInboxNotSaved Code = "inbox-not-saved"
+
+	// Codes of pending and failed events.
+
+	// CodeNoAnswer (pending, ReasonNoAnswer): no answer yet, still trying.
+	CodeNoAnswer Code = "no-answer"
+	// CodePeerLeft (pending, ReasonPeerLeft): Peer left (Left); delivered
+	// if it comes back.
+	CodePeerLeft Code = "peer-left"
+	// CodeKept (pending, ReasonQueued): kept on disk; the next run sends it.
+	CodeKept Code = "kept"
+	// CodeSaving (pending, ReasonQueued): the node stopped while saving it;
+	// if the save completes, the next run sends it.
+	CodeSaving Code = "saving"
+	// CodeStoppedUnsaved (failed, ReasonStopped): the node stopped before
+	// it was saved.
+	CodeStoppedUnsaved Code = "stopped-unsaved"
+	// CodeStoppedUnacked (failed, ReasonStopped): the node (without a
+	// store) stopped before it was acknowledged.
+	CodeStoppedUnacked Code = "stopped-unacked"
+	// CodeSaveFailed (failed, ReasonNotSaved): it could not be saved (Err),
+	// so it was not sent.
+	CodeSaveFailed Code = "save-failed"
+	// CodeUnsent (failed, ReasonUnsent): dropped by Unsend.
+	CodeUnsent Code = "unsent"
 )
 
 // Reason says why a message is pending or failed. The string values are

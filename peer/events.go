@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -17,7 +16,15 @@ type queuedEvent struct {
 // noticeSize is what a notice counts against maxNoticeBytes: its strings
 // (peer names in them are up to ~200 bytes each) and its overhead.
 func noticeSize(e *Event) int {
-	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + eventOverhead
+	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + len(e.OldAddr) + len(e.Left) + errSize(e.Err) + eventOverhead
+}
+
+// errSize is what an event's error counts against the bounds.
+func errSize(err error) int {
+	if err == nil {
+		return 0
+	}
+	return len(err.Error())
 }
 
 // roomForLocked reports whether the event queue can take a message of size bytes
@@ -151,7 +158,7 @@ func (n *Node) savePins() {
 		}
 		if err := n.book.pins.save(); err != nil {
 			n.mu.Lock()
-			n.emitLocked(Event{Kind: EvWarning, Text: fmt.Sprintf("could not save trusted peers: %v", err)})
+			n.emitLocked(Event{Kind: EvWarning, Code: CodePinsNotSaved, Err: err})
 			n.mu.Unlock()
 		}
 	}

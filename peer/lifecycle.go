@@ -24,15 +24,15 @@ func (n *Node) Close() error {
 		for _, m := range p.out.msgs {
 			switch {
 			case n.durable() && m.saved:
-				n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "kept on disk: the next run sends it"})
+				n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Code: CodeKept})
 			case n.durable() && m.handed:
 				// The store has its save and may still complete it: then
 				// the next run sends it. Not "failed": it may arrive.
-				n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Text: "p2pchat stopped while saving it: if the save completes, the next run sends it"})
+				n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonQueued, Code: CodeSaving})
 			case n.durable():
-				n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was saved"})
+				n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Code: CodeStoppedUnsaved})
 			default:
-				n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Text: "p2pchat stopped before it was acknowledged"})
+				n.emitLocked(Event{Kind: EvFailed, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonStopped, Code: CodeStoppedUnacked})
 			}
 		}
 	}

@@ -72,7 +72,7 @@ func (n *Node) Trust(id string) error {
 	name := p.label
 	n.announceLocked(n.book.trust(p, n.name, time.Now()))
 	n.kickSave()
-	n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is now trusted as %s (key %s)", name, p.label, Fingerprint(&p.key))})
+	n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeTrusted, OldName: name, Fingerprint: Fingerprint(&p.key)})
 	return nil
 }
 

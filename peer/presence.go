@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 )
@@ -21,7 +20,7 @@ func (n *Node) movedLocked(p *peerState, addr netip.AddrPort) {
 	old := p.addr
 	p.addr = addr
 	if old.IsValid() && p.online {
-		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s moved from %s to %s", p.label, old, addr)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeMoved, OldAddr: old.String(), Addr: addr.String()})
 	}
 }
 
@@ -56,11 +55,11 @@ func (n *Node) goOfflineLocked(p *peerState, reason string) {
 	n.wakeLocked(p.nextPing)
 	n.emitLocked(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
 	for _, m := range p.out.markPending() {
-		n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Text: fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", p.label, reason, p.label)})
+		n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Code: CodePeerLeft, Left: reason})
 	}
 	p.rearm(false)
 	if p.out.len() > 0 {
-		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%d messages wait for %s", p.out.len(), p.label)})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeWaiting, Count: p.out.len()})
 	}
 	for _, s := range n.statics {
 		if s.addr == p.addr {

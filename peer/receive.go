@@ -2,7 +2,6 @@ package peer
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -144,7 +143,7 @@ func (n *Node) dispatchLocked(p *peerState, pl *wire.Payload, pkt Packet, now ti
 		}
 		if !pkt.TCP && !p.udpOK && !n.cfg.TCPOnly && !p.tcpMode {
 			p.udpOK = true
-			n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("UDP to %s works again", p.label)})
+			n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeUDPBack})
 		}
 		if pl.PingID == p.pingID && !p.pingSent.IsZero() {
 			n.rttLocked(p, now.Sub(p.pingSent))
@@ -377,7 +376,7 @@ func (n *Node) onAckLocked(p *peerState, pl *wire.Payload, now time.Time) {
 	}
 	n.emitLocked(Event{Kind: EvDelivered, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app})
 	if m.pending && m.app == 0 { // an application words its own payloads
-		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("delivered to %s after all: %s", p.label, preview(m.text))})
+		n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeDeliveredLate, Text: preview(m.text)})
 	}
 	if n.book.exchanged(p, n.name, now) {
 		n.kickSave()

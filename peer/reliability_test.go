@@ -97,7 +97,7 @@ func TestUDPBlockedFallsBackToTCP(t *testing.T) {
 	t.Logf("first message over blocked UDP took %v", time.Since(start))
 	// UDP comes back: a heartbeat answered over UDP switches back.
 	b.tr.BlockUDP(false)
-	a.wait("udp again", func(e Event) bool { return e.Kind == EvInfo && strings.Contains(e.Text, "works again") })
+	a.wait("udp again", func(e Event) bool { return e.Kind == EvInfo && e.Code == CodeUDPBack && e.Peer == "bob" })
 	if p, _ := a.Whois("bob"); p.Transport != "udp" {
 		t.Fatalf("transport = %s, want udp", p.Transport)
 	}

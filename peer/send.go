@@ -42,13 +42,13 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 			if to != "" {
 				return nil, err
 			}
-			n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("not sent to %s: %v", p.label, err)})
+			n.emitLocked(Event{Kind: EvWarning, Peer: p.label, PeerID: p.id, Code: CodeNotSent, Err: err})
 			continue
 		}
 		n.nextID++
 		batch = append(batch, queuedMsg{p, n.pushLocked(p, n.nextID, text, to == "", now)})
 		if !p.online {
-			n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Text: fmt.Sprintf("%s is offline: the message waits until %s is back", p.label, p.label)})
+			n.emitLocked(Event{Kind: EvInfo, Peer: p.label, PeerID: p.id, Code: CodeOffline})
 			n.wakeLocked(p.nextPing) // the timer knocks on peers we owe messages
 		}
 	}

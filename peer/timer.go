@@ -105,7 +105,7 @@ func (n *Node) tick(now time.Time) time.Time {
 		}
 		soon(p.nextPing)
 		for _, m := range p.out.overdue(now, n.tm.FailAfter) {
-			n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonNoAnswer, Text: "no answer (still trying)"})
+			n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonNoAnswer, Code: CodeNoAnswer})
 		}
 		n.pumpLocked(p, now)
 		if t := p.out.deadline(n.tm.FailAfter); !t.IsZero() {

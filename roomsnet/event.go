@@ -17,7 +17,7 @@ const (
 	EvDelivered EventKind = "delivered"   // Room, RoomID, Seq, Peer, PeerID: a member acknowledged our message
 	EvPending   EventKind = "pending"     // Room, RoomID, Seq, Peer, PeerID, Code: not delivered to that member yet
 	EvFailed    EventKind = "failed"      // Room, RoomID, Seq, Peer, PeerID, Code: never delivered to that member
-	EvWarning   EventKind = "warning"     // Code, Text: a room file was damaged, a save failed
+	EvWarning   EventKind = "warning"     // Code, Text (or Room and Err): a room file was damaged, a save failed, a room not restored
 )
 
 // Event is one thing the rooms report to the user interface. Strings that
@@ -35,5 +35,6 @@ type Event struct {
 	Earlier bool   // arrived by catch-up or late-join history
 	Mine    bool   // our own message (a copy of what we said)
 	Members int    // sent: members it is queued for
-	Code    string // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved"; left: "kicked"
+	Code    string // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved", "not-restored" (Room, Err); left: "kicked"
+	Err     error  // warning not-restored: why the room's saved state was not taken
 }

@@ -168,7 +168,7 @@ func New(cfg Config) (*Runner, error) {
 		for _, sv := range saved {
 			id, err := r.st.Restore(sv, now)
 			if err != nil {
-				r.emit(Event{Kind: EvWarning, Code: "damaged", Text: fmt.Sprintf("room %s not restored: %v", sv.Name, err)})
+				r.emit(Event{Kind: EvWarning, Code: "not-restored", Room: sv.Name, Err: err})
 				continue
 			}
 			for _, m := range r.st.Members(id) {

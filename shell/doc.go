@@ -145,6 +145,12 @@
 //
 // "delivered" is not shown in text mode.
 //
+// The node, the transfers and the rooms send codes and fields, not
+// sentences: REASON, TEXT and the transfer lines are worded here
+// (peerText and undeliveredText in format.go, transferWords in
+// transfers.go, roomWarningText in rooms.go), and the same words are the
+// "reason" and "text" of the JSON lines below.
+//
 // # JSON mode
 //
 // With Config.JSON every line written to Out is exactly one JSON object

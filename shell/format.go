@@ -96,13 +96,13 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 		}
 	case peer.EvPending:
 		body = "! not delivered to " + f.peer(e.Peer, e.PeerID) + " yet"
-		if e.Text != "" {
-			body += ": " + oneLine(e.Text)
+		if why := undeliveredText(e); why != "" {
+			body += ": " + oneLine(why)
 		}
 	case peer.EvFailed:
 		body = "! not delivered to " + f.peer(e.Peer, e.PeerID)
-		if e.Text != "" {
-			body += ": " + oneLine(e.Text)
+		if why := undeliveredText(e); why != "" {
+			body += ": " + oneLine(why)
 		}
 	case peer.EvRenamed:
 		body = "* " + f.peer(e.OldName, e.PeerID) + " is now " + f.peer(e.Peer, e.PeerID)
@@ -111,7 +111,7 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 	case peer.EvWarning:
 		body = "! " + multiLine(peerText(e))
 	case peer.EvInfo:
-		body = "* " + multiLine(e.Text)
+		body = "* " + multiLine(peerText(e))
 	default:
 		body = "* " + oneLine(string(e.Kind))
 		if e.Peer != "" {
@@ -302,10 +302,32 @@ func (f formatter) versionText(e peer.Event) string {
 	return fmt.Sprintf("%s runs a newer p2pchat (protocol %d, this one speaks %d): update this one to talk", who, e.Version, wire.Version)
 }
 
-// peerText is what a warning or notice of the node says: its text, or the
-// words for its code, with the commands that answer it.
+// peerText is what a warning or notice of the node says: the words for
+// its code, with the commands that answer it, or its text.
 func peerText(e peer.Event) string {
 	switch e.Code {
+	case peer.CodeMoved:
+		return fmt.Sprintf("%s moved from %s to %s", e.Peer, e.OldAddr, e.Addr)
+	case peer.CodeWaiting:
+		return fmt.Sprintf("%d messages wait for %s", e.Count, e.Peer)
+	case peer.CodeOffline:
+		return fmt.Sprintf("%s is offline: the message waits until %s is back", e.Peer, e.Peer)
+	case peer.CodeUDPBack:
+		return fmt.Sprintf("UDP to %s works again", e.Peer)
+	case peer.CodeUDPSilent:
+		return fmt.Sprintf("UDP to %s gets no answer: using TCP", e.Peer)
+	case peer.CodeDeliveredLate:
+		return fmt.Sprintf("delivered to %s after all: %s", e.Peer, e.Text)
+	case peer.CodeTrusted:
+		return fmt.Sprintf("%s is now trusted as %s (key %s)", e.OldName, e.Peer, e.Fingerprint)
+	case peer.CodeNotSent:
+		return fmt.Sprintf("not sent to %s: %v", e.Peer, e.Err)
+	case peer.CodePinsNotSaved:
+		return fmt.Sprintf("could not save trusted peers: %v", e.Err)
+	case peer.CodeNotRestored:
+		return fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", e.Count, e.Name)
+	case peer.CodeInboxNotSaved:
+		return fmt.Sprintf("messages from %s cannot be saved (%v): they wait at %s until they can", e.Peer, e.Err, e.Peer)
 	case peer.CodeNameOwn:
 		return fmt.Sprintf("another peer also calls itself %s (your name); it is shown as %s", e.Name, e.Peer)
 	case peer.CodeNameTaken:
@@ -315,6 +337,30 @@ func peerText(e peer.Event) string {
 		return fmt.Sprintf("a peer with a DIFFERENT KEY claims the name %s: it is shown as %s, not as %s. "+
 			"It may be an impostor, or %s reinstalled p2pchat. Compare '/whois %s' with %s in person, then '/trust %s' to accept the new key.",
 			e.Name, e.Peer, e.Name, e.Name, e.Peer, e.Name, e.Peer)
+	}
+	return e.Text
+}
+
+// undeliveredText is why a message is pending or failed: the words for
+// the event's code, or its text ("" when there is neither).
+func undeliveredText(e peer.Event) string {
+	switch e.Code {
+	case peer.CodeNoAnswer:
+		return "no answer (still trying)"
+	case peer.CodePeerLeft:
+		return fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", e.Peer, e.Left, e.Peer)
+	case peer.CodeKept:
+		return "kept on disk: the next run sends it"
+	case peer.CodeSaving:
+		return "p2pchat stopped while saving it: if the save completes, the next run sends it"
+	case peer.CodeStoppedUnsaved:
+		return "p2pchat stopped before it was saved"
+	case peer.CodeStoppedUnacked:
+		return "p2pchat stopped before it was acknowledged"
+	case peer.CodeSaveFailed:
+		return fmt.Sprintf("not sent: %v", e.Err)
+	case peer.CodeUnsent:
+		return "dropped by /unsend"
 	}
 	return e.Text
 }

@@ -51,14 +51,15 @@ func TestIgnore(t *testing.T) {
 	msg(s, 2, "carol", "k2", "hello")
 	msg(s, 3, "bobby", "k1", "spam two under a new name")
 	s.printTransfer(transfer.Event{Kind: transfer.EvOffer, ID: 7, Peer: "bob", PeerID: "k1", Files: []string{"x.exe"}, Total: 10, Time: at})
-	s.printTransfer(transfer.Event{Kind: transfer.EvFailed, ID: 7, Peer: "bob", PeerID: "k1", Text: "offer declined", Time: at})
+	s.printTransfer(transfer.Event{Kind: transfer.EvFailed, ID: 7, Peer: "bob", PeerID: "k1", Code: transfer.CodeRejected, Note: transfer.NoteRejected,
+		First: "x.exe", NumFiles: 1, Total: 10, Time: at})
 	s.flush()
 	msg(s, 4, "bob", "k1", "spam three")
 	s.flush()
 	s.execute("/ignore")
 	s.flush()
 	got := out.String()
-	for _, bad := range []string{"spam", "x.exe", "declined"} {
+	for _, bad := range []string{"spam", "x.exe", "rejected x.exe"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("an ignored peer's %q was shown:\n%s", bad, got)
 		}

@@ -231,7 +231,7 @@ func eventJSON(e peer.Event, now time.Time) any {
 	case peer.EvSent:
 		return jsonSent{Event: kind, To: e.Peer, PeerID: e.PeerID, IDs: nonNil(e.IDs)}
 	case peer.EvPending, peer.EvFailed:
-		return jsonUndelivered{kind, e.Peer, e.PeerID, e.ID, string(e.Reason), e.Text, ts}
+		return jsonUndelivered{kind, e.Peer, e.PeerID, e.ID, string(e.Reason), undeliveredText(e), ts}
 	case peer.EvRenamed:
 		return jsonRenamed{kind, e.OldName, e.Peer, e.PeerID, ts}
 	case peer.EvWarning, peer.EvInfo:

@@ -442,7 +442,7 @@ func (s *session) roomLine(e roomsnet.Event) (string, bool) {
 	case roomsnet.EvFailed:
 		body = fmt.Sprintf("! %s: never delivered to %s", room, s.f.name(e.Peer))
 	case roomsnet.EvWarning:
-		body = "! rooms: " + multiLine(e.Text)
+		body = "! rooms: " + multiLine(roomWarningText(e))
 	default: // sent, delivered
 		return "", false
 	}
@@ -467,4 +467,13 @@ func (p *printer) markOnly(idx uint64) {
 	default:
 		p.marksLocked(max(idx, p.bufIdx))
 	}
+}
+
+// roomWarningText is what a warning of the rooms says: the words for its
+// code, or its text.
+func roomWarningText(e roomsnet.Event) string {
+	if e.Kind == roomsnet.EvWarning && e.Code == "not-restored" {
+		return fmt.Sprintf("room %s not restored: %v", e.Room, e.Err)
+	}
+	return e.Text
 }

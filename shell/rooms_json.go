@@ -137,6 +137,6 @@ func roomEventJSON(e roomsnet.Event, now time.Time) any {
 	case roomsnet.EvDelivered, roomsnet.EvPending, roomsnet.EvFailed:
 		return jsonRoomDelivery{kind, e.Peer, e.PeerID, e.Room, e.RoomID, e.Seq, e.Code, ts}
 	default:
-		return jsonText{Event: kind, Text: e.Text, Time: ts}
+		return jsonText{Event: kind, Text: roomWarningText(e), Time: ts}
 	}
 }

@@ -340,17 +340,11 @@ func transferJSON(e transfer.Event) any {
 	}
 }
 
-// transferText is what a transfer event says: its text, or words for the
-// codes that come without one, with a bad-offer refusal's count.
+// transferText is what a transfer event says: the words for its kind,
+// note and code, with what the user can do about it and a bad-offer
+// refusal's count.
 func transferText(e transfer.Event) string {
-	text := e.Text
-	switch {
-	case text != "":
-	case e.Code == transfer.CodeOfferExpired:
-		text = fmt.Sprintf("%s's offer %d is gone: %s stopped repeating it or went offline", e.Peer, e.ID, e.Peer)
-	default:
-		text = fmt.Sprintf("transfer %d: %s", e.ID, e.Code)
-	}
+	text := transferWords(e)
 	if e.Kind == transfer.EvAccepted && e.Path != "" { // accepted by us
 		if e.Auto {
 			text += " (-accept-from)"
@@ -369,4 +363,90 @@ func transferText(e transfer.Event) string {
 		text += fmt.Sprintf(" (%d offers refused like this)", e.Count)
 	}
 	return text
+}
+
+// transferWords words a transfer event from its kind, note and code.
+func transferWords(e transfer.Event) string {
+	dir := "to"
+	if e.Direction == "receive" {
+		dir = "from"
+	}
+	switch e.Kind {
+	case transfer.EvOffer:
+		return fmt.Sprintf("%s offers %s", e.Peer, transferWhat(e))
+	case transfer.EvOffered:
+		return fmt.Sprintf("offered %s to %s: waiting for %s to accept", transferWhat(e), e.Peer, e.Peer)
+	case transfer.EvAccepted:
+		if e.Direction == "receive" { // by us
+			return fmt.Sprintf("accepted %s from %s", transferWhat(e), e.Peer)
+		}
+		return fmt.Sprintf("%s accepted %s", e.Peer, transferWhat(e))
+	case transfer.EvDone:
+		if e.Direction == "receive" {
+			return fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", transfer.ShortName(e.Path), transfer.FormatBytes(e.Bytes), e.Peer)
+		}
+		return fmt.Sprintf("%s: %s arrived at %s and verified", e.Peer, transfer.ShortName(e.File), e.Peer)
+	case transfer.EvResumed:
+		return fmt.Sprintf("%s %s %s resumed at %s of %s", transferWhat(e), dir, e.Peer, transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total))
+	}
+	switch e.Note {
+	case transfer.NotePaused:
+		return fmt.Sprintf("%s %s %s paused at %s of %s (%v): it resumes when %s is back", transferWhat(e), dir, e.Peer,
+			transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total), e.Err, e.Peer)
+	case transfer.NoteInterrupted:
+		return fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back", transferWhat(e), dir, e.Peer, e.Peer)
+	case transfer.NoteQuitting:
+		return fmt.Sprintf("%s to %s stopped: p2pchat is quitting", transferWhat(e), e.Peer)
+	case transfer.NoteRefused:
+		return fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", e.Peer, transfer.ShortName(e.File), e.Err)
+	case transfer.NoteRejected:
+		return fmt.Sprintf("rejected %s from %s", transferWhat(e), e.Peer)
+	case transfer.NoteCancelled:
+		return fmt.Sprintf("cancelled %s %s %s", transferWhat(e), dir, e.Peer)
+	case transfer.NoteNotSent:
+		if e.Code == transfer.CodeSourceChanged {
+			return fmt.Sprintf("%s to %s not sent: %s changed while it was read", transferWhat(e), e.Peer, e.File)
+		}
+		return fmt.Sprintf("%s to %s not sent: %v", transferWhat(e), e.Peer, e.Err)
+	case transfer.NotePeerRejected:
+		switch e.Code {
+		case transfer.CodeBusy:
+			return fmt.Sprintf("%s has too many offers waiting: %s not sent", e.Peer, transferWhat(e))
+		case transfer.CodeBadOffer:
+			return fmt.Sprintf("%s cannot take %s (a name it refuses)", e.Peer, transferWhat(e))
+		}
+		return fmt.Sprintf("%s rejected %s", e.Peer, transferWhat(e))
+	case transfer.NotePeerCancelled:
+		switch e.Code {
+		case transfer.CodeUnknown:
+			return fmt.Sprintf("%s no longer knows %s", e.Peer, transferWhat(e))
+		case transfer.CodePeerFailed:
+			return fmt.Sprintf("%s gave up on %s", e.Peer, transferWhat(e))
+		}
+		return fmt.Sprintf("%s cancelled %s", e.Peer, transferWhat(e))
+	case transfer.NoteUnanswered:
+		return fmt.Sprintf("%s to %s given up: %s did not answer the offer in %v", transferWhat(e), e.Peer, e.Peer, e.Limit)
+	case transfer.NoteStalled:
+		why := "no data connection"
+		if e.Err != nil {
+			why = e.Err.Error()
+		}
+		return fmt.Sprintf("%s to %s given up at %s of %s: no progress in %v (%s)", transferWhat(e), e.Peer,
+			transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total), e.Limit, why)
+	case transfer.NoteFailed:
+		return fmt.Sprintf("%s %s %s failed: %v", transferWhat(e), dir, e.Peer, e.Err)
+	}
+	if e.Code == transfer.CodeOfferExpired {
+		return fmt.Sprintf("%s's offer %d is gone: %s stopped repeating it or went offline", e.Peer, e.ID, e.Peer)
+	}
+	return fmt.Sprintf("transfer %d: %s", e.ID, e.Code)
+}
+
+// transferWhat names a transfer's files: "a.txt (1.5 kB)", "3 files
+// (2.5 MB, d/a.txt first)".
+func transferWhat(e transfer.Event) string {
+	if e.NumFiles == 1 {
+		return fmt.Sprintf("%s (%s)", e.First, transfer.FormatBytes(e.Total))
+	}
+	return fmt.Sprintf("%d files (%s, %s first)", e.NumFiles, transfer.FormatBytes(e.Total), e.First)
 }

@@ -70,9 +70,41 @@ type Event struct {
 	// every 10 s: the first at once, the next ones together, with the
 	// latest one's name.
 	Count int
-	Text  string // for people, without the commands: see Hint
-	Hint  Hint   // what the user can do next about it (the shell names the command)
+	// First and NumFiles: the transfer's first file (its display name:
+	// the sanitised one when receiving) and how many files it has, for
+	// the shell to name the transfer (every event with an ID).
+	First    string
+	NumFiles int
+	File     string        // done: the file's name as offered; failed with code bad-offer: the name refused
+	Note     Note          // what the shell says about the event, where its kind and code do not tell
+	Err      error         // failed: what went wrong (a pause's cause, the refused name's fault)
+	Limit    time.Duration // failed with note unanswered or stalled: Config.GiveUpAfter
+	Hint     Hint          // what the user can do next about it (the shell names the command)
 }
+
+// Note says which notice a transfer-failed event is, where its code does
+// not (the codes are the "code" field of -json output, so fixed); the
+// shell words it from the event's fields.
+type Note string
+
+// Notes.
+const (
+	NoteNone        Note = ""
+	NotePaused      Note = "paused"      // failed, resumable: stopped at Bytes of Total because of Err; it resumes when the peer is back
+	NoteInterrupted Note = "interrupted" // failed, resumable: found unfinished at start; it resumes when the peer is back
+	NoteQuitting    Note = "quitting"    // failed: an outgoing transfer stopped because p2pchat quits
+	NoteRefused     Note = "refused"     // failed with code bad-offer: Peer offered File, refused because of Err
+
+	// Final failures.
+	NoteRejected      Note = "rejected"       // we rejected the offer
+	NoteCancelled     Note = "cancelled"      // we cancelled the transfer
+	NoteNotSent       Note = "not-sent"       // source-error: a file could not be read (Err); source-changed: File changed while it was read
+	NotePeerRejected  Note = "peer-rejected"  // the peer rejected our offer: Code rejected, busy or bad-offer
+	NotePeerCancelled Note = "peer-cancelled" // the peer cancelled: Code peer-cancelled, unknown or peer-failed
+	NoteUnanswered    Note = "unanswered"     // timeout: the peer did not answer the offer in Limit
+	NoteStalled       Note = "stalled"        // timeout: no progress in Limit, at Bytes of Total; Err: the last connection's end (nil: there was none)
+	NoteFailed        Note = "failed"         // the data connection ended it for good: Err
+)
 
 // Hint says what the user can do next about a transfer; the shell words it
 // with the names of its commands and the transfer's ID.

@@ -53,7 +53,7 @@ func TestBadOfferFloodBounded(t *testing.T) {
 				s.m.mu.Lock()
 				queued, text := len(s.m.evq), 0
 				for _, e := range s.m.evq {
-					text += len(e.Text)
+					text += len(e.File)
 				}
 				s.m.mu.Unlock()
 				grew := int64(after) - int64(before)
@@ -96,11 +96,11 @@ func TestEventQueueBounded(t *testing.T) {
 		long := strings.Repeat("x", 2000)
 		s.m.mu.Lock()
 		for range 5000 {
-			s.m.emitFromPeerLocked(Event{Kind: EvFailed, Code: CodeBadOffer, Text: long})
+			s.m.emitFromPeerLocked(Event{Kind: EvFailed, Code: CodeBadOffer, File: long})
 		}
 		fromPeers := len(s.m.evq)
 		for range 5000 {
-			s.m.emitLocked(Event{Kind: EvFailed, Code: CodeStopped, Text: long})
+			s.m.emitLocked(Event{Kind: EvFailed, Code: CodeStopped, File: long})
 		}
 		queued, bytes, dropped := len(s.m.evq), s.m.evBytes, s.m.stats.EventsDropped
 		s.m.mu.Unlock()

@@ -154,6 +154,10 @@ func validLocalName(s string) bool {
 	return err == nil
 }
 
+// ShortName is a file name cut for one line of text (at most 57 characters
+// and an ellipsis), for the user interface.
+func ShortName(s string) string { return shortName(s) }
+
 // shortName is a name cut for one line of text.
 func shortName(s string) string {
 	if r := []rune(s); len(r) > 60 {

@@ -252,7 +252,7 @@ type xfer struct {
 	// The peer's cancel that came while a data connection ran: that
 	// connection's end says more precisely what happened (a verdict travels
 	// on it), so the cancel decides only if it does not (see endedLocked).
-	peerCancel *sessErr
+	peerCancel *Event
 	lostSeq    int // counts lost connections, for the deferred pause notice
 	// The pause notice is said once until the transfer resumes (a full
 	// disk tried again says nothing new): the code of the pause shown, and
@@ -283,7 +283,7 @@ type sendSide struct {
 	// the receiver said it had, and why it last paused.
 	offeredAt time.Time
 	confirmed int64
-	pauseWhy  string
+	pauseWhy  error // why the last data connection ended (nil: none did)
 }
 
 // recvSide is what only the receiver of a transfer has (!xfer.out).
@@ -373,7 +373,7 @@ func (m *Manager) Close() error {
 				code = CodeNotAcceptedYet
 			}
 			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Resumable: x.state != Offered && m.cfg.StateDir != "",
-				Text: fmt.Sprintf("%s to %s stopped: p2pchat is quitting", x.what(), x.peerName)})
+				Note: NoteQuitting})
 		}
 	}
 	m.noteEvents()
@@ -435,7 +435,7 @@ func (m *Manager) prepare(x *xfer) {
 		sum, st, err := hashFile(src, m.done)
 		if err != nil {
 			m.mu.Lock()
-			m.finishLocked(x, inFail, CodeSourceError, fmt.Sprintf("%s to %s not sent: %v", x.what(), x.peerName, err))
+			m.finishLocked(x, inFail, Event{Code: CodeSourceError, Note: NoteNotSent, Err: err})
 			m.mu.Unlock()
 			return
 		}
@@ -449,7 +449,7 @@ func (m *Manager) prepare(x *xfer) {
 	for i := range x.files {
 		x.files[i].SHA256 = sums[i]
 		if int64(x.files[i].Size) != stamps[i].size {
-			m.finishLocked(x, inFail, CodeSourceChanged, fmt.Sprintf("%s to %s not sent: %s changed while it was read", x.what(), x.peerName, x.srcs[i]))
+			m.finishLocked(x, inFail, Event{Code: CodeSourceChanged, Note: NoteNotSent, File: x.srcs[i]})
 			return
 		}
 	}
@@ -459,7 +459,7 @@ func (m *Manager) prepare(x *xfer) {
 	x.offeredAt = time.Now()
 	m.saveLocked(x)
 	m.emitLocked(Event{Kind: EvOffered, ID: x.local, Files: x.names(), Total: x.total,
-		Text: fmt.Sprintf("offered %s to %s: waiting for %s to accept", x.what(), x.peerName, x.peerName), Hint: HintCancel})
+		Hint: HintCancel})
 	m.sendOfferLocked(x, time.Now())
 }
 
@@ -521,8 +521,7 @@ func (m *Manager) acceptLocked(x *xfer, auto bool) {
 	if err := m.saveLocked(x); err != nil {
 		m.log.Warn("transfer: state not saved", "err", err)
 	}
-	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads,
-		Text: fmt.Sprintf("accepted %s from %s", x.what(), x.peerName)})
+	m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Auto: auto, Path: m.cfg.Downloads})
 	m.sendAcceptLocked(x, time.Now())
 }
 
@@ -538,7 +537,7 @@ func (m *Manager) Reject(id int) error {
 		return &DecidedError{ID: id, State: x.state}
 	}
 	m.controlLocked(x, wire.KindReject, wire.CodeUser)
-	m.finishLocked(x, inReject, CodeRejected, fmt.Sprintf("rejected %s from %s", x.what(), x.peerName))
+	m.finishLocked(x, inReject, Event{Code: CodeRejected, Note: NoteRejected})
 	return nil
 }
 
@@ -555,7 +554,7 @@ func (m *Manager) Cancel(id int) error {
 	}
 	m.forgetLocked(x) // the partial files are gone before the peer hears of it
 	m.controlLocked(x, wire.KindCancel, wire.CodeUser)
-	m.finishLocked(x, inCancel, CodeCancelled, fmt.Sprintf("cancelled %s %s %s", x.what(), x.dir("to", "from"), x.peerName))
+	m.finishLocked(x, inCancel, Event{Code: CodeCancelled, Note: NoteCancelled})
 	return nil
 }
 
@@ -681,18 +680,19 @@ func (m *Manager) addLocked(x *xfer) {
 // finishLocked moves x to the final state input in leads to (inVerified,
 // inFail, inCancel or inReject), tells the user and cleans up (m.mu
 // held). An input that means nothing in x's state changes nothing.
-func (m *Manager) finishLocked(x *xfer, in input, code Code, text string) {
+func (m *Manager) finishLocked(x *xfer, in input, why Event) {
 	if !x.applyLocked(in) || !x.state.Final() {
 		return
 	}
-	x.code = code
+	x.code = why.Code
 	if x.conn != nil {
 		x.conn.Close()
 		x.conn = nil
 	}
 	m.forgetLocked(x)
 	if x.state != Done {
-		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: code, Text: text})
+		why.Kind, why.ID = EvFailed, x.local
+		m.emitLocked(why)
 	}
 	m.finished = append(m.finished, x.local)
 	if len(m.finished) > maxKept {
@@ -783,7 +783,7 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 			x.next = time.Time{} // dial at once
 			x.stallSince = now
 			m.saveLocked(x)
-			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total, Text: fmt.Sprintf("%s accepted %s", x.peerName, x.what())})
+			m.emitLocked(Event{Kind: EvAccepted, ID: x.local, Total: x.total})
 		case x.state == Connecting || x.state == Paused:
 			if x.key != pl.TransferKey {
 				return // an accept of the receiver's earlier run: it had to accept again? keep ours
@@ -796,37 +796,36 @@ func (m *Manager) onControl(f peer.FileMsg, now time.Time) {
 		}
 	case wire.KindReject:
 		if x.state == Offered {
-			text := fmt.Sprintf("%s rejected %s", x.peerName, x.what())
 			code := CodeRejected
 			switch pl.Code {
 			case wire.CodeBusy:
-				code, text = CodeBusy, fmt.Sprintf("%s has too many offers waiting: %s not sent", x.peerName, x.what())
+				code = CodeBusy
 			case wire.CodeBadOffer:
-				code, text = CodeBadOffer, fmt.Sprintf("%s cannot take %s (a name it refuses)", x.peerName, x.what())
+				code = CodeBadOffer
 			}
-			m.finishLocked(x, inReject, code, text)
+			m.finishLocked(x, inReject, Event{Code: code, Note: NotePeerRejected})
 		}
 	case wire.KindCancel:
-		code, text := CodePeerCancelled, fmt.Sprintf("%s cancelled %s", x.peerName, x.what())
+		why := Event{Code: CodePeerCancelled, Note: NotePeerCancelled}
 		switch pl.Code {
 		case wire.CodeUnknown:
-			code, text = CodeUnknown, fmt.Sprintf("%s no longer knows %s", x.peerName, x.what())
+			why.Code = CodeUnknown
 		case wire.CodeFailed:
-			code, text = CodePeerFailed, fmt.Sprintf("%s gave up on %s", x.peerName, x.what())
+			why.Code = CodePeerFailed
 		}
 		if x.conn != nil && !x.state.Final() {
 			// The cancel overtook the end of the data connection (it
 			// travels on the chat channel): let that end say why, unless
 			// it does not come.
-			x.peerCancel = &sessErr{code: code, final: true, text: text}
+			x.peerCancel = &why
 			m.later(endGrace, func() {
 				if !x.state.Final() && x.peerCancel != nil {
-					m.finishLocked(x, inCancel, code, text)
+					m.finishLocked(x, inCancel, why)
 				}
 			})
 			return
 		}
-		m.finishLocked(x, inCancel, code, text)
+		m.finishLocked(x, inCancel, why)
 	}
 }
 
@@ -891,7 +890,7 @@ func (m *Manager) onOfferLocked(f peer.FileMsg, now time.Time) {
 		if err != nil {
 			reply(wire.KindReject, wire.CodeBadOffer)
 			m.refuseOfferLocked(f.Key, Event{Kind: EvFailed, Direction: "receive", Peer: f.Peer, PeerID: f.PeerID, Code: CodeBadOffer, Count: 1,
-				Text: fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", f.Peer, shortName(e.Name), err)}, now)
+				Note: NoteRefused, File: e.Name, Err: err}, now)
 			return
 		}
 		x.safe[i] = s
@@ -899,7 +898,7 @@ func (m *Manager) onOfferLocked(f peer.FileMsg, now time.Time) {
 	}
 	m.addLocked(x)
 	m.emitFromPeerLocked(Event{Kind: EvOffer, ID: x.local, Files: x.safe, Total: x.total,
-		Text: fmt.Sprintf("%s offers %s", x.peerName, x.what()), Hint: HintDecide})
+		Hint: HintDecide})
 	if m.accept[f.Peer] && f.Pinned { // the name must be this key's: not merely the first to claim it
 		if m.roomForLocked(x) != nil {
 			m.stats.AutoAcceptsHeld++ // it waits for the user
@@ -983,7 +982,7 @@ func (m *Manager) onlineLocked(id string) bool {
 // repeats it, it is a new offer.
 func (m *Manager) expireOfferLocked(x *xfer) {
 	m.stats.OffersExpired++
-	m.finishLocked(x, inCancel, CodeOfferExpired, "")
+	m.finishLocked(x, inCancel, Event{Code: CodeOfferExpired})
 	if k := (tkey{x.peerKey, x.tid, false}); m.byTID[k] == x {
 		delete(m.byTID, k)
 	}
@@ -997,13 +996,13 @@ func (m *Manager) giveUpLocked(x *xfer, now time.Time) bool {
 	if limit <= 0 {
 		return false
 	}
-	var text string
+	why := Event{Code: CodeTimeout, Limit: limit}
 	switch x.state {
 	case Offered:
 		if !x.ready || now.Sub(x.offeredAt) < limit {
 			return false
 		}
-		text = fmt.Sprintf("%s to %s given up: %s did not answer the offer in %v", x.what(), x.peerName, x.peerName, limit)
+		why.Note = NoteUnanswered
 	case Connecting, Paused, Active:
 		if x.stallSince.IsZero() {
 			x.stallSince = now // taken over from an earlier run
@@ -1011,17 +1010,12 @@ func (m *Manager) giveUpLocked(x *xfer, now time.Time) bool {
 		if now.Sub(x.stallSince) < limit {
 			return false
 		}
-		why := "no data connection"
-		if x.pauseWhy != "" {
-			why = x.pauseWhy
-		}
-		text = fmt.Sprintf("%s to %s given up at %s of %s: no progress in %v (%s)", x.what(), x.peerName,
-			FormatBytes(x.moved), FormatBytes(x.total), limit, why)
+		why.Note, why.Bytes, why.Err = NoteStalled, x.moved, x.pauseWhy
 	default:
 		return false
 	}
 	m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
-	m.finishLocked(x, inFail, CodeTimeout, text)
+	m.finishLocked(x, inFail, why)
 	return true
 }
 
@@ -1054,6 +1048,9 @@ func (m *Manager) emitShareLocked(e Event, share float64) {
 	}
 	if x := m.all[e.ID]; x != nil && e.ID != 0 {
 		e.Direction, e.Peer, e.PeerID = x.dir("send", "receive"), x.peerName, x.peerID
+		if len(x.files) > 0 {
+			e.First, e.NumFiles = x.displayName(0), len(x.files)
+		}
 		if e.Total == 0 {
 			e.Total = x.total
 		}
@@ -1074,7 +1071,10 @@ func (m *Manager) emitShareLocked(e Event, share float64) {
 
 // eventSize is about what e takes in memory.
 func eventSize(e *Event) int {
-	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.Text)
+	n := 256 + len(e.Peer) + len(e.PeerID) + len(e.Path) + len(e.SHA256) + len(e.First) + len(e.File)
+	if e.Err != nil {
+		n += len(e.Err.Error())
+	}
 	for _, f := range e.Files {
 		n += 16 + len(f)
 	}
@@ -1134,14 +1134,6 @@ func (m *Manager) signalLocked() {
 		close(m.changed)
 		m.changed = nil
 	}
-}
-
-// what names x's files for people: "report.pdf (2.3 MB)", "3 files (7 MB)".
-func (x *xfer) what() string {
-	if len(x.files) == 1 {
-		return fmt.Sprintf("%s (%s)", x.displayName(0), FormatBytes(x.total))
-	}
-	return fmt.Sprintf("%d files (%s, %s first)", len(x.files), FormatBytes(x.total), x.displayName(0))
 }
 
 func (x *xfer) displayName(i int) string {

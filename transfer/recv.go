@@ -402,7 +402,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 		}
 		w.m.announceResumeLocked(x)
 		w.m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: final, Bytes: size, SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
-			Text: fmt.Sprintf("received %s (%s) from %s, SHA-256 verified", shortName(final), FormatBytes(size), x.peerName)})
+			File: x.safe[i]})
 		if all {
 			// Done here whether or not the verdict gets through: a
 			// sender that misses it learns it from the next connection's
@@ -410,7 +410,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			// connection still carries the verdict: finish leaves it
 			// open (recvSession closes it).
 			x.conn = nil
-			w.m.finishLocked(x, inVerified, "", "")
+			w.m.finishLocked(x, inVerified, Event{})
 		}
 		w.m.mu.Unlock()
 		testHook(hookLinked)

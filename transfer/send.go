@@ -61,7 +61,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 		return
 	}
 	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
-	x.pauseWhy = se.text
+	x.pauseWhy = se
 	if se.final {
 		m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
 	}
@@ -76,11 +76,11 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 func (m *Manager) endedLocked(x *xfer, se *sessErr) {
 	x.resumePending = false // it did not last: no resume to announce
 	if pc := x.peerCancel; !se.final && pc != nil {
-		m.finishLocked(x, inCancel, pc.code, pc.text)
+		m.finishLocked(x, inCancel, *pc)
 		return
 	}
 	if se.final {
-		m.finishLocked(x, inFail, se.code, fmt.Sprintf("%s %s %s failed: %s", x.what(), x.dir("to", "from"), x.peerName, se.text))
+		m.finishLocked(x, inFail, Event{Code: se.code, Note: NoteFailed, Err: se})
 		return
 	}
 	if x.state != Active {
@@ -98,8 +98,7 @@ func (m *Manager) endedLocked(x *xfer, se *sessErr) {
 		}
 		x.pauseShown = se.code
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: se.code, Resumable: true, Bytes: x.moved,
-			Text: fmt.Sprintf("%s %s %s paused at %s of %s (%s): it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName,
-				FormatBytes(x.moved), FormatBytes(x.total), se.text, x.peerName)})
+			Note: NotePaused, Err: se})
 	})
 }
 
@@ -117,8 +116,7 @@ func (m *Manager) announceResumeLocked(x *xfer) {
 		return
 	}
 	x.resumePending, x.pauseShown = false, ""
-	m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: x.resumeAt,
-		Text: fmt.Sprintf("%s %s %s resumed at %s of %s", x.what(), x.dir("to", "from"), x.peerName, FormatBytes(x.resumeAt), FormatBytes(x.total))})
+	m.emitLocked(Event{Kind: EvResumed, ID: x.local, Bytes: x.resumeAt})
 }
 
 // runSend speaks the sender's side of a data connection.
@@ -199,7 +197,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	}
 	if all {
 		x.moved = moved
-		m.finishLocked(x, inVerified, "", "")
+		m.finishLocked(x, inVerified, Event{})
 		m.mu.Unlock()
 		return nil
 	}
@@ -359,7 +357,7 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 		return false, nil
 	}
 	if m.verifiedLocked(x, i) {
-		m.finishLocked(x, inVerified, "", "")
+		m.finishLocked(x, inVerified, Event{})
 		return true, nil
 	}
 	return false, nil
@@ -376,6 +374,6 @@ func (m *Manager) verifiedLocked(x *xfer, i int) bool {
 		all = all && d
 	}
 	m.emitLocked(Event{Kind: EvDone, ID: x.local, Path: x.srcs[i], Bytes: int64(x.files[i].Size), SHA256: hex.EncodeToString(x.files[i].SHA256[:]), Last: all,
-		Text: fmt.Sprintf("%s: %s arrived at %s and verified", x.peerName, shortName(x.files[i].Name), x.peerName)})
+		File: x.files[i].Name})
 	return all
 }

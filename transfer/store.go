@@ -304,7 +304,7 @@ func (m *Manager) load() {
 			}
 			m.addLocked(x)
 			m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: CodeStopped, Resumable: true, Bytes: x.moved,
-				Text: fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back", x.what(), x.dir("to", "from"), x.peerName, x.peerName), Hint: HintDrop})
+				Note: NoteInterrupted, Hint: HintDrop})
 		}
 	}
 }
