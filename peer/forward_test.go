@@ -485,6 +485,7 @@ func TestRekeyAfterPackets(t *testing.T) {
 // session with bob, made first but used all along, survives a thousand
 // strangers' handshakes.
 func TestSessionsEvictLeastUsed(t *testing.T) {
+	t.Parallel() // CPU-bound (1,000 handshakes), no clock: overlaps the real-clock waits of the TCP tests
 	alice, bob := mustIdentity(t), mustIdentity(t)
 	sp := newSessPair(t, alice, bob)
 	sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: 1, PingID: 1})

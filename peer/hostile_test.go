@@ -251,7 +251,11 @@ func TestHostileBackpressure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer n.Close()
+		defer func() { // on a failure before the reader below: Events closes once drained
+			n.Close()
+			for range n.Events() {
+			}
+		}()
 		f := newFakePeer(t, n, "10.9.4.1:7117")
 		f.join("sender")
 		// The join's own events (joined) are in the queue too; nobody reads.

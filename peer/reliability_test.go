@@ -253,6 +253,7 @@ func TestGarbageDropped(t *testing.T) {
 // TestKeyFloodBounded: a stranger introducing thousands of fresh keys
 // cannot grow the address book past its bound, and real peers still talk.
 func TestKeyFloodBounded(t *testing.T) {
+	t.Parallel() // CPU-bound (1,800 handshakes): overlaps the real-clock waits of the TCP tests
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(12)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
