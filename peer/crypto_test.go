@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sync"
 	"testing"
+	"testing/synctest"
 )
 
 func mustIdentity(t testing.TB) *Identity {
@@ -149,43 +150,45 @@ func TestCanonicalKey(t *testing.T) {
 // recipient's index names it), so no (sender, index, counter) may appear
 // twice in the whole conversation.
 func TestNoncesNeverRepeat(t *testing.T) {
-	mn := NewMemNet(21)
-	var mu sync.Mutex
-	type nonce struct {
-		key     [32]byte
-		to      uint32
-		counter uint64
-	}
-	seen := map[nonce]bool{}
-	sealed, dups := 0, 0
-	mn.Tap(func(_, _ netip.AddrPort, b []byte, _ bool) {
-		o, err := wire.ParseOuter(b)
-		if err != nil || o.Type != wire.TypeData {
-			return
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(21)
+		var mu sync.Mutex
+		type nonce struct {
+			key     [32]byte
+			to      uint32
+			counter uint64
 		}
+		seen := map[nonce]bool{}
+		sealed, dups := 0, 0
+		mn.Tap(func(_, _ netip.AddrPort, b []byte, _ bool) {
+			o, err := wire.ParseOuter(b)
+			if err != nil || o.Type != wire.TypeData {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sealed++
+			k := nonce{o.Key, o.To, o.Counter}
+			if seen[k] {
+				dups++
+			}
+			seen[k] = true
+		})
+		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+		introduce(a, b)
+		a.waitJoined("bob")
+		b.waitJoined("alice")
+		const n = 100
+		for i := 0; i < n; i++ {
+			a.Send("bob", fmt.Sprint("a", i))
+			b.Send("alice", fmt.Sprint("b", i))
+		}
+		b.waitMessage("alice", fmt.Sprint("a", n-1))
+		a.waitMessage("bob", fmt.Sprint("b", n-1))
 		mu.Lock()
 		defer mu.Unlock()
-		sealed++
-		k := nonce{o.Key, o.To, o.Counter}
-		if seen[k] {
-			dups++
+		if sealed < 4*n || dups > 0 {
+			t.Fatalf("%d sealed packets, %d repeated nonces", sealed, dups)
 		}
-		seen[k] = true
 	})
-	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
-	b.waitJoined("alice")
-	const n = 100
-	for i := 0; i < n; i++ {
-		a.Send("bob", fmt.Sprint("a", i))
-		b.Send("alice", fmt.Sprint("b", i))
-	}
-	b.waitMessage("alice", fmt.Sprint("a", n-1))
-	a.waitMessage("bob", fmt.Sprint("b", n-1))
-	mu.Lock()
-	defer mu.Unlock()
-	if sealed < 4*n || dups > 0 {
-		t.Fatalf("%d sealed packets, %d repeated nonces", sealed, dups)
-	}
 }

@@ -83,38 +83,40 @@ func (g *gatedStore) open(err error) {
 func TestDurableUnsendThenSaveFails(t *testing.T) {
 	for _, saveErr := range []error{errors.New("disk full"), nil} {
 		t.Run(saveOutcome(saveErr), func(t *testing.T) {
-			mn := NewMemNet(27)
-			opt, _ := durable(t, t.TempDir())
-			var gs *gatedStore
-			a := startNode(t, mn, "alice", opt, func(c *Config) { gs = newGatedStore(c.Store, false); c.Store = gs })
-			b := startNode(t, mn, "bob")
-			gs.open(nil)
-			goneAway(a, b)
-			gs.shut()
-			p, _ := a.Resolve("bob")
-			ids, err := a.Send("bob", "oops")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n, err := a.Unsend(p.ID); err != nil || n != 1 {
-				t.Fatalf("Unsend: %d, %v; want 1", n, err)
-			}
-			<-gs.arrived // the store has the write
-			gs.open(saveErr)
-			marker, err := a.Send("bob", "marker")
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			a.wait("marker sent", func(e Event) bool {
-				if e.ID == ids[0] || slices.Contains(e.IDs, ids[0]) {
-					got = append(got, string(e.Kind)+" "+string(e.Reason))
+			synctest.Test(t, func(t *testing.T) {
+				mn := NewMemNet(27)
+				opt, _ := durable(t, t.TempDir())
+				var gs *gatedStore
+				a := startNode(t, mn, "alice", opt, func(c *Config) { gs = newGatedStore(c.Store, false); c.Store = gs })
+				b := startNode(t, mn, "bob")
+				gs.open(nil)
+				goneAway(a, b)
+				gs.shut()
+				p, _ := a.Resolve("bob")
+				ids, err := a.Send("bob", "oops")
+				if err != nil {
+					t.Fatal(err)
 				}
-				return e.Kind == EvSent && slices.Contains(e.IDs, marker[0])
+				if n, err := a.Unsend(p.ID); err != nil || n != 1 {
+					t.Fatalf("Unsend: %d, %v; want 1", n, err)
+				}
+				<-gs.arrived // the store has the write
+				gs.open(saveErr)
+				marker, err := a.Send("bob", "marker")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				a.wait("marker sent", func(e Event) bool {
+					if e.ID == ids[0] || slices.Contains(e.IDs, ids[0]) {
+						got = append(got, string(e.Kind)+" "+string(e.Reason))
+					}
+					return e.Kind == EvSent && slices.Contains(e.IDs, marker[0])
+				})
+				if want := []string{"failed " + string(ReasonUnsent)}; !slices.Equal(got, want) {
+					t.Errorf("the message dropped by /unsend was reported as %q, want %q", got, want)
+				}
 			})
-			if want := []string{"failed " + string(ReasonUnsent)}; !slices.Equal(got, want) {
-				t.Errorf("the message dropped by /unsend was reported as %q, want %q", got, want)
-			}
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -11,28 +12,30 @@ import (
 // maxPeers keys said hello to; past that the oldest is forgotten, never all
 // of them at once.
 func TestHintsEvict(t *testing.T) {
-	mn := NewMemNet(10)
-	n := startNode(t, mn, "alice")
-	addr := netip.MustParseAddrPort("10.0.0.200:7117")
-	const total = maxPeers + 100
-	n.mu.Lock()
-	for i := range total {
-		n.discoverLocked(testKey(1000+i), addr, "exchange")
-	}
-	var kept, newest int
-	for i := range total {
-		if hinted(n.Node, testKey(1000+i)) {
-			kept++
-			if i >= total-maxPeers {
-				newest++
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(10)
+		n := startNode(t, mn, "alice")
+		addr := netip.MustParseAddrPort("10.0.0.200:7117")
+		const total = maxPeers + 100
+		n.mu.Lock()
+		for i := range total {
+			n.discoverLocked(testKey(1000+i), addr, "exchange")
+		}
+		var kept, newest int
+		for i := range total {
+			if hinted(n.Node, testKey(1000+i)) {
+				kept++
+				if i >= total-maxPeers {
+					newest++
+				}
 			}
 		}
-	}
-	n.mu.Unlock()
-	t.Logf("%d keys said hello to: %d hints kept, %d of the newest %d", total, kept, newest, maxPeers)
-	if newest != maxPeers || kept != maxPeers {
-		t.Errorf("%d hints kept, %d of the newest %d: want the newest %d", kept, newest, maxPeers, maxPeers)
-	}
+		n.mu.Unlock()
+		t.Logf("%d keys said hello to: %d hints kept, %d of the newest %d", total, kept, newest, maxPeers)
+		if newest != maxPeers || kept != maxPeers {
+			t.Errorf("%d hints kept, %d of the newest %d: want the newest %d", kept, newest, maxPeers, maxPeers)
+		}
+	})
 }
 
 // TestNetTransportFailedEvicts: the memory of recent dial failures (which

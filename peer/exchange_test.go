@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -16,102 +17,108 @@ import (
 // where alice is learns bob and carol from her, and they learn it: each
 // through an authenticated hello of its own.
 func TestExchangeOnePeerFindsAll(t *testing.T) {
-	mn := NewMemNet(1)
-	alice := startNode(t, mn, "alice")
-	bob := startNode(t, mn, "bob")
-	carol := startNode(t, mn, "carol")
-	bob.AddPeer(alice.tr.Addr())
-	carol.AddPeer(alice.tr.Addr())
-	waitOnline(t, alice, "bob")
-	waitOnline(t, alice, "carol")
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(1)
+		alice := startNode(t, mn, "alice")
+		bob := startNode(t, mn, "bob")
+		carol := startNode(t, mn, "carol")
+		bob.AddPeer(alice.tr.Addr())
+		carol.AddPeer(alice.tr.Addr())
+		waitOnline(t, alice, "bob")
+		waitOnline(t, alice, "carol")
 
-	dave := startNode(t, mn, "dave")
-	dave.AddPeer(alice.tr.Addr())
-	for _, name := range []string{"alice", "bob", "carol"} {
-		waitOnline(t, dave, name)
-	}
-	waitOnline(t, bob, "dave")
-	waitOnline(t, carol, "dave")
-	for _, name := range []string{"bob", "carol"} {
-		p, err := dave.Resolve(name)
-		if err != nil {
-			t.Fatal(err)
+		dave := startNode(t, mn, "dave")
+		dave.AddPeer(alice.tr.Addr())
+		for _, name := range []string{"alice", "bob", "carol"} {
+			waitOnline(t, dave, name)
 		}
-		// Either dave followed alice's lead ("exchange"), or the peer,
-		// told about dave by alice, said hello first ("traffic"): there is
-		// no other way to learn each other here.
-		if p.Via != "exchange" && p.Via != "traffic" {
-			t.Errorf("dave learned %s via %q, want exchange (or traffic)", name, p.Via)
+		waitOnline(t, bob, "dave")
+		waitOnline(t, carol, "dave")
+		for _, name := range []string{"bob", "carol"} {
+			p, err := dave.Resolve(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Either dave followed alice's lead ("exchange"), or the peer,
+			// told about dave by alice, said hello first ("traffic"): there is
+			// no other way to learn each other here.
+			if p.Via != "exchange" && p.Via != "traffic" {
+				t.Errorf("dave learned %s via %q, want exchange (or traffic)", name, p.Via)
+			}
 		}
-	}
-	// bob and carol knew each other only through alice as well.
-	waitOnline(t, bob, "carol")
+		// bob and carol knew each other only through alice as well.
+		waitOnline(t, bob, "carol")
+	})
 }
 
 // TestExchangePoison: a hostile peer feeds 5,000 made-up entries. The node
 // follows at most maxLearnedFrom of them (one hello each), drops the rest
 // cheaply, lists none of them, and still talks to an honest peer.
 func TestExchangePoison(t *testing.T) {
-	mn := NewMemNet(2)
-	n := startNode(t, mn, "alice")
-	bob := startNode(t, mn, "bob")
-	bob.AddPeer(n.tr.Addr())
-	waitOnline(t, n, "bob")
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(2)
+		n := startNode(t, mn, "alice")
+		bob := startNode(t, mn, "bob")
+		bob.AddPeer(n.tr.Addr())
+		waitOnline(t, n, "bob")
 
-	f := newFakePeer(t, n.Node, "10.0.0.99:7117")
-	f.join("mallory")
-	udp0, _ := n.tr.Sent()
-	const packets, per = 250, wire.MaxPeerEntries
-	for i := range packets {
-		pl := wire.Payload{Kind: wire.KindPeers}
-		for j := range per {
-			var key [32]byte
-			rand.Read(key[:])
-			key[31] &= 0x7f
-			pl.Peers = append(pl.Peers, wire.PeerEntry{Key: key, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), byte(j + 1)}), 7117)})
+		f := newFakePeer(t, n.Node, "10.0.0.99:7117")
+		f.join("mallory")
+		udp0, _ := n.tr.Sent()
+		const packets, per = 250, wire.MaxPeerEntries
+		for i := range packets {
+			pl := wire.Payload{Kind: wire.KindPeers}
+			for j := range per {
+				var key [32]byte
+				rand.Read(key[:])
+				key[31] &= 0x7f
+				pl.Peers = append(pl.Peers, wire.PeerEntry{Key: key, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i), byte(j + 1)}), 7117)})
+			}
+			f.say(pl)
 		}
-		f.say(pl)
-	}
-	udp1, _ := n.tr.Sent()
-	st := n.Stats()
-	followed := packets*per - int(st.LeadsDropped)
-	t.Logf("5,000 entries: %d followed, %d dropped, %d datagrams sent meanwhile", followed, st.LeadsDropped, udp1-udp0)
-	if followed > maxLearnedFrom || followed < 1 {
-		t.Errorf("%d leads followed, want 1..%d", followed, maxLearnedFrom)
-	}
-	if sent := udp1 - udp0; sent > maxLearnedFrom+10 {
-		t.Errorf("the node sent %d datagrams for the flood, want at most about %d", sent, maxLearnedFrom)
-	}
-	var names []string
-	for _, p := range n.Peers() {
-		names = append(names, p.Name)
-	}
-	if !slices.Equal(names, []string{"bob", "mallory"}) {
-		t.Errorf("the node lists %q, want only bob and mallory", names)
-	}
-	ids, err := n.Send("bob", "still fine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob.wait("the message", func(e Event) bool { return e.Kind == EvMessage && e.Text == "still fine" })
-	n.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] })
+		udp1, _ := n.tr.Sent()
+		st := n.Stats()
+		followed := packets*per - int(st.LeadsDropped)
+		t.Logf("5,000 entries: %d followed, %d dropped, %d datagrams sent meanwhile", followed, st.LeadsDropped, udp1-udp0)
+		if followed > maxLearnedFrom || followed < 1 {
+			t.Errorf("%d leads followed, want 1..%d", followed, maxLearnedFrom)
+		}
+		if sent := udp1 - udp0; sent > maxLearnedFrom+10 {
+			t.Errorf("the node sent %d datagrams for the flood, want at most about %d", sent, maxLearnedFrom)
+		}
+		var names []string
+		for _, p := range n.Peers() {
+			names = append(names, p.Name)
+		}
+		if !slices.Equal(names, []string{"bob", "mallory"}) {
+			t.Errorf("the node lists %q, want only bob and mallory", names)
+		}
+		ids, err := n.Send("bob", "still fine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob.wait("the message", func(e Event) bool { return e.Kind == EvMessage && e.Text == "still fine" })
+		n.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] })
+	})
 }
 
 // TestExchangeFromStrangerIgnored: a peers packet from a key the node does
 // not know is not followed (it only gets a hello with a challenge).
 func TestExchangeFromStrangerIgnored(t *testing.T) {
-	mn := NewMemNet(3)
-	n := startNode(t, mn, "alice")
-	f := newFakePeer(t, n.Node, "10.0.0.99:7117")
-	var key [32]byte
-	key[0] = 9
-	f.say(wire.Payload{Kind: wire.KindPeers, Peers: []wire.PeerEntry{{Key: key, Addr: netip.MustParseAddrPort("10.0.0.50:7117")}}})
-	n.mu.Lock()
-	_, hinted := n.hints.Get(key)
-	n.mu.Unlock()
-	if hinted {
-		t.Error("a stranger's peers packet was followed")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(3)
+		n := startNode(t, mn, "alice")
+		f := newFakePeer(t, n.Node, "10.0.0.99:7117")
+		var key [32]byte
+		key[0] = 9
+		f.say(wire.Payload{Kind: wire.KindPeers, Peers: []wire.PeerEntry{{Key: key, Addr: netip.MustParseAddrPort("10.0.0.50:7117")}}})
+		n.mu.Lock()
+		_, hinted := n.hints.Get(key)
+		n.mu.Unlock()
+		if hinted {
+			t.Error("a stranger's peers packet was followed")
+		}
+	})
 }
 
 // waitOnline waits until tn has the peer called name online.
@@ -170,58 +177,60 @@ func TestUsableLead(t *testing.T) {
 // books to dave are dave's only way to bob. (When the book was sent once,
 // dave never learned bob.)
 func TestExchangeResentAfterLoss(t *testing.T) {
-	mn := NewMemNet(4)
-	alice := startNode(t, mn, "alice")
-	bob := startNode(t, mn, "bob")
-	dave := startNode(t, mn, "dave")
-	keys := map[netip.AddrPort]*testNode{alice.tr.Addr(): alice, bob.tr.Addr(): bob, dave.tr.Addr(): dave}
-	var mu sync.Mutex
-	toDave, others := 0, 0
-	kinds := map[string]wire.Kind{} // data packets sealed, by their bytes
-	for _, n := range keys {
-		n.mu.Lock()
-		n.sess.tap = func(pkt, plain []byte) {
-			if len(plain) > 0 {
-				mu.Lock()
-				kinds[string(pkt)] = wire.Kind(plain[0])
-				mu.Unlock()
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(4)
+		alice := startNode(t, mn, "alice")
+		bob := startNode(t, mn, "bob")
+		dave := startNode(t, mn, "dave")
+		keys := map[netip.AddrPort]*testNode{alice.tr.Addr(): alice, bob.tr.Addr(): bob, dave.tr.Addr(): dave}
+		var mu sync.Mutex
+		toDave, others := 0, 0
+		kinds := map[string]wire.Kind{} // data packets sealed, by their bytes
+		for _, n := range keys {
+			n.mu.Lock()
+			n.sess.tap = func(pkt, plain []byte) {
+				if len(plain) > 0 {
+					mu.Lock()
+					kinds[string(pkt)] = wire.Kind(plain[0])
+					mu.Unlock()
+				}
 			}
+			n.mu.Unlock()
 		}
-		n.mu.Unlock()
-	}
-	mn.DropIf(func(from, to netip.AddrPort, b []byte, tcp bool) bool {
-		src, dst := keys[from], keys[to]
-		if src == nil || dst == nil {
-			return false
-		}
-		mu.Lock()
-		kind := kinds[string(b)]
-		mu.Unlock()
-		if kind != wire.KindPeers {
-			return false
-		}
+		mn.DropIf(func(from, to netip.AddrPort, b []byte, tcp bool) bool {
+			src, dst := keys[from], keys[to]
+			if src == nil || dst == nil {
+				return false
+			}
+			mu.Lock()
+			kind := kinds[string(b)]
+			mu.Unlock()
+			if kind != wire.KindPeers {
+				return false
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if src != alice || dst != dave {
+				others++
+				return true
+			}
+			toDave++
+			return toDave == 1 // the first is lost
+		})
+		bob.AddPeer(alice.tr.Addr())
+		waitOnline(t, alice, "bob")
+		dave.AddPeer(alice.tr.Addr())
+		waitOnline(t, dave, "alice")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*shareDelay+10*time.Second)
+		defer cancel()
+		err := dave.WaitPeer(ctx, "bob")
 		mu.Lock()
 		defer mu.Unlock()
-		if src != alice || dst != dave {
-			others++
-			return true
+		if err != nil {
+			t.Fatalf("dave never learned bob (alice sent dave %d books, the first lost; %d other books lost): %v", toDave, others, err)
 		}
-		toDave++
-		return toDave == 1 // the first is lost
+		t.Logf("dave learned bob from alice's book number %d", toDave)
 	})
-	bob.AddPeer(alice.tr.Addr())
-	waitOnline(t, alice, "bob")
-	dave.AddPeer(alice.tr.Addr())
-	waitOnline(t, dave, "alice")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*shareDelay+10*time.Second)
-	defer cancel()
-	err := dave.WaitPeer(ctx, "bob")
-	mu.Lock()
-	defer mu.Unlock()
-	if err != nil {
-		t.Fatalf("dave never learned bob (alice sent dave %d books, the first lost; %d other books lost): %v", toDave, others, err)
-	}
-	t.Logf("dave learned bob from alice's book number %d", toDave)
 }
 
 // TestShareBookLinkLocal: an IPv6 link-local address is shared only with a

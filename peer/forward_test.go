@@ -241,60 +241,62 @@ func TestRekeyLongConversation(t *testing.T) {
 // it start a handshake; and a fake peer that restarts (new keys in memory,
 // same identity) re-handshakes and is heard again.
 func TestHandshakeReplayAndRestart(t *testing.T) {
-	mn := NewMemNet(72)
-	a := startNode(t, mn, "alice")
-	f := newFakePeer(t, a.Node, "10.0.0.9:7117")
-	var recordedInit []byte
-	f.join("carol")
-	f.say(msg(5, 1, 1, "one"))
-	a.waitMessage("carol", "one")
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(72)
+		a := startNode(t, mn, "alice")
+		f := newFakePeer(t, a.Node, "10.0.0.9:7117")
+		var recordedInit []byte
+		f.join("carol")
+		f.say(msg(5, 1, 1, "one"))
+		a.waitMessage("carol", "one")
 
-	// Record the initiation of a fresh handshake of carol's.
-	ps, _ := f.sess.peers.Get(a.id.Public)
-	init, err := f.sess.initiate(ps, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	recordedInit = init
-	f.send(init) // answered; carol finishes it (a new session)
-	f.say(msg(5, 2, 1, "two"))
-	a.waitMessage("carol", "two")
+		// Record the initiation of a fresh handshake of carol's.
+		ps, _ := f.sess.peers.Get(a.id.Public)
+		init, err := f.sess.initiate(ps, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		recordedInit = init
+		f.send(init) // answered; carol finishes it (a new session)
+		f.say(msg(5, 2, 1, "two"))
+		a.waitMessage("carol", "two")
 
-	// The recorded initiation again: the node answers (it cannot tell),
-	// but its sealing session stays the one carol holds.
-	before := a.Stats().Handshakes
-	a.handle(Packet{Data: recordedInit, From: f.from, Reply: func([]byte) {}})
-	if a.Stats().Handshakes != before+1 {
-		t.Fatalf("replayed initiation not answered: %d -> %d", before, a.Stats().Handshakes)
-	}
-	got := false
-	for _, p := range f.say(wire.Payload{Kind: wire.KindPing, PingID: 77}) {
-		got = got || (p.Kind == wire.KindPong && p.PingID == 77)
-	}
-	if !got {
-		t.Fatal("after a replayed initiation the node no longer answers in carol's session")
-	}
+		// The recorded initiation again: the node answers (it cannot tell),
+		// but its sealing session stays the one carol holds.
+		before := a.Stats().Handshakes
+		a.handle(Packet{Data: recordedInit, From: f.from, Reply: func([]byte) {}})
+		if a.Stats().Handshakes != before+1 {
+			t.Fatalf("replayed initiation not answered: %d -> %d", before, a.Stats().Handshakes)
+		}
+		got := false
+		for _, p := range f.say(wire.Payload{Kind: wire.KindPing, PingID: 77}) {
+			got = got || (p.Kind == wire.KindPong && p.PingID == 77)
+		}
+		if !got {
+			t.Fatal("after a replayed initiation the node no longer answers in carol's session")
+		}
 
-	// carol restarts: same identity, no sessions. Her first packet is a
-	// handshake, then she is heard.
-	f.sess = newSessions(f.id, &f.stats)
-	f.say(msg(5, 3, 1, "three"))
-	a.waitMessage("carol", "three")
+		// carol restarts: same identity, no sessions. Her first packet is a
+		// handshake, then she is heard.
+		f.sess = newSessions(f.id, &f.stats)
+		f.say(msg(5, 3, 1, "three"))
+		a.waitMessage("carol", "three")
 
-	// The node "restarts" its sessions (erased): carol's data is of a
-	// session it does not hold, and it answers with an initiation.
-	a.mu.Lock()
-	a.sess.forget(&f.id.Public)
-	a.mu.Unlock()
-	var answers []wire.PacketType
-	pkt := f.seal(msg(5, 4, 1, "four"))
-	a.handle(Packet{Data: pkt, From: f.from, Reply: func(b []byte) { answers = append(answers, wire.PacketType(b[5])) }})
-	if len(answers) != 1 || answers[0] != wire.TypeInit {
-		t.Fatalf("answers to data of an unknown session: %v, want one initiation", answers)
-	}
-	if a.Stats().NoSession == 0 {
-		t.Fatal("not counted")
-	}
+		// The node "restarts" its sessions (erased): carol's data is of a
+		// session it does not hold, and it answers with an initiation.
+		a.mu.Lock()
+		a.sess.forget(&f.id.Public)
+		a.mu.Unlock()
+		var answers []wire.PacketType
+		pkt := f.seal(msg(5, 4, 1, "four"))
+		a.handle(Packet{Data: pkt, From: f.from, Reply: func(b []byte) { answers = append(answers, wire.PacketType(b[5])) }})
+		if len(answers) != 1 || answers[0] != wire.TypeInit {
+			t.Fatalf("answers to data of an unknown session: %v, want one initiation", answers)
+		}
+		if a.Stats().NoSession == 0 {
+			t.Fatal("not counted")
+		}
+	})
 }
 
 // TestOldVersionPeerTold: version-1 packets (a v1 hello of a peer in the
@@ -302,51 +304,54 @@ func TestHandshakeReplayAndRestart(t *testing.T) {
 // answered, and each peer is reported once with its name when the book
 // knows its key, its address and its version; the node goes on working.
 func TestOldVersionPeerTold(t *testing.T) {
-	mn := NewMemNet(73)
-	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
-	b.waitJoined("alice")
-	other := mustIdentity(t)
-	v1 := func(key [32]byte, typ byte) []byte {
-		p := append([]byte("p2pc\x01"), typ)
-		p = append(p, key[:]...)
-		return append(p, make([]byte, 24+16+25+40)...) // a version-1 sealed packet's size
-	}
-	future := append([]byte("p2pc\x03\x05"), other.Public[:]...)
-	bobAddr := netip.MustParseAddrPort("10.0.0.2:7117")
-	otherAddr := netip.MustParseAddrPort("10.0.0.77:7117")
-	answered := 0
-	reply := func([]byte) { answered++ }
-	for range 50 {
-		a.handle(Packet{Data: v1(b.id.Public, 2), From: bobAddr, Reply: reply})
-		a.handle(Packet{Data: v1(other.Public, 1), From: otherAddr, Reply: reply})
-		a.handle(Packet{Data: v1(other.Public, 2), From: otherAddr, Reply: reply})
-		a.handle(Packet{Data: future, From: otherAddr, Reply: reply})
-	}
-	a.handle(Packet{Data: []byte("p2pc\x01"), From: netip.MustParseAddrPort("10.0.0.78:7117"), Reply: reply})
-	if answered != 0 {
-		t.Fatalf("%d answers to other versions' packets", answered)
-	}
-	a.Send("bob", "still talking")
-	b.waitMessage("alice", "still talking")
-	var got []string
-	for len(a.evs) > 0 {
-		if e := <-a.evs; e.Kind == EvVersion {
-			got = append(got, fmt.Sprintf("%s|%s|%s|%d", e.Peer, e.PeerID, e.Addr, e.Version))
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(73)
+		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+		introduce(a, b)
+		a.waitJoined("bob")
+		b.waitJoined("alice")
+		other := mustIdentity(t)
+		v1 := func(key [32]byte, typ byte) []byte {
+			p := append([]byte("p2pc\x01"), typ)
+			p = append(p, key[:]...)
+			return append(p, make([]byte, 24+16+25+40)...) // a version-1 sealed packet's size
 		}
-	}
-	want := []string{
-		"bob|" + KeyID(&b.id.Public) + "|10.0.0.2:7117|1",
-		"|" + KeyID(&other.Public) + "|10.0.0.77:7117|1",
-		"||10.0.0.78:7117|1",
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("version events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	if st := a.Stats(); st.OldVersion != 201 {
-		t.Errorf("%d packets of other versions counted, want 201", st.OldVersion)
-	}
+		future := append([]byte("p2pc\x03\x05"), other.Public[:]...)
+		bobAddr := netip.MustParseAddrPort("10.0.0.2:7117")
+		otherAddr := netip.MustParseAddrPort("10.0.0.77:7117")
+		answered := 0
+		reply := func([]byte) { answered++ }
+		for range 50 {
+			a.handle(Packet{Data: v1(b.id.Public, 2), From: bobAddr, Reply: reply})
+			a.handle(Packet{Data: v1(other.Public, 1), From: otherAddr, Reply: reply})
+			a.handle(Packet{Data: v1(other.Public, 2), From: otherAddr, Reply: reply})
+			a.handle(Packet{Data: future, From: otherAddr, Reply: reply})
+		}
+		a.handle(Packet{Data: []byte("p2pc\x01"), From: netip.MustParseAddrPort("10.0.0.78:7117"), Reply: reply})
+		if answered != 0 {
+			t.Fatalf("%d answers to other versions' packets", answered)
+		}
+		a.Send("bob", "still talking")
+		b.waitMessage("alice", "still talking")
+		var got []string
+		synctest.Wait() // every event on its way is in the channel: the drain below sees them all
+		for len(a.evs) > 0 {
+			if e := <-a.evs; e.Kind == EvVersion {
+				got = append(got, fmt.Sprintf("%s|%s|%s|%d", e.Peer, e.PeerID, e.Addr, e.Version))
+			}
+		}
+		want := []string{
+			"bob|" + KeyID(&b.id.Public) + "|10.0.0.2:7117|1",
+			"|" + KeyID(&other.Public) + "|10.0.0.77:7117|1",
+			"||10.0.0.78:7117|1",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("version events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if st := a.Stats(); st.OldVersion != 201 {
+			t.Errorf("%d packets of other versions counted, want 201", st.OldVersion)
+		}
+	})
 }
 
 // TestHandshakeFloodBounded: 300 initiations from 300 fresh keys at once
@@ -480,6 +485,7 @@ func TestRekeyAfterPackets(t *testing.T) {
 // session with bob, made first but used all along, survives a thousand
 // strangers' handshakes.
 func TestSessionsEvictLeastUsed(t *testing.T) {
+	t.Parallel() // CPU-bound (1,000 handshakes), no clock: overlaps the real-clock waits of the TCP tests
 	alice, bob := mustIdentity(t), mustIdentity(t)
 	sp := newSessPair(t, alice, bob)
 	sp.seal(&wire.Payload{Kind: wire.KindPing, Boot: 1, Counter: 1, PingID: 1})
@@ -511,35 +517,38 @@ func TestSessionsEvictLeastUsed(t *testing.T) {
 // flood from one address with fresh keys gave 256 lines (e2e
 // TestFloodAndGarbage), and after 256 nothing more was ever told.
 func TestVersionEventsPerAddress(t *testing.T) {
-	mn := NewMemNet(74)
-	a := startNode(t, mn, "alice")
-	v1 := func(key [32]byte) []byte {
-		p := append([]byte("p2pc\x01\x02"), key[:]...)
-		return append(p, make([]byte, 105)...)
-	}
-	count := func() int {
-		n := 0
-		for len(a.evs) > 0 {
-			if e := <-a.evs; e.Kind == EvVersion {
-				n++
-			}
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(74)
+		a := startNode(t, mn, "alice")
+		v1 := func(key [32]byte) []byte {
+			p := append([]byte("p2pc\x01\x02"), key[:]...)
+			return append(p, make([]byte, 105)...)
 		}
-		return n
-	}
-	from := netip.MustParseAddrPort("10.0.0.77:7117")
-	for i := range 300 {
-		var k [32]byte
-		k[0], k[1] = byte(i), byte(i>>8)
-		a.handle(Packet{Data: v1(k), From: netip.AddrPortFrom(from.Addr(), uint16(7000+i)), Reply: func([]byte) {}})
-	}
-	if n := count(); n != 1 {
-		t.Errorf("300 keys from one address: %d version events, want 1", n)
-	}
-	for i := range 300 {
-		addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 7117)
-		a.handle(Packet{Data: v1(a.id.Public), From: addr, Reply: func([]byte) {}})
-	}
-	if n := count(); n > versionWarnBurst+2 {
-		t.Errorf("300 addresses at once: %d version events, want at most about %d", n, versionWarnBurst)
-	}
+		count := func() int {
+			n := 0
+			synctest.Wait() // every event on its way is in the channel: the drain below sees them all
+			for len(a.evs) > 0 {
+				if e := <-a.evs; e.Kind == EvVersion {
+					n++
+				}
+			}
+			return n
+		}
+		from := netip.MustParseAddrPort("10.0.0.77:7117")
+		for i := range 300 {
+			var k [32]byte
+			k[0], k[1] = byte(i), byte(i>>8)
+			a.handle(Packet{Data: v1(k), From: netip.AddrPortFrom(from.Addr(), uint16(7000+i)), Reply: func([]byte) {}})
+		}
+		if n := count(); n != 1 {
+			t.Errorf("300 keys from one address: %d version events, want 1", n)
+		}
+		for i := range 300 {
+			addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 7117)
+			a.handle(Packet{Data: v1(a.id.Public), From: addr, Reply: func([]byte) {}})
+		}
+		if n := count(); n > versionWarnBurst+2 {
+			t.Errorf("300 addresses at once: %d version events, want at most about %d", n, versionWarnBurst)
+		}
+	})
 }

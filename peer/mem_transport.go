@@ -66,6 +66,7 @@ type MemTransport struct {
 	inbox chan Packet
 	done  chan struct{}
 	once  sync.Once
+	wg    sync.WaitGroup // the Serve goroutine; Close waits for it
 
 	// faults, guarded by net.mu
 	lossPct   int  // share of incoming UDP dropped
@@ -97,7 +98,9 @@ func (t *MemTransport) Sent() (udp, tcp int) {
 
 // Serve implements Transport.
 func (t *MemTransport) Serve(h func(Packet)) {
+	t.wg.Add(1)
 	go func() {
+		defer t.wg.Done()
 		for {
 			select {
 			case <-t.done:
@@ -158,7 +161,7 @@ func (t *MemTransport) Forget(netip.AddrPort) {}
 // LocalPort implements Transport.
 func (t *MemTransport) LocalPort() int { return int(t.addr.Port()) }
 
-// Close implements Transport.
+// Close implements Transport. It returns once the handler has returned.
 func (t *MemTransport) Close() error {
 	t.once.Do(func() {
 		close(t.done)
@@ -166,5 +169,6 @@ func (t *MemTransport) Close() error {
 		delete(t.net.nodes, t.addr)
 		t.net.mu.Unlock()
 	})
+	t.wg.Wait()
 	return nil
 }

@@ -32,10 +32,12 @@ func TestNetTransportBurst(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]bool{}
 	done := make(chan struct{})
+	var w waiter // guarded by mu
 	a.Serve(func(p Packet) {
 		mu.Lock()
 		defer mu.Unlock()
 		got[string(p.Data)] = true
+		w.reached(len(got))
 		if len(got) == n {
 			close(done)
 		}
@@ -48,7 +50,7 @@ func TestNetTransportBurst(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%200 == 199 { // stay within the socket buffers: this tests batching, not loss
-			waitCount(t, &mu, got, i+1)
+			w.wait(t, &mu, got, i+1)
 		}
 	}
 	select {
@@ -59,19 +61,37 @@ func TestNetTransportBurst(t *testing.T) {
 	}
 }
 
-func waitCount(t *testing.T, mu *sync.Mutex, got map[string]bool, want int) {
+// waiter lets the test wait until the handler has counted want answers:
+// the handler closes ch when the count reaches want (both under mu).
+type waiter struct {
+	want int
+	ch   chan struct{}
+}
+
+func (w *waiter) reached(have int) {
+	if w.ch != nil && have >= w.want {
+		close(w.ch)
+		w.ch = nil
+	}
+}
+
+// wait returns once want answers were counted, failing after 10 s.
+func (w *waiter) wait(t *testing.T, mu *sync.Mutex, got map[string]bool, want int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		mu.Lock()
-		have := len(got)
+	mu.Lock()
+	if len(got) >= want {
 		mu.Unlock()
-		if have >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d answers arrived", have, want)
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline
+		return
+	}
+	ch := make(chan struct{})
+	w.want, w.ch = want, ch
+	mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%d of %d answers arrived", len(got), want)
 	}
 }
 

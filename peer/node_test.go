@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
-
-// testTiming keeps tests quick without changing the protocol's shape.
-var testTiming = Timing{RTO: 20 * time.Millisecond, MaxRTO: 200 * time.Millisecond, FailAfter: 500 * time.Millisecond,
-	Heartbeat: 100 * time.Millisecond, Expire: 400 * time.Millisecond}
 
 type testNode struct {
 	*Node
@@ -19,10 +16,16 @@ type testNode struct {
 	t   testing.TB
 }
 
+// startNode starts a node with the production timings (DefaultTiming):
+// a test runs it inside synctest.Test, where a 16 s expiry takes no wall
+// time, and the bubble's end proves that Close stopped its goroutines.
 func startNode(t testing.TB, mn *MemNet, name string, mod ...func(*Config)) *testNode {
 	t.Helper()
+	if _, bench := t.(*testing.B); !bench && !inBubble() {
+		t.Fatal("startNode: run the test inside synctest.Test (production timings on a real clock take seconds)")
+	}
 	tr := mn.Listen()
-	cfg := Config{Name: name, Host: "host-" + name, Timing: testTiming}
+	cfg := Config{Name: name, Host: "host-" + name, Timing: DefaultTiming()}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -70,10 +73,24 @@ func (tn *testNode) idOf(name string) (string, error) {
 	return p.ID, err
 }
 
-// wait returns the first event matching, failing after a deadline.
+// inBubble reports whether the caller runs inside synctest.Test
+// (synctest.Wait panics anywhere else).
+func inBubble() (in bool) {
+	defer func() { in = recover() == nil }()
+	synctest.Wait()
+	return true
+}
+
+// waitLimit is how long wait waits for an event, in virtual time: longer
+// than the production clocks an event may wait for (16 s expiry, 5 s
+// heartbeats and give-up, back-off to 4 s), and since virtual time only
+// moves when every goroutine waits, a loaded machine cannot run it out.
+const waitLimit = time.Minute
+
+// wait returns the first event matching, failing after waitLimit.
 func (tn *testNode) wait(what string, match func(Event) bool) Event {
 	tn.t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(waitLimit)
 	var seen []string
 	for {
 		select {
@@ -119,70 +136,72 @@ func introduce(a, b *testNode) {
 }
 
 func TestTwoNodesChat(t *testing.T) {
-	mn := NewMemNet(1)
-	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
-	b.waitJoined("alice")
-	ids, err := a.Send("bob", "hi bob")
-	if err != nil || len(ids) != 1 {
-		t.Fatalf("Send: %v %v", ids, err)
-	}
-	e := b.waitMessage("alice", "hi bob")
-	if e.To != "bob" {
-		t.Errorf("To = %q, want bob", e.To)
-	}
-	a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] && e.Peer == "bob" })
-	if _, err := a.Send("bobb", "x"); !errors.Is(err, ErrUnknownPeer) {
-		t.Errorf("unknown peer: %v", err)
-	}
-	long := strings.Repeat("长消息", 2000)
-	if _, err := b.Send("alice", long); err != nil {
-		t.Fatal(err)
-	}
-	a.waitMessage("bob", long)
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(1)
+		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+		introduce(a, b)
+		a.waitJoined("bob")
+		b.waitJoined("alice")
+		ids, err := a.Send("bob", "hi bob")
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("Send: %v %v", ids, err)
+		}
+		e := b.waitMessage("alice", "hi bob")
+		if e.To != "bob" {
+			t.Errorf("To = %q, want bob", e.To)
+		}
+		a.wait("delivered", func(e Event) bool { return e.Kind == EvDelivered && e.ID == ids[0] && e.Peer == "bob" })
+		if _, err := a.Send("bobb", "x"); !errors.Is(err, ErrUnknownPeer) {
+			t.Errorf("unknown peer: %v", err)
+		}
+		long := strings.Repeat("长消息", 2000)
+		if _, err := b.Send("alice", long); err != nil {
+			t.Fatal(err)
+		}
+		a.waitMessage("bob", long)
+	})
 }
 
 // TestSilentPeerExpires: with no traffic at all after the hello, a peer
 // that vanishes is still noticed (heartbeats run without any message sent).
 func TestSilentPeerExpires(t *testing.T) {
-	mn := NewMemNet(10)
-	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
-	b.tr.Unplug(true)
-	a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(10)
+		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+		introduce(a, b)
+		a.waitJoined("bob")
+		b.tr.Unplug(true)
+		a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
+	})
 }
 
 func TestAway(t *testing.T) {
-	mn := NewMemNet(11)
-	a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
-	introduce(a, b)
-	a.waitJoined("bob")
-	if err := b.SetAway("at lunch, back 13:00"); err != nil {
-		t.Fatal(err)
-	}
-	a.Send("bob", "are you there?")
-	a.waitMessage("bob", AwayPrefix+"at lunch, back 13:00")
-	if p, _ := a.Whois("bob"); p.Away != "at lunch, back 13:00" {
-		t.Errorf("peer's away = %q", p.Away)
-	}
-	a.Send("bob", "second")
-	a.Send("", "to all: no auto-answer")
-	b.waitMessage("alice", "to all: no auto-answer")
-	for len(a.evs) > 0 { // answered once only
-		if e := <-a.evs; e.Kind == EvMessage {
-			t.Fatalf("second automatic answer: %+v", e)
+	synctest.Test(t, func(t *testing.T) {
+		mn := NewMemNet(11)
+		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
+		introduce(a, b)
+		a.waitJoined("bob")
+		if err := b.SetAway("at lunch, back 13:00"); err != nil {
+			t.Fatal(err)
 		}
-	}
-	b.SetAway("")
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if p, _ := a.Whois("bob"); p.Away == "" {
-			break
+		a.Send("bob", "are you there?")
+		a.waitMessage("bob", AwayPrefix+"at lunch, back 13:00")
+		if p, _ := a.Whois("bob"); p.Away != "at lunch, back 13:00" {
+			t.Errorf("peer's away = %q", p.Away)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("bob still shown away after coming back")
+		a.Send("bob", "second")
+		a.Send("", "to all: no auto-answer")
+		b.waitMessage("alice", "to all: no auto-answer")
+		synctest.Wait()      // every event on its way is in the channel: the drain below sees them all
+		for len(a.evs) > 0 { // answered once only
+			if e := <-a.evs; e.Kind == EvMessage {
+				t.Fatalf("second automatic answer: %+v", e)
+			}
 		}
-		time.Sleep(10 * time.Millisecond) // polling with a deadline, not synchronisation
-	}
+		b.SetAway("")
+		synctest.Wait() // bob's hello saying so has reached alice, with no time passing
+		if p, _ := a.Whois("bob"); p.Away != "" {
+			t.Fatalf("bob still shown away (%q) after coming back", p.Away)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 )
 
 // TestNoticeQueueBounded: notices about peers (joined, renamed, warnings
@@ -26,41 +27,47 @@ func TestNoticeQueueBounded(t *testing.T) {
 		{"the largest notices", big},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mn := NewMemNet(61)
-			n, err := New(Config{Name: "alice", Host: "h", Timing: testTiming}, mn.Listen()) // nobody reads its events
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer n.Close()
-			const tries = 2 * maxEvents
-			n.mu.Lock()
-			for i := range tries {
-				n.emitLocked(Event{Kind: EvWarning, Peer: label, Text: tc.text})
-				if i%100 == 0 {
-					n.emitLocked(Event{Kind: EvDelivered, Peer: label, ID: uint64(i)})
+			synctest.Test(t, func(t *testing.T) {
+				mn := NewMemNet(61)
+				n, err := New(Config{Name: "alice", Host: "h", Timing: DefaultTiming()}, mn.Listen()) // nobody reads its events
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			notices, held, delivered := 0, 0, 0
-			for _, q := range n.evq {
-				if q.e.Kind == EvDelivered {
-					delivered++
-					continue
+				defer func() { // nobody read: Events closes once what waits in it is taken
+					n.Close()
+					for range n.Events() {
+					}
+				}()
+				const tries = 2 * maxEvents
+				n.mu.Lock()
+				for i := range tries {
+					n.emitLocked(Event{Kind: EvWarning, Peer: label, Text: tc.text})
+					if i%100 == 0 {
+						n.emitLocked(Event{Kind: EvDelivered, Peer: label, ID: uint64(i)})
+					}
 				}
-				notices++
-				held += len(q.e.Text) + len(q.e.Peer) + len(q.e.OldName) + len(q.e.Addr)
-			}
-			dropped := n.stats.EventsDropped
-			n.mu.Unlock()
-			if notices > maxEvents || held > maxNoticeBytes {
-				t.Errorf("%d notices (%d KiB) wait; at most %d, %d KiB", notices, held>>10, maxEvents, maxNoticeBytes>>10)
-			}
-			inChannel := cap(n.events)
-			if want := uint64(tries - notices - inChannel); dropped < want || dropped == 0 {
-				t.Errorf("%d notices dropped and counted, want %d", dropped, want)
-			}
-			if want := tries / 100; delivered+inChannel < want {
-				t.Errorf("%d delivery events kept, want %d", delivered, want)
-			}
+				notices, held, delivered := 0, 0, 0
+				for _, q := range n.evq {
+					if q.e.Kind == EvDelivered {
+						delivered++
+						continue
+					}
+					notices++
+					held += len(q.e.Text) + len(q.e.Peer) + len(q.e.OldName) + len(q.e.Addr)
+				}
+				dropped := n.stats.EventsDropped
+				n.mu.Unlock()
+				if notices > maxEvents || held > maxNoticeBytes {
+					t.Errorf("%d notices (%d KiB) wait; at most %d, %d KiB", notices, held>>10, maxEvents, maxNoticeBytes>>10)
+				}
+				inChannel := cap(n.events)
+				if want := uint64(tries - notices - inChannel); dropped < want || dropped == 0 {
+					t.Errorf("%d notices dropped and counted, want %d", dropped, want)
+				}
+				if want := tries / 100; delivered+inChannel < want {
+					t.Errorf("%d delivery events kept, want %d", delivered, want)
+				}
+			})
 		})
 	}
 }
