@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -27,12 +28,26 @@ const (
 	notifyTimeout = 10 * time.Second
 )
 
+// mentionCache keeps the expression of the last name asked for: the name
+// changes with /nick, messages arrive all the time. Its lock is its own.
+var mentionCache struct {
+	sync.Mutex
+	name string
+	re   *regexp.Regexp
+}
+
 // mentionRE matches name as a word in any case (nil for an empty name).
 func mentionRE(name string) *regexp.Regexp {
 	if name == "" {
 		return nil
 	}
-	return regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_])(` + regexp.QuoteMeta(name) + `)($|[^\p{L}\p{N}_])`)
+	mentionCache.Lock()
+	defer mentionCache.Unlock()
+	if mentionCache.re == nil || mentionCache.name != name {
+		mentionCache.name = name
+		mentionCache.re = regexp.MustCompile(`(?i)(^|[^\p{L}\p{N}_])(` + regexp.QuoteMeta(name) + `)($|[^\p{L}\p{N}_])`)
+	}
+	return mentionCache.re
 }
 
 // mentions reports whether text names name as a word, in any case.
