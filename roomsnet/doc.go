@@ -36,7 +36,18 @@
 // each created #lunch learn of each other's members so). A summary is
 // answered with rooms.State.Relay's batch on the durable stream, at most
 // one batch per peer and room in flight (RelayBusy); a full batch ends
-// with relay-end, which draws the next summary.
+// with relay-end, which draws the next summary. Messages relayed are
+// counted (Stats.Relayed).
+//
+// A newcomer's summary is fresh (send the room's last 100) to one member
+// only: the first it sends a summary to after its /join (rooms.State.
+// Summary decides; see "History from one member" in package rooms). When
+// that member goes offline (the node's left event) before its relay is
+// in, or has not answered within rooms.HistoryWait (checked every tick),
+// the runner sends a fresh summary at once to the first member online,
+// in key order, not asked before (a member it knows, or heard
+// advertising the room); with none online, the next member met is
+// asked.
 //
 // # On disk
 //

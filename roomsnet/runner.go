@@ -1,6 +1,7 @@
 package roomsnet
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -57,6 +58,7 @@ type Stats struct {
 	BadAdverts    uint64 // adverts that did not decode, dropped
 	BadSummaries  uint64 // summaries that did not decode, dropped
 	RelayBusy     uint64 // summaries not answered: a batch to that peer for that room was still unacknowledged
+	Relayed       uint64 // room messages of our log queued to members answering their summaries (catch-up and history)
 	EventsDropped uint64 // room events not handed to the shell: maxEventBytes of them waited
 	SaveErrors    uint64 // room files that could not be written
 	SendErrors    uint64 // payloads the node would not queue (its outbox full)
@@ -291,6 +293,7 @@ func (r *Runner) ticker() {
 		case <-t.C:
 			r.mu.Lock()
 			r.show(r.st.Tick(r.now()))
+			r.askHistory()
 			r.saveAll()
 			r.mu.Unlock()
 		}
@@ -363,6 +366,11 @@ func (r *Runner) onNodeEvent(e peer.Event) {
 				delete(r.met, mk)
 			}
 		}
+		if k, ok := r.node.PeerKey(e.PeerID); ok {
+			// If it was asked for a newcomer's history, ask another.
+			r.st.PeerGone(k)
+			r.askHistory()
+		}
 	case e.App == 0:
 	case e.Kind == peer.EvApp:
 		r.onApp(e)
@@ -417,12 +425,45 @@ func (r *Runner) sendSummary(k rooms.Key, id rooms.ID, again ...bool) {
 	if at, ok := r.met[mk]; ok && (len(again) == 0 || r.now().Sub(at) < summaryGap) {
 		return
 	}
-	sum, err := r.st.Summary(id, r.now())
+	sum, err := r.st.Summary(id, k, r.now())
 	if err != nil {
 		return
 	}
-	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) == nil {
-		r.met[mk] = r.now()
+	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) != nil {
+		r.st.PeerGone(k) // not asked after all
+		return
+	}
+	r.met[mk] = r.now()
+}
+
+// askHistory asks for the history of each room we joined less than
+// rooms.FreshFor ago whose member asked went away or stayed silent
+// (rooms.State.NeedsHistory): a fresh summary goes to one member online
+// not asked before, the first in key order (r.mu held).
+func (r *Runner) askHistory() {
+	need := r.st.NeedsHistory(r.now())
+	if len(need) == 0 {
+		return
+	}
+	online := map[string]bool{}
+	for _, p := range r.node.Peers() {
+		if p.Online {
+			online[p.ID] = true
+		}
+	}
+	for _, id := range need {
+		var cands []rooms.Key
+		for k := range r.recipients(id, r.isPrivate(id)) {
+			if online[peer.KeyID(&k)] && !r.st.Asked(id, k) {
+				cands = append(cands, k)
+			}
+		}
+		if len(cands) == 0 {
+			continue // the next member met is asked
+		}
+		slices.SortFunc(cands, func(a, b rooms.Key) int { return bytes.Compare(a[:], b[:]) })
+		delete(r.met, meetKey{cands[0], id})
+		r.sendSummary(cands[0], id)
 	}
 }
 
@@ -570,6 +611,7 @@ func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
 		}
 		r.sends[id] = sendRef{room: sum.Room, seq: m.Seq, member: k, relay: true}
 		r.relaying[mk]++
+		r.stats.Relayed++
 	}
 	if len(msgs) == rooms.MaxRelayMsgs || size+rooms.MaxMessageBytes > rooms.MaxRelayBytes {
 		if id, err := r.node.SendApp(k, label, appRelayEnd, sum.Room[:]); err == nil {
