@@ -166,7 +166,8 @@
 // which draws only what is newer than our join, and the member's own
 // join if it said nothing since (so that the newcomer learns the quiet
 // members the one asked may not have heard of yet). The ask is answered
-// when a relayed message of the room comes in from that member. If it
+// when a relayed message of the room, other than the member's own join,
+// comes in from that member. If it
 // goes away first (State.PeerGone: the node lost it, or our summary
 // could not be sent) or stays silent for HistoryWait (10 s, in Tick),
 // nobody is asked: State.NeedsHistory lists the room, and the next

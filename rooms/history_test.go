@@ -176,3 +176,27 @@ func TestLateJoinerAskedAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnJoinIsNoAnswer: a quiet member sends a newcomer its own join for
+// a plain summary; when that comes in from the member asked for history
+// (the plain answer crossed the fresh summary), the ask is still open:
+// if the member then goes away, another is asked.
+func TestOwnJoinIsNoAnswer(t *testing.T) {
+	members, eve, id, now := historyRoom(t, 3)
+	bob := members[1]
+	plain := &Summary{Room: id, Since: now.UnixMilli()}
+	batch, err := bob.Relay(eve.id(), plain.AppendEncode(nil), now)
+	if err != nil || len(batch) != 1 || batch[0].Kind != KindJoin || batch[0].Author != bob.sg.Public {
+		t.Fatalf("bob's answer to a plain summary: %d messages, %v", len(batch), err)
+	}
+	if s, _ := eve.Summary(id, bob.id(), now); !s.Fresh {
+		t.Fatal("first summary not fresh")
+	}
+	if _, err := eve.Receive(bob.id(), batch[0].AppendEncode(nil), true, now); err != nil {
+		t.Fatal(err)
+	}
+	eve.PeerGone(bob.id())
+	if got := eve.NeedsHistory(now); !slices.Equal(got, []ID{id}) {
+		t.Fatalf("bob's own join taken as his history answer: needs %v", got)
+	}
+}

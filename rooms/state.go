@@ -404,9 +404,10 @@ func (s *State) Receive(from Key, b []byte, batch bool, now time.Time) ([]Delive
 		return nil, ErrStale
 	}
 	relayed := batch || from != m.Identity
-	if batch && r.hist.asking && from == r.hist.from {
+	if batch && r.hist.asking && from == r.hist.from && (m.Identity != from || m.Kind != KindJoin) {
 		// The member asked for history answers (its batch is of messages
-		// that verify: sealed by it, signed by their authors).
+		// that verify: sealed by it, signed by their authors; its own
+		// join alone is what it sends a plain summary, not history).
 		r.hist.asking, r.hist.answered = false, true
 	}
 	a := r.authors[m.Author]

@@ -18,7 +18,8 @@
 //	5 summary   once     what we hold of a room (rooms.Summary)
 //	6 advert    once     the rooms we are in: count(1) then count entries of
 //	                     flags(1: 1 private) id(32) name(1+n) members(1) topic(2+n)
-//	7 relay-end durable  room id(32): a full relay batch was sent; send
+//	7 relay-end durable  room id(32): a full relay batch was sent, or a
+//	                     summary came while a batch was in flight; send
 //	                     another summary for more
 //
 // The signing key is bound to the identity without touching the hello:
@@ -35,8 +36,10 @@
 // we are in also draws our summary of it (two halves of a partition that
 // each created #lunch learn of each other's members so). A summary is
 // answered with rooms.State.Relay's batch on the durable stream, at most
-// one batch per peer and room in flight (RelayBusy); a full batch ends
-// with relay-end, which draws the next summary. Messages relayed are
+// one batch per peer and room in flight (a summary that comes meanwhile
+// is counted as RelayBusy and answered by a relay-end once the batch is
+// acknowledged); a full batch ends with relay-end, which draws the next
+// summary. Messages relayed are
 // counted (Stats.Relayed).
 //
 // A newcomer's summary is fresh (send the room's last 100) to one member

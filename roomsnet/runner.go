@@ -36,6 +36,8 @@ const (
 	maxAdverts    = 256     // rooms whose advertisers we remember (as rooms.MaxKnownRooms)
 	tickEvery     = 2 * time.Second
 	advertEvery   = 30 * time.Second // adverts to the peers online, besides those at meetings and changes
+	advertGap     = time.Second      // the least time between two adverts for changes others made (joins, parts, topics)
+	filterBatch   = 512              // node events Filter takes at once when they wait (one room-file write per batch)
 	summaryGap    = time.Second      // the least time between two summaries to one peer for one room
 	eventOverhead = 256
 )
@@ -110,6 +112,7 @@ type Runner struct {
 	advQ     []rooms.ID
 	sends    map[uint64]sendRef // SendApp ids of our room messages and relays, until acknowledged or failed
 	relaying map[meetKey]int    // relay payloads in flight per (peer, room)
+	owed     map[meetKey]bool   // summaries refused while relaying (RelayBusy): a relay-end follows the batch (keys of relaying only)
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
 	dirty    map[rooms.ID]bool               // rooms to write before the shell marks a payload shown (saveDirtyLocked)
@@ -117,7 +120,7 @@ type Runner struct {
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
 	seqs     map[rooms.ID]uint64             // as in the seqs file: per room, a seq past every one we may have used (maxSeqRooms)
 	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
-	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of the batch)
+	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of a batch, at most every advertGap)
 	advAt    time.Time                       // when we last told them
 	stats    Stats
 	closed   bool
@@ -157,7 +160,7 @@ func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
-		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
+		relaying: map[meetKey]int{}, owed: map[meetKey]bool{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, lazy: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
 		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
@@ -335,7 +338,7 @@ func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
 		for e := range in {
 			batch = append(batch[:0], e)
 		drain:
-			for len(batch) < 64 {
+			for len(batch) < filterBatch {
 				select {
 				case e, ok := <-in:
 					if !ok {
@@ -614,6 +617,10 @@ func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.T
 	}
 	mk := meetKey{k, sum.Room}
 	if r.relaying[mk] > 0 {
+		// Answered once the batch in flight is in: its end asks the
+		// peer for a new summary (the one refused may be a newcomer's
+		// fresh one, asking us for the room's history).
+		r.owed[mk] = true
 		r.stats.RelayBusy++
 		return
 	}
@@ -720,6 +727,13 @@ func (r *Runner) onOwnLocked(e peer.Event) {
 			mk := meetKey{ref.member, ref.room}
 			if r.relaying[mk]--; r.relaying[mk] <= 0 {
 				delete(r.relaying, mk)
+				if r.owed[mk] && e.Kind == peer.EvDelivered {
+					if id, err := r.node.SendApp(mk.peer, e.Peer, appRelayEnd, mk.room[:]); err == nil {
+						r.sends[id] = sendRef{room: mk.room, member: mk.peer, relay: true}
+						r.relaying[mk]++
+					}
+				}
+				delete(r.owed, mk)
 			}
 		}
 		return
@@ -812,7 +826,9 @@ func (r *Runner) saveAllLocked() {
 // saveDirtyLocked writes the rooms that changed by what others sent, and tells the peers online of
 // a change of membership or topic (r.mu held).
 func (r *Runner) saveDirtyLocked() {
-	if r.advDue || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
+	// During a storm of joins (a room filling up) one advert a second,
+	// not one per batch: each is sealed for every peer online.
+	if (r.advDue && !r.advAt.After(r.now().Add(-advertGap))) || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
 		r.advDue = false
 		r.advAt = r.now()
 		r.advertAllLocked()
