@@ -200,3 +200,37 @@ func TestOwnJoinIsNoAnswer(t *testing.T) {
 		t.Fatalf("bob's own join taken as his history answer: needs %v", got)
 	}
 }
+
+// TestAhead: a summary is "ahead" (worth our summary back) when it lists
+// a message we lack, other than its sender's own once the sender is a
+// member for us.
+func TestAhead(t *testing.T) {
+	members, eve, id, now := historyRoom(t, 2)
+	alice, bob := members[0], members[1]
+	sumOf := func(n *tnode, to Key) *Summary {
+		s, err := n.Summary(id, to, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if alice.Ahead(bob.id(), sumOf(bob, alice.id())) {
+		t.Error("bob holds what alice holds: ahead")
+	}
+	if !eve.Ahead(alice.id(), sumOf(alice, eve.id())) {
+		t.Error("alice holds 150 messages eve lacks: not ahead")
+	}
+	// eve's join, not yet taken by bob: ahead; once taken (eve is a
+	// member for him), her own messages come from her.
+	if !bob.Ahead(eve.id(), sumOf(eve, bob.id())) {
+		t.Error("eve's join not taken by bob: not ahead")
+	}
+	j := eve.Log(id)[0]
+	if _, err := bob.give(eve, j, now); err != nil {
+		t.Fatal(err)
+	}
+	eve.mustPost(t, id, "hi", now)
+	if bob.Ahead(eve.id(), sumOf(eve, bob.id())) {
+		t.Error("eve, a member, ahead only by her own message: ahead")
+	}
+}

@@ -764,6 +764,27 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 	return batch, nil
 }
 
+// Ahead reports whether peer's summary sum (of a room we are in) lists
+// messages we lack, other than peer's own when it is a member of an open
+// room for us (its author sends those to every member it knows): only
+// then is our summary worth sending back.
+func (s *State) Ahead(peer Key, sum *Summary) bool {
+	r := s.rooms[sum.Room]
+	if r == nil {
+		return false
+	}
+	own, member := r.members[peer]
+	for _, p := range sum.Authors {
+		if member && p.Author == own {
+			continue
+		}
+		if a := r.authors[p.Author]; a == nil || a.pos < p.Seq {
+			return true
+		}
+	}
+	return false
+}
+
 // Invite adds peer (identity id, signing key sk, from its hello) to the
 // private room rid we created: it returns the new list, for the caller
 // to send to every member, the new one included.

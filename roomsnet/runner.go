@@ -38,6 +38,7 @@ const (
 	advertEvery   = 30 * time.Second // adverts to the peers online, besides those at meetings and changes
 	advertGap     = time.Second      // the least time between two adverts for changes others made (joins, parts, topics)
 	filterBatch   = 512              // node events Filter takes at once when they wait (one room-file write per batch)
+	advertChunk   = 900              // bytes of one advert: a datagram's worth (a longer list goes as several)
 	summaryGap    = time.Second      // the least time between two summaries to one peer for one room
 	eventOverhead = 256
 )
@@ -492,14 +493,28 @@ func (r *Runner) askHistoryLocked() {
 	}
 }
 
-// advertLocked encodes the rooms we are in.
-func (r *Runner) advertLocked() []byte {
+// advertLocked encodes the rooms we are in, as adverts of at most
+// advertChunk bytes each (one room per advert at least): each is a whole
+// advert, taken on its own, and small enough for a datagram, so that
+// telling many peers of many rooms opens no TCP connection.
+func (r *Runner) advertLocked() [][]byte {
+	var out [][]byte
 	var b []byte
 	n := 0
-	b = append(b, 0)
 	for _, in := range r.st.Rooms() {
-		if !in.Joined || n == rooms.MaxRooms {
+		if !in.Joined {
 			continue
+		}
+		topic := in.Topic
+		if in.Private {
+			topic = "" // a private room's topic is for its members
+		}
+		if len(b) > 0 && len(b)+1+32+1+len(in.Name)+1+2+len(topic) > advertChunk {
+			out = append(out, b)
+			b = nil
+		}
+		if len(b) == 0 {
+			b = append(b, 0)
 		}
 		var f byte
 		if in.Private {
@@ -510,29 +525,37 @@ func (r *Runner) advertLocked() []byte {
 		b = append(b, byte(len(in.Name)))
 		b = append(b, in.Name...)
 		b = append(b, byte(min(in.Members, 255)))
-		topic := in.Topic
-		if in.Private {
-			topic = "" // a private room's topic is for its members
-		}
 		b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
 		b = append(b, topic...)
-		n++
+		b[0]++
+		if n++; n == rooms.MaxRooms {
+			break
+		}
 	}
-	b[0] = byte(n)
-	return b
+	if len(b) > 0 {
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		out = append(out, []byte{0}) // in no room
+	}
+	return out
 }
 
 func (r *Runner) sendAdvertLocked(k rooms.Key) {
-	_ = r.node.SendAppOnce(k, appAdvert, r.advertLocked())
+	for _, b := range r.advertLocked() {
+		_ = r.node.SendAppOnce(k, appAdvert, b)
+	}
 }
 
 // advertAllLocked tells every online peer what rooms we are in (r.mu held).
 func (r *Runner) advertAllLocked() {
-	b := r.advertLocked()
+	bs := r.advertLocked()
 	for _, p := range r.node.Peers() {
 		if p.Online {
 			if k, ok := r.node.PeerKey(p.ID); ok {
-				_ = r.node.SendAppOnce(k, appAdvert, b)
+				for _, b := range bs {
+					_ = r.node.SendAppOnce(k, appAdvert, b)
+				}
 			}
 		}
 	}
@@ -648,9 +671,11 @@ func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.T
 			r.relaying[mk]++
 		}
 	}
-	// The peer may be a member we did not know of (the other half of a
-	// partition): it gets our summary too.
-	r.sendSummaryLocked(k, sum.Room)
+	// The peer may hold what we lack (the other half of a partition, or
+	// a member back from away): then it gets our summary too.
+	if r.st.Ahead(k, sum) {
+		r.sendSummaryLocked(k, sum.Room)
+	}
 }
 
 func (r *Runner) onAdvertLocked(k rooms.Key, label string, b []byte, now time.Time) {
