@@ -44,7 +44,9 @@
 // is counted as RelayBusy and answered by a relay-end once the batch is
 // acknowledged); a full batch ends with relay-end, which draws the next
 // summary. Our own summary goes back after an answer only when the
-// peer's lists something we lack (rooms.State.Ahead). Messages relayed are
+// peer's lists something we lack (rooms.State.Ahead). Our own messages
+// still on their way to that peer (fanned out, not acknowledged) are not
+// relayed to it again. Messages relayed are
 // counted (Stats.Relayed).
 //
 // A newcomer's summary is fresh (send the room's last 100) to one member

@@ -652,10 +652,24 @@ func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.T
 		return
 	}
 	r.sendBindingLocked(k, label)
+	// Our own messages still on their way to k (fanned out, not yet
+	// acknowledged) come on the same stream: not relayed again.
+	var inFlight map[uint64]bool
+	for _, ref := range r.sends {
+		if !ref.relay && ref.member == k && ref.room == sum.Room {
+			if inFlight == nil {
+				inFlight = map[uint64]bool{}
+			}
+			inFlight[ref.seq] = true
+		}
+	}
 	size := 0
 	for _, m := range msgs {
 		b := m.AppendEncode(nil)
 		size += len(b)
+		if m.Author == r.signer.Public && inFlight[m.Seq] {
+			continue
+		}
 		id, err := r.node.SendApp(k, label, appRelay, b)
 		if err != nil {
 			r.stats.SendErrors++
