@@ -134,34 +134,81 @@ func roomsCatchUp(r *report) {
 		tb.Fatalf("rooms: mia back has %d of %d messages (%d of carol's): %v\n%s", len(got), catchUpMessages, fromCarol, err, mia.Report())
 	}
 	took := last.At.Sub(found.At)
+	floor, floorDups := directCatchUp(lab, homes[3], mia, alice, bob)
 	r.add(figure{
 		Name: fmt.Sprintf("rooms: a member back after missing %d messages from 3 authors (one left), until all are on screen", catchUpMessages), Impl: "p2pchat processes, real mDNS (kill -9, then started again on its home)",
-		Value: us(took), Unit: unitMicros, Floor: -1,
+		Value: us(took), Unit: unitMicros, Floor: us(floor), FloorName: fmt.Sprintf("the same member back after missing %d direct messages (/to) from the two others, same run", catchUpMessages),
 		Goal: "<= 1 s after it finds a member", Met: took <= time.Second,
-		Note: fmt.Sprintf("from its first joined event (%s after launch) to the last of the %d message events; %d of the author who left (relayed by the others, checked against her signature); %d shown twice",
-			fmtDur(found.At.Sub(launched)), catchUpMessages, fromCarol, dups),
+		Note: fmt.Sprintf("from its first joined event (%s after launch) to the last of the %d message events; %d of the author who left (relayed by the others, checked against her signature); %d shown twice (floor: %d)",
+			fmtDur(found.At.Sub(launched)), catchUpMessages, fromCarol, dups, floorDups),
 	})
+}
+
+// directCatchUp is the floor of the catch-up: mia killed again, alice and
+// bob send her catchUpMessages direct messages between them, mia back;
+// the time from her finding one of them to the last message on screen,
+// and how many were shown twice. It stops the three.
+func directCatchUp(lab *testnet.Lab, home string, mia, alice, bob *proctest.Proc) (time.Duration, int) {
+	mia.Kill()
+	want := map[string]bool{}
+	marks := []int{alice.Mark(), bob.Mark()}
+	for i := range catchUpMessages {
+		text := fmt.Sprintf("d%03d %s", i, chatText)
+		want[text] = true
+		[]*proctest.Proc{alice, bob}[i%2].Send("/to mia " + text)
+	}
+	// Each is on disk, queued for mia, before she comes back.
+	for i, p := range []*proctest.Proc{alice, bob} {
+		n := 0
+		must(p, marks[i], joinTimeout, "its messages queued", func(e proctest.Event) bool {
+			if e.Event == "sent" { // on disk, queued for her
+				n++
+			}
+			return n == catchUpMessages/2
+		})
+	}
+	mia = startP2PHome(lab.Hosts[3], "mia", home)
+	found := must(mia, 0, joinTimeout, "a peer found", func(e proctest.Event) bool {
+		return e.Event == "joined" && (e.Name == "alice" || e.Name == "bob")
+	})
+	got, dups := map[string]bool{}, 0
+	last, err := mia.Await(0, joinTimeout, func(e proctest.Event) bool {
+		if e.Event == "message" && want[e.Text] {
+			if got[e.Text] {
+				dups++
+			}
+			got[e.Text] = true
+		}
+		return len(got) == catchUpMessages
+	})
+	if err != nil {
+		tb.Fatalf("rooms: mia back has %d of %d direct messages: %v\n%s", len(got), catchUpMessages, err, mia.Report())
+	}
 	for _, p := range []*proctest.Proc{alice, bob, mia} {
 		p.Stop(5 * time.Second)
 	}
+	return last.At.Sub(found.At), dups
 }
 
 // roomsMemory: one p2pchat in memRooms rooms, each with memMembers-1
 // other members (peer.Node and roomsnet.Runner instances in one helper
-// process on another host), its RSS once it listed them all.
+// process on another host), its RSS once it listed them all; the floor:
+// a p2pchat with the same peers online, in no room, in the same run.
 func roomsMemory(r *report, sz sizes) {
 	lab := newLab(2)
 	defer closeLab(lab)
 	a, b := lab.Hosts[0], lab.Hosts[1]
+	var names []string
+	for i := range memMembers - 1 {
+		names = append(names, fmt.Sprintf("m%02d", i))
+	}
+	logf("rooms: memory floor, %d peers online and no room", memMembers-1)
+	floorRSS, floorHWM := roomsFloorRSS(a, b, names, sz)
 	p := startP2P(a, "roomy")
 	ready := waitReady(p)
 	id, err := peer.LoadIdentity(p.Home)
 	if err != nil {
 		tb.Fatalf("reading p2pchat's key: %v", err)
-	}
-	var names []string
-	for i := range memMembers - 1 {
-		names = append(names, fmt.Sprintf("m%02d", i))
 	}
 	logf("rooms: memory in %d rooms of %d members", memRooms, memMembers)
 	// p2pchat makes the rooms; the others join them.
@@ -190,11 +237,32 @@ func roomsMemory(r *report, sz sizes) {
 	p.Stop(5 * time.Second)
 	r.add(figure{
 		Name: fmt.Sprintf("rooms: memory, RSS in %d rooms of %d members", memRooms, memMembers), Impl: "p2pchat process",
-		Value: kbToMB(rss), Unit: unitMB, Floor: -1,
+		Value: kbToMB(rss), Unit: unitMB, Floor: kbToMB(floorRSS), FloorName: "the same p2pchat with the same peers online, in no room",
 		Goal: "<= 25 MB", Met: kbToMB(rss) <= 25,
-		Note: fmt.Sprintf("the %d other members are peer.Node and roomsnet.Runner instances in one helper process on another host, each in all %d rooms; VmRSS %v after p2pchat saw %d of the %d joins; peak VmHWM %.1f MB",
-			memMembers-1, memRooms, sz.settle, len(seen), want, kbToMB(hwm)),
+		Note: fmt.Sprintf("the %d other members are peer.Node and roomsnet.Runner instances in one helper process on another host, each in all %d rooms; VmRSS %v after p2pchat saw %d of the %d joins; peak VmHWM %.1f MB (floor: %.1f MB)",
+			memMembers-1, memRooms, sz.settle, len(seen), want, kbToMB(hwm), kbToMB(floorHWM)),
 	})
+}
+
+// roomsFloorRSS is the RSS (and peak) of a p2pchat on a with the room
+// members' helper on b greeting it, none of them in a room.
+func roomsFloorRSS(a, b *testnet.Host, names []string, sz sizes) (rss, hwm int64) {
+	p := startP2P(a, "floor")
+	ready := waitReady(p)
+	id, err := peer.LoadIdentity(p.Home)
+	if err != nil {
+		tb.Fatalf("reading p2pchat's key: %v", err)
+	}
+	helper := startRole(b, "room-nodes", "-bind", ipStr(b), "-count", strconv.Itoa(len(names)),
+		"-rooms", "0", "-target", addr(a, ready.Port), "-key", hex.EncodeToString(id.Public[:]))
+	waitReady(helper)
+	waitJoined(p, 0, names, time.Now().Add(3*joinTimeout))
+	time.Sleep(sz.settle)
+	rss = procfs(proctest.RSS(p.Pid()))
+	hwm = procfs(proctest.StatusKB(p.Pid(), "VmHWM"))
+	helper.Stop(5 * time.Second)
+	p.Stop(5 * time.Second)
+	return rss, hwm
 }
 
 // roleRoomMembers runs count nodes, each with a rooms runner (in memory),

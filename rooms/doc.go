@@ -151,9 +151,29 @@
 // any other message (signature first: a forged or altered relay is
 // dropped and counted as Forged), marked Earlier, and sends a new summary
 // for more once the batch is in. A fresh summary of an open room is
-// answered with the room's last LateJoinHistory (100) messages (what a
-// newcomer is shown as earlier); a private room's newcomer is sent
-// everything from its invitation on.
+// answered with the room's last LateJoinHistory (100) messages not by
+// the newcomer (what a newcomer is shown as earlier); a private room's
+// newcomer is sent everything from its invitation on.
+//
+// # History from one member
+//
+// A newcomer asks one member for its history, not every member it meets
+// (with 63 members it would be sent 6,300 messages, 6,200 of them
+// duplicates, and every member would do the relay work). State.Summary
+// is given the member it is for: while we are fresh, the first member a
+// summary goes to is asked (its summary says fresh), and so is it again
+// for more after a full batch; every other member gets a plain summary,
+// which draws only what is newer than our join, and the member's own
+// join if it said nothing since (so that the newcomer learns the quiet
+// members the one asked may not have heard of yet). The ask is answered
+// when a relayed message of the room, other than the member's own join,
+// comes in from that member. If it
+// goes away first (State.PeerGone: the node lost it, or our summary
+// could not be sent) or stays silent for HistoryWait (10 s, in Tick),
+// nobody is asked: State.NeedsHistory lists the room, and the next
+// summary, to a member not asked before (State.Asked), asks that one;
+// past FreshFor nobody is. So a newcomer is sent the history about once,
+// and twice at most per member that vanished before its answer was in.
 //
 // # What is kept, and bounds
 //

@@ -37,8 +37,13 @@ const (
 	// MaxSkew is how far ahead of our clock a topic may be dated and
 	// still set the topic.
 	MaxSkew = 24 * time.Hour
-	// FreshFor is how long after our own join our summary says "fresh".
+	// FreshFor is how long after our own join our summary says "fresh"
+	// (to one member at a time: Summary).
 	FreshFor = time.Minute
+	// HistoryWait is how long the member asked for a newcomer's history
+	// has to answer (its first relayed message in) before another is
+	// asked.
+	HistoryWait = 10 * time.Second
 )
 
 // ID is a room's id: SHA-256 of its name (open rooms) or of its

@@ -45,8 +45,8 @@ func TestRestart(t *testing.T) {
 	if bob2.Topic(id) != "soup" || !bob2.IsMember(id, alice.id()) {
 		t.Fatalf("topic %q, alice member %v", bob2.Topic(id), bob2.IsMember(id, alice.id()))
 	}
-	a, _ := bob.Summary(id, t0.Add(time.Hour))
-	b, _ := bob2.Summary(id, t0.Add(time.Hour))
+	a, _ := bob.Summary(id, Key{}, t0.Add(time.Hour))
+	b, _ := bob2.Summary(id, Key{}, t0.Add(time.Hour))
 	// bob2 has one more message of its own.
 	for i := range a.Authors {
 		if a.Authors[i].Author == bob.sg.Public {

@@ -92,6 +92,18 @@ type room struct {
 	topicBy SignKey
 	joined  time.Time
 	invited bool // entered by an invitation the user has not /join-ed yet
+	hist    history
+}
+
+// history is a newcomer's request for the room's recent history: while
+// we are fresh (FreshFor after our join), one member at a time is sent a
+// fresh summary; the others get plain ones.
+type history struct {
+	from     Key          // the member asked (valid while asking)
+	asking   bool         // from was asked and has not answered yet
+	answered bool         // from's answer came in: only from is sent fresh summaries
+	at       time.Time    // when from was asked
+	tried    map[Key]bool // members asked so far (at most MaxMembers)
 }
 
 type author struct {
@@ -392,6 +404,12 @@ func (s *State) Receive(from Key, b []byte, batch bool, now time.Time) ([]Delive
 		return nil, ErrStale
 	}
 	relayed := batch || from != m.Identity
+	if batch && r.hist.asking && from == r.hist.from && (m.Identity != from || m.Kind != KindJoin) {
+		// The member asked for history answers (its batch is of messages
+		// that verify: sealed by it, signed by their authors; its own
+		// join alone is what it sends a plain summary, not history).
+		r.hist.asking, r.hist.answered = false, true
+	}
 	a := r.authors[m.Author]
 	if a == nil {
 		// An author we have never seen: its messages before this one
@@ -554,11 +572,15 @@ func (s *State) release(r *room, a *author, now time.Time, out *[]Delivery) {
 
 // Tick does what time decides: a gap waited on for GapWait is given up
 // (the messages held after it are taken and returned, the missing seqs
-// counted as Skipped), and messages taken more than MaxAge ago leave the
+// counted as Skipped), a member asked for history that has not answered
+// in HistoryWait is asked no more (NeedsHistory), and messages taken more than MaxAge ago leave the
 // logs. The caller calls it every few seconds.
 func (s *State) Tick(now time.Time) []Delivery {
 	var out []Delivery
 	for _, r := range s.sortedRooms() {
+		if r.hist.asking && now.Sub(r.hist.at) >= HistoryWait {
+			r.hist.asking = false // ask another (NeedsHistory)
+		}
 		for len(r.log) > 0 && now.Sub(r.log[0].at) > MaxAge {
 			s.evictOldest(r)
 		}
@@ -602,13 +624,36 @@ func (s *State) sortedRooms() []*room {
 	return rs
 }
 
-// Summary is what we hold of room id, for a member we meet.
-func (s *State) Summary(id ID, now time.Time) (*Summary, error) {
+// Summary is what we hold of room id, for member to, whom we meet. It is
+// fresh (send the room's recent history) while we joined less than
+// FreshFor ago, but only to one member at a time: the first we send a
+// summary to after joining (it is then asked), and again to it for more
+// once it answered; the others get plain summaries (only what is newer
+// than our join). An ask that goes unanswered (PeerGone, or HistoryWait
+// in Tick) lets the next summary, to another member, be fresh.
+func (s *State) Summary(id ID, to Key, now time.Time) (*Summary, error) {
 	r := s.rooms[id]
 	if r == nil {
 		return nil, ErrNotJoined
 	}
-	sum := &Summary{Room: id, Fresh: now.Before(r.joined.Add(FreshFor)), Since: r.joined.UnixMilli()}
+	fresh := now.Before(r.joined.Add(FreshFor))
+	if fresh {
+		h := &r.hist
+		switch {
+		case (h.asking || h.answered) && h.from == to:
+		case h.asking || h.answered:
+			fresh = false
+		default:
+			h.from, h.asking, h.at = to, true, now
+			if h.tried == nil {
+				h.tried = make(map[Key]bool)
+			}
+			if len(h.tried) < MaxMembers {
+				h.tried[to] = true
+			}
+		}
+	}
+	sum := &Summary{Room: id, Fresh: fresh, Since: r.joined.UnixMilli()}
 	for k, a := range r.authors {
 		sum.Authors = append(sum.Authors, Pos{Author: k, Seq: a.pos})
 	}
@@ -617,12 +662,46 @@ func (s *State) Summary(id ID, now time.Time) (*Summary, error) {
 	return sum, nil
 }
 
+// PeerGone notes that peer went away (or could not be sent our summary):
+// in every room where we asked it for history and its answer is not in,
+// the next summary to another member is fresh.
+func (s *State) PeerGone(peer Key) {
+	for _, r := range s.rooms {
+		if r.hist.asking && r.hist.from == peer {
+			r.hist.asking = false
+		}
+	}
+}
+
+// NeedsHistory lists the rooms, in id order, that are still fresh and
+// ask nobody for their history (the member asked went away or did not
+// answer within HistoryWait, and no summary went to another since): the
+// caller sends a summary to a member online that was not asked before
+// (Asked), which makes it the one asked.
+func (s *State) NeedsHistory(now time.Time) []ID {
+	var out []ID
+	for _, r := range s.sortedRooms() {
+		if !r.hist.asking && !r.hist.answered && len(r.hist.tried) > 0 && now.Before(r.joined.Add(FreshFor)) {
+			out = append(out, r.id)
+		}
+	}
+	return out
+}
+
+// Asked reports whether member k of room id was asked for its history
+// since we joined.
+func (s *State) Asked(id ID, k Key) bool {
+	r := s.rooms[id]
+	return r != nil && r.hist.tried[k]
+}
+
 // Relay answers peer's summary (b, encoded): the messages of our log it
 // lacks, oldest first, at most MaxRelayMsgs and MaxRelayBytes (it sends
 // another summary for more). Messages whose author has left are sent
-// like any other. An open room's newcomer (a fresh summary) is sent its
-// last LateJoinHistory messages; of an author the summary does not list,
-// nothing older than the peer's join; a private room's member nothing
+// like any other. An open room's newcomer (a fresh summary) is sent the
+// last LateJoinHistory messages of the log not by itself; of an author the summary does not list,
+// nothing older than the peer's join (but our own join when we have said
+// nothing since: the peer learns that we are a member); a private room's member nothing
 // older than its invitation, and a non-member nothing at all.
 func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 	sum, err := DecodeSummary(b)
@@ -649,14 +728,31 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 	}
 	start := 0
 	if sum.Fresh && !r.private {
-		start = max(0, len(r.log)-LateJoinHistory)
+		// The last LateJoinHistory messages not by the newcomer (its
+		// own join, which the member asked may hold by now, is not
+		// history).
+		start = len(r.log)
+		for n := 0; start > 0 && n < LateJoinHistory; start-- {
+			if r.log[start-1].m.Identity != peer {
+				n++
+			}
+		}
+	}
+	// Our own join, if we have said nothing since, goes to a peer that
+	// does not list us even when it is older than the peer's join: a
+	// newcomer asks one member for history (Summary), and that one may
+	// not have our join yet; so it learns every member that is quiet.
+	var ownJoin uint64
+	if me := r.authors[s.signer.Public]; me != nil {
+		ownJoin = me.pos
 	}
 	var batch []*Message
 	size := 0
 	for _, e := range r.log[start:] {
 		m := e.m
 		pos, listed := has[m.Author]
-		if m.Seq <= pos || m.Time < since || (!listed && !sum.Fresh && m.Time < sum.Since) {
+		ours := !listed && m.Author == s.signer.Public && m.Kind == KindJoin && m.Seq == ownJoin
+		if m.Seq <= pos || m.Time < since || (!listed && !sum.Fresh && m.Time < sum.Since && !ours) {
 			continue
 		}
 		if len(batch) == MaxRelayMsgs || size+e.size > MaxRelayBytes {
@@ -666,6 +762,27 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 		size += e.size
 	}
 	return batch, nil
+}
+
+// Ahead reports whether peer's summary sum (of a room we are in) lists
+// messages we lack, other than peer's own when it is a member of an open
+// room for us (its author sends those to every member it knows): only
+// then is our summary worth sending back.
+func (s *State) Ahead(peer Key, sum *Summary) bool {
+	r := s.rooms[sum.Room]
+	if r == nil {
+		return false
+	}
+	own, member := r.members[peer]
+	for _, p := range sum.Authors {
+		if member && p.Author == own {
+			continue
+		}
+		if a := r.authors[p.Author]; a == nil || a.pos < p.Seq {
+			return true
+		}
+	}
+	return false
 }
 
 // Invite adds peer (identity id, signing key sk, from its hello) to the

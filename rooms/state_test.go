@@ -52,7 +52,7 @@ func (n *tnode) mustPost(t testing.TB, id ID, text string, now time.Time) *Messa
 func catchUp(t testing.TB, to, from *tnode, id ID, now time.Time) (shown []Delivery, batches int) {
 	t.Helper()
 	for batches = 0; batches < 100; batches++ {
-		sum, err := to.Summary(id, now)
+		sum, err := to.Summary(id, from.id(), now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,7 +401,7 @@ func TestRelayBatchBounds(t *testing.T) {
 	for range 300 {
 		alice.mustPost(t, id, strings.Repeat("y", 4<<10), now)
 	}
-	sum, _ := bob.Summary(id, now)
+	sum, _ := bob.Summary(id, alice.id(), now)
 	batch, err := alice.Relay(bob.id(), sum.AppendEncode(nil), now)
 	if err != nil {
 		t.Fatal(err)
@@ -693,7 +693,7 @@ func TestLogBounds(t *testing.T) {
 func TestSummaryRoundTrip(t *testing.T) {
 	alice := newNode(t, "alice")
 	id, _ := alice.mustJoin(t, "#lunch", t0)
-	s, _ := alice.Summary(id, t0)
+	s, _ := alice.Summary(id, Key{}, t0)
 	got, err := DecodeSummary(s.AppendEncode(nil))
 	if err != nil || got.Room != id || !got.Fresh || len(got.Authors) != 1 || got.Authors[0].Seq != 1 {
 		t.Fatalf("%+v %v", got, err)

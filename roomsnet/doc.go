@@ -17,8 +17,11 @@
 //	4 binding   durable  signing key(32) binding(64): rooms.Signer.BindingSig
 //	5 summary   once     what we hold of a room (rooms.Summary)
 //	6 advert    once     the rooms we are in: count(1) then count entries of
-//	                     flags(1: 1 private) id(32) name(1+n) members(1) topic(2+n)
-//	7 relay-end durable  room id(32): a full relay batch was sent; send
+//	                     flags(1: 1 private) id(32) name(1+n) members(1) topic(2+n);
+//	                     at most 900 bytes (a datagram): a longer list goes as
+//	                     several adverts, each taken on its own
+//	7 relay-end durable  room id(32): a full relay batch was sent, or a
+//	                     summary came while a batch was in flight; send
 //	                     another summary for more
 //
 // The signing key is bound to the identity without touching the hello:
@@ -33,10 +36,28 @@
 // When a peer comes online we send it our binding, our advert, and our
 // summary of every room it is a member of. An advert naming an open room
 // we are in also draws our summary of it (two halves of a partition that
-// each created #lunch learn of each other's members so). A summary is
+// each created #lunch learn of each other's members so). Adverts for
+// changes others made (joins, parts, topics) go out at most once a
+// second. A summary is
 // answered with rooms.State.Relay's batch on the durable stream, at most
-// one batch per peer and room in flight (RelayBusy); a full batch ends
-// with relay-end, which draws the next summary.
+// one batch per peer and room in flight (a summary that comes meanwhile
+// is counted as RelayBusy and answered by a relay-end once the batch is
+// acknowledged); a full batch ends with relay-end, which draws the next
+// summary. Our own summary goes back after an answer only when the
+// peer's lists something we lack (rooms.State.Ahead). Our own messages
+// still on their way to that peer (fanned out, not acknowledged) are not
+// relayed to it again. Messages relayed are
+// counted (Stats.Relayed).
+//
+// A newcomer's summary is fresh (send the room's last 100) to one member
+// only: the first it sends a summary to after its /join (rooms.State.
+// Summary decides; see "History from one member" in package rooms). When
+// that member goes offline (the node's left event) before its relay is
+// in, or has not answered within rooms.HistoryWait (checked every tick),
+// the runner sends a fresh summary at once to the first member online,
+// in key order, not asked before (a member it knows, or heard
+// advertising the room); with none online, the next member met is
+// asked.
 //
 // # On disk
 //

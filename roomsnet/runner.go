@@ -1,6 +1,7 @@
 package roomsnet
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -35,6 +36,9 @@ const (
 	maxAdverts    = 256     // rooms whose advertisers we remember (as rooms.MaxKnownRooms)
 	tickEvery     = 2 * time.Second
 	advertEvery   = 30 * time.Second // adverts to the peers online, besides those at meetings and changes
+	advertGap     = time.Second      // the least time between two adverts for changes others made (joins, parts, topics)
+	filterBatch   = 512              // node events Filter takes at once when they wait (one room-file write per batch)
+	advertChunk   = 900              // bytes of one advert: a datagram's worth (a longer list goes as several)
 	summaryGap    = time.Second      // the least time between two summaries to one peer for one room
 	eventOverhead = 256
 )
@@ -57,6 +61,7 @@ type Stats struct {
 	BadAdverts    uint64 // adverts that did not decode, dropped
 	BadSummaries  uint64 // summaries that did not decode, dropped
 	RelayBusy     uint64 // summaries not answered: a batch to that peer for that room was still unacknowledged
+	Relayed       uint64 // room messages of our log queued to members answering their summaries (catch-up and history)
 	EventsDropped uint64 // room events not handed to the shell: maxEventBytes of them waited
 	SaveErrors    uint64 // room files that could not be written
 	SendErrors    uint64 // payloads the node would not queue (its outbox full)
@@ -65,14 +70,40 @@ type Stats struct {
 
 // Runner runs the rooms of one node. Its methods are safe for concurrent
 // use.
+//
+// Concurrency contract:
+//
+//   - Immutable after New: node, signer, dir, now, log, evCond, events,
+//     done (the channels are closed once: events by pump, done by Close
+//     under the closed flag), and wg (Add in New, Wait in Close).
+//   - Guarded by mu: everything else, st (rooms.State is not safe for
+//     concurrent use; its Bound and NextSeq callbacks run under mu) and
+//     the event queue (evq, evBytes, emitted, handed) included. evCond
+//     waits on mu. Methods named ...Locked expect mu held; the exported
+//     ones take it.
+//   - Owned by one goroutine: pump (started by New) alone sends on and
+//     closes events, with mu released while it hands an event over;
+//     ticker (started by New) owns its time.Ticker; the goroutine Filter
+//     starts owns its batch and its output channel, which it closes.
+//   - Lock order: mu is the runner's only lock and it is taken before the
+//     node's: the ...Locked methods call into the node (SendApp, Peers,
+//     ...) with mu held. The node never calls into the runner; its events
+//     come through the channel Filter reads with no lock held, and
+//     nothing is sent on a channel with mu held (pump and Filter release
+//     it first).
 type Runner struct {
+	// Immutable after New.
 	node   Node
 	signer *rooms.Signer
 	dir    string // HOME/rooms ("": nothing kept on disk)
 	now    func() time.Time
 	log    *slog.Logger
+	evCond *sync.Cond // on mu: the event queue changed, or closed
+	events chan Event // unbuffered: the shell takes each event (pump sends)
+	done   chan struct{}
+	wg     sync.WaitGroup
 
-	mu       sync.Mutex // guards everything below, and st
+	mu       sync.Mutex // guards every field below
 	st       *rooms.State
 	bound    map[rooms.Key]rooms.SignKey // first-hand bindings (maxBound, FIFO order in boundQ)
 	boundQ   []rooms.Key
@@ -82,26 +113,23 @@ type Runner struct {
 	advQ     []rooms.ID
 	sends    map[uint64]sendRef // SendApp ids of our room messages and relays, until acknowledged or failed
 	relaying map[meetKey]int    // relay payloads in flight per (peer, room)
+	owed     map[meetKey]bool   // summaries refused while relaying (RelayBusy): a relay-end follows the batch (keys of relaying only)
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
-	dirty    map[rooms.ID]bool               // rooms to write before the shell marks a payload shown (saveDirty)
-	lazy     map[rooms.ID]bool               // rooms changed by our own messages only: written at the next tick (saveAll)
+	dirty    map[rooms.ID]bool               // rooms to write before the shell marks a payload shown (saveDirtyLocked)
+	lazy     map[rooms.ID]bool               // rooms changed by our own messages only: written at the next tick (saveAllLocked)
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
 	seqs     map[rooms.ID]uint64             // as in the seqs file: per room, a seq past every one we may have used (maxSeqRooms)
 	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
-	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of the batch)
+	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of a batch, at most every advertGap)
 	advAt    time.Time                       // when we last told them
 	stats    Stats
 	closed   bool
 
-	evq     []Event
+	evq     []Event // events for the shell, oldest first (pump hands them over)
 	evBytes int
 	emitted uint64 // events queued for the shell so far
 	handed  uint64 // of which the shell has taken (events is unbuffered)
-	evCond  *sync.Cond
-	events  chan Event
-	done    chan struct{}
-	wg      sync.WaitGroup
 }
 
 type meetKey struct {
@@ -133,7 +161,7 @@ func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
-		relaying: map[meetKey]int{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
+		relaying: map[meetKey]int{}, owed: map[meetKey]bool{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, lazy: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
 		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
@@ -162,17 +190,17 @@ func New(cfg Config) (*Runner, error) {
 		}
 		maps.Copy(r.floor, r.seqs)
 		for _, line := range damaged {
-			r.emit(Event{Kind: EvWarning, Code: "damaged", Text: line})
+			r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Text: line})
 		}
 		now := r.now()
 		for _, sv := range saved {
 			id, err := r.st.Restore(sv, now)
 			if err != nil {
-				r.emit(Event{Kind: EvWarning, Code: "not-restored", Room: sv.Name, Err: err})
+				r.emitLocked(Event{Kind: EvWarning, Code: "not-restored", Room: sv.Name, Err: err})
 				continue
 			}
 			for _, m := range r.st.Members(id) {
-				r.markShown(id, m.Identity, true)
+				r.markShownLocked(id, m.Identity, true)
 			}
 		}
 	}
@@ -192,8 +220,8 @@ func (r *Runner) Close() {
 		return
 	}
 	r.closed = true
-	r.saveAll()
-	r.exactSeqs()
+	r.saveAllLocked()
+	r.exactSeqsLocked()
 	r.evCond.Broadcast()
 	r.mu.Unlock()
 	close(r.done)
@@ -224,8 +252,8 @@ func (r *Runner) SetNick(nick string) {
 	r.st.SetNick(nick)
 }
 
-// emit queues an event for the shell (r.mu held).
-func (r *Runner) emit(e Event) {
+// emitLocked queues an event for the shell (r.mu held).
+func (r *Runner) emitLocked(e Event) {
 	if e.Time.IsZero() {
 		e.Time = r.now()
 	}
@@ -290,8 +318,9 @@ func (r *Runner) ticker() {
 			return
 		case <-t.C:
 			r.mu.Lock()
-			r.show(r.st.Tick(r.now()))
-			r.saveAll()
+			r.showLocked(r.st.Tick(r.now()))
+			r.askHistoryLocked()
+			r.saveAllLocked()
 			r.mu.Unlock()
 		}
 	}
@@ -310,7 +339,7 @@ func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
 		for e := range in {
 			batch = append(batch[:0], e)
 		drain:
-			for len(batch) < 64 {
+			for len(batch) < filterBatch {
 				select {
 				case e, ok := <-in:
 					if !ok {
@@ -329,9 +358,9 @@ func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
 				r.evCond.Wait()
 			}
 			for _, e := range batch {
-				r.onNodeEvent(e)
+				r.onNodeEventLocked(e)
 			}
-			r.saveDirty()
+			r.saveDirtyLocked()
 			// The shell marks a payload's inbox entry shown when it gets
 			// the payload's event: only once it has taken every room line
 			// the payload made (so a crash never marks shown a line that
@@ -350,12 +379,12 @@ func (r *Runner) Filter(in <-chan peer.Event) <-chan peer.Event {
 	return out
 }
 
-// onNodeEvent handles one node event (r.mu held).
-func (r *Runner) onNodeEvent(e peer.Event) {
+// onNodeEventLocked handles one node event (r.mu held).
+func (r *Runner) onNodeEventLocked(e peer.Event) {
 	switch {
 	case e.Kind == peer.EvJoined:
 		if k, ok := r.node.PeerKey(e.PeerID); ok {
-			r.meet(k, e.Peer)
+			r.meetLocked(k, e.Peer)
 		}
 	case e.Kind == peer.EvLeft:
 		for mk := range r.met {
@@ -363,25 +392,30 @@ func (r *Runner) onNodeEvent(e peer.Event) {
 				delete(r.met, mk)
 			}
 		}
+		if k, ok := r.node.PeerKey(e.PeerID); ok {
+			// If it was asked for a newcomer's history, ask another.
+			r.st.PeerGone(k)
+			r.askHistoryLocked()
+		}
 	case e.App == 0:
 	case e.Kind == peer.EvApp:
-		r.onApp(e)
+		r.onAppLocked(e)
 	case e.Kind == peer.EvDelivered || e.Kind == peer.EvFailed || e.Kind == peer.EvPending:
-		r.onOwn(e)
+		r.onOwnLocked(e)
 	}
 }
 
-// meet is a peer coming online: our binding (sent once, so that it can
+// meetLocked is a peer coming online: our binding (sent once, so that it can
 // invite us; the durable copy goes ahead of our first room payload to
 // it), our advert, and our summary of each room it is a member of (r.mu
 // held). Nothing here is queued on disk: a peer that never meets a room
 // is owed nothing.
-func (r *Runner) meet(k rooms.Key, label string) {
+func (r *Runner) meetLocked(k rooms.Key, label string) {
 	_ = r.node.SendAppOnce(k, appBinding, r.binding())
-	r.sendAdvert(k)
+	r.sendAdvertLocked(k)
 	for _, in := range r.st.Rooms() {
 		if in.Joined && r.st.IsMember(in.ID, k) {
-			r.sendSummary(k, in.ID)
+			r.sendSummaryLocked(k, in.ID)
 		}
 	}
 }
@@ -392,9 +426,9 @@ func (r *Runner) binding() []byte {
 	return append(append([]byte(nil), r.signer.Public[:]...), sig[:]...)
 }
 
-// sendBinding queues our binding on the durable stream to k, once per run,
+// sendBindingLocked queues our binding on the durable stream to k, once per run,
 // ahead of our room payloads to it (r.mu held).
-func (r *Runner) sendBinding(k rooms.Key, label string) {
+func (r *Runner) sendBindingLocked(k rooms.Key, label string) {
 	if r.bindSent[k] {
 		return
 	}
@@ -408,32 +442,79 @@ func (r *Runner) sendBinding(k rooms.Key, label string) {
 	r.bindSent[k] = true
 }
 
-// sendSummary sends peer k our summary of room id, once per meeting;
+// sendSummaryLocked sends peer k our summary of room id, once per meeting;
 // again (at most every summaryGap) when again is set: the peer's advert
 // says it is in the room while it is not a member for us, so an earlier
 // summary may have reached it before it joined.
-func (r *Runner) sendSummary(k rooms.Key, id rooms.ID, again ...bool) {
+func (r *Runner) sendSummaryLocked(k rooms.Key, id rooms.ID, again ...bool) {
 	mk := meetKey{k, id}
 	if at, ok := r.met[mk]; ok && (len(again) == 0 || r.now().Sub(at) < summaryGap) {
 		return
 	}
-	sum, err := r.st.Summary(id, r.now())
+	sum, err := r.st.Summary(id, k, r.now())
 	if err != nil {
 		return
 	}
-	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) == nil {
-		r.met[mk] = r.now()
+	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) != nil {
+		r.st.PeerGone(k) // not asked after all
+		return
+	}
+	r.met[mk] = r.now()
+}
+
+// askHistoryLocked asks for the history of each room we joined less than
+// rooms.FreshFor ago whose member asked went away or stayed silent
+// (rooms.State.NeedsHistory): a fresh summary goes to one member online
+// not asked before, the first in key order (r.mu held).
+func (r *Runner) askHistoryLocked() {
+	need := r.st.NeedsHistory(r.now())
+	if len(need) == 0 {
+		return
+	}
+	online := map[string]bool{}
+	for _, p := range r.node.Peers() {
+		if p.Online {
+			online[p.ID] = true
+		}
+	}
+	for _, id := range need {
+		var cands []rooms.Key
+		for k := range r.recipientsLocked(id, r.isPrivateLocked(id)) {
+			if online[peer.KeyID(&k)] && !r.st.Asked(id, k) {
+				cands = append(cands, k)
+			}
+		}
+		if len(cands) == 0 {
+			continue // the next member met is asked
+		}
+		slices.SortFunc(cands, func(a, b rooms.Key) int { return bytes.Compare(a[:], b[:]) })
+		delete(r.met, meetKey{cands[0], id})
+		r.sendSummaryLocked(cands[0], id)
 	}
 }
 
-// advert encodes the rooms we are in.
-func (r *Runner) advert() []byte {
+// advertLocked encodes the rooms we are in, as adverts of at most
+// advertChunk bytes each (one room per advert at least): each is a whole
+// advert, taken on its own, and small enough for a datagram, so that
+// telling many peers of many rooms opens no TCP connection.
+func (r *Runner) advertLocked() [][]byte {
+	var out [][]byte
 	var b []byte
 	n := 0
-	b = append(b, 0)
 	for _, in := range r.st.Rooms() {
-		if !in.Joined || n == rooms.MaxRooms {
+		if !in.Joined {
 			continue
+		}
+		topic := in.Topic
+		if in.Private {
+			topic = "" // a private room's topic is for its members
+		}
+		if len(b) > 0 && len(b)+1+32+1+len(in.Name)+1+2+len(topic) > advertChunk {
+			out = append(out, b)
+			b = nil
+		}
+		if len(b) == 0 {
+			b = append(b, 0)
 		}
 		var f byte
 		if in.Private {
@@ -444,36 +525,44 @@ func (r *Runner) advert() []byte {
 		b = append(b, byte(len(in.Name)))
 		b = append(b, in.Name...)
 		b = append(b, byte(min(in.Members, 255)))
-		topic := in.Topic
-		if in.Private {
-			topic = "" // a private room's topic is for its members
-		}
 		b = binary.BigEndian.AppendUint16(b, uint16(len(topic)))
 		b = append(b, topic...)
-		n++
+		b[0]++
+		if n++; n == rooms.MaxRooms {
+			break
+		}
 	}
-	b[0] = byte(n)
-	return b
+	if len(b) > 0 {
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		out = append(out, []byte{0}) // in no room
+	}
+	return out
 }
 
-func (r *Runner) sendAdvert(k rooms.Key) {
-	_ = r.node.SendAppOnce(k, appAdvert, r.advert())
+func (r *Runner) sendAdvertLocked(k rooms.Key) {
+	for _, b := range r.advertLocked() {
+		_ = r.node.SendAppOnce(k, appAdvert, b)
+	}
 }
 
-// advertAll tells every online peer what rooms we are in (r.mu held).
-func (r *Runner) advertAll() {
-	b := r.advert()
+// advertAllLocked tells every online peer what rooms we are in (r.mu held).
+func (r *Runner) advertAllLocked() {
+	bs := r.advertLocked()
 	for _, p := range r.node.Peers() {
 		if p.Online {
 			if k, ok := r.node.PeerKey(p.ID); ok {
-				_ = r.node.SendAppOnce(k, appAdvert, b)
+				for _, b := range bs {
+					_ = r.node.SendAppOnce(k, appAdvert, b)
+				}
 			}
 		}
 	}
 }
 
-// onApp handles an application payload of a peer (r.mu held).
-func (r *Runner) onApp(e peer.Event) {
+// onAppLocked handles an application payload of a peer (r.mu held).
+func (r *Runner) onAppLocked(e peer.Event) {
 	now := r.now()
 	data := []byte(e.Text)
 	switch e.App {
@@ -482,13 +571,13 @@ func (r *Runner) onApp(e peer.Event) {
 		if err != nil {
 			r.log.Debug("room message dropped", "from", e.Peer, "err", err)
 		}
-		r.show(ds)
+		r.showLocked(ds)
 	case appRelayEnd:
 		if len(data) == 32 {
 			var id rooms.ID
 			copy(id[:], data)
 			delete(r.met, meetKey{e.Key, id})
-			r.sendSummary(e.Key, id)
+			r.sendSummaryLocked(e.Key, id)
 		}
 	case appList:
 		id, res, m, err := r.st.ApplyList(data, now)
@@ -496,19 +585,19 @@ func (r *Runner) onApp(e peer.Event) {
 			r.log.Debug("member list refused", "from", e.Peer, "err", err)
 			return
 		}
-		name := r.roomName(id)
+		name := r.roomNameLocked(id)
 		switch res {
 		case rooms.ListInvited:
 			r.dirty[id] = true
-			r.emit(Event{Kind: EvInvited, Room: name, RoomID: id.String(), Peer: e.Peer, PeerID: e.PeerID})
+			r.emitLocked(Event{Kind: EvInvited, Room: name, RoomID: id.String(), Peer: e.Peer, PeerID: e.PeerID})
 			if m != nil {
-				r.fanOut(id, m)
-				r.show([]rooms.Delivery{{Msg: m}})
+				r.fanOutLocked(id, m)
+				r.showLocked([]rooms.Delivery{{Msg: m}})
 			}
-			r.sendSummary(e.Key, id)
+			r.sendSummaryLocked(e.Key, id)
 		case rooms.ListRemoved:
-			r.forget(id)
-			r.emit(Event{Kind: EvLeft, Room: decodeListName(data), RoomID: id.String(), Peer: r.nick(), PeerID: peer.KeyID(&r.signer.Identity), Code: "kicked"})
+			r.forgetLocked(id)
+			r.emitLocked(Event{Kind: EvLeft, Room: decodeListName(data), RoomID: id.String(), Peer: r.nickLocked(), PeerID: peer.KeyID(&r.signer.Identity), Code: "kicked"})
 		case rooms.ListUpdated:
 			r.dirty[id] = true
 			// Newly listed members get the list from the creator.
@@ -536,14 +625,14 @@ func (r *Runner) onApp(e peer.Event) {
 		}
 		r.bound[e.Key] = sk
 	case appSummary:
-		r.answer(e.Key, e.Peer, data, now)
+		r.answerLocked(e.Key, e.Peer, data, now)
 	case appAdvert:
-		r.onAdvert(e.Key, e.Peer, data, now)
+		r.onAdvertLocked(e.Key, e.Peer, data, now)
 	}
 }
 
-// answer sends peer k what its summary lacks (r.mu held).
-func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
+// answerLocked sends peer k what its summary lacks (r.mu held).
+func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.Time) {
 	sum, err := rooms.DecodeSummary(data)
 	if err != nil {
 		r.stats.BadSummaries++
@@ -551,6 +640,10 @@ func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
 	}
 	mk := meetKey{k, sum.Room}
 	if r.relaying[mk] > 0 {
+		// Answered once the batch in flight is in: its end asks the
+		// peer for a new summary (the one refused may be a newcomer's
+		// fresh one, asking us for the room's history).
+		r.owed[mk] = true
 		r.stats.RelayBusy++
 		return
 	}
@@ -558,11 +651,25 @@ func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
 	if err != nil {
 		return
 	}
-	r.sendBinding(k, label)
+	r.sendBindingLocked(k, label)
+	// Our own messages still on their way to k (fanned out, not yet
+	// acknowledged) come on the same stream: not relayed again.
+	var inFlight map[uint64]bool
+	for _, ref := range r.sends {
+		if !ref.relay && ref.member == k && ref.room == sum.Room {
+			if inFlight == nil {
+				inFlight = map[uint64]bool{}
+			}
+			inFlight[ref.seq] = true
+		}
+	}
 	size := 0
 	for _, m := range msgs {
 		b := m.AppendEncode(nil)
 		size += len(b)
+		if m.Author == r.signer.Public && inFlight[m.Seq] {
+			continue
+		}
 		id, err := r.node.SendApp(k, label, appRelay, b)
 		if err != nil {
 			r.stats.SendErrors++
@@ -570,6 +677,7 @@ func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
 		}
 		r.sends[id] = sendRef{room: sum.Room, seq: m.Seq, member: k, relay: true}
 		r.relaying[mk]++
+		r.stats.Relayed++
 	}
 	if len(msgs) == rooms.MaxRelayMsgs || size+rooms.MaxMessageBytes > rooms.MaxRelayBytes {
 		if id, err := r.node.SendApp(k, label, appRelayEnd, sum.Room[:]); err == nil {
@@ -577,12 +685,14 @@ func (r *Runner) answer(k rooms.Key, label string, data []byte, now time.Time) {
 			r.relaying[mk]++
 		}
 	}
-	// The peer may be a member we did not know of (the other half of a
-	// partition): it gets our summary too.
-	r.sendSummary(k, sum.Room)
+	// The peer may hold what we lack (the other half of a partition, or
+	// a member back from away): then it gets our summary too.
+	if r.st.Ahead(k, sum) {
+		r.sendSummaryLocked(k, sum.Room)
+	}
 }
 
-func (r *Runner) onAdvert(k rooms.Key, label string, b []byte, now time.Time) {
+func (r *Runner) onAdvertLocked(k rooms.Key, label string, b []byte, now time.Time) {
 	if len(b) < 1 {
 		r.stats.BadAdverts++
 		return
@@ -620,15 +730,15 @@ func (r *Runner) onAdvert(k rooms.Key, label string, b []byte, now time.Time) {
 		if private {
 			continue
 		}
-		r.noteAdvertiser(id, k, label)
+		r.noteAdvertiserLocked(id, k, label)
 		if _, in := r.st.Find(name); in && !r.st.IsMember(id, k) {
-			r.sendBinding(k, label)
-			r.sendSummary(k, id, true)
+			r.sendBindingLocked(k, label)
+			r.sendSummaryLocked(k, id, true)
 		}
 	}
 }
 
-func (r *Runner) noteAdvertiser(id rooms.ID, k rooms.Key, label string) {
+func (r *Runner) noteAdvertiserLocked(id rooms.ID, k rooms.Key, label string) {
 	m := r.adv[id]
 	if m == nil {
 		if len(r.adv) >= maxAdverts {
@@ -644,8 +754,8 @@ func (r *Runner) noteAdvertiser(id rooms.ID, k rooms.Key, label string) {
 	}
 }
 
-// onOwn follows the node's events about our own payloads (r.mu held).
-func (r *Runner) onOwn(e peer.Event) {
+// onOwnLocked follows the node's events about our own payloads (r.mu held).
+func (r *Runner) onOwnLocked(e peer.Event) {
 	ref, ok := r.sends[e.ID]
 	if !ok {
 		return
@@ -656,11 +766,18 @@ func (r *Runner) onOwn(e peer.Event) {
 			mk := meetKey{ref.member, ref.room}
 			if r.relaying[mk]--; r.relaying[mk] <= 0 {
 				delete(r.relaying, mk)
+				if r.owed[mk] && e.Kind == peer.EvDelivered {
+					if id, err := r.node.SendApp(mk.peer, e.Peer, appRelayEnd, mk.room[:]); err == nil {
+						r.sends[id] = sendRef{room: mk.room, member: mk.peer, relay: true}
+						r.relaying[mk]++
+					}
+				}
+				delete(r.owed, mk)
 			}
 		}
 		return
 	}
-	ev := Event{Room: r.roomName(ref.room), RoomID: ref.room.String(), Seq: ref.seq, Peer: e.Peer, PeerID: e.PeerID, Code: string(e.Reason)}
+	ev := Event{Room: r.roomNameLocked(ref.room), RoomID: ref.room.String(), Seq: ref.seq, Peer: e.Peer, PeerID: e.PeerID, Code: string(e.Reason)}
 	switch e.Kind {
 	case peer.EvDelivered:
 		delete(r.sends, e.ID)
@@ -679,12 +796,12 @@ func (r *Runner) onOwn(e peer.Event) {
 	case peer.EvPending:
 		ev.Kind = EvPending
 	}
-	r.emit(ev)
+	r.emitLocked(ev)
 }
 
-// markShown notes that identity's room-joined was shown in room id (or
+// markShownLocked notes that identity's room-joined was shown in room id (or
 // its room-left: in false), and reports whether it was not before.
-func (r *Runner) markShown(id rooms.ID, identity rooms.Key, in bool) bool {
+func (r *Runner) markShownLocked(id rooms.ID, identity rooms.Key, in bool) bool {
 	set := r.shownIn[id]
 	if set == nil {
 		set = map[rooms.Key]bool{}
@@ -699,10 +816,10 @@ func (r *Runner) markShown(id rooms.ID, identity rooms.Key, in bool) bool {
 	return !was
 }
 
-// show turns the core's deliveries into events (r.mu held). A member
+// showLocked turns the core's deliveries into events (r.mu held). A member
 // heard first by a message (its join was before what we were sent) is
 // shown joined, as earlier, before it.
-func (r *Runner) show(ds []rooms.Delivery) {
+func (r *Runner) showLocked(ds []rooms.Delivery) {
 	for _, d := range ds {
 		m := d.Msg
 		r.dirty[m.Room] = true
@@ -710,13 +827,13 @@ func (r *Runner) show(ds []rooms.Delivery) {
 			Text: m.Text, Time: time.UnixMilli(m.Time), Seq: m.Seq, Earlier: d.Earlier, Mine: m.Identity == r.signer.Identity}
 		switch {
 		case m.Kind == rooms.KindJoin:
-			r.markShown(m.Room, m.Identity, true)
+			r.markShownLocked(m.Room, m.Identity, true)
 		case m.Kind == rooms.KindPart:
-			r.markShown(m.Room, m.Identity, false)
-		case r.st.IsMember(m.Room, m.Identity) && r.markShown(m.Room, m.Identity, true):
+			r.markShownLocked(m.Room, m.Identity, false)
+		case r.st.IsMember(m.Room, m.Identity) && r.markShownLocked(m.Room, m.Identity, true):
 			j := ev
 			j.Kind, j.Text, j.Earlier = EvJoined, "", true
-			r.emit(j)
+			r.emitLocked(j)
 		}
 		switch m.Kind {
 		case rooms.KindText:
@@ -731,27 +848,29 @@ func (r *Runner) show(ds []rooms.Delivery) {
 		if m.Kind != rooms.KindText {
 			r.advDue = true
 		}
-		r.emit(ev)
+		r.emitLocked(ev)
 	}
 }
 
-// saveAll writes the rooms that changed, our own messages' included
+// saveAllLocked writes the rooms that changed, our own messages' included
 // (r.mu held).
-func (r *Runner) saveAll() {
+func (r *Runner) saveAllLocked() {
 	for id := range r.lazy {
 		r.dirty[id] = true
 	}
 	clear(r.lazy)
-	r.saveDirty()
+	r.saveDirtyLocked()
 }
 
-// saveDirty writes the rooms that changed by what others sent, and tells the peers online of
+// saveDirtyLocked writes the rooms that changed by what others sent, and tells the peers online of
 // a change of membership or topic (r.mu held).
-func (r *Runner) saveDirty() {
-	if r.advDue || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
+func (r *Runner) saveDirtyLocked() {
+	// During a storm of joins (a room filling up) one advert a second,
+	// not one per batch: each is sealed for every peer online.
+	if (r.advDue && !r.advAt.After(r.now().Add(-advertGap))) || (r.advAt.Before(r.now().Add(-advertEvery)) && len(r.st.Rooms()) > 0) {
 		r.advDue = false
 		r.advAt = r.now()
-		r.advertAll()
+		r.advertAllLocked()
 	}
 	for id := range r.dirty {
 		delete(r.dirty, id)
@@ -769,13 +888,13 @@ func (r *Runner) saveDirty() {
 		}
 		if err != nil {
 			r.stats.SaveErrors++
-			r.emit(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Text: err.Error()})
+			r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Text: err.Error()})
 		}
 	}
 }
 
-// forget removes a room we are no longer in from the disk (r.mu held).
-func (r *Runner) forget(id rooms.ID) {
+// forgetLocked removes a room we are no longer in from the disk (r.mu held).
+func (r *Runner) forgetLocked(id rooms.ID) {
 	delete(r.dirty, id)
 	delete(r.lazy, id)
 	delete(r.shownIn, id)
@@ -786,7 +905,7 @@ func (r *Runner) forget(id rooms.ID) {
 	}
 }
 
-func (r *Runner) isPrivate(id rooms.ID) bool {
+func (r *Runner) isPrivateLocked(id rooms.ID) bool {
 	for _, in := range r.st.Rooms() {
 		if in.ID == id {
 			return in.Private
@@ -795,7 +914,7 @@ func (r *Runner) isPrivate(id rooms.ID) bool {
 	return false
 }
 
-func (r *Runner) roomName(id rooms.ID) string {
+func (r *Runner) roomNameLocked(id rooms.ID) string {
 	for _, in := range r.st.Rooms() {
 		if in.ID == id {
 			return in.Name
@@ -804,7 +923,7 @@ func (r *Runner) roomName(id rooms.ID) string {
 	return ""
 }
 
-func (r *Runner) nick() string {
+func (r *Runner) nickLocked() string {
 	for _, in := range r.st.Rooms() {
 		for _, m := range r.st.Members(in.ID) {
 			if m.Identity == r.signer.Identity && m.Nick != "" {
@@ -822,9 +941,9 @@ func decodeListName(b []byte) string {
 	return ""
 }
 
-// recipients are the members our messages in room id go to: the core's,
+// recipientsLocked are the members our messages in room id go to: the core's,
 // and for an open room the members heard advertising it (r.mu held).
-func (r *Runner) recipients(id rooms.ID, private bool) map[rooms.Key]string {
+func (r *Runner) recipientsLocked(id rooms.ID, private bool) map[rooms.Key]string {
 	out := map[rooms.Key]string{}
 	for _, k := range r.st.Recipients(id) {
 		out[k] = ""
@@ -851,12 +970,12 @@ func (r *Runner) recipients(id rooms.ID, private bool) map[rooms.Key]string {
 	return out
 }
 
-// fanOut sends our message m to the room's members, durably; it returns
+// fanOutLocked sends our message m to the room's members, durably; it returns
 // how many it was queued for (r.mu held).
-func (r *Runner) fanOut(id rooms.ID, m *rooms.Message) int {
+func (r *Runner) fanOutLocked(id rooms.ID, m *rooms.Message) int {
 	var to []peer.AppDest
-	for k, label := range r.recipients(id, m.Private) {
-		r.sendBinding(k, label)
+	for k, label := range r.recipientsLocked(id, m.Private) {
+		r.sendBindingLocked(k, label)
 		to = append(to, peer.AppDest{Key: k, Label: label})
 	}
 	n := 0
@@ -902,28 +1021,28 @@ func (r *Runner) Join(name string, private bool) (string, error) {
 		id, m, err = r.st.Join(name, now)
 		if errors.Is(err, rooms.ErrAlreadyJoined) {
 			r.dirty[id] = true
-			r.saveDirty()
-			return r.roomName(id), err
+			r.saveDirtyLocked()
+			return r.roomNameLocked(id), err
 		}
 		if err != nil {
 			return "", err
 		}
 	}
 	r.dirty[id] = true
-	r.saveDirty() // on disk before anyone hears of it
-	r.fanOut(id, m)
-	r.show([]rooms.Delivery{{Msg: m}})
+	r.saveDirtyLocked() // on disk before anyone hears of it
+	r.fanOutLocked(id, m)
+	r.showLocked([]rooms.Delivery{{Msg: m}})
 	// Ask those heard in the room for what it holds (a fresh summary: the
 	// last LateJoinHistory messages).
 	for k, label := range r.adv[id] {
-		r.sendBinding(k, label)
-		r.sendSummary(k, id)
+		r.sendBindingLocked(k, label)
+		r.sendSummaryLocked(k, id)
 	}
-	r.advertAll()
+	r.advertAllLocked()
 	return m.Name, nil
 }
 
-func (r *Runner) find(name string) (rooms.ID, error) {
+func (r *Runner) findLocked(name string) (rooms.ID, error) {
 	if name == "" {
 		return rooms.ID{}, ErrNoRoom
 	}
@@ -941,27 +1060,27 @@ func (r *Runner) find(name string) (rooms.ID, error) {
 func (r *Runner) Part(name string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := r.find(name)
+	id, err := r.findLocked(name)
 	if err != nil {
 		return "", err
 	}
-	recips := r.recipients(id, false)
+	recips := r.recipientsLocked(id, false)
 	m, next, err := r.st.Part(id, "", r.now())
 	if err != nil {
 		return "", err
 	}
 	r.floor[id] = next
-	r.setSeq(id, next) // exact: a rejoin, even after a restart, continues from it
-	r.forget(id)
+	r.setSeqLocked(id, next) // exact: a rejoin, even after a restart, continues from it
+	r.forgetLocked(id)
 	b := m.AppendEncode(nil)
 	for k, label := range recips {
 		if _, err := r.node.SendApp(k, label, appMessage, b); err != nil {
 			r.stats.SendErrors++
 		}
 	}
-	r.show([]rooms.Delivery{{Msg: m}})
+	r.showLocked([]rooms.Delivery{{Msg: m}})
 	delete(r.dirty, id)
-	r.advertAll()
+	r.advertAllLocked()
 	return m.Name, nil
 }
 
@@ -969,7 +1088,7 @@ func (r *Runner) Part(name string) (string, error) {
 func (r *Runner) Post(name, text string, topic bool) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := r.find(name)
+	id, err := r.findLocked(name)
 	if err != nil {
 		return err
 	}
@@ -980,7 +1099,7 @@ func (r *Runner) Post(name, text string, topic bool) error {
 	// Like /to, refused while a member's queue is full (a member that
 	// does not acknowledge limits what we say, as for direct messages).
 	var to []peer.AppDest
-	for k, label := range r.recipients(id, r.isPrivate(id)) {
+	for k, label := range r.recipientsLocked(id, r.isPrivateLocked(id)) {
 		to = append(to, peer.AppDest{Key: k, Label: label})
 	}
 	if err := r.node.AppRoom(to, rooms.MaxMessageBytes-rooms.MaxTextBytes+len(text)); err != nil {
@@ -991,17 +1110,17 @@ func (r *Runner) Post(name, text string, topic bool) error {
 		return err
 	}
 	// On disk before it is reported sent: in every member's outbox (one
-	// write to the store, fanOut), and its seq marked used (reserve).
+	// write to the store, fanOut), and its seq marked used (reserveLocked).
 	// The room file, our log, follows at the next tick (coalesced): a
 	// crash before it loses our copy at most (members relay it back),
 	// never a member's, and never lets the seq be used again (seqs.go).
 	r.lazy[id] = true
-	r.reserve(id, m.Seq, m.Seq+seqReserve)
-	n := r.fanOut(id, m)
-	r.emit(Event{Kind: EvSent, Room: m.Name, RoomID: id.String(), Seq: m.Seq, Members: n, Text: m.Text})
+	r.reserveLocked(id, m.Seq, m.Seq+seqReserve)
+	n := r.fanOutLocked(id, m)
+	r.emitLocked(Event{Kind: EvSent, Room: m.Name, RoomID: id.String(), Seq: m.Seq, Members: n, Text: m.Text})
 	if topic {
-		r.show([]rooms.Delivery{{Msg: m}})
-		r.advertAll()
+		r.showLocked([]rooms.Delivery{{Msg: m}})
+		r.advertAllLocked()
 	}
 	return nil
 }
@@ -1010,11 +1129,11 @@ func (r *Runner) Post(name, text string, topic bool) error {
 func (r *Runner) Topic(name string) (string, string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := r.find(name)
+	id, err := r.findLocked(name)
 	if err != nil {
 		return "", "", err
 	}
-	return r.roomName(id), r.st.Topic(id), nil
+	return r.roomNameLocked(id), r.st.Topic(id), nil
 }
 
 // Rooms lists the rooms we are in and those heard of.
@@ -1037,7 +1156,7 @@ type Member struct {
 func (r *Runner) Names(name string) (string, []Member, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := r.find(name)
+	id, err := r.findLocked(name)
 	if err != nil {
 		return "", nil, false, err
 	}
@@ -1076,14 +1195,14 @@ func (r *Runner) Names(name string) (string, []Member, bool, error) {
 		return 0
 	})
 	_, posted := r.last[id]
-	return r.roomName(id), out, posted, nil
+	return r.roomNameLocked(id), out, posted, nil
 }
 
 // History is room name's last n messages (of kind text), oldest first.
 func (r *Runner) History(name string, n int) (string, []Event, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := r.find(name)
+	id, err := r.findLocked(name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -1098,7 +1217,7 @@ func (r *Runner) History(name string, n int) (string, []Event, error) {
 	if n > 0 && len(out) > n {
 		out = out[len(out)-n:]
 	}
-	return r.roomName(id), out, nil
+	return r.roomNameLocked(id), out, nil
 }
 
 // ErrNoBinding: the peer to invite has not told us its signing key in
@@ -1118,7 +1237,7 @@ func (r *Runner) Kick(peerID, name string) (string, error) {
 func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	id, err := r.find(name)
+	id, err := r.findLocked(name)
 	if err != nil {
 		return "", err
 	}
@@ -1126,7 +1245,7 @@ func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 	if !ok {
 		return "", peer.ErrUnknownPeer
 	}
-	before := r.recipients(id, true)
+	before := r.recipientsLocked(id, true)
 	var l *rooms.List
 	if invite {
 		sk, ok := r.bound[k]
@@ -1141,9 +1260,9 @@ func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 		return "", err
 	}
 	r.dirty[id] = true
-	r.saveDirty()
+	r.saveDirtyLocked()
 	b := l.AppendEncode(nil)
-	to := r.recipients(id, true)
+	to := r.recipientsLocked(id, true)
 	for k2, label := range before {
 		if _, ok := to[k2]; !ok {
 			to[k2] = label
@@ -1151,12 +1270,12 @@ func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 	}
 	to[k] = ""
 	for k2, label := range to {
-		r.sendBinding(k2, label)
+		r.sendBindingLocked(k2, label)
 		if _, err := r.node.SendApp(k2, label, appList, b); err != nil {
 			r.stats.SendErrors++
 		}
 	}
-	return r.roomName(id), nil
+	return r.roomNameLocked(id), nil
 }
 
 // Waiting counts our room payloads not yet acknowledged.
@@ -1166,17 +1285,17 @@ func (r *Runner) Waiting() int {
 	return len(r.sends)
 }
 
-// reserve makes sure the seqs file says seq was used in room id: if its
+// reserveLocked makes sure the seqs file says seq was used in room id: if its
 // mark is not past seq, it writes mark (synced) first (r.mu held).
-func (r *Runner) reserve(id rooms.ID, seq, mark uint64) {
+func (r *Runner) reserveLocked(id rooms.ID, seq, mark uint64) {
 	if r.dir == "" || r.seqs[id] > seq {
 		return
 	}
-	r.setSeq(id, mark)
+	r.setSeqLocked(id, mark)
 }
 
-// setSeq writes mark as room id's in the seqs file (r.mu held).
-func (r *Runner) setSeq(id rooms.ID, mark uint64) {
+// setSeqLocked writes mark as room id's in the seqs file (r.mu held).
+func (r *Runner) setSeqLocked(id rooms.ID, mark uint64) {
 	if r.dir == "" {
 		return
 	}
@@ -1193,13 +1312,13 @@ func (r *Runner) setSeq(id rooms.ID, mark uint64) {
 		delete(r.seqs, victim)
 		delete(r.floor, victim)
 	}
-	r.writeSeqs()
+	r.writeSeqsLocked()
 }
 
-// exactSeqs sets, for every room we are in, the seqs file's mark to our
+// exactSeqsLocked sets, for every room we are in, the seqs file's mark to our
 // next seq, so that a clean restart leaves no gap (r.mu held; the room
 // files saved first).
-func (r *Runner) exactSeqs() {
+func (r *Runner) exactSeqsLocked() {
 	if r.dir == "" {
 		return
 	}
@@ -1212,13 +1331,13 @@ func (r *Runner) exactSeqs() {
 		}
 	}
 	if changed {
-		r.writeSeqs()
+		r.writeSeqsLocked()
 	}
 }
 
-func (r *Runner) writeSeqs() {
+func (r *Runner) writeSeqsLocked() {
 	if err := writeAtomic(seqsFile(r.dir), encodeSeqs(r.seqs)); err != nil {
 		r.stats.SaveErrors++
-		r.emit(Event{Kind: EvWarning, Code: "not-saved", Text: err.Error()})
+		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Text: err.Error()})
 	}
 }

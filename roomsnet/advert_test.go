@@ -1,0 +1,46 @@
+package roomsnet
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/p2pchat/p2pchat/peer"
+	"github.com/p2pchat/p2pchat/rooms"
+)
+
+// TestAdvertFitsDatagrams: a node in 32 rooms tells a peer it meets of
+// all of them (its /rooms lists the 32) in adverts that each fit a
+// datagram: no TCP connection is opened for them (before: one advert of
+// 1,633 bytes, over TCP).
+func TestAdvertFitsDatagrams(t *testing.T) {
+	mn := peer.NewMemNet(23)
+	var ms []*member
+	for _, name := range []string{"alice", "bob"} {
+		id, sg := newIdentity(t)
+		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
+	}
+	a, b := ms[0], ms[1]
+	for i := range rooms.MaxRooms {
+		joinRoom(t, a, fmt.Sprintf("#lunch-room-%02d", i), false)
+	}
+	meet(a, b)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		n := 0
+		for _, in := range b.run.Rooms() {
+			if !in.Joined && in.Members == 1 {
+				n++
+			}
+		}
+		if n == rooms.MaxRooms {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bob heard of %d rooms of %d", n, rooms.MaxRooms)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, tcp := a.tr.Sent(); tcp != 0 {
+		t.Fatalf("alice sent %d packets over TCP", tcp)
+	}
+}
