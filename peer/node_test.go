@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/bubble"
 )
 
 type testNode struct {
@@ -21,7 +23,7 @@ type testNode struct {
 // time, and the bubble's end proves that Close stopped its goroutines.
 func startNode(t testing.TB, mn *MemNet, name string, mod ...func(*Config)) *testNode {
 	t.Helper()
-	if _, bench := t.(*testing.B); !bench && !inBubble() {
+	if _, bench := t.(*testing.B); !bench && !bubble.In() {
 		t.Fatal("startNode: run the test inside synctest.Test (production timings on a real clock take seconds)")
 	}
 	tr := mn.Listen()
@@ -71,14 +73,6 @@ func (tn *testNode) idOf(name string) (string, error) {
 	}
 	p, err := tn.Resolve(name)
 	return p.ID, err
-}
-
-// inBubble reports whether the caller runs inside synctest.Test
-// (synctest.Wait panics anywhere else).
-func inBubble() (in bool) {
-	defer func() { in = recover() == nil }()
-	synctest.Wait()
-	return true
 }
 
 // waitLimit is how long wait waits for an event, in virtual time: longer

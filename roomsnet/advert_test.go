@@ -3,6 +3,7 @@ package roomsnet
 import (
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/p2pchat/p2pchat/peer"
@@ -14,33 +15,28 @@ import (
 // datagram: no TCP connection is opened for them (before: one advert of
 // 1,633 bytes, over TCP).
 func TestAdvertFitsDatagrams(t *testing.T) {
-	mn := peer.NewMemNet(23)
-	var ms []*member
-	for _, name := range []string{"alice", "bob"} {
-		id, sg := newIdentity(t)
-		ms = append(ms, start(t, mn, name, t.TempDir(), id, sg))
-	}
-	a, b := ms[0], ms[1]
-	for i := range rooms.MaxRooms {
-		joinRoom(t, a, fmt.Sprintf("#lunch-room-%02d", i), false)
-	}
-	meet(a, b)
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(23)
+		ms := startAll(t, mn, "alice", "bob")
+		a, b := ms[0], ms[1]
+		for i := range rooms.MaxRooms {
+			joinRoom(t, a, fmt.Sprintf("#lunch-room-%02d", i), false)
+		}
+		meet(a, b)
 		n := 0
-		for _, in := range b.run.Rooms() {
-			if !in.Joined && in.Members == 1 {
-				n++
+		if !eventually(10*time.Second, func() bool {
+			n = 0
+			for _, in := range b.run.Rooms() {
+				if !in.Joined && in.Members == 1 {
+					n++
+				}
 			}
-		}
-		if n == rooms.MaxRooms {
-			break
-		}
-		if time.Now().After(deadline) {
+			return n == rooms.MaxRooms
+		}) {
 			t.Fatalf("bob heard of %d rooms of %d", n, rooms.MaxRooms)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, tcp := a.tr.Sent(); tcp != 0 {
-		t.Fatalf("alice sent %d packets over TCP", tcp)
-	}
+		if _, tcp := a.tr.Sent(); tcp != 0 {
+			t.Fatalf("alice sent %d packets over TCP", tcp)
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/bubble"
 	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/rooms"
@@ -65,6 +66,9 @@ func newIdentity(t *testing.T) (*peer.Identity, *rooms.Signer) {
 // start runs name's node and runner on home (durable: a store in it).
 func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, signer *rooms.Signer) *member {
 	t.Helper()
+	if !bubble.In() {
+		t.Fatal("start: run the test inside synctest.Test (production timings on a real clock take seconds)")
+	}
 	st, snap, err := store.Open(home, store.Limits{}, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -483,6 +487,7 @@ func TestMembersShownOnJoin(t *testing.T) {
 			a.post("#lunch", fmt.Sprintf("m%03d", i))
 		}
 		b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
+		time.Sleep(time.Second) // virtual: dave joins later than the messages were said
 		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
 		joinRoom(t, d, "#lunch", false)
 		seen := map[string]int{}
