@@ -486,7 +486,7 @@ func TestMembersShownOnJoin(t *testing.T) {
 		for i := range 120 { // pushes both joins out of the last 100
 			a.post("#lunch", fmt.Sprintf("m%03d", i))
 		}
-		b.texts("#lunch", 120) // (both hold the same last 100 that dave is sent)
+		b.texts("#lunch", 120)  // (both hold the same last 100 that dave is sent)
 		time.Sleep(time.Second) // virtual: dave joins later than the messages were said
 		eventually(5*time.Second, func() bool { return len(d.run.Rooms()) > 0 })
 		joinRoom(t, d, "#lunch", false)
