@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/fields"
 )
 
 // Member is one entry of a private room's member list.
@@ -163,30 +165,30 @@ func DecodeList(b []byte) (*List, error) {
 	if len(b) > MaxListBytes {
 		return nil, ErrTooBig
 	}
-	r := reader{b: b}
-	if v := r.byte(); r.err == nil && v != layoutVersion {
+	r := fields.NewReader(b, ErrShort)
+	if v := r.Byte(); r.Err() == nil && v != layoutVersion {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, v)
 	}
 	l := &List{}
-	r.copy(l.Room[:])
-	r.copy(l.Creator[:])
-	r.copy(l.Nonce[:])
-	l.Version = r.u64()
-	l.Time = int64(r.u64())
-	l.Name = r.str(int(r.byte()))
-	n := int(r.byte())
-	if r.err == nil && n > MaxMembers {
+	r.Copy(l.Room[:])
+	r.Copy(l.Creator[:])
+	r.Copy(l.Nonce[:])
+	l.Version = r.U64()
+	l.Time = int64(r.U64())
+	l.Name = r.Str(int(r.Byte()))
+	n := int(r.Byte())
+	if r.Err() == nil && n > MaxMembers {
 		return nil, fmt.Errorf("%w: %d members", ErrTooBig, n)
 	}
 	for range n {
 		var m Member
-		r.copy(m.Identity[:])
-		r.copy(m.Signing[:])
-		m.Added = int64(r.u64())
+		r.Copy(m.Identity[:])
+		r.Copy(m.Signing[:])
+		m.Added = int64(r.U64())
 		l.Members = append(l.Members, m)
 	}
-	r.copy(l.Sig[:])
-	if err := r.end(); err != nil {
+	r.Copy(l.Sig[:])
+	if err := r.End(ErrTrailing); err != nil {
 		return nil, err
 	}
 	if err := l.Verify(); err != nil {

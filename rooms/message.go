@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/p2pchat/p2pchat/internal/fields"
 	"github.com/p2pchat/p2pchat/internal/wire"
 )
 
@@ -147,97 +148,35 @@ func DecodeMessage(b []byte) (*Message, error) {
 	if len(b) > MaxMessageBytes {
 		return nil, ErrTooBig
 	}
-	r := reader{b: b}
-	if v := r.byte(); r.err == nil && v != layoutVersion {
+	r := fields.NewReader(b, ErrShort)
+	if v := r.Byte(); r.Err() == nil && v != layoutVersion {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, v)
 	}
 	m := &Message{}
-	m.Kind = Kind(r.byte())
-	flags := r.byte()
+	m.Kind = Kind(r.Byte())
+	flags := r.Byte()
 	if flags&^flagPrivate != 0 {
 		return nil, fmt.Errorf("%w: flags %#x", ErrBadField, flags)
 	}
 	m.Private = flags&flagPrivate != 0
-	r.copy(m.Room[:])
-	r.copy(m.Author[:])
-	r.copy(m.Identity[:])
-	m.Seq = r.u64()
-	m.Time = int64(r.u64())
-	m.Name = r.str(int(r.byte()))
-	m.Nick = r.str(int(r.byte()))
-	n := r.u32()
-	if r.err == nil && n > MaxTextBytes {
+	r.Copy(m.Room[:])
+	r.Copy(m.Author[:])
+	r.Copy(m.Identity[:])
+	m.Seq = r.U64()
+	m.Time = int64(r.U64())
+	m.Name = r.Str(int(r.Byte()))
+	m.Nick = r.Str(int(r.Byte()))
+	n := r.U32()
+	if r.Err() == nil && n > MaxTextBytes {
 		return nil, fmt.Errorf("%w: text of %d bytes", ErrTooBig, n)
 	}
-	m.Text = r.str(int(n))
-	r.copy(m.Sig[:])
-	if err := r.end(); err != nil {
+	m.Text = r.Str(int(n))
+	r.Copy(m.Sig[:])
+	if err := r.End(ErrTrailing); err != nil {
 		return nil, err
 	}
 	if err := m.check(); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// reader consumes big-endian fields, remembering the first error.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > len(r.b) {
-		r.err = ErrShort
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) copy(dst []byte) { copy(dst, r.take(len(dst))) }
-
-func (r *reader) byte() byte {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) str(n int) string { return string(r.take(n)) }
-
-// end reports the first error, or ErrTrailing if bytes are left.
-func (r *reader) end() error {
-	if r.err != nil {
-		return r.err
-	}
-	if len(r.b) != 0 {
-		return fmt.Errorf("%w: %d bytes", ErrTrailing, len(r.b))
-	}
-	return nil
 }

@@ -3,6 +3,8 @@ package rooms
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/p2pchat/p2pchat/internal/fields"
 )
 
 // Pos is how far a summary's sender holds one author's messages: every
@@ -53,27 +55,27 @@ func DecodeSummary(b []byte) (*Summary, error) {
 	if len(b) > MaxSummaryBytes {
 		return nil, ErrTooBig
 	}
-	r := reader{b: b}
-	if v := r.byte(); r.err == nil && v != layoutVersion {
+	r := fields.NewReader(b, ErrShort)
+	if v := r.Byte(); r.Err() == nil && v != layoutVersion {
 		return nil, fmt.Errorf("%w: %d", ErrVersion, v)
 	}
 	s := &Summary{}
-	r.copy(s.Room[:])
-	flags := r.byte()
+	r.Copy(s.Room[:])
+	flags := r.Byte()
 	if flags&^flagFresh != 0 {
 		return nil, fmt.Errorf("%w: flags %#x", ErrBadField, flags)
 	}
 	s.Fresh = flags&flagFresh != 0
-	s.Since = int64(r.u64())
-	n := int(r.u16())
-	if r.err == nil && n > MaxSummaryAuthors {
+	s.Since = int64(r.U64())
+	n := int(r.U16())
+	if r.Err() == nil && n > MaxSummaryAuthors {
 		return nil, fmt.Errorf("%w: %d authors", ErrTooBig, n)
 	}
 	for i := range n {
 		var p Pos
-		r.copy(p.Author[:])
-		p.Seq = r.u64()
-		if r.err != nil {
+		r.Copy(p.Author[:])
+		p.Seq = r.U64()
+		if r.Err() != nil {
 			break
 		}
 		if i > 0 && !keyLess(s.Authors[i-1].Author, p.Author) {
@@ -81,7 +83,7 @@ func DecodeSummary(b []byte) (*Summary, error) {
 		}
 		s.Authors = append(s.Authors, p)
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(ErrTrailing); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/p2pchat/p2pchat/internal/fields"
 )
 
 // Application payloads (kinds 21 and 22): bytes of a layer above the node
@@ -37,25 +39,25 @@ func (p *Payload) appendApp(b []byte) []byte {
 	return append(b, p.Text...)
 }
 
-func (p *Payload) parseApp(r *reader) error {
+func (p *Payload) parseApp(r *fields.Reader) error {
 	if p.Kind == KindApp {
-		p.Stream = r.u64()
-		p.Seq = r.u64()
-		p.Base = r.u64()
-		p.Time = int64(r.u64())
-		r.byte() // flags, none yet
+		p.Stream = r.U64()
+		p.Seq = r.U64()
+		p.Base = r.U64()
+		p.Time = int64(r.U64())
+		r.Byte() // flags, none yet
 	}
-	p.App = r.byte()
-	n := r.u32()
-	if r.err != nil {
-		return r.err
+	p.App = r.Byte()
+	n := r.U32()
+	if r.Err() != nil {
+		return r.Err()
 	}
 	if n > MaxAppBytes {
 		return fmt.Errorf("%w: app data of %d bytes", ErrTooBig, n)
 	}
-	data := r.take(int(n))
-	if r.err != nil {
-		return r.err
+	data := r.Take(int(n))
+	if r.Err() != nil {
+		return r.Err()
 	}
 	p.Text = string(data)
 	if p.App == 0 {

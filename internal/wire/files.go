@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/p2pchat/p2pchat/internal/fields"
 )
 
 // File transfer control payloads (kinds 7 to 10). They travel sealed like
@@ -72,15 +74,15 @@ func (p *Payload) appendFile(b []byte) []byte {
 	return b
 }
 
-func (p *Payload) parseFile(r *reader) error {
-	p.Transfer = r.u64()
+func (p *Payload) parseFile(r *fields.Reader) error {
+	p.Transfer = r.U64()
 	switch p.Kind {
 	case KindOffer:
-		start := len(r.b)
-		r.byte() // flags, none yet
-		n := int(r.u16())
-		if r.err != nil {
-			return r.err
+		start := r.Len()
+		r.Byte() // flags, none yet
+		n := int(r.U16())
+		if r.Err() != nil {
+			return r.Err()
 		}
 		if n == 0 || n > MaxOfferFiles {
 			return fmt.Errorf("%w: offer of %d files", ErrBadField, n)
@@ -89,15 +91,15 @@ func (p *Payload) parseFile(r *reader) error {
 		p.Files = make([]FileEntry, 0, n)
 		for range n {
 			var f FileEntry
-			f.Size = r.u64()
-			copy(f.SHA256[:], r.take(32))
-			ln := int(r.u16())
-			if r.err == nil && (ln == 0 || ln > MaxFileNameBytes) {
+			f.Size = r.U64()
+			copy(f.SHA256[:], r.Take(32))
+			ln := int(r.U16())
+			if r.Err() == nil && (ln == 0 || ln > MaxFileNameBytes) {
 				return fmt.Errorf("%w: file name of %d bytes", ErrBadField, ln)
 			}
-			name := r.take(ln)
-			if r.err != nil {
-				return r.err
+			name := r.Take(ln)
+			if r.Err() != nil {
+				return r.Err()
 			}
 			if !utf8.Valid(name) {
 				return fmt.Errorf("%w: file name not UTF-8", ErrBadField)
@@ -112,18 +114,18 @@ func (p *Payload) parseFile(r *reader) error {
 			}
 			p.Files = append(p.Files, f)
 		}
-		if start-len(r.b) > MaxOfferBytes {
-			return fmt.Errorf("%w: offer of %d bytes", ErrTooBig, start-len(r.b))
+		if start-r.Len() > MaxOfferBytes {
+			return fmt.Errorf("%w: offer of %d bytes", ErrTooBig, start-r.Len())
 		}
 	case KindAccept:
-		copy(p.TransferKey[:], r.take(32))
+		copy(p.TransferKey[:], r.Take(32))
 	case KindReject, KindCancel:
-		p.Code = TransferCode(r.byte())
+		p.Code = TransferCode(r.Byte())
 	}
-	if r.err == nil && p.Transfer == 0 {
+	if r.Err() == nil && p.Transfer == 0 {
 		return fmt.Errorf("%w: transfer id 0", ErrBadField)
 	}
-	return r.err
+	return r.Err()
 }
 
 // OfferSize is the encoded size of an offer body with these files, to

@@ -138,6 +138,8 @@ import (
 	"fmt"
 	"net/netip"
 	"unicode/utf8"
+
+	"github.com/p2pchat/p2pchat/internal/fields"
 )
 
 // Protocol constants.
@@ -525,18 +527,18 @@ func ParsePayload(b []byte) (Payload, error) {
 	p.Boot = binary.BigEndian.Uint64(b[1:])
 	p.Counter = binary.BigEndian.Uint64(b[9:])
 	p.ToBoot = binary.BigEndian.Uint64(b[17:])
-	r := reader{b: b[InnerHdr:]}
+	r := fields.NewReader(b[InnerHdr:], ErrShort)
 	switch p.Kind {
 	case KindHello:
-		p.Flags = r.byte()
-		p.Port = r.u16()
-		p.Name = r.str(int(r.byte()))
-		p.Host = r.str(int(r.byte()))
-		p.Away = r.str(int(r.u16()))
-		copy(p.Challenge[:], r.take(16))
-		copy(p.Echo[:], r.take(16))
-		if r.err != nil {
-			return p, r.err
+		p.Flags = r.Byte()
+		p.Port = r.U16()
+		p.Name = r.Str(int(r.Byte()))
+		p.Host = r.Str(int(r.Byte()))
+		p.Away = r.Str(int(r.U16()))
+		copy(p.Challenge[:], r.Take(16))
+		copy(p.Echo[:], r.Take(16))
+		if r.Err() != nil {
+			return p, r.Err()
 		}
 		if err := ValidName(p.Name); err != nil {
 			return p, fmt.Errorf("%w: name: %v", ErrBadField, err)
@@ -552,23 +554,23 @@ func ParsePayload(b []byte) (Payload, error) {
 		}
 	case KindBye:
 	case KindPing, KindPong:
-		p.PingID = r.u64()
+		p.PingID = r.U64()
 	case KindMsg:
-		p.Stream = r.u64()
-		p.Seq = r.u64()
-		p.Base = r.u64()
-		p.Time = int64(r.u64())
-		p.All = r.byte()&flagAll != 0
-		n := r.u32()
-		if r.err != nil {
-			return p, r.err
+		p.Stream = r.U64()
+		p.Seq = r.U64()
+		p.Base = r.U64()
+		p.Time = int64(r.U64())
+		p.All = r.Byte()&flagAll != 0
+		n := r.U32()
+		if r.Err() != nil {
+			return p, r.Err()
 		}
 		if n > MaxTextBytes {
 			return p, fmt.Errorf("%w: text of %d bytes", ErrTooBig, n)
 		}
-		text := r.take(int(n))
-		if r.err != nil {
-			return p, r.err
+		text := r.Take(int(n))
+		if r.Err() != nil {
+			return p, r.Err()
 		}
 		if !utf8.Valid(text) {
 			return p, fmt.Errorf("%w: text not UTF-8", ErrBadField)
@@ -578,32 +580,32 @@ func ParsePayload(b []byte) (Payload, error) {
 			return p, fmt.Errorf("%w: stream %d seq %d base %d", ErrBadField, p.Stream, p.Seq, p.Base)
 		}
 	case KindAck:
-		p.Stream = r.u64()
-		p.Seq = r.u64()
+		p.Stream = r.U64()
+		p.Seq = r.U64()
 	case KindOffer, KindAccept, KindReject, KindCancel:
-		if err := p.parseFile(&r); err != nil {
+		if err := p.parseFile(r); err != nil {
 			return p, err
 		}
 	case KindApp, KindAppOnce:
-		if err := p.parseApp(&r); err != nil {
+		if err := p.parseApp(r); err != nil {
 			return p, err
 		}
 	case KindPeers:
-		n := int(r.byte())
+		n := int(r.Byte())
 		if n > MaxPeerEntries {
 			return p, fmt.Errorf("%w: %d peer entries", ErrTooBig, n)
 		}
 		for range n {
 			var e PeerEntry
-			copy(e.Key[:], r.take(32))
-			alen := int(r.byte())
-			if r.err == nil && alen != 4 && alen != 16 {
+			copy(e.Key[:], r.Take(32))
+			alen := int(r.Byte())
+			if r.Err() == nil && alen != 4 && alen != 16 {
 				return p, fmt.Errorf("%w: address of %d bytes", ErrBadField, alen)
 			}
-			a, _ := netip.AddrFromSlice(r.take(alen))
-			port := r.u16()
-			if r.err != nil {
-				return p, r.err
+			a, _ := netip.AddrFromSlice(r.Take(alen))
+			port := r.U16()
+			if r.Err() != nil {
+				return p, r.Err()
 			}
 			if !CanonicalKey(&e.Key) || port == 0 {
 				return p, fmt.Errorf("%w: peer entry", ErrBadField)
@@ -614,54 +616,5 @@ func ParsePayload(b []byte) (Payload, error) {
 	default:
 		return p, fmt.Errorf("%w: %d", ErrUnknownKind, byte(p.Kind))
 	}
-	return p, r.err
+	return p, r.Err()
 }
-
-// reader consumes big-endian fields, remembering the first error.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > len(r.b) {
-		r.err = ErrShort
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) byte() byte {
-	if v := r.take(1); v != nil {
-		return v[0]
-	}
-	return 0
-}
-
-func (r *reader) u16() uint16 {
-	if v := r.take(2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
-func (r *reader) u32() uint32 {
-	if v := r.take(4); v != nil {
-		return binary.BigEndian.Uint32(v)
-	}
-	return 0
-}
-
-func (r *reader) u64() uint64 {
-	if v := r.take(8); v != nil {
-		return binary.BigEndian.Uint64(v)
-	}
-	return 0
-}
-
-func (r *reader) str(n int) string { return string(r.take(n)) }
