@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // How the tests share the machine (see "Which tests run at once" in
@@ -111,7 +112,9 @@ func (g *testGate) leaveAlone() {
 func shared(t *testing.T) {
 	t.Helper()
 	t.Parallel()
+	waited := time.Now()
 	gate.enterShared(false)
+	logGate(t, "shared", waited)
 	t.Cleanup(gate.leaveShared)
 }
 
@@ -121,7 +124,9 @@ func shared(t *testing.T) {
 func sharedFirst(t *testing.T) {
 	t.Helper()
 	t.Parallel()
+	waited := time.Now()
 	gate.enterShared(true)
+	logGate(t, "sharedFirst", waited)
 	t.Cleanup(gate.leaveShared)
 }
 
@@ -130,8 +135,17 @@ func sharedFirst(t *testing.T) {
 func alone(t *testing.T) {
 	t.Helper()
 	t.Parallel()
+	waited := time.Now()
 	gate.enterAlone()
+	logGate(t, "alone", waited)
 	t.Cleanup(gate.leaveAlone)
+}
+
+// logGate logs how long t waited for the gate (its Elapsed includes the
+// wait; subtract it for the test's own time).
+func logGate(t *testing.T, class string, since time.Time) {
+	t.Helper()
+	t.Logf("%s: waited %v for the gate", class, time.Since(since).Round(10*time.Millisecond))
 }
 
 // background marks t as long and nearly idle: it runs from the start,
