@@ -23,6 +23,7 @@ import (
 // key and host name in the clear. So nicknames may appear in mDNS packets
 // (port 5353), and nowhere else; message texts must appear nowhere.
 func TestCaptureShowsNoText(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	cp := startCapture(t, lab)
 

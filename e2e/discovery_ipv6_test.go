@@ -26,6 +26,7 @@ func v6Addr(t *testing.T, h *testnet.Host) string {
 // interface as zone, and a /to message arrives and is acknowledged.
 // (Before, with IPv4-only sockets, they found nobody.)
 func TestIPv6OnlyLAN(t *testing.T) {
+	shared(t)
 	lab := testnet.NewStack(t, 3, testnet.IPv6Only)
 	names := []string{"alice", "bob", "carol"}
 	addrs := map[string]string{}
@@ -61,6 +62,7 @@ func TestIPv6OnlyLAN(t *testing.T) {
 // as on an IPv4 LAN: one joined event per peer, no "moved" notice, and an
 // /all shown once by each.
 func TestDualStackLAN(t *testing.T) {
+	shared(t)
 	lab := testnet.NewStack(t, 3, testnet.DualStack)
 	names := []string{"alice", "bob", "carol"}
 	procs := make([]*Proc, len(names))
@@ -113,6 +115,7 @@ func TestDualStackLAN(t *testing.T) {
 // a 16-byte address, and carol gives it her own interface as zone), and
 // they chat.
 func TestIPv6PeerFlagAndExchange(t *testing.T) {
+	shared(t)
 	lab := testnet.NewStack(t, 3, testnet.IPv6Only)
 	for _, h := range lab.Hosts {
 		h.DropUDP(t, 100, 5353)

@@ -12,6 +12,57 @@
 // Figures (durations, latencies, memory) are logged with t.Logf; run with
 // -v to see them.
 //
+// # Which tests run at once
+//
+// Most tests wait on real clocks (mDNS, heartbeats, retransmissions) far
+// more than they work, so they run side by side; those that measure run
+// alone. Every test begins with one of (sched_test.go):
+//
+//   - shared(t), sharedFirst(t): next to at most 5 other shared tests
+//     ($P2PCHAT_E2E_SHARED changes the 6) and the background one. Each has
+//     its own lab (namespaces named after the pid and a per-process
+//     counter), tmux server (socket named the same way), temporary
+//     directories and, on loopback, free ports. sharedFirst is for the
+//     longest (a minute or so: TestTransferSlowLink, TestFiftyLaptops,
+//     TestLoss1000, TestDurableReceiverKilled, TestDurableDamagedStore,
+//     TestOutboxSurvivesUpgrade), started first so the shared phase does
+//     not end with one of them running by itself. TestFiftyLaptops is
+//     shared: its 90 s limit bounds a failure and paces nothing (its
+//     figures are logged, not asserted). TestTransferSlowLink is
+//     shared: its bound (twice the link's time plus 30 s) is there to
+//     catch a transfer that starts over, not to measure the rate, and
+//     its minute of Wi-Fi-shaped transfer stays a minute.
+//   - alone(t): nothing but the background test runs with it, because
+//     it measures memory, CPU or latency, or holds a deadline of a few
+//     seconds that other tests' load could break, or loads the machine
+//     itself: TestHostileBackpressure and TestHostileReorderMemory (RSS),
+//     TestFloodAndGarbage (RSS, each message within 1 s),
+//     TestMDNSQueryAttack (under 10% of a core, messages within 1 s),
+//     TestTransferBigFile (chat within 1 s during 256 MiB),
+//     TestTransferLinkCutResumes (paused within 7 s; 512 MiB),
+//     TestVanishAndReturn (messages within 3 s of the return),
+//     TestUDPBlockedSwitchesAndReturns (each within 2 s),
+//     TestSIGTERMInFlight (exit within 3 s), TestTransferScriptGivesUp
+//     (gives up between its bounds), TestAvahiSeesGoodbye (gone within
+//     1.5 s), TestOldVersionPeerTold (told within 10 s),
+//     TestHostileEvictionReplay (the replay within a 10 s challenge) and
+//     TestExchangeSurvivesLoss (its nft rule drops the first datagram of
+//     exactly one book's length: run next to 5 others, dave once heard of
+//     carol from carol first and the rule dropped nothing).
+//   - background(t): TestRekeyDuringConversation alone, which must last
+//     4m40s (two rekeys at the production 2-minute session lifetime):
+//     two processes sending a message a second each, a load far below
+//     what other engineers' builds put on the machine. It runs from the
+//     start next to everything, so that its minutes overlap the others'
+//     instead of being added to them.
+//
+// Every test calls t.Parallel (in those functions) and the gate decides
+// who runs: shared tests first, then the alone ones one by one (an alone
+// test waits while any shared test runs or waits to). TestMain raises
+// -test.parallel to 256 unless the command line sets it, since its default
+// (GOMAXPROCS, 2 here) would hold back tests the gate lets run.
+// -parallel 1 runs them one at a time, the background one included.
+//
 // # Scenarios, one file each
 //
 // Chat on a LAN and on loopback:

@@ -21,6 +21,7 @@ const durableBothRounds = 10
 // out when he was killed may be shown again, in exactly that form and in
 // at most maxReshown rounds.
 func TestDurableBothKilled(t *testing.T) {
+	shared(t)
 	d := newDurableLab(t)
 	rng := seededRand(t)
 	alice, bob := d.startAlice(), d.startBob()

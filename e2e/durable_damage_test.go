@@ -20,6 +20,7 @@ import (
 // what was damaged if anything was lost, and what survived reaches bob
 // once, in order.
 func TestDurableDamagedStore(t *testing.T) {
+	sharedFirst(t)
 	d := newDurableLab(t)
 	alice, bob := d.startAlice(), d.startBob()
 	d.exchange(alice, bob)

@@ -19,6 +19,7 @@ import (
 // pages in its file for a few). alice keeps running; once the file is
 // removed, the next message is sent and delivered.
 func TestDurableDiskFull(t *testing.T) {
+	shared(t)
 	d := newDurableLab(t)
 	d.aliceHome = smallTmpfs(t, "2m")
 	alice, bob := d.startAlice(), d.startBob()

@@ -131,6 +131,11 @@ func sentCount(evs []Event, to string) int { return len(relSentIDs(evs, to)) }
 // the first k shown once, in order, none missing before the last shown,
 // and at least the first atLeast (those the sender said were on disk).
 func checkPrefix(got, want []string, atLeast int) error {
+	if atLeast > len(want) {
+		// (A check, not a panic: sliced with it below, it took the whole
+		// e2e run down with it.)
+		return fmt.Errorf("the sender said %d messages were sent (on disk), but it was given %d", atLeast, len(want))
+	}
 	if len(got) > len(want) || !slices.Equal(got, want[:len(got)]) {
 		return fmt.Errorf("not the messages sent, once each and in order: %s", seqDiff(got, want[:min(len(want), max(len(got), atLeast))]))
 	}

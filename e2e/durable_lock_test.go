@@ -13,6 +13,7 @@ import (
 // first keeps sending and receiving, also after a restart of its own
 // (the second did not damage its store).
 func TestDurableHomeLocked(t *testing.T) {
+	shared(t)
 	d := newDurableLab(t)
 	alice, bob := d.startAlice(), d.startBob()
 	d.exchange(alice, bob)

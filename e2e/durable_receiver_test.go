@@ -34,6 +34,7 @@ const (
 // form (the first run's lines past the mark, then everything from the mark
 // on, once), in at most maxReshown rounds (about 1 kill in 100 here).
 func TestDurableReceiverKilled(t *testing.T) {
+	sharedFirst(t)
 	d := newDurableLab(t)
 	rng := seededRand(t)
 	alice, bob := d.startAlice(), d.startBob()

@@ -14,6 +14,7 @@ import (
 // once bob is back, the next one-shot run of alice (same home) delivers
 // it, then its own message, and exits 0. Bob shows both once, in order.
 func TestDurableOneShot(t *testing.T) {
+	shared(t)
 	d := newDurableLab(t)
 	alice, bob := d.startAlice(), d.startBob()
 	d.exchange(alice, bob)

@@ -12,6 +12,7 @@ import (
 // back he shows the 5 once, in order, and alice reports them delivered
 // under the ids the first run gave.
 func TestDurableSenderKilled(t *testing.T) {
+	shared(t)
 	d := newDurableLab(t)
 	alice, bob := d.startAlice(), d.startBob()
 	d.exchange(alice, bob)

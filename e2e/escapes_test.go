@@ -40,6 +40,7 @@ func forbiddenInTerminal(out []byte) string {
 // "\n"; carol must get the exact texts, JSON-escaped. And nicknames with
 // control characters are refused at the start.
 func TestTerminalEscapesNeutralised(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	h0 := lab.Hosts[0]
 	// Same namespace as lab.Hosts[0], with a host name that is an attack.

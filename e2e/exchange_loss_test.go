@@ -21,6 +21,7 @@ import (
 // of this exchange has that length: hellos, pings and acks are shorter),
 // once: an nft quota of one such packet.
 func TestExchangeSurvivesLoss(t *testing.T) {
+	alone(t)
 	lab := testnet.New(t, 4)
 	alice := StartNode(t, lab.Hosts[0], "alice", "-mdns=false")
 	bob := StartNode(t, lab.Hosts[1], "bob", "-mdns=false", "-peer", peerAddr(lab.Hosts[0]))
@@ -56,6 +57,7 @@ func TestExchangeSurvivesLoss(t *testing.T) {
 // book mostly gets through); TestExchangeSurvivesLoss is the one that
 // fails without the resends.
 func TestExchangeUnderLoss(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 5)
 	alice := StartNode(t, lab.Hosts[0], "alice", "-mdns=false")
 	others := []string{"bob", "carol", "erin"}

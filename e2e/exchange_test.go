@@ -23,6 +23,7 @@ import (
 // host; bob and carol know only alice; dave, told only where alice is,
 // lists all three, and bob and carol list dave.
 func TestExchangeWithoutMulticast(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 4)
 	for _, h := range lab.Hosts {
 		h.DropUDP(t, 100, 5353)
@@ -63,6 +64,7 @@ const (
 // made-up entries (random keys at lab addresses where nobody is). alice
 // lists none of them, stays responsive, and still learns the real peers.
 func TestExchangePoison(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 4)
 	for _, h := range lab.Hosts {
 		h.DropUDP(t, 100, 5353)

@@ -17,6 +17,7 @@ import (
 // start, the machine shared with other tests);
 // the limit bounds a failure, it does not pace anything.
 func TestFiftyLaptops(t *testing.T) {
+	sharedFirst(t)
 	if testing.Short() {
 		t.Skip("50 processes: not in -short")
 	}

@@ -18,6 +18,7 @@ import (
 // her output is only JSON, with one incompatible-version warning per
 // source address.
 func TestFloodAndGarbage(t *testing.T) {
+	alone(t)
 	lab := testnet.New(t, 3)
 	ha, hb, hs := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	alice := StartNode(t, ha, "alice")

@@ -23,6 +23,7 @@ import (
 // what is not acknowledged, and in the end every message is shown exactly
 // once.
 func TestHostileBackpressure(t *testing.T) {
+	alone(t)
 	const (
 		total    = 20000
 		size     = 4096

@@ -16,6 +16,7 @@ import (
 // kept no tombstone of him. She must not list him again nor show his
 // message a second time.
 func TestHostileEvictionReplay(t *testing.T) {
+	alone(t)
 	const book = 512 // README: address book, 512 peers
 	start := time.Now()
 	lab := testnet.New(t, 2)

@@ -18,6 +18,7 @@ import (
 // keep their labels, and every label change alice showed was a "renamed"
 // event of that peer.
 func TestHostileLabelTakeover(t *testing.T) {
+	shared(t)
 	start := time.Now()
 	lab := testnet.New(t, 4)
 	ha, hb1, hb2, hm := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2], lab.Hosts[3]

@@ -23,6 +23,7 @@ import (
 // the attack, are each shown within 1 s. (Before the budget, this took a
 // node from 8 MB to 5.8 GB.)
 func TestHostileReorderMemory(t *testing.T) {
+	alone(t)
 	const (
 		keys  = 32
 		lastN = 1000 // seq 2..lastN per key

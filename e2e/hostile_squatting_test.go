@@ -21,6 +21,7 @@ import (
 // known_peers pins neither alice nor carol to mallory's key (mallory's one
 // message pins mallory, the name it used).
 func TestHostileNameSquatting(t *testing.T) {
+	shared(t)
 	start := time.Now()
 	lab := testnet.New(t, 3)
 	hb, hm, ha := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]

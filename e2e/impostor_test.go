@@ -16,6 +16,7 @@ import (
 // for the original, and only give it the name after /trust, which must
 // survive a restart of alice.
 func TestImpostorKeepsNoName(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	ha, hb, hi := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	aliceHome, bobHome := t.TempDir(), t.TempDir()

@@ -453,6 +453,7 @@ func iopCheckEntry(t *testing.T, who string, e iopEntry, p *Proc, h *testnet.Hos
 
 // TestAvahiBrowseParsing checks the avahi-browse -p parser the tests use.
 func TestAvahiBrowseParsing(t *testing.T) {
+	shared(t)
 	out := "+;eth0;IPv4;0ee6708f1aad9bf0;_p2pchat._udp;local\n" +
 		`=;eth0;IPv4;0ee6708f1aad9bf0;_p2pchat._udp;local;p2pchat-0ee6708f1aad9bf0.local;10.99.0.1;7117;"host=laptop1" "key=Iu8l0OY2dBvwv_59h3e0TAbkf-JsDh8vT36DLbbErxE" "name=\229\176\143\230\152\142" "id=0ee6708f1aad9bf0" "q=a\"b\\c;d" "v=1"` + "\n"
 	entries, err := iopParseAvahiBrowse(out)
@@ -472,6 +473,7 @@ func TestAvahiBrowseParsing(t *testing.T) {
 // TestAvahiSeesP2PChat: avahi-browse on another host lists a p2pchat node
 // with its address, port and TXT fields, a Chinese nickname included.
 func TestAvahiSeesP2PChat(t *testing.T) {
+	shared(t)
 	iopNeed(t, "avahi-daemon", "avahi-browse", "dbus-daemon")
 	lab := testnet.New(t, 3)
 	xm := StartNode(t, lab.Hosts[0], "小明")
@@ -557,6 +559,7 @@ func iopPython(t *testing.T) string {
 // TestZeroconfSeesP2PChat: python-zeroconf on another host resolves a
 // p2pchat node: address, port, TXT properties with the Chinese nickname.
 func TestZeroconfSeesP2PChat(t *testing.T) {
+	shared(t)
 	py := iopPython(t)
 	lab := testnet.New(t, 2)
 	xm := StartNode(t, lab.Hosts[0], "小明")
@@ -607,6 +610,7 @@ func TestZeroconfSeesP2PChat(t *testing.T) {
 // queries by multicast: the kernel handed the unicast answers to p2pchat's
 // socket on the shared port).
 func TestCoexistsWithAvahi(t *testing.T) {
+	shared(t)
 	iopNeed(t, "avahi-daemon", "avahi-browse", "dbus-daemon")
 	lab := testnet.New(t, 2)
 	av := iopStartAvahi(t, lab.Hosts[0])
@@ -639,6 +643,7 @@ func TestCoexistsWithAvahi(t *testing.T) {
 // default port, default port taken so a free one is used, another explicit
 // port) and one on another host all find each other and chat.
 func TestTwoInstancesOneHost(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	h1, h2 := lab.Hosts[0], lab.Hosts[1]
 	alice := StartNode(t, h1, "alice", "-port", strconv.Itoa(port))
@@ -699,6 +704,7 @@ func TestTwoInstancesOneHost(t *testing.T) {
 // running browser did not list the node within 20 s; without the goodbye
 // it would keep listing it until its records expire (120 s).
 func TestAvahiSeesGoodbye(t *testing.T) {
+	alone(t)
 	iopNeed(t, "avahi-daemon", "avahi-browse", "dbus-daemon")
 	lab := testnet.New(t, 2)
 	av := iopStartAvahi(t, lab.Hosts[1])

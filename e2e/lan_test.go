@@ -20,6 +20,7 @@ import (
 const lossyCount = 300
 
 func TestDiscoveryAndChat(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")
@@ -87,6 +88,7 @@ func TestDiscoveryAndChat(t *testing.T) {
 }
 
 func TestVanishedPeer(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")
@@ -112,6 +114,7 @@ func TestVanishedPeer(t *testing.T) {
 }
 
 func TestPeerFlagWithoutMulticast(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	ha, hb := lab.Hosts[0], lab.Hosts[1]
 	// Belt and braces: even if discovery ran, it could not work.
@@ -138,6 +141,7 @@ func TestPeerFlagWithoutMulticast(t *testing.T) {
 }
 
 func TestTCPFallback(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")
@@ -189,6 +193,7 @@ func TestTCPFallback(t *testing.T) {
 }
 
 func TestLossyLink(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")
@@ -251,6 +256,7 @@ func TestLossyLink(t *testing.T) {
 }
 
 func TestPipedNonInteractive(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	needBinary(t)
 	bob := StartNode(t, lab.Hosts[1], "bob")

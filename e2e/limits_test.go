@@ -13,6 +13,7 @@ import (
 // naming the limit and nothing is sent; one of exactly MaxTextBytes
 // (Chinese, so three bytes a character) arrives whole.
 func TestLimits(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")

@@ -17,6 +17,7 @@ import (
 // node is bound to loopback with discovery off (StartNode enforces it).
 
 func TestLoopbackNoDiscovery(t *testing.T) {
+	shared(t)
 	needBinary(t)
 	pa, pb := freePort(t), freePort(t)
 	for pb == pa {
@@ -75,6 +76,7 @@ func lastIndexContaining(ls []string, sub string) int {
 }
 
 func TestShellInTmux(t *testing.T) {
+	shared(t)
 	needBinary(t)
 	tm := newTmux(t)
 	pj, pt := freePort(t), freePort(t)

@@ -14,6 +14,7 @@ import (
 // acknowledged, within bounds; retransmissions and transport switches
 // are logged.
 func TestLoss1000(t *testing.T) {
+	sharedFirst(t)
 	lab := testnet.New(t, 5)
 	names := []string{"alice", "bob", "carol", "dave", "erin"}
 	procs := make([]*Proc, len(names))

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 
 	"github.com/p2pchat/p2pchat/internal/proctest"
@@ -15,7 +16,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	raiseParallel()
 	code := func() int {
+		defer removeDirs()
 		if p := os.Getenv("P2PCHAT_BIN"); p != "" {
 			binPath = p
 			return m.Run()
@@ -30,6 +33,27 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	os.Exit(code)
+}
+
+// atExit holds directories that outlive one test (removeAtExit) and that
+// TestMain removes after the last.
+var atExit struct {
+	mu   sync.Mutex
+	dirs []string // mu
+}
+
+func removeAtExit(dir string) {
+	atExit.mu.Lock()
+	defer atExit.mu.Unlock()
+	atExit.dirs = append(atExit.dirs, dir)
+}
+
+func removeDirs() {
+	atExit.mu.Lock()
+	defer atExit.mu.Unlock()
+	for _, d := range atExit.dirs {
+		os.RemoveAll(d)
+	}
 }
 
 // helperMain makes this test binary, re-executed by a test with the

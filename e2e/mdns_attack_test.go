@@ -154,6 +154,7 @@ func startMDNSAttacker(t *testing.T, h *testnet.Host, target netip.Addr, rate, s
 // a core, bob's messages are shown within 1 s and about as fast as
 // before, and a node started after the attack finds her through mDNS.
 func TestMDNSQueryAttack(t *testing.T) {
+	alone(t)
 	lab := testnet.New(t, 3)
 	ha, hb, hs := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	alice := StartNode(t, ha, "alice")

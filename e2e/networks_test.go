@@ -19,6 +19,7 @@ import (
 // peer through the interface it was found on. (Before issue 13 it ran mDNS
 // on eth0 only and found only the wired peer.)
 func TestTwoNetworkLaptop(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2) // alice, bob on br0
 	wired := lab.AddNetwork(t, "br1")
 	laptop := lab.AddBareHost(t)
@@ -73,6 +74,7 @@ func TestTwoNetworkLaptop(t *testing.T) {
 // lo) gets its Wi-Fi while p2pchat runs: it joins the new interface
 // without a restart, says so, finds alice and is found.
 func TestIfaceAddedAtRuntime(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 1)
 	late := lab.AddBareHost(t)
 	alice := StartNode(t, lab.Hosts[0], "alice")

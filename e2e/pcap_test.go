@@ -135,6 +135,7 @@ func tcpStreams(frames []frame) map[string][]byte {
 // payloads; a TCP segment's payload is found after its header, and bad
 // files are refused.
 func TestPcapOfForgedDatagrams(t *testing.T) {
+	shared(t)
 	a := netip.MustParseAddrPort("10.77.1.1:7117")
 	b := netip.MustParseAddrPort("10.77.1.2:40000")
 	payloads := [][]byte{[]byte("p2pc\x01\x02 first"), {}, bytes.Repeat([]byte{0xff}, 1400)}

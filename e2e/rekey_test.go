@@ -22,11 +22,12 @@ const rekeyConversation = 4*time.Minute + 40*time.Second
 // handshakes (the first one and 2 rekeys). Nothing is lost or shown twice
 // across the rekeys: each side shows every text of the other once, in
 // order, and hears every one of its message ids delivered exactly once.
-// It runs in parallel with other tests (it spends its time waiting).
+// It runs next to every other test, from the start (background: it
+// spends its time waiting, two processes at a message a second).
 // Checked: a build whose sessions live 20 minutes counts 1 handshake each
 // and fails; the version-1 binary (P2PCHAT_BIN) has no counter and fails.
 func TestRekeyDuringConversation(t *testing.T) {
-	t.Parallel()
+	background(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")

@@ -42,6 +42,7 @@ func countReplayed(t *testing.T, pcap []byte, payloads [][]byte, dsts ...netip.A
 // never, and neither may take the attacker's address for alice's. Then bob
 // restarts (same identity) and the same datagrams are replayed to him.
 func TestReplayAcrossTheLAN(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 4)
 	ha, hb, hc, hx := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2], lab.Hosts[3]
 	bobHome := t.TempDir()

@@ -134,6 +134,7 @@ func forge(home, aliceS, carolS string) error {
 // neither, and her log counts two messages whose signature failed
 // (rooms: bad-signature).
 func TestRoomsForgedRelayDropped(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	carolHome := t.TempDir()
 	alice := StartNode(t, lab.Hosts[0], "alice")

@@ -75,6 +75,7 @@ func joinAll(t *testing.T, room string, ps ...*Proc) {
 // keys come in the documented order; the fourth sees #lunch with three
 // members in /rooms and gets none of its messages.
 func TestRoomsFourLaptops(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 4)
 	names := []string{"alice", "bob", "carol", "dave"}
 	var ps []*Proc
@@ -147,6 +148,7 @@ func TestRoomsFourLaptops(t *testing.T) {
 // gets every message once, in each author's order (bob's relayed by
 // alice, marked earlier).
 func TestRoomsMemberKilled(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	homes := []string{t.TempDir(), t.TempDir(), t.TempDir()}
 	peerArgs := func(i int) []string {
@@ -203,6 +205,7 @@ func TestRoomsMemberKilled(t *testing.T) {
 // error naming the room as invite-only; bob, invited, gets its messages;
 // removed, he gets no more.
 func TestRoomsPrivateRefused(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")
@@ -262,6 +265,7 @@ func TestRoomsPrivateRefused(t *testing.T) {
 // other in /names and gets the other's messages, the one said during the
 // partition included.
 func TestRoomsPartitionHeals(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice", "-peer", peerAddr(lab.Hosts[1]))
 	bob := StartNode(t, lab.Hosts[1], "bob", "-peer", peerAddr(lab.Hosts[0]))
@@ -291,11 +295,18 @@ func TestRoomsPartitionHeals(t *testing.T) {
 // /part ([#lunch]> then [all]>), and a room line from jay arrives above
 // half a typed line, which stays on the prompt line as typed.
 func TestRoomsPromptInTmux(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	hj, ht := lab.Hosts[0], lab.Hosts[1]
 	jay := StartNode(t, hj, "jay")
 	needBinary(t)
-	home := t.TempDir() // (before the pane: removed after tux ends)
+	home := t.TempDir()
+	// Cleanups run last first: the pane's (kill-server) ends the shell,
+	// but tux, sent SIGHUP, may still be writing to home when RemoveAll
+	// runs ("directory not empty" failed the test). Closing the lab here
+	// kills what runs in its namespaces and waits for it to be gone, after
+	// the pane's cleanup and before home's.
+	t.Cleanup(lab.Close)
 	tm := newTmux(t)
 	script := "#!/bin/sh\nexec ip netns exec " + shellQuote(ht.Name) + " " + shellQuote(binPath)
 	for _, a := range []string{"-name", "tux", "-home", home} {
@@ -341,6 +352,7 @@ func TestRoomsPromptInTmux(t *testing.T) {
 // TestRoomsLateJoiner: a newcomer to #lunch, which has had 150 messages,
 // is shown its last 100, marked earlier, in order.
 func TestRoomsLateJoiner(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	dave := StartNode(t, lab.Hosts[1], "dave")

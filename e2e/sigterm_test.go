@@ -16,6 +16,7 @@ import (
 // (exit 4), or with -store=false as failed (exit 0), never delivered; SIGTERM with everything delivered makes a healthy peer see
 // the node leave with reason quit.
 func TestSIGTERMInFlight(t *testing.T) {
+	alone(t)
 	// Kept on disk (the default): each is reported queued, exit 4. In
 	// memory only (-store=false): each is reported failed, exit 0.
 	for _, c := range []struct {

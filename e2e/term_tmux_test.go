@@ -23,6 +23,7 @@ import (
 // After p2pchat exits, bracketed paste is off again: a paste into the
 // shell runs as typed.
 func TestTalkInTmux(t *testing.T) {
+	shared(t)
 	needBinary(t)
 	tm := newTmux(t)
 	pj, pt := freePort(t), freePort(t)

@@ -14,6 +14,7 @@ import (
 // bob after /accept, verified, while a chat message sent during the
 // transfer arrives within a second. Nothing is written before the accept.
 func TestTransferBigFile(t *testing.T) {
+	alone(t)
 	lab := testnet.New(t, 2)
 	dl := t.TempDir()
 	alice := StartNode(t, lab.Hosts[0], "alice")
@@ -70,6 +71,7 @@ func TestTransferBigFile(t *testing.T) {
 // copy, never over it); a rejected offer and a cancelled one fail on the
 // sender with their codes.
 func TestTransferFolderRejectCancel(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	dl := t.TempDir()
 	alice := StartNode(t, lab.Hosts[0], "alice")

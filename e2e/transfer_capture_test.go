@@ -15,6 +15,7 @@ import (
 // reassembled TCP stream: there must be none. Random bytes, so a window
 // found by chance in ciphertext is practically impossible.
 func TestTransferCaptureShowsNoFileBytes(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	cp := startCapture(t, lab, "-B", "131072", "tcp", "port", "7117") // a 128 MiB buffer: the transfer is fast
 	dl := t.TempDir()

@@ -18,6 +18,7 @@ import (
 // pauses (resumable) and keeps its partial file. Once the tmpfs grows
 // (space freed), it resumes from the partial file and arrives verified.
 func TestTransferDiskFull(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	dl := smallTmpfs(t, "6m")
 	alice := StartNode(t, lab.Hosts[0], "alice")

@@ -16,6 +16,7 @@ import (
 // never comes back, ci ends within the bound with one line saying it gave
 // up and exit status 5; not before the bound.
 func TestTransferScriptGivesUp(t *testing.T) {
+	alone(t)
 	const limit = 4 * time.Second
 	lab := testnet.New(t, 2)
 	ha, hb := lab.Hosts[0], lab.Hosts[1]

@@ -295,6 +295,7 @@ func hostileDataConn(target netip.AddrPort, self, peerKey [32]byte, tid uint64, 
 // (size lie) are detected: nothing of them is kept, bob is told, and so
 // is mallory. Nothing at all is written outside -downloads.
 func TestTransferHostileSender(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	hb, hm := lab.Hosts[0], lab.Hosts[1]
 	base := t.TempDir()

@@ -21,6 +21,7 @@ import (
 // garbage. The transfer goes on: neither side reports it failed or
 // paused, and bob ends with one file, whole.
 func TestTransferInjectedConnection(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 3)
 	alice, bobHost, mallory := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	limitRateOrSkip(t, alice, 80_000_000) // 100 MB: about 10 s

@@ -19,6 +19,7 @@ import (
 // file, not the whole of it (counted on the interface); the file arrives
 // verified.
 func TestTransferRestart(t *testing.T) {
+	shared(t)
 	for _, who := range []string{"receiver", "sender"} {
 		t.Run(who, func(t *testing.T) { testTransferRestart(t, who) })
 	}

@@ -20,6 +20,7 @@ const pauseBound = 7 * time.Second
 // back it resumes from what bob has on disk (not from 0) and the file
 // arrives whole and verified.
 func TestTransferLinkCutResumes(t *testing.T) {
+	alone(t)
 	cuts := []struct {
 		name string
 		cut  func(t *testing.T, h *testnet.Host, cut bool)

@@ -14,6 +14,7 @@ import (
 // accepted and the file verified; it exits non-zero with a clear message
 // when bob rejects the offer, and when there is no bob.
 func TestTransferScript(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	dl := t.TempDir()
 	bob := StartNode(t, lab.Hosts[1], "bob", "-downloads", dl)

@@ -22,6 +22,7 @@ var progressRE = regexp.MustCompile(`(\d+)% [0-9.]+ [kMG]?B of [0-9.]+ [kMG]?B`)
 // updates in place (one line, a growing percentage) while the half line
 // stays on the prompt line as typed; finishing the line sends it whole.
 func TestTransferProgressInTmux(t *testing.T) {
+	shared(t)
 	lab := testnet.New(t, 2)
 	hj, ht := lab.Hosts[0], lab.Hosts[1]
 	hj.Run(t, "tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "80mbit", "burst", "64kb", "latency", "50ms")

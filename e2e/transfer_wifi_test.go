@@ -19,6 +19,7 @@ import (
 // (A transfer longer than the data connection's 10 s handshake bound used
 // to start over after its last byte, saving one more copy each time.)
 func TestTransferSlowLink(t *testing.T) {
+	sharedFirst(t)
 	tests := []struct {
 		name string
 		rate int64 // bits per second, both ways

@@ -14,6 +14,7 @@ import (
 // lists 19 peers), and one /all reaches the 19 others exactly once, all
 // acknowledged.
 func TestTwentyPeers(t *testing.T) {
+	shared(t)
 	allListAll(t, testnet.New(t, 20), 60*time.Second)
 }
 

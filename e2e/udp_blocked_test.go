@@ -15,6 +15,7 @@ import (
 // works again, messages are delivered over it and bob's transport is udp
 // again.
 func TestUDPBlockedSwitchesAndReturns(t *testing.T) {
+	alone(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")

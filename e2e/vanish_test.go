@@ -20,6 +20,7 @@ const relBackBound = 3 * time.Second
 // notices: each time the queued messages reach him exactly once, in
 // order, soon after he is known again.
 func TestVanishAndReturn(t *testing.T) {
+	alone(t)
 	lab := testnet.New(t, 2)
 	hb := lab.Hosts[1]
 	bobHome := t.TempDir()

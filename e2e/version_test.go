@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,12 +18,34 @@ import (
 // buildV1 builds p2pchat as it was before wire version 2: the parent of
 // the commit that made internal/wire's Version 2, exported with git
 // archive into a temporary directory (the repository is not touched). It
-// skips the test when the git history is not there.
+// skips the test when the git history is not there. The two tests that
+// need it share one build (the first to ask makes it); TestMain removes it.
 func buildV1(t *testing.T) string {
 	t.Helper()
+	v1Build.once.Do(func() { v1Build.bin, v1Build.skip, v1Build.err = makeV1() })
+	if v1Build.skip != "" {
+		t.Skip(v1Build.skip)
+	}
+	if v1Build.err != nil {
+		t.Fatal(v1Build.err)
+	}
+	t.Log(v1Build.desc)
+	return v1Build.bin
+}
+
+var v1Build struct {
+	once sync.Once
+	bin  string // the binary
+	skip string // why there is none, when that skips the test
+	desc string // where it comes from
+	err  error  // why there is none, when that fails it
+}
+
+// makeV1 does buildV1's work, in a directory that removeAtExit holds.
+func makeV1() (bin, skip string, err error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	git := func(args ...string) (string, error) {
 		cmd := exec.Command("git", append([]string{"-C", root}, args...)...)
@@ -35,27 +59,31 @@ func buildV1(t *testing.T) string {
 	log, err := git("log", "--reverse", "--format=%H", "-G", "Version +byte = 2", "--", "internal/wire/wire.go")
 	v2, _, _ := strings.Cut(log, "\n") // the first commit with it
 	if err != nil || v2 == "" {
-		t.Skipf("no git history to build the version-1 p2pchat from (%v)", err)
+		return "", fmt.Sprintf("no git history to build the version-1 p2pchat from (%v)", err), nil
 	}
 	v1, err := git("rev-parse", v2+"^")
 	if err != nil {
-		t.Skipf("no parent of %s in the git history: %v", v2, err)
+		return "", fmt.Sprintf("no parent of %s in the git history: %v", v2, err), nil
 	}
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "p2pchat-v1-")
+	if err != nil {
+		return "", "", err
+	}
+	removeAtExit(dir)
 	src := filepath.Join(dir, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", root, v1, src)
 	if out, err := archive.CombinedOutput(); err != nil {
-		t.Skipf("git archive of %s: %v\n%s", v1, err, out)
+		return "", fmt.Sprintf("git archive of %s: %v\n%s", v1, err, out), nil
 	}
-	bin, err := proctest.Build(src, dir)
+	bin, err = proctest.Build(src, dir)
 	if err != nil {
-		t.Fatalf("build of version 1 (%s): %v", v1, err)
+		return "", "", fmt.Errorf("build of version 1 (%s): %w", v1, err)
 	}
-	t.Logf("version-1 p2pchat built from %s (parent of %s)", v1[:12], v2[:12])
-	return bin
+	v1Build.desc = fmt.Sprintf("version-1 p2pchat built from %s (parent of %s)", v1[:12], v2[:12])
+	return bin, "", nil
 }
 
 type gitError struct {
@@ -74,6 +102,7 @@ func (e *gitError) Error() string {
 // one in its own words: "runs an older p2pchat (protocol 1): update it to
 // talk"), once, and both keep running: nothing crashes or loops.
 func TestOldVersionPeerTold(t *testing.T) {
+	alone(t)
 	needBinary(t)
 	v1bin := buildV1(t)
 	lab := testnet.New(t, 2)
@@ -123,6 +152,7 @@ func lastLine(out, s string) string {
 // messages, once each, in order: what a version-1 run queued is sent by
 // the version-2 run.
 func TestOutboxSurvivesUpgrade(t *testing.T) {
+	sharedFirst(t)
 	needBinary(t)
 	v1bin := buildV1(t)
 	lab := testnet.New(t, 2)

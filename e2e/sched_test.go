@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// How the tests share the machine (see "Which tests run at once" in
+// doc.go). Every test begins with one of:
+//
+//   - alone(t): it measures something the rest of the machine would
+//     disturb (memory, CPU, throughput, latency, or a deadline of a few
+//     seconds): it runs with no shared or other alone test;
+//   - shared(t): it spends its time waiting (on real clocks, mDNS, the
+//     network namespaces): it runs next to up to sharedLimit-1 others;
+//   - background(t): long and nearly idle (TestRekeyDuringConversation,
+//     two processes exchanging a message a second for 5 minutes): it
+//     runs from the start, next to everything, so that its minutes are
+//     not added to the others'.
+//
+// Each calls t.Parallel first, so that the background test overlaps the
+// rest; the gate below, not the testing package's -parallel, then says who
+// runs. Shared tests go first: alone tests wait while any shared test runs
+// or waits, so the alone ones run one after the other at the end (one may
+// begin before the shared ones have called shared, and they then wait for
+// it). TestMain raises -test.parallel (whose default is GOMAXPROCS, 2 here)
+// unless it was given, so that the testing package does not hold back
+// tests the gate would let run.
+
+// sharedLimit is how many shared tests run at once: $P2PCHAT_E2E_SHARED,
+// or defaultShared.
+var sharedLimit = func() int {
+	if n, err := strconv.Atoi(os.Getenv("P2PCHAT_E2E_SHARED")); err == nil && n > 0 {
+		return n
+	}
+	return defaultShared
+}()
+
+// defaultShared: on the 2-core test machine, more than this many shared
+// tests at once (each a few processes and namespaces) made waits that
+// take seconds alone take tens of seconds.
+const defaultShared = 6
+
+// testGate admits shared tests, up to limit at once, or one alone test.
+type testGate struct {
+	limit int
+
+	mu            sync.Mutex
+	cond          *sync.Cond // signalled (Broadcast) on every leave; uses mu
+	shared        int        // shared tests running; mu
+	sharedWaiting int        // shared tests waiting to run; mu
+	firstWaiting  int        // of which sharedFirst ones; mu
+	alone         bool       // an alone test runs; mu
+}
+
+var gate = newTestGate(sharedLimit)
+
+func newTestGate(limit int) *testGate {
+	g := &testGate{limit: limit}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// enterShared waits for a place among the shared tests; first ones (the
+// longest) are let in before the others.
+func (g *testGate) enterShared(first bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.sharedWaiting++
+	if first {
+		g.firstWaiting++
+	}
+	for g.alone || g.shared >= g.limit || !first && g.firstWaiting > 0 {
+		g.cond.Wait()
+	}
+	g.sharedWaiting--
+	if first {
+		g.firstWaiting--
+	}
+	g.shared++
+}
+
+func (g *testGate) leaveShared() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shared--
+	g.cond.Broadcast()
+}
+
+func (g *testGate) enterAlone() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for g.alone || g.shared > 0 || g.sharedWaiting > 0 {
+		g.cond.Wait()
+	}
+	g.alone = true
+}
+
+func (g *testGate) leaveAlone() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.alone = false
+	g.cond.Broadcast()
+}
+
+// shared marks t as a test that waits more than it works: it runs next to
+// other shared tests and the background one.
+func shared(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	waited := time.Now()
+	gate.enterShared(false)
+	logGate(t, "shared", waited)
+	t.Cleanup(gate.leaveShared)
+}
+
+// sharedFirst is shared for the longest shared tests (a minute or so): they
+// start before the others, so that the shared ones do not end with one of
+// them running alone.
+func sharedFirst(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	waited := time.Now()
+	gate.enterShared(true)
+	logGate(t, "sharedFirst", waited)
+	t.Cleanup(gate.leaveShared)
+}
+
+// alone marks t as a test that measures: nothing but the background test
+// runs while it does.
+func alone(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	waited := time.Now()
+	gate.enterAlone()
+	logGate(t, "alone", waited)
+	t.Cleanup(gate.leaveAlone)
+}
+
+// logGate logs how long t waited for the gate (its Elapsed includes the
+// wait; subtract it for the test's own time).
+func logGate(t *testing.T, class string, since time.Time) {
+	t.Helper()
+	t.Logf("%s: waited %v for the gate", class, time.Since(since).Round(10*time.Millisecond))
+}
+
+// background marks t as long and nearly idle: it runs from the start,
+// next to every other test.
+func background(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+}
+
+// e2eParallel is the -test.parallel TestMain sets when none is given: more
+// than there are tests, so that the gate alone decides.
+const e2eParallel = 256
+
+// raiseParallel sets -test.parallel to e2eParallel unless the command line
+// gave one.
+func raiseParallel() {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	given := false
+	flag.Visit(func(f *flag.Flag) {
+		if f.Name == "test.parallel" {
+			given = true
+		}
+	})
+	if !given {
+		flag.Set("test.parallel", strconv.Itoa(e2eParallel))
+	}
+}
