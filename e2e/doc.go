@@ -25,17 +25,20 @@
 //     directories and, on loopback, free ports. sharedFirst is for the
 //     longest (a minute or so: TestTransferSlowLink, TestFiftyLaptops,
 //     TestLoss1000, TestDurableReceiverKilled, TestDurableDamagedStore,
-//     TestOutboxSurvivesUpgrade), started first so the shared phase does
+//     TestOutboxSurvivesUpgrade, TestHostileBackpressure), started first so the shared phase does
 //     not end with one of them running by itself. TestFiftyLaptops is
 //     shared: its 90 s limit bounds a failure and paces nothing (its
 //     figures are logged, not asserted). TestTransferSlowLink is
 //     shared: its bound (twice the link's time plus 30 s) is there to
 //     catch a transfer that starts over, not to measure the rate, and
 //     its minute of Wi-Fi-shaped transfer stays a minute.
+//     TestHostileBackpressure is shared: its bounds (RSS within 64 MiB,
+//     at most 2 MiB acknowledged while nobody reads, every message shown
+//     once) are bytes and counts, which the others' load does not move.
 //   - alone(t): nothing but the background test runs with it, because
 //     it measures memory, CPU or latency, or holds a deadline of a few
 //     seconds that other tests' load could break, or loads the machine
-//     itself: TestHostileBackpressure and TestHostileReorderMemory (RSS),
+//     itself: TestHostileReorderMemory (RSS, bob's messages within 1 s),
 //     TestFloodAndGarbage (RSS, each message within 1 s),
 //     TestMDNSQueryAttack (under 10% of a core, messages within 1 s),
 //     TestTransferBigFile (chat within 1 s during 256 MiB),
