@@ -185,14 +185,6 @@ func (l *lan) startHelper(t *testing.T, i int, self Info, reports chan<- report,
 	return log
 }
 
-// startHelperStoppable is startHelper that also returns a function closing
-// the helper's stdin (it then closes its Discovery and exits).
-func (l *lan) startHelperStoppable(t *testing.T, i int, self Info, reports chan<- report, env ...string) func() {
-	t.Helper()
-	_, stop := l.start(t, i, self, reports, env...)
-	return stop
-}
-
 func (l *lan) start(t *testing.T, i int, self Info, reports chan<- report, env ...string) (*lockedBuffer, func()) {
 	t.Helper()
 	exe, err := os.Executable() // not /proc/self/exe: ip would resolve that to itself

@@ -226,7 +226,7 @@ func TestAnnounceAndGoodbye(t *testing.T) {
 	l := newLAN(t, 2)
 	self := node(1, "alice")
 	done := make(chan []probeSeen, 1)
-	go func() { done <- l.runProbe(t, 2, probeSpec{Mode: "listen", Wait: 4 * time.Second}) }()
+	go func() { done <- l.runProbe(t, 2, probeSpec{Mode: "listen", Wait: 6 * time.Second}) }()
 	// The probe must be listening before the node starts: wait until its
 	// socket is bound in host 2.
 	deadline := time.Now().Add(10 * time.Second)
@@ -241,8 +241,19 @@ func TestAnnounceAndGoodbye(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling for the socket
 	}
 	reports := make(chan report, 16)
-	stop := l.startHelperStoppable(t, 1, self, reports)
-	time.AfterFunc(2500*time.Millisecond, stop) // close the node after its announcements
+	stderr, stop := l.start(t, 1, self, reports)
+	// Close the node after its two announcements (at its start and a
+	// second later): timed from when it says it started, since a
+	// race-built process in a namespace may take seconds to get there on
+	// a loaded machine (a fixed 2.5 s from the exec once stopped it
+	// before its second announcement).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "discovery: started"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the node did not start: %s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling the helper's log
+	}
+	time.AfterFunc(1600*time.Millisecond, stop)
 	seen := <-done
 	var hellos, goodbyes []int64
 	for _, s := range seen {
