@@ -33,6 +33,7 @@ func TestDurableBothKilled(t *testing.T) {
 		texts := relNumbered(fmt.Sprintf("round %02d message ", r), durableFlow)
 		marker := fmt.Sprintf("round %02d marker", r)
 		am, bm := alice.Mark(), bob.Mark()
+		lastID, began := lastSentID(alice.Events()[:am], "bob"), time.Now()
 		markBefore := shownMark(t, d.bobHome)
 		da, db := time.Duration(rng.Int63n(int64(window))), time.Duration(rng.Int63n(int64(window)))
 		sendLines(t, alice, "bob", texts)
@@ -45,7 +46,10 @@ func TestDurableBothKilled(t *testing.T) {
 		first.Kill()
 		after(d2 - d1)
 		second.Kill()
-		claimed := sentCount(alice.Events()[am:], "bob")
+		claimed, wrong := roundSent(alice.Events()[am:], "bob", lastID, durableFlow, began)
+		if wrong != "" {
+			t.Errorf("round %d: alice's \"sent\" events to bob: %s", r, wrong)
+		}
 		shown1 := relMessages(bob.Events()[bm:], "alice", "bob")
 		markAfter := shownMark(t, d.bobHome)
 

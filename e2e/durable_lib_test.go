@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,6 +127,110 @@ func after(d time.Duration) {
 
 // sentCount is how many message ids "sent" events to to gave in evs.
 func sentCount(evs []Event, to string) int { return len(relSentIDs(evs, to)) }
+
+// roundSent checks the "sent" events to to that a process printed in a
+// round (evs: its events from the round's Mark on) against what it was
+// given: given messages, each with a new id (a process numbers its
+// messages in the order it takes them in, so the round's are the given
+// ids after last, the highest id it had reported before the round). It
+// returns how many ids the events gave, and a description of every id
+// that breaks that: reported twice (with the events that did), already
+// reported before the round, or, when there are more than given, beyond
+// the given (with the event, its time after start, the round's start).
+// "" when none does.
+func roundSent(evs []Event, to string, last uint64, given int, start time.Time) (claimed int, problem string) {
+	type report struct {
+		seq int
+		at  time.Duration
+	}
+	seen := map[uint64][]report{}
+	var order []uint64
+	var bad []string
+	for _, e := range evs {
+		if e.Event != "sent" || e.To != to {
+			continue
+		}
+		for _, f := range e.IDs {
+			claimed++
+			id, err := strconv.ParseUint(string(f), 10, 64)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("id %q (not a number) in event #%d", f, e.Seq))
+				continue
+			}
+			if seen[id] == nil {
+				order = append(order, id)
+			}
+			seen[id] = append(seen[id], report{e.Seq, e.At.Sub(start).Round(time.Millisecond)})
+		}
+	}
+	// Runs of consecutive ids with the same fault are told as one range.
+	var (
+		runKind          string
+		runFrom, runTo   uint64
+		runFirst, runEnd report
+	)
+	flush := func() {
+		if runKind == "" {
+			return
+		}
+		ids, evs := fmt.Sprintf("id %d", runFrom), fmt.Sprintf("event #%d, %v", runFirst.seq, runFirst.at)
+		if runTo != runFrom {
+			ids = fmt.Sprintf("ids %d to %d", runFrom, runTo)
+			evs = fmt.Sprintf("events #%d to #%d, %v to %v", runFirst.seq, runEnd.seq, runFirst.at, runEnd.at)
+		}
+		bad = append(bad, fmt.Sprintf("%s (%s into the round) %s", ids, evs, runKind))
+		runKind = ""
+	}
+	for _, id := range order {
+		rs := seen[id]
+		kind := ""
+		switch {
+		case len(rs) > 1:
+			flush()
+			bad = append(bad, fmt.Sprintf("id %d reported %d times (events, time into the round: %v)", id, len(rs), rs))
+			continue
+		case id <= last:
+			kind = fmt.Sprintf("reported before the round too (its ids up to %d)", last)
+		case id > last+uint64(given) && claimed > given:
+			// (Only then: ids are consecutive only while nothing else
+			// takes one, such as a room's message.)
+			kind = fmt.Sprintf("beyond the %d given this round (%d to %d)", given, last+1, last+uint64(given))
+		}
+		if kind != runKind || id != runTo+1 {
+			flush()
+		}
+		if kind == "" {
+			continue
+		}
+		if runKind == "" {
+			runKind, runFrom, runFirst = kind, id, rs[0]
+		}
+		runTo, runEnd = id, rs[0]
+	}
+	flush()
+	if len(bad) == 0 && claimed <= given {
+		return claimed, ""
+	}
+	const maxListed = 20
+	more := ""
+	if len(bad) > maxListed {
+		more = fmt.Sprintf("; and %d more", len(bad)-maxListed)
+		bad = bad[:maxListed]
+	}
+	return claimed, fmt.Sprintf("%d ids (%d distinct) for the %d given: %s%s", claimed, len(order), given, strings.Join(bad, "; "), more)
+}
+
+// lastSentID is the highest message id "sent" events to to gave in evs (0
+// if none did).
+func lastSentID(evs []Event, to string) uint64 {
+	var last uint64
+	for _, f := range relSentIDs(evs, to) {
+		if id, err := strconv.ParseUint(string(f), 10, 64); err == nil {
+			last = max(last, id)
+		}
+	}
+	return last
+}
 
 // checkPrefix checks that got is want[:k] for some k >= atLeast: each of
 // the first k shown once, in order, none missing before the last shown,

@@ -33,6 +33,14 @@ type outStream struct {
 	msgs    []*outMsg // unacknowledged, in seq order
 	bytes   int       // text bytes in msgs
 	due     []*outMsg // scratch for ready
+	// hole (0: none): seqs below it are missing from msgs although a
+	// message below them still waits (a message whose save failed, or a
+	// gap in what an earlier run left on disk). The receiver would hold
+	// what follows the hole, and acknowledge it, waiting for seqs that
+	// never come; so messages from hole on are first transmitted only once
+	// everything below it is acknowledged, when base tells the receiver to
+	// skip the hole.
+	hole uint64
 }
 
 func newOutStream(id uint64) outStream { return outStream{id: id, nextSeq: 1} }
@@ -51,6 +59,9 @@ func (s *outStream) push(id uint64, text string, all bool, now time.Time) *outMs
 // transmitted in this one); messages come in seq order.
 func (s *outStream) restore(m *outMsg) {
 	m.saved = true
+	if n := len(s.msgs); n > 0 && m.seq != s.msgs[n-1].seq+1 {
+		s.hole = max(s.hole, m.seq)
+	}
 	s.msgs = append(s.msgs, m)
 	s.bytes += len(m.text)
 	s.nextSeq = max(s.nextSeq, m.seq+1)
@@ -63,6 +74,7 @@ func (s *outStream) remove(m *outMsg) bool {
 		if x == m {
 			s.msgs = append(s.msgs[:i], s.msgs[i+1:]...)
 			s.bytes -= len(m.text)
+			s.hole = max(s.hole, m.seq+1)
 			return true
 		}
 	}
@@ -106,6 +118,9 @@ func (s *outStream) base() uint64 {
 // reused by the next call.
 func (s *outStream) ready(now time.Time, window int) []*outMsg {
 	s.due = s.due[:0]
+	if s.hole != 0 && s.base() >= s.hole {
+		s.hole = 0 // nothing waits below it: base skips it
+	}
 	inFlight := 0
 	for _, m := range s.msgs {
 		if m.tries > 0 {
@@ -115,8 +130,8 @@ func (s *outStream) ready(now time.Time, window int) []*outMsg {
 			}
 			continue
 		}
-		if inFlight >= window || !m.saved {
-			break // (unsaved: not on disk yet; what follows waits too, to keep the order)
+		if inFlight >= window || !m.saved || (s.hole != 0 && m.seq >= s.hole) {
+			break // (unsaved: not on disk yet; what follows waits too, to keep the order; past the hole: see hole)
 		}
 		s.due = append(s.due, m)
 		inFlight++
