@@ -61,20 +61,46 @@
 //
 // # On disk
 //
-// Each room we are in is one file, HOME/rooms/ID.room (ID: the room id's
-// 16 hex digits), written atomically (a temporary file synced, renamed,
-// the directory synced): a magic line, a CRC-32C and the gob of
-// rooms.Saved. A file that fails its check is renamed to .damaged and
-// reported; Restore applies the core's bounds. A room changed by our own
-// message is written at the next tick (coalesced), not before the message
+// Each room we are in is a snapshot and a journal beside it (ID: the
+// room id's 16 hex digits). The snapshot, HOME/rooms/ID.room, is written
+// atomically (a temporary file synced, renamed, the directory synced): a
+// magic line, a CRC-32C and the gob of rooms.Saved. The journal,
+// HOME/rooms/ID.journal, holds what the room took since: one record per
+// message taken (a peer's, or our own), appended and synced once (one
+// fsync, no rename) per batch of the node's events:
+//
+//	length(4) CRC-32C(4) body     (big-endian; both of the body)
+//	body: kind(1: a message taken) at(8: Unix ms) message (rooms.Message's
+//	      encoding, as in the snapshot's log)
+//
+// So a message taken costs its own bytes on disk, not a rewrite of the
+// room. The snapshot is rewritten, and the journal emptied, when the
+// journal would pass max(256 KiB, the snapshot's size) (journalLimit: at
+// most maxFileBytes, so a journal is bounded like a snapshot), when the
+// member list or our membership changes (a join, an invitation, a list),
+// and on Close. A restore reads the snapshot (rooms.State.Restore) and
+// replays the journal's records in order (rooms.State.Replay): a record
+// replayed twice, or one the snapshot holds already (a crash between a
+// snapshot and the journal's truncation), is a duplicate the core drops.
+// The first record cut short (a crash mid-append) or failing its
+// checksum (a flipped bit) ends the replay: the records before it are
+// kept, the damage is reported (a "damaged" warning naming the journal,
+// Stats.JournalDamage), the journal is kept as .damaged, and the
+// snapshot is written at once. A snapshot that fails its check is
+// renamed to .damaged, its journal with it, and reported; Restore
+// applies the core's bounds. Stats.DiskBytes counts what is written to
+// the directory.
+//
+// A room message taken is on disk (its journal record synced) before its
+// inbox entry is marked shown (the shell calls peer.Node.Shown in order,
+// after this package forwarded the event), so a crash shows it again at
+// most, and the core drops it as a duplicate. Our own message's record
+// is appended at the next tick (coalesced), not before the message
 // leaves: the message is on disk in every member's outbox first, and its
 // seq is marked used in HOME/rooms/seqs (see seqs.go: synced once in
-// seqReserve messages), so a crash loses at most our own copy, never a
-// seq's uniqueness. The same file keeps our next seq in a room we left,
-// for rooms.State.NextSeq. A room message taken is
-// on disk before its inbox entry is marked shown (the shell calls
-// peer.Node.Shown in order, after this package forwarded the event), so
-// a crash shows it again at most, and the core drops it as a duplicate.
+// seqReserve messages), so a crash loses at most our own copy (members
+// relay it back), never a seq's uniqueness. The same seqs file keeps our
+// next seq in a room we left, for rooms.State.NextSeq.
 //
 // # Bounds
 //

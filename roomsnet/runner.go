@@ -66,6 +66,9 @@ type Stats struct {
 	SaveErrors    uint64 // room files that could not be written
 	SendErrors    uint64 // payloads the node would not queue (its outbox full)
 	BoundEvicted  uint64 // first-hand signing keys forgotten for newer ones (maxBound)
+	DiskBytes     uint64 // bytes written to the rooms directory (snapshots, journal records, the seqs file)
+	Snapshots     uint64 // room snapshots written (a room's journal folded in, or a change of its member list)
+	JournalDamage uint64 // room journals whose replay stopped at a record cut short or failing its checksum
 }
 
 // Runner runs the rooms of one node. Its methods are safe for concurrent
@@ -116,8 +119,12 @@ type Runner struct {
 	owed     map[meetKey]bool   // summaries refused while relaying (RelayBusy): a relay-end follows the batch (keys of relaying only)
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
-	dirty    map[rooms.ID]bool               // rooms to write before the shell marks a payload shown (saveDirtyLocked)
-	lazy     map[rooms.ID]bool               // rooms changed by our own messages only: written at the next tick (saveAllLocked)
+	dirty    map[rooms.ID]bool               // rooms whose snapshot to write before the shell marks a payload shown (saveDirtyLocked)
+	jbuf     map[rooms.ID][]byte             // journal records to append before the shell marks a payload shown (saveDirtyLocked)
+	lazy     map[rooms.ID]bool               // rooms whose jbuf holds our own messages only: appended at the next tick (saveAllLocked)
+	jf       map[rooms.ID]*os.File           // open journals (rooms we are in)
+	jsize    map[rooms.ID]int64              // bytes of each open journal
+	snap     map[rooms.ID]int64              // bytes of each room's snapshot as last written or read (journalLimit)
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
 	seqs     map[rooms.ID]uint64             // as in the seqs file: per room, a seq past every one we may have used (maxSeqRooms)
 	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
@@ -162,7 +169,8 @@ func New(cfg Config) (*Runner, error) {
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, owed: map[meetKey]bool{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
-		dirty: map[rooms.ID]bool{}, lazy: map[rooms.ID]bool{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
+		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{},
+		jf: map[rooms.ID]*os.File{}, jsize: map[rooms.ID]int64{}, snap: map[rooms.ID]int64{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
 		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
@@ -193,12 +201,15 @@ func New(cfg Config) (*Runner, error) {
 			r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Text: line})
 		}
 		now := r.now()
-		for _, sv := range saved {
+		for _, ld := range saved {
+			sv := ld.sv
 			id, err := r.st.Restore(sv, now)
 			if err != nil {
 				r.emitLocked(Event{Kind: EvWarning, Code: "not-restored", Room: sv.Name, Err: err})
 				continue
 			}
+			r.snap[id] = ld.size
+			r.replayLocked(id, sv.Name)
 			for _, m := range r.st.Members(id) {
 				r.markShownLocked(id, m.Identity, true)
 			}
@@ -221,6 +232,16 @@ func (r *Runner) Close() {
 	}
 	r.closed = true
 	r.saveAllLocked()
+	// A clean close folds every journal into its snapshot.
+	for id, n := range r.jsize {
+		if n > 0 {
+			r.snapshotLocked(id)
+		}
+	}
+	for id, f := range r.jf {
+		f.Close()
+		delete(r.jf, id)
+	}
 	r.exactSeqsLocked()
 	r.evCond.Broadcast()
 	r.mu.Unlock()
@@ -822,7 +843,8 @@ func (r *Runner) markShownLocked(id rooms.ID, identity rooms.Key, in bool) bool 
 func (r *Runner) showLocked(ds []rooms.Delivery) {
 	for _, d := range ds {
 		m := d.Msg
-		r.dirty[m.Room] = true
+		r.journalLocked(m)
+		delete(r.lazy, m.Room)
 		ev := Event{Room: m.Name, RoomID: m.Room.String(), Peer: m.Nick, PeerID: peer.KeyID(&m.Identity),
 			Text: m.Text, Time: time.UnixMilli(m.Time), Seq: m.Seq, Earlier: d.Earlier, Mine: m.Identity == r.signer.Identity}
 		switch {
@@ -855,9 +877,6 @@ func (r *Runner) showLocked(ds []rooms.Delivery) {
 // saveAllLocked writes the rooms that changed, our own messages' included
 // (r.mu held).
 func (r *Runner) saveAllLocked() {
-	for id := range r.lazy {
-		r.dirty[id] = true
-	}
 	clear(r.lazy)
 	r.saveDirtyLocked()
 }
@@ -875,21 +894,15 @@ func (r *Runner) saveDirtyLocked() {
 	for id := range r.dirty {
 		delete(r.dirty, id)
 		delete(r.lazy, id) // written whole: ours too
-		if r.dir == "" {
-			continue
+		delete(r.jbuf, id)
+		r.snapshotLocked(id)
+	}
+	for id, b := range r.jbuf {
+		if r.lazy[id] {
+			continue // our own messages only: at the next tick
 		}
-		sv, err := r.st.Export(id)
-		if err != nil {
-			continue // left meanwhile
-		}
-		b, err := encodeSaved(sv)
-		if err == nil {
-			err = writeAtomic(roomFile(r.dir, id), b)
-		}
-		if err != nil {
-			r.stats.SaveErrors++
-			r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Text: err.Error()})
-		}
+		delete(r.jbuf, id)
+		r.appendLocked(id, b)
 	}
 }
 
@@ -897,10 +910,18 @@ func (r *Runner) saveDirtyLocked() {
 func (r *Runner) forgetLocked(id rooms.ID) {
 	delete(r.dirty, id)
 	delete(r.lazy, id)
+	delete(r.jbuf, id)
 	delete(r.shownIn, id)
 	delete(r.last, id)
 	delete(r.have, id)
+	delete(r.snap, id)
+	delete(r.jsize, id)
+	if f := r.jf[id]; f != nil {
+		f.Close()
+		delete(r.jf, id)
+	}
 	if r.dir != "" {
+		os.Remove(journalFile(r.dir, id)) // first: a journal is never left without its snapshot
 		os.Remove(roomFile(r.dir, id))
 	}
 }
@@ -1080,6 +1101,8 @@ func (r *Runner) Part(name string) (string, error) {
 	}
 	r.showLocked([]rooms.Delivery{{Msg: m}})
 	delete(r.dirty, id)
+	delete(r.jbuf, id)
+	delete(r.lazy, id)
 	r.advertAllLocked()
 	return m.Name, nil
 }
@@ -1114,7 +1137,10 @@ func (r *Runner) Post(name, text string, topic bool) error {
 	// The room file, our log, follows at the next tick (coalesced): a
 	// crash before it loses our copy at most (members relay it back),
 	// never a member's, and never lets the seq be used again (seqs.go).
-	r.lazy[id] = true
+	if len(r.jbuf[id]) == 0 {
+		r.lazy[id] = true
+	}
+	r.journalLocked(m)
 	r.reserveLocked(id, m.Seq, m.Seq+seqReserve)
 	n := r.fanOutLocked(id, m)
 	r.emitLocked(Event{Kind: EvSent, Room: m.Name, RoomID: id.String(), Seq: m.Seq, Members: n, Text: m.Text})
@@ -1336,7 +1362,9 @@ func (r *Runner) exactSeqsLocked() {
 }
 
 func (r *Runner) writeSeqsLocked() {
-	if err := writeAtomic(seqsFile(r.dir), encodeSeqs(r.seqs)); err != nil {
+	b := encodeSeqs(r.seqs)
+	r.stats.DiskBytes += uint64(len(b))
+	if err := writeAtomic(seqsFile(r.dir), b); err != nil {
 		r.stats.SaveErrors++
 		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Text: err.Error()})
 	}

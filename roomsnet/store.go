@@ -94,9 +94,16 @@ func writeAtomic(path string, data []byte) error {
 	return nil
 }
 
+// loaded is a room file read back, and its size.
+type loaded struct {
+	sv   *rooms.Saved
+	size int64
+}
+
 // loadDir reads every room file of dir: the rooms, and one line per file
-// that was damaged (renamed to .damaged, so that it is not read again).
-func loadDir(dir string) ([]*rooms.Saved, []string, error) {
+// that was damaged (renamed to .damaged, so that it is not read again,
+// its journal with it).
+func loadDir(dir string) ([]loaded, []string, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -104,7 +111,7 @@ func loadDir(dir string) ([]*rooms.Saved, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("roomsnet: %w", err)
 	}
-	var out []*rooms.Saved
+	var out []loaded
 	var damaged []string
 	for _, e := range ents {
 		name := e.Name()
@@ -116,33 +123,36 @@ func loadDir(dir string) ([]*rooms.Saved, []string, error) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		sv, err := readRoom(path)
+		sv, size, err := readRoom(path)
 		if err != nil {
 			damaged = append(damaged, fmt.Sprintf("%s: %v", name, err))
 			os.Rename(path, path+".damaged")
+			j := strings.TrimSuffix(path, ".room") + journalSuffix
+			os.Rename(j, j+".damaged")
 			continue
 		}
-		out = append(out, sv)
+		out = append(out, loaded{sv, size})
 	}
 	return out, damaged, nil
 }
 
-func readRoom(path string) (*rooms.Saved, error) {
+func readRoom(path string) (*rooms.Saved, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if st.Size() > maxFileBytes {
-		return nil, fmt.Errorf("%w: %d bytes", errDamaged, st.Size())
+		return nil, 0, fmt.Errorf("%w: %d bytes", errDamaged, st.Size())
 	}
 	b := make([]byte, st.Size())
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return decodeSaved(b)
+	sv, err := decodeSaved(b)
+	return sv, st.Size(), err
 }

@@ -1,0 +1,292 @@
+package roomsnet
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/p2pchat/p2pchat/rooms"
+)
+
+// A room's journal, HOME/rooms/ID.journal beside its snapshot ID.room,
+// holds what was taken in the room since the snapshot, as records:
+//
+//	length(4, big-endian: of the body) CRC-32C(4, big-endian: of the body) body
+//	body: kind(1) then, for kind 1 (a message taken): at(8, Unix ms,
+//	      big-endian) and the message's encoding (rooms.Message, as in the
+//	      snapshot's log)
+//
+// Records are appended and the file synced (one fsync: no rename, no
+// directory sync but once, when the file is made). The snapshot is
+// rewritten (and the journal truncated) when the journal would pass
+// journalLimit, and on Close. A restore reads the snapshot and replays
+// the journal's records in order (rooms.State.Replay; a record replayed
+// twice, or one the snapshot holds, is a duplicate the core drops); the
+// first record that is cut short or fails its checksum ends the replay,
+// and is reported.
+
+const (
+	recMessage     = 1
+	recHeader      = 8                                    // length and CRC-32C
+	maxRecordBytes = 1 + 8 + rooms.MaxMessageBytes + 4096 // a body: a message taken, with room
+	journalMin     = 256 << 10                            // journalLimit's least
+	maxJournal     = maxFileBytes                         // journalLimit's most: what is read of a journal
+	journalSuffix  = ".journal"
+)
+
+// journalLimit is the size past which room journal is folded into its
+// snapshot: 256 KiB, or the snapshot's size if larger (the rewrites then
+// cost at most as much as the records), at most maxJournal.
+func journalLimit(snapshot int64) int64 {
+	return min(max(journalMin, snapshot), maxJournal)
+}
+
+func journalFile(dir string, id rooms.ID) string {
+	return filepath.Join(dir, hex.EncodeToString(id[:8])+journalSuffix)
+}
+
+// appendMessageRecord appends the record of message m, taken at at (Unix ms).
+func appendMessageRecord(dst []byte, m *rooms.Message, at int64) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, recHeader)...)
+	dst = append(dst, recMessage)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(at))
+	dst = m.AppendEncode(dst)
+	body := dst[start+recHeader:]
+	binary.BigEndian.PutUint32(dst[start:], uint32(len(body)))
+	binary.BigEndian.PutUint32(dst[start+4:], crc32.Checksum(body, castagnoli))
+	return dst
+}
+
+// journalRecord is a message record read back.
+type journalRecord struct {
+	msg []byte
+	at  int64
+}
+
+var errJournal = errors.New("damaged journal")
+
+// readJournal reads the records of the journal at path: those before the
+// first damaged one, the offset where they end, and an error (wrapping
+// errJournal) describing the damage, if any. A missing journal has no
+// records.
+func readJournal(path string) ([]journalRecord, int64, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("roomsnet: journal: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("roomsnet: journal: %w", err)
+	}
+	return parseJournal(b)
+}
+
+func parseJournal(b []byte) ([]journalRecord, int64, error) {
+	var recs []journalRecord
+	off := 0
+	damage := func(what string) ([]journalRecord, int64, error) {
+		return recs, int64(off), fmt.Errorf("%w: record %d at byte %d: %s (%d bytes after it not read)", errJournal, len(recs)+1, off, what, len(b)-off)
+	}
+	if len(b) > maxJournal {
+		b = b[:maxJournal]
+	}
+	for off < len(b) {
+		if len(b)-off < recHeader {
+			return damage("cut short")
+		}
+		n := int(binary.BigEndian.Uint32(b[off:]))
+		if n < 1 || n > maxRecordBytes {
+			return damage(fmt.Sprintf("length %d", n))
+		}
+		if len(b)-off-recHeader < n {
+			return damage("cut short")
+		}
+		body := b[off+recHeader : off+recHeader+n]
+		if binary.BigEndian.Uint32(b[off+4:]) != crc32.Checksum(body, castagnoli) {
+			return damage("checksum")
+		}
+		if body[0] != recMessage || len(body) < 9 {
+			return damage(fmt.Sprintf("kind %d", body[0]))
+		}
+		recs = append(recs, journalRecord{msg: body[9:], at: int64(binary.BigEndian.Uint64(body[1:]))})
+		off += recHeader + n
+	}
+	return recs, int64(off), nil
+}
+
+// syncDir syncs directory dir (a file made in it is then there after a
+// crash).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// journalLocked queues the record of m, taken now, for its room's journal
+// (r.mu held); saveDirtyLocked appends it.
+func (r *Runner) journalLocked(m *rooms.Message) {
+	if r.dir == "" {
+		return
+	}
+	r.jbuf[m.Room] = appendMessageRecord(r.jbuf[m.Room], m, r.now().UnixMilli())
+}
+
+// journalFileLocked is room id's open journal, opened (made, and the
+// directory synced, if it was not there) on first use in this run
+// (r.mu held). A journal not replayed in this run (a room joined now)
+// starts empty.
+func (r *Runner) journalFileLocked(id rooms.ID) (*os.File, error) {
+	if f := r.jf[id]; f != nil {
+		return f, nil
+	}
+	path := journalFile(r.dir, id)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, 0o600)
+	made := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("roomsnet: journal: %w", err)
+	}
+	if _, ok := r.jsize[id]; !ok && !made {
+		if err := f.Truncate(0); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("roomsnet: journal: %w", err)
+		}
+	}
+	if made {
+		if err := syncDir(r.dir); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("roomsnet: journal: sync dir: %w", err)
+		}
+	}
+	if _, ok := r.jsize[id]; !ok {
+		r.jsize[id] = 0
+	}
+	r.jf[id] = f
+	return f, nil
+}
+
+// appendLocked appends records b to room id's journal and syncs it, or,
+// when the journal would pass journalLimit, writes the room's snapshot
+// instead (which holds them) and empties the journal (r.mu held).
+func (r *Runner) appendLocked(id rooms.ID, b []byte) {
+	if r.dir == "" || len(b) == 0 {
+		return
+	}
+	if r.jsize[id]+int64(len(b)) > journalLimit(r.snap[id]) {
+		r.snapshotLocked(id)
+		return
+	}
+	f, err := r.journalFileLocked(id)
+	if err == nil {
+		r.stats.DiskBytes += uint64(len(b))
+		if _, err = f.Write(b); err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			// Cut back what may have gone in half, so that the next
+			// records are not behind a torn one; the snapshot holds these.
+			f.Truncate(r.jsize[id])
+			err = fmt.Errorf("roomsnet: journal: %w", err)
+		}
+	}
+	if err != nil {
+		r.stats.SaveErrors++
+		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: r.roomNameLocked(id), RoomID: id.String(), Text: err.Error()})
+		r.snapshotLocked(id)
+		return
+	}
+	r.jsize[id] += int64(len(b))
+	if r.closed {
+		f.Close()
+		delete(r.jf, id)
+	}
+}
+
+// snapshotLocked writes room id's snapshot (atomically: see writeAtomic)
+// and then empties its journal (r.mu held). A crash between the two
+// replays records the snapshot holds: duplicates, dropped.
+func (r *Runner) snapshotLocked(id rooms.ID) {
+	if r.dir == "" {
+		return
+	}
+	sv, err := r.st.Export(id)
+	if err != nil {
+		return // left meanwhile
+	}
+	b, err := encodeSaved(sv)
+	if err == nil {
+		r.stats.DiskBytes += uint64(len(b))
+		r.stats.Snapshots++
+		err = writeAtomic(roomFile(r.dir, id), b)
+	}
+	var f *os.File
+	if err == nil {
+		r.snap[id] = int64(len(b))
+		f, err = r.journalFileLocked(id)
+	}
+	if err == nil && r.jsize[id] > 0 {
+		if err = f.Truncate(0); err != nil {
+			err = fmt.Errorf("roomsnet: journal: %w", err)
+		} else {
+			r.jsize[id] = 0
+		}
+	}
+	if err != nil {
+		r.stats.SaveErrors++
+		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Text: err.Error()})
+	}
+	if f != nil && r.closed {
+		f.Close()
+		delete(r.jf, id)
+	}
+}
+
+// replayLocked replays room id's journal after its snapshot was restored
+// (r.mu held, in New). A damaged record ends the replay: it is reported
+// (a "damaged" warning, Stats.JournalDamage) and the snapshot is written
+// at once, so that records appended from now on are not behind it.
+func (r *Runner) replayLocked(id rooms.ID, name string) {
+	path := journalFile(r.dir, id)
+	recs, good, err := readJournal(path)
+	for _, rec := range recs {
+		if rerr := r.st.Replay(id, rec.msg, time.UnixMilli(rec.at)); rerr != nil && !errors.Is(rerr, rooms.ErrDuplicate) {
+			r.log.Debug("journal record not replayed", "room", name, "err", rerr)
+		}
+	}
+	r.jsize[id] = good
+	if err == nil {
+		return
+	}
+	if errors.Is(err, errJournal) {
+		r.stats.JournalDamage++
+		// Keep the damaged bytes for a look, and cut them off.
+		if b, rerr := os.ReadFile(path); rerr == nil {
+			os.WriteFile(path+".damaged", b, 0o600)
+		}
+		if terr := os.Truncate(path, good); terr != nil {
+			delete(r.jsize, id) // emptied when opened
+		}
+	} else {
+		delete(r.jsize, id) // not read: emptied when opened
+	}
+	r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Room: name, RoomID: id.String(),
+		Text: fmt.Sprintf("%s: %v (%d records replayed)", filepath.Base(path), err, len(recs))})
+	r.snapshotLocked(id)
+}
