@@ -18,6 +18,28 @@ type Config struct {
 	TCPOnly  bool            // send everything over TCP and ask peers to do the same
 	Logger   *slog.Logger    // debug logs (nil discards)
 	Timing   Timing
+
+	// limits: the bounds on what peers can make the node hold; zero
+	// fields take the documented defaults of limits.go. Unexported: only
+	// in-package tests set them (a flood test asserts at a bound of 64
+	// what holds at 512, in an eighth of the handshakes).
+	limits limits
+}
+
+// limits are a node's bounds that tests may lower (see Config.limits).
+type limits struct {
+	peers        int // address book entries and hints (maxPeers)
+	sessionPeers int // keys sessions are held with (maxSessionPeers)
+}
+
+func (l limits) withDefaults() limits {
+	if l.peers == 0 {
+		l.peers = maxPeers
+	}
+	if l.sessionPeers == 0 {
+		l.sessionPeers = maxSessionPeers
+	}
+	return l
 }
 
 // Timing holds the protocol's clocks. DefaultTiming documents the defaults.

@@ -79,7 +79,7 @@ type Node struct {
 	counter uint64
 	book    *book
 	statics []*static
-	hints   *lru.Cache[[32]byte, string] // how a not-yet-known key was learned (the newest maxPeers)
+	hints   *lru.Cache[[32]byte, string] // how a not-yet-known key was learned (the newest maxPeers, Config.limits)
 	nextID  uint64
 	stats   Stats
 	closed  bool
@@ -151,12 +151,13 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		return nil, err
 	}
 	now := time.Now()
+	lim := cfg.limits.withDefaults()
 	n := &Node{
 		cfg: cfg, tm: cfg.Timing.withDefaults(), id: cfg.Identity, tr: tr, log: log,
 		boot:     boot,
 		name:     cfg.Name,
-		book:     newBook(ps, maxPeers, maxTombstones),
-		hints:    lru.New[[32]byte, string](maxPeers),
+		book:     newBook(ps, lim.peers, maxTombstones),
+		hints:    lru.New[[32]byte, string](lim.peers),
 		budget:   rate.Bucket{Rate: strangerRate, Burst: strangerRate},
 		leads:    rate.Bucket{Rate: learnRate, Burst: learnBurst},
 		answers:  newAnswerLimiter(),
@@ -169,7 +170,7 @@ func New(cfg Config, tr Transport) (*Node, error) {
 		saveKick: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
-	n.sess = newSessions(n.id, &n.stats)
+	n.sess = newSessionsMax(n.id, &n.stats, lim.sessionPeers)
 	n.evCond = sync.NewCond(&n.mu)
 	n.wCond = sync.NewCond(&n.mu)
 	if cfg.Store != nil {

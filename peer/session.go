@@ -121,21 +121,28 @@ type outPkt struct {
 
 // sessions holds a node's sessions. It is not safe for concurrent use:
 // every field, and every peerSess and session it holds, is guarded by
-// Node.mu (or SessionLayer.mu); static, pub and stats (the pointer) are
+// Node.mu (or SessionLayer.mu); static, pub, max and stats (the pointer) are
 // immutable after newSessions.
 type sessions struct {
 	static noise.DHKey
 	pub    [32]byte
 	peers  *lru.Cache[[32]byte, *peerSess]
+	max    int // keys held at most (maxSessionPeers unless a test lowers it)
 	stats  *Stats
 	tap    func(pkt, plain []byte) // tests: sees every data packet sealed, with its clear text
 }
 
 func newSessions(id *Identity, stats *Stats) *sessions {
+	return newSessionsMax(id, stats, maxSessionPeers)
+}
+
+// newSessionsMax is newSessions holding sessions with at most max keys.
+func newSessionsMax(id *Identity, stats *Stats, max int) *sessions {
 	return &sessions{
 		static: noise.DHKey{Private: id.private[:], Public: id.Public[:]},
 		pub:    id.Public,
-		peers:  lru.New[[32]byte, *peerSess](maxSessionPeers),
+		peers:  lru.New[[32]byte, *peerSess](max),
+		max:    max,
 		stats:  stats,
 	}
 }
@@ -147,7 +154,7 @@ func (s *sessions) get(key *[32]byte, make bool) *peerSess {
 		return ps
 	}
 	ps = &peerSess{key: *key, inits: rate.Bucket{Rate: hsPerKeyRate, Burst: 4}}
-	if old, ok := s.peers.Oldest(); ok && s.peers.Len() >= maxSessionPeers {
+	if old, ok := s.peers.Oldest(); ok && s.peers.Len() >= s.max {
 		old.eraseAll()
 		s.stats.SessionsEvicted++
 	}

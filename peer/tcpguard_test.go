@@ -25,7 +25,7 @@ func startNetNode(t *testing.T, name string) (*testNode, *NetTransport) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := &testNode{Node: n, evs: make(chan Event, 10000), t: t}
+	tn := &testNode{Node: n, evs: make(chan Event, testEvents), t: t}
 	go func() {
 		for e := range n.Events() {
 			tn.evs <- e

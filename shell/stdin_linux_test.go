@@ -56,6 +56,8 @@ func TestPollableStdin(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestPollableStdinHelper$", "-test.v")
 			cmd.Env = append(os.Environ(), "P2PCHAT_STDIN_HELPER=1")
+			// Under -race a process waits a second at exit (GORACE atexit_sleep_ms).
+			cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 			if tt.stdin == nil {
 				cmd.Stdin = strings.NewReader("hello\n")
 			} else {

@@ -151,7 +151,7 @@ func startPaneIn(t *testing.T, underShell bool, env ...string) *pane {
 	})
 	cmd := strings.Join([]string{
 		"env", helperEnv + "=" + quote(p.dir), "TERM=xterm-256color", strings.Join(env, " "),
-		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")),
+		"GORACE=" + quote("log_path="+filepath.Join(p.dir, "race")+" atexit_sleep_ms=0"), // not a second's wait at exit
 		quote(exe), "-test.run=^TestHelperShell$", "-test.count=1",
 	}, " ")
 	if underShell {

@@ -149,6 +149,8 @@ func (c corpus) lost(snap Snapshot) ([]string, error) {
 // unchanged, or named in a damage line. A flip may lose the record it
 // hits, never one it does not name.
 func TestBitFlipNoSilentLoss(t *testing.T) {
+	t.Parallel() // with the other damage tests: hundreds of opens each
+	withoutSync(t)
 	dir := t.TempDir()
 	c := fill(t, dir, 48, 30) // 14 pages: 12 leaves and branches, live or freed
 	data, err := os.ReadFile(dbPath(dir))
@@ -160,7 +162,6 @@ func TestBitFlipNoSilentLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	flips := flipsOf(data, m)
-	withoutSync(t)
 	// Opens at once, one per processor.
 	type result struct {
 		f    flip

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -135,14 +136,29 @@ func opensClean(t testing.TB, dir string) {
 	}
 }
 
-// withoutSync turns fsync off for the rest of t: for tests that open
-// hundreds of damaged copies, where what is tested is what Open makes of
-// the bytes, not their durability (TestCrash* and the disk-full tests
-// keep syncing).
+// withoutSync turns fsync off until every test that asked for it is done:
+// for tests that open hundreds of damaged copies, where what is tested is
+// what Open makes of the bytes, not their durability (TestCrash* and the
+// disk-full tests keep syncing). They call it after t.Parallel(), so it
+// is off only once the sequential tests are over.
 func withoutSync(t testing.TB) {
-	noSync = true
-	t.Cleanup(func() { noSync = false })
+	noSyncMu.Lock()
+	defer noSyncMu.Unlock()
+	noSyncUsers++
+	noSync.Store(true)
+	t.Cleanup(func() {
+		noSyncMu.Lock()
+		defer noSyncMu.Unlock()
+		if noSyncUsers--; noSyncUsers == 0 {
+			noSync.Store(false)
+		}
+	})
 }
+
+var (
+	noSyncMu    sync.Mutex
+	noSyncUsers int // tests running withoutSync (noSyncMu)
+)
 
 func copyDir(t testing.TB, from string, mutate func([]byte) []byte) string {
 	t.Helper()
@@ -289,8 +305,9 @@ func TestFlippedText(t *testing.T) {
 // file: Open never fails, panics or hangs, and what it returns was written
 // (all of it, if nothing is reported damaged).
 func TestGarbage(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
+	dir := t.TempDir()
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -393,8 +410,9 @@ func TestShownDamaged(t *testing.T) {
 // TestFlippedBucketFlag: the bucket flag of each leaf element flipped (a
 // record seen as a bucket, a bucket as a record): Open still works.
 func TestFlippedBucketFlag(t *testing.T) {
-	dir := t.TempDir()
+	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
+	dir := t.TempDir()
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
 	m, err := currentMeta(data)

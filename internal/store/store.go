@@ -254,7 +254,7 @@ func writeFixes(path string, fixes []metaFix) error {
 			return wrapWriteErr("message store: set right a meta page of "+path, err)
 		}
 	}
-	if !noSync {
+	if !noSync.Load() {
 		if err := f.Sync(); err != nil {
 			return wrapWriteErr("message store: sync "+path, err)
 		}
@@ -275,7 +275,7 @@ func openBolt(path string, wait time.Duration) (db *bolt.DB, err error) {
 		Timeout:        wait + 50*time.Millisecond, // bbolt gives up one 50ms poll before its Timeout
 		NoFreelistSync: true,                       // rebuilt from the tree at open: nothing more to sync nor to damage
 		FreelistType:   bolt.FreelistMapType,
-		NoSync:         noSync,
+		NoSync:         noSync.Load(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -576,12 +576,13 @@ func wrapWriteErr(what string, err error) error {
 }
 
 // noSync turns off every fsync, for tests that open hundreds of damaged
-// stores (withoutSync in the tests); nothing else sets it.
-var noSync bool
+// stores (withoutSync in the tests, which run in parallel: atomic);
+// nothing else sets it.
+var noSync atomic.Bool
 
 // syncDir makes a new or renamed file's directory entry durable.
 func syncDir(dir string) error {
-	if noSync {
+	if noSync.Load() {
 		return nil
 	}
 	d, err := os.Open(dir)
