@@ -19,6 +19,12 @@ import (
 // network tool when this variable names a mode (see TestHelperProcess).
 const helperEnv = "P2P_TESTNET_HELPER"
 
+// helperEnviron is the environment of a helper process: ours, without
+// the second a race-built process otherwise sleeps at exit.
+func helperEnviron() []string {
+	return append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+}
+
 // TestHelperProcess is not a test: it is the tool mode of the test binary.
 //
 //	mcast-recv GROUP:PORT            join the group on eth0, print "ready", then each datagram as "got <payload>"
@@ -257,7 +263,7 @@ func startHelper(t *testing.T, h *Host, mode string, args ...string) *helperProc
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := h.Command(ctx, exe, append([]string{"-test.run=^TestHelperProcess$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Env = append(helperEnviron(), helperEnv+"="+mode)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +315,7 @@ func reachable(t *testing.T, from, to *Host, port int, timeout time.Duration) bo
 	exe, _ := os.Executable()
 	cmd := from.Command(context.Background(), exe, "-test.run=^TestHelperProcess$", "--",
 		netip.AddrPortFrom(to.IP, uint16(port)).String(), timeout.String())
-	cmd.Env = append(os.Environ(), helperEnv+"=udp-probe")
+	cmd.Env = append(helperEnviron(), helperEnv+"=udp-probe")
 	out, err := cmd.CombinedOutput()
 	if err != nil && !strings.Contains(string(out), "no echo") {
 		t.Fatalf("probe %s -> %s: %v: %s", from.Name, to.Name, err, out)
@@ -372,7 +378,7 @@ func TestPing(t *testing.T) {
 	exe, _ := os.Executable()
 	for _, pair := range [][2]*Host{{a, b}, {b, a}} {
 		cmd := pair[0].Command(context.Background(), exe, "-test.run=^TestHelperProcess$", "--", pair[1].IP.String())
-		cmd.Env = append(os.Environ(), helperEnv+"=icmp-ping")
+		cmd.Env = append(helperEnviron(), helperEnv+"=icmp-ping")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("ping %s -> %s: %v: %s", pair[0].Name, pair[1].Name, err, out)
 		}
@@ -413,7 +419,7 @@ func TestDropUDP(t *testing.T) {
 		t.Helper()
 		exe, _ := os.Executable()
 		cmd := a.Command(context.Background(), exe, append([]string{"-test.run=^TestHelperProcess$", "--", dst}, payloads...)...)
-		cmd.Env = append(os.Environ(), helperEnv+"=udp-send")
+		cmd.Env = append(helperEnviron(), helperEnv+"=udp-send")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("udp-send: %v: %s", err, out)
 		}
@@ -497,7 +503,7 @@ func TestLimitRate(t *testing.T) {
 		t.Helper()
 		exe, _ := os.Executable()
 		cmd := a.Command(context.Background(), exe, "-test.run=^TestHelperProcess$", "--", netip.AddrPortFrom(b.IP, 7200).String(), strconv.Itoa(size))
-		cmd.Env = append(os.Environ(), helperEnv+"=tcp-blast")
+		cmd.Env = append(helperEnviron(), helperEnv+"=tcp-blast")
 		out, err := cmd.CombinedOutput()
 		var us int64
 		if _, serr := fmt.Sscanf(string(out), "took %d", &us); err != nil || serr != nil {
