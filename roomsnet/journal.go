@@ -208,7 +208,7 @@ func (r *Runner) appendLocked(id rooms.ID, b []byte) {
 	}
 	if err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: r.roomNameLocked(id), RoomID: id.String(), Text: err.Error()})
+		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: r.roomNameLocked(id), RoomID: id.String(), Err: err})
 		r.snapshotLocked(id)
 		return
 	}
@@ -250,7 +250,7 @@ func (r *Runner) snapshotLocked(id rooms.ID) {
 	}
 	if err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Text: err.Error()})
+		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Err: err})
 	}
 	if f != nil && r.closed {
 		f.Close()
@@ -287,6 +287,6 @@ func (r *Runner) replayLocked(id rooms.ID, name string) {
 		delete(r.jsize, id) // not read: emptied when opened
 	}
 	r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Room: name, RoomID: id.String(),
-		Text: fmt.Sprintf("%s: %v (%d records replayed)", filepath.Base(path), err, len(recs))})
+		File: filepath.Base(path), Err: err, Count: len(recs)})
 	r.snapshotLocked(id)
 }

@@ -138,7 +138,7 @@ func TestJournalReplayedTwice(t *testing.T) {
 // damagedWarning waits for m's warning about a damaged journal.
 func damagedWarning(m *member) Event {
 	return m.wait("a damaged-journal warning", func(e Event) bool {
-		return e.Kind == EvWarning && e.Code == "damaged" && strings.Contains(e.Text, journalSuffix)
+		return e.Kind == EvWarning && e.Code == "damaged" && strings.Contains(e.File, journalSuffix)
 	})
 }
 
@@ -162,7 +162,7 @@ func TestJournalTornTail(t *testing.T) {
 		}
 		b2 := start(t, mn, "bob", home, b.id, b.signer)
 		e := damagedWarning(b2)
-		t.Logf("warning: %s", e.Text)
+		t.Logf("warning: %s: %v (%d records replayed)", e.File, e.Err, e.Count)
 		if got := historyTexts(t, b2, "#lunch"); !slices.Equal(got, numbered(0, 29)) {
 			t.Errorf("after a torn last record bob's #lunch holds %q", got)
 		}
@@ -203,7 +203,7 @@ func TestJournalFlippedBit(t *testing.T) {
 		}
 		b2 := start(t, mn, "bob", home, b.id, b.signer)
 		e := damagedWarning(b2)
-		t.Logf("warning: %s", e.Text)
+		t.Logf("warning: %s: %v (%d records replayed)", e.File, e.Err, e.Count)
 		got := historyTexts(t, b2, "#lunch")
 		if len(got) < 10 || len(got) >= 30 || !slices.Equal(got, numbered(0, len(got))) {
 			t.Errorf("after a flipped bit bob's #lunch holds %q", got)

@@ -1366,6 +1366,6 @@ func (r *Runner) writeSeqsLocked() {
 	r.stats.DiskBytes += uint64(len(b))
 	if err := writeAtomic(seqsFile(r.dir), b); err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Text: err.Error()})
+		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Err: err})
 	}
 }

@@ -472,8 +472,16 @@ func (p *printer) markOnly(idx uint64) {
 // roomWarningText is what a warning of the rooms says: the words for its
 // code, or its text.
 func roomWarningText(e roomsnet.Event) string {
-	if e.Kind == roomsnet.EvWarning && e.Code == "not-restored" {
+	if e.Kind != roomsnet.EvWarning {
+		return e.Text
+	}
+	switch {
+	case e.Code == "not-restored":
 		return fmt.Sprintf("room %s not restored: %v", e.Room, e.Err)
+	case e.Code == "not-saved" && e.Err != nil:
+		return e.Err.Error()
+	case e.Code == "damaged" && e.File != "":
+		return fmt.Sprintf("%s: %v (%d records replayed)", e.File, e.Err, e.Count)
 	}
 	return e.Text
 }

@@ -250,6 +250,14 @@ func wordsCases() []wordsCase {
 			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "not-restored", Room: "#lunch", Err: errors.New("rooms: bad signature")},
 			"14:05 ! rooms: room #lunch not restored: rooms: bad signature",
 			`{"event":"warning","text":"room #lunch not restored: rooms: bad signature","time":"TIME"}`},
+		{"room journal damaged",
+			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "damaged", Room: "#lunch", File: "0123456789abcdef.journal", Err: errors.New("damaged journal: record 30 fails its checksum"), Count: 29},
+			"14:05 ! rooms: 0123456789abcdef.journal: damaged journal: record 30 fails its checksum (29 records replayed)",
+			`{"event":"warning","text":"0123456789abcdef.journal: damaged journal: record 30 fails its checksum (29 records replayed)","time":"TIME"}`},
+		{"room not saved",
+			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "not-saved", Room: "#lunch", Err: errors.New("rooms: write 0123456789abcdef.journal: no space left on device")},
+			"14:05 ! rooms: rooms: write 0123456789abcdef.journal: no space left on device",
+			`{"event":"warning","text":"rooms: write 0123456789abcdef.journal: no space left on device","time":"TIME"}`},
 	}
 }
 
