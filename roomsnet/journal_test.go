@@ -79,10 +79,7 @@ func numbered(from, to int) []string {
 // until bob has shown them all (each is on bob's disk then: the runner
 // saves before it hands the events over).
 func tookN(t *testing.T, mn *peer.MemNet, n int) (a, b *member) {
-	ms := startAll(t, mn, "alice", "bob")
-	a, b = ms[0], ms[1]
-	meet(ms...)
-	inRoom("#lunch", a, b)
+	a, b = inLunch(t, mn)
 	a.postN("#lunch", "m%d", n)
 	if got := b.texts("#lunch", n); len(got) != n {
 		t.Fatalf("bob got %d", len(got))
@@ -90,21 +87,36 @@ func tookN(t *testing.T, mn *peer.MemNet, n int) (a, b *member) {
 	return a, b
 }
 
+// crashed has bob take n messages from alice and be killed; edit (if not
+// nil) rewrites his journal as the crash left it; bob is started again
+// on that home.
+func crashed(t *testing.T, mn *peer.MemNet, n int, edit func(data []byte) []byte) *member {
+	t.Helper()
+	_, b := tookN(t, mn, n)
+	home := crashImage(t, b)
+	if edit != nil {
+		j := journalOf(t, home)
+		data, err := os.ReadFile(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(j, edit(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return start(t, mn, "bob", home, b.id, b.signer)
+}
+
 // TestCrashKeepsTakenMessages: bob takes 30 messages and is killed
 // (his rooms directory as it was, no Close). Back on that directory,
 // bob's #lunch holds all 30, in order.
 func TestCrashKeepsTakenMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mn := peer.NewMemNet(3)
-		_, b := tookN(t, mn, 30)
-		home := crashImage(t, b)
-		b2 := start(t, mn, "bob", home, b.id, b.signer)
+		b2 := crashed(t, peer.NewMemNet(3), 30, nil)
 		if got := historyTexts(t, b2, "#lunch"); !slices.Equal(got, numbered(0, 30)) {
 			t.Errorf("after the crash bob's #lunch holds %q", got)
 		}
-		if s := b2.run.Stats(); s.JournalDamage != 0 {
-			t.Errorf("journal damage %d", s.JournalDamage)
-		}
+		wantDamage(t, b2, 0)
 	})
 }
 
@@ -114,32 +126,29 @@ func TestCrashKeepsTakenMessages(t *testing.T) {
 // damage.
 func TestJournalReplayedTwice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mn := peer.NewMemNet(7)
-		_, b := tookN(t, mn, 30)
-		home := crashImage(t, b)
-		j := journalOf(t, home)
-		data, err := os.ReadFile(j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(j, append(data, data...), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		b2 := start(t, mn, "bob", home, b.id, b.signer)
+		b2 := crashed(t, peer.NewMemNet(7), 30, func(data []byte) []byte { return append(data, data...) })
 		if got := historyTexts(t, b2, "#lunch"); !slices.Equal(got, numbered(0, 30)) {
 			t.Errorf("after a doubled journal bob's #lunch holds %q", got)
 		}
-		if s := b2.run.Stats(); s.JournalDamage != 0 {
-			t.Errorf("journal damage %d", s.JournalDamage)
-		}
+		wantDamage(t, b2, 0)
 	})
 }
 
 // damagedWarning waits for m's warning about a damaged journal.
-func damagedWarning(m *member) Event {
-	return m.wait("a damaged-journal warning", func(e Event) bool {
+func damagedWarning(t *testing.T, m *member) {
+	t.Helper()
+	e := m.wait("a damaged-journal warning", func(e Event) bool {
 		return e.Kind == EvWarning && e.Code == "damaged" && strings.Contains(e.File, journalSuffix)
 	})
+	t.Logf("warning: %s: %v (%d records replayed)", e.File, e.Err, e.Count)
+}
+
+// wantDamage checks how many damaged journals m has counted.
+func wantDamage(t *testing.T, m *member, want uint64) {
+	t.Helper()
+	if got := m.run.Stats().JournalDamage; got != want {
+		t.Errorf("%s: journal damage counted %d times, want %d", m.name, got, want)
+	}
 }
 
 // TestJournalTornTail: bob is killed in the middle of appending the
@@ -150,32 +159,17 @@ func damagedWarning(m *member) Event {
 func TestJournalTornTail(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(4)
-		_, b := tookN(t, mn, 30)
-		home := crashImage(t, b)
-		j := journalOf(t, home)
-		st, err := os.Stat(j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Truncate(j, st.Size()-5); err != nil {
-			t.Fatal(err)
-		}
-		b2 := start(t, mn, "bob", home, b.id, b.signer)
-		e := damagedWarning(b2)
-		t.Logf("warning: %s: %v (%d records replayed)", e.File, e.Err, e.Count)
+		b2 := crashed(t, mn, 30, func(data []byte) []byte { return data[:len(data)-5] })
+		damagedWarning(t, b2)
 		if got := historyTexts(t, b2, "#lunch"); !slices.Equal(got, numbered(0, 29)) {
 			t.Errorf("after a torn last record bob's #lunch holds %q", got)
 		}
-		if s := b2.run.Stats(); s.JournalDamage != 1 {
-			t.Errorf("journal damage counted %d times, want 1", s.JournalDamage)
-		}
+		wantDamage(t, b2, 1)
 		b3 := b2.restart(mn)
 		if got := historyTexts(t, b3, "#lunch"); !slices.Equal(got, numbered(0, 29)) {
 			t.Errorf("after a restart bob's #lunch holds %q", got)
 		}
-		if s := b3.run.Stats(); s.JournalDamage != 0 {
-			t.Errorf("the damage reported again after a restart: %d", s.JournalDamage)
-		}
+		wantDamage(t, b3, 0) // not reported again after a restart
 	})
 }
 
@@ -185,32 +179,20 @@ func TestJournalTornTail(t *testing.T) {
 // is told.
 func TestJournalFlippedBit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		mn := peer.NewMemNet(5)
-		_, b := tookN(t, mn, 30)
-		home := crashImage(t, b)
-		j := journalOf(t, home)
-		data, err := os.ReadFile(j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, _, err := parseJournal(data)
-		if err != nil || len(recs) < 30 {
-			t.Fatalf("journal before the flip: %d records, %v", len(recs), err)
-		}
-		data[len(data)/2] ^= 0x10
-		if err := os.WriteFile(j, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		b2 := start(t, mn, "bob", home, b.id, b.signer)
-		e := damagedWarning(b2)
-		t.Logf("warning: %s: %v (%d records replayed)", e.File, e.Err, e.Count)
+		b2 := crashed(t, peer.NewMemNet(5), 30, func(data []byte) []byte {
+			recs, _, err := parseJournal(data)
+			if err != nil || len(recs) < 30 {
+				t.Fatalf("journal before the flip: %d records, %v", len(recs), err)
+			}
+			data[len(data)/2] ^= 0x10
+			return data
+		})
+		damagedWarning(t, b2)
 		got := historyTexts(t, b2, "#lunch")
 		if len(got) < 10 || len(got) >= 30 || !slices.Equal(got, numbered(0, len(got))) {
 			t.Errorf("after a flipped bit bob's #lunch holds %q", got)
 		}
-		if s := b2.run.Stats(); s.JournalDamage != 1 {
-			t.Errorf("journal damage counted %d times, want 1", s.JournalDamage)
-		}
+		wantDamage(t, b2, 1)
 	})
 }
 

@@ -235,6 +235,15 @@ func inRoom(room string, ms ...*member) {
 	allJoined(ms...)
 }
 
+// inLunch starts alice and bob, has them meet and join #lunch, and
+// waits until each saw the other's join.
+func inLunch(t *testing.T, mn *peer.MemNet) (a, b *member) {
+	ms := startAll(t, mn, "alice", "bob")
+	meet(ms...)
+	inRoom("#lunch", ms...)
+	return ms[0], ms[1]
+}
+
 // allJoined waits until each member saw every other's join.
 func allJoined(ms ...*member) {
 	for _, x := range ms {

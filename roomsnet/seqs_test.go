@@ -20,10 +20,7 @@ import (
 func TestRejoinContinuesSeqs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
-		ms := startAll(t, mn, "alice", "bob")
-		a, b := ms[0], ms[1]
-		meet(a, b)
-		inRoom("#lunch", a, b)
+		a, b := inLunch(t, mn)
 		var seqs []uint64
 		for round := range 2 {
 			a.post("#lunch", fmt.Sprintf("before %d", round))
@@ -65,10 +62,7 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(12)
-		ms := startAll(t, mn, "alice", "bob")
-		a, b := ms[0], ms[1]
-		meet(a, b)
-		inRoom("#lunch", a, b)
+		a, b := inLunch(t, mn)
 		dir := filepath.Join(a.home, "rooms")
 		snap := func() map[string][]byte {
 			out := map[string][]byte{}
