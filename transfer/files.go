@@ -97,24 +97,31 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 	return entries, srcs, nil
 }
 
-// hashFile is the SHA-256 of the file at path and its stamp.
-func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, error) {
+// hashFile is the SHA-256 of the file at path and its stamp. Its errors
+// are *Error: read-source (path), or stopped.
+func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, *Error) {
 	var sum [32]byte
+	unreadable := func(err error) *Error {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err // the path is File
+		}
+		return &Error{Cause: CauseReadSource, File: path, Err: err}
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return sum, fileStamp{}, err
+		return sum, fileStamp{}, unreadable(err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return sum, fileStamp{}, err
+		return sum, fileStamp{}, unreadable(err)
 	}
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	for {
 		select {
 		case <-stop:
-			return sum, fileStamp{}, errors.New("stopped")
+			return sum, fileStamp{}, &Error{Cause: CauseStopped}
 		default:
 		}
 		n, err := f.Read(buf)
@@ -123,7 +130,7 @@ func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, error) {
 			break
 		}
 		if err != nil {
-			return sum, fileStamp{}, err
+			return sum, fileStamp{}, unreadable(err)
 		}
 	}
 	copy(sum[:], h.Sum(nil))
