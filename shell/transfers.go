@@ -60,15 +60,19 @@ func (s *session) execTransfer(cmd Command) {
 			return
 		}
 		s.notSent++
-		s.userError("not sent: " + err.Error())
+		s.userError("not sent: " + commandErrWords(err))
 		return
 	case CmdAccept:
 		err = t.Accept(cmd.Count)
 	case CmdReject:
-		err = t.Reject(cmd.Count)
-		if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
-			err = fmt.Errorf("%w: /cancel %d stops it", err, d.ID)
+		if err = t.Reject(cmd.Count); err != nil {
+			text := commandErrWords(err)
+			if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
+				text += fmt.Sprintf(": /cancel %d stops it", d.ID)
+			}
+			s.userError(text)
 		}
+		return
 	case CmdCancel:
 		err = t.Cancel(cmd.Count)
 	case CmdTransfers:
@@ -76,8 +80,21 @@ func (s *session) execTransfer(cmd Command) {
 		return
 	}
 	if err != nil {
-		s.userError(err.Error())
+		s.userError(commandErrWords(err))
 	}
+}
+
+// commandErrWords words the error of a transfer command: a
+// *transfer.Error from transferCauses, a *transfer.DecidedError here;
+// any other (peer.ErrUnknownPeer, a fake's) as it is.
+func commandErrWords(err error) string {
+	if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
+		return fmt.Sprintf("transfer %d is %s already", d.ID, d.State)
+	}
+	if x := (*transfer.Error)(nil); errors.As(err, &x) {
+		return causeWords("", x)
+	}
+	return err.Error()
 }
 
 func (s *session) listTransfers(list []transfer.Info) {
@@ -567,5 +584,39 @@ var transferCauses = map[transfer.Cause]func(peer string, x *transfer.Error) str
 	transfer.CauseNameEmpty: func(string, *transfer.Error) string { return "unsafe file name: empty" },
 	transfer.CauseNameTooDeep: func(_ string, x *transfer.Error) string {
 		return fmt.Sprintf("unsafe file name: %d folders deep, at most %d", x.Have, x.Size)
+	},
+	// a command's error (/send, /accept, /reject, /cancel)
+	transfer.CauseNoFiles:      func(string, *transfer.Error) string { return "no files given" },
+	transfer.CauseNothingThere: func(string, *transfer.Error) string { return "nothing to send: no files there" },
+	transfer.CauseNotFile: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot send %s: not a file or folder", x.File)
+	},
+	transfer.CauseTooManyFiles: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("more than %d files: send fewer at a time", x.Size)
+	},
+	transfer.CauseLongName: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s: name longer than %d bytes", x.File, x.Size)
+	},
+	transfer.CauseTooBig: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s: more than %s in one offer", x.File, transfer.FormatBytes(x.Size))
+	},
+	transfer.CauseNamesTooLong: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("the names of these %d files take more than %d bytes: send fewer at a time", x.Have, x.Size)
+	},
+	transfer.CauseNoTransfer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("no transfer %d (/transfers lists them)", x.Index)
+	},
+	transfer.CauseNoOffer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("no offer %d (/transfers lists them)", x.Index)
+	},
+	transfer.CauseTooManyAll: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("too many transfers being received: %d in all, at most %d; the offer waits", x.Have, x.Size)
+	},
+	transfer.CauseTooManyPeer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("too many transfers being received: %d from that peer, at most %d; the offer waits", x.Have, x.Size)
+	},
+	transfer.CauseTooMuchOffered: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("too many transfers being received: %s offered by that peer in them, at most %s; the offer waits",
+			transfer.FormatBytes(x.Have), transfer.FormatBytes(x.Size))
 	},
 }

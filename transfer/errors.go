@@ -67,8 +67,26 @@ const (
 	CauseNameTooDeep  Cause = "name-too-deep" // Have folders deep, at most Size
 )
 
+// Causes of a command's error (Send, Accept, Reject, Cancel), and of
+// SanitizeName's (name-*), besides read-source and stopped.
+const (
+	CauseNoFiles        Cause = "no-files"         // Send: no paths given
+	CauseNothingThere   Cause = "nothing-there"    // Send: no regular file in the paths
+	CauseNotFile        Cause = "not-file"         // Send: File is not a file or a folder
+	CauseTooManyFiles   Cause = "too-many-files"   // Send: more than Size files
+	CauseLongName       Cause = "long-name"        // Send: File's name is longer than Size bytes
+	CauseTooBig         Cause = "too-big"          // Send: with File, more than Size bytes in one offer
+	CauseNamesTooLong   Cause = "names-too-long"   // Send: the names of Have files take more than Size bytes
+	CauseNoTransfer     Cause = "no-transfer"      // Cancel: no transfer Index
+	CauseNoOffer        Cause = "no-offer"         // Accept, Reject: no incoming offer Index
+	CauseTooManyAll     Cause = "too-many-all"     // Accept: Have transfers being received, in all (ErrTooManyTransfers)
+	CauseTooManyPeer    Cause = "too-many-peer"    // Accept: Have being received from that peer (ErrTooManyTransfers)
+	CauseTooMuchOffered Cause = "too-much-offered" // Accept: Have bytes offered in those of that peer (ErrTooManyTransfers)
+)
+
 // Causes lists every Cause: an event's Err, if not nil, is an *Error with
-// one of them.
+// one of them, and so are the commands' errors but DecidedError and
+// peer.ErrUnknownPeer.
 func Causes() []Cause {
 	return []Cause{
 		CauseDial, CauseConn, CauseNoAnswer, CauseForgedAnswer, CauseBusy, CauseNoVerdict, CauseFrameSize, CauseForgedFrame, CauseEnded,
@@ -77,6 +95,8 @@ func Causes() []Cause {
 		CauseSourceShrank, CauseStopped,
 		CauseWrite, CauseCreate, CauseReadBack, CauseLink, CauseMkdir, CausePeerWrite,
 		CauseNameNotUTF8, CauseNameAbsolute, CauseNameDrive, CauseNameClimbs, CauseNameEmpty, CauseNameTooDeep,
+		CauseNoFiles, CauseNothingThere, CauseNotFile, CauseTooManyFiles, CauseLongName, CauseTooBig, CauseNamesTooLong,
+		CauseNoTransfer, CauseNoOffer, CauseTooManyAll, CauseTooManyPeer, CauseTooMuchOffered,
 	}
 }
 
@@ -90,13 +110,14 @@ type Error struct {
 	Cause Cause
 	File  string // the file or folder concerned, if any
 	// Index: the file a frame named (verdict-file, out-of-order,
-	// bad-range), the frame type (bad-frame) or the verdict (bad-verdict).
+	// bad-range), the frame type (bad-frame), the verdict (bad-verdict) or
+	// the transfer's id (no-transfer, no-offer).
 	Index int
 	Due   int    // out-of-order: the file due
 	Off   int64  // bad-range: where the data starts
 	End   int64  // bad-range: where it ends
-	Have  int64  // bad-range: bytes of the file on disk; name-too-deep: its depth
-	Size  int64  // bad-range: the file's size; frame-size: the frame's; name-too-deep: the most folders
+	Have  int64  // bad-range: bytes of the file on disk; name-too-deep: its depth; too-many-*, too-much-offered, names-too-long: how many
+	Size  int64  // bad-range: the file's size; frame-size: the frame's; the bound of name-too-deep, too-many-*, too-much-offered, long-name, too-big, names-too-long
 	Seq   uint64 // forged-frame: the frame's number
 	Err   error  // the local cause, if any
 }
@@ -118,8 +139,12 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " %d", e.Size)
 	case CauseForgedFrame:
 		fmt.Fprintf(&b, " %d", e.Seq)
-	case CauseNameTooDeep:
+	case CauseNameTooDeep, CauseNamesTooLong, CauseTooManyAll, CauseTooManyPeer, CauseTooMuchOffered:
 		fmt.Fprintf(&b, " %d of %d", e.Have, e.Size)
+	case CauseTooManyFiles, CauseLongName, CauseTooBig:
+		fmt.Fprintf(&b, " %d", e.Size)
+	case CauseNoTransfer, CauseNoOffer:
+		fmt.Fprintf(&b, " %d", e.Index)
 	}
 	if e.Err != nil {
 		b.WriteString(": " + e.Err.Error())
@@ -134,6 +159,8 @@ func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrBadName:
 		return strings.HasPrefix(string(e.Cause), "name-")
+	case ErrTooManyTransfers:
+		return e.Cause == CauseTooManyAll || e.Cause == CauseTooManyPeer || e.Cause == CauseTooMuchOffered
 	case errProtocol:
 		return e.Cause == CauseFrameSize || e.Cause == CauseForgedFrame
 	}

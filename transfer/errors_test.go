@@ -12,7 +12,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // seenErrs is what the events of this package's tests carried in Err:
@@ -146,3 +148,50 @@ func TestCausesListed(t *testing.T) {
 		t.Errorf("%d causes declared, %d listed", len(declared), len(listed))
 	}
 }
+
+// TestCommandErrors: the commands' errors are codes, as the shell words
+// them: an *Error with its cause and fields, or a DecidedError.
+func TestCommandErrors(t *testing.T) {
+	s := newFakeSide(t, true, nil)
+	bob := s.n.addPeer("bob", true)
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.txt")
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.m.onControl(bob.offer(77, "a.txt", 10), time.Now())
+	id := offerID(s.m, bob, 77)
+	if id == 0 {
+		t.Fatal("bob's offer is not waiting")
+	}
+	if err := s.m.Reject(id); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want Error
+	}{
+		{"send nothing", second(s.m.Send(bob.id, nil)), Error{Cause: CauseNoFiles}},
+		{"send a missing file", second(s.m.Send(bob.id, []string{missing})), Error{Cause: CauseReadSource, File: missing, Err: syscall.ENOENT}},
+		{"send an empty folder", second(s.m.Send(bob.id, []string{empty})), Error{Cause: CauseNothingThere}},
+		{"send a device", second(s.m.Send(bob.id, []string{"/dev/null"})), Error{Cause: CauseNotFile, File: "/dev/null"}},
+		{"cancel no transfer", s.m.Cancel(99), Error{Cause: CauseNoTransfer, Index: 99}},
+		{"accept no offer", s.m.Accept(99), Error{Cause: CauseNoOffer, Index: 99}},
+		{"reject no offer", s.m.Reject(99), Error{Cause: CauseNoOffer, Index: 99}},
+	} {
+		x := (*Error)(nil)
+		if !errors.As(tc.err, &x) || *x != tc.want {
+			t.Errorf("%s: %#v, want %#v", tc.name, tc.err, &tc.want)
+		}
+	}
+	for _, f := range []func(int) error{s.m.Accept, s.m.Reject, s.m.Cancel} {
+		d := (*DecidedError)(nil)
+		if err := f(id); !errors.As(err, &d) || *d != (DecidedError{ID: id, State: Rejected}) {
+			t.Errorf("a command on rejected offer %d: %#v, want a DecidedError", id, err)
+		}
+	}
+}
+
+func second(_ int, err error) error { return err }

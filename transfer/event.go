@@ -118,8 +118,9 @@ const (
 	HintDrop   Hint = "drop"   // failed, resumable: cancel it instead of waiting for the peer
 )
 
-// DecidedError is Reject's answer for an offer that was decided already
-// (accepted, or over); Cancel stops it.
+// DecidedError is the answer of Accept and Reject for an offer that was
+// decided already (accepted, or over), and of Cancel for a transfer that
+// is over. Its Error text is for logs: the shell words it.
 type DecidedError struct {
 	ID    int
 	State State

@@ -33,13 +33,13 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 	var total uint64
 	add := func(name, src string, size int64) error {
 		if len(entries) >= wire.MaxOfferFiles {
-			return fmt.Errorf("more than %d files: send fewer at a time", wire.MaxOfferFiles)
+			return &Error{Cause: CauseTooManyFiles, Size: wire.MaxOfferFiles}
 		}
 		if len(name) > wire.MaxFileNameBytes {
-			return fmt.Errorf("%s: name longer than %d bytes", name, wire.MaxFileNameBytes)
+			return &Error{Cause: CauseLongName, File: name, Size: wire.MaxFileNameBytes}
 		}
 		if uint64(size) > wire.MaxFileSize || total+uint64(size) > wire.MaxOfferTotal {
-			return fmt.Errorf("%s: more than %s in one offer", name, FormatBytes(wire.MaxOfferTotal))
+			return &Error{Cause: CauseTooBig, File: name, Size: wire.MaxOfferTotal}
 		}
 		total += uint64(size)
 		entries = append(entries, wire.FileEntry{Name: name, Size: uint64(size)})
@@ -47,12 +47,12 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 		return nil
 	}
 	if len(paths) == 0 {
-		return nil, nil, errors.New("no files given")
+		return nil, nil, &Error{Cause: CauseNoFiles}
 	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot send %s: %w", p, errors.Unwrap(err))
+			return nil, nil, &Error{Cause: CauseReadSource, File: p, Err: errors.Unwrap(err)}
 		}
 		base := filepath.Base(filepath.Clean(p))
 		if st.Mode().IsRegular() {
@@ -62,21 +62,21 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 			continue
 		}
 		if !st.IsDir() {
-			return nil, nil, fmt.Errorf("cannot send %s: not a file or folder", p)
+			return nil, nil, &Error{Cause: CauseNotFile, File: p}
 		}
 		if base == "/" || base == "." {
 			base = "files"
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", path, errors.Unwrap(err))
+				return &Error{Cause: CauseReadSource, File: path, Err: errors.Unwrap(err)}
 			}
 			if !d.Type().IsRegular() {
 				return nil
 			}
 			info, err := d.Info()
 			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", path, err)
+				return &Error{Cause: CauseReadSource, File: path, Err: err}
 			}
 			rel, err := filepath.Rel(p, path)
 			if err != nil {
@@ -89,10 +89,10 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 		}
 	}
 	if len(entries) == 0 {
-		return nil, nil, errors.New("nothing to send: no files there")
+		return nil, nil, &Error{Cause: CauseNothingThere}
 	}
 	if wire.OfferSize(entries) > wire.MaxOfferBytes {
-		return nil, nil, fmt.Errorf("the names of these %d files take more than %d bytes: send fewer at a time", len(entries), wire.MaxOfferBytes)
+		return nil, nil, &Error{Cause: CauseNamesTooLong, Have: int64(len(entries)), Size: wire.MaxOfferBytes}
 	}
 	return entries, srcs, nil
 }
