@@ -278,7 +278,7 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 	if _, err := w.f.Write(data); err != nil {
 		// Keep what is on disk what was written whole.
 		_ = w.f.Truncate(w.at)
-		// One event says it (endedLocked, with this text): paused, resumable.
+		// One event says it (endedLocked, with this cause): paused, resumable.
 		return diskErr(&Error{Cause: CauseWrite, File: x.safe[i], Err: errors.Unwrap(err)})
 	}
 	w.at += int64(len(data))
