@@ -233,6 +233,7 @@
 //	{"event":"transfer-resumed","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"bytes":N,"total":N,"time":T}
 //	{"event":"transfer-done","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"path":PATH,"bytes":N,"sha256":HEX,"last":BOOL,"time":T}
 //	{"event":"transfer-failed","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"code":CODE,"resumable":BOOL,"reason":TEXT,"time":T}
+//	{"event":"transfer-failed","id":N,"direction":DIR,"peer":NAME,"peer_id":ID,"code":CODE,"cause":CAUSE,"resumable":BOOL,"reason":TEXT,"time":T}
 //	{"event":"transfers","transfers":[TRANSFER,...]}                           answer to /transfers
 //
 // where TRANSFER is (rate in bytes a second, 0 unless data flows; STATE one
@@ -254,6 +255,19 @@
 // the downloads folder gives a transfer-failed with "id":0 and code
 // bad-offer; such refusals come at most once per peer every 10 s, with
 // "count": the offers the line stands for.
+//
+// "cause" (transfer.Cause) is there when the failure has one, finer than
+// CODE: why a connection was lost (dial, conn, no-answer, forged-answer,
+// busy, no-verdict, frame-size, forged-frame), why it failed for good
+// (refused, receiver-gave-up, sender-gave-up, no-resume, finished-early,
+// verdict-file, bad-verdict, bad-frame, out-of-order, bad-range, mismatch,
+// peer-mismatch, read-source, source-changed, source-shrank, stopped), a
+// disk error (write, create, read-back, link, mkdir, peer-write) or why an
+// offered name was refused (name-not-utf8, name-absolute, name-drive,
+// name-climbs, name-empty, name-too-deep). "reason" is the shell's
+// sentence for the line, cause included: the transfer package says codes
+// and fields, the shell words them (the table in transfers.go), so
+// scripts match on "code" and "cause", not on "reason"'s words.
 //
 // Answers to commands (no "time"):
 //

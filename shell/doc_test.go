@@ -105,8 +105,12 @@ func TestDocMatchesEncoder(t *testing.T) {
 	for _, k := range []transfer.EventKind{transfer.EvOffer, transfer.EvOffered, transfer.EvAccepted, transfer.EvProgress,
 		transfer.EvResumed, transfer.EvDone, transfer.EvFailed} {
 		samples = append(samples, transferJSON(transfer.Event{Kind: k, Time: ts, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b0b0b0b0b0b0b0",
-			Files: []string{"a"}, Bytes: 1, Total: 2, Path: "/x/a", SHA256: "00", Code: transfer.CodeLinkLost, Resumable: true, Note: transfer.NotePaused, Err: errors.New("t")}))
+			Files: []string{"a"}, Bytes: 1, Total: 2, Path: "/x/a", SHA256: "00", Code: transfer.CodeLinkLost, Resumable: true, Note: transfer.NotePaused,
+			Err: &transfer.Error{Cause: transfer.CauseConn, Err: errors.New("t")}}))
 	}
+	// A failure without a cause.
+	samples = append(samples, transferJSON(transfer.Event{Kind: transfer.EvFailed, Time: ts, ID: 1, Direction: "send", Peer: "bob", PeerID: "b0b0b0b0b0b0b0b0",
+		Total: 2, Code: transfer.CodeRejected, Note: transfer.NotePeerRejected}))
 	for _, k := range []peer.EventKind{peer.EvMessage, peer.EvJoined, peer.EvLeft, peer.EvRenamed, peer.EvDelivered,
 		peer.EvPending, peer.EvFailed, peer.EvWarning, peer.EvInfo, peer.EvVersion} {
 		samples = append(samples, eventJSON(full(k), ts))

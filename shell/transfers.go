@@ -60,15 +60,19 @@ func (s *session) execTransfer(cmd Command) {
 			return
 		}
 		s.notSent++
-		s.userError("not sent: " + err.Error())
+		s.userError("not sent: " + commandErrWords(err))
 		return
 	case CmdAccept:
 		err = t.Accept(cmd.Count)
 	case CmdReject:
-		err = t.Reject(cmd.Count)
-		if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
-			err = fmt.Errorf("%w: /cancel %d stops it", err, d.ID)
+		if err = t.Reject(cmd.Count); err != nil {
+			text := commandErrWords(err)
+			if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
+				text += fmt.Sprintf(": /cancel %d stops it", d.ID)
+			}
+			s.userError(text)
 		}
+		return
 	case CmdCancel:
 		err = t.Cancel(cmd.Count)
 	case CmdTransfers:
@@ -76,8 +80,21 @@ func (s *session) execTransfer(cmd Command) {
 		return
 	}
 	if err != nil {
-		s.userError(err.Error())
+		s.userError(commandErrWords(err))
 	}
+}
+
+// commandErrWords words the error of a transfer command: a
+// *transfer.Error from transferCauses, a *transfer.DecidedError here;
+// any other (peer.ErrUnknownPeer, a fake's) as it is.
+func commandErrWords(err error) string {
+	if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
+		return fmt.Sprintf("transfer %d is %s already", d.ID, d.State)
+	}
+	if x := (*transfer.Error)(nil); errors.As(err, &x) {
+		return causeWords("", x)
+	}
+	return err.Error()
 }
 
 func (s *session) listTransfers(list []transfer.Info) {
@@ -293,6 +310,7 @@ type jsonTransferFailed struct {
 	Peer      string `json:"peer"`
 	PeerID    string `json:"peer_id"`
 	Code      string `json:"code"`
+	Cause     string `json:"cause,omitempty"` // the transfer.Cause of Err, if any
 	Resumable bool   `json:"resumable"`
 	Reason    string `json:"reason"`
 	Count     int    `json:"count,omitempty"` // bad-offer: the offers this line stands for
@@ -334,7 +352,7 @@ func transferJSON(e transfer.Event) any {
 	case transfer.EvDone:
 		return jsonTransferDone{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, e.Path, e.Bytes, e.SHA256, e.Last, ts}
 	case transfer.EvFailed:
-		return jsonTransferFailed{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, string(e.Code), e.Resumable, transferText(e), e.Count, ts}
+		return jsonTransferFailed{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, string(e.Code), string(causeOf(e.Err)), e.Resumable, transferText(e), e.Count, ts}
 	default: // accepted, transfer-resumed
 		return jsonTransferState{string(e.Kind), e.ID, e.Direction, e.Peer, e.PeerID, e.Bytes, e.Total, ts}
 	}
@@ -392,13 +410,13 @@ func transferWords(e transfer.Event) string {
 	switch e.Note {
 	case transfer.NotePaused:
 		return fmt.Sprintf("%s %s %s paused at %s of %s (%v): it resumes when %s is back", transferWhat(e), dir, e.Peer,
-			transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total), e.Err, e.Peer)
+			transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total), causeWords(e.Peer, e.Err), e.Peer)
 	case transfer.NoteInterrupted:
 		return fmt.Sprintf("%s %s %s was interrupted: it resumes when %s is back", transferWhat(e), dir, e.Peer, e.Peer)
 	case transfer.NoteQuitting:
 		return fmt.Sprintf("%s to %s stopped: p2pchat is quitting", transferWhat(e), e.Peer)
 	case transfer.NoteRefused:
-		return fmt.Sprintf("%s offered a file named %q: %v; the offer was refused", e.Peer, transfer.ShortName(e.File), e.Err)
+		return fmt.Sprintf("%s offered a file named %q: %s; the offer was refused", e.Peer, transfer.ShortName(e.File), causeWords(e.Peer, e.Err))
 	case transfer.NoteRejected:
 		return fmt.Sprintf("rejected %s from %s", transferWhat(e), e.Peer)
 	case transfer.NoteCancelled:
@@ -407,7 +425,7 @@ func transferWords(e transfer.Event) string {
 		if e.Code == transfer.CodeSourceChanged {
 			return fmt.Sprintf("%s to %s not sent: %s changed while it was read", transferWhat(e), e.Peer, e.File)
 		}
-		return fmt.Sprintf("%s to %s not sent: %v", transferWhat(e), e.Peer, e.Err)
+		return fmt.Sprintf("%s to %s not sent: %s", transferWhat(e), e.Peer, causeWords(e.Peer, e.Err))
 	case transfer.NotePeerRejected:
 		switch e.Code {
 		case transfer.CodeBusy:
@@ -429,12 +447,12 @@ func transferWords(e transfer.Event) string {
 	case transfer.NoteStalled:
 		why := "no data connection"
 		if e.Err != nil {
-			why = e.Err.Error()
+			why = causeWords(e.Peer, e.Err)
 		}
 		return fmt.Sprintf("%s to %s given up at %s of %s: no progress in %v (%s)", transferWhat(e), e.Peer,
 			transfer.FormatBytes(e.Bytes), transfer.FormatBytes(e.Total), e.Limit, why)
 	case transfer.NoteFailed:
-		return fmt.Sprintf("%s %s %s failed: %v", transferWhat(e), dir, e.Peer, e.Err)
+		return fmt.Sprintf("%s %s %s failed: %s", transferWhat(e), dir, e.Peer, causeWords(e.Peer, e.Err))
 	}
 	if e.Code == transfer.CodeOfferExpired {
 		return fmt.Sprintf("%s's offer %d is gone: %s stopped repeating it or went offline", e.Peer, e.ID, e.Peer)
@@ -449,4 +467,156 @@ func transferWhat(e transfer.Event) string {
 		return fmt.Sprintf("%s (%s)", e.First, transfer.FormatBytes(e.Total))
 	}
 	return fmt.Sprintf("%d files (%s, %s first)", e.NumFiles, transfer.FormatBytes(e.Total), e.First)
+}
+
+// causeOf is the cause of err, an event's Err ("" if it has none).
+func causeOf(err error) transfer.Cause {
+	if x := (*transfer.Error)(nil); errors.As(err, &x) {
+		return x.Cause
+	}
+	return ""
+}
+
+// causeWords words err, an event's Err, with peer the transfer's peer:
+// transfer errors are *transfer.Error, worded from their cause and fields
+// by transferCauses; the text of any other error is not shown (transfer
+// says what it means in codes, and its Error text is for logs).
+func causeWords(peer string, err error) string {
+	x := (*transfer.Error)(nil)
+	if !errors.As(err, &x) {
+		return "an unknown error"
+	}
+	if f, ok := transferCauses[x.Cause]; ok {
+		return f(peer, x)
+	}
+	return string(x.Cause)
+}
+
+// transferCauses words each transfer.Cause from its fields (names are cut
+// for one line; the whole line is sanitised when printed). x.Err is the
+// operating system's or the network stack's own error.
+var transferCauses = map[transfer.Cause]func(peer string, x *transfer.Error) string{
+	// a lost data connection
+	transfer.CauseDial: func(_ string, x *transfer.Error) string { return fmt.Sprintf("cannot connect: %v", x.Err) },
+	transfer.CauseConn: func(_ string, x *transfer.Error) string { return fmt.Sprintf("connection lost: %v", x.Err) },
+	transfer.CauseNoAnswer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("no answer on the data connection: %v", x.Err)
+	},
+	transfer.CauseForgedAnswer: func(string, *transfer.Error) string {
+		return "an answer on the data connection without the transfer's key"
+	},
+	transfer.CauseBusy:      func(peer string, _ *transfer.Error) string { return peer + " is busy" },
+	transfer.CauseNoVerdict: func(peer string, _ *transfer.Error) string { return "no verdict from " + peer },
+	transfer.CauseFrameSize: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("a frame of %d bytes on the data connection", x.Size)
+	},
+	transfer.CauseForgedFrame: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("frame %d on the data connection failed authentication", x.Seq)
+	},
+	transfer.CauseEnded: func(string, *transfer.Error) string { return "the transfer ended" },
+	// a final failure of the data connection
+	transfer.CauseRefused:        func(peer string, _ *transfer.Error) string { return peer + " refused the data connection" },
+	transfer.CauseReceiverGaveUp: func(peer string, _ *transfer.Error) string { return peer + " gave up" },
+	transfer.CauseSenderGaveUp: func(peer string, _ *transfer.Error) string {
+		return peer + " gave up (a source file changed or could not be read)"
+	},
+	transfer.CauseNoResume: func(peer string, _ *transfer.Error) string {
+		return peer + "'s first frame is not a resume frame"
+	},
+	transfer.CauseFinishedEarly: func(peer string, _ *transfer.Error) string { return peer + " finished before all the data was sent" },
+	transfer.CauseVerdictFile: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s sent a verdict about file %d, which the transfer has not", peer, x.Index)
+	},
+	transfer.CauseBadVerdict: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s sent an unknown verdict (%d)", peer, x.Index)
+	},
+	transfer.CauseBadFrame: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s sent an unexpected frame (type %d)", peer, x.Index)
+	},
+	transfer.CauseOutOfOrder: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s sent data for file %d while file %d is due", peer, x.Index, x.Due)
+	},
+	transfer.CauseBadRange: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s sent data at %d..%d of file %d, which has %d of %d bytes", peer, x.Off, x.End, x.Index, x.Have, x.Size)
+	},
+	transfer.CauseMismatch: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s did not match its SHA-256: discarded", transfer.ShortName(x.File))
+	},
+	transfer.CausePeerMismatch: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s arrived different from what was offered (SHA-256): %s discarded it", transfer.ShortName(x.File), peer)
+	},
+	transfer.CauseReadSource: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot read %s: %v", x.File, x.Err)
+	},
+	transfer.CauseSourceChanged: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s changed since it was offered", x.File)
+	},
+	transfer.CauseSourceShrank: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s got shorter while it was sent", x.File)
+	},
+	transfer.CauseStopped: func(string, *transfer.Error) string { return "p2pchat stopped" },
+	// a disk error
+	transfer.CauseWrite: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes", transfer.ShortName(x.File), x.Err)
+	},
+	transfer.CauseCreate: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot write in %s: %v", x.File, x.Err)
+	},
+	transfer.CauseReadBack: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot read %s back: %v", transfer.ShortName(x.File), x.Err)
+	},
+	transfer.CauseLink: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot name %s: %v", transfer.ShortName(x.File), x.Err)
+	},
+	transfer.CauseMkdir: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot make folder %s: %v", transfer.ShortName(x.File), x.Err)
+	},
+	transfer.CausePeerWrite: func(peer string, x *transfer.Error) string {
+		return fmt.Sprintf("%s could not write %s (disk full?)", peer, transfer.ShortName(x.File))
+	},
+	// a refused name
+	transfer.CauseNameNotUTF8:  func(string, *transfer.Error) string { return "unsafe file name: not UTF-8" },
+	transfer.CauseNameAbsolute: func(string, *transfer.Error) string { return "unsafe file name: an absolute path" },
+	transfer.CauseNameDrive:    func(string, *transfer.Error) string { return "unsafe file name: a drive letter" },
+	transfer.CauseNameClimbs: func(string, *transfer.Error) string {
+		return "unsafe file name: it climbs out of the folder (..)"
+	},
+	transfer.CauseNameEmpty: func(string, *transfer.Error) string { return "unsafe file name: empty" },
+	transfer.CauseNameTooDeep: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("unsafe file name: %d folders deep, at most %d", x.Have, x.Size)
+	},
+	// a command's error (/send, /accept, /reject, /cancel)
+	transfer.CauseNoFiles:      func(string, *transfer.Error) string { return "no files given" },
+	transfer.CauseNothingThere: func(string, *transfer.Error) string { return "nothing to send: no files there" },
+	transfer.CauseNotFile: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("cannot send %s: not a file or folder", x.File)
+	},
+	transfer.CauseTooManyFiles: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("more than %d files: send fewer at a time", x.Size)
+	},
+	transfer.CauseLongName: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s: name longer than %d bytes", x.File, x.Size)
+	},
+	transfer.CauseTooBig: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("%s: more than %s in one offer", x.File, transfer.FormatBytes(x.Size))
+	},
+	transfer.CauseNamesTooLong: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("the names of these %d files take more than %d bytes: send fewer at a time", x.Have, x.Size)
+	},
+	transfer.CauseNoTransfer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("no transfer %d (/transfers lists them)", x.Index)
+	},
+	transfer.CauseNoOffer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("no offer %d (/transfers lists them)", x.Index)
+	},
+	transfer.CauseTooManyAll: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("too many transfers being received: %d in all, at most %d; the offer waits", x.Have, x.Size)
+	},
+	transfer.CauseTooManyPeer: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("too many transfers being received: %d from that peer, at most %d; the offer waits", x.Have, x.Size)
+	},
+	transfer.CauseTooMuchOffered: func(_ string, x *transfer.Error) string {
+		return fmt.Sprintf("too many transfers being received: %s offered by that peer in them, at most %s; the offer waits",
+			transfer.FormatBytes(x.Have), transfer.FormatBytes(x.Size))
+	},
 }

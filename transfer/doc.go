@@ -108,4 +108,14 @@
 // the partial files, the sender's in its home directory, so a transfer
 // cut by a lost link or a restart of either side continues from what is
 // on disk when both are back.
+//
+// # Events and errors: codes, not sentences
+//
+// What this package tells (Events) and answers (the commands' errors) is
+// codes and fields: an event's Kind, Code, Note and Hint; an Err that is
+// an *Error, a Cause (Causes lists them) with the names and numbers its
+// words need; a command's *Error or *DecidedError. Names in them are ours
+// or sanitised, never the peer's raw text. The shell writes the sentences
+// the user reads (shell/transfers.go); an Error's own text is for the
+// debug log.
 package transfer

@@ -77,7 +77,7 @@ type Event struct {
 	NumFiles int
 	File     string        // done: the file's name as offered; failed with code bad-offer: the name refused
 	Note     Note          // what the shell says about the event, where its kind and code do not tell
-	Err      error         // failed: what went wrong (a pause's cause, the refused name's fault)
+	Err      error         // failed: what went wrong (a pause's cause, the refused name's fault): an *Error, a Cause and its fields, which the shell words
 	Limit    time.Duration // failed with note unanswered or stalled: Config.GiveUpAfter
 	Hint     Hint          // what the user can do next about it (the shell names the command)
 }
@@ -118,8 +118,9 @@ const (
 	HintDrop   Hint = "drop"   // failed, resumable: cancel it instead of waiting for the peer
 )
 
-// DecidedError is Reject's answer for an offer that was decided already
-// (accepted, or over); Cancel stops it.
+// DecidedError is the answer of Accept and Reject for an offer that was
+// decided already (accepted, or over), and of Cancel for a transfer that
+// is over. Its Error text is for logs: the shell words it.
 type DecidedError struct {
 	ID    int
 	State State

@@ -159,6 +159,7 @@ func newFakeSide(t testing.TB, read bool, set func(*Config)) *fakeSide {
 			defer close(done)
 			for e := range m.Events() {
 				s.mu.Lock()
+				noteEventErr(e)
 				s.evs = append(s.evs, e)
 				s.mu.Unlock()
 			}

@@ -33,13 +33,13 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 	var total uint64
 	add := func(name, src string, size int64) error {
 		if len(entries) >= wire.MaxOfferFiles {
-			return fmt.Errorf("more than %d files: send fewer at a time", wire.MaxOfferFiles)
+			return &Error{Cause: CauseTooManyFiles, Size: wire.MaxOfferFiles}
 		}
 		if len(name) > wire.MaxFileNameBytes {
-			return fmt.Errorf("%s: name longer than %d bytes", name, wire.MaxFileNameBytes)
+			return &Error{Cause: CauseLongName, File: name, Size: wire.MaxFileNameBytes}
 		}
 		if uint64(size) > wire.MaxFileSize || total+uint64(size) > wire.MaxOfferTotal {
-			return fmt.Errorf("%s: more than %s in one offer", name, FormatBytes(wire.MaxOfferTotal))
+			return &Error{Cause: CauseTooBig, File: name, Size: wire.MaxOfferTotal}
 		}
 		total += uint64(size)
 		entries = append(entries, wire.FileEntry{Name: name, Size: uint64(size)})
@@ -47,12 +47,12 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 		return nil
 	}
 	if len(paths) == 0 {
-		return nil, nil, errors.New("no files given")
+		return nil, nil, &Error{Cause: CauseNoFiles}
 	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot send %s: %w", p, errors.Unwrap(err))
+			return nil, nil, &Error{Cause: CauseReadSource, File: p, Err: errors.Unwrap(err)}
 		}
 		base := filepath.Base(filepath.Clean(p))
 		if st.Mode().IsRegular() {
@@ -62,21 +62,21 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 			continue
 		}
 		if !st.IsDir() {
-			return nil, nil, fmt.Errorf("cannot send %s: not a file or folder", p)
+			return nil, nil, &Error{Cause: CauseNotFile, File: p}
 		}
 		if base == "/" || base == "." {
 			base = "files"
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", path, errors.Unwrap(err))
+				return &Error{Cause: CauseReadSource, File: path, Err: errors.Unwrap(err)}
 			}
 			if !d.Type().IsRegular() {
 				return nil
 			}
 			info, err := d.Info()
 			if err != nil {
-				return fmt.Errorf("cannot read %s: %w", path, err)
+				return &Error{Cause: CauseReadSource, File: path, Err: err}
 			}
 			rel, err := filepath.Rel(p, path)
 			if err != nil {
@@ -89,32 +89,39 @@ func collect(paths []string) ([]wire.FileEntry, []string, error) {
 		}
 	}
 	if len(entries) == 0 {
-		return nil, nil, errors.New("nothing to send: no files there")
+		return nil, nil, &Error{Cause: CauseNothingThere}
 	}
 	if wire.OfferSize(entries) > wire.MaxOfferBytes {
-		return nil, nil, fmt.Errorf("the names of these %d files take more than %d bytes: send fewer at a time", len(entries), wire.MaxOfferBytes)
+		return nil, nil, &Error{Cause: CauseNamesTooLong, Have: int64(len(entries)), Size: wire.MaxOfferBytes}
 	}
 	return entries, srcs, nil
 }
 
-// hashFile is the SHA-256 of the file at path and its stamp.
-func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, error) {
+// hashFile is the SHA-256 of the file at path and its stamp. Its errors
+// are *Error: read-source (path), or stopped.
+func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, *Error) {
 	var sum [32]byte
+	unreadable := func(err error) *Error {
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err // the path is File
+		}
+		return &Error{Cause: CauseReadSource, File: path, Err: err}
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		return sum, fileStamp{}, err
+		return sum, fileStamp{}, unreadable(err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return sum, fileStamp{}, err
+		return sum, fileStamp{}, unreadable(err)
 	}
 	h := sha256.New()
 	buf := make([]byte, 1<<20)
 	for {
 		select {
 		case <-stop:
-			return sum, fileStamp{}, errors.New("stopped")
+			return sum, fileStamp{}, &Error{Cause: CauseStopped}
 		default:
 		}
 		n, err := f.Read(buf)
@@ -123,7 +130,7 @@ func hashFile(path string, stop <-chan struct{}) ([32]byte, fileStamp, error) {
 			break
 		}
 		if err != nil {
-			return sum, fileStamp{}, err
+			return sum, fileStamp{}, unreadable(err)
 		}
 	}
 	copy(sum[:], h.Sum(nil))

@@ -416,7 +416,7 @@ func (m *Manager) Send(peerID string, paths []string) (int, error) {
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
-		return 0, errors.New("transfer: stopping")
+		return 0, &Error{Cause: CauseStopped}
 	}
 	m.addLocked(x)
 	id := x.local
@@ -472,7 +472,7 @@ func (m *Manager) Accept(id int) error {
 		return err
 	}
 	if x.state != Offered {
-		return fmt.Errorf("transfer %d is %s already", id, x.state)
+		return &DecidedError{ID: id, State: x.state}
 	}
 	if err := m.roomForLocked(x); err != nil {
 		return err
@@ -481,7 +481,7 @@ func (m *Manager) Accept(id int) error {
 	return nil
 }
 
-// ErrTooManyTransfers is wrapped by Accept's error when accepting would
+// ErrTooManyTransfers is what Accept's error is (errors.Is) when accepting would
 // pass a bound on the transfers being received: 4 per peer or 1 TiB
 // offered in them, 32 in all. The offer keeps waiting.
 var ErrTooManyTransfers = errors.New("transfer: too many transfers being received")
@@ -503,11 +503,11 @@ func (m *Manager) roomForLocked(x *xfer) error {
 	}
 	switch {
 	case all >= maxLiveAll:
-		return fmt.Errorf("%w: %d in all", ErrTooManyTransfers, all)
+		return &Error{Cause: CauseTooManyAll, Have: int64(all), Size: maxLiveAll}
 	case peer >= maxLivePerPeer:
-		return fmt.Errorf("%w: %d from %s", ErrTooManyTransfers, peer, x.peerName)
+		return &Error{Cause: CauseTooManyPeer, Have: int64(peer), Size: maxLivePerPeer}
 	case promised+x.total > maxPromisedPerPeer:
-		return fmt.Errorf("%w: %s offered by %s in them", ErrTooManyTransfers, FormatBytes(promised), x.peerName)
+		return &Error{Cause: CauseTooMuchOffered, Have: promised, Size: maxPromisedPerPeer}
 	}
 	return nil
 }
@@ -547,10 +547,10 @@ func (m *Manager) Cancel(id int) error {
 	defer m.mu.Unlock()
 	x := m.all[id]
 	if x == nil {
-		return fmt.Errorf("no transfer %d (/transfers lists them)", id)
+		return &Error{Cause: CauseNoTransfer, Index: id}
 	}
 	if x.state.Final() {
-		return fmt.Errorf("transfer %d is %s already", id, x.state)
+		return &DecidedError{ID: id, State: x.state}
 	}
 	m.forgetLocked(x) // the partial files are gone before the peer hears of it
 	m.controlLocked(x, wire.KindCancel, wire.CodeUser)
@@ -663,7 +663,7 @@ func (m *Manager) Live() bool {
 func (m *Manager) incomingLocked(id int) (*xfer, error) {
 	x := m.all[id]
 	if x == nil || x.out {
-		return nil, fmt.Errorf("no offer %d (/transfers lists them)", id)
+		return nil, &Error{Cause: CauseNoOffer, Index: id}
 	}
 	return x, nil
 }

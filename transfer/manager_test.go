@@ -34,6 +34,7 @@ func newSideWith(t testing.TB, name string, set func(*Config)) *side {
 	s := newSideRaw(t, name, set)
 	go func() {
 		for e := range s.m.Events() {
+			noteEventErr(e)
 			s.ev <- e
 		}
 		close(s.ev)

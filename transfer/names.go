@@ -19,8 +19,9 @@ const (
 // files and the state of accepted transfers; no received file may use it.
 const partialDir = ".p2pchat-partial"
 
-// ErrBadName is wrapped by SanitizeName's errors: the name points outside
-// the downloads folder, or cannot be made safe. An offer with such a name
+// ErrBadName is what SanitizeName's errors are (errors.Is; each is an
+// *Error with a name-* Cause): the name points outside the downloads
+// folder, or cannot be made safe. An offer with such a name
 // is refused as a whole (an honest sender never writes one).
 var ErrBadName = errors.New("unsafe file name")
 
@@ -41,14 +42,14 @@ var ErrBadName = errors.New("unsafe file name")
 //     at most 32 folders deep.
 func SanitizeName(name string) (string, error) {
 	if !utf8.ValidString(name) {
-		return "", fmt.Errorf("%w: not UTF-8", ErrBadName)
+		return "", &Error{Cause: CauseNameNotUTF8}
 	}
 	n := strings.ReplaceAll(name, "\\", "/")
 	if strings.HasPrefix(n, "/") {
-		return "", fmt.Errorf("%w: an absolute path", ErrBadName)
+		return "", &Error{Cause: CauseNameAbsolute}
 	}
 	if len(n) >= 2 && n[1] == ':' && isASCIILetter(n[0]) {
-		return "", fmt.Errorf("%w: a drive letter", ErrBadName)
+		return "", &Error{Cause: CauseNameDrive}
 	}
 	var parts []string
 	for _, c := range strings.Split(n, "/") {
@@ -56,15 +57,15 @@ func SanitizeName(name string) (string, error) {
 		case "", ".":
 			continue
 		case "..":
-			return "", fmt.Errorf("%w: it climbs out of the folder (..)", ErrBadName)
+			return "", &Error{Cause: CauseNameClimbs}
 		}
 		parts = append(parts, safeComponent(c))
 	}
 	if len(parts) == 0 {
-		return "", fmt.Errorf("%w: empty", ErrBadName)
+		return "", &Error{Cause: CauseNameEmpty}
 	}
 	if len(parts) > maxDepth+1 {
-		return "", fmt.Errorf("%w: %d folders deep, at most %d", ErrBadName, len(parts)-1, maxDepth)
+		return "", &Error{Cause: CauseNameTooDeep, Have: int64(len(parts) - 1), Size: maxDepth}
 	}
 	if strings.EqualFold(parts[0], partialDir) {
 		parts[0] = "_" + parts[0]

@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -165,7 +164,7 @@ func (m *Manager) dropConn(x *xfer, nc net.Conn, se *sessErr) {
 	if se == nil || x.state.Final() {
 		return
 	}
-	m.log.Debug("transfer: receive session ended", "id", x.local, "err", se.text)
+	m.log.Debug("transfer: receive session ended", "id", x.local, "err", se.err)
 	if se.final {
 		m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
 	}
@@ -190,10 +189,10 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 		resume = append(resume, done)
 	}
 	if err := fw.write(frameResume, 0, 0, resume); err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	if err := fw.flush(); err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	m.mu.Lock()
 	if x.conn != nc || x.state.Final() {
@@ -221,14 +220,14 @@ func (m *Manager) runRecv(x *xfer, nc net.Conn, fr *frameReader, fw *frameWriter
 			// A frame that fails authentication (errProtocol) ends the
 			// connection, not the transfer: anyone on the path can inject
 			// one, and the next connection resumes.
-			return lost("%v", err)
+			return lost(err)
 		}
 		switch f.typ {
 		case frameData:
 		case frameAbort:
-			return fatal(CodePeerFailed, "the sender gave up (a source file changed or could not be read)")
+			return fatal(CodePeerFailed, &Error{Cause: CauseSenderGaveUp})
 		default:
-			return fatal(CodeProtocol, "unexpected frame %d", f.typ)
+			return fatal(CodeProtocol, &Error{Cause: CauseBadFrame, Index: int(f.typ)})
 		}
 		if se := w.write(int(f.file), int64(f.off), f.data); se != nil {
 			if se.code == CodeDiskError {
@@ -265,7 +264,7 @@ func (w *fileWriter) close() {
 func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 	x := w.x
 	if i != w.cur || i >= len(x.files) {
-		return fatal(CodeProtocol, "data for file %d while file %d is due", i, w.cur)
+		return fatal(CodeProtocol, &Error{Cause: CauseOutOfOrder, Index: i, Due: w.cur})
 	}
 	size := int64(x.files[i].Size)
 	if w.f == nil {
@@ -274,14 +273,13 @@ func (w *fileWriter) write(i int, off int64, data []byte) *sessErr {
 		}
 	}
 	if off != w.at || off+int64(len(data)) > size {
-		return fatal(CodeProtocol, "data at %d..%d of file %d, which has %d of %d bytes", off, off+int64(len(data)), i, w.at, size)
+		return fatal(CodeProtocol, &Error{Cause: CauseBadRange, Index: i, Off: off, End: off + int64(len(data)), Have: w.at, Size: size})
 	}
 	if _, err := w.f.Write(data); err != nil {
 		// Keep what is on disk what was written whole.
 		_ = w.f.Truncate(w.at)
-		// One event says it (endedLocked, with this text): paused, resumable.
-		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write %s: %v; the partial file is kept: free some space and the transfer resumes",
-			shortName(x.safe[i]), errors.Unwrap(err))}
+		// One event says it (endedLocked, with this cause): paused, resumable.
+		return diskErr(&Error{Cause: CauseWrite, File: x.safe[i], Err: errors.Unwrap(err)})
 	}
 	w.at += int64(len(data))
 	w.m.mu.Lock()
@@ -300,7 +298,7 @@ func (w *fileWriter) open(i int) *sessErr {
 	w.m.mu.Lock()
 	if x.state.Final() {
 		w.m.mu.Unlock()
-		return lost("the transfer ended")
+		return lostBy(CauseEnded)
 	}
 	err := w.m.ensurePartialFolder()
 	var f *os.File
@@ -309,12 +307,12 @@ func (w *fileWriter) open(i int) *sessErr {
 	}
 	w.m.mu.Unlock()
 	if err != nil {
-		return &sessErr{code: CodeDiskError, text: fmt.Sprintf("cannot write in %s: %v", w.m.cfg.Downloads, err)}
+		return diskErr(&Error{Cause: CauseCreate, File: w.m.cfg.Downloads, Err: err})
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return &sessErr{code: CodeDiskError, text: err.Error()}
+		return diskErr(&Error{Cause: CauseCreate, File: w.m.cfg.Downloads, Err: err})
 	}
 	at := min(st.Size(), int64(x.files[i].Size))
 	if st.Size() != at {
@@ -322,7 +320,7 @@ func (w *fileWriter) open(i int) *sessErr {
 	}
 	if _, err := f.Seek(at, io.SeekStart); err != nil {
 		f.Close()
-		return &sessErr{code: CodeDiskError, text: err.Error()}
+		return diskErr(&Error{Cause: CauseCreate, File: w.m.cfg.Downloads, Err: err})
 	}
 	w.f, w.at = f, at
 	return nil
@@ -358,18 +356,18 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			return aliveErr
 		})
 		if aliveErr != nil {
-			return false, lost("%v", aliveErr)
+			return false, lost(aliveErr)
 		}
 		if errors.Is(err, errMismatch) {
 			_ = w.m.root.Remove(partialName(x, i))
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictMismatch})
 			_ = fw.flush()
-			return false, fatal(CodeHashMismatch, "%s did not match its SHA-256: discarded", shortName(x.safe[i]))
+			return false, fatal(CodeHashMismatch, &Error{Cause: CauseMismatch, File: x.safe[i]})
 		}
 		if err != nil {
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictDisk})
 			_ = fw.flush()
-			return false, &sessErr{code: CodeDiskError, text: err.Error()}
+			return false, diskErr(causeOf(CauseReadBack, err))
 		}
 		// Named, recorded done and saved in one hold of m.mu, so that a
 		// cancel comes either before (nothing is named) or after (the
@@ -387,7 +385,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			w.m.mu.Unlock()
 			_ = fw.write(frameResult, uint32(i), 0, []byte{verdictDisk})
 			_ = fw.flush()
-			return false, &sessErr{code: CodeDiskError, text: err.Error()}
+			return false, diskErr(causeOf(CauseLink, err))
 		}
 		x.fileDone[i], x.final[i] = true, final
 		all := true
@@ -419,7 +417,7 @@ func (w *fileWriter) advance(fw *frameWriter) (bool, *sessErr) {
 			err = fw.flush()
 		}
 		if err != nil {
-			return false, lost("%v", err)
+			return false, lost(err)
 		}
 		if all {
 			return true, nil
@@ -438,7 +436,7 @@ var errMismatch = errors.New("SHA-256 mismatch")
 func (m *Manager) verify(x *xfer, i int, alive func(read int64) error) error {
 	f, err := m.root.Open(partialName(x, i))
 	if err != nil {
-		return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), errors.Unwrap(err))
+		return &Error{Cause: CauseReadBack, File: x.safe[i], Err: errors.Unwrap(err)}
 	}
 	defer f.Close()
 	h := sha256.New()
@@ -460,7 +458,7 @@ func (m *Manager) verify(x *xfer, i int, alive func(read int64) error) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("cannot read %s back: %w", shortName(x.safe[i]), err)
+			return &Error{Cause: CauseReadBack, File: x.safe[i], Err: err}
 		}
 	}
 	var sum [32]byte
@@ -481,12 +479,12 @@ func (m *Manager) nameLocked(x *xfer, i int) (string, error) {
 	part := partialName(x, i)
 	partInfo, err := m.root.Lstat(part)
 	if err != nil {
-		return "", fmt.Errorf("cannot name %s: %w", shortName(x.safe[i]), err)
+		return "", &Error{Cause: CauseLink, File: x.safe[i], Err: err}
 	}
 	name := x.safe[i]
 	if dir := path.Dir(name); dir != "." {
 		if err := m.root.MkdirAll(dir, 0o755); err != nil {
-			return "", fmt.Errorf("cannot make folder %s: %w", dir, err)
+			return "", &Error{Cause: CauseMkdir, File: dir, Err: err}
 		}
 	}
 	for k := 0; ; k++ {
@@ -500,7 +498,7 @@ func (m *Manager) nameLocked(x *xfer, i int) (string, error) {
 			return path.Join(m.cfg.Downloads, cand), nil
 		}
 		if !errors.Is(err, fs.ErrExist) || k >= 1000 {
-			return "", fmt.Errorf("cannot name %s: %w", cand, err)
+			return "", &Error{Cause: CauseLink, File: cand, Err: err}
 		}
 		if st, err := m.root.Lstat(cand); err == nil && os.SameFile(st, partInfo) {
 			_ = m.root.Chmod(cand, 0o644)

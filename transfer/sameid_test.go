@@ -43,7 +43,7 @@ func receive(t *testing.T, m *Manager, x *xfer, data []byte) {
 	w := &fileWriter{m: m, x: x}
 	defer w.close()
 	if se := w.write(0, 0, data); se != nil {
-		t.Logf("writing %d bytes: %s", len(data), se.text)
+		t.Logf("writing %d bytes: %v", len(data), se.err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -19,20 +18,33 @@ import (
 )
 
 // sessErr is how a data connection ended: final ones end the transfer.
+// err is what the event says (Event.Err).
 type sessErr struct {
 	code  Code
 	final bool
-	text  string
+	err   *Error
 }
 
-func (e *sessErr) Error() string { return e.text }
+func (e *sessErr) Error() string { return e.err.Error() }
 
-func lost(format string, a ...any) *sessErr {
-	return &sessErr{code: CodeLinkLost, text: fmt.Sprintf(format, a...)}
+// lost is a lost link because of err (an *Error, or cause CauseConn).
+func lost(err error) *sessErr {
+	return &sessErr{code: CodeLinkLost, err: causeOf(CauseConn, err)}
 }
 
-func fatal(code Code, format string, a ...any) *sessErr {
-	return &sessErr{code: code, final: true, text: fmt.Sprintf(format, a...)}
+// lostBy is a lost link for cause c.
+func lostBy(c Cause) *sessErr {
+	return &sessErr{code: CodeLinkLost, err: &Error{Cause: c}}
+}
+
+// fatal ends the transfer with code for e.
+func fatal(code Code, e *Error) *sessErr {
+	return &sessErr{code: code, final: true, err: e}
+}
+
+// diskErr is a disk error (resumable): e says which.
+func diskErr(e *Error) *sessErr {
+	return &sessErr{code: CodeDiskError, err: e}
 }
 
 // sendSession runs one data connection of an outgoing transfer.
@@ -45,7 +57,7 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	nc, err := dial(addr)
 	var se *sessErr
 	if err != nil {
-		se = lost("%v", err) // "dial tcp ADDR: ..."
+		se = lost(&Error{Cause: CauseDial, Err: err}) // "dial tcp ADDR: ..."
 	} else {
 		watchLink(nc)
 		se = m.runSend(x, nc)
@@ -60,8 +72,8 @@ func (m *Manager) sendSession(x *xfer, addr netip.AddrPort) {
 	if x.state.Final() || se == nil {
 		return
 	}
-	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.text)
-	x.pauseWhy = se
+	m.log.Debug("transfer: send session ended", "id", x.local, "err", se.err)
+	x.pauseWhy = se.err
 	if se.final {
 		m.controlLocked(x, wire.KindCancel, wire.CodeFailed)
 	}
@@ -80,7 +92,7 @@ func (m *Manager) endedLocked(x *xfer, se *sessErr) {
 		return
 	}
 	if se.final {
-		m.finishLocked(x, inFail, Event{Code: se.code, Note: NoteFailed, Err: se})
+		m.finishLocked(x, inFail, Event{Code: se.code, Note: NoteFailed, Err: se.err})
 		return
 	}
 	if x.state != Active {
@@ -98,7 +110,7 @@ func (m *Manager) endedLocked(x *xfer, se *sessErr) {
 		}
 		x.pauseShown = se.code
 		m.emitLocked(Event{Kind: EvFailed, ID: x.local, Code: se.code, Resumable: true, Bytes: x.moved,
-			Note: NotePaused, Err: se})
+			Note: NotePaused, Err: se.err})
 	})
 }
 
@@ -129,46 +141,46 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 	h.tag = lookupTag(&key, &h)
 	_ = nc.SetDeadline(time.Now().Add(helloTimeout))
 	if _, err := nc.Write(h.marshal()); err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	br := bufio.NewReaderSize(nc, 64<<10)
 	var reply [replyLen]byte
 	if _, err := io.ReadFull(br, reply[:]); err != nil {
 		// A receiver that does not know the transfer closes without a
 		// word (it has no key to sign one with): a lost link here too.
-		return lost("no answer on the data connection: %v", err)
+		return lost(&Error{Cause: CauseNoAnswer, Err: err})
 	}
 	status := reply[0]
 	var rNonce [16]byte
 	copy(rNonce[:], reply[1:17])
 	keys, err := sessionKeys(&key, &h, rNonce)
 	if err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	if !hmac.Equal(reply[17:], keys.replyMAC(status, &h, rNonce)) {
 		// Not from the receiver (it would know the key): whoever answered
 		// cannot end the transfer.
-		return lost("an answer on the data connection without the transfer's key")
+		return lostBy(CauseForgedAnswer)
 	}
 	switch status {
 	case statusOK:
 	case statusRefused:
-		return fatal(CodePeerCancelled, "the receiver refused the data connection")
+		return fatal(CodePeerCancelled, &Error{Cause: CauseRefused})
 	default:
-		return lost("the receiver is busy")
+		return lostBy(CauseBusy)
 	}
 	if _, err := nc.Write(keys.senderMAC(&h, rNonce)); err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	fr := newFrameReader(br, keys.toSender)
 	fw := newFrameWriter(deadlineWriter{nc}, keys.toReceiver)
 	f, err := fr.read()
 	if err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	n := len(x.files)
 	if f.typ != frameResume || len(f.data) != 9*n {
-		return fatal(CodeProtocol, "the receiver's first frame is not a resume frame")
+		return fatal(CodeProtocol, &Error{Cause: CauseNoResume})
 	}
 	offsets := make([]int64, n)
 	var moved int64
@@ -248,7 +260,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 		}
 	}
 	if err := fw.flush(); err != nil {
-		return lost("%v", err)
+		return lost(err)
 	}
 	// The last verdicts: the receiver reads each file back from its disk
 	// first, saying so every aliveEvery; resultTimeout of silence is a
@@ -264,7 +276,7 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 				t.Reset(resultTimeout - quiet)
 				continue
 			}
-			return lost("no verdict from the receiver")
+			return lostBy(CauseNoVerdict)
 		case <-m.done:
 			return nil
 		}
@@ -275,31 +287,31 @@ func (m *Manager) runSend(x *xfer, nc net.Conn) *sessErr {
 func (m *Manager) sendFile(x *xfer, i int, st fileStamp, off, size int64, fw *frameWriter, nc net.Conn, buf []byte, results chan *sessErr) *sessErr {
 	src, err := os.Open(x.srcs[i])
 	if err != nil {
-		return fatal(CodeSourceError, "cannot read %s: %v", x.srcs[i], errors.Unwrap(err))
+		return fatal(CodeSourceError, &Error{Cause: CauseReadSource, File: x.srcs[i], Err: errors.Unwrap(err)})
 	}
 	defer src.Close()
 	info, err := src.Stat()
 	if err != nil || info.Size() != st.size || !info.ModTime().Equal(st.mtime) {
-		return fatal(CodeSourceChanged, "%s changed since it was offered", x.srcs[i])
+		return fatal(CodeSourceChanged, &Error{Cause: CauseSourceChanged, File: x.srcs[i]})
 	}
 	if _, err := src.Seek(off, io.SeekStart); err != nil {
-		return fatal(CodeSourceError, "cannot read %s: %v", x.srcs[i], err)
+		return fatal(CodeSourceError, &Error{Cause: CauseReadSource, File: x.srcs[i], Err: err})
 	}
 	for off < size {
 		select {
 		case se := <-results:
 			if se == nil {
-				se = fatal(CodeProtocol, "the receiver finished early")
+				se = fatal(CodeProtocol, &Error{Cause: CauseFinishedEarly})
 			}
 			return se
 		default:
 		}
 		k := int(min(int64(chunkSize), size-off))
 		if _, err := io.ReadFull(src, buf[:k]); err != nil {
-			return fatal(CodeSourceChanged, "%s got shorter while it was sent", x.srcs[i])
+			return fatal(CodeSourceChanged, &Error{Cause: CauseSourceShrank, File: x.srcs[i]})
 		}
 		if err := fw.write(frameData, uint32(i), uint64(off), buf[:k]); err != nil {
-			return lost("%v", err)
+			return lost(err)
 		}
 		off += int64(k)
 		m.mu.Lock()
@@ -315,7 +327,7 @@ func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn, heard *atom
 	for {
 		f, err := fr.read()
 		if err != nil {
-			return lost("%v", err) // a frame failing authentication too: see runRecv
+			return lost(err) // a frame failing authentication too: see runRecv
 		}
 		heard.Store(time.Now().UnixNano())
 		switch f.typ {
@@ -325,16 +337,16 @@ func (m *Manager) readResults(x *xfer, fr *frameReader, nc net.Conn, heard *atom
 			_ = nc.SetWriteDeadline(time.Now().Add(ioTimeout))
 		case frameResult:
 			if int(f.file) >= len(x.files) || len(f.data) < 1 {
-				return fatal(CodeProtocol, "a verdict about no file")
+				return fatal(CodeProtocol, &Error{Cause: CauseVerdictFile, Index: int(f.file)})
 			}
 			if done, se := m.onResult(x, int(f.file), f.data[0]); se != nil || done {
 				nc.Close() // stop the sender's loop, if it still runs
 				return se
 			}
 		case frameAbort:
-			return fatal(CodePeerFailed, "the receiver gave up")
+			return fatal(CodePeerFailed, &Error{Cause: CauseReceiverGaveUp})
 		default:
-			return fatal(CodeProtocol, "unexpected frame %d", f.typ)
+			return fatal(CodeProtocol, &Error{Cause: CauseBadFrame, Index: int(f.typ)})
 		}
 	}
 }
@@ -347,11 +359,11 @@ func (m *Manager) onResult(x *xfer, i int, verdict byte) (bool, *sessErr) {
 	switch verdict {
 	case verdictOK:
 	case verdictMismatch:
-		return false, fatal(CodeHashMismatch, "%s arrived different from what was offered (SHA-256): %s discarded it", x.files[i].Name, x.peerName)
+		return false, fatal(CodeHashMismatch, &Error{Cause: CausePeerMismatch, File: x.files[i].Name})
 	case verdictDisk:
-		return false, &sessErr{code: CodeDiskError, text: fmt.Sprintf("%s could not write %s (disk full?)", x.peerName, x.files[i].Name)}
+		return false, diskErr(&Error{Cause: CausePeerWrite, File: x.files[i].Name})
 	default:
-		return false, fatal(CodeProtocol, "verdict %d", verdict)
+		return false, fatal(CodeProtocol, &Error{Cause: CauseBadVerdict, Index: int(verdict)})
 	}
 	if x.fileDone[i] {
 		return false, nil

@@ -270,7 +270,7 @@ func (f *frameReader) read() (frame, error) {
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n < frameHdr+16 || n > maxFrame {
-		return frame{}, fmt.Errorf("transfer: %w: frame of %d bytes", errProtocol, n)
+		return frame{}, &Error{Cause: CauseFrameSize, Size: int64(n)}
 	}
 	b := f.buf[:n]
 	if _, err := io.ReadFull(f.r, b); err != nil {
@@ -278,7 +278,7 @@ func (f *frameReader) read() (frame, error) {
 	}
 	plain, err := f.aead.Open(b[:0], nonceFor(f.seq), b, nil)
 	if err != nil {
-		return frame{}, fmt.Errorf("transfer: %w: frame %d failed authentication", errProtocol, f.seq)
+		return frame{}, &Error{Cause: CauseForgedFrame, Seq: f.seq}
 	}
 	f.seq++
 	return frame{typ: plain[0], file: binary.BigEndian.Uint32(plain[1:]), off: binary.BigEndian.Uint64(plain[5:]), data: plain[frameHdr:]}, nil

@@ -110,6 +110,7 @@ func (vn *vnet) addNode(t *testing.T, name string) *vnode {
 	n.m = m
 	go func() {
 		for e := range m.Events() {
+			noteEventErr(e)
 			n.ev <- e
 		}
 		close(n.ev)
