@@ -285,3 +285,56 @@ func TestBindingsBounded(t *testing.T) {
 		}
 	})
 }
+
+// appNode is a Node that takes every payload and records none (for the
+// runner's own bookkeeping).
+type appNode struct{ sent int }
+
+func (n *appNode) SendApp(key [32]byte, label string, app byte, data []byte) (uint64, error) {
+	n.sent++
+	return uint64(n.sent), nil
+}
+func (n *appNode) SendAppTo(to []peer.AppDest, app byte, data []byte) ([]uint64, []error) {
+	return make([]uint64, len(to)), make([]error, len(to))
+}
+func (n *appNode) AppRoom(to []peer.AppDest, size int) error             { return nil }
+func (n *appNode) SendAppOnce(key [32]byte, app byte, data []byte) error { return nil }
+func (n *appNode) Peers() []peer.PeerInfo                                { return nil }
+func (n *appNode) Resolve(name string) (peer.PeerInfo, error) {
+	return peer.PeerInfo{}, peer.ErrUnknownPeer
+}
+func (n *appNode) PeerKey(id string) ([32]byte, bool) { return [32]byte{}, false }
+
+// TestBindingSentEvicts: the peers our binding went to in this run are
+// at most maxBound; past it the one it went to first is forgotten (it
+// would get it again), not all of them (before: the set was cleared, and
+// every peer got our binding again).
+func TestBindingSentEvicts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, sg := newIdentity(t)
+		n := &appNode{}
+		r, err := New(Config{Node: n, Signer: sg, Nick: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		keys := make([]rooms.Key, maxBound+1)
+		for i := range keys {
+			binary.BigEndian.PutUint32(keys[i][:], uint32(i+1))
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for _, k := range keys {
+			r.sendBindingLocked(k, "")
+		}
+		if len(r.bindSent) != maxBound || r.bindSent[keys[0]] || !r.bindSent[keys[1]] || !r.bindSent[keys[maxBound]] {
+			t.Fatalf("after %d peers: %d remembered, the first %v (want false), the second %v, the last %v (want true)",
+				len(keys), len(r.bindSent), r.bindSent[keys[0]], r.bindSent[keys[1]], r.bindSent[keys[maxBound]])
+		}
+		sent := n.sent
+		r.sendBindingLocked(keys[1], "")
+		if n.sent != sent {
+			t.Error("a peer remembered got our binding again")
+		}
+	})
+}

@@ -122,7 +122,9 @@
 //
 // Besides the core's (package rooms): bindings known first-hand, at most
 // maxBound in memory (the one seen longest ago forgotten), of which the
-// maxSavedBound seen last on disk; events waiting for the shell, at most
+// maxSavedBound seen last on disk; the peers our binding went to in this
+// run, at most maxBound (the first forgotten: it gets it again); events
+// waiting for the shell, at most
 // maxEventBytes: past half of it Filter takes no more of the node's
 // events, so the node holds back its acknowledgements and the senders
 // keep their messages (backpressure, as for direct messages); past all

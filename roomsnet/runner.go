@@ -132,7 +132,8 @@ type Runner struct {
 	advAt    time.Time                       // when we last told them
 	stats    Stats
 	closed   bool
-	boundMod bool // bound changed since the bindings file was written
+	boundMod bool        // bound changed since the bindings file was written
+	bindQ    []rooms.Key // the keys of bindSent, oldest first (maxBound)
 
 	evq     []Event // events for the shell, oldest first (pump hands them over)
 	evBytes int
@@ -459,10 +460,12 @@ func (r *Runner) sendBindingLocked(k rooms.Key, label string) {
 		r.stats.SendErrors++
 		return
 	}
-	if len(r.bindSent) >= maxBound {
-		clear(r.bindSent) // they get it again: harmless
+	if len(r.bindQ) >= maxBound {
+		delete(r.bindSent, r.bindQ[0]) // it gets it again: harmless
+		r.bindQ = r.bindQ[1:]
 	}
 	r.bindSent[k] = true
+	r.bindQ = append(r.bindQ, k)
 }
 
 // sendSummaryLocked sends peer k our summary of room id, once per meeting;
