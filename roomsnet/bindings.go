@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/rooms"
@@ -38,7 +40,8 @@ import (
 // The file is written atomically (writeAtomic) at the next tick after a
 // binding is new, changed, or seen again more than bindingSeenStep after
 // it was last saved, and on Close. A file that fails its checksum or its
-// layout, or holds an entry whose binding does not verify, is reported
+// layout (a label not UTF-8 or with control characters included), or
+// holds an entry whose binding does not verify, is reported
 // (a warning "bindings-damaged" naming it), kept aside as
 // bindings.damaged, and none of it is taken: the peers it named must be
 // met again before they can be invited.
@@ -124,6 +127,9 @@ func decodeBindings(b []byte) ([]savedBinding, error) {
 		ln := int(body[136])
 		e.label = string(body[bindingFixed : bindingFixed+ln])
 		body = body[bindingFixed+ln:]
+		if !utf8.ValidString(e.label) || strings.ContainsFunc(e.label, unicode.IsControl) {
+			return nil, fmt.Errorf("%w: entry %d: label", errDamagedBindings, i)
+		}
 		if err := rooms.VerifyBinding(e.identity, e.sk, e.sig); err != nil {
 			return nil, fmt.Errorf("%w: entry %d: %v", errDamagedBindings, i, err)
 		}

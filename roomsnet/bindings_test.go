@@ -206,6 +206,11 @@ func TestDecodeBindings(t *testing.T) {
 			return resum(b)
 		}(), -1},
 		{"not a bindings file", []byte("p2pchat room seqs v1\n"), -1},
+		{"control in a label", func() []byte {
+			bad := slices.Clone(good)
+			bad[2].label = "eve\x1b[2J"
+			return encodeBindings(bad)
+		}(), -1},
 	}
 	for _, c := range cases {
 		got, err := decodeBindings(c.file)

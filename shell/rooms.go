@@ -386,9 +386,9 @@ func (s *session) roomMember(invite bool, who, name string) {
 		return
 	}
 	if invite {
-		s.info(label + " is now a member of " + room)
+		s.info(oneLine(label) + " is now a member of " + room)
 	} else {
-		s.info(label + " is no longer a member of " + room)
+		s.info(oneLine(label) + " is no longer a member of " + room)
 	}
 }
 
