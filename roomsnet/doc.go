@@ -29,7 +29,11 @@
 // that never meets a room is owed nothing on disk), and on the durable
 // stream, ahead of our first room payload to it in a run; the receiver
 // checks it (rooms.VerifyBinding against the identity key
-// the payload was sealed by) before it feeds rooms.State.Bound.
+// the payload was sealed by) before it feeds rooms.State.Bound. The
+// bindings taken are kept on disk (see "Bindings" below), so that a peer
+// met in an earlier run can be invited while it is offline: the list
+// goes on our durable stream to it, parked by the node until it comes
+// back, and Known finds it by the name it had.
 //
 // # Meetings
 //
@@ -102,10 +106,25 @@
 // relay it back), never a seq's uniqueness. The same seqs file keeps our
 // next seq in a room we left, for rooms.State.NextSeq.
 //
+// # Bindings
+//
+// HOME/rooms/bindings keeps the maxSavedBound (512) bindings seen last:
+// per peer its identity key, signing key, binding signature, when it was
+// last seen and its label then (layout in bindings.go). It is written
+// atomically, like a snapshot, at the next tick after a binding is new or
+// changed (or seen again an hour after it was last written), and on
+// Close. A load takes it only if its checksum and every entry's binding
+// signature verify (so a flipped bit never makes us trust a wrong key);
+// otherwise it is reported (a warning "bindings-damaged"), kept aside as
+// bindings.damaged, and none of it is taken.
+//
 // # Bounds
 //
 // Besides the core's (package rooms): bindings known first-hand, at most
-// maxBound (the oldest forgotten); events waiting for the shell, at most
+// maxBound in memory (the one seen longest ago forgotten), of which the
+// maxSavedBound seen last on disk; the peers our binding went to in this
+// run, at most maxBound (the first forgotten: it gets it again); events
+// waiting for the shell, at most
 // maxEventBytes: past half of it Filter takes no more of the node's
 // events, so the node holds back its acknowledgements and the senders
 // keep their messages (backpressure, as for direct messages); past all

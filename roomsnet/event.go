@@ -17,7 +17,7 @@ const (
 	EvDelivered EventKind = "delivered"   // Room, RoomID, Seq, Peer, PeerID: a member acknowledged our message
 	EvPending   EventKind = "pending"     // Room, RoomID, Seq, Peer, PeerID, Code: not delivered to that member yet
 	EvFailed    EventKind = "failed"      // Room, RoomID, Seq, Peer, PeerID, Code: never delivered to that member
-	EvWarning   EventKind = "warning"     // Code and Room, Err, File, Count (or Text: a store's line about a damaged room file): a room file or journal was damaged, a save failed, a room not restored
+	EvWarning   EventKind = "warning"     // Code and Room, Err, File, Count (or Text: a store's line about a damaged room file): a room file, journal or the bindings file was damaged, a save failed, a room not restored
 )
 
 // Event is one thing the rooms report to the user interface. Strings that
@@ -35,8 +35,8 @@ type Event struct {
 	Earlier bool   // arrived by catch-up or late-join history
 	Mine    bool   // our own message (a copy of what we said)
 	Members int    // sent: members it is queued for
-	Code    string // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved", "not-restored" (Room, Err); left: "kicked"
-	Err     error  // warning not-restored: why the room's saved state was not taken; not-saved: why the save failed; damaged (journal): the damage
-	File    string // warning damaged (journal): the journal's file name
+	Code    string // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved", "not-restored" (Room, Err), "bindings-damaged" (File, Err); left: "kicked"
+	Err     error  // warning not-restored: why the room's saved state was not taken; not-saved: why the save failed; damaged (journal), bindings-damaged: the damage
+	File    string // warning damaged (journal): the journal's file name; bindings-damaged: the bindings file's
 	Count   int    // warning damaged (journal): records replayed before the damage
 }

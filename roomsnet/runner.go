@@ -108,7 +108,7 @@ type Runner struct {
 
 	mu       sync.Mutex // guards every field below
 	st       *rooms.State
-	bound    map[rooms.Key]rooms.SignKey // first-hand bindings (maxBound, FIFO order in boundQ)
+	bound    map[rooms.Key]boundKey // first-hand bindings (maxBound; boundQ: oldest seen first), the maxSavedBound seen last kept on disk (bindings.go)
 	boundQ   []rooms.Key
 	bindSent map[rooms.Key]bool                // peers that have our binding in this run (cleared for a peer going offline is not needed: the stream keeps it)
 	met      map[meetKey]time.Time             // summaries sent at the current meeting of (peer, room), when
@@ -132,6 +132,8 @@ type Runner struct {
 	advAt    time.Time                       // when we last told them
 	stats    Stats
 	closed   bool
+	boundMod bool        // bound changed since the bindings file was written
+	bindQ    []rooms.Key // the keys of bindSent, oldest first (maxBound)
 
 	evq     []Event // events for the shell, oldest first (pump hands them over)
 	evBytes int
@@ -166,7 +168,7 @@ type Config struct {
 // Warnings about damaged files come out as the first events.
 func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
-		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]rooms.SignKey{}, bindSent: map[rooms.Key]bool{},
+		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]boundKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, owed: map[meetKey]bool{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{},
@@ -181,7 +183,7 @@ func New(cfg Config) (*Runner, error) {
 	r.evCond = sync.NewCond(&r.mu)
 	r.st.Bound = func(id rooms.Key) (rooms.SignKey, bool) {
 		k, ok := r.bound[id]
-		return k, ok
+		return k.sk, ok
 	}
 	r.st.NextSeq = func(id rooms.ID) uint64 { return r.floor[id] }
 	if r.dir != "" {
@@ -200,6 +202,7 @@ func New(cfg Config) (*Runner, error) {
 		for _, line := range damaged {
 			r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Text: line})
 		}
+		r.restoreBindingsLocked()
 		now := r.now()
 		for _, ld := range saved {
 			sv := ld.sv
@@ -457,10 +460,12 @@ func (r *Runner) sendBindingLocked(k rooms.Key, label string) {
 		r.stats.SendErrors++
 		return
 	}
-	if len(r.bindSent) >= maxBound {
-		clear(r.bindSent) // they get it again: harmless
+	if len(r.bindQ) >= maxBound {
+		delete(r.bindSent, r.bindQ[0]) // it gets it again: harmless
+		r.bindQ = r.bindQ[1:]
 	}
 	r.bindSent[k] = true
+	r.bindQ = append(r.bindQ, k)
 }
 
 // sendSummaryLocked sends peer k our summary of room id, once per meeting;
@@ -624,27 +629,7 @@ func (r *Runner) onAppLocked(e peer.Event) {
 			// Newly listed members get the list from the creator.
 		}
 	case appBinding:
-		if len(data) != 32+64 {
-			r.stats.BadBindings++
-			return
-		}
-		var sk rooms.SignKey
-		var sig [64]byte
-		copy(sk[:], data[:32])
-		copy(sig[:], data[32:])
-		if rooms.VerifyBinding(e.Key, sk, sig) != nil {
-			r.stats.BadBindings++
-			return
-		}
-		if _, ok := r.bound[e.Key]; !ok {
-			if len(r.boundQ) >= maxBound {
-				delete(r.bound, r.boundQ[0])
-				r.boundQ = r.boundQ[1:]
-				r.stats.BoundEvicted++
-			}
-			r.boundQ = append(r.boundQ, e.Key)
-		}
-		r.bound[e.Key] = sk
+		r.takeBindingLocked(e.Key, e.Peer, data)
 	case appSummary:
 		r.answerLocked(e.Key, e.Peer, data, now)
 	case appAdvert:
@@ -879,6 +864,7 @@ func (r *Runner) showLocked(ds []rooms.Delivery) {
 func (r *Runner) saveAllLocked() {
 	clear(r.lazy)
 	r.saveDirtyLocked()
+	r.saveBindingsLocked()
 }
 
 // saveDirtyLocked writes the rooms that changed by what others sent, and tells the peers online of
@@ -1246,8 +1232,9 @@ func (r *Runner) History(name string, n int) (string, []Event, error) {
 	return r.roomNameLocked(id), out, nil
 }
 
-// ErrNoBinding: the peer to invite has not told us its signing key in
-// this run (it has not been online since we started).
+// ErrNoBinding: the peer to invite has never told us its signing key, or
+// we lost it (it was forgotten for newer ones, or the bindings file was
+// damaged): it must be online once for its binding to come.
 var ErrNoBinding = errors.New("roomsnet: that peer's signing key is not known yet")
 
 // Invite adds the peer with id to our private room name.
@@ -1267,9 +1254,14 @@ func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A peer the node does not know in this run may be one whose binding
+	// we kept from an earlier run: it is invited (or removed) while
+	// offline, and told when it comes back (the durable stream parks it).
 	k, ok := r.node.PeerKey(peerID)
 	if !ok {
-		return "", peer.ErrUnknownPeer
+		if k, ok = r.boundByIDLocked(peerID); !ok {
+			return "", peer.ErrUnknownPeer
+		}
 	}
 	before := r.recipientsLocked(id, true)
 	var l *rooms.List
@@ -1278,7 +1270,7 @@ func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 		if !ok {
 			return "", ErrNoBinding
 		}
-		l, err = r.st.Invite(id, k, sk, r.now())
+		l, err = r.st.Invite(id, k, sk.sk, r.now())
 	} else {
 		l, err = r.st.Kick(id, k, r.now())
 	}
@@ -1294,8 +1286,13 @@ func (r *Runner) changeList(peerID, name string, invite bool) (string, error) {
 			to[k2] = label
 		}
 	}
-	to[k] = ""
+	if _, ok := to[k]; !ok {
+		to[k] = ""
+	}
 	for k2, label := range to {
+		if label == "" {
+			label = r.labelLocked(k2) // what it is parked as if the node does not know it
+		}
 		r.sendBindingLocked(k2, label)
 		if _, err := r.node.SendApp(k2, label, appList, b); err != nil {
 			r.stats.SendErrors++

@@ -307,6 +307,9 @@
 //	/to #ROOM TEXT         say TEXT in #ROOM without switching; /to #ROOM makes it the target
 //	/history #ROOM [N]     the room's last N messages (default 20)
 //	/invite NAME #ROOM     (creator of a private room) NAME is a member at once, and told
+//	                       (when it is next online: a peer met before, in this run or an
+//	                       earlier one, can be invited while offline; NAME is a peer the
+//	                       node knows, else the name a peer met before had)
 //	/kick NAME #ROOM       (creator) NAME is no longer a member and gets nothing more
 //
 // The prompt shows the target room ("[#lunch]> "); /to NAME or /all makes

@@ -25,6 +25,7 @@ type Rooms interface {
 	History(name string, n int) (string, []roomsnet.Event, error)
 	Invite(peerID, name string) (string, error)
 	Kick(peerID, name string) (string, error)
+	Known(name string) (peerID, label string, err error)
 	Events() <-chan roomsnet.Event
 	Waiting() int
 }
@@ -122,7 +123,7 @@ func roomWords(name string, err error) string {
 	if !errors.As(err, &c) {
 		switch {
 		case errors.Is(err, roomsnet.ErrNoBinding):
-			return "that peer's signing key is not known yet: it must be online once since p2pchat started"
+			return "that peer's signing key is not known yet: it must be online once (then it is kept across restarts)"
 		case errors.Is(err, peer.ErrUnknownPeer):
 			return "no such peer"
 		case errors.Is(err, peer.ErrQueueFull):
@@ -369,26 +370,51 @@ func (s *session) roomHistory(name string, n int) {
 }
 
 func (s *session) roomMember(invite bool, who, name string) {
-	p, ok := s.resolve(who)
+	id, label, ok := s.roomPeer(who)
 	if !ok {
 		return
 	}
 	var room string
 	var err error
 	if invite {
-		room, err = s.cfg.Rooms.Invite(p.ID, name)
+		room, err = s.cfg.Rooms.Invite(id, name)
 	} else {
-		room, err = s.cfg.Rooms.Kick(p.ID, name)
+		room, err = s.cfg.Rooms.Kick(id, name)
 	}
 	if err != nil {
 		s.roomError(name, err)
 		return
 	}
 	if invite {
-		s.info(p.Name + " is now a member of " + room)
+		s.info(oneLine(label) + " is now a member of " + room)
 	} else {
-		s.info(p.Name + " is no longer a member of " + room)
+		s.info(oneLine(label) + " is no longer a member of " + room)
 	}
+}
+
+// roomPeer finds the peer an /invite or /kick names: one the node knows
+// (met in this run, or its name pinned), else one met in an earlier run
+// whose signing key the rooms kept (so that it can be invited while it
+// is offline); or says why there is none.
+func (s *session) roomPeer(name string) (id, label string, ok bool) {
+	p, err := s.node.Resolve(name)
+	if err == nil {
+		return p.ID, p.Name, true
+	}
+	if !errors.Is(err, peer.ErrUnknownPeer) {
+		s.userError(err.Error())
+		return "", "", false
+	}
+	id, label, kerr := s.cfg.Rooms.Known(name)
+	switch {
+	case kerr == nil:
+		return id, label, true
+	case errors.Is(kerr, roomsnet.ErrAmbiguous):
+		s.userError("more than one peer met before was called " + oneLine(name) + ": invite the one you mean while it is online")
+	default:
+		s.userError(s.noPeer(name))
+	}
+	return "", "", false
 }
 
 // printRoomEvent shows one room event.
@@ -480,6 +506,8 @@ func roomWarningText(e roomsnet.Event) string {
 		return fmt.Sprintf("room %s not restored: %v", e.Room, e.Err)
 	case e.Code == "not-saved" && e.Err != nil:
 		return e.Err.Error()
+	case e.Code == "bindings-damaged":
+		return fmt.Sprintf("%v (kept aside as rooms/%s.damaged): the signing keys of peers met before are forgotten; /invite needs each online again", e.Err, e.File)
 	case e.Code == "damaged" && e.File != "":
 		return fmt.Sprintf("%s: %v (%d records replayed)", e.File, e.Err, e.Count)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/rooms"
 	"github.com/p2pchat/p2pchat/roomsnet"
 )
@@ -163,10 +164,34 @@ func (f *fakeRooms) Names(name string) (string, []roomsnet.Member, bool, error) 
 func (f *fakeRooms) History(name string, n int) (string, []roomsnet.Event, error) {
 	return "", nil, rooms.ErrNotJoined
 }
-func (f *fakeRooms) Invite(peerID, name string) (string, error) { return "", rooms.ErrNotCreator }
-func (f *fakeRooms) Kick(peerID, name string) (string, error)   { return "", rooms.ErrNotCreator }
-func (f *fakeRooms) Events() <-chan roomsnet.Event              { return f.events }
-func (f *fakeRooms) Waiting() int                               { return 0 }
+func (f *fakeRooms) Invite(peerID, name string) (string, error) {
+	n, _ := fold(name)
+	switch {
+	case !f.joined[n]:
+		return "", rooms.ErrNotCreator
+	case peerID == "k8":
+		return "", roomsnet.ErrNoBinding
+	}
+	f.calls = append(f.calls, "invite "+peerID+" "+n)
+	return n, nil
+}
+func (f *fakeRooms) Kick(peerID, name string) (string, error) { return "", rooms.ErrNotCreator }
+
+// Known: dan (k9) and gone (k8) were met in an earlier run; two peers
+// called eve were.
+func (f *fakeRooms) Known(name string) (string, string, error) {
+	switch name {
+	case "dan":
+		return "k9", "dan", nil
+	case "gone":
+		return "k8", "gone", nil
+	case "eve":
+		return "", "", roomsnet.ErrAmbiguous
+	}
+	return "", "", peer.ErrUnknownPeer
+}
+func (f *fakeRooms) Events() <-chan roomsnet.Event { return f.events }
+func (f *fakeRooms) Waiting() int                  { return 0 }
 
 // TestRoomCommandsPlain: /join makes the room the target of plain lines
 // (folded name), /to #ROOM says without switching, /topic sets, a refused
@@ -255,5 +280,37 @@ func TestBellOnRoomMentions(t *testing.T) {
 		if got := strings.Contains(b.String(), "\a"); got != tt.want {
 			t.Errorf("%+v: bell %v in %q", tt, got, b.String())
 		}
+	}
+}
+
+// TestInviteByName: /invite finds a peer the node knows (bob), else one
+// the rooms kept from an earlier run (dan, offline: invited at once);
+// a name nobody had, one that several peers had, and one whose signing
+// key is lost are errors in words, and nothing is invited for them.
+func TestInviteByName(t *testing.T) {
+	n := newFakeNode(testPeers()...)
+	fr := newFakeRooms()
+	got := run(t, n, Config{Rooms: fr}, strings.Join([]string{
+		"/join #team private",
+		"/invite bob #team",
+		"/invite dan #team",
+		"/invite zed #team",
+		"/invite eve #team",
+		"/invite gone #team",
+	}, "\n"))
+	wantOut := strings.Join([]string{
+		"* messages now go to #team",
+		"* bob is now a member of #team",
+		"* dan is now a member of #team",
+		"! no peer named zed (/peers lists them)",
+		"! more than one peer met before was called eve: invite the one you mean while it is online",
+		"! that peer's signing key is not known yet: it must be online once (then it is kept across restarts)",
+	}, "\n") + "\n"
+	if got != wantOut {
+		t.Errorf("output\n%s\nwant\n%s", got, wantOut)
+	}
+	wantCalls := []string{"join #team", "invite k1 #team", "invite k9 #team"}
+	if !slices.Equal(fr.calls, wantCalls) {
+		t.Errorf("rooms calls %q, want %q", fr.calls, wantCalls)
 	}
 }
