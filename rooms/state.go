@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -709,6 +710,12 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 		s.stats.Malformed++
 		return nil, err
 	}
+	return s.RelaySummary(peer, sum, now)
+}
+
+// RelaySummary is Relay of a summary decoded already (DecodeSummary:
+// its authors in key order).
+func (s *State) RelaySummary(peer Key, sum *Summary, now time.Time) ([]*Message, error) {
 	r := s.rooms[sum.Room]
 	if r == nil {
 		return nil, ErrNotJoined
@@ -722,9 +729,14 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 		}
 		since = mem.Added
 	}
-	has := make(map[SignKey]uint64, len(sum.Authors))
-	for _, p := range sum.Authors {
-		has[p.Author] = p.Seq
+	// What the peer holds of an author: its authors are in key order
+	// (DecodeSummary), so a binary search, no map built per answer.
+	has := func(a SignKey) (uint64, bool) {
+		i, ok := slices.BinarySearchFunc(sum.Authors, a, func(p Pos, a SignKey) int { return bytes.Compare(p.Author[:], a[:]) })
+		if !ok {
+			return 0, false
+		}
+		return sum.Authors[i].Seq, true
 	}
 	start := 0
 	if sum.Fresh && !r.private {
@@ -750,7 +762,7 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 	size := 0
 	for _, e := range r.log[start:] {
 		m := e.m
-		pos, listed := has[m.Author]
+		pos, listed := has(m.Author)
 		ours := !listed && m.Author == s.signer.Public && m.Kind == KindJoin && m.Seq == ownJoin
 		if m.Seq <= pos || m.Time < since || (!listed && !sum.Fresh && m.Time < sum.Since && !ours) {
 			continue
