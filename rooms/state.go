@@ -654,7 +654,7 @@ func (s *State) Summary(id ID, to Key, now time.Time) (*Summary, error) {
 			}
 		}
 	}
-	sum := &Summary{Room: id, Fresh: fresh, Since: r.joined.UnixMilli()}
+	sum := &Summary{Room: id, Fresh: fresh, Since: r.joined.UnixMilli(), Authors: make([]Pos, 0, len(r.authors))}
 	for k, a := range r.authors {
 		sum.Authors = append(sum.Authors, Pos{Author: k, Seq: a.pos})
 	}

@@ -497,7 +497,8 @@ func (r *Runner) sendSummaryLocked(k rooms.Key, id rooms.ID, again ...bool) {
 	if err != nil {
 		return
 	}
-	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) != nil {
+	r.enc = sum.AppendEncode(r.enc[:0]) // the node copies it
+	if r.node.SendAppOnce(k, appSummary, r.enc) != nil {
 		r.st.PeerGone(k) // not asked after all
 		return
 	}
