@@ -656,9 +656,14 @@ func (s *State) Summary(id ID, to Key, now time.Time) (*Summary, error) {
 	}
 	sum := &Summary{Room: id, Fresh: fresh, Since: r.joined.UnixMilli(), Authors: make([]Pos, 0, len(r.authors))}
 	for k, a := range r.authors {
-		sum.Authors = append(sum.Authors, Pos{Author: k, Seq: a.pos})
+		sum.Authors = append(sum.Authors, Pos{Author: PrefixOf(k), Seq: a.pos})
 	}
-	slices.SortFunc(sum.Authors, func(a, b Pos) int { return cmp.Compare(string(a.Author[:]), string(b.Author[:])) })
+	slices.SortFunc(sum.Authors, func(a, b Pos) int {
+		return cmp.Or(bytes.Compare(a.Author[:], b.Author[:]), cmp.Compare(a.Seq, b.Seq))
+	})
+	// Two authors sharing a prefix (see PrefixLen): listed once, at the
+	// lower position (sorted first), so that we are sent more, not less.
+	sum.Authors = slices.CompactFunc(sum.Authors, func(a, b Pos) bool { return a.Author == b.Author })
 	// MaxSummaryAuthors == MaxAuthors: every author fits.
 	return sum, nil
 }
@@ -732,7 +737,8 @@ func (s *State) RelaySummary(peer Key, sum *Summary, now time.Time) ([]*Message,
 	// What the peer holds of an author: its authors are in key order
 	// (DecodeSummary), so a binary search, no map built per answer.
 	has := func(a SignKey) (uint64, bool) {
-		i, ok := slices.BinarySearchFunc(sum.Authors, a, func(p Pos, a SignKey) int { return bytes.Compare(p.Author[:], a[:]) })
+		pa := PrefixOf(a)
+		i, ok := slices.BinarySearchFunc(sum.Authors, pa, func(p Pos, a Prefix) int { return bytes.Compare(p.Author[:], a[:]) })
 		if !ok {
 			return 0, false
 		}
@@ -786,11 +792,22 @@ func (s *State) Ahead(peer Key, sum *Summary) bool {
 		return false
 	}
 	own, member := r.members[peer]
-	for _, p := range sum.Authors {
-		if member && p.Author == own {
+	// Our position for each author listed (the lower one if two of ours
+	// share its prefix), found by binary search: nothing allocated.
+	var seen [MaxSummaryAuthors]bool
+	var low [MaxSummaryAuthors]uint64
+	for k, a := range r.authors {
+		pk := PrefixOf(k)
+		i, ok := slices.BinarySearchFunc(sum.Authors, pk, func(p Pos, a Prefix) int { return bytes.Compare(p.Author[:], a[:]) })
+		if ok && i < MaxSummaryAuthors && (!seen[i] || a.pos < low[i]) {
+			seen[i], low[i] = true, a.pos
+		}
+	}
+	for i, p := range sum.Authors {
+		if member && p.Author == PrefixOf(own) {
 			continue
 		}
-		if a := r.authors[p.Author]; a == nil || a.pos < p.Seq {
+		if i >= MaxSummaryAuthors || !seen[i] || low[i] < p.Seq {
 			return true
 		}
 	}

@@ -136,3 +136,46 @@ func TestCatchUpInEveryRoom(t *testing.T) {
 		c.none(2 * time.Second) // nothing twice
 	})
 }
+
+// TestFullRoomSummaryFitsDatagram: the summary of a room of 64 authors
+// (seqs from the time in ms, as a member's first) goes in one datagram:
+// a member meeting us in 32 full rooms opens no TCP connection for them
+// (each costs both nodes a connection's buffers and goroutines), and it
+// is answered like any other.
+func TestFullRoomSummaryFitsDatagram(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mn := peer.NewMemNet(11)
+		ms := startAll(t, mn, "alice", "mallory")
+		a, m := ms[0], ms[1]
+		meet(ms...)
+		joinRoom(t, a, "#full", false)
+		joinRoom(t, m, "#full", false)
+		allJoined(a, m)
+		a.postN("#full", "m%d", 3)
+		m.texts("#full", 3)
+		if !eventually(10*time.Second, func() bool { return a.run.Waiting() == 0 }) {
+			t.Fatal("alice's messages not acknowledged")
+		}
+		sum := rooms.Summary{Room: rooms.OpenID("#full"), Since: time.Now().UnixMilli()}
+		for i := range rooms.MaxMembers {
+			var p rooms.Prefix
+			p[0] = byte(i) // in increasing order; none is alice's
+			p[1] = 0xa5
+			sum.Authors = append(sum.Authors, rooms.Pos{Author: p, Seq: uint64(time.Now().UnixMilli()) + uint64(i)})
+		}
+		b := sum.AppendEncode(nil)
+		_, tcpBefore := m.tr.Sent()
+		if err := m.node.SendAppOnce(a.id.Public, appSummary, b); err != nil {
+			t.Fatal(err)
+		}
+		if !eventually(10*time.Second, func() bool { return a.run.Stats().Relayed > 0 }) {
+			t.Fatalf("alice did not answer the summary (stats %+v)", a.run.Stats())
+		}
+		if _, tcp := m.tr.Sent(); tcp != tcpBefore {
+			t.Errorf("a summary of %d authors (%d bytes) went over TCP", rooms.MaxMembers, len(b))
+		}
+		if s := a.run.Stats(); s.BadSummaries != 0 {
+			t.Errorf("alice dropped %d summaries as bad", s.BadSummaries)
+		}
+	})
+}
