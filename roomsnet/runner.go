@@ -135,7 +135,7 @@ type Runner struct {
 	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
 	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of a batch, at most every advertGap)
 	advAt    time.Time                       // when we last told them
-	enc      []byte                          // a relayed message's encoding (reused: the node copies it)
+	enc      []byte                          // a relayed message's or a summary's encoding (reused: the node copies what it sends)
 	stats    Stats
 	closed   bool
 
