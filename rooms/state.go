@@ -330,6 +330,16 @@ func (s *State) Recipients(id ID) []Key {
 }
 
 // IsMember reports whether identity id is a member of room id.
+// In reports whether we are in room id (joined, or entered by an
+// invitation not yet /join-ed), and whether it is private.
+func (s *State) In(id ID) (in, private bool) {
+	r := s.rooms[id]
+	if r == nil {
+		return false, false
+	}
+	return true, r.private
+}
+
 func (s *State) IsMember(rid ID, id Key) bool {
 	r := s.rooms[rid]
 	if r == nil {

@@ -78,6 +78,21 @@ func TestRelayBatchesPerPeerBounded(t *testing.T) {
 		if got, want := s.RelayDeferred-before.RelayDeferred, uint64(rooms.MaxRooms-maxRelayRooms); got != want {
 			t.Errorf("summaries deferred: %d, want %d", got, want)
 		}
+		// Summaries of rooms alice is not in leave nothing behind.
+		for i := range 100 {
+			var other rooms.Summary
+			other.Room = rooms.OpenID(fmt.Sprintf("#not-ours-%d", i))
+			if err := m.node.SendAppOnce(a.id.Public, appSummary, other.AppendEncode(nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(5*time.Second, func() bool { return false })
+		a.run.mu.Lock()
+		owed := len(a.run.owed)
+		a.run.mu.Unlock()
+		if want := rooms.MaxRooms - maxRelayRooms; owed != want {
+			t.Errorf("alice owes %d summaries after 100 of rooms she is not in, want %d", owed, want)
+		}
 		// Mallory acknowledges again: each deferred room is asked again
 		// (its own summary now: it holds everything), and answered.
 		mn.DropIf(nil)

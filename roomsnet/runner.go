@@ -688,6 +688,17 @@ func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.T
 		r.stats.BadSummaries++
 		return
 	}
+	// Nothing is kept for a room we are not in, or for a private room's
+	// non-member (answered with nothing, counted): so owed holds at most
+	// one entry per peer and room of ours.
+	in, private := r.st.In(sum.Room)
+	if !in {
+		return
+	}
+	if private && !r.st.IsMember(sum.Room, k) {
+		r.st.RelaySummary(k, sum, now) // refused, counted (RelayRefused)
+		return
+	}
 	mk := meetKey{k, sum.Room}
 	if r.relaying[mk] > 0 {
 		// Answered once the batch in flight is in: its end asks the
