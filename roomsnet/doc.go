@@ -44,7 +44,8 @@
 // is counted as RelayBusy and answered by a relay-end once the batch is
 // acknowledged), and batches of at most maxRelayRooms (2) rooms in
 // flight to one peer across its rooms: a summary past that is deferred
-// (counted as RelayDeferred), and each time a batch to the peer is
+// (counted as RelayDeferred; only for a room we are in, so at most one
+// per peer and room of ours), and each time a batch to the peer is
 // acknowledged its deferred room of lowest id is sent a relay-end, and
 // the summary that draws is answered in the slot kept for it (for
 // promoteWait at most, then the next deferred room's turn; a peer gone
