@@ -129,7 +129,7 @@ func TestDocumentedSizes(t *testing.T) {
 		got, want int
 	}{
 		{"MaxMessageBytes", MaxMessageBytes, 33210},
-		{"MaxSummaryBytes", MaxSummaryBytes, 5164},
+		{"MaxSummaryBytes", MaxSummaryBytes, 2348},
 		{"message fixed part", msgFixed, 115},
 	} {
 		if tt.got != tt.want {

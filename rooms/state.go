@@ -1,6 +1,7 @@
 package rooms
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
@@ -329,6 +330,16 @@ func (s *State) Recipients(id ID) []Key {
 }
 
 // IsMember reports whether identity id is a member of room id.
+// In reports whether we are in room id (joined, or entered by an
+// invitation not yet /join-ed), and whether it is private.
+func (s *State) In(id ID) (in, private bool) {
+	r := s.rooms[id]
+	if r == nil {
+		return false, false
+	}
+	return true, r.private
+}
+
 func (s *State) IsMember(rid ID, id Key) bool {
 	r := s.rooms[rid]
 	if r == nil {
@@ -653,11 +664,16 @@ func (s *State) Summary(id ID, to Key, now time.Time) (*Summary, error) {
 			}
 		}
 	}
-	sum := &Summary{Room: id, Fresh: fresh, Since: r.joined.UnixMilli()}
+	sum := &Summary{Room: id, Fresh: fresh, Since: r.joined.UnixMilli(), Authors: make([]Pos, 0, len(r.authors))}
 	for k, a := range r.authors {
-		sum.Authors = append(sum.Authors, Pos{Author: k, Seq: a.pos})
+		sum.Authors = append(sum.Authors, Pos{Author: PrefixOf(k), Seq: a.pos})
 	}
-	slices.SortFunc(sum.Authors, func(a, b Pos) int { return cmp.Compare(string(a.Author[:]), string(b.Author[:])) })
+	slices.SortFunc(sum.Authors, func(a, b Pos) int {
+		return cmp.Or(bytes.Compare(a.Author[:], b.Author[:]), cmp.Compare(a.Seq, b.Seq))
+	})
+	// Two authors sharing a prefix (see PrefixLen): listed once, at the
+	// lower position (sorted first), so that we are sent more, not less.
+	sum.Authors = slices.CompactFunc(sum.Authors, func(a, b Pos) bool { return a.Author == b.Author })
 	// MaxSummaryAuthors == MaxAuthors: every author fits.
 	return sum, nil
 }
@@ -709,6 +725,12 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 		s.stats.Malformed++
 		return nil, err
 	}
+	return s.RelaySummary(peer, sum, now)
+}
+
+// RelaySummary is Relay of a summary decoded already (DecodeSummary:
+// its authors in key order).
+func (s *State) RelaySummary(peer Key, sum *Summary, now time.Time) ([]*Message, error) {
 	r := s.rooms[sum.Room]
 	if r == nil {
 		return nil, ErrNotJoined
@@ -722,9 +744,15 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 		}
 		since = mem.Added
 	}
-	has := make(map[SignKey]uint64, len(sum.Authors))
-	for _, p := range sum.Authors {
-		has[p.Author] = p.Seq
+	// What the peer holds of an author: its authors are in key order
+	// (DecodeSummary), so a binary search, no map built per answer.
+	has := func(a SignKey) (uint64, bool) {
+		pa := PrefixOf(a)
+		i, ok := slices.BinarySearchFunc(sum.Authors, pa, func(p Pos, a Prefix) int { return bytes.Compare(p.Author[:], a[:]) })
+		if !ok {
+			return 0, false
+		}
+		return sum.Authors[i].Seq, true
 	}
 	start := 0
 	if sum.Fresh && !r.private {
@@ -750,7 +778,7 @@ func (s *State) Relay(peer Key, b []byte, now time.Time) ([]*Message, error) {
 	size := 0
 	for _, e := range r.log[start:] {
 		m := e.m
-		pos, listed := has[m.Author]
+		pos, listed := has(m.Author)
 		ours := !listed && m.Author == s.signer.Public && m.Kind == KindJoin && m.Seq == ownJoin
 		if m.Seq <= pos || m.Time < since || (!listed && !sum.Fresh && m.Time < sum.Since && !ours) {
 			continue
@@ -774,11 +802,22 @@ func (s *State) Ahead(peer Key, sum *Summary) bool {
 		return false
 	}
 	own, member := r.members[peer]
-	for _, p := range sum.Authors {
-		if member && p.Author == own {
+	// Our position for each author listed (the lower one if two of ours
+	// share its prefix), found by binary search: nothing allocated.
+	var seen [MaxSummaryAuthors]bool
+	var low [MaxSummaryAuthors]uint64
+	for k, a := range r.authors {
+		pk := PrefixOf(k)
+		i, ok := slices.BinarySearchFunc(sum.Authors, pk, func(p Pos, a Prefix) int { return bytes.Compare(p.Author[:], a[:]) })
+		if ok && i < MaxSummaryAuthors && (!seen[i] || a.pos < low[i]) {
+			seen[i], low[i] = true, a.pos
+		}
+	}
+	for i, p := range sum.Authors {
+		if member && p.Author == PrefixOf(own) {
 			continue
 		}
-		if a := r.authors[p.Author]; a == nil || a.pos < p.Seq {
+		if i >= MaxSummaryAuthors || !seen[i] || low[i] < p.Seq {
 			return true
 		}
 	}

@@ -704,7 +704,7 @@ func TestSummaryRoundTrip(t *testing.T) {
 	}
 	big := &Summary{Room: id}
 	for i := range MaxSummaryAuthors + 1 {
-		var k SignKey
+		var k Prefix
 		k[0], k[1] = byte(i>>8), byte(i)
 		big.Authors = append(big.Authors, Pos{Author: k, Seq: 1})
 	}

@@ -46,8 +46,16 @@
 // answered with rooms.State.Relay's batch on the durable stream, at most
 // one batch per peer and room in flight (a summary that comes meanwhile
 // is counted as RelayBusy and answered by a relay-end once the batch is
-// acknowledged); a full batch ends with relay-end, which draws the next
-// summary. Our own summary goes back after an answer only when the
+// acknowledged), and batches of at most maxRelayRooms (2) rooms in
+// flight to one peer across its rooms: a summary past that is deferred
+// (counted as RelayDeferred; only for a room we are in, so at most one
+// per peer and room of ours), and each time a batch to the peer is
+// acknowledged its deferred room of lowest id is sent a relay-end, and
+// the summary that draws is answered in the slot kept for it (for
+// promoteWait at most, then the next deferred room's turn; a peer gone
+// offline sends its summaries again when met). So a member meeting us in
+// 32 rooms is answered two rooms at a time, not 32 batches held at once.
+// A full batch ends with relay-end, which draws the next summary. Our own summary goes back after an answer only when the
 // peer's lists something we lack (rooms.State.Ahead). Our own messages
 // still on their way to that peer (fanned out, not acknowledged) are not
 // relayed to it again. Messages relayed are

@@ -40,6 +40,8 @@ const (
 	filterBatch   = 512              // node events Filter takes at once when they wait (one room-file write per batch)
 	advertChunk   = 900              // bytes of one advert: a datagram's worth (a longer list goes as several)
 	summaryGap    = time.Second      // the least time between two summaries to one peer for one room
+	maxRelayRooms = 2                // rooms with a relay batch in flight to one peer at once (across rooms); a summary past it is deferred
+	promoteWait   = 10 * time.Second // how long a slot waits for the summary a deferred room's relay-end asked for
 	eventOverhead = 256
 )
 
@@ -61,6 +63,7 @@ type Stats struct {
 	BadAdverts    uint64 // adverts that did not decode, dropped
 	BadSummaries  uint64 // summaries that did not decode, dropped
 	RelayBusy     uint64 // summaries not answered: a batch to that peer for that room was still unacknowledged
+	RelayDeferred uint64 // summaries not answered yet: maxRelayRooms rooms' batches to that peer were in flight (a relay-end asks again when one is acknowledged)
 	Relayed       uint64 // room messages of our log queued to members answering their summaries (catch-up and history)
 	EventsDropped uint64 // room events not handed to the shell: maxEventBytes of them waited
 	SaveErrors    uint64 // room files that could not be written
@@ -114,9 +117,11 @@ type Runner struct {
 	met      map[meetKey]time.Time             // summaries sent at the current meeting of (peer, room), when
 	adv      map[rooms.ID]map[rooms.Key]string // open rooms: members heard advertising them (at most rooms.MaxMembers each, maxAdverts rooms)
 	advQ     []rooms.ID
-	sends    map[uint64]sendRef // SendApp ids of our room messages and relays, until acknowledged or failed
-	relaying map[meetKey]int    // relay payloads in flight per (peer, room)
-	owed     map[meetKey]bool   // summaries refused while relaying (RelayBusy): a relay-end follows the batch (keys of relaying only)
+	sends    map[uint64]sendRef  // SendApp ids of our room messages and relays, until acknowledged or failed
+	relaying map[meetKey]int     // relay payloads in flight per (peer, room)
+	busy     map[rooms.Key]int   // per peer, its rooms with relay payloads in flight (keys of relaying with that peer)
+	owed     map[meetKey]bool    // summaries not answered: while that room's batch was in flight (RelayBusy: a relay-end follows the batch), or deferred (RelayDeferred: a relay-end when a slot frees)
+	promoted map[rooms.Key]promo // per peer, the deferred room whose relay-end was sent: the slot it holds waits for that room's summary (promoteWait)
 	last     map[rooms.ID]uint64
 	have     map[rooms.ID]map[rooms.Key]bool // members that acknowledged our last message in the room
 	dirty    map[rooms.ID]bool               // rooms whose snapshot to write before the shell marks a payload shown (saveDirtyLocked)
@@ -130,6 +135,7 @@ type Runner struct {
 	floor    map[rooms.ID]uint64             // rooms.State.NextSeq: seqs as loaded at start, or set when we part
 	advDue   bool                            // membership or a topic changed: tell the online peers (at the end of a batch, at most every advertGap)
 	advAt    time.Time                       // when we last told them
+	enc      []byte                          // a relayed message's or a summary's encoding (reused: the node copies what it sends)
 	stats    Stats
 	closed   bool
 	boundMod bool        // bound changed since the bindings file was written
@@ -144,6 +150,13 @@ type Runner struct {
 type meetKey struct {
 	peer rooms.Key
 	room rooms.ID
+}
+
+// promo is a deferred room of a peer that was sent a relay-end when a
+// slot freed, and when.
+type promo struct {
+	room rooms.ID
+	at   time.Time
 }
 
 type sendRef struct {
@@ -170,7 +183,7 @@ func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]boundKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
-		relaying: map[meetKey]int{}, owed: map[meetKey]bool{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
+		relaying: map[meetKey]int{}, busy: map[rooms.Key]int{}, owed: map[meetKey]bool{}, promoted: map[rooms.Key]promo{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{},
 		jf: map[rooms.ID]*os.File{}, jsize: map[rooms.ID]int64{}, snap: map[rooms.ID]int64{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
 		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
@@ -344,6 +357,7 @@ func (r *Runner) ticker() {
 			r.mu.Lock()
 			r.showLocked(r.st.Tick(r.now()))
 			r.askHistoryLocked()
+			r.promoteStaleLocked(r.now())
 			r.saveAllLocked()
 			r.mu.Unlock()
 		}
@@ -417,6 +431,13 @@ func (r *Runner) onNodeEventLocked(e peer.Event) {
 			}
 		}
 		if k, ok := r.node.PeerKey(e.PeerID); ok {
+			// Its deferred summaries come again at the next meeting.
+			delete(r.promoted, k)
+			for mk := range r.owed {
+				if mk.peer == k && r.relaying[mk] == 0 {
+					delete(r.owed, mk)
+				}
+			}
 			// If it was asked for a newcomer's history, ask another.
 			r.st.PeerGone(k)
 			r.askHistoryLocked()
@@ -481,7 +502,8 @@ func (r *Runner) sendSummaryLocked(k rooms.Key, id rooms.ID, again ...bool) {
 	if err != nil {
 		return
 	}
-	if r.node.SendAppOnce(k, appSummary, sum.AppendEncode(nil)) != nil {
+	r.enc = sum.AppendEncode(r.enc[:0]) // the node copies it
+	if r.node.SendAppOnce(k, appSummary, r.enc) != nil {
 		r.st.PeerGone(k) // not asked after all
 		return
 	}
@@ -637,11 +659,29 @@ func (r *Runner) onAppLocked(e peer.Event) {
 	}
 }
 
-// answerLocked sends peer k what its summary lacks (r.mu held).
+// answerLocked sends peer k what its summary lacks (r.mu held). At most
+// maxRelayRooms rooms' batches are in flight to one peer at once, across
+// rooms: a summary past that is deferred (owed), and when a batch to the
+// peer is acknowledged the lowest deferred room is sent a relay-end
+// (promoteLocked), which draws the peer's summary of it again, answered
+// then in the slot kept for it. So a peer in 32 rooms that sends 32
+// summaries at a meeting is answered two rooms at a time, not 32 batches
+// at once (each held by the node until acknowledged).
 func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.Time) {
 	sum, err := rooms.DecodeSummary(data)
 	if err != nil {
 		r.stats.BadSummaries++
+		return
+	}
+	// Nothing is kept for a room we are not in, or for a private room's
+	// non-member (answered with nothing, counted): so owed holds at most
+	// one entry per peer and room of ours.
+	in, private := r.st.In(sum.Room)
+	if !in {
+		return
+	}
+	if private && !r.st.IsMember(sum.Room, k) {
+		r.st.RelaySummary(k, sum, now) // refused, counted (RelayRefused)
 		return
 	}
 	mk := meetKey{k, sum.Room}
@@ -653,10 +693,33 @@ func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.T
 		r.stats.RelayBusy++
 		return
 	}
-	msgs, err := r.st.Relay(k, data, now)
+	if p, ok := r.promoted[k]; ok && p.room == sum.Room {
+		delete(r.promoted, k) // the slot kept for it is this answer's
+	} else if r.slotsLocked(k) >= maxRelayRooms {
+		r.owed[mk] = true
+		r.stats.RelayDeferred++
+		return
+	}
+	delete(r.owed, mk) // answered now
+	r.relayLocked(k, label, sum, now)
+	if r.relaying[mk] == 0 {
+		r.promoteLocked(k, label, now) // nothing in flight: the slot is free
+	}
+	// The peer may hold what we lack (the other half of a partition, or
+	// a member back from away): then it gets our summary too.
+	if r.st.Ahead(k, sum) {
+		r.sendSummaryLocked(k, sum.Room)
+	}
+}
+
+// relayLocked queues peer k the messages of our log its summary sum
+// lacks, one relay batch (r.mu held).
+func (r *Runner) relayLocked(k rooms.Key, label string, sum *rooms.Summary, now time.Time) {
+	msgs, err := r.st.RelaySummary(k, sum, now)
 	if err != nil {
 		return
 	}
+	mk := meetKey{k, sum.Room}
 	r.sendBindingLocked(k, label)
 	// Our own messages still on their way to k (fanned out, not yet
 	// acknowledged) come on the same stream: not relayed again.
@@ -671,30 +734,92 @@ func (r *Runner) answerLocked(k rooms.Key, label string, data []byte, now time.T
 	}
 	size := 0
 	for _, m := range msgs {
-		b := m.AppendEncode(nil)
-		size += len(b)
+		// Encoded into one reused buffer: the node copies what it queues.
+		r.enc = m.AppendEncode(r.enc[:0])
+		size += len(r.enc)
 		if m.Author == r.signer.Public && inFlight[m.Seq] {
 			continue
 		}
-		id, err := r.node.SendApp(k, label, appRelay, b)
+		id, err := r.node.SendApp(k, label, appRelay, r.enc)
 		if err != nil {
 			r.stats.SendErrors++
 			return
 		}
 		r.sends[id] = sendRef{room: sum.Room, seq: m.Seq, member: k, relay: true}
-		r.relaying[mk]++
+		r.relayingLocked(mk, 1)
 		r.stats.Relayed++
 	}
 	if len(msgs) == rooms.MaxRelayMsgs || size+rooms.MaxMessageBytes > rooms.MaxRelayBytes {
 		if id, err := r.node.SendApp(k, label, appRelayEnd, sum.Room[:]); err == nil {
 			r.sends[id] = sendRef{room: sum.Room, member: k, relay: true}
-			r.relaying[mk]++
+			r.relayingLocked(mk, 1)
 		}
 	}
-	// The peer may hold what we lack (the other half of a partition, or
-	// a member back from away): then it gets our summary too.
-	if r.st.Ahead(k, sum) {
-		r.sendSummaryLocked(k, sum.Room)
+}
+
+// relayingLocked adds d to the relay payloads in flight for mk, keeping
+// busy (rooms in flight per peer) with it (r.mu held).
+func (r *Runner) relayingLocked(mk meetKey, d int) {
+	was := r.relaying[mk] > 0
+	r.relaying[mk] += d
+	now := r.relaying[mk] > 0
+	if !now {
+		delete(r.relaying, mk)
+	}
+	switch {
+	case now && !was:
+		r.busy[mk.peer]++
+	case was && !now:
+		if r.busy[mk.peer]--; r.busy[mk.peer] <= 0 {
+			delete(r.busy, mk.peer)
+		}
+	}
+}
+
+// slotsLocked counts peer k's relay slots taken: its rooms with a batch in
+// flight, and the one kept for a deferred room's summary (r.mu held).
+func (r *Runner) slotsLocked(k rooms.Key) int {
+	n := r.busy[k]
+	if _, ok := r.promoted[k]; ok {
+		n++
+	}
+	return n
+}
+
+// promoteLocked, when peer k has a relay slot free, sends a relay-end for
+// its deferred room of lowest id (the peer answers with its summary of
+// it, answered in that slot) (r.mu held).
+func (r *Runner) promoteLocked(k rooms.Key, label string, now time.Time) {
+	if r.slotsLocked(k) >= maxRelayRooms {
+		return
+	}
+	var next rooms.ID
+	found := false
+	for mk := range r.owed {
+		if mk.peer == k && r.relaying[mk] == 0 && (!found || bytes.Compare(mk.room[:], next[:]) < 0) {
+			next, found = mk.room, true
+		}
+	}
+	if !found {
+		return
+	}
+	delete(r.owed, meetKey{k, next})
+	if _, err := r.node.SendApp(k, label, appRelayEnd, next[:]); err != nil {
+		r.stats.SendErrors++
+		return
+	}
+	r.promoted[k] = promo{room: next, at: now}
+}
+
+// promoteStaleLocked frees the slots kept for summaries that did not come
+// within promoteWait (the peer left the room, or its summary was lost),
+// for the next deferred rooms (r.mu held).
+func (r *Runner) promoteStaleLocked(now time.Time) {
+	for k, p := range r.promoted {
+		if now.Sub(p.at) >= promoteWait {
+			delete(r.promoted, k)
+			r.promoteLocked(k, "", now)
+		}
 	}
 }
 
@@ -770,15 +895,21 @@ func (r *Runner) onOwnLocked(e peer.Event) {
 		if e.Kind != peer.EvPending {
 			delete(r.sends, e.ID)
 			mk := meetKey{ref.member, ref.room}
-			if r.relaying[mk]--; r.relaying[mk] <= 0 {
-				delete(r.relaying, mk)
-				if r.owed[mk] && e.Kind == peer.EvDelivered {
+			if r.relaying[mk] <= 1 {
+				owed := r.owed[mk]
+				delete(r.owed, mk)
+				r.relayingLocked(mk, -1)
+				if owed && e.Kind == peer.EvDelivered {
+					// The room keeps its slot: its relay-end draws the
+					// summary refused meanwhile.
 					if id, err := r.node.SendApp(mk.peer, e.Peer, appRelayEnd, mk.room[:]); err == nil {
 						r.sends[id] = sendRef{room: mk.room, member: mk.peer, relay: true}
-						r.relaying[mk]++
+						r.relayingLocked(mk, 1)
 					}
 				}
-				delete(r.owed, mk)
+				r.promoteLocked(mk.peer, e.Peer, r.now())
+			} else {
+				r.relayingLocked(mk, -1)
 			}
 		}
 		return
