@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -17,6 +18,9 @@ import (
 //     seconds): it runs with no shared or other alone test;
 //   - shared(t): it spends its time waiting (on real clocks, mDNS, the
 //     network namespaces): it runs next to up to sharedLimit-1 others;
+//   - sharedThenAlone(t): shared while it sets up or waits on an expiry
+//     with a loose bound, then alone (from the call of the function it
+//     returns) for the part that measures.
 //   - background(t): long and nearly idle (TestRekeyDuringConversation,
 //     two processes exchanging a message a second for 5 minutes): it
 //     runs from the start, next to everything, so that its minutes are
@@ -128,6 +132,39 @@ func sharedFirst(t *testing.T) {
 	gate.enterShared(true)
 	logGate(t, "sharedFirst", waited)
 	t.Cleanup(gate.leaveShared)
+}
+
+// sharedThenAlone marks t as a test that first waits (set-up, or an expiry
+// with a loose bound) and then measures: it runs as sharedFirst(t) (its
+// shared part starts early, so that it is done long before the shared
+// tests are) until it calls the function returned, which leaves the
+// shared tests, waits until t may run alone (after the last shared test),
+// and holds that until t ends. Call it from t's own goroutine, once.
+func sharedThenAlone(t *testing.T) (aloneNow func()) {
+	t.Helper()
+	t.Parallel()
+	waited := time.Now()
+	gate.enterShared(true)
+	logGate(t, "sharedThenAlone", waited)
+	var isAlone atomic.Bool
+	t.Cleanup(func() {
+		if isAlone.Load() {
+			gate.leaveAlone()
+		} else {
+			gate.leaveShared()
+		}
+	})
+	return func() {
+		t.Helper()
+		if isAlone.Load() {
+			t.Fatal("sharedThenAlone: already alone")
+		}
+		waited := time.Now()
+		gate.leaveShared()
+		gate.enterAlone()
+		isAlone.Store(true)
+		logGate(t, "alone", waited)
+	}
 }
 
 // alone marks t as a test that measures: nothing but the background test
