@@ -51,7 +51,8 @@
 //     TestExchangeSurvivesLoss (its nft rule drops the first datagram of
 //     exactly one book's length: run next to 5 others, dave once heard of
 //     carol from carol first and the rule dropped nothing).
-//   - sharedThenAlone(t): shared (as sharedFirst) while it sets up or
+//   - sharedThenAlone(t): shared (let in after the sharedFirst ones,
+//     before the plain shared ones) while it sets up or
 //     waits on an expiry with a loose bound, then alone from the call of
 //     the function it returns, for the part that measures:
 //     TestVanishAndReturn (its first absence, bounds of 30 s and 70 s,

@@ -54,12 +54,21 @@ type testGate struct {
 	limit int
 
 	mu            sync.Mutex
-	cond          *sync.Cond // signalled (Broadcast) on every leave; uses mu
-	shared        int        // shared tests running; mu
-	sharedWaiting int        // shared tests waiting to run; mu
-	firstWaiting  int        // of which sharedFirst ones; mu
-	alone         bool       // an alone test runs; mu
+	cond          *sync.Cond          // signalled (Broadcast) on every leave; uses mu
+	shared        int                 // shared tests running; mu
+	sharedWaiting int                 // shared tests waiting to run; mu
+	rankWaiting   [rankShared + 1]int // of which, by rank; mu
+	alone         bool                // an alone test runs; mu
 }
+
+// rank orders the shared tests waiting for a place: a lower rank first.
+type rank int
+
+const (
+	rankFirst  rank = iota // sharedFirst: the longest
+	rankSetUp              // sharedThenAlone's shared part: done before the shared phase ends
+	rankShared             // shared
+)
 
 var gate = newTestGate(sharedLimit)
 
@@ -69,23 +78,34 @@ func newTestGate(limit int) *testGate {
 	return g
 }
 
-// enterShared waits for a place among the shared tests; first ones (the
-// longest) are let in before the others.
-func (g *testGate) enterShared(first bool) {
+// enterShared waits for a place among the shared tests; none is let in
+// while one of a lower rank waits.
+func (g *testGate) enterShared(r rank) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.sharedWaiting++
-	if first {
-		g.firstWaiting++
-	}
-	for g.alone || g.shared >= g.limit || !first && g.firstWaiting > 0 {
+	g.rankWaiting[r]++
+	for !g.mayEnterLocked(r) {
 		g.cond.Wait()
 	}
 	g.sharedWaiting--
-	if first {
-		g.firstWaiting--
-	}
+	g.rankWaiting[r]--
 	g.shared++
+}
+
+// mayEnterLocked reports whether a shared test of rank r (counted in
+// rankWaiting) may run now: no alone test runs, there is a place, and no
+// shared test of a lower rank waits.
+func (g *testGate) mayEnterLocked(r rank) bool {
+	if g.alone || g.shared >= g.limit {
+		return false
+	}
+	for k := range r {
+		if g.rankWaiting[k] > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *testGate) leaveShared() {
@@ -117,7 +137,7 @@ func shared(t *testing.T) {
 	t.Helper()
 	t.Parallel()
 	waited := time.Now()
-	gate.enterShared(false)
+	gate.enterShared(rankShared)
 	logGate(t, "shared", waited)
 	t.Cleanup(gate.leaveShared)
 }
@@ -129,22 +149,23 @@ func sharedFirst(t *testing.T) {
 	t.Helper()
 	t.Parallel()
 	waited := time.Now()
-	gate.enterShared(true)
+	gate.enterShared(rankFirst)
 	logGate(t, "sharedFirst", waited)
 	t.Cleanup(gate.leaveShared)
 }
 
 // sharedThenAlone marks t as a test that first waits (set-up, or an expiry
-// with a loose bound) and then measures: it runs as sharedFirst(t) (its
-// shared part starts early, so that it is done long before the shared
-// tests are) until it calls the function returned, which leaves the
+// with a loose bound) and then measures: it runs as a shared test, let in
+// after the sharedFirst ones and before the plain shared ones (so that
+// its shared part is done long before the shared phase is), until it
+// calls the function returned, which leaves the
 // shared tests, waits until t may run alone (after the last shared test),
 // and holds that until t ends. Call it from t's own goroutine, once.
 func sharedThenAlone(t *testing.T) (aloneNow func()) {
 	t.Helper()
 	t.Parallel()
 	waited := time.Now()
-	gate.enterShared(true)
+	gate.enterShared(rankSetUp)
 	logGate(t, "sharedThenAlone", waited)
 	var isAlone atomic.Bool
 	t.Cleanup(func() {
