@@ -41,10 +41,10 @@
 //     itself: TestHostileReorderMemory (RSS, bob's messages within 1 s),
 //     TestFloodAndGarbage (RSS, each message within 1 s),
 //     TestMDNSQueryAttack (under 10% of a core, messages within 1 s),
-//     TestUDPBlockedSwitchesAndReturns (each within 2 s) and
-//     TestTransferScriptGivesUp (gives up between its bounds), all five
+//     TestUDPBlockedSwitchesAndReturns (each within 2 s),
+//     TestTransferScriptGivesUp (gives up between its bounds) and
+//     TestTransferBigFile (chat within 1 s during 256 MiB), all six
 //     after a set-up run shared (sharedThenAlone, below);
-//     TestTransferBigFile (chat within 1 s during 256 MiB),
 //     TestSIGTERMInFlight (exit within 3 s), TestAvahiSeesGoodbye (gone within
 //     1.5 s), TestOldVersionPeerTold (told within 10 s),
 //     TestHostileEvictionReplay (the replay within a 10 s challenge) and
@@ -59,7 +59,7 @@
 //     shared; the two returns whose messages must follow within 3 s
 //     alone), TestTransferLinkCutResumes (labs, nodes and its two 512 MiB
 //     files made shared; the transfers, the cuts, paused within 7 s, and
-//     the resumes alone); and the five above whose labs, nodes (joined)
+//     the resumes alone); and the six above whose labs, nodes (joined)
 //     and files are made shared. Their processes wait, connected and
 //     idle, for the alone turn.
 //   - background(t): TestRekeyDuringConversation alone, which lasts
