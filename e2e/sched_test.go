@@ -20,15 +20,16 @@ import (
 //     network namespaces): it runs next to up to sharedLimit-1 others;
 //   - sharedThenAlone(t): shared while it sets up or waits on an expiry
 //     with a loose bound, then alone (from the call of the function it
-//     returns) for the part that measures.
+//     returns) for the part that measures;
 //   - background(t): long and nearly idle (TestRekeyDuringConversation,
-//     two processes exchanging a message a second for 5 minutes): it
+//     two processes exchanging a message a second for about 4 minutes): it
 //     runs from the start, next to everything, so that its minutes are
 //     not added to the others'.
 //
 // Each calls t.Parallel first, so that the background test overlaps the
 // rest; the gate below, not the testing package's -parallel, then says who
-// runs. Shared tests go first: alone tests wait while any shared test runs
+// runs. Shared tests go first (sharedFirst ones, then sharedThenAlone
+// set-ups, then the rest): alone tests wait while any shared test runs
 // or waits, so the alone ones run one after the other at the end (one may
 // begin before the shared ones have called shared, and they then wait for
 // it). TestMain raises -test.parallel (whose default is GOMAXPROCS, 2 here)
