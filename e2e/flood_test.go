@@ -18,7 +18,7 @@ import (
 // her output is only JSON, with one incompatible-version warning per
 // source address.
 func TestFloodAndGarbage(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	lab := testnet.New(t, 3)
 	ha, hb, hs := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	alice := StartNode(t, ha, "alice")
@@ -28,6 +28,7 @@ func TestFloodAndGarbage(t *testing.T) {
 	ids := bob.SendTo(t, "alice", "before the flood")
 	alice.Wait(t, msgTimeout, IsMessage("bob", "alice", "before the flood"))
 	bob.Wait(t, msgTimeout, IsDelivered("alice", ids[0]))
+	aloneNow() // the set-up above next to the shared tests; the flood alone
 
 	pid := alice.Pid()
 	before, err := proctest.RSS(pid)

@@ -10,7 +10,7 @@ import (
 )
 
 // TestEveryTestIsGated: every test of this package begins with alone,
-// shared, sharedFirst or background (sched_test.go): one that does not
+// shared, sharedFirst, sharedThenAlone or background (sched_test.go): one that does not
 // runs outside the gate, next to the tests that measure time, memory or
 // CPU and must run by themselves. (TestXProcess functions are not tests:
 // they are the helper processes other tests start, and return at once
@@ -20,7 +20,7 @@ func TestEveryTestIsGated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gates := map[string]bool{"alone": true, "shared": true, "sharedFirst": true, "background": true}
+	gates := map[string]bool{"alone": true, "shared": true, "sharedFirst": true, "sharedThenAlone": true, "background": true}
 	fset := token.NewFileSet()
 	for _, f := range files {
 		file, err := parser.ParseFile(fset, f, nil, 0)
@@ -33,7 +33,7 @@ func TestEveryTestIsGated(t *testing.T) {
 				continue
 			}
 			if !startsWithGate(fn, gates) {
-				t.Errorf("%s: %s does not begin with alone(t), shared(t), sharedFirst(t) or background(t)", fset.Position(fn.Pos()), fn.Name.Name)
+				t.Errorf("%s: %s does not begin with alone(t), shared(t), sharedFirst(t), sharedThenAlone(t) or background(t)", fset.Position(fn.Pos()), fn.Name.Name)
 			}
 		}
 	}
@@ -43,11 +43,19 @@ func startsWithGate(fn *ast.FuncDecl, gates map[string]bool) bool {
 	if fn.Body == nil || len(fn.Body.List) == 0 {
 		return false
 	}
-	st, ok := fn.Body.List[0].(*ast.ExprStmt)
-	if !ok {
+	var x ast.Expr
+	switch st := fn.Body.List[0].(type) {
+	case *ast.ExprStmt: // alone(t)
+		x = st.X
+	case *ast.AssignStmt: // aloneNow := sharedThenAlone(t)
+		if len(st.Rhs) != 1 {
+			return false
+		}
+		x = st.Rhs[0]
+	default:
 		return false
 	}
-	call, ok := st.X.(*ast.CallExpr)
+	call, ok := x.(*ast.CallExpr)
 	if !ok {
 		return false
 	}

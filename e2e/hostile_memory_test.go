@@ -23,7 +23,7 @@ import (
 // the attack, are each shown within 1 s. (Before the budget, this took a
 // node from 8 MB to 5.8 GB.)
 func TestHostileReorderMemory(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	const (
 		keys  = 32
 		lastN = 1000 // seq 2..lastN per key
@@ -39,6 +39,7 @@ func TestHostileReorderMemory(t *testing.T) {
 	alice.WaitJoined(t, "bob")
 	bob.WaitJoined(t, "alice")
 	sendAndConfirm(t, bob, "alice", "before the attack", alice)
+	aloneNow() // the set-up above next to the shared tests; the attack alone
 
 	pid := alice.Pid()
 	before, err := proctest.RSS(pid)

@@ -154,13 +154,14 @@ func startMDNSAttacker(t *testing.T, h *testnet.Host, target netip.Addr, rate, s
 // a core, bob's messages are shown within 1 s and about as fast as
 // before, and a node started after the attack finds her through mDNS.
 func TestMDNSQueryAttack(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	lab := testnet.New(t, 3)
 	ha, hb, hs := lab.Hosts[0], lab.Hosts[1], lab.Hosts[2]
 	alice := StartNode(t, ha, "alice")
 	bob := StartNode(t, hb, "bob")
 	alice.WaitJoined(t, "bob")
 	bob.WaitJoined(t, "alice")
+	aloneNow() // the set-up above next to the shared tests; what is measured alone
 	pid := alice.Pid()
 
 	cpu := func() time.Duration {

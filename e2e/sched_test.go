@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -17,14 +18,18 @@ import (
 //     seconds): it runs with no shared or other alone test;
 //   - shared(t): it spends its time waiting (on real clocks, mDNS, the
 //     network namespaces): it runs next to up to sharedLimit-1 others;
+//   - sharedThenAlone(t): shared while it sets up or waits on an expiry
+//     with a loose bound, then alone (from the call of the function it
+//     returns) for the part that measures;
 //   - background(t): long and nearly idle (TestRekeyDuringConversation,
-//     two processes exchanging a message a second for 5 minutes): it
+//     two processes exchanging a message a second for about 4 minutes): it
 //     runs from the start, next to everything, so that its minutes are
 //     not added to the others'.
 //
 // Each calls t.Parallel first, so that the background test overlaps the
 // rest; the gate below, not the testing package's -parallel, then says who
-// runs. Shared tests go first: alone tests wait while any shared test runs
+// runs. Shared tests go first (sharedFirst ones, then sharedThenAlone
+// set-ups, then the rest): alone tests wait while any shared test runs
 // or waits, so the alone ones run one after the other at the end (one may
 // begin before the shared ones have called shared, and they then wait for
 // it). TestMain raises -test.parallel (whose default is GOMAXPROCS, 2 here)
@@ -50,12 +55,21 @@ type testGate struct {
 	limit int
 
 	mu            sync.Mutex
-	cond          *sync.Cond // signalled (Broadcast) on every leave; uses mu
-	shared        int        // shared tests running; mu
-	sharedWaiting int        // shared tests waiting to run; mu
-	firstWaiting  int        // of which sharedFirst ones; mu
-	alone         bool       // an alone test runs; mu
+	cond          *sync.Cond          // signalled (Broadcast) on every leave; uses mu
+	shared        int                 // shared tests running; mu
+	sharedWaiting int                 // shared tests waiting to run; mu
+	rankWaiting   [rankShared + 1]int // of which, by rank; mu
+	alone         bool                // an alone test runs; mu
 }
+
+// rank orders the shared tests waiting for a place: a lower rank first.
+type rank int
+
+const (
+	rankFirst  rank = iota // sharedFirst: the longest
+	rankSetUp              // sharedThenAlone's shared part: done before the shared phase ends
+	rankShared             // shared
+)
 
 var gate = newTestGate(sharedLimit)
 
@@ -65,23 +79,34 @@ func newTestGate(limit int) *testGate {
 	return g
 }
 
-// enterShared waits for a place among the shared tests; first ones (the
-// longest) are let in before the others.
-func (g *testGate) enterShared(first bool) {
+// enterShared waits for a place among the shared tests; none is let in
+// while one of a lower rank waits.
+func (g *testGate) enterShared(r rank) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.sharedWaiting++
-	if first {
-		g.firstWaiting++
-	}
-	for g.alone || g.shared >= g.limit || !first && g.firstWaiting > 0 {
+	g.rankWaiting[r]++
+	for !g.mayEnterLocked(r) {
 		g.cond.Wait()
 	}
 	g.sharedWaiting--
-	if first {
-		g.firstWaiting--
-	}
+	g.rankWaiting[r]--
 	g.shared++
+}
+
+// mayEnterLocked reports whether a shared test of rank r (counted in
+// rankWaiting) may run now: no alone test runs, there is a place, and no
+// shared test of a lower rank waits.
+func (g *testGate) mayEnterLocked(r rank) bool {
+	if g.alone || g.shared >= g.limit {
+		return false
+	}
+	for k := range r {
+		if g.rankWaiting[k] > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *testGate) leaveShared() {
@@ -113,7 +138,7 @@ func shared(t *testing.T) {
 	t.Helper()
 	t.Parallel()
 	waited := time.Now()
-	gate.enterShared(false)
+	gate.enterShared(rankShared)
 	logGate(t, "shared", waited)
 	t.Cleanup(gate.leaveShared)
 }
@@ -125,9 +150,43 @@ func sharedFirst(t *testing.T) {
 	t.Helper()
 	t.Parallel()
 	waited := time.Now()
-	gate.enterShared(true)
+	gate.enterShared(rankFirst)
 	logGate(t, "sharedFirst", waited)
 	t.Cleanup(gate.leaveShared)
+}
+
+// sharedThenAlone marks t as a test that first waits (set-up, or an expiry
+// with a loose bound) and then measures: it runs as a shared test, let in
+// after the sharedFirst ones and before the plain shared ones (so that
+// its shared part is done long before the shared phase is), until it
+// calls the function returned, which leaves the
+// shared tests, waits until t may run alone (after the last shared test),
+// and holds that until t ends. Call it from t's own goroutine, once.
+func sharedThenAlone(t *testing.T) (aloneNow func()) {
+	t.Helper()
+	t.Parallel()
+	waited := time.Now()
+	gate.enterShared(rankSetUp)
+	logGate(t, "sharedThenAlone", waited)
+	var isAlone atomic.Bool
+	t.Cleanup(func() {
+		if isAlone.Load() {
+			gate.leaveAlone()
+		} else {
+			gate.leaveShared()
+		}
+	})
+	return func() {
+		t.Helper()
+		if isAlone.Load() {
+			t.Fatal("sharedThenAlone: already alone")
+		}
+		waited := time.Now()
+		gate.leaveShared()
+		gate.enterAlone()
+		isAlone.Store(true)
+		logGate(t, "alone", waited)
+	}
 }
 
 // alone marks t as a test that measures: nothing but the background test

@@ -14,7 +14,7 @@ import (
 // bob after /accept, verified, while a chat message sent during the
 // transfer arrives within a second. Nothing is written before the accept.
 func TestTransferBigFile(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	lab := testnet.New(t, 2)
 	dl := t.TempDir()
 	alice := StartNode(t, lab.Hosts[0], "alice")
@@ -25,6 +25,7 @@ func TestTransferBigFile(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "big file.bin")
 	const size = 256 << 20
 	sum := randomFile(t, src, size)
+	aloneNow() // the set-up above next to the shared tests; the transfer alone
 
 	bm := bob.Mark()
 	alice.Send(fmt.Sprintf("/send bob %q", src))

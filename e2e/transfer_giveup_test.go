@@ -16,7 +16,7 @@ import (
 // never comes back, ci ends within the bound with one line saying it gave
 // up and exit status 5; not before the bound.
 func TestTransferScriptGivesUp(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	const limit = 4 * time.Second
 	lab := testnet.New(t, 2)
 	ha, hb := lab.Hosts[0], lab.Hosts[1]
@@ -25,6 +25,7 @@ func TestTransferScriptGivesUp(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "build.tar.gz")
 	const size = 128 << 20
 	randomFile(t, src, size)
+	aloneNow() // the lab and the file next to the shared tests; the timed runs alone
 
 	runCI := func(line string) *Proc {
 		ci := startTextNode(t, ha, "ci", "-send-timeout", limit.String())

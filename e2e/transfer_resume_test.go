@@ -18,9 +18,12 @@ const pauseBound = 7 * time.Second
 // every packet dropped (nftables: the interface stays up, nothing gets
 // through); both sides say it paused within pauseBound; when the link is
 // back it resumes from what bob has on disk (not from 0) and the file
-// arrives whole and verified.
+// arrives whole and verified. The set-up of both cases (labs, alice and
+// bob joined, the files written) runs next to the shared tests; the
+// transfers, which load the machine, and the cuts, whose pause is timed,
+// run alone.
 func TestTransferLinkCutResumes(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	cuts := []struct {
 		name string
 		cut  func(t *testing.T, h *testnet.Host, cut bool)
@@ -28,8 +31,13 @@ func TestTransferLinkCutResumes(t *testing.T) {
 		{"link down", func(t *testing.T, h *testnet.Host, cut bool) { h.SetLink(t, !cut) }},
 		{"packets dropped", dropAll},
 	}
-	for _, c := range cuts {
-		t.Run(c.name, func(t *testing.T) { testLinkCut(t, c.cut) })
+	setups := make([]*linkCutSetup, len(cuts))
+	for i := range cuts {
+		setups[i] = prepareLinkCut(t)
+	}
+	aloneNow()
+	for i, c := range cuts {
+		t.Run(c.name, func(t *testing.T) { testLinkCut(t, setups[i], c.cut) })
 	}
 }
 
@@ -46,7 +54,17 @@ func dropAll(t *testing.T, h *testnet.Host, cut bool) {
 	h.NFT(t, script)
 }
 
-func testLinkCut(t *testing.T, cut func(t *testing.T, h *testnet.Host, cut bool)) {
+// linkCutSetup is one case of TestTransferLinkCutResumes, ready to send:
+// alice and bob joined, names pinned, the file written.
+type linkCutSetup struct {
+	hb         *testnet.Host
+	alice, bob *Proc
+	src, sum   string // the file to send and its SHA-256
+}
+
+const linkCutSize = 512 << 20
+
+func prepareLinkCut(t *testing.T) *linkCutSetup {
 	lab := testnet.New(t, 2)
 	hb := lab.Hosts[1]
 	dl := t.TempDir()
@@ -64,10 +82,15 @@ func testLinkCut(t *testing.T, cut func(t *testing.T, h *testnet.Host, cut bool)
 	bob.WaitJoined(t, "alice")
 
 	src := filepath.Join(t.TempDir(), "cut.bin")
-	const size = 512 << 20
-	sum := randomFile(t, src, size)
-	am, bm := alice.Mark(), bob.Mark()
+	sum := randomFile(t, src, linkCutSize)
 	exchangeMessage(t, alice, "bob")
+	return &linkCutSetup{hb: hb, alice: alice, bob: bob, src: src, sum: sum}
+}
+
+func testLinkCut(t *testing.T, s *linkCutSetup, cut func(t *testing.T, h *testnet.Host, cut bool)) {
+	hb, alice, bob, src, sum := s.hb, s.alice, s.bob, s.src, s.sum
+	const size = linkCutSize
+	am, bm := alice.Mark(), bob.Mark()
 	alice.Send("/send bob " + src)
 	bob.WaitFrom(t, bm, transferTimeout, isTF("progress", func(e tfEvent) bool { return e.Bytes >= size/3 }))
 	cut(t, hb, true)

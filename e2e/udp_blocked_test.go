@@ -15,12 +15,13 @@ import (
 // works again, messages are delivered over it and bob's transport is udp
 // again.
 func TestUDPBlockedSwitchesAndReturns(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	lab := testnet.New(t, 2)
 	alice := StartNode(t, lab.Hosts[0], "alice")
 	bob := StartNode(t, lab.Hosts[1], "bob")
 	alice.WaitJoined(t, "bob")
 	bob.WaitJoined(t, "alice")
+	aloneNow() // the set-up above next to the shared tests; the timed messages alone
 
 	lab.Hosts[1].DropUDP(t, 100, port)
 	const perMessage = 2 * time.Second

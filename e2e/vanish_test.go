@@ -18,9 +18,11 @@ const relBackBound = 3 * time.Second
 // queued messages failed and bob gone), comes back (same process), reboots
 // (new process, same identity) and crashes and restarts before alice
 // notices: each time the queued messages reach him exactly once, in
-// order, soon after he is known again.
+// order, soon after he is known again. The first absence (bounds of 30 s
+// and 70 s) runs next to the shared tests; the two that measure how soon
+// the messages follow the return (within relBackBound) run alone.
 func TestVanishAndReturn(t *testing.T) {
-	alone(t)
+	aloneNow := sharedThenAlone(t)
 	lab := testnet.New(t, 2)
 	hb := lab.Hosts[1]
 	bobHome := t.TempDir()
@@ -96,6 +98,10 @@ func TestVanishAndReturn(t *testing.T) {
 		alice.WaitFrom(t, am2, msgTimeout, IsMessage("bob", "alice", "my wifi is back"))
 		bob.Wait(t, msgTimeout, IsDelivered("alice", ids[0]))
 	})
+
+	// What follows measures seconds: alone from here (alice and bob idle,
+	// connected, until the shared tests are done).
+	aloneNow()
 
 	t.Run("link-cut-then-new-process", func(t *testing.T) {
 		queued := []string{"while away 1", "while away 2", "while away 3"}
