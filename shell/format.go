@@ -321,13 +321,13 @@ func peerText(e peer.Event) string {
 	case peer.CodeTrusted:
 		return fmt.Sprintf("%s is now trusted as %s (key %s)", e.OldName, e.Peer, e.Fingerprint)
 	case peer.CodeNotSent:
-		return fmt.Sprintf("not sent to %s: %v", e.Peer, e.Err)
+		return fmt.Sprintf("not sent to %s: %s", e.Peer, peerErrWords(e.Err))
 	case peer.CodePinsNotSaved:
-		return fmt.Sprintf("could not save trusted peers: %v", e.Err)
+		return fmt.Sprintf("could not save trusted peers: %s", diskWords(e.Err))
 	case peer.CodeNotRestored:
 		return fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", e.Count, e.Name)
 	case peer.CodeInboxNotSaved:
-		return fmt.Sprintf("messages from %s cannot be saved (%v): they wait at %s until they can", e.Peer, e.Err, e.Peer)
+		return fmt.Sprintf("messages from %s cannot be saved (%s): they wait at %s until they can", e.Peer, diskWords(e.Err), e.Peer)
 	case peer.CodeNameOwn:
 		return fmt.Sprintf("another peer also calls itself %s (your name); it is shown as %s", e.Name, e.Peer)
 	case peer.CodeNameTaken:
@@ -358,7 +358,7 @@ func undeliveredText(e peer.Event) string {
 	case peer.CodeStoppedUnacked:
 		return "p2pchat stopped before it was acknowledged"
 	case peer.CodeSaveFailed:
-		return fmt.Sprintf("not sent: %v", e.Err)
+		return fmt.Sprintf("not sent: it could not be saved: %s", diskWords(e.Err))
 	case peer.CodeUnsent:
 		return "dropped by /unsend"
 	}

@@ -2,7 +2,10 @@ package shell
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,9 +54,9 @@ func wordsCases() []wordsCase {
 			"14:05 ! not delivered to bob: p2pchat stopped before it was acknowledged",
 			`{"event":"failed","to":"bob","peer_id":"b0b","id":8,"code":"stopped","reason":"p2pchat stopped before it was acknowledged","time":"TIME"}`},
 		{"failed not saved",
-			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 9, Reason: peer.ReasonNotSaved, Code: peer.CodeSaveFailed, Err: errors.New("store: disk full")},
-			"14:05 ! not delivered to bob: not sent: store: disk full",
-			`{"event":"failed","to":"bob","peer_id":"b0b","id":9,"code":"not-saved","reason":"not sent: store: disk full","time":"TIME"}`},
+			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 9, Reason: peer.ReasonNotSaved, Code: peer.CodeSaveFailed, Err: errNoSpace},
+			"14:05 ! not delivered to bob: not sent: it could not be saved: the disk holding the home directory is full: no space left on device",
+			`{"event":"failed","to":"bob","peer_id":"b0b","id":9,"code":"not-saved","reason":"not sent: it could not be saved: the disk holding the home directory is full: no space left on device","time":"TIME"}`},
 		{"failed unsent",
 			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 10, Reason: peer.ReasonUnsent, Code: peer.CodeUnsent},
 			"14:05 ! not delivered to bob: dropped by /unsend",
@@ -84,25 +87,26 @@ func wordsCases() []wordsCase {
 			"14:05 * bob@laptop2 is now trusted as bob (key ab12-cd34)",
 			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob@laptop2 is now trusted as bob (key ab12-cd34)","time":"TIME"}`},
 		{"not sent to",
-			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeNotSent, Err: errors.New("queue full: 1024 messages for bob are not yet acknowledged")},
-			"14:05 ! not sent to bob: queue full: 1024 messages for bob are not yet acknowledged",
-			`{"event":"warning","name":"bob","peer_id":"b0b","text":"not sent to bob: queue full: 1024 messages for bob are not yet acknowledged","time":"TIME"}`},
+			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeNotSent, Err: &peer.QueueFullError{Queue: peer.QueuePeerCount, Peer: "bob", Have: 1024, Max: 1024}},
+			"14:05 ! not sent to bob: 1024 messages for bob are not yet acknowledged (at most 1024)",
+			`{"event":"warning","name":"bob","peer_id":"b0b","text":"not sent to bob: 1024 messages for bob are not yet acknowledged (at most 1024)","time":"TIME"}`},
 		{"offline",
 			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Code: peer.CodeOffline},
 			"14:05 * bob is offline: the message waits until bob is back",
 			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob is offline: the message waits until bob is back","time":"TIME"}`},
 		{"pins not saved",
-			peer.Event{Kind: peer.EvWarning, Code: peer.CodePinsNotSaved, Err: errors.New("open known_peers: permission denied")},
-			"14:05 ! could not save trusted peers: open known_peers: permission denied",
-			`{"event":"warning","text":"could not save trusted peers: open known_peers: permission denied","time":"TIME"}`},
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodePinsNotSaved,
+				Err: fmt.Errorf("peer: save pins: %w", &fs.PathError{Op: "open", Path: "/home/a/.p2pchat/known_peers", Err: syscall.EACCES})},
+			"14:05 ! could not save trusted peers: a disk error on /home/a/.p2pchat/known_peers: permission denied",
+			`{"event":"warning","text":"could not save trusted peers: a disk error on /home/a/.p2pchat/known_peers: permission denied","time":"TIME"}`},
 		{"saved messages not restored",
 			peer.Event{Kind: peer.EvWarning, Code: peer.CodeNotRestored, Count: 3, Name: "carol"},
 			"14:05 ! 3 saved messages for carol are not restored: the address book is full",
 			`{"event":"warning","text":"3 saved messages for carol are not restored: the address book is full","time":"TIME"}`},
 		{"inbox not saved",
-			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeInboxNotSaved, Err: errors.New("store: disk full")},
-			"14:05 ! messages from bob cannot be saved (store: disk full): they wait at bob until they can",
-			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (store: disk full): they wait at bob until they can","time":"TIME"}`},
+			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeInboxNotSaved, Err: errNoSpace},
+			"14:05 ! messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can",
+			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can","time":"TIME"}`},
 		// transfer
 		{"offer",
 			transfer.Event{Kind: transfer.EvOffer, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Files: []string{"a.txt"}, Total: 1500,
