@@ -80,8 +80,8 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 		}
 	case peer.EvLeft:
 		body = "* " + f.peer(e.Peer, e.PeerID) + " left"
-		if e.Text != "" {
-			body += " (" + oneLine(e.Text) + ")"
+		if why := leftWords(e.Code); why != "" {
+			body += " (" + why + ")"
 		}
 	case peer.EvMessage:
 		if act, ok := actionText(e.Text); ok {
@@ -348,7 +348,10 @@ func undeliveredText(e peer.Event) string {
 	case peer.CodeNoAnswer:
 		return "no answer (still trying)"
 	case peer.CodePeerLeft:
-		return fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", e.Peer, e.Left, e.Peer)
+		if why := leftWords(e.Left); why != "" {
+			return fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", e.Peer, why, e.Peer)
+		}
+		return fmt.Sprintf("%s left; it will be delivered if %s comes back", e.Peer, e.Peer)
 	case peer.CodeKept:
 		return "kept on disk: the next run sends it"
 	case peer.CodeSaving:

@@ -120,3 +120,22 @@ func diskWords(err error) string {
 	}
 	return words
 }
+
+// leftReasons words why a peer left (a left event's Code, a pending
+// event's Left): in the terminal, and as the -json "reason" value, which
+// scripts match ("quit", "no answer"): keep those values.
+var leftReasons = map[peer.Code]struct{ words, json string }{
+	peer.CodeQuit:     {"quit", "quit"},
+	peer.CodeNoAnswer: {"no answer", "no answer"},
+}
+
+// leftWords is why a peer left, in words ("" if the code is unknown).
+func leftWords(c peer.Code) string { return leftReasons[c].words }
+
+// leftJSON is the -json "reason" of a left event.
+func leftJSON(c peer.Code) string {
+	if r, ok := leftReasons[c]; ok {
+		return r.json
+	}
+	return string(c)
+}

@@ -28,13 +28,26 @@ type wordsCase struct {
 // domain packages send codes and fields.
 func wordsCases() []wordsCase {
 	return []wordsCase{
+		// peer: why a peer left (the -json "reason" values are a contract)
+		{"left quit",
+			peer.Event{Kind: peer.EvLeft, Peer: "bob", PeerID: "b0b", Code: peer.CodeQuit},
+			"14:05 * bob left (quit)",
+			`{"event":"left","name":"bob","peer_id":"b0b","reason":"quit","time":"TIME"}`},
+		{"left no answer",
+			peer.Event{Kind: peer.EvLeft, Peer: "bob", PeerID: "b0b", Code: peer.CodeNoAnswer},
+			"14:05 * bob left (no answer)",
+			`{"event":"left","name":"bob","peer_id":"b0b","reason":"no answer","time":"TIME"}`},
+		{"pending peer-left quit",
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Code: peer.CodePeerLeft, Left: peer.CodeQuit},
+			"14:05 ! not delivered to bob yet: bob left (quit); it will be delivered if bob comes back",
+			`{"event":"pending","to":"bob","peer_id":"b0b","id":4,"code":"peer-left","reason":"bob left (quit); it will be delivered if bob comes back","time":"TIME"}`},
 		// peer: pending and failed messages
 		{"pending no-answer",
 			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 3, Reason: peer.ReasonNoAnswer, Code: peer.CodeNoAnswer},
 			"14:05 ! not delivered to bob yet: no answer (still trying)",
 			`{"event":"pending","to":"bob","peer_id":"b0b","id":3,"code":"no-answer","reason":"no answer (still trying)","time":"TIME"}`},
 		{"pending peer-left",
-			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Code: peer.CodePeerLeft, Left: "no answer"},
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Code: peer.CodePeerLeft, Left: peer.CodeNoAnswer},
 			"14:05 ! not delivered to bob yet: bob left (no answer); it will be delivered if bob comes back",
 			`{"event":"pending","to":"bob","peer_id":"b0b","id":4,"code":"peer-left","reason":"bob left (no answer); it will be delivered if bob comes back","time":"TIME"}`},
 		{"pending kept on disk",
