@@ -1,6 +1,10 @@
 package peer
 
-import "time"
+import (
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/store"
+)
 
 // EventKind names what happened. The string values are the "event" field of
 // p2pchat's -json output, so they are part of the user-visible contract.
@@ -16,7 +20,7 @@ const (
 	EvPending   EventKind = "pending"   // Peer (recipient), ID, Reason, Code (and its fields): not delivered yet, still trying
 	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Reason, Code (and its fields): given up, never delivered
 	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
-	EvWarning   EventKind = "warning"   // Code and its fields (or Text, from the store): something the user must know (impostor key, full queue)
+	EvWarning   EventKind = "warning"   // Code and its fields: something the user must know (impostor key, full queue, a damaged store)
 	EvInfo      EventKind = "info"      // Code and its fields (or Text, from Notice): a quiet notice (switched to TCP, queue flushed)
 	EvVersion   EventKind = "version"   // Peer (if known), PeerID (if the packet named a key), Addr, Version: a peer speaks another protocol version; nothing is exchanged with it (once per peer)
 	EvApp       EventKind = "app"       // App, Key, Peer, PeerID, Text (the bytes), Time, Idx: an application payload (app.go)
@@ -49,6 +53,9 @@ type Event struct {
 	Count       int    // waiting, not-restored: how many messages
 	Left        Code   // pending peer-left: why the peer left (as EvLeft's Code: CodeQuit, CodeNoAnswer)
 	Err         error  // not-sent, pins-not-saved, save-failed, inbox-not-saved: what went wrong
+	// Damage: store-damaged: what the message store found damaged when
+	// it opened, and what it did about it (its Kind and fields).
+	Damage *store.Damage
 	// App is non-zero on the events of application payloads (app.go):
 	// EvApp, and the sent, delivered, pending and failed of SendApp's
 	// payloads. Their consumer is the application, not the user.
@@ -100,6 +107,9 @@ const (
 	// CodeInboxNotSaved (warning): messages from Peer cannot be saved
 	// (Err); they wait at the sender until they can.
 	CodeInboxNotSaved Code = "inbox-not-saved"
+	// CodeStoreDamaged (warning): the message store found Damage when it
+	// opened (one event for each).
+	CodeStoreDamaged Code = "store-damaged"
 
 	// Codes of left events (and of a pending event's Left).
 

@@ -326,6 +326,8 @@ func peerText(e peer.Event) string {
 		return fmt.Sprintf("could not save trusted peers: %s", diskWords(e.Err))
 	case peer.CodeNotRestored:
 		return fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", e.Count, e.Name)
+	case peer.CodeStoreDamaged:
+		return damageWords(e.Damage)
 	case peer.CodeInboxNotSaved:
 		return fmt.Sprintf("messages from %s cannot be saved (%s): they wait at %s until they can", e.Peer, diskWords(e.Err), e.Peer)
 	case peer.CodeNameOwn:

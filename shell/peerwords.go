@@ -139,3 +139,46 @@ func leftJSON(c peer.Code) string {
 	}
 	return string(c)
 }
+
+// bucketWords names the message store's buckets.
+var bucketWords = map[string]string{
+	store.BucketOut:  "outbox",
+	store.BucketIn:   "inbox",
+	store.BucketPos:  "sender positions",
+	store.BucketMeta: "counters",
+}
+
+// damageWords says what the message store found damaged when it opened
+// and what it did about it. What was wrong with a rebuilt file (d.Why,
+// the checker's words) goes to the log, not here.
+func damageWords(d *store.Damage) string {
+	if d == nil {
+		return "the message store is damaged"
+	}
+	switch d.Kind {
+	case store.DamageShownMark:
+		return fmt.Sprintf("message store: the shown mark (HOME/%s) is damaged: messages received since the last good mark may be shown again", d.File)
+	case store.DamageMetaFixed:
+		return fmt.Sprintf("message store: a flipped bit in a meta page of %s was found and set right", d.File)
+	case store.DamageMetaTorn:
+		return fmt.Sprintf("message store: one of the two meta pages of %s is damaged (a write torn by a crash?): the last change before it may be lost", d.File)
+	case store.DamageRebuilt:
+		return fmt.Sprintf("message store: %s was damaged; it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
+			d.File, d.Aside, d.Count)
+	case store.DamageRecord:
+		where := bucketWords[d.Bucket]
+		if where == "" {
+			where = "an unknown bucket"
+		}
+		switch {
+		case d.Bucket == store.BucketIn && d.HasEntry:
+			return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, d.Entry)
+		case d.Key != "" && d.HasEntry:
+			return fmt.Sprintf("message store: damaged record in %s for key %s… (message %d), skipped", where, d.Key, d.Entry)
+		case d.Key != "":
+			return fmt.Sprintf("message store: damaged record in %s for key %s…, skipped", where, d.Key)
+		}
+		return fmt.Sprintf("message store: damaged record in %s, skipped", where)
+	}
+	return "the message store is damaged"
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/roomsnet"
 	"github.com/p2pchat/p2pchat/transfer"
@@ -120,6 +121,39 @@ func wordsCases() []wordsCase {
 			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeInboxNotSaved, Err: errNoSpace},
 			"14:05 ! messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can",
 			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can","time":"TIME"}`},
+		// peer: what the message store found damaged (Why is for the log)
+		{"store shown mark",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageShownMark, File: "shown"}},
+			"14:05 ! message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again",
+			`{"event":"warning","text":"message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again","time":"TIME"}`},
+		{"store meta fixed",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageMetaFixed, File: "messages.db"}},
+			"14:05 ! message store: a flipped bit in a meta page of messages.db was found and set right",
+			`{"event":"warning","text":"message store: a flipped bit in a meta page of messages.db was found and set right","time":"TIME"}`},
+		{"store meta torn",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageMetaTorn, File: "messages.db"}},
+			"14:05 ! message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost",
+			`{"event":"warning","text":"message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost","time":"TIME"}`},
+		{"store rebuilt",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRebuilt, File: "messages.db", Aside: "messages.db.damaged-1700000000", Count: 12, Why: "page 5 out of range"}},
+			"14:05 ! message store: messages.db was damaged; it was moved to messages.db.damaged-1700000000 and 12 records were recovered from it (messages already delivered may be sent again, already shown may show again)",
+			`{"event":"warning","text":"message store: messages.db was damaged; it was moved to messages.db.damaged-1700000000 and 12 records were recovered from it (messages already delivered may be sent again, already shown may show again)","time":"TIME"}`},
+		{"store record inbox",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketIn, Entry: 7, HasEntry: true}},
+			"14:05 ! message store: damaged record in inbox (entry 7), skipped",
+			`{"event":"warning","text":"message store: damaged record in inbox (entry 7), skipped","time":"TIME"}`},
+		{"store record outbox",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketOut, Key: "5d89caf8", Entry: 2, HasEntry: true}},
+			"14:05 ! message store: damaged record in outbox for key 5d89caf8… (message 2), skipped",
+			`{"event":"warning","text":"message store: damaged record in outbox for key 5d89caf8… (message 2), skipped","time":"TIME"}`},
+		{"store record positions",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketPos, Key: "5d89caf8"}},
+			"14:05 ! message store: damaged record in sender positions for key 5d89caf8…, skipped",
+			`{"event":"warning","text":"message store: damaged record in sender positions for key 5d89caf8…, skipped","time":"TIME"}`},
+		{"store record counters",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketMeta}},
+			"14:05 ! message store: damaged record in counters, skipped",
+			`{"event":"warning","text":"message store: damaged record in counters, skipped","time":"TIME"}`},
 		// transfer
 		{"offer",
 			transfer.Event{Kind: transfer.EvOffer, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Files: []string{"a.txt"}, Total: 1500,
