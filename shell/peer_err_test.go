@@ -153,3 +153,32 @@ func TestPeerErrWords(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerErrWordsElsewhere: a peer error answering a transfer command,
+// and the store's error when the shown mark cannot be written, are worded
+// too (before, their text was shown as it was).
+func TestPeerErrWordsElsewhere(t *testing.T) {
+	for _, json := range []bool{false, true} {
+		var out strings.Builder
+		s := newSession(Config{Node: newFakeNode(testPeers()...), Out: &out, JSON: json,
+			Transfers: &errTransfers{err: fmt.Errorf("peer: its own words: %w", peer.ErrClosed)}})
+		s.now = func() time.Time { return at }
+		s.execute("/cancel 7")
+		err := error(errNoSpace)
+		s.markErr.Store(&err)
+		s.flush()
+		s.pr.flush()
+		want := []string{"p2pchat is shutting down",
+			"cannot record which messages were shown (the disk holding the home directory is full: no space left on device): after a restart some may be shown again"}
+		for i, w := range want {
+			if json {
+				want[i] = `{"event":"error","text":"` + w + `"}`
+			} else {
+				want[i] = "! " + w
+			}
+		}
+		if got := out.String(); got != strings.Join(want, "\n")+"\n" {
+			t.Errorf("json %v:\n got %s\nwant %s", json, got, strings.Join(want, "\n"))
+		}
+	}
+}
