@@ -170,3 +170,15 @@ type PeerInfo struct {
 	Online      bool      // false while it is gone but messages wait for it
 	Away        string    // away text, if the peer set one
 }
+
+// Codes lists every Code an event of the node may carry (the user
+// interface has words for each).
+func Codes() []Code {
+	return []Code{
+		CodeNameOwn, CodeNameTaken, CodeKeyChanged,
+		CodeMoved, CodeWaiting, CodeOffline, CodeUDPBack, CodeUDPSilent, CodeDeliveredLate, CodeTrusted,
+		CodeNotSent, CodePinsNotSaved, CodeNotRestored, CodeInboxNotSaved, CodeStoreDamaged,
+		CodeQuit, CodeNoAnswer,
+		CodePeerLeft, CodeKept, CodeSaving, CodeStoppedUnsaved, CodeStoppedUnacked, CodeSaveFailed, CodeUnsent,
+	}
+}

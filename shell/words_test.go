@@ -121,6 +121,19 @@ func wordsCases() []wordsCase {
 			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeInboxNotSaved, Err: errNoSpace},
 			"14:05 ! messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can",
 			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can","time":"TIME"}`},
+		// peer: names and keys
+		{"name own",
+			peer.Event{Kind: peer.EvWarning, Peer: "alice@laptop2", PeerID: "a11", Code: peer.CodeNameOwn, Name: "alice"},
+			"14:05 ! another peer also calls itself alice (your name); it is shown as alice@laptop2",
+			`{"event":"warning","name":"alice@laptop2","peer_id":"a11","text":"another peer also calls itself alice (your name); it is shown as alice@laptop2","time":"TIME"}`},
+		{"name taken",
+			peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", PeerID: "b0b", Code: peer.CodeNameTaken, Name: "bob", Fingerprint: "AAAA-BBBB"},
+			"14:05 ! another peer is already shown as bob: this one (key AAAA-BBBB) is shown as bob@laptop2. Compare '/whois bob@laptop2' in person; '/trust bob@laptop2' gives it the name.",
+			`{"event":"warning","name":"bob@laptop2","peer_id":"b0b","text":"another peer is already shown as bob: this one (key AAAA-BBBB) is shown as bob@laptop2. Compare '/whois bob@laptop2' in person; '/trust bob@laptop2' gives it the name.","time":"TIME"}`},
+		{"key changed",
+			peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", PeerID: "b0b", Code: peer.CodeKeyChanged, Name: "bob"},
+			"14:05 ! a peer with a DIFFERENT KEY claims the name bob: it is shown as bob@laptop2, not as bob. It may be an impostor, or bob reinstalled p2pchat. Compare '/whois bob@laptop2' with bob in person, then '/trust bob@laptop2' to accept the new key.",
+			`{"event":"warning","name":"bob@laptop2","peer_id":"b0b","text":"a peer with a DIFFERENT KEY claims the name bob: it is shown as bob@laptop2, not as bob. It may be an impostor, or bob reinstalled p2pchat. Compare '/whois bob@laptop2' with bob in person, then '/trust bob@laptop2' to accept the new key.","time":"TIME"}`},
 		// peer: what the message store found damaged (Why is for the log)
 		{"store shown mark",
 			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageShownMark, File: "shown"}},
@@ -340,6 +353,25 @@ func TestEventWords(t *testing.T) {
 			if got := strings.TrimSuffix(b.String(), "\n"); got != want {
 				t.Errorf("%s (json %v):\n got %s\nwant %s", tc.name, json, got, want)
 			}
+		}
+	}
+}
+
+// TestEventWordsEveryCode: every code peer's events carry has a line in
+// wordsCases, so its words are pinned there.
+func TestEventWordsEveryCode(t *testing.T) {
+	have := map[peer.Code]bool{}
+	for _, tc := range wordsCases() {
+		if e, ok := tc.ev.(peer.Event); ok {
+			have[e.Code] = true
+			if e.Left != "" {
+				have[e.Left] = true
+			}
+		}
+	}
+	for _, c := range peer.Codes() {
+		if !have[c] {
+			t.Errorf("peer code %q has no line in wordsCases", c)
 		}
 	}
 }
