@@ -78,7 +78,7 @@ func (n *Node) SendAppTo(to []AppDest, app byte, data []byte) (ids []uint64, err
 				label = "member"
 			}
 			if p = n.parkLocked(key, label, 0, 0); p == nil {
-				errs[i] = fmt.Errorf("%w: the address book is full", ErrQueueFull)
+				errs[i] = &QueueFullError{Queue: QueueBook}
 				continue
 			}
 		}
@@ -115,7 +115,7 @@ func (n *Node) AppRoom(to []AppDest, size int) error {
 		}
 	}
 	if n.outBytes+len(to)*size > maxOutBytes {
-		return fmt.Errorf("%w: %d MiB of messages wait for their recipients (at most %d MiB)", ErrQueueFull, n.outBytes>>20, maxOutBytes>>20)
+		return &QueueFullError{Queue: QueueAllBytes, Have: n.outBytes, Max: maxOutBytes}
 	}
 	return nil
 }

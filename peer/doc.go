@@ -15,4 +15,21 @@
 // dropped and reported once per peer (EvVersion).
 //
 // A Node never prints; it reports what happens as Events.
+//
+// # Events and errors: codes, not sentences
+//
+// What this package tells (Events) and answers (the commands' errors) is
+// codes and fields: an event's Kind, Reason and Code with the fields the
+// Code names (a left event's Code says why the peer left: CodeQuit,
+// CodeNoAnswer; a store-damaged warning carries the store's Damage); a
+// command's error is a sentinel (ErrUnknownPeer, ErrNoPeers, ErrEmpty,
+// ErrTooLong, ErrNotUTF8, ErrClosed, ErrAwayTooLong, ErrAwayNotUTF8,
+// ErrOwnName), a *QueueFullError (ErrQueueFull) or a *wire.NameError
+// (ErrBadName), and an event's Err is one of those or the message
+// store's (internal/store's sentinels, wrapping the operating system's
+// error). The shell writes the sentences the user reads
+// (shell/peerwords.go, shell/format.go); an error's own text is for the
+// debug log. Text carries only what a peer or the application wrote
+// (messages, the first characters of a message delivered late) and
+// Notice's text.
 package peer

@@ -51,8 +51,10 @@ func (n *Node) restore(snap *store.Snapshot) error {
 	for k, pos := range snap.In {
 		n.inpos[k] = pos
 	}
-	for _, line := range snap.Damaged {
-		n.emitLocked(Event{Kind: EvWarning, Text: line})
+	for i := range snap.Damaged {
+		d := &snap.Damaged[i]
+		n.log.Warn("message store damaged", "damage", d.String())
+		n.emitLocked(Event{Kind: EvWarning, Code: CodeStoreDamaged, Damage: d})
 	}
 	for _, os := range snap.Out {
 		if len(os.Msgs) == 0 {

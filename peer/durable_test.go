@@ -236,7 +236,7 @@ func TestDurableOutboxBound(t *testing.T) {
 		n := 0
 		for ; n <= OutboxPeerBytes/MaxTextBytes; n++ {
 			if _, err := a.Send("bob", big); err != nil {
-				if !errors.Is(err, ErrQueueFull) || !strings.Contains(err.Error(), "KiB") {
+				if qf := (*QueueFullError)(nil); !errors.Is(err, ErrQueueFull) || !errors.As(err, &qf) || qf.Queue != QueuePeerBytes || qf.Max != OutboxPeerBytes {
 					t.Fatalf("message %d refused with %v, want ErrQueueFull naming the bound", n, err)
 				}
 				break

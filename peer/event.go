@@ -1,6 +1,10 @@
 package peer
 
-import "time"
+import (
+	"time"
+
+	"github.com/p2pchat/p2pchat/internal/store"
+)
 
 // EventKind names what happened. The string values are the "event" field of
 // p2pchat's -json output, so they are part of the user-visible contract.
@@ -9,14 +13,14 @@ type EventKind string
 // Event kinds, delivered on Node.Events.
 const (
 	EvJoined    EventKind = "joined"    // Peer, Addr: a peer appeared
-	EvLeft      EventKind = "left"      // Peer, Text (reason: "quit" or "no answer"): a peer left
+	EvLeft      EventKind = "left"      // Peer, Code (why: CodeQuit or CodeNoAnswer): a peer left
 	EvMessage   EventKind = "message"   // Peer (sender), To ("all" or our name), Text, Time, Idx
 	EvSent      EventKind = "sent"      // Peer (recipient, or "all"), PeerID ("" for /all), IDs: messages Send queued are saved and on their way
 	EvDelivered EventKind = "delivered" // Peer (recipient), ID: a message was acknowledged
 	EvPending   EventKind = "pending"   // Peer (recipient), ID, Reason, Code (and its fields): not delivered yet, still trying
 	EvFailed    EventKind = "failed"    // Peer (recipient), ID, Reason, Code (and its fields): given up, never delivered
 	EvRenamed   EventKind = "renamed"   // OldName -> Peer: a peer changed its nickname
-	EvWarning   EventKind = "warning"   // Code and its fields (or Text, from the store): something the user must know (impostor key, full queue)
+	EvWarning   EventKind = "warning"   // Code and its fields: something the user must know (impostor key, full queue, a damaged store)
 	EvInfo      EventKind = "info"      // Code and its fields (or Text, from Notice): a quiet notice (switched to TCP, queue flushed)
 	EvVersion   EventKind = "version"   // Peer (if known), PeerID (if the packet named a key), Addr, Version: a peer speaks another protocol version; nothing is exchanged with it (once per peer)
 	EvApp       EventKind = "app"       // App, Key, Peer, PeerID, Text (the bytes), Time, Idx: an application payload (app.go)
@@ -32,7 +36,7 @@ type Event struct {
 	PeerID  string    // stable id of the peer concerned (PeerInfo.ID); address peers by it, not by Peer
 	Addr    string    // joined: the peer's address "ip:port"
 	To      string    // message: "all" for /all, else our own name
-	Text    string    // message text; left reason; code delivered-late: the message's first 40 characters; warning/info without a Code: its text
+	Text    string    // message text; code delivered-late: the message's first 40 characters; warning/info without a Code: its text
 	ID      uint64    // delivered/failed: the local message id returned by Send
 	OldName string    // renamed: the name the peer had before
 	Reason  Reason    // pending, failed: why, as a machine-readable code
@@ -47,8 +51,11 @@ type Event struct {
 	Fingerprint string // warning: the peer's key fingerprint
 	OldAddr     string // moved: the address the peer had before (Addr: its new one)
 	Count       int    // waiting, not-restored: how many messages
-	Left        string // pending peer-left: why the peer left (as EvLeft's Text: "quit", "no answer")
+	Left        Code   // pending peer-left: why the peer left (as EvLeft's Code: CodeQuit, CodeNoAnswer)
 	Err         error  // not-sent, pins-not-saved, save-failed, inbox-not-saved: what went wrong
+	// Damage: store-damaged: what the message store found damaged when
+	// it opened, and what it did about it (its Kind and fields).
+	Damage *store.Damage
 	// App is non-zero on the events of application payloads (app.go):
 	// EvApp, and the sent, delivered, pending and failed of SendApp's
 	// payloads. Their consumer is the application, not the user.
@@ -56,9 +63,9 @@ type Event struct {
 	Key [32]byte // app: the sender's public key
 }
 
-// Code names a warning or notice, or why a message is pending or failed
-// more precisely than its Reason. The user interface words it from the
-// event's fields: it names the commands (/whois, /trust, /unsend) the
+// Code names a warning or notice, why a peer left, or why a message is
+// pending or failed more precisely than its Reason. The user interface
+// words it from the event's fields: it names the commands (/whois, /trust, /unsend) the
 // user answers it with. The values are not in -json output ("code" there
 // is the Reason).
 type Code string
@@ -100,11 +107,19 @@ const (
 	// CodeInboxNotSaved (warning): messages from Peer cannot be saved
 	// (Err); they wait at the sender until they can.
 	CodeInboxNotSaved Code = "inbox-not-saved"
+	// CodeStoreDamaged (warning): the message store found Damage when it
+	// opened (one event for each).
+	CodeStoreDamaged Code = "store-damaged"
 
-	// Codes of pending and failed events.
+	// Codes of left events (and of a pending event's Left).
 
-	// CodeNoAnswer (pending, ReasonNoAnswer): no answer yet, still trying.
+	// CodeQuit (left): the peer said goodbye.
+	CodeQuit Code = "quit"
+	// CodeNoAnswer (left): the peer stopped answering. (Pending,
+	// ReasonNoAnswer): no answer yet, still trying.
 	CodeNoAnswer Code = "no-answer"
+
+	// Codes of pending and failed events (and no-answer above).
 	// CodePeerLeft (pending, ReasonPeerLeft): Peer left (Left); delivered
 	// if it comes back.
 	CodePeerLeft Code = "peer-left"
@@ -154,4 +169,16 @@ type PeerInfo struct {
 	Pending     int       // messages to it not yet acknowledged
 	Online      bool      // false while it is gone but messages wait for it
 	Away        string    // away text, if the peer set one
+}
+
+// Codes lists every Code an event of the node may carry (the user
+// interface has words for each).
+func Codes() []Code {
+	return []Code{
+		CodeNameOwn, CodeNameTaken, CodeKeyChanged,
+		CodeMoved, CodeWaiting, CodeOffline, CodeUDPBack, CodeUDPSilent, CodeDeliveredLate, CodeTrusted,
+		CodeNotSent, CodePinsNotSaved, CodeNotRestored, CodeInboxNotSaved, CodeStoreDamaged,
+		CodeQuit, CodeNoAnswer,
+		CodePeerLeft, CodeKept, CodeSaving, CodeStoppedUnsaved, CodeStoppedUnacked, CodeSaveFailed, CodeUnsent,
+	}
 }

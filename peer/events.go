@@ -2,6 +2,8 @@ package peer
 
 import (
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/store"
 )
 
 // queuedEvent is an event waiting for the consumer, with what it holds of
@@ -16,7 +18,15 @@ type queuedEvent struct {
 // noticeSize is what a notice counts against maxNoticeBytes: its strings
 // (peer names in them are up to ~200 bytes each) and its overhead.
 func noticeSize(e *Event) int {
-	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + len(e.OldAddr) + len(e.Left) + errSize(e.Err) + eventOverhead
+	return len(e.Text) + len(e.Peer) + len(e.PeerID) + len(e.OldName) + len(e.Addr) + len(e.Name) + len(e.Fingerprint) + len(e.OldAddr) + len(e.Left) + errSize(e.Err) + damageSize(e.Damage) + eventOverhead
+}
+
+// damageSize is what an event's store damage counts against the bounds.
+func damageSize(d *store.Damage) int {
+	if d == nil {
+		return 0
+	}
+	return len(d.File) + len(d.Aside) + len(d.Why) + len(d.Bucket) + len(d.Key) + 16
 }
 
 // errSize is what an event's error counts against the bounds.

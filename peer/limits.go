@@ -32,15 +32,21 @@ const (
 	maxOutBytes     = OutboxBytes
 )
 
-// Errors returned by Node methods; test with errors.Is.
+// Errors returned by Node methods; test with errors.Is (and errors.As
+// for the fields of a *QueueFullError or a *wire.NameError). Their text is
+// for logs: the shell words each one.
 var (
 	ErrUnknownPeer = errors.New("no such peer")
 	ErrNoPeers     = errors.New("no peers yet")
 	ErrEmpty       = errors.New("empty message")
 	ErrTooLong     = fmt.Errorf("message longer than %d bytes", MaxTextBytes)
-	ErrQueueFull   = errors.New("too many messages waiting")
-	ErrBadName     = wire.ErrBadName
+	ErrNotUTF8     = errors.New("peer: text not UTF-8")
+	ErrQueueFull   = errors.New("too many messages waiting") // a *QueueFullError says which queue
+	ErrBadName     = wire.ErrBadName                         // a *wire.NameError says why
 	ErrClosed      = errors.New("node closed")
+	ErrAwayTooLong = errors.New("peer: away text too long")  // SetAway: longer than MaxAwayBytes
+	ErrAwayNotUTF8 = errors.New("peer: away text not UTF-8") // SetAway
+	ErrOwnName     = errors.New("peer: trust: our own name") // Trust: the peer uses our own name, which it cannot have
 )
 
 // ValidName reports whether name may be used as a nickname: 1 to
@@ -57,7 +63,7 @@ func ValidText(text string) error {
 		return fmt.Errorf("%w (it has %d)", ErrTooLong, len(text))
 	}
 	if !utf8.ValidString(text) {
-		return errors.New("message is not valid UTF-8")
+		return ErrNotUTF8
 	}
 	return nil
 }

@@ -171,7 +171,7 @@ func TestSilentPeerExpires(t *testing.T) {
 		introduce(a, b)
 		a.waitJoined("bob")
 		b.tr.Unplug(true)
-		a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
+		a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Code == CodeNoAnswer })
 	})
 }
 

@@ -32,7 +32,7 @@ func TestOutboxTotalBoundInMemory(t *testing.T) {
 			}
 		}
 		_, err := a.Node.Send(ids[full], text)
-		if !errors.Is(err, ErrQueueFull) || !strings.Contains(err.Error(), "MiB of messages wait") {
+		if qf := (*QueueFullError)(nil); !errors.Is(err, ErrQueueFull) || !errors.As(err, &qf) || qf.Queue != QueueAllBytes {
 			t.Fatalf("%d MiB waiting, one more message: err %v; want the outbox's bound (%d MiB)", OutboxBytes>>20, err, OutboxBytes>>20)
 		}
 		if got, err := a.Node.Unsend(ids[0]); err != nil || got != perPeer {

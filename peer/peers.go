@@ -67,7 +67,7 @@ func (n *Node) Trust(id string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownPeer, id)
 	}
 	if p.nick == n.name {
-		return fmt.Errorf("%s uses your own name %s: it cannot have it", p.label, n.name)
+		return fmt.Errorf("%w: %s", ErrOwnName, p.label)
 	}
 	name := p.label
 	n.announceLocked(n.book.trust(p, n.name, time.Now()))

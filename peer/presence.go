@@ -48,12 +48,13 @@ func (n *Node) comeOnlineLocked(p *peerState, now time.Time, restarted bool) {
 }
 
 // goOfflineLocked marks p gone and tells the user (n.mu held).
-func (n *Node) goOfflineLocked(p *peerState, reason string) {
+// reason is CodeQuit or CodeNoAnswer.
+func (n *Node) goOfflineLocked(p *peerState, reason Code) {
 	p.online = false
 	p.knock = 0
 	p.nextPing = time.Now().Add(time.Second) // first knock, if we owe it messages
 	n.wakeLocked(p.nextPing)
-	n.emitLocked(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Text: reason})
+	n.emitLocked(Event{Kind: EvLeft, Peer: p.label, PeerID: p.id, Code: reason})
 	for _, m := range p.out.markPending() {
 		n.emitLocked(Event{Kind: EvPending, Peer: p.label, PeerID: p.id, ID: m.id, App: m.app, Reason: ReasonPeerLeft, Code: CodePeerLeft, Left: reason})
 	}

@@ -132,7 +132,7 @@ func (n *Node) dispatchLocked(p *peerState, pl *wire.Payload, pkt Packet, now ti
 		n.onHelloLocked(p, pl, pkt, now, restarted)
 	case wire.KindBye:
 		if p.online {
-			n.goOfflineLocked(p, "quit")
+			n.goOfflineLocked(p, CodeQuit)
 		}
 	case wire.KindPing:
 		n.sendLocked(p, &wire.Payload{Kind: wire.KindPong, PingID: pl.PingID}, pkt.Reply, pathAuto)

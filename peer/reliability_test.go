@@ -124,7 +124,7 @@ func TestVanishedPeerGetsQueuedMessages(t *testing.T) {
 		a.Send("bob", "two")
 		a.waitAll(
 			func(e Event) bool { return e.Kind == EvPending && e.Peer == "bob" },
-			func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Text == "no answer" })
+			func(e Event) bool { return e.Kind == EvLeft && e.Peer == "bob" && e.Code == CodeNoAnswer })
 		a.Send("bob", "three")
 		b.Close()
 
@@ -158,7 +158,7 @@ func TestRestartedPeerSequencesStartFresh(t *testing.T) {
 		}
 		collectInOrder(t, a, "bob", []string{"x1", "x2", "x3"})
 		b.Close()
-		a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Text == "quit" })
+		a.wait("left", func(e Event) bool { return e.Kind == EvLeft && e.Code == CodeQuit })
 		time.Sleep(time.Second) // virtual: starting the new process takes a moment (without a home, its boot is the clock)
 		b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = id })
 		introduce(b2, a)

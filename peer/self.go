@@ -1,8 +1,6 @@
 package peer
 
 import (
-	"errors"
-	"fmt"
 	"unicode/utf8"
 
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -39,10 +37,10 @@ const MaxAwayBytes = wire.MaxAway
 // mode); "" means back.
 func (n *Node) SetAway(text string) error {
 	if len(text) > MaxAwayBytes {
-		return fmt.Errorf("away text longer than %d bytes", MaxAwayBytes)
+		return ErrAwayTooLong
 	}
 	if !utf8.ValidString(text) {
-		return errors.New("away text is not valid UTF-8")
+		return ErrAwayNotUTF8
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -53,7 +53,7 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 		}
 	}
 	if len(batch) == 0 {
-		return nil, fmt.Errorf("%w: every queue is full", ErrQueueFull)
+		return nil, &QueueFullError{Queue: QueueEvery}
 	}
 	n.queueLocked(to, batch, true)
 	ids := make([]uint64, len(batch))
@@ -68,11 +68,11 @@ func (n *Node) Send(to, text string) ([]uint64, error) {
 func (n *Node) roomToSendLocked(p *peerState, size int) error {
 	switch {
 	case p.out.len() >= n.tm.QueueLimit:
-		return fmt.Errorf("%w: %d messages for %s are not yet acknowledged", ErrQueueFull, p.out.len(), p.label)
+		return &QueueFullError{Queue: QueuePeerCount, Peer: p.label, Have: p.out.len(), Max: n.tm.QueueLimit}
 	case p.out.bytes+size > maxOutPeerBytes:
-		return fmt.Errorf("%w: %d KiB of messages for %s are not yet acknowledged (at most %d KiB)", ErrQueueFull, p.out.bytes>>10, p.label, maxOutPeerBytes>>10)
+		return &QueueFullError{Queue: QueuePeerBytes, Peer: p.label, Have: p.out.bytes, Max: maxOutPeerBytes}
 	case n.outBytes+size > maxOutBytes:
-		return fmt.Errorf("%w: %d MiB of messages wait for their recipients (at most %d MiB)", ErrQueueFull, n.outBytes>>20, maxOutBytes>>20)
+		return &QueueFullError{Queue: QueueAllBytes, Have: n.outBytes, Max: maxOutBytes}
 	}
 	return nil
 }

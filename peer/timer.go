@@ -87,7 +87,7 @@ func (n *Node) tick(now time.Time) time.Time {
 			continue
 		}
 		if now.Sub(p.lastSeen) >= n.tm.Expire {
-			n.goOfflineLocked(p, "no answer")
+			n.goOfflineLocked(p, CodeNoAnswer)
 			soon(p.nextPing)
 			continue
 		}

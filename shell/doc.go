@@ -205,6 +205,11 @@
 //
 // IP:PORT is 10.0.0.5:7117, or for IPv6 [2001:db8::5]:7117 and, link-local
 // with the interface, [fe80::1%eth0]:7117.
+// A "left" event's "reason" is one of two fixed values, for programs:
+// "quit" (the peer said goodbye) or "no answer" (it stopped answering).
+// The "text" of warnings and notices and the "reason" of pending and
+// failed are the sentences the terminal shows; the shell writes them from
+// the node's codes (the node's own error texts are never shown).
 // "pending" means not delivered yet and still trying: a "delivered" (or
 // "failed") for the same id may follow. "failed" is final: the message was
 // never delivered. CODE is machine-readable (peer.Reason), TEXT says the

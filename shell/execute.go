@@ -100,7 +100,7 @@ func (s *session) execute(line string) (quit bool) {
 
 func (s *session) setAway(text string) {
 	if err := s.node.SetAway(text); err != nil {
-		s.userError(err.Error())
+		s.userError(peerErrWords(err))
 		return
 	}
 	if text == "" {
@@ -121,11 +121,11 @@ func (s *session) peers() {
 
 func (s *session) nick(name string) {
 	if err := peer.ValidName(name); err != nil {
-		s.userError("bad nickname, unchanged: " + err.Error())
+		s.userError("bad nickname, unchanged: " + peerErrWords(err))
 		return
 	}
 	if err := s.node.SetName(name); err != nil {
-		s.userError("bad nickname, unchanged: " + err.Error())
+		s.userError("bad nickname, unchanged: " + peerErrWords(err))
 		return
 	}
 	s.info("you are now " + s.node.Name())
@@ -145,7 +145,7 @@ func (s *session) whois(name string) {
 		if errors.Is(err, peer.ErrUnknownPeer) {
 			s.userError(s.noPeer(name))
 		} else {
-			s.userError(err.Error())
+			s.userError(peerErrWords(err))
 		}
 		return
 	}
@@ -171,10 +171,13 @@ func (s *session) trust(name string) {
 		return
 	}
 	if err := s.node.Trust(p.ID); err != nil {
-		if errors.Is(err, peer.ErrUnknownPeer) {
+		switch {
+		case errors.Is(err, peer.ErrUnknownPeer):
 			s.userError(s.noPeer(name))
-		} else {
-			s.userError("cannot trust " + p.Name + ": " + err.Error())
+		case errors.Is(err, peer.ErrOwnName):
+			s.userError(fmt.Sprintf("cannot trust %s: %s uses your own name %s: it cannot have it", p.Name, p.Name, s.node.Name()))
+		default:
+			s.userError("cannot trust " + p.Name + ": " + peerErrWords(err))
 		}
 		return
 	}
@@ -196,7 +199,7 @@ func (s *session) unsend(name string) {
 	case errors.Is(err, peer.ErrUnknownPeer):
 		s.userError(s.noPeer(name))
 	case err != nil:
-		s.userError("cannot unsend to " + p.Name + ": " + err.Error())
+		s.userError("cannot unsend to " + p.Name + ": " + peerErrWords(err))
 	case n == 0:
 		s.info("nothing waits for " + p.Name)
 	default:

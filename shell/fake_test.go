@@ -20,6 +20,7 @@ type fakeNode struct {
 	unsent  []string // ids given to Unsend
 	shown   []uint64 // what Shown was told, in order
 	sendErr error    // if set, Send fails with it
+	cmdErr  error    // if set, SetAway, Trust and Unsend fail with it
 	away    string
 	onSend  func(sendCall)
 	nextID  uint64
@@ -100,6 +101,9 @@ func (n *fakeNode) Unsend(id string) (int, error) {
 	if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == id }) {
 		return 0, fmt.Errorf("peer: unsend %q: %w", id, peer.ErrUnknownPeer)
 	}
+	if n.cmdErr != nil {
+		return 0, n.cmdErr
+	}
 	n.unsent = append(n.unsent, id)
 	return 2, nil
 }
@@ -153,6 +157,9 @@ func (n *fakeNode) Trust(id string) error {
 	if !slices.ContainsFunc(n.peers, func(p peer.PeerInfo) bool { return p.ID == id }) {
 		return fmt.Errorf("peer: trust %q: %w", id, peer.ErrUnknownPeer)
 	}
+	if n.cmdErr != nil {
+		return n.cmdErr
+	}
 	n.trusted = append(n.trusted, id)
 	return nil
 }
@@ -169,6 +176,9 @@ func (n *fakeNode) Fingerprint() string { return n.fp }
 func (n *fakeNode) SetAway(text string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if n.cmdErr != nil {
+		return n.cmdErr
+	}
 	n.away = text
 	return nil
 }

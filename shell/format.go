@@ -80,8 +80,8 @@ func (f formatter) event(e peer.Event, now time.Time) (text string, ok bool) {
 		}
 	case peer.EvLeft:
 		body = "* " + f.peer(e.Peer, e.PeerID) + " left"
-		if e.Text != "" {
-			body += " (" + oneLine(e.Text) + ")"
+		if why := leftWords(e.Code); why != "" {
+			body += " (" + why + ")"
 		}
 	case peer.EvMessage:
 		if act, ok := actionText(e.Text); ok {
@@ -321,13 +321,15 @@ func peerText(e peer.Event) string {
 	case peer.CodeTrusted:
 		return fmt.Sprintf("%s is now trusted as %s (key %s)", e.OldName, e.Peer, e.Fingerprint)
 	case peer.CodeNotSent:
-		return fmt.Sprintf("not sent to %s: %v", e.Peer, e.Err)
+		return fmt.Sprintf("not sent to %s: %s", e.Peer, peerErrWords(e.Err))
 	case peer.CodePinsNotSaved:
-		return fmt.Sprintf("could not save trusted peers: %v", e.Err)
+		return fmt.Sprintf("could not save trusted peers: %s", diskWords(e.Err))
 	case peer.CodeNotRestored:
 		return fmt.Sprintf("%d saved messages for %s are not restored: the address book is full", e.Count, e.Name)
+	case peer.CodeStoreDamaged:
+		return damageWords(e.Damage)
 	case peer.CodeInboxNotSaved:
-		return fmt.Sprintf("messages from %s cannot be saved (%v): they wait at %s until they can", e.Peer, e.Err, e.Peer)
+		return fmt.Sprintf("messages from %s cannot be saved (%s): they wait at %s until they can", e.Peer, diskWords(e.Err), e.Peer)
 	case peer.CodeNameOwn:
 		return fmt.Sprintf("another peer also calls itself %s (your name); it is shown as %s", e.Name, e.Peer)
 	case peer.CodeNameTaken:
@@ -348,7 +350,10 @@ func undeliveredText(e peer.Event) string {
 	case peer.CodeNoAnswer:
 		return "no answer (still trying)"
 	case peer.CodePeerLeft:
-		return fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", e.Peer, e.Left, e.Peer)
+		if why := leftWords(e.Left); why != "" {
+			return fmt.Sprintf("%s left (%s); it will be delivered if %s comes back", e.Peer, why, e.Peer)
+		}
+		return fmt.Sprintf("%s left; it will be delivered if %s comes back", e.Peer, e.Peer)
 	case peer.CodeKept:
 		return "kept on disk: the next run sends it"
 	case peer.CodeSaving:
@@ -358,7 +363,7 @@ func undeliveredText(e peer.Event) string {
 	case peer.CodeStoppedUnacked:
 		return "p2pchat stopped before it was acknowledged"
 	case peer.CodeSaveFailed:
-		return fmt.Sprintf("not sent: %v", e.Err)
+		return fmt.Sprintf("not sent: it could not be saved: %s", diskWords(e.Err))
 	case peer.CodeUnsent:
 		return "dropped by /unsend"
 	}

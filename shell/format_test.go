@@ -19,7 +19,7 @@ func TestEventLines(t *testing.T) {
 	}{
 		{peer.Event{Kind: peer.EvJoined, Peer: "bob", Addr: "10.0.0.5:7117"}, "14:05 * bob joined (10.0.0.5:7117)"},
 		{peer.Event{Kind: peer.EvJoined, Peer: "bob"}, "14:05 * bob joined"},
-		{peer.Event{Kind: peer.EvLeft, Peer: "bob", Text: "quit"}, "14:05 * bob left (quit)"},
+		{peer.Event{Kind: peer.EvLeft, Peer: "bob", Code: peer.CodeQuit}, "14:05 * bob left (quit)"},
 		{peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "all", Text: "hi all"}, "14:05 bob: hi all"},
 		{peer.Event{Kind: peer.EvMessage, Peer: "bob", To: "alice", Text: "psst"}, "14:05 bob → you: psst"},
 		{peer.Event{Kind: peer.EvMessage, Peer: "小明", To: "all", Text: "你好"}, "14:05 小明: 你好"},

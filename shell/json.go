@@ -225,7 +225,7 @@ func eventJSON(e peer.Event, now time.Time) any {
 	case peer.EvJoined:
 		return jsonJoined{kind, e.Peer, e.PeerID, e.Addr, ts}
 	case peer.EvLeft:
-		return jsonLeft{kind, e.Peer, e.PeerID, e.Text, ts}
+		return jsonLeft{kind, e.Peer, e.PeerID, leftJSON(e.Code), ts}
 	case peer.EvDelivered:
 		return jsonDelivered{kind, e.Peer, e.PeerID, e.ID, ts}
 	case peer.EvSent:

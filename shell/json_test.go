@@ -31,7 +31,7 @@ func TestEventJSON(t *testing.T) {
 			`{"event":"message","from":"bob",` + B + `,"to":"all","text":"/me ",` + T + `}`},
 		{bob(peer.Event{Kind: peer.EvJoined, Addr: "10.0.0.5:7117"}),
 			`{"event":"joined","name":"bob",` + B + `,"addr":"10.0.0.5:7117",` + T + `}`},
-		{bob(peer.Event{Kind: peer.EvLeft, Text: "no answer"}),
+		{bob(peer.Event{Kind: peer.EvLeft, Code: peer.CodeNoAnswer}),
 			`{"event":"left","name":"bob",` + B + `,"reason":"no answer",` + T + `}`},
 		{bob(peer.Event{Kind: peer.EvDelivered, ID: 42}),
 			`{"event":"delivered","to":"bob",` + B + `,"id":42,` + T + `}`},

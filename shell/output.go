@@ -13,7 +13,7 @@ func (s *session) flush() {
 	s.pr.flush()
 	if err := s.markErr.Load(); err != nil && !s.markFailed {
 		s.markFailed = true
-		s.userError("cannot record which messages were shown (" + (*err).Error() + "): after a restart some may be shown again")
+		s.userError("cannot record which messages were shown (" + diskWords(*err) + "): after a restart some may be shown again")
 	}
 }
 

@@ -127,7 +127,9 @@ func roomWords(name string, err error) string {
 		case errors.Is(err, peer.ErrUnknownPeer):
 			return "no such peer"
 		case errors.Is(err, peer.ErrQueueFull):
-			return "too many messages wait for a member: " + err.Error()
+			return "too many messages wait for a member: " + peerErrWords(err)
+		case errors.Is(err, peer.ErrClosed):
+			return peerErrWords(err)
 		}
 		return err.Error()
 	}

@@ -63,7 +63,7 @@ func TestRunPlainText(t *testing.T) {
 		"* messages now go to everyone",
 		"! unknown command /frobnicate (try /help)",
 		"! unknown command /peer (did you mean /peers?)",
-		`! bad nickname, unchanged: invalid name: "bad name" contains a space or control character`,
+		`! bad nickname, unchanged: "bad name" contains a space or control character`,
 		"* you are now robert",
 		"! no peer named dave (/peers lists them)",
 		"* trusted the current key of carol",
@@ -101,7 +101,7 @@ func TestRunPlainSendErrors(t *testing.T) {
 		{fmt.Errorf("peer: %w", peer.ErrEmpty), "! empty message, nothing sent"},
 		{fmt.Errorf("peer: %w (it has 40000)", peer.ErrTooLong), "! message too long: 2 bytes, at most 32768; nothing sent"},
 		{fmt.Errorf("peer: %w", peer.ErrClosed), "! not sent: p2pchat is shutting down"},
-		{errors.New("disk on fire\x1b[2J"), "! not sent to everyone: disk on fire"},
+		{errors.New("disk on fire\x1b[2J"), "! not sent to everyone: an unknown error"},
 	}
 	for _, tt := range tests {
 		n := newFakeNode(testPeers()...)

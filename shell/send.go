@@ -71,6 +71,8 @@ func (s *session) sendError(id, label, text string, err error) {
 		s.userError("no peers yet, nothing sent (peers appear by themselves when someone on this network starts p2pchat)")
 	case errors.Is(err, peer.ErrEmpty):
 		s.userError("empty message, nothing sent")
+	case errors.Is(err, peer.ErrNotUTF8):
+		s.userError("message is not valid UTF-8; nothing sent")
 	case errors.Is(err, peer.ErrTooLong):
 		s.userError(fmt.Sprintf("message too long: %d bytes, at most %d; nothing sent", len(text), peer.MaxTextBytes))
 	case errors.Is(err, peer.ErrQueueFull):
@@ -78,6 +80,6 @@ func (s *session) sendError(id, label, text string, err error) {
 	case errors.Is(err, peer.ErrClosed):
 		s.userError("not sent: p2pchat is shutting down")
 	default:
-		s.userError("not sent to " + who + ": " + err.Error())
+		s.userError("not sent to " + who + ": " + peerErrWords(err))
 	}
 }

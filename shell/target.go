@@ -35,7 +35,7 @@ func (s *session) resolve(name string) (peer.PeerInfo, bool) {
 	case errors.Is(err, peer.ErrUnknownPeer):
 		s.userError(s.noPeer(name))
 	default:
-		s.userError(err.Error())
+		s.userError(peerErrWords(err))
 	}
 	return peer.PeerInfo{}, false
 }

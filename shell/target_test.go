@@ -102,7 +102,7 @@ func TestPromptFollowsTheTargetsLabel(t *testing.T) {
 	// The node forgets bob (evicted): the prompt still shows him, and a
 	// line for him is refused rather than sent to anyone else.
 	n.setPeers(other)
-	s.printEvent(peer.Event{Kind: peer.EvLeft, Peer: "robert", PeerID: bob.ID, Text: "quit"})
+	s.printEvent(peer.Event{Kind: peer.EvLeft, Peer: "robert", PeerID: bob.ID, Code: peer.CodeQuit})
 	prompt("[robert]> ")
 	s.execute("are you there?")
 	if sent := n.sends(); len(sent) != 0 {

@@ -86,7 +86,7 @@ func (s *session) execTransfer(cmd Command) {
 
 // commandErrWords words the error of a transfer command: a
 // *transfer.Error from transferCauses, a *transfer.DecidedError here;
-// any other (peer.ErrUnknownPeer, a fake's) as it is.
+// any other (peer.ErrUnknownPeer) by peerErrWords.
 func commandErrWords(err error) string {
 	if d := (*transfer.DecidedError)(nil); errors.As(err, &d) {
 		return fmt.Sprintf("transfer %d is %s already", d.ID, d.State)
@@ -94,7 +94,7 @@ func commandErrWords(err error) string {
 	if x := (*transfer.Error)(nil); errors.As(err, &x) {
 		return causeWords("", x)
 	}
-	return err.Error()
+	return peerErrWords(err)
 }
 
 func (s *session) listTransfers(list []transfer.Info) {

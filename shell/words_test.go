@@ -2,10 +2,14 @@ package shell
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/roomsnet"
 	"github.com/p2pchat/p2pchat/transfer"
@@ -25,13 +29,26 @@ type wordsCase struct {
 // domain packages send codes and fields.
 func wordsCases() []wordsCase {
 	return []wordsCase{
+		// peer: why a peer left (the -json "reason" values are a contract)
+		{"left quit",
+			peer.Event{Kind: peer.EvLeft, Peer: "bob", PeerID: "b0b", Code: peer.CodeQuit},
+			"14:05 * bob left (quit)",
+			`{"event":"left","name":"bob","peer_id":"b0b","reason":"quit","time":"TIME"}`},
+		{"left no answer",
+			peer.Event{Kind: peer.EvLeft, Peer: "bob", PeerID: "b0b", Code: peer.CodeNoAnswer},
+			"14:05 * bob left (no answer)",
+			`{"event":"left","name":"bob","peer_id":"b0b","reason":"no answer","time":"TIME"}`},
+		{"pending peer-left quit",
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Code: peer.CodePeerLeft, Left: peer.CodeQuit},
+			"14:05 ! not delivered to bob yet: bob left (quit); it will be delivered if bob comes back",
+			`{"event":"pending","to":"bob","peer_id":"b0b","id":4,"code":"peer-left","reason":"bob left (quit); it will be delivered if bob comes back","time":"TIME"}`},
 		// peer: pending and failed messages
 		{"pending no-answer",
 			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 3, Reason: peer.ReasonNoAnswer, Code: peer.CodeNoAnswer},
 			"14:05 ! not delivered to bob yet: no answer (still trying)",
 			`{"event":"pending","to":"bob","peer_id":"b0b","id":3,"code":"no-answer","reason":"no answer (still trying)","time":"TIME"}`},
 		{"pending peer-left",
-			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Code: peer.CodePeerLeft, Left: "no answer"},
+			peer.Event{Kind: peer.EvPending, Peer: "bob", PeerID: "b0b", ID: 4, Reason: peer.ReasonPeerLeft, Code: peer.CodePeerLeft, Left: peer.CodeNoAnswer},
 			"14:05 ! not delivered to bob yet: bob left (no answer); it will be delivered if bob comes back",
 			`{"event":"pending","to":"bob","peer_id":"b0b","id":4,"code":"peer-left","reason":"bob left (no answer); it will be delivered if bob comes back","time":"TIME"}`},
 		{"pending kept on disk",
@@ -51,9 +68,9 @@ func wordsCases() []wordsCase {
 			"14:05 ! not delivered to bob: p2pchat stopped before it was acknowledged",
 			`{"event":"failed","to":"bob","peer_id":"b0b","id":8,"code":"stopped","reason":"p2pchat stopped before it was acknowledged","time":"TIME"}`},
 		{"failed not saved",
-			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 9, Reason: peer.ReasonNotSaved, Code: peer.CodeSaveFailed, Err: errors.New("store: disk full")},
-			"14:05 ! not delivered to bob: not sent: store: disk full",
-			`{"event":"failed","to":"bob","peer_id":"b0b","id":9,"code":"not-saved","reason":"not sent: store: disk full","time":"TIME"}`},
+			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 9, Reason: peer.ReasonNotSaved, Code: peer.CodeSaveFailed, Err: errNoSpace},
+			"14:05 ! not delivered to bob: not sent: it could not be saved: the disk holding the home directory is full: no space left on device",
+			`{"event":"failed","to":"bob","peer_id":"b0b","id":9,"code":"not-saved","reason":"not sent: it could not be saved: the disk holding the home directory is full: no space left on device","time":"TIME"}`},
 		{"failed unsent",
 			peer.Event{Kind: peer.EvFailed, Peer: "bob", PeerID: "b0b", ID: 10, Reason: peer.ReasonUnsent, Code: peer.CodeUnsent},
 			"14:05 ! not delivered to bob: dropped by /unsend",
@@ -84,25 +101,72 @@ func wordsCases() []wordsCase {
 			"14:05 * bob@laptop2 is now trusted as bob (key ab12-cd34)",
 			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob@laptop2 is now trusted as bob (key ab12-cd34)","time":"TIME"}`},
 		{"not sent to",
-			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeNotSent, Err: errors.New("queue full: 1024 messages for bob are not yet acknowledged")},
-			"14:05 ! not sent to bob: queue full: 1024 messages for bob are not yet acknowledged",
-			`{"event":"warning","name":"bob","peer_id":"b0b","text":"not sent to bob: queue full: 1024 messages for bob are not yet acknowledged","time":"TIME"}`},
+			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeNotSent, Err: &peer.QueueFullError{Queue: peer.QueuePeerCount, Peer: "bob", Have: 1024, Max: 1024}},
+			"14:05 ! not sent to bob: 1024 messages for bob are not yet acknowledged (at most 1024)",
+			`{"event":"warning","name":"bob","peer_id":"b0b","text":"not sent to bob: 1024 messages for bob are not yet acknowledged (at most 1024)","time":"TIME"}`},
 		{"offline",
 			peer.Event{Kind: peer.EvInfo, Peer: "bob", PeerID: "b0b", Code: peer.CodeOffline},
 			"14:05 * bob is offline: the message waits until bob is back",
 			`{"event":"info","name":"bob","peer_id":"b0b","text":"bob is offline: the message waits until bob is back","time":"TIME"}`},
 		{"pins not saved",
-			peer.Event{Kind: peer.EvWarning, Code: peer.CodePinsNotSaved, Err: errors.New("open known_peers: permission denied")},
-			"14:05 ! could not save trusted peers: open known_peers: permission denied",
-			`{"event":"warning","text":"could not save trusted peers: open known_peers: permission denied","time":"TIME"}`},
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodePinsNotSaved,
+				Err: fmt.Errorf("peer: save pins: %w", &fs.PathError{Op: "open", Path: "/home/a/.p2pchat/known_peers", Err: syscall.EACCES})},
+			"14:05 ! could not save trusted peers: a disk error on /home/a/.p2pchat/known_peers: permission denied",
+			`{"event":"warning","text":"could not save trusted peers: a disk error on /home/a/.p2pchat/known_peers: permission denied","time":"TIME"}`},
 		{"saved messages not restored",
 			peer.Event{Kind: peer.EvWarning, Code: peer.CodeNotRestored, Count: 3, Name: "carol"},
 			"14:05 ! 3 saved messages for carol are not restored: the address book is full",
 			`{"event":"warning","text":"3 saved messages for carol are not restored: the address book is full","time":"TIME"}`},
 		{"inbox not saved",
-			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeInboxNotSaved, Err: errors.New("store: disk full")},
-			"14:05 ! messages from bob cannot be saved (store: disk full): they wait at bob until they can",
-			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (store: disk full): they wait at bob until they can","time":"TIME"}`},
+			peer.Event{Kind: peer.EvWarning, Peer: "bob", PeerID: "b0b", Code: peer.CodeInboxNotSaved, Err: errNoSpace},
+			"14:05 ! messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can",
+			`{"event":"warning","name":"bob","peer_id":"b0b","text":"messages from bob cannot be saved (the disk holding the home directory is full: no space left on device): they wait at bob until they can","time":"TIME"}`},
+		// peer: names and keys
+		{"name own",
+			peer.Event{Kind: peer.EvWarning, Peer: "alice@laptop2", PeerID: "a11", Code: peer.CodeNameOwn, Name: "alice"},
+			"14:05 ! another peer also calls itself alice (your name); it is shown as alice@laptop2",
+			`{"event":"warning","name":"alice@laptop2","peer_id":"a11","text":"another peer also calls itself alice (your name); it is shown as alice@laptop2","time":"TIME"}`},
+		{"name taken",
+			peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", PeerID: "b0b", Code: peer.CodeNameTaken, Name: "bob", Fingerprint: "AAAA-BBBB"},
+			"14:05 ! another peer is already shown as bob: this one (key AAAA-BBBB) is shown as bob@laptop2. Compare '/whois bob@laptop2' in person; '/trust bob@laptop2' gives it the name.",
+			`{"event":"warning","name":"bob@laptop2","peer_id":"b0b","text":"another peer is already shown as bob: this one (key AAAA-BBBB) is shown as bob@laptop2. Compare '/whois bob@laptop2' in person; '/trust bob@laptop2' gives it the name.","time":"TIME"}`},
+		{"key changed",
+			peer.Event{Kind: peer.EvWarning, Peer: "bob@laptop2", PeerID: "b0b", Code: peer.CodeKeyChanged, Name: "bob"},
+			"14:05 ! a peer with a DIFFERENT KEY claims the name bob: it is shown as bob@laptop2, not as bob. It may be an impostor, or bob reinstalled p2pchat. Compare '/whois bob@laptop2' with bob in person, then '/trust bob@laptop2' to accept the new key.",
+			`{"event":"warning","name":"bob@laptop2","peer_id":"b0b","text":"a peer with a DIFFERENT KEY claims the name bob: it is shown as bob@laptop2, not as bob. It may be an impostor, or bob reinstalled p2pchat. Compare '/whois bob@laptop2' with bob in person, then '/trust bob@laptop2' to accept the new key.","time":"TIME"}`},
+		// peer: what the message store found damaged (Why is for the log)
+		{"store shown mark",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageShownMark, File: "shown"}},
+			"14:05 ! message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again",
+			`{"event":"warning","text":"message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again","time":"TIME"}`},
+		{"store meta fixed",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageMetaFixed, File: "messages.db"}},
+			"14:05 ! message store: a flipped bit in a meta page of messages.db was found and set right",
+			`{"event":"warning","text":"message store: a flipped bit in a meta page of messages.db was found and set right","time":"TIME"}`},
+		{"store meta torn",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageMetaTorn, File: "messages.db"}},
+			"14:05 ! message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost",
+			`{"event":"warning","text":"message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost","time":"TIME"}`},
+		{"store rebuilt",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRebuilt, File: "messages.db", Aside: "messages.db.damaged-1700000000", Count: 12, Why: "page 5 out of range"}},
+			"14:05 ! message store: messages.db was damaged; it was moved to messages.db.damaged-1700000000 and 12 records were recovered from it (messages already delivered may be sent again, already shown may show again)",
+			`{"event":"warning","text":"message store: messages.db was damaged; it was moved to messages.db.damaged-1700000000 and 12 records were recovered from it (messages already delivered may be sent again, already shown may show again)","time":"TIME"}`},
+		{"store record inbox",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketIn, Entry: 7, HasEntry: true}},
+			"14:05 ! message store: damaged record in inbox (entry 7), skipped",
+			`{"event":"warning","text":"message store: damaged record in inbox (entry 7), skipped","time":"TIME"}`},
+		{"store record outbox",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketOut, Key: "5d89caf8", Entry: 2, HasEntry: true}},
+			"14:05 ! message store: damaged record in outbox for key 5d89caf8… (message 2), skipped",
+			`{"event":"warning","text":"message store: damaged record in outbox for key 5d89caf8… (message 2), skipped","time":"TIME"}`},
+		{"store record positions",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketPos, Key: "5d89caf8"}},
+			"14:05 ! message store: damaged record in sender positions for key 5d89caf8…, skipped",
+			`{"event":"warning","text":"message store: damaged record in sender positions for key 5d89caf8…, skipped","time":"TIME"}`},
+		{"store record counters",
+			peer.Event{Kind: peer.EvWarning, Code: peer.CodeStoreDamaged, Damage: &store.Damage{Kind: store.DamageRecord, Bucket: store.BucketMeta}},
+			"14:05 ! message store: damaged record in counters, skipped",
+			`{"event":"warning","text":"message store: damaged record in counters, skipped","time":"TIME"}`},
 		// transfer
 		{"offer",
 			transfer.Event{Kind: transfer.EvOffer, ID: 2, Direction: "receive", Peer: "bob", PeerID: "b0b", Files: []string{"a.txt"}, Total: 1500,
@@ -293,6 +357,25 @@ func TestEventWords(t *testing.T) {
 			if got := strings.TrimSuffix(b.String(), "\n"); got != want {
 				t.Errorf("%s (json %v):\n got %s\nwant %s", tc.name, json, got, want)
 			}
+		}
+	}
+}
+
+// TestEventWordsEveryCode: every code peer's events carry has a line in
+// wordsCases, so its words are pinned there.
+func TestEventWordsEveryCode(t *testing.T) {
+	have := map[peer.Code]bool{}
+	for _, tc := range wordsCases() {
+		if e, ok := tc.ev.(peer.Event); ok {
+			have[e.Code] = true
+			if e.Left != "" {
+				have[e.Left] = true
+			}
+		}
+	}
+	for _, c := range peer.Codes() {
+		if !have[c] {
+			t.Errorf("peer code %q has no line in wordsCases", c)
 		}
 	}
 }

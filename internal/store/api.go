@@ -72,7 +72,7 @@ type Snapshot struct {
 	Unshown []InMsg       // inbox entries above the shown mark, in Idx order
 	LastIdx uint64        // highest Idx ever given (0: none); never below the shown mark
 	LastID  uint64        // highest OutMsg.ID ever given (0: none)
-	Damaged []string      // one line per damaged record that was skipped (safe to print)
+	Damaged []Damage      // what was found damaged and what was done about it, one per record skipped
 }
 
 // Queued is a message to add to the outbox, with its stream's head.

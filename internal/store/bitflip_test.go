@@ -110,7 +110,8 @@ func (c corpus) lost(snap Snapshot) ([]string, error) {
 	}
 	namedOut := map[string]bool{}
 	namedIn := map[uint64]bool{}
-	for _, line := range snap.Damaged {
+	for _, d := range snap.Damaged {
+		line := d.String()
 		for _, m := range outLine.FindAllStringSubmatch(line, -1) {
 			namedOut[m[1]+"/"+m[2]] = true
 		}

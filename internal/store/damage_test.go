@@ -108,7 +108,8 @@ func (c corpus) reopen(t testing.TB, dir string) Snapshot {
 	}
 	n := c.check(t, r.snap)
 	t.Logf("%d of %d outbox, %d of %d inbox entries; damaged: %q", n, len(c.out), len(r.snap.Unshown), len(c.in), r.snap.Damaged)
-	for _, line := range r.snap.Damaged {
+	for _, d := range r.snap.Damaged {
+		line := d.String()
 		if strings.ContainsFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 			t.Fatalf("damage line not printable: %q", line)
 		}
@@ -207,7 +208,7 @@ func TestTornMeta(t *testing.T) {
 			t.Errorf("the torn commit is there: %+v", o)
 		}
 	}
-	if len(snap.Damaged) != 1 || !strings.Contains(snap.Damaged[0], "meta page") {
+	if len(snap.Damaged) != 1 || !strings.Contains(snap.Damaged[0].String(), "meta page") {
 		t.Errorf("Damaged = %q, want the meta page reported", snap.Damaged)
 	}
 }
@@ -283,7 +284,7 @@ func TestFlippedText(t *testing.T) {
 				t.Fatalf("%q not in the file", tc.needle)
 			}
 			snap := c.reopen(t, d)
-			if len(snap.Damaged) != 1 || !strings.Contains(snap.Damaged[0], tc.line) {
+			if len(snap.Damaged) != 1 || !strings.Contains(snap.Damaged[0].String(), tc.line) {
 				t.Fatalf("Damaged = %q, want one line with %q", snap.Damaged, tc.line)
 			}
 			n := c.check(t, snap)
@@ -391,7 +392,7 @@ func TestShownDamaged(t *testing.T) {
 			}
 			s, snap := openT(t, dir, Limits{})
 			t.Cleanup(func() { s.Close() })
-			if got := len(snap.Damaged) == 1 && strings.Contains(snap.Damaged[0], "shown mark"); got != tc.damaged || (!tc.damaged && len(snap.Damaged) > 0) {
+			if got := len(snap.Damaged) == 1 && strings.Contains(snap.Damaged[0].String(), "shown mark"); got != tc.damaged || (!tc.damaged && len(snap.Damaged) > 0) {
 				t.Errorf("Damaged = %q, want damaged %v", snap.Damaged, tc.damaged)
 			}
 			if len(snap.Unshown) != tc.unshown {

@@ -445,7 +445,7 @@ const salvageMax = 64 << 10
 // a record quoted in a message's text is not taken). It returns too a
 // damage line for each message whose leaf element is there but whose
 // value is not a record (a bit flipped in it) and which no copy recovered.
-func salvage(data []byte) ([]*record, []string) {
+func salvage(data []byte) ([]*record, []Damage) {
 	var out []*record
 	for i := 0; i+6 <= len(data); {
 		// To the next version byte (IndexByte is fast: most of a file is
@@ -474,7 +474,7 @@ func salvage(data []byte) ([]*record, []string) {
 	if m, err := currentMeta(data); err == nil {
 		ps = int(m.pageSize)
 	}
-	var lines []string
+	var lines []Damage
 	named := map[string]bool{}
 	var fromLeaf func(b []byte, depth int)
 	fromLeaf = func(b []byte, depth int) {

@@ -137,7 +137,7 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 		return nil, snap, err
 	}
 	if !ok {
-		snap.Damaged = append(snap.Damaged, "message store: the shown mark (HOME/shown) is damaged: messages received since the last good mark may be shown again")
+		snap.Damaged = append(snap.Damaged, Damage{Kind: DamageShownMark, File: "shown"})
 	}
 	if fi, err := f.Stat(); !ok || err != nil || fi.Size() != shownSize {
 		// Written now, so that MarkShown only ever overwrites its 16
@@ -172,7 +172,7 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 			if err := writeFixes(path, fixes); err != nil {
 				return fail(err)
 			}
-			snap.Damaged = append(snap.Damaged, "message store: a flipped bit in a meta page of messages.db was found and set right")
+			snap.Damaged = append(snap.Damaged, Damage{Kind: DamageMetaFixed, File: dbName})
 			if data, unmap, err = mapFile(path); err != nil {
 				return fail(fmt.Errorf("message store: read %s: %w", path, err))
 			}
@@ -189,7 +189,7 @@ func open(dir string, lim Limits, lockWait time.Duration, now func() time.Time) 
 	if bad == nil {
 		s.db, err = openBolt(path, lockWait)
 		if _, ok0 := metaAt(data, 0); len(data) > 0 && (!ok0 || !validMeta1(data)) {
-			snap.Damaged = append(snap.Damaged, "message store: one of the two meta pages of messages.db is damaged (a write torn by a crash?): the last change before it may be lost")
+			snap.Damaged = append(snap.Damaged, Damage{Kind: DamageMetaTorn, File: dbName})
 		}
 		switch {
 		case errors.Is(err, bberrors.ErrTimeout):
@@ -318,7 +318,7 @@ type loadResult struct {
 	out     []OutStream
 	in      map[Key]InPos
 	unshown []InMsg
-	damaged []string
+	damaged []Damage
 	deletes []dbKey
 }
 
@@ -491,20 +491,19 @@ func sumsString(sums [nBuckets]bucketSum) string {
 	return fmt.Sprintf("%d/%d/%d/%d records", sums[iOut].n, sums[iIn].n, sums[iPos].n, sums[iMeta].n)
 }
 
-// damageLine is the report of one damaged record; it shows at most four
+// damageLine is the report of one damaged record; it gives at most four
 // bytes of the key, in hex.
-func damageLine(bucket, k []byte) string {
-	where := map[string]string{"out": "outbox", "in": "inbox", "pos": "sender positions", "meta": "counters"}[string(bucket)]
+func damageLine(bucket, k []byte) Damage {
+	d := Damage{Kind: DamageRecord, Bucket: string(bucket)}
 	switch {
-	case len(k) >= 8 && string(bucket) == "in":
-		return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, uint64FromBE(k[:8]))
-	case len(k) >= 40 && string(bucket) == "out":
-		return fmt.Sprintf("message store: damaged record in %s for key %x… (message %d), skipped", where, k[:4], uint64FromBE(k[32:40]))
+	case len(k) >= 8 && string(bucket) == BucketIn:
+		d.Entry, d.HasEntry = uint64FromBE(k[:8]), true
+	case len(k) >= 40 && string(bucket) == BucketOut:
+		d.Key, d.Entry, d.HasEntry = fmt.Sprintf("%x", k[:4]), uint64FromBE(k[32:40]), true
 	case len(k) >= 4:
-		return fmt.Sprintf("message store: damaged record in %s for key %x…, skipped", where, k[:4])
-	default:
-		return fmt.Sprintf("message store: damaged record in %s, skipped", where)
+		d.Key = fmt.Sprintf("%x", k[:4])
 	}
+	return d
 }
 
 // bucketIndex is the index in the sums of the bucket named b.
@@ -633,9 +632,9 @@ func (s *Store) evictSenders() []Key {
 // replace moves a damaged database aside, writes what could be salvaged
 // from its bytes into a fresh one and opens that; it returns the lines to
 // report.
-func (s *Store) replace(path string, data []byte, why error, lockWait time.Duration) ([]string, error) {
+func (s *Store) replace(path string, data []byte, why error, lockWait time.Duration) ([]Damage, error) {
 	var recs []*record
-	var lost []string
+	var lost []Damage
 	err := guarded(func() error {
 		var all []*record
 		all, lost = salvage(data)
@@ -698,9 +697,8 @@ func (s *Store) replace(path string, data []byte, why error, lockWait time.Durat
 	if s.db, err = openBolt(path, lockWait); err != nil {
 		return nil, fmt.Errorf("message store: open the rebuilt %s: %w", path, err)
 	}
-	line := fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
-		dbName, printable(why.Error()), filepath.Base(aside), len(recs))
-	return append([]string{line}, lost...), nil
+	rebuilt := Damage{Kind: DamageRebuilt, File: dbName, Why: printable(why.Error()), Aside: filepath.Base(aside), Count: len(recs)}
+	return append([]Damage{rebuilt}, lost...), nil
 }
 
 // finishReplace completes a replace cut between its two renames: the

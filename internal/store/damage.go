@@ -1,0 +1,78 @@
+package store
+
+import "fmt"
+
+// DamageKind says what Open found damaged (Snapshot.Damaged).
+type DamageKind string
+
+// Kinds of Damage.
+const (
+	// DamageShownMark: File (the shown mark) is damaged: messages
+	// received since the last good mark may be shown again.
+	DamageShownMark DamageKind = "shown-mark"
+	// DamageMetaFixed: a flipped bit in a meta page of File was found
+	// and set right.
+	DamageMetaFixed DamageKind = "meta-fixed"
+	// DamageMetaTorn: one of the two meta pages of File is damaged (a
+	// write torn by a crash?): the last change before it may be lost.
+	DamageMetaTorn DamageKind = "meta-torn"
+	// DamageRebuilt: File could not be read (Why); it was moved to Aside
+	// and Count records were recovered from it into a new File: messages
+	// already delivered may be sent again, already shown may show again.
+	DamageRebuilt DamageKind = "rebuilt"
+	// DamageRecord: a damaged record in Bucket was skipped (Key, Entry
+	// say which, when known).
+	DamageRecord DamageKind = "record"
+)
+
+// Buckets a DamageRecord names.
+const (
+	BucketOut  = "out"  // the outbox: Key is the recipient's, Entry the message's seq
+	BucketIn   = "in"   // the inbox: Entry is the inbox entry
+	BucketPos  = "pos"  // the senders' positions: Key is the sender's
+	BucketMeta = "meta" // the counters
+)
+
+// Damage is one thing Open found damaged and what it did about it: a
+// Kind and the fields its words need (the user interface words it; its
+// String is for logs and tests). Every field is safe to print.
+type Damage struct {
+	Kind   DamageKind
+	File   string // shown-mark, meta-*, rebuilt: the file's name in the home directory
+	Aside  string // rebuilt: the name the damaged file was moved to
+	Count  int    // rebuilt: how many records were recovered
+	Why    string // rebuilt: what was wrong with the file (for logs)
+	Bucket string // record: BucketOut, BucketIn, BucketPos or BucketMeta
+	Key    string // record: the first bytes of the key, in hex ("" if not known)
+	Entry  uint64 // record: the inbox entry (in) or the message's seq (out); HasEntry says if known
+	// HasEntry: Entry is known.
+	HasEntry bool
+}
+
+// bucketNames are the buckets' names in String.
+var bucketNames = map[string]string{BucketOut: "outbox", BucketIn: "inbox", BucketPos: "sender positions", BucketMeta: "counters"}
+
+// String is the damage in one line, for logs.
+func (d Damage) String() string {
+	switch d.Kind {
+	case DamageShownMark:
+		return "message store: the shown mark (HOME/" + d.File + ") is damaged: messages received since the last good mark may be shown again"
+	case DamageMetaFixed:
+		return "message store: a flipped bit in a meta page of " + d.File + " was found and set right"
+	case DamageMetaTorn:
+		return "message store: one of the two meta pages of " + d.File + " is damaged (a write torn by a crash?): the last change before it may be lost"
+	case DamageRebuilt:
+		return fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
+			d.File, d.Why, d.Aside, d.Count)
+	}
+	where := bucketNames[d.Bucket]
+	switch {
+	case d.Bucket == BucketIn && d.HasEntry:
+		return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, d.Entry)
+	case d.Key != "" && d.HasEntry:
+		return fmt.Sprintf("message store: damaged record in %s for key %s… (message %d), skipped", where, d.Key, d.Entry)
+	case d.Key != "":
+		return fmt.Sprintf("message store: damaged record in %s for key %s…, skipped", where, d.Key)
+	}
+	return fmt.Sprintf("message store: damaged record in %s, skipped", where)
+}
