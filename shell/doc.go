@@ -347,7 +347,9 @@
 //	{"event":"failed","to":NAME,"peer_id":ID,"room":ROOM,"room_id":RID,"author_seq":N,"code":CODE,"time":T}
 //	{"event":"rooms","rooms":[ROOM_ENTRY,...]}                        answer to /rooms
 //	{"event":"names","room":ROOM,"members":[MEMBER,...]}              answer to /names
-//	{"event":"warning","text":TEXT,"time":T}                          a room file damaged, a save failed
+//	{"event":"warning","code":CODE,"room":ROOM,"file":FILE,"text":TEXT,"time":T}   a room's file damaged, a save failed
+//	{"event":"warning","code":CODE,"room":ROOM,"text":TEXT,"time":T}   a room not restored
+//	{"event":"warning","code":CODE,"file":FILE,"text":TEXT,"time":T}   a file of no one room damaged, not saved
 //
 // where ROOM_ENTRY and MEMBER are ("has_last" omitted until we post in
 // the room, and for ourselves; "status" one of online, away, offline,
