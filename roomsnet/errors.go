@@ -35,6 +35,7 @@ const (
 	FileJournal  FileKind = "journal"  // a room's journal (HEX.journal)
 	FileSeqs     FileKind = "seqs"     // our seqs in every room (seqs)
 	FileBindings FileKind = "bindings" // the signing keys of peers met (bindings)
+	FileSigner   FileKind = "signer"   // our own signing key (HOME/signing.key): File is its path
 )
 
 // Damage is what is wrong with a file.
@@ -57,7 +58,7 @@ const (
 // Error text is for logs; the shell words it from its fields.
 type FileError struct {
 	Kind   FileKind
-	File   string // its name in the rooms folder
+	File   string // its name in the rooms folder (FileSigner: its path)
 	Damage Damage
 	Record int   // DamageChecksum (journal), DamageCutShort, DamageRecord: which record (from 1) or entry (from 0)
 	Offset int64 // journal: the byte where the damaged record starts
@@ -118,7 +119,7 @@ var (
 // SaveError is a save that failed: the file it was writing, and the
 // operating system's error (or the encoder's, for logs).
 type SaveError struct {
-	File string // its name in the rooms folder
+	File string // its name in the rooms folder (the signing key: its path)
 	Err  error
 }
 
