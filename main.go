@@ -124,7 +124,7 @@ Flags:
 		return o, errors.New("bad arguments")
 	}
 	if err := peer.ValidName(o.name); err != nil {
-		fmt.Fprintf(stderr, "p2pchat: -name: %v\n", err)
+		fmt.Fprintf(stderr, "p2pchat: -name: %s\n", shell.Words(err))
 		return o, err
 	}
 	if o.notify != "" {
@@ -216,7 +216,7 @@ func resolvePeer(s string) (netip.AddrPort, error) {
 	}
 	ips, err := lookupIP(host)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", host, err)
+		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %s", host, shell.Words(err))
 	}
 	for _, v6 := range []bool{false, true} { // IPv4 first, as discovery prefers it
 		for _, ip := range ips {

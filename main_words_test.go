@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -58,5 +59,32 @@ func TestStartErrorWords(t *testing.T) {
 				t.Errorf("stderr:\n got %q\nwant %q", got, want)
 			}
 		})
+	}
+}
+
+// TestFlagErrorWords: -name and -peer errors read in the shell's words:
+// never the resolver's own text, which names the DNS server (before:
+// `-peer "x.invalid:7000": cannot resolve x.invalid: lookup x.invalid on
+// 10.0.0.1:53: no such host`), nor wire's Error text for a name.
+func TestFlagErrorWords(t *testing.T) {
+	lookupIP = func(host string) ([]net.IP, error) {
+		return nil, &net.DNSError{Err: "no such host", Name: host, Server: "10.0.0.1:53", IsNotFound: true}
+	}
+	defer func() { lookupIP = net.LookupIP }()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-peer", "x.invalid:7000"}, `p2pchat: -peer "x.invalid:7000": cannot resolve x.invalid: no such host` + "\n"},
+		{[]string{"-name", "a b"}, `p2pchat: -name: "a b" contains a space or control character` + "\n"},
+		{[]string{"-name", "bob@home"}, `p2pchat: -name: "bob@home" may not contain '@' or '/'` + "\n"},
+	} {
+		var stderr bytes.Buffer
+		if _, err := parseFlags(tc.args, &stderr); err == nil {
+			t.Errorf("%v accepted", tc.args)
+		}
+		if got := stderr.String(); got != tc.want {
+			t.Errorf("%v:\n got %q\nwant %q", tc.args, got, tc.want)
+		}
 	}
 }

@@ -30,6 +30,7 @@ func Words(err error) string {
 	var se *roomsnet.SaveError
 	var c rooms.Code
 	var oe *net.OpError
+	var de *net.DNSError
 	switch {
 	case errors.As(err, &ie):
 		return ifaceWords(ie)
@@ -51,6 +52,12 @@ func Words(err error) string {
 		return "cannot save rooms/" + se.File + ": " + osWords(se.Err)
 	case errors.As(err, &c):
 		return roomWords("", err)
+	case errors.As(err, &de) && de.IsNotFound:
+		return "no such host"
+	case errors.As(err, &de) && de.IsTimeout:
+		return "no answer from the DNS server"
+	case errors.As(err, &de):
+		return "the name could not be resolved"
 	case errors.As(err, &oe) && oe.Op == "listen":
 		return fmt.Sprintf("cannot listen on %v: %s", oe.Addr, osWords(err))
 	case errors.As(err, &oe):

@@ -68,6 +68,9 @@ func TestWords(t *testing.T) {
 		{fmt.Errorf("transfer: downloads folder %s is unusable: %w", "/d", &fs.PathError{Op: "mkdir", Path: "/d", Err: syscall.ENOTDIR}),
 			"a disk error on /d: not a directory"},
 		{fmt.Errorf("peer: name: %w", wire.ValidName("a b")), `"a b" contains a space or control character`},
+		{&net.DNSError{Err: "no such host", Name: "x.invalid", Server: "10.0.0.1:53", IsNotFound: true}, "no such host"},
+		{&net.DNSError{Err: "i/o timeout", Name: "x.lan", Server: "10.0.0.1:53", IsTimeout: true}, "no answer from the DNS server"},
+		{&net.DNSError{Err: "server misbehaving", Name: "x.lan", Server: "10.0.0.1:53"}, "the name could not be resolved"},
 		{errors.New("peer: its own words"), "an unknown error"},
 	}
 	for _, tc := range cases {
