@@ -124,7 +124,7 @@ Flags:
 		return o, errors.New("bad arguments")
 	}
 	if err := peer.ValidName(o.name); err != nil {
-		fmt.Fprintf(stderr, "p2pchat: -name: %v\n", err)
+		fmt.Fprintf(stderr, "p2pchat: -name: %s\n", shell.Words(err))
 		return o, err
 	}
 	if o.notify != "" {
@@ -216,7 +216,7 @@ func resolvePeer(s string) (netip.AddrPort, error) {
 	}
 	ips, err := lookupIP(host)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %w", host, err)
+		return netip.AddrPort{}, fmt.Errorf("cannot resolve %s: %s", host, shell.Words(err))
 	}
 	for _, v6 := range []bool{false, true} { // IPv4 first, as discovery prefers it
 		for _, ip := range ips {
@@ -405,15 +405,15 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 	if o.keep {
 		// First, so that a second p2pchat on the same home stops here.
 		if err := os.MkdirAll(o.home, 0o700); err != nil {
-			return fail("cannot create %s: %v (choose another with -home)", o.home, err)
+			return fail("%s (choose another with -home)", shell.Words(err))
 		}
 		var err error
 		st, saved, err = store.Open(o.home, store.Limits{PeerBytes: peer.OutboxPeerBytes, TotalBytes: peer.OutboxBytes}, lockWait)
 		if errors.Is(err, store.ErrLocked) {
-			return fail("%v: quit the other one, or give this one its own -home", err)
+			return fail("%s: quit the other one, or give this one its own -home", shell.Words(err))
 		}
 		if err != nil {
-			return fail("%v (choose another with -home, or -store=false to keep messages in memory only)", err)
+			return fail("%s (choose another with -home, or -store=false to keep messages in memory only)", shell.Words(err))
 		}
 	}
 
@@ -423,7 +423,7 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 	}
 	signer, err := roomsnet.LoadSigner(o.home, id.Public)
 	if err != nil {
-		return fail("%v (choose another with -home)", err)
+		return fail("%s (choose another with -home)", shell.Words(err))
 	}
 	var bind netip.Addr
 	if o.bind != "" {
@@ -437,7 +437,7 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 		}
 	}
 	if err != nil {
-		return fail("%v", err)
+		return fail("%s", shell.Words(err))
 	}
 	host := hostName()
 	cfg := peer.Config{Name: o.name, Host: host, Identity: id, Home: o.home, TCPOnly: o.tcp, Logger: logger}
@@ -447,7 +447,7 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 	node, err := peer.New(cfg, tr)
 	if err != nil {
 		tr.Close()
-		return fail("%v", err)
+		return fail("%s", shell.Words(err))
 	}
 
 	var acceptFrom []string
@@ -464,7 +464,7 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 		StateDir: filepath.Join(o.home, "transfers"), AcceptFrom: acceptFrom, Logger: logger, GiveUpAfter: giveUp, Busy: filesFlowing})
 	if err != nil {
 		node.Close()
-		return fail("%v (choose another with -downloads)", err)
+		return fail("%s (choose another with -downloads)", shell.Words(err))
 	}
 
 	roomsDir := filepath.Join(o.home, "rooms")
@@ -475,7 +475,7 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 	if err != nil {
 		files.Close()
 		node.Close()
-		return fail("%v (choose another with -home)", err)
+		return fail("%s (choose another with -home)", shell.Words(err))
 	}
 	nodeEvents := roomsRun.Filter(node.Events()) // the rooms take their payloads; the rest goes to the shell
 
@@ -488,9 +488,9 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 			if len(o.ifaces) > 0 {
 				node.Close()
 				stop()
-				return fail("%v", err)
+				return fail("discovery: %s", shell.Words(err))
 			}
-			fmt.Fprintf(stderr, "p2pchat: discovery is off: %v; use -peer host:port to reach peers\n", err)
+			fmt.Fprintf(stderr, "p2pchat: discovery is off: %s; use -peer host:port to reach peers\n", shell.Words(err))
 		}
 	}
 	for _, addr := range o.peerAddrs { // (resolved once: a second lookup could fail)

@@ -55,8 +55,6 @@ const (
 	maxBindingsFile = len(bindingsMagic) + 4 + 2 + maxSavedBound*(bindingFixed+maxLabelBytes)
 )
 
-var errDamagedBindings = errors.New("damaged bindings file")
-
 // boundKey is a signing key known first-hand, with what proves it and
 // when its binding was last seen.
 type boundKey struct {
@@ -98,26 +96,31 @@ func encodeBindings(bs []savedBinding) []byte {
 	return b
 }
 
+// bindingsDamage is damage d of the bindings file, in entry i.
+func bindingsDamage(d Damage, i int) *FileError {
+	return &FileError{Kind: FileBindings, File: bindingsFile, Damage: d, Record: i}
+}
+
 // decodeBindings reads a bindings file: its entries, or an error if it is
 // damaged (a checksum, its layout, or an entry whose binding does not
 // verify: then nothing of it is taken).
 func decodeBindings(b []byte) ([]savedBinding, error) {
 	if len(b) < len(bindingsMagic)+4+2 || string(b[:len(bindingsMagic)]) != bindingsMagic {
-		return nil, fmt.Errorf("%w: not a bindings file", errDamagedBindings)
+		return nil, bindingsDamage(DamageNotOurs, 0)
 	}
 	body := b[len(bindingsMagic)+4:]
 	if binary.BigEndian.Uint32(b[len(bindingsMagic):]) != crc32.Checksum(body, castagnoli) {
-		return nil, fmt.Errorf("%w: checksum", errDamagedBindings)
+		return nil, bindingsDamage(DamageChecksum, 0)
 	}
 	n := int(binary.BigEndian.Uint16(body))
 	body = body[2:]
 	if n > maxSavedBound {
-		return nil, fmt.Errorf("%w: %d entries, at most %d", errDamagedBindings, n, maxSavedBound)
+		return nil, &FileError{Kind: FileBindings, File: bindingsFile, Damage: DamageTooMany, Size: int64(n), Max: maxSavedBound}
 	}
 	out := make([]savedBinding, 0, n)
 	for i := range n {
 		if len(body) < bindingFixed || len(body) < bindingFixed+int(body[bindingFixed-1]) {
-			return nil, fmt.Errorf("%w: entry %d cut short", errDamagedBindings, i)
+			return nil, bindingsDamage(DamageCutShort, i)
 		}
 		var e savedBinding
 		copy(e.identity[:], body[:32])
@@ -128,15 +131,17 @@ func decodeBindings(b []byte) ([]savedBinding, error) {
 		e.label = string(body[bindingFixed : bindingFixed+ln])
 		body = body[bindingFixed+ln:]
 		if !utf8.ValidString(e.label) || strings.ContainsFunc(e.label, unicode.IsControl) {
-			return nil, fmt.Errorf("%w: entry %d: label", errDamagedBindings, i)
+			return nil, bindingsDamage(DamageRecord, i)
 		}
 		if err := rooms.VerifyBinding(e.identity, e.sk, e.sig); err != nil {
-			return nil, fmt.Errorf("%w: entry %d: %v", errDamagedBindings, i, err)
+			fe := bindingsDamage(DamageRecord, i)
+			fe.Err = err
+			return nil, fe
 		}
 		out = append(out, e)
 	}
 	if len(body) != 0 {
-		return nil, fmt.Errorf("%w: %d bytes after the entries", errDamagedBindings, len(body))
+		return nil, &FileError{Kind: FileBindings, File: bindingsFile, Damage: DamageTrailing, Size: int64(len(body))}
 	}
 	return out, nil
 }
@@ -149,19 +154,19 @@ func loadBindings(dir string) ([]savedBinding, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("roomsnet: %w", err)
+		return nil, &FileError{Kind: FileBindings, File: bindingsFile, Damage: DamageUnread, Err: err}
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("roomsnet: %w", err)
+		return nil, &FileError{Kind: FileBindings, File: bindingsFile, Damage: DamageUnread, Err: err}
 	}
 	if st.Size() > int64(maxBindingsFile) {
-		return nil, fmt.Errorf("%w: %d bytes", errDamagedBindings, st.Size())
+		return nil, &FileError{Kind: FileBindings, File: bindingsFile, Damage: DamageSize, Size: st.Size()}
 	}
 	b := make([]byte, st.Size())
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, fmt.Errorf("roomsnet: %w", err)
+		return nil, &FileError{Kind: FileBindings, File: bindingsFile, Damage: DamageUnread, Err: err}
 	}
 	return decodeBindings(b)
 }
@@ -171,7 +176,7 @@ func loadBindings(dir string) ([]savedBinding, error) {
 func (r *Runner) restoreBindingsLocked() {
 	bs, err := loadBindings(r.dir)
 	if err != nil {
-		r.emitLocked(Event{Kind: EvWarning, Code: "bindings-damaged", File: bindingsFile, Err: err})
+		r.emitLocked(Event{Kind: EvWarning, Code: CodeBindingsDamaged, File: bindingsFile, Err: err})
 		os.Rename(bindingsPath(r.dir), bindingsPath(r.dir)+".damaged")
 		return
 	}
@@ -251,7 +256,7 @@ func (r *Runner) saveBindingsLocked() {
 	r.stats.DiskBytes += uint64(len(b))
 	if err := writeAtomic(bindingsPath(r.dir), b); err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Err: err})
+		r.emitLocked(Event{Kind: EvWarning, Code: CodeNotSaved, File: bindingsFile, Err: err})
 		return
 	}
 	for _, s := range bs {

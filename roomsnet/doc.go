@@ -126,6 +126,16 @@
 // otherwise it is reported (a warning "bindings-damaged"), kept aside as
 // bindings.damaged, and none of it is taken.
 //
+// # Errors and warnings
+//
+// This package words no sentences for people (errors.go). A warning's
+// Code is one of Codes; a damaged or unreadable file is a *FileError (its
+// Kind, File, Damage and where: Record, Offset, Rest, Size, Max), a save
+// that failed a *SaveError (the file, and the operating system's error);
+// a command's error is a rooms.Code, ErrNoBinding, ErrAmbiguous or one of
+// peer's. Their Error text is for logs: the shell words them from these
+// fields.
+//
 // # Bounds
 //
 // Besides the core's (package rooms): bindings known first-hand, at most

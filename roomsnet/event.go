@@ -10,14 +10,14 @@ type EventKind string
 const (
 	EvMessage   EventKind = "message"     // Room, RoomID, Peer, PeerID, Text, Time, Seq, Earlier, Mine
 	EvJoined    EventKind = "room-joined" // Room, RoomID, Peer, PeerID (ourselves too), Earlier
-	EvLeft      EventKind = "room-left"   // Room, RoomID, Peer, PeerID, Text (reason), Code (kicked: not-member)
+	EvLeft      EventKind = "room-left"   // Room, RoomID, Peer, PeerID, Text (reason), Code (CodeKicked: removed by the creator)
 	EvTopic     EventKind = "topic"       // Room, RoomID, Peer, PeerID, Text (the new topic), Earlier
 	EvInvited   EventKind = "invited"     // Room, RoomID, Peer (the creator): we are a member of a private room now
 	EvSent      EventKind = "sent"        // Room, RoomID, Seq, Members: our message is on disk and queued for Members members
 	EvDelivered EventKind = "delivered"   // Room, RoomID, Seq, Peer, PeerID: a member acknowledged our message
 	EvPending   EventKind = "pending"     // Room, RoomID, Seq, Peer, PeerID, Code: not delivered to that member yet
 	EvFailed    EventKind = "failed"      // Room, RoomID, Seq, Peer, PeerID, Code: never delivered to that member
-	EvWarning   EventKind = "warning"     // Code and Room, Err, File, Count (or Text: a store's line about a damaged room file): a room file, journal or the bindings file was damaged, a save failed, a room not restored
+	EvWarning   EventKind = "warning"     // Code and File, Err, Room, Count (see the Code constants): a room file, journal, the seqs or the bindings file was damaged, a save failed, a room not restored
 )
 
 // Event is one thing the rooms report to the user interface. Strings that
@@ -35,8 +35,8 @@ type Event struct {
 	Earlier bool   // arrived by catch-up or late-join history
 	Mine    bool   // our own message (a copy of what we said)
 	Members int    // sent: members it is queued for
-	Code    string // pending, failed: the peer reason ("peer-left"); warning: "damaged", "not-saved", "not-restored" (Room, Err), "bindings-damaged" (File, Err); left: "kicked"
-	Err     error  // warning not-restored: why the room's saved state was not taken; not-saved: why the save failed; damaged (journal), bindings-damaged: the damage
-	File    string // warning damaged (journal): the journal's file name; bindings-damaged: the bindings file's
+	Code    Code   // pending, failed: the peer reason ("peer-left"); warning: CodeDamaged, CodeNotSaved, CodeNotRestored, CodeBindingsDamaged; left: CodeKicked
+	Err     error  // warning not-restored: why the room's saved state was not taken (a rooms.Code); not-saved: why the save failed (a *SaveError, or the OS's error); damaged, bindings-damaged: the damage (a *FileError). Its text is for logs: the shell words its fields
+	File    string // warning damaged, bindings-damaged, not-saved: the file's name in the rooms folder
 	Count   int    // warning damaged (journal): records replayed before the damage
 }

@@ -71,54 +71,56 @@ type journalRecord struct {
 	at  int64
 }
 
-var errJournal = errors.New("damaged journal")
-
 // readJournal reads the records of the journal at path: those before the
-// first damaged one, the offset where they end, and an error (wrapping
-// errJournal) describing the damage, if any. A missing journal has no
-// records.
+// first damaged one, the offset where they end, and a *FileError
+// describing the damage (matching errJournal) or why it could not be read,
+// if any. A missing journal has no records.
 func readJournal(path string) ([]journalRecord, int64, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("roomsnet: journal: %w", err)
+		return nil, 0, &FileError{Kind: FileJournal, File: filepath.Base(path), Damage: DamageUnread, Err: err}
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
 	if err != nil {
-		return nil, 0, fmt.Errorf("roomsnet: journal: %w", err)
+		return nil, 0, &FileError{Kind: FileJournal, File: filepath.Base(path), Damage: DamageUnread, Err: err}
 	}
-	return parseJournal(b)
+	recs, off, err := parseJournal(b)
+	if fe, ok := err.(*FileError); ok {
+		fe.File = filepath.Base(path)
+	}
+	return recs, off, err
 }
 
 func parseJournal(b []byte) ([]journalRecord, int64, error) {
 	var recs []journalRecord
 	off := 0
-	damage := func(what string) ([]journalRecord, int64, error) {
-		return recs, int64(off), fmt.Errorf("%w: record %d at byte %d: %s (%d bytes after it not read)", errJournal, len(recs)+1, off, what, len(b)-off)
+	damage := func(d Damage) ([]journalRecord, int64, error) {
+		return recs, int64(off), &FileError{Kind: FileJournal, Damage: d, Record: len(recs) + 1, Offset: int64(off), Rest: int64(len(b) - off)}
 	}
 	if len(b) > maxJournal {
 		b = b[:maxJournal]
 	}
 	for off < len(b) {
 		if len(b)-off < recHeader {
-			return damage("cut short")
+			return damage(DamageCutShort)
 		}
 		n := int(binary.BigEndian.Uint32(b[off:]))
 		if n < 1 || n > maxRecordBytes {
-			return damage(fmt.Sprintf("length %d", n))
+			return damage(DamageRecord)
 		}
 		if len(b)-off-recHeader < n {
-			return damage("cut short")
+			return damage(DamageCutShort)
 		}
 		body := b[off+recHeader : off+recHeader+n]
 		if binary.BigEndian.Uint32(b[off+4:]) != crc32.Checksum(body, castagnoli) {
-			return damage("checksum")
+			return damage(DamageChecksum)
 		}
 		if body[0] != recMessage || len(body) < 9 {
-			return damage(fmt.Sprintf("kind %d", body[0]))
+			return damage(DamageRecord)
 		}
 		recs = append(recs, journalRecord{msg: body[9:], at: int64(binary.BigEndian.Uint64(body[1:]))})
 		off += recHeader + n
@@ -161,18 +163,18 @@ func (r *Runner) journalFileLocked(id rooms.ID) (*os.File, error) {
 		f, err = os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0o600)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("roomsnet: journal: %w", err)
+		return nil, &SaveError{File: filepath.Base(path), Err: err}
 	}
 	if _, ok := r.jsize[id]; !ok && !made {
 		if err := f.Truncate(0); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("roomsnet: journal: %w", err)
+			return nil, &SaveError{File: filepath.Base(path), Err: err}
 		}
 	}
 	if made {
 		if err := syncDir(r.dir); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("roomsnet: journal: sync dir: %w", err)
+			return nil, &SaveError{File: filepath.Base(path), Err: fmt.Errorf("sync dir: %w", err)}
 		}
 	}
 	if _, ok := r.jsize[id]; !ok {
@@ -203,12 +205,12 @@ func (r *Runner) appendLocked(id rooms.ID, b []byte) {
 			// Cut back what may have gone in half, so that the next
 			// records are not behind a torn one; the snapshot holds these.
 			f.Truncate(r.jsize[id])
-			err = fmt.Errorf("roomsnet: journal: %w", err)
+			err = &SaveError{File: filepath.Base(f.Name()), Err: err}
 		}
 	}
 	if err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: r.roomNameLocked(id), RoomID: id.String(), Err: err})
+		r.notSavedLocked(r.roomNameLocked(id), id, err)
 		r.snapshotLocked(id)
 		return
 	}
@@ -231,7 +233,9 @@ func (r *Runner) snapshotLocked(id rooms.ID) {
 		return // left meanwhile
 	}
 	b, err := encodeSaved(sv)
-	if err == nil {
+	if err != nil {
+		err = &SaveError{File: filepath.Base(roomFile(r.dir, id)), Err: err}
+	} else {
 		r.stats.DiskBytes += uint64(len(b))
 		r.stats.Snapshots++
 		err = writeAtomic(roomFile(r.dir, id), b)
@@ -243,14 +247,14 @@ func (r *Runner) snapshotLocked(id rooms.ID) {
 	}
 	if err == nil && r.jsize[id] > 0 {
 		if err = f.Truncate(0); err != nil {
-			err = fmt.Errorf("roomsnet: journal: %w", err)
+			err = &SaveError{File: filepath.Base(f.Name()), Err: err}
 		} else {
 			r.jsize[id] = 0
 		}
 	}
 	if err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Room: sv.Name, RoomID: id.String(), Err: err})
+		r.notSavedLocked(sv.Name, id, err)
 	}
 	if f != nil && r.closed {
 		f.Close()
@@ -286,7 +290,18 @@ func (r *Runner) replayLocked(id rooms.ID, name string) {
 	} else {
 		delete(r.jsize, id) // not read: emptied when opened
 	}
-	r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Room: name, RoomID: id.String(),
+	r.emitLocked(Event{Kind: EvWarning, Code: CodeDamaged, Room: name, RoomID: id.String(),
 		File: filepath.Base(path), Err: err, Count: len(recs)})
 	r.snapshotLocked(id)
+}
+
+// notSavedLocked reports that a save of room id (name) failed: err, a
+// *SaveError naming the file (r.mu held).
+func (r *Runner) notSavedLocked(name string, id rooms.ID, err error) {
+	e := Event{Kind: EvWarning, Code: CodeNotSaved, Room: name, RoomID: id.String(), Err: err}
+	var se *SaveError
+	if errors.As(err, &se) {
+		e.File = se.File
+	}
+	r.emitLocked(e)
 }

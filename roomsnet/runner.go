@@ -208,12 +208,16 @@ func New(cfg Config) (*Runner, error) {
 			return nil, err
 		}
 		if r.seqs, err = loadSeqs(r.dir); err != nil {
-			damaged = append(damaged, fmt.Sprintf("seqs: %v", err))
+			fe, ok := err.(*FileError)
+			if !ok {
+				fe = &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageUnread, Err: err}
+			}
+			damaged = append(damaged, fe)
 			os.Rename(seqsFile(r.dir), seqsFile(r.dir)+".damaged")
 		}
 		maps.Copy(r.floor, r.seqs)
-		for _, line := range damaged {
-			r.emitLocked(Event{Kind: EvWarning, Code: "damaged", Text: line})
+		for _, fe := range damaged {
+			r.emitLocked(Event{Kind: EvWarning, Code: CodeDamaged, File: fe.File, Err: fe})
 		}
 		r.restoreBindingsLocked()
 		now := r.now()
@@ -221,7 +225,7 @@ func New(cfg Config) (*Runner, error) {
 			sv := ld.sv
 			id, err := r.st.Restore(sv, now)
 			if err != nil {
-				r.emitLocked(Event{Kind: EvWarning, Code: "not-restored", Room: sv.Name, Err: err})
+				r.emitLocked(Event{Kind: EvWarning, Code: CodeNotRestored, Room: sv.Name, Err: err})
 				continue
 			}
 			r.snap[id] = ld.size
@@ -645,7 +649,7 @@ func (r *Runner) onAppLocked(e peer.Event) {
 			r.sendSummaryLocked(e.Key, id)
 		case rooms.ListRemoved:
 			r.forgetLocked(id)
-			r.emitLocked(Event{Kind: EvLeft, Room: decodeListName(data), RoomID: id.String(), Peer: r.nickLocked(), PeerID: peer.KeyID(&r.signer.Identity), Code: "kicked"})
+			r.emitLocked(Event{Kind: EvLeft, Room: decodeListName(data), RoomID: id.String(), Peer: r.nickLocked(), PeerID: peer.KeyID(&r.signer.Identity), Code: CodeKicked})
 		case rooms.ListUpdated:
 			r.dirty[id] = true
 			// Newly listed members get the list from the creator.
@@ -914,7 +918,7 @@ func (r *Runner) onOwnLocked(e peer.Event) {
 		}
 		return
 	}
-	ev := Event{Room: r.roomNameLocked(ref.room), RoomID: ref.room.String(), Seq: ref.seq, Peer: e.Peer, PeerID: e.PeerID, Code: string(e.Reason)}
+	ev := Event{Room: r.roomNameLocked(ref.room), RoomID: ref.room.String(), Seq: ref.seq, Peer: e.Peer, PeerID: e.PeerID, Code: Code(e.Reason)}
 	switch e.Kind {
 	case peer.EvDelivered:
 		delete(r.sends, e.ID)
@@ -1494,6 +1498,6 @@ func (r *Runner) writeSeqsLocked() {
 	r.stats.DiskBytes += uint64(len(b))
 	if err := writeAtomic(seqsFile(r.dir), b); err != nil {
 		r.stats.SaveErrors++
-		r.emitLocked(Event{Kind: EvWarning, Code: "not-saved", Err: err})
+		r.emitLocked(Event{Kind: EvWarning, Code: CodeNotSaved, File: seqsName, Err: err})
 	}
 }

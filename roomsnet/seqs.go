@@ -47,7 +47,10 @@ const (
 	maxSeqRooms = 1024
 )
 
-func seqsFile(dir string) string { return filepath.Join(dir, "seqs") }
+// seqsName is the seqs file's name in the rooms folder.
+const seqsName = "seqs"
+
+func seqsFile(dir string) string { return filepath.Join(dir, seqsName) }
 
 func encodeSeqs(m map[rooms.ID]uint64) []byte {
 	ids := make([]rooms.ID, 0, len(m))
@@ -67,23 +70,25 @@ func encodeSeqs(m map[rooms.ID]uint64) []byte {
 func decodeSeqs(b []byte) (map[rooms.ID]uint64, error) {
 	i := bytes.LastIndex(b, []byte("crc "))
 	if !bytes.HasPrefix(b, []byte(seqsMagic)) || i < 0 {
-		return nil, fmt.Errorf("%w: not a seqs file", errDamaged)
+		return nil, &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageNotOurs}
 	}
 	want, err := strconv.ParseUint(strings.TrimSpace(string(b[i+4:])), 16, 32)
 	if err != nil || uint32(want) != crc32.Checksum(b[:i], castagnoli) {
-		return nil, fmt.Errorf("%w: seqs checksum", errDamaged)
+		return nil, &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageChecksum}
 	}
 	out := map[rooms.ID]uint64{}
 	sc := bufio.NewScanner(bytes.NewReader(b[len(seqsMagic):i]))
+	line := 0
 	for sc.Scan() {
+		line++
 		f := strings.Fields(sc.Text())
 		if len(f) != 2 {
-			return nil, fmt.Errorf("%w: seqs line %q", errDamaged, sc.Text())
+			return nil, &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageRecord, Record: line}
 		}
 		raw, err1 := hex.DecodeString(f[0])
 		n, err2 := strconv.ParseUint(f[1], 10, 64)
 		if err1 != nil || err2 != nil || len(raw) != len(rooms.ID{}) {
-			return nil, fmt.Errorf("%w: seqs line %q", errDamaged, sc.Text())
+			return nil, &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageRecord, Record: line}
 		}
 		out[rooms.ID(raw)] = n
 	}
@@ -97,10 +102,10 @@ func loadSeqs(dir string) (map[rooms.ID]uint64, error) {
 		return map[rooms.ID]uint64{}, nil
 	}
 	if err != nil {
-		return map[rooms.ID]uint64{}, fmt.Errorf("roomsnet: %w", err)
+		return map[rooms.ID]uint64{}, &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageUnread, Err: err}
 	}
 	if len(b) > maxSeqRooms*100+200 {
-		return map[rooms.ID]uint64{}, fmt.Errorf("%w: seqs file of %d bytes", errDamaged, len(b))
+		return map[rooms.ID]uint64{}, &FileError{Kind: FileSeqs, File: seqsName, Damage: DamageSize, Size: int64(len(b))}
 	}
 	m, err := decodeSeqs(b)
 	if err != nil {

@@ -43,30 +43,36 @@ func encodeSaved(sv *rooms.Saved) ([]byte, error) {
 	return b, nil
 }
 
-var errDamaged = errors.New("damaged room file")
-
 func decodeSaved(b []byte) (*rooms.Saved, error) {
 	if len(b) < len(fileMagic)+4 || string(b[:len(fileMagic)]) != fileMagic {
-		return nil, fmt.Errorf("%w: not a room file", errDamaged)
+		return nil, &FileError{Kind: FileRoom, Damage: DamageNotOurs}
 	}
 	body := b[len(fileMagic)+4:]
 	if binary.BigEndian.Uint32(b[len(fileMagic):]) != crc32.Checksum(body, castagnoli) {
-		return nil, fmt.Errorf("%w: checksum", errDamaged)
+		return nil, &FileError{Kind: FileRoom, Damage: DamageChecksum}
 	}
 	var sv rooms.Saved
 	if err := gob.NewDecoder(bytes.NewReader(body)).Decode(&sv); err != nil {
-		return nil, fmt.Errorf("%w: %v", errDamaged, err)
+		return nil, &FileError{Kind: FileRoom, Damage: DamageDecode, Err: err}
 	}
 	return &sv, nil
 }
 
 // writeAtomic puts data at path: a fresh temporary file in the same
-// directory, synced, renamed over path, and the directory synced.
+// directory, synced, renamed over path, and the directory synced. Its
+// error is a *SaveError.
 func writeAtomic(path string, data []byte) error {
+	if err := writeAtomicErr(path, data); err != nil {
+		return &SaveError{File: filepath.Base(path), Err: err}
+	}
+	return nil
+}
+
+func writeAtomicErr(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".room-*")
 	if err != nil {
-		return fmt.Errorf("roomsnet: save room: %w", err)
+		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(data)
@@ -81,15 +87,15 @@ func writeAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("roomsnet: save room: %w", err)
+		return err
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("roomsnet: save room: %w", err)
+		return err
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("roomsnet: save room: sync dir: %w", err)
+		return fmt.Errorf("sync dir: %w", err)
 	}
 	return nil
 }
@@ -100,10 +106,10 @@ type loaded struct {
 	size int64
 }
 
-// loadDir reads every room file of dir: the rooms, and one line per file
-// that was damaged (renamed to .damaged, so that it is not read again,
+// loadDir reads every room file of dir: the rooms, and the damage of each
+// file that was damaged or could not be read (renamed to .damaged, so that it is not read again,
 // its journal with it).
-func loadDir(dir string) ([]loaded, []string, error) {
+func loadDir(dir string) ([]loaded, []*FileError, error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
@@ -112,7 +118,7 @@ func loadDir(dir string) ([]loaded, []string, error) {
 		return nil, nil, fmt.Errorf("roomsnet: %w", err)
 	}
 	var out []loaded
-	var damaged []string
+	var damaged []*FileError
 	for _, e := range ents {
 		name := e.Name()
 		if strings.HasPrefix(name, ".room-") {
@@ -125,7 +131,12 @@ func loadDir(dir string) ([]loaded, []string, error) {
 		path := filepath.Join(dir, name)
 		sv, size, err := readRoom(path)
 		if err != nil {
-			damaged = append(damaged, fmt.Sprintf("%s: %v", name, err))
+			fe, ok := err.(*FileError)
+			if !ok {
+				fe = &FileError{Kind: FileRoom, Damage: DamageUnread, Err: err}
+			}
+			fe.File = name
+			damaged = append(damaged, fe)
 			os.Rename(path, path+".damaged")
 			j := strings.TrimSuffix(path, ".room") + journalSuffix
 			os.Rename(j, j+".damaged")
@@ -147,7 +158,7 @@ func readRoom(path string) (*rooms.Saved, int64, error) {
 		return nil, 0, err
 	}
 	if st.Size() > maxFileBytes {
-		return nil, 0, fmt.Errorf("%w: %d bytes", errDamaged, st.Size())
+		return nil, 0, &FileError{Kind: FileRoom, Damage: DamageSize, Size: st.Size()}
 	}
 	b := make([]byte, st.Size())
 	if _, err := f.ReadAt(b, 0); err != nil {

@@ -147,9 +147,14 @@
 //
 // The node, the transfers and the rooms send codes and fields, not
 // sentences: REASON, TEXT and the transfer lines are worded here
-// (peerText and undeliveredText in format.go, transferWords in
-// transfers.go, roomWarningText in rooms.go), and the same words are the
-// "reason" and "text" of the JSON lines below.
+// (peerText and undeliveredText in format.go, peerwords.go, transferWords
+// in transfers.go, roomwords.go for the rooms' warnings and roomWords in
+// rooms.go for their commands' errors), and the same words are the
+// "reason" and "text" of the JSON lines below. The Error text of a domain
+// package's error is for logs and never shown; an operating system's error
+// is said in its own words ("no space left on device") after the shell's,
+// and an error of no known kind is "an unknown error". Words gives the
+// same words to main, for the errors it prints at start-up.
 //
 // # JSON mode
 //
@@ -347,7 +352,9 @@
 //	{"event":"failed","to":NAME,"peer_id":ID,"room":ROOM,"room_id":RID,"author_seq":N,"code":CODE,"time":T}
 //	{"event":"rooms","rooms":[ROOM_ENTRY,...]}                        answer to /rooms
 //	{"event":"names","room":ROOM,"members":[MEMBER,...]}              answer to /names
-//	{"event":"warning","text":TEXT,"time":T}                          a room file damaged, a save failed
+//	{"event":"warning","code":CODE,"room":ROOM,"file":FILE,"text":TEXT,"time":T}   a room's file damaged, a save failed
+//	{"event":"warning","code":CODE,"room":ROOM,"text":TEXT,"time":T}   a room not restored
+//	{"event":"warning","code":CODE,"file":FILE,"text":TEXT,"time":T}   a file of no one room damaged, not saved
 //
 // where ROOM_ENTRY and MEMBER are ("has_last" omitted until we post in
 // the room, and for ourselves; "status" one of online, away, offline,
@@ -360,6 +367,8 @@
 // are "error" events, each code of package rooms in words: a /join of a
 // private room by a non-member says "#secret is invite-only: ask its
 // creator for an /invite". A private room we are not in is not listed.
+// A room warning's "code" is one of roomsnet.Codes (damaged, not-saved,
+// not-restored, bindings-damaged); "text" words it.
 //
 // # Bounded output
 //

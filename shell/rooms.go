@@ -117,21 +117,25 @@ func (s *session) roomArg(arg string) string {
 	return arg
 }
 
-// roomWords is what the user reads for an error of the rooms.
+// roomWords is what the user reads for an error of the rooms' commands:
+// words for each rooms.Code and roomsnet's errors, never their Error
+// text.
 func roomWords(name string, err error) string {
 	var c rooms.Code
 	if !errors.As(err, &c) {
 		switch {
 		case errors.Is(err, roomsnet.ErrNoBinding):
 			return "that peer's signing key is not known yet: it must be online once (then it is kept across restarts)"
+		case errors.Is(err, roomsnet.ErrAmbiguous):
+			return "more than one peer met before had that name"
 		case errors.Is(err, peer.ErrUnknownPeer):
 			return "no such peer"
 		case errors.Is(err, peer.ErrQueueFull):
 			return "too many messages wait for a member: " + peerErrWords(err)
-		case errors.Is(err, peer.ErrClosed):
-			return peerErrWords(err)
 		}
-		return err.Error()
+		// peer's other errors, the store's, the operating system's; the
+		// text of any other error is not shown ("an unknown error").
+		return peerErrWords(err)
 	}
 	room := oneLine(name)
 	switch c {
@@ -181,7 +185,7 @@ func roomWords(name string, err error) string {
 	case rooms.ErrEmpty:
 		return "empty message, nothing sent"
 	}
-	return string(c)
+	return "refused (" + string(c) + ")"
 }
 
 func (s *session) roomError(name string, err error) { s.userError(roomWords(name, err)) }
@@ -404,7 +408,7 @@ func (s *session) roomPeer(name string) (id, label string, ok bool) {
 		return p.ID, p.Name, true
 	}
 	if !errors.Is(err, peer.ErrUnknownPeer) {
-		s.userError(err.Error())
+		s.userError(peerErrWords(err))
 		return "", "", false
 	}
 	id, label, kerr := s.cfg.Rooms.Known(name)
@@ -421,7 +425,7 @@ func (s *session) roomPeer(name string) (id, label string, ok bool) {
 
 // printRoomEvent shows one room event.
 func (s *session) printRoomEvent(e roomsnet.Event) {
-	if e.Kind == roomsnet.EvLeft && e.Code == "kicked" && s.room == e.Room {
+	if e.Kind == roomsnet.EvLeft && e.Code == roomsnet.CodeKicked && s.room == e.Room {
 		s.room = ""
 	}
 	if e.Kind == roomsnet.EvMessage && !e.Mine {
@@ -455,7 +459,7 @@ func (s *session) roomLine(e roomsnet.Event) (string, bool) {
 		body = room + " * " + s.f.name(e.Peer) + " joined"
 	case roomsnet.EvLeft:
 		body = room + " * " + s.f.name(e.Peer) + " left"
-		if e.Code == "kicked" {
+		if e.Code == roomsnet.CodeKicked {
 			body = room + " * you were removed from " + room + " by its creator"
 		}
 	case roomsnet.EvTopic:
@@ -470,7 +474,7 @@ func (s *session) roomLine(e roomsnet.Event) (string, bool) {
 	case roomsnet.EvFailed:
 		body = fmt.Sprintf("! %s: never delivered to %s", room, s.f.name(e.Peer))
 	case roomsnet.EvWarning:
-		body = "! rooms: " + multiLine(roomWarningText(e))
+		body = "! rooms: " + roomWarningWords(e)
 	default: // sent, delivered
 		return "", false
 	}
@@ -495,23 +499,4 @@ func (p *printer) markOnly(idx uint64) {
 	default:
 		p.marksLocked(max(idx, p.bufIdx))
 	}
-}
-
-// roomWarningText is what a warning of the rooms says: the words for its
-// code, or its text.
-func roomWarningText(e roomsnet.Event) string {
-	if e.Kind != roomsnet.EvWarning {
-		return e.Text
-	}
-	switch {
-	case e.Code == "not-restored":
-		return fmt.Sprintf("room %s not restored: %v", e.Room, e.Err)
-	case e.Code == "not-saved" && e.Err != nil:
-		return e.Err.Error()
-	case e.Code == "bindings-damaged":
-		return fmt.Sprintf("%v (kept aside as rooms/%s.damaged): the signing keys of peers met before are forgotten; /invite needs each online again", e.Err, e.File)
-	case e.Code == "damaged" && e.File != "":
-		return fmt.Sprintf("%s: %v (%d records replayed)", e.File, e.Err, e.Count)
-	}
-	return e.Text
 }

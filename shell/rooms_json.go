@@ -68,6 +68,18 @@ type jsonRoomDelivery struct {
 	Time      string `json:"time"`
 }
 
+// jsonRoomWarning is a warning of the rooms: its code (roomsnet.Codes),
+// the room and the file of the rooms folder concerned, if any, and the
+// shell's words.
+type jsonRoomWarning struct {
+	Event string `json:"event"`
+	Code  string `json:"code"`
+	Room  string `json:"room,omitempty"`
+	File  string `json:"file,omitempty"`
+	Text  string `json:"text"`
+	Time  string `json:"time"`
+}
+
 type jsonRoom struct {
 	Room    string `json:"room"`
 	RoomID  string `json:"room_id"`
@@ -129,14 +141,16 @@ func roomEventJSON(e roomsnet.Event, now time.Time) any {
 	case roomsnet.EvMessage:
 		return jsonRoomMessage{kind, e.Peer, e.PeerID, e.Room, e.Text, e.Room, e.RoomID, e.Seq, e.Earlier, ts}
 	case roomsnet.EvJoined, roomsnet.EvLeft, roomsnet.EvInvited:
-		return jsonRoomMember{kind, e.Room, e.RoomID, e.Peer, e.PeerID, e.Code, ts}
+		return jsonRoomMember{kind, e.Room, e.RoomID, e.Peer, e.PeerID, string(e.Code), ts}
 	case roomsnet.EvTopic:
 		return jsonRoomTopic{kind, e.Room, e.RoomID, e.Peer, e.PeerID, e.Text, e.Earlier, ts}
 	case roomsnet.EvSent:
 		return jsonRoomSent{kind, e.Room, e.Room, e.RoomID, e.Seq, e.Members}
 	case roomsnet.EvDelivered, roomsnet.EvPending, roomsnet.EvFailed:
-		return jsonRoomDelivery{kind, e.Peer, e.PeerID, e.Room, e.RoomID, e.Seq, e.Code, ts}
+		return jsonRoomDelivery{kind, e.Peer, e.PeerID, e.Room, e.RoomID, e.Seq, string(e.Code), ts}
+	case roomsnet.EvWarning:
+		return jsonRoomWarning{kind, string(e.Code), e.Room, e.File, roomWarningWords(e), ts}
 	default:
-		return jsonText{Event: kind, Text: roomWarningText(e), Time: ts}
+		return jsonText{Event: kind, Text: e.Text, Time: ts}
 	}
 }

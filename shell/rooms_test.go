@@ -16,7 +16,7 @@ import (
 // roomJSONSamples are one of each room line the encoder writes (also
 // TestDocMatchesEncoder's).
 func roomJSONSamples(ts time.Time) []any {
-	ev := func(k roomsnet.EventKind, earlier bool, code string) roomsnet.Event {
+	ev := func(k roomsnet.EventKind, earlier bool, code roomsnet.Code) roomsnet.Event {
 		return roomsnet.Event{Kind: k, Room: "#lunch", RoomID: "0011223344556677", Peer: "bob", PeerID: "b0b0b0b0b0b0b0b0",
 			Text: "t", Time: ts, Seq: 3, Earlier: earlier, Members: 2, Code: code}
 	}

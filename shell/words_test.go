@@ -28,7 +28,7 @@ type wordsCase struct {
 // wordsCases are the notices whose sentences only the shell writes: the
 // domain packages send codes and fields.
 func wordsCases() []wordsCase {
-	return []wordsCase{
+	return append([]wordsCase{
 		// peer: why a peer left (the -json "reason" values are a contract)
 		{"left quit",
 			peer.Event{Kind: peer.EvLeft, Peer: "bob", PeerID: "b0b", Code: peer.CodeQuit},
@@ -309,24 +309,7 @@ func wordsCases() []wordsCase {
 				First: "a.txt", NumFiles: 1, Note: transfer.NoteFailed, Err: &transfer.Error{Cause: transfer.CauseMismatch, File: "a.txt"}},
 			"14:05 ! a.txt (1.5 kB) from bob failed: a.txt did not match its SHA-256: discarded",
 			`{"event":"transfer-failed","id":2,"direction":"receive","peer":"bob","peer_id":"b0b","code":"hash-mismatch","cause":"mismatch","resumable":false,"reason":"a.txt (1.5 kB) from bob failed: a.txt did not match its SHA-256: discarded","time":"TIME"}`},
-		// roomsnet
-		{"room not restored",
-			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "not-restored", Room: "#lunch", Err: errors.New("rooms: bad signature")},
-			"14:05 ! rooms: room #lunch not restored: rooms: bad signature",
-			`{"event":"warning","text":"room #lunch not restored: rooms: bad signature","time":"TIME"}`},
-		{"room journal damaged",
-			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "damaged", Room: "#lunch", File: "0123456789abcdef.journal", Err: errors.New("damaged journal: record 30 fails its checksum"), Count: 29},
-			"14:05 ! rooms: 0123456789abcdef.journal: damaged journal: record 30 fails its checksum (29 records replayed)",
-			`{"event":"warning","text":"0123456789abcdef.journal: damaged journal: record 30 fails its checksum (29 records replayed)","time":"TIME"}`},
-		{"bindings damaged",
-			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "bindings-damaged", File: "bindings", Err: errors.New("damaged bindings file: checksum")},
-			"14:05 ! rooms: damaged bindings file: checksum (kept aside as rooms/bindings.damaged): the signing keys of peers met before are forgotten; /invite needs each online again",
-			`{"event":"warning","text":"damaged bindings file: checksum (kept aside as rooms/bindings.damaged): the signing keys of peers met before are forgotten; /invite needs each online again","time":"TIME"}`},
-		{"room not saved",
-			roomsnet.Event{Kind: roomsnet.EvWarning, Code: "not-saved", Room: "#lunch", Err: errors.New("rooms: write 0123456789abcdef.journal: no space left on device")},
-			"14:05 ! rooms: rooms: write 0123456789abcdef.journal: no space left on device",
-			`{"event":"warning","text":"rooms: write 0123456789abcdef.journal: no space left on device","time":"TIME"}`},
-	}
+	}, roomWordsCases()...)
 }
 
 // TestEventWords feeds each notice of the domain packages through what
