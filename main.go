@@ -419,7 +419,7 @@ func start(o options, stdin *os.File, stdout, stderr io.Writer) (*session, int) 
 
 	id, err := peer.LoadIdentity(o.home)
 	if err != nil {
-		return fail("%v (choose another with -home)", err)
+		return fail("%s (choose another with -home)", shell.Words(err))
 	}
 	signer, err := roomsnet.LoadSigner(o.home, id.Public)
 	if err != nil {

@@ -34,6 +34,23 @@ func TestStartErrorWords(t *testing.T) {
 				return "p2pchat: the signing key file " + filepath.Join(home, "signing.key") + " is damaged (expected 64 hex digits): " +
 					"move it away to make a new one (your rooms' members then see a new key) (choose another with -home)\n"
 			}},
+		{"damaged identity key",
+			func(t *testing.T, home, _ string) {
+				if err := os.WriteFile(filepath.Join(home, "identity.key"), []byte("# p2pchat private key\nnot hex\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			func(home, _ string) []string { return []string{"-downloads", home} },
+			func(home, _ string) string {
+				return "p2pchat: the key file " + filepath.Join(home, "identity.key") + " is damaged (expected 64 hex digits): " +
+					"move it away to make a new identity (your peers then see a new key) (choose another with -home)\n"
+			}},
+		{"home is a file",
+			func(*testing.T, string, string) {},
+			func(_, file string) []string { return []string{"-home", file + "/sub"} },
+			func(_, file string) string {
+				return "p2pchat: the home directory " + file + "/sub is unusable: not a directory (choose another with -home)\n"
+			}},
 		{"downloads is a file",
 			func(*testing.T, string, string) {},
 			func(_, file string) []string { return []string{"-downloads", file} },

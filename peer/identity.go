@@ -34,11 +34,40 @@ func NewIdentity() (*Identity, error) {
 	return &Identity{Public: *pub, private: *priv}, nil
 }
 
+// KeyFileOp says what LoadIdentity could not do with the key file.
+type KeyFileOp string
+
+// What LoadIdentity could not do (KeyFileError.Op).
+const (
+	KeyFileHome    KeyFileOp = "home"    // make the home directory (Path)
+	KeyFileCreate  KeyFileOp = "create"  // create the key file
+	KeyFileWrite   KeyFileOp = "write"   // write the new key to it
+	KeyFileRead    KeyFileOp = "read"    // read it
+	KeyFileDamaged KeyFileOp = "damaged" // its key is not 64 hex digits (or not a usable key): moving it away makes a new identity
+)
+
+// KeyFileError is why LoadIdentity failed: Op on Path, with the
+// operating system's error (Err) where there is one. The shell words it.
+type KeyFileError struct {
+	Path string
+	Op   KeyFileOp
+	Err  error
+}
+
+func (e *KeyFileError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("peer: key file %s: %s", e.Path, e.Op)
+	}
+	return fmt.Sprintf("peer: key file %s: %s: %v", e.Path, e.Op, e.Err)
+}
+
+func (e *KeyFileError) Unwrap() error { return e.Err }
+
 // LoadIdentity reads the identity from dir, creating dir (mode 0700) and a new
 // key file (mode 0600) on first run.
 func LoadIdentity(dir string) (*Identity, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("peer: home directory %s is unusable: %w", dir, err)
+		return nil, &KeyFileError{Path: dir, Op: KeyFileHome, Err: err}
 	}
 	path := filepath.Join(dir, identityFile)
 	data, err := os.ReadFile(path)
@@ -50,19 +79,19 @@ func LoadIdentity(dir string) (*Identity, error) {
 		content := "# p2pchat private key: keep it secret, never share this file\n" + hex.EncodeToString(id.private[:]) + "\n"
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("peer: create key file: %w", err)
+			return nil, &KeyFileError{Path: path, Op: KeyFileCreate, Err: err}
 		}
 		if _, err := f.WriteString(content); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("peer: write key file: %w", err)
+			return nil, &KeyFileError{Path: path, Op: KeyFileWrite, Err: err}
 		}
 		if err := f.Close(); err != nil {
-			return nil, fmt.Errorf("peer: write key file: %w", err)
+			return nil, &KeyFileError{Path: path, Op: KeyFileWrite, Err: err}
 		}
 		return id, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("peer: read key file: %w", err)
+		return nil, &KeyFileError{Path: path, Op: KeyFileRead, Err: err}
 	}
 	var hexKey string
 	for _, line := range strings.Split(string(data), "\n") {
@@ -73,13 +102,13 @@ func LoadIdentity(dir string) (*Identity, error) {
 	}
 	raw, err := hex.DecodeString(hexKey)
 	if err != nil || len(raw) != 32 {
-		return nil, fmt.Errorf("peer: key file %s is damaged (expected 64 hex digits); move it away to make a new identity", path)
+		return nil, &KeyFileError{Path: path, Op: KeyFileDamaged}
 	}
 	id := &Identity{}
 	copy(id.private[:], raw)
 	pub, err := curve25519.X25519(id.private[:], curve25519.Basepoint)
 	if err != nil {
-		return nil, fmt.Errorf("peer: key file %s: %w", path, err)
+		return nil, &KeyFileError{Path: path, Op: KeyFileDamaged, Err: err}
 	}
 	copy(id.Public[:], pub)
 	return id, nil

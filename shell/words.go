@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/p2pchat/p2pchat/discovery"
+	"github.com/p2pchat/p2pchat/peer"
 	"github.com/p2pchat/p2pchat/rooms"
 	"github.com/p2pchat/p2pchat/roomsnet"
 	"github.com/p2pchat/p2pchat/transfer"
@@ -31,7 +32,10 @@ func Words(err error) string {
 	var c rooms.Code
 	var oe *net.OpError
 	var de *net.DNSError
+	var kf *peer.KeyFileError
 	switch {
+	case errors.As(err, &kf):
+		return keyFileWords(kf)
 	case errors.As(err, &ie):
 		return ifaceWords(ie)
 	case errors.As(err, &te):
@@ -106,4 +110,15 @@ func folderWords(e *transfer.FolderError) string {
 		return fmt.Sprintf("others may write in %s (mode %v)", e.Path, e.Mode.Perm())
 	}
 	return e.Path + " cannot be used (" + string(e.Code) + ")"
+}
+
+// keyFileWords words why the identity key could not be loaded.
+func keyFileWords(e *peer.KeyFileError) string {
+	switch e.Op {
+	case peer.KeyFileHome:
+		return "the home directory " + e.Path + " is unusable: " + osWords(e.Err)
+	case peer.KeyFileDamaged:
+		return "the key file " + e.Path + " is damaged (expected 64 hex digits): move it away to make a new identity (your peers then see a new key)"
+	}
+	return "cannot " + string(e.Op) + " the key file " + e.Path + ": " + osWords(e.Err)
 }
