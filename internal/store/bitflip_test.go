@@ -151,6 +151,7 @@ func (c corpus) lost(snap Snapshot) ([]string, error) {
 func TestBitFlipNoSilentLoss(t *testing.T) {
 	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
+	onOneProcessor(t)
 	dir := scratchDir(t)
 	c := fill(t, dir, 48, 30) // 14 pages: 12 leaves and branches, live or freed
 	data, err := os.ReadFile(dbPath(dir))

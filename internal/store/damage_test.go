@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -160,6 +161,34 @@ var (
 	noSyncUsers int // tests running withoutSync (noSyncMu)
 )
 
+// onOneProcessor runs the process on one processor (GOMAXPROCS 1) until
+// every test that asked for it is done: for the damage tests, which open
+// thousands of copies at once and are called after t.Parallel() (so only
+// they run meanwhile; the concurrency tests, sequential, keep every
+// processor). Under -race, two processors cost them a third more CPU for
+// the same opens (the race detector's shared state, and every unmap of a
+// store file signalled to the other processor) and no less wall time.
+func onOneProcessor(t testing.TB) {
+	oneProcMu.Lock()
+	defer oneProcMu.Unlock()
+	if oneProcUsers++; oneProcUsers == 1 {
+		oneProcWas = runtime.GOMAXPROCS(1)
+	}
+	t.Cleanup(func() {
+		oneProcMu.Lock()
+		defer oneProcMu.Unlock()
+		if oneProcUsers--; oneProcUsers == 0 {
+			runtime.GOMAXPROCS(oneProcWas)
+		}
+	})
+}
+
+var (
+	oneProcMu    sync.Mutex
+	oneProcUsers int // tests running onOneProcessor (oneProcMu)
+	oneProcWas   int // GOMAXPROCS before the first (oneProcMu)
+)
+
 func copyDir(t testing.TB, from string, mutate func([]byte) []byte) string {
 	t.Helper()
 	data, err := os.ReadFile(dbPath(from))
@@ -307,6 +336,7 @@ func TestFlippedText(t *testing.T) {
 func TestGarbage(t *testing.T) {
 	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
+	onOneProcessor(t)
 	dir := scratchDir(t)
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
@@ -415,6 +445,7 @@ func TestShownDamaged(t *testing.T) {
 func TestFlippedBucketFlag(t *testing.T) {
 	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
+	onOneProcessor(t)
 	dir := scratchDir(t)
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
