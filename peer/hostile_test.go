@@ -29,7 +29,7 @@ func heapInUse() uint64 {
 // arrives during the attack. (Before the budget, 32 such keys took a node
 // from 8 MB to 5.8 GB.)
 func TestHostileReorderFlood(t *testing.T) {
-	t.Parallel() // on virtual time
+	// Not parallel: it measures the heap of the whole process.
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(40)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
