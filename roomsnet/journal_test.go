@@ -94,7 +94,6 @@ func tookN(t *testing.T, mn *peer.MemNet, n int) (a, b *member) {
 // (his rooms directory as it was, no Close). Back on that directory,
 // bob's #lunch holds all 30, in order.
 func TestCrashKeepsTakenMessages(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(3)
 		_, b := tookN(t, mn, 30)
@@ -114,7 +113,6 @@ func TestCrashKeepsTakenMessages(t *testing.T) {
 // worse). Back, bob holds the 30 messages once each, and reports no
 // damage.
 func TestJournalReplayedTwice(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(7)
 		_, b := tookN(t, mn, 30)
@@ -150,7 +148,6 @@ func damagedWarning(m *member) Event {
 // (one warning, Stats.JournalDamage), and goes on: a restart after it
 // holds the same 29 and warns no more.
 func TestJournalTornTail(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(4)
 		_, b := tookN(t, mn, 30)
@@ -187,7 +184,6 @@ func TestJournalTornTail(t *testing.T) {
 // records before it (a prefix, in order, none lost before the damage) and
 // is told.
 func TestJournalFlippedBit(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(5)
 		_, b := tookN(t, mn, 30)
@@ -224,7 +220,6 @@ func TestJournalFlippedBit(t *testing.T) {
 // one rewrite of the room (its journal folded into the snapshot), not a
 // rewrite of the room per message.
 func TestBytesPerMessageTaken(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(6)
 		a, b := tookN(t, mn, 1000)

@@ -181,17 +181,21 @@ func meet(ms ...*member) {
 	}
 }
 
-// wait returns the first event matching f within 10 s.
+// wait returns the first event matching f within a minute (virtual); it
+// fails with the events it passed over.
 func (m *member) wait(what string, f func(Event) bool) Event {
 	m.t.Helper()
 	timeout := time.After(time.Minute)
+	var seen []string
 	for {
 		select {
 		case e := <-m.evs:
 			if f(e) {
 				return e
 			}
+			seen = append(seen, fmt.Sprintf("%s %s %s seq %d %q", e.Kind, e.Room, e.Peer, e.Seq, e.Text))
 		case <-timeout:
+			m.t.Logf("%s: passed over %q", m.name, seen)
 			m.run.mu.Lock()
 			m.t.Logf("%s: emitted %d handed %d evq %d evBytes %d; node waiting %d", m.name, m.run.emitted, m.run.handed, len(m.run.evq), m.run.evBytes, m.node.Waiting())
 			m.run.mu.Unlock()
@@ -275,7 +279,6 @@ func allJoined(ms ...*member) {
 // once each, in order; a fourth sees #lunch in its rooms list (three
 // members) and gets none of its messages.
 func TestOpenRoomFanOut(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(1)
 		ms := startAll(t, mn, "alice", "bob", "carol", "dave")
@@ -336,7 +339,6 @@ func (m *member) restart(mn *peer.MemNet) *member {
 // once, in each author's order, bob's marked earlier. A restart of
 // carol's shows none of them again.
 func TestCatchUpFromAnyMember(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(2)
 		ms := startAll(t, mn, "alice", "bob", "carol")
@@ -382,7 +384,6 @@ func TestCatchUpFromAnyMember(t *testing.T) {
 // TestLateJoinerSeesLast100: a newcomer to #lunch is shown its last 100
 // messages (of 150), marked earlier, in order.
 func TestLateJoinerSeesLast100(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(3)
 		ms := startAll(t, mn, "alice", "dave")
@@ -411,7 +412,6 @@ func TestLateJoinerSeesLast100(t *testing.T) {
 // is refused (invite-only); bob, invited, is a member at once, gets its
 // messages and is heard; once kicked, bob gets nothing more.
 func TestPrivateRoomInviteKick(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(4)
 		ms := startAll(t, mn, "alice", "bob", "dave")
@@ -458,7 +458,6 @@ func TestPrivateRoomInviteKick(t *testing.T) {
 // changed, and again with another author's name on it: carol drops both
 // and counts them as forged; she shows alice's real message once.
 func TestForgedRelayDropped(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(5)
 		ms := startAll(t, mn, "alice", "mallory", "carol")
@@ -502,7 +501,6 @@ func TestForgedRelayDropped(t *testing.T) {
 // room as joined (earlier), also one whose join is older than the history
 // it is sent, once each; a restart shows none again.
 func TestMembersShownOnJoin(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(6)
 		ms := startAll(t, mn, "alice", "bob", "dave")
@@ -555,7 +553,6 @@ func TestMembersShownOnJoin(t *testing.T) {
 // queue to carol fills and her /to #lunch is refused (ErrQueueFull, as
 // /to is); once the reader comes back every message is shown, in order.
 func TestSlowReaderLosesNothing(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(7)
 		ms := startAll(t, mn, "alice", "carol")
@@ -619,7 +616,6 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 // relays queued at alice (the last 100), not 50: the others are refused
 // and counted (RelayBusy).
 func TestSummaryFloodBounded(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(8)
 		ms := startAll(t, mn, "alice", "mallory")

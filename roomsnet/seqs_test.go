@@ -18,7 +18,6 @@ import (
 // her seqs continue from where she left, they do not jump to the time
 // in ms.
 func TestRejoinContinuesSeqs(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
 		ms := startAll(t, mn, "alice", "bob")
@@ -64,7 +63,6 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 // not taken for a duplicate of the first (her seq is past every one she
 // used; the seqs skipped are given up after rooms.GapWait).
 func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
-	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(12)
 		ms := startAll(t, mn, "alice", "bob")
