@@ -397,6 +397,7 @@ func node(i int, name string) Info {
 // TestDiscoveryNetns runs three nodes on a simulated LAN and waits until each
 // has found the other two, checking every report.
 func TestDiscoveryNetns(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 3)
 	nodes := []Info{node(1, "alice"), node(2, "小明"), node(3, "bob")}
 	reports := make(chan report, 1024)
@@ -459,6 +460,7 @@ func keys(m map[[2]int]bool) [][2]int {
 // p2pchat nodes are reported. The second node also renames itself with
 // Update, which the first must see.
 func TestDiscoveryNetnsForeignService(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 2)
 	a, b := node(1, "alice"), node(2, "bob")
 	reports := make(chan report, 1024)
@@ -511,6 +513,7 @@ func TestDiscoveryNetnsForeignService(t *testing.T) {
 // interface named, not on the routed one (the hashicorp/mdns querier, used
 // before, joined the group on the routed interface and failed there).
 func TestDiscoveryNetnsNoRoute(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 2)
 	run(t, "ip", "-n", l.hosts[1], "route", "del", "default")
 	nodes := []Info{node(1, "alice"), node(2, "小明")}
@@ -557,6 +560,7 @@ func waitAll(t *testing.T, l *lan, nodes []Info, reports <-chan report, want map
 // its own, wlan0 on the LAN where the others are. It finds everyone on both
 // networks and everyone finds it, each through the interface they share.
 func TestDiscoveryNetnsTwoNetworks(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 2) // hosts 1, 2 on br0
 	l.addBridge(t, "br1")
 	laptop := l.addHost(t) // 3
@@ -621,6 +625,7 @@ func TestDiscoveryNetnsTwoNetworks(t *testing.T) {
 // all joins one plugged in while it runs, finds the node there and is
 // found, without a restart.
 func TestDiscoveryNetnsIfaceAdded(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 1)
 	late := l.addHost(t) // only lo so far
 	nodes := []Info{node(1, "alice"), node(2, "late")}
@@ -649,6 +654,7 @@ func TestDiscoveryNetnsIfaceAdded(t *testing.T) {
 // link-local address with the interface as zone, and at the advertised
 // port (with IPv4 sockets alone they found nothing).
 func TestDiscoveryNetnsIPv6Only(t *testing.T) {
+	t.Parallel() // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 0)
 	nodes := []Info{node(1, "alice"), node(2, "小明"), node(3, "carol")}
 	reports := make(chan report, 1024)

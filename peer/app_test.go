@@ -13,6 +13,7 @@ import (
 // reported delivered with App set; an app-once payload to an online peer
 // arrives as EvApp without Idx.
 func TestAppPayloadsDurable(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(31)
 		dir := t.TempDir()
@@ -69,6 +70,7 @@ func TestAppPayloadsDurable(t *testing.T) {
 // info event quoting its bytes (the application words its own; the shell
 // would print the binary payload as text).
 func TestAppPayloadLateDeliveryNotWorded(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(32)
 		a := startNode(t, mn, "alice")

@@ -9,6 +9,7 @@ import (
 // TestSameNicknameTwice: two people called bob are both listed and both
 // reachable, under unambiguous names; neither overwrites the other.
 func TestSameNicknameTwice(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(2)
 		a := startNode(t, mn, "alice")
@@ -46,6 +47,7 @@ func TestSameNicknameTwice(t *testing.T) {
 // key for a known name is not believed in the next session either, until
 // the user trusts it.
 func TestPinSurvivesRestart(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		home := t.TempDir()
 		mn := NewMemNet(3)

@@ -16,6 +16,7 @@ import (
 // 127.0.0.0/8 is on every machine), and the chat sockets cannot send to a
 // broadcast address (finding 14).
 func TestBroadcastLead(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(11)
 		n := startNode(t, mn, "alice")

@@ -150,6 +150,7 @@ func TestCanonicalKey(t *testing.T) {
 // recipient's index names it), so no (sender, index, counter) may appear
 // twice in the whole conversation.
 func TestNoncesNeverRepeat(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(21)
 		var mu sync.Mutex

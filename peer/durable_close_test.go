@@ -134,6 +134,7 @@ func saveOutcome(err error) string {
 // never reached the store is, and is then never written: the next run
 // sends the first and not the second.
 func TestCloseWhileSavingTellsTruth(t *testing.T) {
+	t.Parallel()                       // on virtual time
 	synctest.Test(t, closeWhileSaving) // saveWait passes in virtual time
 }
 

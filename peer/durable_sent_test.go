@@ -160,6 +160,7 @@ func TestDurableSentOncePerRun(t *testing.T) {
 // once a later message moved the stream's base past the hole). Bob comes
 // back to alice's next run, which finds the messages on disk.
 func TestDurableFailedSaveLeavesNoGap(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(30)
 		dir := t.TempDir()

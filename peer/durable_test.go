@@ -75,6 +75,7 @@ func texts(evs []Event) []string {
 // survive the sender's restart and reach the peer, once each and in order,
 // under the ids Send gave before the restart.
 func TestDurableOutboxAcrossRestart(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(21)
 		dir := t.TempDir()
@@ -123,6 +124,7 @@ func TestDurableOutboxAcrossRestart(t *testing.T) {
 // acknowledged; a restart emits again exactly those the consumer did not
 // mark shown, and the sender's retransmissions are not shown twice.
 func TestDurableInboxShownOnce(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(22)
 		dir := t.TempDir()
@@ -167,6 +169,7 @@ func TestDurableInboxShownOnce(t *testing.T) {
 // TestDurableUnsend: /unsend drops what waits, on disk too, and says so
 // for each message.
 func TestDurableUnsend(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(23)
 		dir := t.TempDir()
@@ -195,6 +198,7 @@ func TestDurableUnsend(t *testing.T) {
 // TestDurablePinnedNameQueues: a name pinned in an earlier run can be sent
 // to before the peer is seen again; the message waits on disk for it.
 func TestDurablePinnedNameQueues(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(24)
 		dir := t.TempDir()
@@ -226,6 +230,7 @@ func TestDurablePinnedNameQueues(t *testing.T) {
 // TestDurableOutboxBound: the outbox refuses, with a clear error, what
 // would pass its byte bound for one peer; nothing is dropped.
 func TestDurableOutboxBound(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(25)
 		opt, _ := durable(t, t.TempDir())
@@ -287,6 +292,7 @@ func (c *countingStore) count() int {
 // without another write (each write is a sync): a peer cannot make us
 // sync once per packet.
 func TestDurableDuplicatesCostNoWrite(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(26)
 		opt, _ := durable(t, t.TempDir())

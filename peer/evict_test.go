@@ -12,6 +12,7 @@ import (
 // maxPeers keys said hello to; past that the oldest is forgotten, never all
 // of them at once.
 func TestHintsEvict(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(10)
 		n := startNode(t, mn, "alice")

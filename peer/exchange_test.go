@@ -17,6 +17,7 @@ import (
 // where alice is learns bob and carol from her, and they learn it: each
 // through an authenticated hello of its own.
 func TestExchangeOnePeerFindsAll(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(1)
 		alice := startNode(t, mn, "alice")
@@ -55,6 +56,7 @@ func TestExchangeOnePeerFindsAll(t *testing.T) {
 // follows at most maxLearnedFrom of them (one hello each), drops the rest
 // cheaply, lists none of them, and still talks to an honest peer.
 func TestExchangePoison(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(2)
 		n := startNode(t, mn, "alice")
@@ -105,6 +107,7 @@ func TestExchangePoison(t *testing.T) {
 // TestExchangeFromStrangerIgnored: a peers packet from a key the node does
 // not know is not followed (it only gets a hello with a challenge).
 func TestExchangeFromStrangerIgnored(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(3)
 		n := startNode(t, mn, "alice")
@@ -177,6 +180,7 @@ func TestUsableLead(t *testing.T) {
 // books to dave are dave's only way to bob. (When the book was sent once,
 // dave never learned bob.)
 func TestExchangeResentAfterLoss(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(4)
 		alice := startNode(t, mn, "alice")

@@ -182,6 +182,7 @@ func mustOuter(t testing.TB, b []byte) *wire.Outer {
 // time, a message each way every 2 s. Sessions are replaced every 2
 // minutes (handshakes counted), and every message is shown once, in order.
 func TestRekeyLongConversation(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(71)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -241,6 +242,7 @@ func TestRekeyLongConversation(t *testing.T) {
 // it start a handshake; and a fake peer that restarts (new keys in memory,
 // same identity) re-handshakes and is heard again.
 func TestHandshakeReplayAndRestart(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(72)
 		a := startNode(t, mn, "alice")
@@ -304,6 +306,7 @@ func TestHandshakeReplayAndRestart(t *testing.T) {
 // answered, and each peer is reported once with its name when the book
 // knows its key, its address and its version; the node goes on working.
 func TestOldVersionPeerTold(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(73)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -361,6 +364,7 @@ func TestOldVersionPeerTold(t *testing.T) {
 // within 10 s and their keys forgotten; a new peer gets in once the
 // budget refilled (a second later) and talks.
 func TestHandshakeFloodBounded(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(74)
 		a := startNode(t, mn, "alice")
@@ -407,6 +411,7 @@ func TestHandshakeFloodBounded(t *testing.T) {
 // recorded initiation of its replayed 100 times is read at most 4 times
 // at once (its per-key budget), the rest counted.
 func TestKnownPeerHandshakesDuringFlood(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(75)
 		a := startNode(t, mn, "alice")
@@ -525,6 +530,7 @@ func TestSessionsEvictLeastUsed(t *testing.T) {
 // flood from one address with fresh keys gave 256 lines (e2e
 // TestFloodAndGarbage), and after 256 nothing more was ever told.
 func TestVersionEventsPerAddress(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(74)
 		a := startNode(t, mn, "alice")

@@ -29,6 +29,7 @@ func heapInUse() uint64 {
 // arrives during the attack. (Before the budget, 32 such keys took a node
 // from 8 MB to 5.8 GB.)
 func TestHostileReorderFlood(t *testing.T) {
+	// Not parallel: it measures the heap of the whole process.
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(40)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -82,6 +83,7 @@ func TestHostileReorderFlood(t *testing.T) {
 // nicknames without exchanging a message under them pins none of them, so
 // the real owner of a name is not shown as an impostor when it first comes.
 func TestHostileNicknameSquatting(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		home := t.TempDir()
 		mn := NewMemNet(41)
@@ -125,6 +127,7 @@ func TestHostileNicknameSquatting(t *testing.T) {
 // a known peer never takes that peer's label, and messages addressed to the
 // known peer's id keep going to it.
 func TestHostileLabelTakeover(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(42)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob", func(c *Config) { c.Host = "laptop2" })
@@ -156,6 +159,7 @@ func TestHostileLabelTakeover(t *testing.T) {
 // new messages reach it), what it sends again is not shown twice, and its
 // recorded packets are refused after it returns.
 func TestHostileEvictionSafe(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(43)
 		a := startNode(t, mn, "alice")
@@ -245,6 +249,7 @@ func TestHostileEvictionSafe(t *testing.T) {
 // that was acknowledged is shown, exactly once, and the rest arrive when
 // sent again.
 func TestHostileBackpressure(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(44)
 		n, err := New(Config{Name: "slow", Timing: DefaultTiming()}, mn.Listen())

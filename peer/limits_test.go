@@ -12,6 +12,7 @@ import (
 // docs/security.md's table of resources promises (the flood tests run at
 // lowered ones, Config.limits), and the table says what the code holds.
 func TestLimitsDocumented(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		n := startNode(t, NewMemNet(90), "alice")
 		n.mu.Lock()

@@ -10,6 +10,7 @@ import (
 // knows no packet is still being handled. (Before, Close returned while a
 // handler ran on.)
 func TestMemTransportCloseJoinsHandler(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(1)
 		a, b := mn.Listen(), mn.Listen()

@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -27,6 +28,8 @@ type NetConfig struct {
 	Bind   netip.Addr   // address to bind; the zero Addr means all interfaces
 	Port   int          // port for UDP and TCP; 0 picks a free one
 	Logger *slog.Logger // nil discards
+
+	authTimeout time.Duration // tcpAuthTimeout when zero; tests shorten it (real sockets, real clock)
 }
 
 // Tuning of the real transport.
@@ -55,7 +58,7 @@ const (
 // interface name, as in fe80::1%eth0). Where the system has no IPv6 the
 // transport is IPv4 only. Bound to an address, it has that family alone.
 //
-// Concurrency: the fields from udp to log are immutable after Listen; mu
+// Concurrency: the fields from udp to auth are immutable after Listen; mu
 // guards the block after it (done is closed once, by Close; wg counts
 // the readers, the accept loop and every connection's goroutine); bmu
 // guards batching and pending; stats are atomics. mu and bmu are never
@@ -71,6 +74,7 @@ type NetTransport struct {
 	bc6  batchConn // udp6's
 	port int
 	log  *slog.Logger
+	auth time.Duration // how long an accepted connection may go unauthenticated (tcpAuthTimeout)
 
 	mu      sync.Mutex
 	out     map[netip.AddrPort]*tcpConn           // connections we dialed
@@ -144,7 +148,7 @@ func Listen(cfg NetConfig) (*NetTransport, error) {
 			}
 		}
 		tr := &NetTransport{
-			udp: u4, udp6: u6, tcp: t, port: port, log: log,
+			udp: u4, udp6: u6, tcp: t, port: port, log: log, auth: cmp.Or(cfg.authTimeout, tcpAuthTimeout),
 			out:    map[netip.AddrPort]*tcpConn{},
 			in:     map[*tcpConn]struct{}{},
 			failed: lru.New[netip.AddrPort, time.Time](maxOutgoingTCP),
@@ -413,7 +417,7 @@ func (t *NetTransport) acceptTCP() {
 		}
 		c := newTCPConn(t, nc, ap)
 		c.accepted = true
-		c.authBy = time.Now().Add(tcpAuthTimeout)
+		c.authBy = time.Now().Add(t.auth)
 		t.mu.Lock()
 		if t.closed {
 			t.mu.Unlock()

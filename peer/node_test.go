@@ -136,6 +136,7 @@ func introduce(a, b *testNode) {
 }
 
 func TestTwoNodesChat(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(1)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -165,6 +166,7 @@ func TestTwoNodesChat(t *testing.T) {
 // TestSilentPeerExpires: with no traffic at all after the hello, a peer
 // that vanishes is still noticed (heartbeats run without any message sent).
 func TestSilentPeerExpires(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(10)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -176,6 +178,7 @@ func TestSilentPeerExpires(t *testing.T) {
 }
 
 func TestAway(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(11)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")

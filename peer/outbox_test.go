@@ -12,6 +12,7 @@ import (
 // is bounded in all (OutboxBytes) as it is with one, and /unsend gives back
 // exactly the room its messages took.
 func TestOutboxTotalBoundInMemory(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(41)
 		a := startNode(t, mn, "alice")            // no virtual time passes: nothing is retransmitted

@@ -18,6 +18,7 @@ import (
 // used to reset the per-address memory, and probes of known keys skipped
 // the strangers' budget.
 func TestProbeReflection(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(8)
 		n := startNode(t, mn, "alice", func(c *Config) { c.Host = strings.Repeat("h", 60) })
@@ -88,6 +89,7 @@ func TestProbeReflection(t *testing.T) {
 // joins. A cookie probe is answered with its echo; an echo is never
 // answered with a probe, so two nodes cannot bounce probes for ever.
 func TestProbeCookies(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(12)
 		n := startNode(t, mn, "alice")

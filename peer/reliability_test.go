@@ -42,6 +42,7 @@ func numbered(n int, prefix string) []string {
 }
 
 func TestLossyDeliveryExactlyOnceInOrder(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(4)
 		a := startNode(t, mn, "alice")
@@ -75,6 +76,7 @@ func TestLossyDeliveryExactlyOnceInOrder(t *testing.T) {
 }
 
 func TestUDPBlockedFallsBackToTCP(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(5)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -112,6 +114,7 @@ func TestUDPBlockedFallsBackToTCP(t *testing.T) {
 // reported, kept, and delivered in order when the same identity comes back,
 // on a new address.
 func TestVanishedPeerGetsQueuedMessages(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(6)
 		a := startNode(t, mn, "alice")
@@ -143,6 +146,7 @@ func TestVanishedPeerGetsQueuedMessages(t *testing.T) {
 }
 
 func TestRestartedPeerSequencesStartFresh(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(7)
 		a := startNode(t, mn, "alice")
@@ -174,6 +178,7 @@ func TestRestartedPeerSequencesStartFresh(t *testing.T) {
 // TestReplayDropped: packets captured on the LAN and sent again, to the
 // same node or another, are not shown again.
 func TestReplayDropped(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(8)
 		var mu sync.Mutex
@@ -229,6 +234,7 @@ func TestReplayDropped(t *testing.T) {
 
 // TestGarbage: random and truncated packets change nothing.
 func TestGarbageDropped(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(9)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -314,6 +320,7 @@ func TestKeyFloodBounded(t *testing.T) {
 // TestReplayAfterReceiverRestart: packets recorded before the receiver
 // restarted are bound to its old run and are not shown by the new one.
 func TestReplayAfterReceiverRestart(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(13)
 		bobID := mustIdentity(t)
@@ -358,6 +365,7 @@ func TestReplayAfterReceiverRestart(t *testing.T) {
 // back and gets what waited for it, with no help from discovery: the node
 // keeps knocking on peers it owes messages.
 func TestReturningPeerFoundWithoutDiscovery(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(14)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -375,6 +383,7 @@ func TestReturningPeerFoundWithoutDiscovery(t *testing.T) {
 // TestLossKeepsUDP: on a lossy link where UDP still mostly works, a few
 // messages may take TCP but the peer stays on UDP.
 func TestLossKeepsUDP(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(15)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")
@@ -400,6 +409,7 @@ func TestLossKeepsUDP(t *testing.T) {
 // wake the timer (the node has no other peer), and the peer that comes
 // back would wait for the next mDNS query.
 func TestMessageToGonePeerKnocks(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(16)
 		a, b := startNode(t, mn, "alice"), startNode(t, mn, "bob")

@@ -82,7 +82,7 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &member{t: t, name: name, node: n, tr: tr, id: id, signer: signer, run: r, evs: make(chan Event, 100000), pause: make(chan bool), home: home, st: st}
+	m := &member{t: t, name: name, node: n, tr: tr, id: id, signer: signer, run: r, evs: make(chan Event), pause: make(chan bool), home: home, st: st}
 	rest := r.Filter(n.Events())
 	go func() {
 		for e := range rest {
@@ -91,23 +91,48 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 			}
 		}
 	}()
-	go func() {
-		for {
-			select {
-			case p := <-m.pause:
-				for p {
-					p = <-m.pause
-				}
-			case e, ok := <-r.Events():
-				if !ok {
-					return
-				}
-				m.evs <- e
-			}
-		}
-	}()
+	quit := make(chan struct{})
+	go m.forward(r.Events(), quit)
+	t.Cleanup(func() { close(quit) }) // after m.stop (cleanups run last first)
 	t.Cleanup(m.stop)
 	return m
+}
+
+// forward reads the runner's events as fast as they come (unless paused)
+// and hands them to m.evs in order, holding as many as the test has not
+// read yet: the reader never holds the runner up. (It used to be a
+// channel buffer of 100,000 events, 20 MB per member that the garbage
+// collector scanned and the race detector tracked.) Events read before the
+// runner closed stay readable until quit.
+func (m *member) forward(in <-chan Event, quit <-chan struct{}) {
+	var q []Event
+	paused := false
+	for {
+		var out chan Event
+		var head Event
+		if len(q) > 0 {
+			out, head = m.evs, q[0]
+		}
+		src := in
+		if paused {
+			src = nil
+		}
+		select {
+		case p := <-m.pause:
+			paused = p
+		case e, ok := <-src:
+			if !ok {
+				in = nil
+				continue
+			}
+			q = append(q, e)
+		case out <- head:
+			q[0] = Event{}
+			q = q[1:]
+		case <-quit:
+			return
+		}
+	}
 }
 
 // startAll starts a member of each name, each with a new identity and
@@ -156,17 +181,21 @@ func meet(ms ...*member) {
 	}
 }
 
-// wait returns the first event matching f within 10 s.
+// wait returns the first event matching f within a minute (virtual); it
+// fails with the events it passed over.
 func (m *member) wait(what string, f func(Event) bool) Event {
 	m.t.Helper()
 	timeout := time.After(time.Minute)
+	var seen []string
 	for {
 		select {
 		case e := <-m.evs:
 			if f(e) {
 				return e
 			}
+			seen = append(seen, fmt.Sprintf("%s %s %s seq %d %q", e.Kind, e.Room, e.Peer, e.Seq, e.Text))
 		case <-timeout:
+			m.t.Logf("%s: passed over %q", m.name, seen)
 			m.run.mu.Lock()
 			m.t.Logf("%s: emitted %d handed %d evq %d evBytes %d; node waiting %d", m.name, m.run.emitted, m.run.handed, len(m.run.evq), m.run.evBytes, m.node.Waiting())
 			m.run.mu.Unlock()

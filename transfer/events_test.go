@@ -91,6 +91,7 @@ func TestBadOfferFloodBounded(t *testing.T) {
 // causes stop at 3/4 of that, leaving room for our own transfers'; the
 // rest is counted.
 func TestEventQueueBounded(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		s := newFakeSide(t, false, nil)
 		long := strings.Repeat("x", 2000)

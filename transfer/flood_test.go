@@ -23,6 +23,7 @@ import (
 // between two honest peers still finishes within a few seconds, and the
 // receiver counts what it refused (Stats).
 func TestStreamFloodDoesNotBlockTransfer(t *testing.T) {
+	t.Parallel() // 2.5 s of real time waiting per case: beside the other cases and tests
 	tests := []struct {
 		name    string
 		payload func() []byte
@@ -38,6 +39,7 @@ func TestStreamFloodDoesNotBlockTransfer(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			a, b, bobID := pair(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 // an offer whose sender keeps repeating it stays; a later offer from a
 // peer that is there is shown, not refused as busy.
 func TestUndecidedOffersExpire(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		s := newFakeSide(t, true, nil)
 		carol := s.n.addPeer("carol", true)
@@ -73,6 +74,7 @@ func TestUndecidedOffersExpire(t *testing.T) {
 // strangers together cannot take the places kept for known peers: after 40
 // strangers' offers, a known peer's offer is shown.
 func TestStrangerOffersCapped(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		s := newFakeSide(t, true, nil)
 		first := s.n.addPeer("stranger", false)
@@ -105,6 +107,7 @@ func TestStrangerOffersCapped(t *testing.T) {
 // node sees go offline is dropped at the next tick, without waiting for
 // it to stop repeating; the offer of a peer still online stays.
 func TestOfferDroppedWhenSenderOffline(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		s := newFakeSide(t, true, nil)
 		bob, carol := s.n.addPeer("bob", true), s.n.addPeer("carol", true)

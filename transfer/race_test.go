@@ -99,6 +99,7 @@ func TestCancelWhileFilesChange(t *testing.T) {
 // next run, verifying the partial file again, keeps that name instead of
 // making a second ("f (1).bin"). Here the hook does what that run did.
 func TestNamedBeforeACrash(t *testing.T) {
+	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		a, b := aliceAndBob(t)
 		defer noPartial(t, b.dl)

@@ -152,7 +152,8 @@ func (c corpus) lost(snap Snapshot) ([]string, error) {
 func TestBitFlipNoSilentLoss(t *testing.T) {
 	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
-	dir := t.TempDir()
+	onOneProcessor(t)
+	dir := scratchDir(t)
 	c := fill(t, dir, 48, 30) // 14 pages: 12 leaves and branches, live or freed
 	data, err := os.ReadFile(dbPath(dir))
 	if err != nil {
@@ -172,7 +173,7 @@ func TestBitFlipNoSilentLoss(t *testing.T) {
 	jobs := make(chan flip)
 	results := make(chan result)
 	for range runtime.GOMAXPROCS(0) {
-		d := t.TempDir()
+		d := scratchDir(t)
 		go func() {
 			for f := range jobs {
 				var r result

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -161,13 +162,41 @@ var (
 	noSyncUsers int // tests running withoutSync (noSyncMu)
 )
 
+// onOneProcessor runs the process on one processor (GOMAXPROCS 1) until
+// every test that asked for it is done: for the damage tests, which open
+// thousands of copies at once and are called after t.Parallel() (so only
+// they run meanwhile; the concurrency tests, sequential, keep every
+// processor). Under -race, two processors cost them a third more CPU for
+// the same opens (the race detector's shared state, and every unmap of a
+// store file signalled to the other processor) and no less wall time.
+func onOneProcessor(t testing.TB) {
+	oneProcMu.Lock()
+	defer oneProcMu.Unlock()
+	if oneProcUsers++; oneProcUsers == 1 {
+		oneProcWas = runtime.GOMAXPROCS(1)
+	}
+	t.Cleanup(func() {
+		oneProcMu.Lock()
+		defer oneProcMu.Unlock()
+		if oneProcUsers--; oneProcUsers == 0 {
+			runtime.GOMAXPROCS(oneProcWas)
+		}
+	})
+}
+
+var (
+	oneProcMu    sync.Mutex
+	oneProcUsers int // tests running onOneProcessor (oneProcMu)
+	oneProcWas   int // GOMAXPROCS before the first (oneProcMu)
+)
+
 func copyDir(t testing.TB, from string, mutate func([]byte) []byte) string {
 	t.Helper()
 	data, err := os.ReadFile(dbPath(from))
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	dir := scratchDir(t)
 	if err := os.WriteFile(dbPath(dir), mutate(bytes.Clone(data)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +337,8 @@ func TestFlippedText(t *testing.T) {
 func TestGarbage(t *testing.T) {
 	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
-	dir := t.TempDir()
+	onOneProcessor(t)
+	dir := scratchDir(t)
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -344,6 +374,9 @@ func TestGarbage(t *testing.T) {
 	}
 	for _, mu := range mutations {
 		t.Run(mu.name, func(t *testing.T) {
+			if mu.name != "garbage" { // it draws from rng, as "whole file random" after it
+				t.Parallel() // hundreds of opens each: on another core than the rest
+			}
 			for _, off := range offsets {
 				d := copyDir(t, dir, func(b []byte) []byte { mu.at(b, off); return b })
 				t.Logf("offset %d", off)
@@ -413,7 +446,8 @@ func TestShownDamaged(t *testing.T) {
 func TestFlippedBucketFlag(t *testing.T) {
 	t.Parallel() // with the other damage tests: hundreds of opens each
 	withoutSync(t)
-	dir := t.TempDir()
+	onOneProcessor(t)
+	dir := scratchDir(t)
 	c := fill(t, dir, 120, 30)
 	data, _ := os.ReadFile(dbPath(dir))
 	m, err := currentMeta(data)
