@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -88,11 +87,6 @@ func flipsOf(data []byte, m bbMeta) []flip {
 	return out
 }
 
-var (
-	outLine = regexp.MustCompile(`outbox for key ([0-9a-f]{8})… \(message (\d+)\)`)
-	inLine  = regexp.MustCompile(`inbox \(entry (\d+)\)`)
-)
-
 // lost returns the entries of c that snap lacks without a damage line
 // naming them, and an error if snap holds anything c did not write so.
 func (c corpus) lost(snap Snapshot) ([]string, error) {
@@ -111,13 +105,12 @@ func (c corpus) lost(snap Snapshot) ([]string, error) {
 	namedOut := map[string]bool{}
 	namedIn := map[uint64]bool{}
 	for _, d := range snap.Damaged {
-		line := d.String()
-		for _, m := range outLine.FindAllStringSubmatch(line, -1) {
-			namedOut[m[1]+"/"+m[2]] = true
-		}
-		for _, m := range inLine.FindAllStringSubmatch(line, -1) {
-			n, _ := strconv.ParseUint(m[1], 10, 64)
-			namedIn[n] = true
+		switch {
+		case d.Kind != DamageRecord || !d.HasEntry:
+		case d.Bucket == BucketIn:
+			namedIn[d.Entry] = true
+		case d.Bucket == BucketOut && len(d.Key) == 8:
+			namedOut[d.Key+"/"+strconv.FormatUint(d.Entry, 10)] = true
 		}
 	}
 	have := map[string]bool{}

@@ -49,30 +49,24 @@ type Damage struct {
 	HasEntry bool
 }
 
-// bucketNames are the buckets' names in String.
-var bucketNames = map[string]string{BucketOut: "outbox", BucketIn: "inbox", BucketPos: "sender positions", BucketMeta: "counters"}
-
-// String is the damage in one line, for logs.
+// String is the damage in one line of fields, for logs (the user
+// interface words it from the fields).
 func (d Damage) String() string {
-	switch d.Kind {
-	case DamageShownMark:
-		return "message store: the shown mark (HOME/" + d.File + ") is damaged: messages received since the last good mark may be shown again"
-	case DamageMetaFixed:
-		return "message store: a flipped bit in a meta page of " + d.File + " was found and set right"
-	case DamageMetaTorn:
-		return "message store: one of the two meta pages of " + d.File + " is damaged (a write torn by a crash?): the last change before it may be lost"
-	case DamageRebuilt:
-		return fmt.Sprintf("message store: %s was damaged (%s); it was moved to %s and %d records were recovered from it (messages already delivered may be sent again, already shown may show again)",
-			d.File, d.Why, d.Aside, d.Count)
+	s := "store damage: kind=" + string(d.Kind)
+	if d.File != "" {
+		s += " file=" + d.File
 	}
-	where := bucketNames[d.Bucket]
-	switch {
-	case d.Bucket == BucketIn && d.HasEntry:
-		return fmt.Sprintf("message store: damaged record in %s (entry %d), skipped", where, d.Entry)
-	case d.Key != "" && d.HasEntry:
-		return fmt.Sprintf("message store: damaged record in %s for key %s… (message %d), skipped", where, d.Key, d.Entry)
-	case d.Key != "":
-		return fmt.Sprintf("message store: damaged record in %s for key %s…, skipped", where, d.Key)
+	if d.Kind == DamageRebuilt {
+		s += fmt.Sprintf(" aside=%s recovered=%d why=%q", d.Aside, d.Count, d.Why)
 	}
-	return fmt.Sprintf("message store: damaged record in %s, skipped", where)
+	if d.Bucket != "" {
+		s += " bucket=" + d.Bucket
+	}
+	if d.Key != "" {
+		s += " key=" + d.Key
+	}
+	if d.HasEntry {
+		s += fmt.Sprintf(" entry=%d", d.Entry)
+	}
+	return s
 }

@@ -237,7 +237,7 @@ func TestTornMeta(t *testing.T) {
 			t.Errorf("the torn commit is there: %+v", o)
 		}
 	}
-	if len(snap.Damaged) != 1 || !strings.Contains(snap.Damaged[0].String(), "meta page") {
+	if len(snap.Damaged) != 1 || (snap.Damaged[0].Kind != DamageMetaTorn && snap.Damaged[0].Kind != DamageMetaFixed) {
 		t.Errorf("Damaged = %q, want the meta page reported", snap.Damaged)
 	}
 }
@@ -285,10 +285,10 @@ func TestFlippedText(t *testing.T) {
 	c := fill(t, dir, 200, 20)
 	cases := []struct {
 		needle string
-		line   string
+		want   Damage
 	}{
-		{"needle-0042-", "damaged record in outbox for key 03000000…"},
-		{"in-needle-0040-", "damaged record in inbox (entry 11)"},
+		{"needle-0042-", Damage{Kind: DamageRecord, Bucket: BucketOut, Key: "03000000", Entry: 10, HasEntry: true}},
+		{"in-needle-0040-", Damage{Kind: DamageRecord, Bucket: BucketIn, Entry: 11, HasEntry: true}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.needle, func(t *testing.T) {
@@ -313,8 +313,8 @@ func TestFlippedText(t *testing.T) {
 				t.Fatalf("%q not in the file", tc.needle)
 			}
 			snap := c.reopen(t, d)
-			if len(snap.Damaged) != 1 || !strings.Contains(snap.Damaged[0].String(), tc.line) {
-				t.Fatalf("Damaged = %q, want one line with %q", snap.Damaged, tc.line)
+			if len(snap.Damaged) != 1 || snap.Damaged[0] != tc.want {
+				t.Fatalf("Damaged = %+v, want one %+v", snap.Damaged, tc.want)
 			}
 			n := c.check(t, snap)
 			want, wantIn := len(c.out), len(c.in)
@@ -425,7 +425,7 @@ func TestShownDamaged(t *testing.T) {
 			}
 			s, snap := openT(t, dir, Limits{})
 			t.Cleanup(func() { s.Close() })
-			if got := len(snap.Damaged) == 1 && strings.Contains(snap.Damaged[0].String(), "shown mark"); got != tc.damaged || (!tc.damaged && len(snap.Damaged) > 0) {
+			if got := len(snap.Damaged) == 1 && snap.Damaged[0].Kind == DamageShownMark; got != tc.damaged || (!tc.damaged && len(snap.Damaged) > 0) {
 				t.Errorf("Damaged = %q, want damaged %v", snap.Damaged, tc.damaged)
 			}
 			if len(snap.Unshown) != tc.unshown {
