@@ -992,6 +992,25 @@ func (s *State) Log(id ID) []*Message {
 	return out
 }
 
+// OwnSince is our own text and topic messages in open room id's log
+// whose time is in [since, until) (Unix ms), oldest first: what a member
+// we learn of only now may have missed, if we spoke before we knew it
+// was there (nil for a private room: its members are known from its
+// signed list before we speak).
+func (s *State) OwnSince(id ID, since, until int64) []*Message {
+	r := s.rooms[id]
+	if r == nil || r.private {
+		return nil
+	}
+	var out []*Message
+	for _, e := range r.log {
+		if e.m.Identity == s.signer.Identity && e.m.Time >= since && e.m.Time < until && (e.m.Kind == KindText || e.m.Kind == KindTopic) {
+			out = append(out, e.m)
+		}
+	}
+	return out
+}
+
 // MemberInfo is a member as /names lists it.
 type MemberInfo struct {
 	Identity Key

@@ -3,6 +3,7 @@ package rooms
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -860,5 +861,57 @@ func TestImpostorFirst(t *testing.T) {
 	next, _ := fake.Post(id, KindText, "I am alice", t0)
 	if _, err := carol.Receive(mallory.id(), next.AppendEncode(nil), false, t0); !errors.Is(err, ErrKeyMismatch) {
 		t.Fatalf("impostor after: %v", err)
+	}
+}
+
+// TestOwnSince: what we said in an open room from a time on (and before
+// another), our text and topic messages only, oldest first: what a member
+// we learn of late is sent again (roomsnet). Nothing for a private room.
+func TestOwnSince(t *testing.T) {
+	alice, bob := newNode(t, "alice"), newNode(t, "bob")
+	ra, _ := alice.mustJoin(t, "#lunch", t0)
+	_, jb := bob.mustJoin(t, "#lunch", t0)
+	if _, err := alice.give(bob, jb, t0); err != nil {
+		t.Fatal(err)
+	}
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	alice.mustPost(t, ra, "one", at(1))
+	bm := bob.mustPost(t, ra, "bob's", at(2))
+	if _, err := alice.give(bob, bm, at(2)); err != nil {
+		t.Fatal(err)
+	}
+	alice.mustPost(t, ra, "two", at(3))
+	if _, err := alice.Post(ra, KindTopic, "noon", at(4)); err != nil {
+		t.Fatal(err)
+	}
+	alice.mustPost(t, ra, "three", at(5))
+	words := func(ms []*Message) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Text)
+		}
+		return out
+	}
+	ms := func(tm time.Time) int64 { return tm.UnixMilli() }
+	for _, tc := range []struct {
+		since, until int64
+		want         []string
+	}{
+		{ms(t0), math.MaxInt64, []string{"one", "two", "noon", "three"}},
+		{ms(at(2)), math.MaxInt64, []string{"two", "noon", "three"}},
+		{ms(at(3)), ms(at(5)), []string{"two", "noon"}},
+		{ms(at(6)), math.MaxInt64, nil},
+	} {
+		if got := words(alice.OwnSince(ra, tc.since, tc.until)); !slices.Equal(got, tc.want) {
+			t.Errorf("OwnSince(%d, %d) = %q, want %q", tc.since-ms(t0), tc.until-ms(t0), got, tc.want)
+		}
+	}
+	l, _, err := alice.CreatePrivate("#secret", [16]byte{1}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice.mustPost(t, l.Room, "private", at(1))
+	if got := alice.OwnSince(l.Room, ms(t0), math.MaxInt64); got != nil {
+		t.Errorf("private room: %q", words(got))
 	}
 }

@@ -61,6 +61,16 @@
 // relayed to it again. Messages relayed are
 // counted (Stats.Relayed).
 //
+// A member learnt of late: we may speak in a room before we know one of
+// its members (its advert did not reach us; its join comes in the answer
+// to the summary we sent at our /join, after we spoke): our message was
+// fanned out without it, and the summaries are already exchanged. When
+// such a member's join (or, for one heard first by a message, that
+// message) is shown, our own messages in the room from its time on, up to
+// when we first heard it advertise the room, are sent to it on the
+// durable stream (rooms.State.OwnSince; Stats.Resent); what it holds
+// already it drops as duplicates.
+//
 // A newcomer's summary is fresh (send the room's last 100) to one member
 // only: the first it sends a summary to after its /join (rooms.State.
 // Summary decides; see "History from one member" in package rooms). When

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -65,6 +66,7 @@ type Stats struct {
 	RelayBusy     uint64 // summaries not answered: a batch to that peer for that room was still unacknowledged
 	RelayDeferred uint64 // summaries not answered yet: maxRelayRooms rooms' batches to that peer were in flight (a relay-end asks again when one is acknowledged)
 	Relayed       uint64 // room messages of our log queued to members answering their summaries (catch-up and history)
+	Resent        uint64 // our own messages sent to a member whose join reached us only after we spoke (resendOwnLocked)
 	EventsDropped uint64 // room events not handed to the shell: maxEventBytes of them waited
 	SaveErrors    uint64 // room files that could not be written
 	SendErrors    uint64 // payloads the node would not queue (its outbox full)
@@ -117,6 +119,7 @@ type Runner struct {
 	met      map[meetKey]time.Time             // summaries sent at the current meeting of (peer, room), when
 	adv      map[rooms.ID]map[rooms.Key]string // open rooms: members heard advertising them (at most rooms.MaxMembers each, maxAdverts rooms)
 	advQ     []rooms.ID
+	advSince map[meetKey]int64   // when each advertiser in adv was first heard (Unix ms): our messages since were fanned out to it (resendOwnLocked)
 	sends    map[uint64]sendRef  // SendApp ids of our room messages and relays, until acknowledged or failed
 	relaying map[meetKey]int     // relay payloads in flight per (peer, room)
 	busy     map[rooms.Key]int   // per peer, its rooms with relay payloads in flight (keys of relaying with that peer)
@@ -182,7 +185,7 @@ type Config struct {
 func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]boundKey{}, bindSent: map[rooms.Key]bool{},
-		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, sends: map[uint64]sendRef{},
+		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, advSince: map[meetKey]int64{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, busy: map[rooms.Key]int{}, owed: map[meetKey]bool{}, promoted: map[rooms.Key]promo{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{},
 		jf: map[rooms.ID]*os.File{}, jsize: map[rooms.ID]int64{}, snap: map[rooms.ID]int64{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
@@ -877,15 +880,22 @@ func (r *Runner) noteAdvertiserLocked(id rooms.ID, k rooms.Key, label string) {
 	m := r.adv[id]
 	if m == nil {
 		if len(r.adv) >= maxAdverts {
-			delete(r.adv, r.advQ[0])
+			old := r.advQ[0]
+			for k := range r.adv[old] {
+				delete(r.advSince, meetKey{k, old})
+			}
+			delete(r.adv, old)
 			r.advQ = r.advQ[1:]
 		}
 		m = map[rooms.Key]string{}
 		r.adv[id] = m
 		r.advQ = append(r.advQ, id)
 	}
-	if _, ok := m[k]; ok || len(m) < rooms.MaxMembers {
+	if _, ok := m[k]; ok {
 		m[k] = label
+	} else if len(m) < rooms.MaxMembers {
+		m[k] = label
+		r.advSince[meetKey{k, id}] = r.now().UnixMilli()
 	}
 }
 
@@ -969,13 +979,18 @@ func (r *Runner) showLocked(ds []rooms.Delivery) {
 			Text: m.Text, Time: time.UnixMilli(m.Time), Seq: m.Seq, Earlier: d.Earlier, Mine: m.Identity == r.signer.Identity}
 		switch {
 		case m.Kind == rooms.KindJoin:
-			r.markShownLocked(m.Room, m.Identity, true)
+			if r.markShownLocked(m.Room, m.Identity, true) && m.Identity != r.signer.Identity {
+				r.resendOwnLocked(m)
+			}
 		case m.Kind == rooms.KindPart:
 			r.markShownLocked(m.Room, m.Identity, false)
 		case r.st.IsMember(m.Room, m.Identity) && r.markShownLocked(m.Room, m.Identity, true):
 			j := ev
 			j.Kind, j.Text, j.Earlier = EvJoined, "", true
 			r.emitLocked(j)
+			if m.Identity != r.signer.Identity {
+				r.resendOwnLocked(m) // in the room since m at least
+			}
 		}
 		switch m.Kind {
 		case rooms.KindText:
@@ -991,6 +1006,40 @@ func (r *Runner) showLocked(ds []rooms.Delivery) {
 			r.advDue = true
 		}
 		r.emitLocked(ev)
+	}
+}
+
+// resendOwnLocked sends the member whose join (or first message) j we
+// show only now our own messages in its room said since (rooms.State.OwnSince),
+// durably, one by one (r.mu held). We may have spoken before we knew it
+// was there: its advert had not reached us, so our message was fanned
+// out without it, and its join came only in an answer to a summary we
+// sent before we spoke; nothing else would tell it of those messages
+// until the next meeting. From the time we heard it advertise the room
+// (advSince) it was sent them already; what it holds anyway it drops as
+// duplicates.
+func (r *Runner) resendOwnLocked(j *rooms.Message) {
+	k := j.Identity
+	until := int64(math.MaxInt64)
+	if at, ok := r.advSince[meetKey{k, j.Room}]; ok {
+		until = at // from then on it was sent our messages
+	}
+	msgs := r.st.OwnSince(j.Room, j.Time, until)
+	if len(msgs) == 0 {
+		return // (a join storm: nothing said, nothing to do)
+	}
+	label, ok := r.recipientsLocked(j.Room, false)[k]
+	if !ok {
+		return
+	}
+	for _, m := range msgs {
+		id, err := r.node.SendApp(k, label, appMessage, m.AppendEncode(nil))
+		if err != nil {
+			r.stats.SendErrors++
+			return
+		}
+		r.sends[id] = sendRef{room: j.Room, seq: m.Seq, member: k, label: label}
+		r.stats.Resent++
 	}
 }
 
