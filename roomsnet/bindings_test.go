@@ -230,6 +230,7 @@ func TestDecodeBindings(t *testing.T) {
 // restores exactly those; in memory, past maxBound, the one seen longest
 // ago goes, counted.
 func TestBindingsBounded(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		_, sg := newIdentity(t)
 		dir := filepath.Join(t.TempDir(), "rooms")
@@ -315,6 +316,7 @@ func (n *appNode) PeerKey(id string) ([32]byte, bool) { return [32]byte{}, false
 // would get it again), not all of them (before: the set was cleared, and
 // every peer got our binding again).
 func TestBindingSentEvicts(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		_, sg := newIdentity(t)
 		n := &appNode{}

@@ -202,6 +202,7 @@ func TestJournalFlippedBit(t *testing.T) {
 // one rewrite of the room (its journal folded into the snapshot), not a
 // rewrite of the room per message.
 func TestBytesPerMessageTaken(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(6)
 		a, b := tookN(t, mn, 1000)

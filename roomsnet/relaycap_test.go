@@ -114,6 +114,7 @@ func TestRelayBatchesPerPeerBounded(t *testing.T) {
 // maxRelayRooms rooms at a time (the others deferred): she gets all 64 of
 // alice's messages, once each, in order, marked earlier.
 func TestCatchUpInEveryRoom(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(10)
 		ms := startAll(t, mn, "alice", "bob", "carol")

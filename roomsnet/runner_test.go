@@ -562,6 +562,7 @@ func TestMembersShownOnJoin(t *testing.T) {
 // queue to carol fills and her /to #lunch is refused (ErrQueueFull, as
 // /to is); once the reader comes back every message is shown, in order.
 func TestSlowReaderLosesNothing(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(7)
 		ms := startAll(t, mn, "alice", "carol")
