@@ -560,7 +560,7 @@ func waitAll(t *testing.T, l *lan, nodes []Info, reports <-chan report, want map
 // its own, wlan0 on the LAN where the others are. It finds everyone on both
 // networks and everyone finds it, each through the interface they share.
 func TestDiscoveryNetnsTwoNetworks(t *testing.T) {
-	t.Parallel() // its own namespaces; mostly waiting on the helpers
+	t.Parallel()      // its own namespaces; mostly waiting on the helpers
 	l := newLAN(t, 2) // hosts 1, 2 on br0
 	l.addBridge(t, "br1")
 	laptop := l.addHost(t) // 3
