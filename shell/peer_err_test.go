@@ -21,10 +21,16 @@ var errNoSpace = fmt.Errorf("message store: commit: %w (%w)", store.ErrNoSpace,
 // cmdOut is what the shell prints for cmd when the node's commands fail
 // with err.
 func cmdOut(err error, cmd string, json bool) string {
-	var out strings.Builder
 	n := newFakeNode(testPeers()...)
 	n.sendErr, n.cmdErr = err, err
-	s := newSession(Config{Node: n, Out: &out, JSON: json})
+	return executed(Config{Node: n, JSON: json}, cmd)
+}
+
+// executed is what a session of cfg prints for cmd at time at.
+func executed(cfg Config, cmd string) string {
+	var out strings.Builder
+	cfg.Out = &out
+	s := newSession(cfg)
 	s.now = func() time.Time { return at }
 	s.execute(cmd)
 	s.flush()
@@ -32,14 +38,7 @@ func cmdOut(err error, cmd string, json bool) string {
 }
 
 // eventOut is what the shell prints for a peer event.
-func eventOut(e peer.Event, json bool) string {
-	var b strings.Builder
-	s := &session{cfg: Config{JSON: json}, node: newFakeNode(), pr: newPrinter(&b, false, nil), now: func() time.Time { return at }}
-	e.Time = at
-	s.printEvent(e)
-	s.pr.flush()
-	return b.String()
-}
+func eventOut(e peer.Event, json bool) string { return shown(e, json) }
 
 // errEvents are the peer events that carry an Err.
 func errEvents(err error) []peer.Event {

@@ -37,23 +37,11 @@ func (f errRooms) Names(string) (string, []roomsnet.Member, bool, error) {
 // roomCmdOut is what the shell prints for a rooms command cmd when the
 // rooms answer err.
 func roomCmdOut(err error, cmd string, json bool) string {
-	var out strings.Builder
-	s := newSession(Config{Node: newFakeNode(testPeers()...), Rooms: errRooms{err}, Out: &out, JSON: json})
-	s.now = func() time.Time { return at }
-	s.execute(cmd)
-	s.flush()
-	return out.String()
+	return executed(Config{Node: newFakeNode(testPeers()...), Rooms: errRooms{err}, JSON: json}, cmd)
 }
 
 // roomEventOut is what the shell prints for a room event.
-func roomEventOut(e roomsnet.Event, json bool) string {
-	var b strings.Builder
-	s := &session{cfg: Config{JSON: json}, node: newFakeNode(), pr: newPrinter(&b, false, nil), now: func() time.Time { return at }}
-	e.Time = at
-	s.printRoomEvent(e)
-	s.pr.flush()
-	return b.String()
-}
+func roomEventOut(e roomsnet.Event, json bool) string { return shown(e, json) }
 
 // enospc is a write that failed on a full disk, as os returns it.
 func enospc(path string) error {

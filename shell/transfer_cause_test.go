@@ -38,14 +38,7 @@ func causeNotes(err error) []transfer.Event {
 }
 
 // printed is what the shell prints for e: in the terminal, or in -json.
-func printed(e transfer.Event, json bool) string {
-	var b strings.Builder
-	s := &session{cfg: Config{JSON: json}, node: newFakeNode(), pr: newPrinter(&b, false, nil), now: func() time.Time { return at }}
-	e.Time = at
-	s.printTransfer(e)
-	s.pr.flush()
-	return b.String()
-}
+func printed(e transfer.Event, json bool) string { return shown(e, json) }
 
 // TestTransferErrTextNotShown: the text of a transfer event's Err (the
 // transfer package's own, for logs) never reaches the screen or the

@@ -319,29 +319,35 @@ func TestEventWords(t *testing.T) {
 	ts := at.Format(time.RFC3339)
 	for _, tc := range wordsCases() {
 		for _, json := range []bool{false, true} {
-			var b strings.Builder
-			s := &session{cfg: Config{JSON: json}, node: newFakeNode(), pr: newPrinter(&b, false, nil), now: func() time.Time { return at }}
-			switch e := tc.ev.(type) {
-			case peer.Event:
-				e.Time = at
-				s.printEvent(e)
-			case transfer.Event:
-				e.Time = at
-				s.printTransfer(e)
-			case roomsnet.Event:
-				e.Time = at
-				s.printRoomEvent(e)
-			}
-			s.pr.flush()
 			want := tc.plain
 			if json {
 				want = strings.ReplaceAll(tc.json, "TIME", ts)
 			}
-			if got := strings.TrimSuffix(b.String(), "\n"); got != want {
+			if got := strings.TrimSuffix(shown(tc.ev, json), "\n"); got != want {
 				t.Errorf("%s (json %v):\n got %s\nwant %s", tc.name, json, got, want)
 			}
 		}
 	}
+}
+
+// shown is what the shell prints for ev, a peer, transfer or rooms event
+// of time at: in the terminal, or in -json.
+func shown(ev any, json bool) string {
+	var b strings.Builder
+	s := &session{cfg: Config{JSON: json}, node: newFakeNode(), pr: newPrinter(&b, false, nil), now: func() time.Time { return at }}
+	switch e := ev.(type) {
+	case peer.Event:
+		e.Time = at
+		s.printEvent(e)
+	case transfer.Event:
+		e.Time = at
+		s.printTransfer(e)
+	case roomsnet.Event:
+		e.Time = at
+		s.printRoomEvent(e)
+	}
+	s.pr.flush()
+	return b.String()
 }
 
 // TestEventWordsEveryCode: every code peer's events carry has a line in
