@@ -32,12 +32,18 @@ func TestDurableDiskFull(t *testing.T) {
 	am, bm := alice.Mark(), bob.Mark()
 	var claimed []string
 	var refused Event
-	const tries = 100
+	const tries = 2000
 	for i := 1; i <= tries && refused.Event == ""; i++ {
 		text := fmt.Sprintf("on a full disk %03d", i)
 		m := alice.Mark()
 		alice.Send("/to bob " + text)
+		// (The conversation log failing on the same full disk is an
+		// error line of its own, once, about the log, not the answer to
+		// this /to: it came before the store's refusal in one CI run.)
 		e := alice.WaitFrom(t, m, msgTimeout, func(e Event) bool {
+			if e.Event == "error" && strings.Contains(e.Text, "conversations are not being saved") {
+				return false
+			}
 			return e.Event == "sent" || e.Event == "error" || (e.Event == "failed" && e.Code == "not-saved")
 		})
 		if e.Event == "sent" {
