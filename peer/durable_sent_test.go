@@ -82,38 +82,23 @@ func TestDurableSentOncePerRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				mn := NewMemNet(29)
-				dir := t.TempDir()
-				opt, stop := durable(t, dir)
-				var gs *gatedStore
-				a := startNode(t, mn, "alice", opt, func(c *Config) { gs = newGatedStore(c.Store, false); c.Store = gs })
-				bobID := mustIdentity(t)
-				b := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
-				gs.open(nil)
-				goneAway(a, b) // bob is away: everything stays queued
-
-				send := func(tn *testNode, text string) uint64 {
-					t.Helper()
-					ids, err := tn.Send("bob", text)
-					if err != nil || len(ids) != 1 {
-						t.Fatalf("Send(%q): %v, %v", text, ids, err)
-					}
-					return ids[0]
-				}
+				g := gatedAway(t, mn) // bob is away: everything stays queued
+				a, gs, dir, stop, bobID := g.a, g.gs, g.dir, g.stop, g.bobID
 				var run1 sentLog
 				var early, held []uint64
 				for i := range 3 {
-					early = append(early, send(a, fmt.Sprintf("early %d", i+1)))
+					early = append(early, sendOne(t, a, fmt.Sprintf("early %d", i+1)))
 				}
 				run1.until(a, "the early ones sent", func(e Event) bool { return e.Kind == EvSent && slices.Contains(e.IDs, early[2]) })
 				gs.shut()
 				for i := range 3 {
-					held = append(held, send(a, fmt.Sprintf("held %d", i+1)))
+					held = append(held, sendOne(t, a, fmt.Sprintf("held %d", i+1)))
 				}
 				for range held {
 					<-gs.arrived // the store has the write and holds it
 				}
 				gs.open(tc.saveErr)
-				marker1 := send(a, "marker 1")
+				marker1 := sendOne(t, a, "marker 1")
 				run1.until(a, "marker 1 sent", func(e Event) bool { return e.Kind == EvSent && slices.Contains(e.IDs, marker1) })
 				want := slices.Concat(early, []uint64{marker1})
 				if tc.saveErr == nil {
@@ -132,7 +117,7 @@ func TestDurableSentOncePerRun(t *testing.T) {
 				// is back; it announces only what it is given itself.
 				a2, _ := restart(t, mn, a, stop, dir)
 				var run2 sentLog
-				later := send(a2, "after the restart")
+				later := sendOne(t, a2, "after the restart")
 				b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
 				introduce(b2, a2)
 				undelivered := map[uint64]bool{later: true}
@@ -145,7 +130,7 @@ func TestDurableSentOncePerRun(t *testing.T) {
 					}
 					return len(undelivered) == 0
 				})
-				marker2 := send(a2, "marker 2")
+				marker2 := sendOne(t, a2, "marker 2")
 				run2.until(a2, "marker 2 sent", func(e Event) bool { return e.Kind == EvSent && slices.Contains(e.IDs, marker2) })
 				checkSentOnce(t, "restarted run", &run2, []uint64{later, marker2})
 			})
@@ -163,37 +148,22 @@ func TestDurableFailedSaveLeavesNoGap(t *testing.T) {
 	t.Parallel() // on virtual time
 	synctest.Test(t, func(t *testing.T) {
 		mn := NewMemNet(30)
-		dir := t.TempDir()
-		opt, stop := durable(t, dir)
-		var gs *gatedStore
-		a := startNode(t, mn, "alice", opt, func(c *Config) { gs = newGatedStore(c.Store, false); c.Store = gs })
-		bobID := mustIdentity(t)
-		b := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
-		gs.open(nil)
-		goneAway(a, b)
-
-		send := func(tn *testNode, text string) uint64 {
-			t.Helper()
-			ids, err := tn.Send("bob", text)
-			if err != nil || len(ids) != 1 {
-				t.Fatalf("Send(%q): %v, %v", text, ids, err)
-			}
-			return ids[0]
-		}
+		g := gatedAway(t, mn)
+		a, gs, dir, stop, bobID := g.a, g.gs, g.dir, g.stop, g.bobID
 		var ids []uint64
 		var want []string
 		for i := range 3 {
 			text := fmt.Sprintf("saved %d", i+1)
-			ids, want = append(ids, send(a, text)), append(want, text)
+			ids, want = append(ids, sendOne(t, a, text)), append(want, text)
 		}
 		a.wait("the first ones sent", func(e Event) bool { return e.Kind == EvSent && slices.Contains(e.IDs, ids[2]) })
 		gs.shut()
 		for i := range 3 {
-			send(a, fmt.Sprintf("not saved %d", i+1))
+			sendOne(t, a, fmt.Sprintf("not saved %d", i+1))
 			<-gs.arrived
 		}
 		gs.open(errors.New("disk full"))
-		ids, want = append(ids, send(a, "after the hole")), append(want, "after the hole")
+		ids, want = append(ids, sendOne(t, a, "after the hole")), append(want, "after the hole")
 		a.wait("after the hole sent", func(e Event) bool { return e.Kind == EvSent && slices.Contains(e.IDs, ids[3]) })
 		a, _ = restart(t, mn, a, stop, dir)
 		b2 := startNode(t, mn, "bob", func(c *Config) { c.Identity = bobID })
@@ -209,4 +179,38 @@ func TestDurableFailedSaveLeavesNoGap(t *testing.T) {
 			t.Errorf("bob showed %q, want %q", got, want)
 		}
 	})
+}
+
+// gated is alice on a durable home whose store's saves the test holds or
+// fails (gs), and bob, away.
+type gated struct {
+	a, b  *testNode
+	gs    *gatedStore
+	dir   string
+	stop  func()
+	bobID *Identity
+}
+
+// gatedAway starts alice (durable, gated store) and bob, and lets bob go
+// away: what alice sends him stays queued.
+func gatedAway(t *testing.T, mn *MemNet) gated {
+	t.Helper()
+	g := gated{dir: t.TempDir(), bobID: mustIdentity(t)}
+	opt, stop := durable(t, g.dir)
+	g.stop = stop
+	g.a = startNode(t, mn, "alice", opt, func(c *Config) { g.gs = newGatedStore(c.Store, false); c.Store = g.gs })
+	g.b = startNode(t, mn, "bob", func(c *Config) { c.Identity = g.bobID })
+	g.gs.open(nil)
+	goneAway(g.a, g.b)
+	return g
+}
+
+// sendOne sends text to bob from tn and returns its one id.
+func sendOne(t *testing.T, tn *testNode, text string) uint64 {
+	t.Helper()
+	ids, err := tn.Send("bob", text)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("Send(%q): %v, %v", text, ids, err)
+	}
+	return ids[0]
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"syscall"
 
 	"github.com/p2pchat/p2pchat/internal/store"
 	"github.com/p2pchat/p2pchat/internal/wire"
@@ -92,12 +91,8 @@ func nameWords(e *wire.NameError) string {
 // (": no space left on device") where there is one; the text of any other
 // error is not shown.
 func diskWords(err error) string {
-	var errno syscall.Errno
 	var pe *fs.PathError
-	osText := ""
-	if errors.As(err, &errno) {
-		osText = errno.Error()
-	}
+	sys, _ := osText(err)
 	words := ""
 	switch {
 	case errors.Is(err, store.ErrFull):
@@ -108,15 +103,15 @@ func diskWords(err error) string {
 		return "another p2pchat is using this home directory"
 	case errors.Is(err, store.ErrNoSpace):
 		words = "the disk holding the home directory is full"
-	case osText != "" && errors.As(err, &pe):
+	case sys != "" && errors.As(err, &pe):
 		words = "a disk error on " + pe.Path
-	case osText != "":
+	case sys != "":
 		words = "a disk error"
 	default:
 		return "an unknown error"
 	}
-	if osText != "" {
-		words += ": " + osText
+	if sys != "" {
+		words += ": " + sys
 	}
 	return words
 }

@@ -147,9 +147,18 @@ func restoreWords(err error) string {
 // osWords is an operating system's error in its own words ("no space
 // left on device"); the text of any other error is not shown.
 func osWords(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return errno.Error()
+	if text, ok := osText(err); ok {
+		return text
 	}
 	return "an unknown error"
+}
+
+// osText is the operating system's own text for err, if err wraps one
+// of its errors.
+func osText(err error) (string, bool) {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return errno.Error(), true
+	}
+	return "", false
 }
