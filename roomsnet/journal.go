@@ -23,8 +23,10 @@ import (
 //	      big-endian) and the message's encoding (rooms.Message, as in the
 //	      snapshot's log)
 //
-// Records are appended and the file synced (one fsync: no rename, no
-// directory sync but once, when the file is made). The snapshot is
+// Records are appended (written before the events of the messages they
+// hold go to the shell) and the file synced at the next tick, one fsync
+// per room and tick (no rename, no directory sync but once, when the file
+// is made). The snapshot is
 // rewritten (and the journal truncated) when the journal would pass
 // journalLimit, and on Close. A restore reads the snapshot and replays
 // the journal's records in order (rooms.State.Replay; a record replayed
@@ -184,9 +186,12 @@ func (r *Runner) journalFileLocked(id rooms.ID) (*os.File, error) {
 	return f, nil
 }
 
-// appendLocked appends records b to room id's journal and syncs it, or,
-// when the journal would pass journalLimit, writes the room's snapshot
-// instead (which holds them) and empties the journal (r.mu held).
+// appendLocked appends records b to room id's journal, or, when the
+// journal would pass journalLimit, writes the room's snapshot instead
+// (which holds them) and empties the journal (r.mu held). The records are
+// written at once (the kernel has them: a crash of the process keeps
+// them) and synced at the next tick (syncJournalsLocked), or at once when
+// closing.
 func (r *Runner) appendLocked(id rooms.ID, b []byte) {
 	if r.dir == "" || len(b) == 0 {
 		return
@@ -198,7 +203,8 @@ func (r *Runner) appendLocked(id rooms.ID, b []byte) {
 	f, err := r.journalFileLocked(id)
 	if err == nil {
 		r.stats.DiskBytes += uint64(len(b))
-		if _, err = f.Write(b); err == nil {
+		if _, err = f.Write(b); err == nil && r.closed {
+			r.stats.JournalSyncs++
 			err = f.Sync()
 		}
 		if err != nil {
@@ -218,6 +224,29 @@ func (r *Runner) appendLocked(id rooms.ID, b []byte) {
 	if r.closed {
 		f.Close()
 		delete(r.jf, id)
+		return
+	}
+	r.unsynced[id] = true
+}
+
+// syncJournalsLocked syncs the journals written since their last sync
+// (r.mu held), at each tick: one fsync per room and tick however many
+// records were taken, instead of one per batch of the node's events. A
+// journal that cannot be synced is reported, and its room's snapshot
+// written (which holds its records).
+func (r *Runner) syncJournalsLocked() {
+	for id := range r.unsynced {
+		delete(r.unsynced, id)
+		f := r.jf[id]
+		if f == nil {
+			continue
+		}
+		r.stats.JournalSyncs++
+		if err := f.Sync(); err != nil {
+			r.stats.SaveErrors++
+			r.notSavedLocked(r.roomNameLocked(id), id, &SaveError{File: filepath.Base(f.Name()), Err: err})
+			r.snapshotLocked(id)
+		}
 	}
 }
 
@@ -250,6 +279,7 @@ func (r *Runner) snapshotLocked(id rooms.ID) {
 			err = &SaveError{File: filepath.Base(f.Name()), Err: err}
 		} else {
 			r.jsize[id] = 0
+			delete(r.unsynced, id) // (emptied: the snapshot, synced, holds its records)
 		}
 	}
 	if err != nil {

@@ -74,6 +74,7 @@ type Stats struct {
 	DiskBytes     uint64 // bytes written to the rooms directory (snapshots, journal records, the seqs file)
 	Snapshots     uint64 // room snapshots written (a room's journal folded in, or a change of its member list)
 	JournalDamage uint64 // room journals whose replay stopped at a record cut short or failing its checksum
+	JournalSyncs  uint64 // fsyncs of room journals (at most one per room and tick: records are written at once, synced at the tick)
 }
 
 // Runner runs the rooms of one node. Its methods are safe for concurrent
@@ -131,6 +132,7 @@ type Runner struct {
 	jbuf     map[rooms.ID][]byte             // journal records to append before the shell marks a payload shown (saveDirtyLocked)
 	lazy     map[rooms.ID]bool               // rooms whose jbuf holds our own messages only: appended at the next tick (saveAllLocked)
 	jf       map[rooms.ID]*os.File           // open journals (rooms we are in)
+	unsynced map[rooms.ID]bool               // journals written since their last sync: synced at the next tick (syncJournalsLocked)
 	jsize    map[rooms.ID]int64              // bytes of each open journal
 	snap     map[rooms.ID]int64              // bytes of each room's snapshot as last written or read (journalLimit)
 	shownIn  map[rooms.ID]map[rooms.Key]bool // members whose room-joined was shown (at most rooms.MaxAuthors a room)
@@ -187,7 +189,7 @@ func New(cfg Config) (*Runner, error) {
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]boundKey{}, bindSent: map[rooms.Key]bool{},
 		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, advSince: map[meetKey]int64{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, busy: map[rooms.Key]int{}, owed: map[meetKey]bool{}, promoted: map[rooms.Key]promo{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
-		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{},
+		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{}, unsynced: map[rooms.ID]bool{},
 		jf: map[rooms.ID]*os.File{}, jsize: map[rooms.ID]int64{}, snap: map[rooms.ID]int64{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
 		seqs: map[rooms.ID]uint64{}, floor: map[rooms.ID]uint64{}, events: make(chan Event), done: make(chan struct{})}
 	if r.now == nil {
@@ -1048,6 +1050,7 @@ func (r *Runner) resendOwnLocked(j *rooms.Message) {
 func (r *Runner) saveAllLocked() {
 	clear(r.lazy)
 	r.saveDirtyLocked()
+	r.syncJournalsLocked()
 	r.saveBindingsLocked()
 }
 
@@ -1081,6 +1084,7 @@ func (r *Runner) forgetLocked(id rooms.ID) {
 	delete(r.dirty, id)
 	delete(r.lazy, id)
 	delete(r.jbuf, id)
+	delete(r.unsynced, id)
 	delete(r.shownIn, id)
 	delete(r.last, id)
 	delete(r.have, id)
