@@ -2,6 +2,7 @@ package roomsnet
 
 import (
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -209,6 +210,46 @@ func TestResendStopsAtAdvert(t *testing.T) {
 		b.none(time.Minute)
 		if s := a.run.Stats(); s.Resent != 2 {
 			t.Errorf("alice resent %d messages, want 2 (the lines bob missed)", s.Resent)
+		}
+	})
+}
+
+// TestResendSameMillisecond: a line alice says to nobody in the same
+// millisecond as bob's advert reaches her, before it, is missed for good.
+// The resend's end is a time on alice's clock (advSince, Unix ms, and
+// rooms.State.OwnSince takes times before it), so the line, said at
+// that very millisecond, is neither fanned out to bob (she did not know
+// him) nor sent again when his join comes. Bob shows her next line
+// only after rooms.GapWait, giving up the seq of the one he never gets
+// (Skipped 1). A clock stepped back between the line and the advert
+// widens the window to the step. An end by our own seq (the next one
+// when the advert came) would not depend on the clock.
+//
+// It fails on main (bob: no message 1 in #lunch; Resent 0), so it is
+// skipped unless ROOMSNET_KNOWN_BUGS is set: remove the skip with the fix.
+func TestResendSameMillisecond(t *testing.T) {
+	if os.Getenv("ROOMSNET_KNOWN_BUGS") == "" {
+		t.Skip("known bug: a line said in the millisecond bob's advert came is never resent (set ROOMSNET_KNOWN_BUGS=1 to run)")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		a, b, h := rejoinUnheard(t, 33)
+		time.Sleep(time.Second) // virtual
+		if n := says(a, "missed"); n != 0 {
+			t.Fatalf("missed went to %d members", n)
+		}
+		h.passAdverts() // in the same (virtual) millisecond, after her line
+		synctest.Wait()
+		if n := says(a, "heard"); n != 1 {
+			t.Fatalf("heard went to %d members, want 1", n)
+		}
+		h.passStream()
+		want := "[alice: missed alice: heard]"
+		if got := b.texts("#lunch", 2); fmt.Sprint(got) != want {
+			t.Fatalf("bob got %q, want %s", got, want)
+		}
+		b.none(time.Minute)
+		if s := a.run.Stats(); s.Resent != 1 {
+			t.Errorf("alice resent %d messages, want 1", s.Resent)
 		}
 	})
 }
