@@ -2,7 +2,6 @@ package roomsnet
 
 import (
 	"fmt"
-	"os"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -215,22 +214,16 @@ func TestResendStopsAtAdvert(t *testing.T) {
 }
 
 // TestResendSameMillisecond: a line alice says to nobody in the same
-// millisecond as bob's advert reaches her, before it, is missed for good.
-// The resend's end is a time on alice's clock (advSince, Unix ms, and
-// rooms.State.OwnSince takes times before it), so the line, said at
-// that very millisecond, is neither fanned out to bob (she did not know
-// him) nor sent again when his join comes. Bob shows her next line
-// only after rooms.GapWait, giving up the seq of the one he never gets
-// (Skipped 1). A clock stepped back between the line and the advert
-// widens the window to the step. An end by our own seq (the next one
-// when the advert came) would not depend on the clock.
-//
-// It fails on main (bob: no message 1 in #lunch; Resent 0), so it is
-// skipped unless ROOMSNET_KNOWN_BUGS is set: remove the skip with the fix.
+// millisecond as bob's advert reaches her, before it, reaches bob. When
+// the resend's end was a time on alice's clock (Unix ms: the messages
+// before the advert's millisecond), that line was neither fanned out to
+// bob (she did not know him) nor sent again when his join came: bob
+// showed her next line only after rooms.GapWait, giving up the seq of
+// the one he never got (Skipped 1; before the fix: "bob: no message 1 in
+// #lunch", Resent 0). A clock stepped back between the line and the
+// advert widened the window to the step. The end is now her own last seq
+// when the advert came (rooms.State.OwnLast).
 func TestResendSameMillisecond(t *testing.T) {
-	if os.Getenv("ROOMSNET_KNOWN_BUGS") == "" {
-		t.Skip("known bug: a line said in the millisecond bob's advert came is never resent (set ROOMSNET_KNOWN_BUGS=1 to run)")
-	}
 	synctest.Test(t, func(t *testing.T) {
 		a, b, h := rejoinUnheard(t, 33)
 		time.Sleep(time.Second) // virtual
