@@ -993,22 +993,45 @@ func (s *State) Log(id ID) []*Message {
 }
 
 // OwnSince is our own text and topic messages in open room id's log
-// whose time is in [since, until) (Unix ms), oldest first: what a member
-// we learn of only now may have missed, if we spoke before we knew it
-// was there (nil for a private room: its members are known from its
-// signed list before we speak).
-func (s *State) OwnSince(id ID, since, until int64) []*Message {
+// dated since (Unix ms) or later whose seq is through or lower, oldest
+// first: what a member we learn of only now may have missed, if we spoke
+// before we knew it was there (nil for a private room: its members are
+// known from its signed list before we speak). The end is a seq, not a
+// time (OwnLast when we first heard the member): what we said in the
+// very millisecond we heard it, or before a clock step back, is told
+// apart by its seq.
+func (s *State) OwnSince(id ID, since int64, through uint64) []*Message {
 	r := s.rooms[id]
 	if r == nil || r.private {
 		return nil
 	}
 	var out []*Message
 	for _, e := range r.log {
-		if e.m.Identity == s.signer.Identity && e.m.Time >= since && e.m.Time < until && (e.m.Kind == KindText || e.m.Kind == KindTopic) {
+		if e.m.Identity == s.signer.Identity && e.m.Time >= since && e.m.Seq <= through && (e.m.Kind == KindText || e.m.Kind == KindTopic) {
 			out = append(out, e.m)
 		}
 	}
 	return out
+}
+
+// OwnLast is the highest seq of our own messages in room id (0 if we
+// said nothing in it or are not in it): each message we post later has
+// a higher one.
+func (s *State) OwnLast(id ID) uint64 {
+	r := s.rooms[id]
+	if r == nil {
+		return 0
+	}
+	var last uint64
+	if me := r.authors[s.signer.Public]; me != nil {
+		last = me.pos
+	}
+	for _, e := range r.log {
+		if e.m.Identity == s.signer.Identity {
+			last = max(last, e.m.Seq)
+		}
+	}
+	return last
 }
 
 // MemberInfo is a member as /names lists it.

@@ -864,9 +864,11 @@ func TestImpostorFirst(t *testing.T) {
 	}
 }
 
-// TestOwnSince: what we said in an open room from a time on (and before
-// another), our text and topic messages only, oldest first: what a member
-// we learn of late is sent again (roomsnet). Nothing for a private room.
+// TestOwnSince: what we said in an open room from a time on (and up to
+// a seq of ours, OwnLast at some moment), our text and topic messages
+// only, oldest first: what a member we learn of late is sent again
+// (roomsnet). Two lines said in the same millisecond are told apart by
+// their seqs. Nothing for a private room.
 func TestOwnSince(t *testing.T) {
 	alice, bob := newNode(t, "alice"), newNode(t, "bob")
 	ra, _ := alice.mustJoin(t, "#lunch", t0)
@@ -875,7 +877,9 @@ func TestOwnSince(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	alice.mustPost(t, ra, "one", at(1))
+	if got := alice.OwnLast(ra); got != alice.mustPost(t, ra, "one", at(1)).Seq-1 {
+		t.Errorf("OwnLast before her first line = %d", got)
+	}
 	bm := bob.mustPost(t, ra, "bob's", at(2))
 	if _, err := alice.give(bob, bm, at(2)); err != nil {
 		t.Fatal(err)
@@ -884,7 +888,12 @@ func TestOwnSince(t *testing.T) {
 	if _, err := alice.Post(ra, KindTopic, "noon", at(4)); err != nil {
 		t.Fatal(err)
 	}
-	alice.mustPost(t, ra, "three", at(5))
+	afterNoon := alice.OwnLast(ra)
+	alice.mustPost(t, ra, "three", at(4)) // the same millisecond as noon
+	last := alice.OwnLast(ra)
+	if last != afterNoon+1 {
+		t.Errorf("OwnLast after three = %d, want %d", last, afterNoon+1)
+	}
 	words := func(ms []*Message) []string {
 		var out []string
 		for _, m := range ms {
@@ -894,24 +903,33 @@ func TestOwnSince(t *testing.T) {
 	}
 	ms := func(tm time.Time) int64 { return tm.UnixMilli() }
 	for _, tc := range []struct {
-		since, until int64
-		want         []string
+		since   int64
+		through uint64
+		want    []string
 	}{
-		{ms(t0), math.MaxInt64, []string{"one", "two", "noon", "three"}},
-		{ms(at(2)), math.MaxInt64, []string{"two", "noon", "three"}},
-		{ms(at(3)), ms(at(5)), []string{"two", "noon"}},
-		{ms(at(6)), math.MaxInt64, nil},
+		{ms(t0), math.MaxUint64, []string{"one", "two", "noon", "three"}},
+		{ms(at(2)), math.MaxUint64, []string{"two", "noon", "three"}},
+		{ms(at(3)), afterNoon, []string{"two", "noon"}},
+		{ms(at(4)), afterNoon, []string{"noon"}},
+		{ms(at(4)), last, []string{"noon", "three"}},
+		{ms(at(6)), math.MaxUint64, nil},
 	} {
-		if got := words(alice.OwnSince(ra, tc.since, tc.until)); !slices.Equal(got, tc.want) {
-			t.Errorf("OwnSince(%d, %d) = %q, want %q", tc.since-ms(t0), tc.until-ms(t0), got, tc.want)
+		if got := words(alice.OwnSince(ra, tc.since, tc.through)); !slices.Equal(got, tc.want) {
+			t.Errorf("OwnSince(%d, %d) = %q, want %q", tc.since-ms(t0), tc.through, got, tc.want)
 		}
+	}
+	if got := bob.OwnLast(ra); got != bm.Seq {
+		t.Errorf("bob's OwnLast = %d, want %d", got, bm.Seq)
+	}
+	if got := alice.OwnLast(ID{9}); got != 0 {
+		t.Errorf("OwnLast of a room we are not in = %d", got)
 	}
 	l, _, err := alice.CreatePrivate("#secret", [16]byte{1}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice.mustPost(t, l.Room, "private", at(1))
-	if got := alice.OwnSince(l.Room, ms(t0), math.MaxInt64); got != nil {
+	if got := alice.OwnSince(l.Room, ms(t0), math.MaxUint64); got != nil {
 		t.Errorf("private room: %q", words(got))
 	}
 }

@@ -67,9 +67,10 @@
 // fanned out without it, and the summaries are already exchanged. When
 // such a member's join (or, for one heard first by a message, that
 // message) is shown, our own messages in the room from its time on, up to
-// when we first heard it advertise the room, are sent to it on the
-// durable stream (rooms.State.OwnSince; Stats.Resent); what it holds
-// already it drops as duplicates.
+// the last we had said when we first heard it advertise the room (a seq,
+// rooms.State.OwnLast: the same millisecond, or a clock stepped back, is
+// no gap), are sent to it on the durable stream (rooms.State.OwnSince;
+// Stats.Resent); what it holds already it drops as duplicates.
 //
 // A newcomer's summary is fresh (send the room's last 100) to one member
 // only: the first it sends a summary to after its /join (rooms.State.

@@ -120,7 +120,7 @@ type Runner struct {
 	met      map[meetKey]time.Time             // summaries sent at the current meeting of (peer, room), when
 	adv      map[rooms.ID]map[rooms.Key]string // open rooms: members heard advertising them (at most rooms.MaxMembers each, maxAdverts rooms)
 	advQ     []rooms.ID
-	advSince map[meetKey]int64   // when each advertiser in adv was first heard (Unix ms): our messages since were fanned out to it (resendOwnLocked)
+	advSeq   map[meetKey]uint64  // per advertiser in adv, our last seq in the room when it was first heard (rooms.State.OwnLast): our later messages were fanned out to it (resendOwnLocked)
 	sends    map[uint64]sendRef  // SendApp ids of our room messages and relays, until acknowledged or failed
 	relaying map[meetKey]int     // relay payloads in flight per (peer, room)
 	busy     map[rooms.Key]int   // per peer, its rooms with relay payloads in flight (keys of relaying with that peer)
@@ -187,7 +187,7 @@ type Config struct {
 func New(cfg Config) (*Runner, error) {
 	r := &Runner{node: cfg.Node, signer: cfg.Signer, dir: cfg.Dir, now: cfg.Now, log: cfg.Logger,
 		st: rooms.New(cfg.Signer, cfg.Nick), bound: map[rooms.Key]boundKey{}, bindSent: map[rooms.Key]bool{},
-		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, advSince: map[meetKey]int64{}, sends: map[uint64]sendRef{},
+		met: map[meetKey]time.Time{}, adv: map[rooms.ID]map[rooms.Key]string{}, advSeq: map[meetKey]uint64{}, sends: map[uint64]sendRef{},
 		relaying: map[meetKey]int{}, busy: map[rooms.Key]int{}, owed: map[meetKey]bool{}, promoted: map[rooms.Key]promo{}, last: map[rooms.ID]uint64{}, have: map[rooms.ID]map[rooms.Key]bool{},
 		dirty: map[rooms.ID]bool{}, jbuf: map[rooms.ID][]byte{}, lazy: map[rooms.ID]bool{}, unsynced: map[rooms.ID]bool{},
 		jf: map[rooms.ID]*os.File{}, jsize: map[rooms.ID]int64{}, snap: map[rooms.ID]int64{}, shownIn: map[rooms.ID]map[rooms.Key]bool{},
@@ -884,7 +884,7 @@ func (r *Runner) noteAdvertiserLocked(id rooms.ID, k rooms.Key, label string) {
 		if len(r.adv) >= maxAdverts {
 			old := r.advQ[0]
 			for k := range r.adv[old] {
-				delete(r.advSince, meetKey{k, old})
+				delete(r.advSeq, meetKey{k, old})
 			}
 			delete(r.adv, old)
 			r.advQ = r.advQ[1:]
@@ -897,7 +897,7 @@ func (r *Runner) noteAdvertiserLocked(id rooms.ID, k rooms.Key, label string) {
 		m[k] = label
 	} else if len(m) < rooms.MaxMembers {
 		m[k] = label
-		r.advSince[meetKey{k, id}] = r.now().UnixMilli()
+		r.advSeq[meetKey{k, id}] = r.st.OwnLast(id)
 	}
 }
 
@@ -1017,16 +1017,16 @@ func (r *Runner) showLocked(ds []rooms.Delivery) {
 // was there: its advert had not reached us, so our message was fanned
 // out without it, and its join came only in an answer to a summary we
 // sent before we spoke; nothing else would tell it of those messages
-// until the next meeting. From the time we heard it advertise the room
-// (advSince) it was sent them already; what it holds anyway it drops as
-// duplicates.
+// until the next meeting. Our messages after the last one we had said
+// when we heard it advertise the room (advSeq) were sent to it already;
+// what it holds anyway it drops as duplicates.
 func (r *Runner) resendOwnLocked(j *rooms.Message) {
 	k := j.Identity
-	until := int64(math.MaxInt64)
-	if at, ok := r.advSince[meetKey{k, j.Room}]; ok {
-		until = at // from then on it was sent our messages
+	through := uint64(math.MaxUint64)
+	if last, ok := r.advSeq[meetKey{k, j.Room}]; ok {
+		through = last // later ones were fanned out to it
 	}
-	msgs := r.st.OwnSince(j.Room, j.Time, until)
+	msgs := r.st.OwnSince(j.Room, j.Time, through)
 	if len(msgs) == 0 {
 		return // (a join storm: nothing said, nothing to do)
 	}

@@ -64,7 +64,9 @@ func newIdentity(t *testing.T) (*peer.Identity, *rooms.Signer) {
 }
 
 // start runs name's node and runner on home (durable: a store in it).
-func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, signer *rooms.Signer) *member {
+// A gate, if given, stands between the node's events and the runner
+// (resend_test.go's holds some back).
+func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, signer *rooms.Signer, gate ...func(<-chan peer.Event) <-chan peer.Event) *member {
 	t.Helper()
 	if !bubble.In() {
 		t.Fatal("start: run the test inside synctest.Test (production timings on a real clock take seconds)")
@@ -83,7 +85,11 @@ func start(t *testing.T, mn *peer.MemNet, name, home string, id *peer.Identity, 
 		t.Fatal(err)
 	}
 	m := &member{t: t, name: name, node: n, tr: tr, id: id, signer: signer, run: r, evs: make(chan Event), pause: make(chan bool), home: home, st: st}
-	rest := r.Filter(n.Events())
+	in := n.Events()
+	for _, g := range gate {
+		in = g(in)
+	}
+	rest := r.Filter(in)
 	go func() {
 		for e := range rest {
 			if e.Idx != 0 {
