@@ -70,6 +70,7 @@ func TestMain(m *testing.M) {
 // authentication or has a bad length is errProtocol, and an Error
 // unwraps to its local cause; other causes are neither.
 func TestErrorIs(t *testing.T) {
+	t.Parallel()
 	local := errors.New("no space left on device")
 	for _, tc := range []struct {
 		err              error
@@ -97,6 +98,7 @@ func TestErrorIs(t *testing.T) {
 // TestCausesListed: every Cause constant of the package is in Causes()
 // (which the shell's tests walk, so that each has its words), once.
 func TestCausesListed(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +154,7 @@ func TestCausesListed(t *testing.T) {
 // TestCommandErrors: the commands' errors are codes, as the shell words
 // them: an *Error with its cause and fields, or a DecidedError.
 func TestCommandErrors(t *testing.T) {
+	t.Parallel()
 	s := newFakeSide(t, true, nil)
 	bob := s.n.addPeer("bob", true)
 	dir := t.TempDir()
