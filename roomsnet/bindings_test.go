@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -153,13 +154,23 @@ func TestBindingsDamaged(t *testing.T) {
 	})
 }
 
+// binderKey is the signing key of every binder: a binding is taken by
+// its identity key, whatever the signing key, and under -race a key
+// costs as much as a signature (TestBindingsBounded makes 4,700 of them).
+var binderKey = sync.OnceValue(func() ed25519.PrivateKey {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return priv
+})
+
 // binder is a peer's identity and its binding payload (app 4).
 func binder(t *testing.T) (rooms.Key, []byte) {
 	t.Helper()
 	var id rooms.Key
 	rand.Read(id[:]) // (the binding signs any 32 bytes: no X25519 key needed here)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	sg := rooms.NewSigner(id, priv)
+	sg := rooms.NewSigner(id, binderKey())
 	sig := sg.BindingSig()
 	return id, append(append([]byte(nil), sg.Public[:]...), sig[:]...)
 }
