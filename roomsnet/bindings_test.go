@@ -43,6 +43,7 @@ func waitBinding(t *testing.T, m, who *member) {
 // is told of the invitation and gets her messages, the one said while
 // he was away and the next, each once.
 func TestInviteOfflineAfterRestart(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
 		ms := startAll(t, mn, "alice", "bob")
@@ -95,6 +96,7 @@ func TestInviteOfflineAfterRestart(t *testing.T) {
 // met, it works. The damaged file is kept aside, and the next save
 // writes a good one.
 func TestBindingsDamaged(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(12)
 		ms := startAll(t, mn, "alice", "bob")
@@ -180,6 +182,7 @@ func binder(t *testing.T) (rooms.Key, []byte) {
 // with a checksum made to match), a file cut short or too long is
 // damaged.
 func TestDecodeBindings(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	var good []savedBinding
 	for i := range 3 {
 		k, data := binder(t)
