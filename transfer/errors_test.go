@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/testpar"
 )
 
 // seenErrs is what the events of this package's tests carried in Err:
@@ -46,7 +49,13 @@ func noteEventErr(e Event) {
 
 // TestMain: every event that said an Err, in every test of the package,
 // said an *Error whose cause is one of Causes(), which the shell words.
+// It runs two parallel tests more at a time than there are processors
+// (-test.parallel, unless the command line gives one): the two cases of
+// TestStreamFloodDoesNotBlockTransfer wait 2.5 s each on real sockets,
+// and with -test.parallel at GOMAXPROCS they held both slots of a 2-core
+// machine while the CPU-bound tests queued.
 func TestMain(m *testing.M) {
+	testpar.Raise(runtime.GOMAXPROCS(0) + 2)
 	code := m.Run()
 	seenErrs.Lock()
 	defer seenErrs.Unlock()
