@@ -50,6 +50,7 @@ func TestStalledReaderStopsTheShell(t *testing.T) {
 	text := strings.Repeat("x", 1000)
 	for _, jsonMode := range []bool{false, true} {
 		t.Run(fmt.Sprintf("json=%v", jsonMode), func(t *testing.T) {
+			t.Parallel() // its own fake node, writer and log
 			n := newFakeNode(testPeers()...)
 			n.events = make(chan peer.Event, count)
 			for i := range count {
