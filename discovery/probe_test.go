@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -32,7 +33,15 @@ type probeSpec struct {
 	To    netip.Addr
 	Known []string // node ids whose PTR the query lists as known
 	Wait  time.Duration
+	// UntilEOF: the probe also stops when its stdin ends (runProbeUntil),
+	// after reading for probeGrace more (datagrams already on their way).
+	UntilEOF bool
 }
+
+// probeGrace is how long a probe told to stop (UntilEOF) goes on reading.
+// It is told once the node it listens to has exited, so whatever that
+// node sent is already in the probe's socket, or a few hops from it.
+const probeGrace = 500 * time.Millisecond
 
 // probeSeen is one instance in one response the probe received.
 type probeSeen struct {
@@ -45,6 +54,13 @@ type probeSeen struct {
 // runProbe runs the probe in host i (from 1) and returns what it saw.
 func (l *lan) runProbe(t *testing.T, i int, spec probeSpec) []probeSeen {
 	t.Helper()
+	return l.runProbeUntil(t, i, spec, nil)
+}
+
+// runProbeUntil is runProbe whose probe, if spec.UntilEOF, also stops
+// (after probeGrace) once stop is closed.
+func (l *lan) runProbeUntil(t *testing.T, i int, spec probeSpec, stop <-chan struct{}) []probeSeen {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +72,21 @@ func (l *lan) runProbe(t *testing.T, i int, spec probeSpec) []probeSeen {
 	cmd.Env = append(os.Environ(), envProbe+"="+string(b), "GORACE=atexit_sleep_ms=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	if spec.UntilEOF {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pr.Close()
+		cmd.Stdin = pr
+		go func() {
+			select {
+			case <-stop:
+			case <-ctx.Done(): // runProbeUntil returned
+			}
+			pw.Close()
+		}()
+	}
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("probe on host %d: %v\n%s\n%s", i, err, out, stderr.String())
@@ -140,6 +171,14 @@ func TestProbeProcess(t *testing.T) {
 	}
 	start := time.Now()
 	c.SetReadDeadline(start.Add(spec.Wait))
+	if spec.UntilEOF {
+		go func() {
+			io.Copy(io.Discard, os.Stdin)
+			if end := time.Now().Add(probeGrace); end.Before(start.Add(spec.Wait)) {
+				c.SetReadDeadline(end)
+			}
+		}()
+	}
 	buf := make([]byte, 9000)
 	enc := json.NewEncoder(os.Stdout)
 	for {
@@ -226,7 +265,12 @@ func TestAnnounceAndGoodbye(t *testing.T) {
 	l := newLAN(t, 2)
 	self := node(1, "alice")
 	done := make(chan []probeSeen, 1)
-	go func() { done <- l.runProbe(t, 2, probeSpec{Mode: "listen", Wait: 6 * time.Second}) }()
+	// The probe listens until the node has exited (and probeGrace more):
+	// all it will ever send, from its start to its goodbye.
+	exited := make(chan struct{})
+	go func() {
+		done <- l.runProbeUntil(t, 2, probeSpec{Mode: "listen", Wait: 30 * time.Second, UntilEOF: true}, exited)
+	}()
 	// The probe must be listening before the node starts: wait until its
 	// socket is bound in host 2.
 	deadline := time.Now().Add(10 * time.Second)
@@ -254,6 +298,14 @@ func TestAnnounceAndGoodbye(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the helper's log
 	}
 	time.AfterFunc(1600*time.Millisecond, stop)
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(stderr.String(), "helper: done"); {
+		if time.Now().After(deadline) {
+			t.Errorf("the node did not finish within 15 s of its start: %s", stderr.String())
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // polling the helper's log
+	}
+	close(exited)
 	seen := <-done
 	var hellos, goodbyes []int64
 	for _, s := range seen {

@@ -38,7 +38,12 @@ func TestHostileReorderFlood(t *testing.T) {
 		b.waitJoined("alice")
 		before := heapInUse()
 		text := strings.Repeat("x", MaxTextBytes)
-		const keys, perKey = 16, 300
+		// Each key sends twice its own budget (maxReorderPeerBytes), the
+		// keys together four times the node's (maxReorderBytes).
+		const keys, perKey = 16, 2 * maxReorderPeerBytes / MaxTextBytes
+		if keys*perKey*MaxTextBytes < 4*maxReorderBytes {
+			t.Fatalf("%d keys of %d messages do not flood the budget", keys, perKey)
+		}
 		acks := 0
 		for k := 0; k < keys; k++ {
 			f := newFakePeer(t, a.Node, fmt.Sprintf("10.9.0.%d:7117", k+1))

@@ -113,6 +113,7 @@ func slowloris(t *testing.T, addr netip.AddrPort, srcs []netip.Addr, perSrc, pre
 // a reserve of slots (finding 7, review B3). They used to take all 256
 // slots: the message was not delivered in 15 s of attack.
 func TestTCPSlotSlowloris(t *testing.T) {
+	t.Parallel() // real sockets, mostly waiting for the attack to settle: beside the CPU-bound tests
 	ips := func(first, n int) []netip.Addr {
 		var a []netip.Addr
 		for i := range n {

@@ -15,6 +15,7 @@ import (
 // datagram: no TCP connection is opened for them (before: one advert of
 // 1,633 bytes, over TCP).
 func TestAdvertFitsDatagrams(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(23)
 		ms := startAll(t, mn, "alice", "bob")

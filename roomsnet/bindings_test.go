@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -42,6 +43,7 @@ func waitBinding(t *testing.T, m, who *member) {
 // is told of the invitation and gets her messages, the one said while
 // he was away and the next, each once.
 func TestInviteOfflineAfterRestart(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
 		ms := startAll(t, mn, "alice", "bob")
@@ -94,6 +96,7 @@ func TestInviteOfflineAfterRestart(t *testing.T) {
 // met, it works. The damaged file is kept aside, and the next save
 // writes a good one.
 func TestBindingsDamaged(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(12)
 		ms := startAll(t, mn, "alice", "bob")
@@ -153,13 +156,23 @@ func TestBindingsDamaged(t *testing.T) {
 	})
 }
 
+// binderKey is the signing key of every binder: a binding is taken by
+// its identity key, whatever the signing key, and under -race a key
+// costs as much as a signature (TestBindingsBounded makes 4,700 of them).
+var binderKey = sync.OnceValue(func() ed25519.PrivateKey {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return priv
+})
+
 // binder is a peer's identity and its binding payload (app 4).
 func binder(t *testing.T) (rooms.Key, []byte) {
 	t.Helper()
 	var id rooms.Key
 	rand.Read(id[:]) // (the binding signs any 32 bytes: no X25519 key needed here)
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	sg := rooms.NewSigner(id, priv)
+	sg := rooms.NewSigner(id, binderKey())
 	sig := sg.BindingSig()
 	return id, append(append([]byte(nil), sg.Public[:]...), sig[:]...)
 }
@@ -169,6 +182,7 @@ func binder(t *testing.T) (rooms.Key, []byte) {
 // with a checksum made to match), a file cut short or too long is
 // damaged.
 func TestDecodeBindings(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	var good []savedBinding
 	for i := range 3 {
 		k, data := binder(t)

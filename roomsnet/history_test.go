@@ -71,6 +71,7 @@ func relayed(ms []*member, before []uint64) (per []uint64, total uint64, answeri
 // member relays them (before: each of the five relayed the 100, 500
 // messages for 100 shown).
 func TestHistoryFromOneMember(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(21)
 		ms, dave := historyRoom(t, mn, "alice", "bob", "carol", "erin", "frank")
@@ -96,6 +97,7 @@ func TestHistoryFromOneMember(t *testing.T) {
 // dave then meets bob and carol, and one of them answers: dave is shown
 // the last 100 once each.
 func TestHistoryAskedAgain(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(22)
 		ms, dave := historyRoom(t, mn, "alice", "bob", "carol")

@@ -111,6 +111,7 @@ func crashed(t *testing.T, mn *peer.MemNet, n int, edit func(data []byte) []byte
 // (his rooms directory as it was, no Close). Back on that directory,
 // bob's #lunch holds all 30, in order.
 func TestCrashKeepsTakenMessages(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		b2 := crashed(t, peer.NewMemNet(3), 30, nil)
 		if got := historyTexts(t, b2, "#lunch"); !slices.Equal(got, numbered(0, 30)) {
@@ -125,6 +126,7 @@ func TestCrashKeepsTakenMessages(t *testing.T) {
 // worse). Back, bob holds the 30 messages once each, and reports no
 // damage.
 func TestJournalReplayedTwice(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		b2 := crashed(t, peer.NewMemNet(7), 30, func(data []byte) []byte { return append(data, data...) })
 		if got := historyTexts(t, b2, "#lunch"); !slices.Equal(got, numbered(0, 30)) {
@@ -157,6 +159,7 @@ func wantDamage(t *testing.T, m *member, want uint64) {
 // (one warning, Stats.JournalDamage), and goes on: a restart after it
 // holds the same 29 and warns no more.
 func TestJournalTornTail(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(4)
 		b2 := crashed(t, mn, 30, func(data []byte) []byte { return data[:len(data)-5] })
@@ -178,6 +181,7 @@ func TestJournalTornTail(t *testing.T) {
 // records before it (a prefix, in order, none lost before the damage) and
 // is told.
 func TestJournalFlippedBit(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		b2 := crashed(t, peer.NewMemNet(5), 30, func(data []byte) []byte {
 			recs, _, err := parseJournal(data)

@@ -39,6 +39,7 @@ func joinAll(t *testing.T, ms ...*member) {
 // once it acknowledges again, every deferred room is asked again (a
 // relay-end each) and answered, and nothing is left waiting.
 func TestRelayBatchesPerPeerBounded(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(9)
 		ms := startAll(t, mn, "alice", "mallory")
@@ -159,6 +160,7 @@ func TestCatchUpInEveryRoom(t *testing.T) {
 // (each costs both nodes a connection's buffers and goroutines), and it
 // is answered like any other.
 func TestFullRoomSummaryFitsDatagram(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
 		ms := startAll(t, mn, "alice", "mallory")

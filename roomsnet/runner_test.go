@@ -294,6 +294,7 @@ func allJoined(ms ...*member) {
 // once each, in order; a fourth sees #lunch in its rooms list (three
 // members) and gets none of its messages.
 func TestOpenRoomFanOut(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(1)
 		ms := startAll(t, mn, "alice", "bob", "carol", "dave")
@@ -354,6 +355,7 @@ func (m *member) restart(mn *peer.MemNet) *member {
 // once, in each author's order, bob's marked earlier. A restart of
 // carol's shows none of them again.
 func TestCatchUpFromAnyMember(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(2)
 		ms := startAll(t, mn, "alice", "bob", "carol")
@@ -399,6 +401,7 @@ func TestCatchUpFromAnyMember(t *testing.T) {
 // TestLateJoinerSeesLast100: a newcomer to #lunch is shown its last 100
 // messages (of 150), marked earlier, in order.
 func TestLateJoinerSeesLast100(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(3)
 		ms := startAll(t, mn, "alice", "dave")
@@ -427,6 +430,7 @@ func TestLateJoinerSeesLast100(t *testing.T) {
 // is refused (invite-only); bob, invited, is a member at once, gets its
 // messages and is heard; once kicked, bob gets nothing more.
 func TestPrivateRoomInviteKick(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(4)
 		ms := startAll(t, mn, "alice", "bob", "dave")
@@ -473,6 +477,7 @@ func TestPrivateRoomInviteKick(t *testing.T) {
 // changed, and again with another author's name on it: carol drops both
 // and counts them as forged; she shows alice's real message once.
 func TestForgedRelayDropped(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(5)
 		ms := startAll(t, mn, "alice", "mallory", "carol")
@@ -516,6 +521,7 @@ func TestForgedRelayDropped(t *testing.T) {
 // room as joined (earlier), also one whose join is older than the history
 // it is sent, once each; a restart shows none again.
 func TestMembersShownOnJoin(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(6)
 		ms := startAll(t, mn, "alice", "bob", "dave")
@@ -632,6 +638,7 @@ func TestSlowReaderLosesNothing(t *testing.T) {
 // relays queued at alice (the last 100), not 50: the others are refused
 // and counted (RelayBusy).
 func TestSummaryFloodBounded(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(8)
 		ms := startAll(t, mn, "alice", "mallory")

@@ -18,6 +18,7 @@ import (
 // her seqs continue from where she left, they do not jump to the time
 // in ms.
 func TestRejoinContinuesSeqs(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(11)
 		a, b := inLunch(t, mn)
@@ -60,6 +61,7 @@ func TestRejoinContinuesSeqs(t *testing.T) {
 // not taken for a duplicate of the first (her seq is past every one she
 // used; the seqs skipped are given up after rooms.GapWait).
 func TestCrashBeforeRoomFileLosesNothing(t *testing.T) {
+	t.Parallel() // on virtual time (its own bubble), or files only
 	synctest.Test(t, func(t *testing.T) {
 		mn := peer.NewMemNet(12)
 		a, b := inLunch(t, mn)

@@ -45,10 +45,12 @@ func (w *stallWriter) Write(b []byte) (int, error) {
 // so the shell is never idle: only the bound makes it write, and while that
 // write blocks the shell takes no further event.
 func TestStalledReaderStopsTheShell(t *testing.T) {
+	t.Parallel() // its own fake node and writer
 	const count = 1000
 	text := strings.Repeat("x", 1000)
 	for _, jsonMode := range []bool{false, true} {
 		t.Run(fmt.Sprintf("json=%v", jsonMode), func(t *testing.T) {
+			t.Parallel() // its own fake node, writer and log
 			n := newFakeNode(testPeers()...)
 			n.events = make(chan peer.Event, count)
 			for i := range count {

@@ -27,6 +27,7 @@ func TestPollableStdinHelper(t *testing.T) {
 }
 
 func TestPollableStdin(t *testing.T) {
+	t.Parallel() // its own helper processes
 	file := filepath.Join(t.TempDir(), "in")
 	if err := os.WriteFile(file, []byte("from a file\n"), 0o600); err != nil {
 		t.Fatal(err)

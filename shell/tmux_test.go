@@ -235,6 +235,7 @@ func (p *pane) waitSent(want ...sendCall) {
 const stampRE = `^\d\d:\d\d `
 
 func TestTmuxInteractive(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPane(t)
 	p.waitPrompt("[all]> ", "", 7)
 
@@ -330,6 +331,7 @@ func TestTmuxInteractive(t *testing.T) {
 // is typing; Run must return at once (liner's Prompt is still blocked on
 // stdin) and leave the terminal as it found it.
 func TestTmuxCancelRestoresTerminal(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPane(t)
 	p.waitPrompt("[all]> ", "", 7)
 	p.typeText("half a li")
@@ -353,6 +355,7 @@ func TestTmuxCancelRestoresTerminal(t *testing.T) {
 // screen: the common part of two names with a space (quoted), then a
 // folder (left open, with its '/'), then the file in it (closed).
 func TestTmuxSendCompletion(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPane(t)
 	d := filepath.Join(p.dir, "files")
 	for _, f := range []string{"my file.txt", "my folder/inner.txt"} {
@@ -391,6 +394,7 @@ func TestTmuxSendCompletion(t *testing.T) {
 // line breaks, shown above the prompt as one message; a paste too long for
 // a message is saved as a file and /send of it offered.
 func TestTmuxPaste(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPane(t)
 	p.waitPrompt("[all]> ", "", 7)
 	p.typeText("look: ")
@@ -447,6 +451,7 @@ func TestTmuxPaste(t *testing.T) {
 // given back as it was (canonical mode, echo); when continued, the prompt
 // is back and typing works.
 func TestTmuxSuspend(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPaneIn(t, true)
 	p.waitPrompt("[all]> ", "", 7)
 	tty := strings.TrimSpace(p.Tmux("display-message", "-p", "-t", "main", "#{pane_tty}"))
@@ -504,6 +509,7 @@ func stopped(pid int) bool {
 
 // TestTmuxMe: /me sends an action; one received is shown "* bob TEXT".
 func TestTmuxMe(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPane(t)
 	p.waitPrompt("[all]> ", "", 7)
 	p.typeText("/me nods")
@@ -525,6 +531,7 @@ func TestTmuxMe(t *testing.T) {
 // a mention does not, nor anything while the terminal reports the focus
 // in; /notify off stops it.
 func TestTmuxNotify(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	dir := t.TempDir()
 	record := filepath.Join(dir, "notified")
 	script := filepath.Join(dir, "notify")
@@ -586,6 +593,7 @@ func TestTmuxNotify(t *testing.T) {
 // TestTmuxColourByID: bob's name has the same colour on screen before and
 // after he renames himself.
 func TestTmuxColourByID(t *testing.T) {
+	t.Parallel() // its own tmux server and helper process: waits on them beside the others
 	p := startPane(t)
 	p.waitPrompt("[all]> ", "", 7)
 	p.incoming("before the rename")

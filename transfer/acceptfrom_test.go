@@ -13,6 +13,7 @@ import (
 // up to 4 live transfers per peer, 1 TiB promised per peer and 32 live
 // incoming transfers in all; what is past a bound waits for the user.
 func TestAcceptFromBounded(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		peers    int    // each offers offers/peers

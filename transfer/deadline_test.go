@@ -14,6 +14,7 @@ import (
 // deadline set for the handshake, and the transfer started over, saving
 // another copy each time.
 func TestSlowTransferFinishesOnce(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		size int
@@ -49,6 +50,7 @@ func TestSlowTransferFinishesOnce(t *testing.T) {
 // moment): the next connection finishes the transfer without sending the
 // file again, and the downloads folder holds one copy of it.
 func TestResumeAfterVerified(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		files int
@@ -105,6 +107,8 @@ func conns(l *vlink) int { n, _ := l.dialed(); return n }
 // meanwhile and whose verdict comes late, does not take that for a dead
 // peer. The transfer finishes on its first connection, once.
 func TestSlowVerification(t *testing.T) {
+	// Not parallel: it sets testHooks, which every manager of the process
+	// runs (a parallel test's transfer would run this one's hook).
 	tests := []struct {
 		name  string
 		files int

@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/p2pchat/p2pchat/internal/testpar"
 )
 
 // seenErrs is what the events of this package's tests carried in Err:
@@ -46,7 +49,13 @@ func noteEventErr(e Event) {
 
 // TestMain: every event that said an Err, in every test of the package,
 // said an *Error whose cause is one of Causes(), which the shell words.
+// It runs two parallel tests more at a time than there are processors
+// (-test.parallel, unless the command line gives one): the two cases of
+// TestStreamFloodDoesNotBlockTransfer wait 2.5 s each on real sockets,
+// and with -test.parallel at GOMAXPROCS they held both slots of a 2-core
+// machine while the CPU-bound tests queued.
 func TestMain(m *testing.M) {
+	testpar.Raise(runtime.GOMAXPROCS(0) + 2)
 	code := m.Run()
 	seenErrs.Lock()
 	defer seenErrs.Unlock()
@@ -70,6 +79,7 @@ func TestMain(m *testing.M) {
 // authentication or has a bad length is errProtocol, and an Error
 // unwraps to its local cause; other causes are neither.
 func TestErrorIs(t *testing.T) {
+	t.Parallel()
 	local := errors.New("no space left on device")
 	for _, tc := range []struct {
 		err              error
@@ -97,6 +107,7 @@ func TestErrorIs(t *testing.T) {
 // TestCausesListed: every Cause constant of the package is in Causes()
 // (which the shell's tests walk, so that each has its words), once.
 func TestCausesListed(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -152,6 +163,7 @@ func TestCausesListed(t *testing.T) {
 // TestCommandErrors: the commands' errors are codes, as the shell words
 // them: an *Error with its cause and fields, or a DecidedError.
 func TestCommandErrors(t *testing.T) {
+	t.Parallel()
 	s := newFakeSide(t, true, nil)
 	bob := s.n.addPeer("bob", true)
 	dir := t.TempDir()

@@ -122,6 +122,7 @@ func TestStreamFloodDoesNotBlockTransfer(t *testing.T) {
 // TestSourceOf: the handshake budget is per IPv4 address and per IPv6
 // /64, an IPv4-mapped address counting as its IPv4 address.
 func TestSourceOf(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		a, b string
 		same bool

@@ -14,6 +14,7 @@ import (
 // bench's attack phase, which empties the downloads folder between its
 // windows, saw no file get through).
 func TestPartialFolderRemovedWhileRunning(t *testing.T) {
+	t.Parallel()
 	a, b, bobID := pair(t)
 	src := filepath.Join(t.TempDir(), "f")
 	writeRandom(t, src, 100_000)

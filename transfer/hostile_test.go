@@ -14,6 +14,7 @@ import (
 // folder are refused as a whole (the sender is told bad-offer) and nothing
 // is written; a name with a newline is made safe.
 func TestHostileNamesRefused(t *testing.T) {
+	t.Parallel()
 	a, b, _ := pair(t)
 	alice, _ := b.node.Resolve("alice")
 	aliceKey, _ := b.node.PeerKey(alice.ID)
@@ -50,6 +51,7 @@ func TestHostileNamesRefused(t *testing.T) {
 // (the file changed, size and time kept) gets hash-mismatch, and the
 // receiver keeps nothing.
 func TestHashMismatchDiscarded(t *testing.T) {
+	t.Parallel()
 	a, b, bobID := pair(t)
 	src := filepath.Join(t.TempDir(), "lie.bin")
 	writeRandom(t, src, 2*chunkSize)

@@ -20,6 +20,7 @@ import (
 // garbage. The running transfer goes on: it is not failed, its partial
 // file stays, and the file arrives once, whole.
 func TestInjectedDataConnection(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		replay func(hello []byte) []byte // what the intruder sends
@@ -100,6 +101,7 @@ func TestInjectedDataConnection(t *testing.T) {
 // not end the transfer: the sender takes it as a lost link, and the next
 // connection, to the real receiver, finishes it.
 func TestForgedRefusal(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		status byte

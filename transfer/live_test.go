@@ -15,6 +15,7 @@ import (
 // saying that bob rejected the file (TestTransferScript/rejected, 1 run
 // in 3 on the merged branches).
 func TestLiveUntilEventsOut(t *testing.T) {
+	t.Parallel()
 	for round := range 20 {
 		a := newSideRaw(t, "alice", func(*Config) {})
 		b := newSide(t, "bob")

@@ -136,6 +136,7 @@ func writeRandom(t testing.TB, path string, n int) []byte {
 // Chinese names arrive whole, under their names, verified; a second
 // transfer of the same file does not overwrite the first.
 func TestSendFolderAccepted(t *testing.T) {
+	t.Parallel()
 	a, b, bobID := pair(t)
 	src := t.TempDir()
 	big := writeRandom(t, filepath.Join(src, "big.bin"), 3*chunkSize+17)
@@ -189,6 +190,7 @@ func TestSendFolderAccepted(t *testing.T) {
 // "rejected"; a transfer cancelled by the receiver fails on the sender
 // with "peer-cancelled"; nothing is left on disk.
 func TestRejectAndCancel(t *testing.T) {
+	t.Parallel()
 	a, b, bobID := pair(t)
 	src := t.TempDir()
 	writeRandom(t, filepath.Join(src, "f"), 1000)
@@ -243,6 +245,7 @@ func TestRejectAndCancel(t *testing.T) {
 // was exchanged under it); before that, the first key to claim the name is
 // not trusted with the user's disk, and the offer waits.
 func TestAcceptFrom(t *testing.T) {
+	t.Parallel()
 	a, b, bobID := pair(t, "alice")
 	src := t.TempDir()
 	want := writeRandom(t, filepath.Join(src, "auto.txt"), 5000)
@@ -282,6 +285,7 @@ func TestAcceptFrom(t *testing.T) {
 // nobody answers fails with CodeTimeout once that long has passed, not
 // before; the receiver is told (its offer goes away) and GaveUp counts it.
 func TestGiveUpUnansweredOffer(t *testing.T) {
+	t.Parallel()
 	const limit = 600 * time.Millisecond
 	a, b, bobID := link(t, newSideWith(t, "alice", func(c *Config) { c.GiveUpAfter = limit }), newSide(t, "bob"))
 	src := filepath.Join(t.TempDir(), "f")
@@ -315,6 +319,7 @@ func TestGiveUpUnansweredOffer(t *testing.T) {
 // connection is refused) fails with CodeTimeout, naming the lack of
 // progress, once that long has passed without any.
 func TestGiveUpReceiverGone(t *testing.T) {
+	t.Parallel()
 	const limit = 700 * time.Millisecond
 	a, b, bobID := link(t, newSideWith(t, "alice", func(c *Config) { c.GiveUpAfter = limit }), newSide(t, "bob"))
 	src := filepath.Join(t.TempDir(), "f")
@@ -344,6 +349,7 @@ func TestGiveUpReceiverGone(t *testing.T) {
 // TestBusy: Config.Busy is told when files start to move (after the
 // accept, not before) and when they stop, on both sides, once each.
 func TestBusy(t *testing.T) {
+	t.Parallel()
 	record := func(c chan bool) func(*Config) {
 		return func(cfg *Config) { cfg.Busy = func(b bool) { c <- b } }
 	}

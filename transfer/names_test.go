@@ -7,6 +7,7 @@ import (
 )
 
 func TestSanitizeName(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("长", 100) + ".pdf" // 304 bytes
 	tests := []struct {
 		name, in, want string
@@ -66,6 +67,7 @@ func TestSanitizeName(t *testing.T) {
 }
 
 func TestNumbered(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in   string
 		i    int

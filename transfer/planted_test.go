@@ -34,6 +34,7 @@ func plant(t *testing.T, path string, s saved) {
 // write; an incoming one in HOME) is not taken in at start: nothing is
 // offered or sent, and /transfers does not list it.
 func TestPlantedStateIgnored(t *testing.T) {
+	t.Parallel()
 	secret := filepath.Join(t.TempDir(), "id_ed25519")
 	body := writeRandom(t, secret, 411)
 	st, _ := os.Stat(secret)
@@ -94,6 +95,7 @@ func folderErrorOf(err error) *FolderError {
 // to, that another user owns, or that is a symbolic link is refused at
 // start with a FolderError saying which.
 func TestUnsafePartialFolderRefused(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		make func(t *testing.T, p string)

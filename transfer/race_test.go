@@ -17,6 +17,8 @@ import (
 // failed leaves nothing (no partial file, no file under its name); a
 // transfer done left the file, whole, with the offered SHA-256.
 func TestCancelWhileFilesChange(t *testing.T) {
+	// Not parallel: it sets testHooks, which every manager of the process
+	// runs (a parallel test's transfer would run this one's hook).
 	tests := []struct {
 		name   string
 		point  string
@@ -99,7 +101,8 @@ func TestCancelWhileFilesChange(t *testing.T) {
 // next run, verifying the partial file again, keeps that name instead of
 // making a second ("f (1).bin"). Here the hook does what that run did.
 func TestNamedBeforeACrash(t *testing.T) {
-	t.Parallel() // on virtual time
+	// Not parallel: it sets testHooks, which every manager of the process
+	// runs (a parallel test's transfer would run this one's hook).
 	synctest.Test(t, func(t *testing.T) {
 		a, b := aliceAndBob(t)
 		defer noPartial(t, b.dl)

@@ -52,6 +52,7 @@ func receive(t *testing.T, m *Manager, x *xfer, data []byte) {
 // (or -accept-from) takes it if shown, and mallory cancels: alice's
 // partial file is still there, whole.
 func TestSameIDOtherSenderKeepsPartial(t *testing.T) {
+	t.Parallel()
 	s := newFakeSide(t, true, nil)
 	alice, mallory := s.n.addPeer("alice", true), s.n.addPeer("mallory", true)
 	const tid = 0x96f7344ab9fe7995
@@ -99,6 +100,7 @@ func TestSameIDOtherSenderKeepsPartial(t *testing.T) {
 // (its resume offset is what is on disk); so is one kept by an earlier
 // version, whose partial files were named by the transfer id.
 func TestReceiverResumesAfterRestart(t *testing.T) {
+	t.Parallel()
 	for _, legacy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
 			n := newFakeNode()
@@ -160,6 +162,7 @@ func TestReceiverResumesAfterRestart(t *testing.T) {
 // to two peers whose keys share their first 4 bytes (about 2^32 key
 // generations away) are kept in two state files, not one.
 func TestStateNamesTellPeersApart(t *testing.T) {
+	t.Parallel()
 	s := newFakeSide(t, true, nil)
 	var k1, k2 [32]byte
 	rand.Read(k1[:])

@@ -25,6 +25,7 @@ func testSession(t testing.TB) (*hello, [32]byte, [16]byte) {
 // TestFramesRoundTrip: frames written are read back in order, and the
 // hello survives its encoding.
 func TestFramesRoundTrip(t *testing.T) {
+	t.Parallel()
 	h, key, rn := testSession(t)
 	h.tag = [tagLen]byte{5, 6}
 	back, err := readHello(bytes.NewReader(h.marshal()))
@@ -63,6 +64,7 @@ func TestFramesRoundTrip(t *testing.T) {
 // TestFramesTampering: a frame altered, dropped, repeated or reordered, or
 // read with keys of another session, transfer or identity, fails.
 func TestFramesTampering(t *testing.T) {
+	t.Parallel()
 	h, key, rn := testSession(t)
 	write := func() [][]byte {
 		toR, _, _ := aeads(&key, h, rn)

@@ -3,6 +3,7 @@ package transfer
 import "testing"
 
 func TestStep(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		from State
 		in   input

@@ -13,6 +13,7 @@ import (
 // when the receiver saves its state: the file it points to, outside the
 // downloads folder, is unchanged.
 func TestStateSymlinkNotFollowed(t *testing.T) {
+	t.Parallel()
 	s := newFakeSide(t, true, nil)
 	alice := s.n.addPeer("alice", true)
 	victim := filepath.Join(t.TempDir(), "victim.conf")

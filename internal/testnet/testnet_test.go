@@ -324,6 +324,7 @@ func reachable(t *testing.T, from, to *Host, port int, timeout time.Duration) bo
 }
 
 func TestLabLayout(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	l := New(t, 2)
 	if len(l.Hosts) != 2 {
 		t.Fatalf("got %d hosts", len(l.Hosts))
@@ -364,6 +365,7 @@ func TestLabLayout(t *testing.T) {
 }
 
 func TestPing(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	l := New(t, 2)
 	a, b := l.Hosts[0], l.Hosts[1]
 	for _, pair := range [][2]*Host{{a, b}, {b, a}} {
@@ -386,6 +388,7 @@ func TestPing(t *testing.T) {
 }
 
 func TestMulticastAcrossHosts(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	l := New(t, 3)
 	const group = "224.0.0.251:5353"
 	r1 := startHelper(t, l.Hosts[1], "mcast-recv", group)
@@ -399,6 +402,7 @@ func TestMulticastAcrossHosts(t *testing.T) {
 }
 
 func TestLateHost(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	l := New(t, 1)
 	c := l.AddHost(t)
 	if c.Index != 2 || len(l.Hosts) != 2 {
@@ -412,6 +416,7 @@ func TestLateHost(t *testing.T) {
 }
 
 func TestDropUDP(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	l := New(t, 2)
 	a, b := l.Hosts[0], l.Hosts[1]
 	dst := netip.AddrPortFrom(b.IP, 7117).String()
@@ -494,6 +499,8 @@ func (zeros) Read(p []byte) (int, error) {
 // least the time the rate allows (10 MB: 1 s, less one bucket), and runs
 // far faster once the limit is removed.
 func TestLimitRate(t *testing.T) {
+	// Not parallel: it compares two throughputs, which other tests' CPU
+	// use would skew.
 	l := New(t, 2)
 	a, b := l.Hosts[0], l.Hosts[1]
 	sink := startHelper(t, b, "tcp-sink", "7200")
@@ -530,6 +537,7 @@ func TestLimitRate(t *testing.T) {
 }
 
 func TestSetLink(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	l := New(t, 2)
 	a, b := l.Hosts[0], l.Hosts[1]
 	echo := startHelper(t, b, "udp-echo", "9000")
@@ -556,6 +564,7 @@ func TestSetLink(t *testing.T) {
 // IPv4 address or route; a dual-stack lab's have IPv4, fd77:k::i/64 and
 // link-local; hosts reach each other over IPv6.
 func TestStacks(t *testing.T) {
+	t.Parallel() // its own lab (namespaces named by a counter); mostly waiting on them
 	for _, tt := range []struct {
 		name  string
 		stack Stack
