@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/p2pchat/p2pchat/internal/proctest"
+	"github.com/p2pchat/p2pchat/internal/testpar"
 )
 
 // binPath is the p2pchat binary under test; buildErr says why there is none.
@@ -16,7 +17,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	raiseParallel()
+	testpar.Raise(e2eParallel)
 	code := func() int {
 		defer removeDirs()
 		if p := os.Getenv("P2PCHAT_BIN"); p != "" {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"flag"
 	"os"
 	"strconv"
 	"sync"
@@ -217,20 +216,3 @@ func background(t *testing.T) {
 // e2eParallel is the -test.parallel TestMain sets when none is given: more
 // than there are tests, so that the gate alone decides.
 const e2eParallel = 256
-
-// raiseParallel sets -test.parallel to e2eParallel unless the command line
-// gave one.
-func raiseParallel() {
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	given := false
-	flag.Visit(func(f *flag.Flag) {
-		if f.Name == "test.parallel" {
-			given = true
-		}
-	})
-	if !given {
-		flag.Set("test.parallel", strconv.Itoa(e2eParallel))
-	}
-}
