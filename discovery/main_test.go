@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"os"
 	"runtime"
 	"testing"
 
@@ -15,6 +14,5 @@ import (
 // no answer comes); two at a time, they took 8 s on a 2-core machine, four
 // at a time 5 s.
 func TestMain(m *testing.M) {
-	testpar.Raise(2 * runtime.GOMAXPROCS(0))
-	os.Exit(m.Run())
+	testpar.Main(m, 2*runtime.GOMAXPROCS(0))
 }

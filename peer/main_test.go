@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"os"
 	"runtime"
 	"testing"
 
@@ -15,6 +14,5 @@ import (
 // clock: with -test.parallel at GOMAXPROCS it held one of a 2-core
 // machine's two slots while the CPU-bound tests queued for the other.
 func TestMain(m *testing.M) {
-	testpar.Raise(runtime.GOMAXPROCS(0) + 1)
-	os.Exit(m.Run())
+	testpar.Main(m, runtime.GOMAXPROCS(0)+1)
 }

@@ -1,7 +1,6 @@
 package shell
 
 import (
-	"os"
 	"runtime"
 	"testing"
 
@@ -15,6 +14,5 @@ import (
 // machine, one CPU-bound test (TestStalledReaderStopsTheShell) made them
 // queue for the other slot.
 func TestMain(m *testing.M) {
-	testpar.Raise(2 * runtime.GOMAXPROCS(0))
-	os.Exit(m.Run())
+	testpar.Main(m, 2*runtime.GOMAXPROCS(0))
 }

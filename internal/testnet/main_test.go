@@ -1,7 +1,6 @@
 package testnet
 
 import (
-	"os"
 	"runtime"
 	"testing"
 
@@ -14,6 +13,5 @@ import (
 // processes. Two at a time the package took 5.9-6.0 s on a 2-core
 // machine, four at a time 5.0 s.
 func TestMain(m *testing.M) {
-	testpar.Raise(2 * runtime.GOMAXPROCS(0))
-	os.Exit(m.Run())
+	testpar.Main(m, 2*runtime.GOMAXPROCS(0))
 }

@@ -7,7 +7,9 @@ package testpar
 
 import (
 	"flag"
+	"os"
 	"strconv"
+	"testing"
 )
 
 // Raise sets -test.parallel to n unless the command line gave one. Call it
@@ -25,4 +27,11 @@ func Raise(n int) {
 	if !given {
 		flag.Set("test.parallel", strconv.Itoa(n))
 	}
+}
+
+// Main is a TestMain that only raises -test.parallel: Raise(n), then the
+// tests, then exit with their status.
+func Main(m *testing.M, n int) {
+	Raise(n)
+	os.Exit(m.Run())
 }
