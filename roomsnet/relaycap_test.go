@@ -166,9 +166,7 @@ func TestFullRoomSummaryFitsDatagram(t *testing.T) {
 		ms := startAll(t, mn, "alice", "mallory")
 		a, m := ms[0], ms[1]
 		meet(ms...)
-		joinRoom(t, a, "#full", false)
-		joinRoom(t, m, "#full", false)
-		allJoined(a, m)
+		inRoom("#full", ms...)
 		a.postN("#full", "m%d", 3)
 		m.texts("#full", 3)
 		if !eventually(10*time.Second, func() bool { return a.run.Waiting() == 0 }) {

@@ -361,10 +361,7 @@ func TestCatchUpFromAnyMember(t *testing.T) {
 		ms := startAll(t, mn, "alice", "bob", "carol")
 		a, b, c := ms[0], ms[1], ms[2]
 		meet(ms...)
-		joinRoom(t, a, "#lunch", false)
-		joinRoom(t, b, "#lunch", false)
-		joinRoom(t, c, "#lunch", false)
-		allJoined(ms...)
+		inRoom("#lunch", ms...)
 		c.stop()
 		for i := range 5 {
 			a.post("#lunch", fmt.Sprintf("a%d", i))
